@@ -1,0 +1,19 @@
+//! Rust types for `platform.kratix.io/v1alpha1`.
+//!
+//! PromiseRevision and ResourceBinding (the reference's versioning layer) are not
+//! modelled yet: resource workflows render from the live Promise.
+
+pub mod destination;
+pub mod pipeline;
+pub mod promise;
+mod schema;
+pub mod state_store;
+pub mod work;
+pub mod workflow;
+
+pub use destination::{Destination, DestinationSpec, DestinationStatus};
+pub use pipeline::{Pipeline, PipelineContainer, PipelineSpec, parse_pipeline, parse_pipelines};
+pub use promise::{Promise, PromiseSpec, PromiseStatus};
+pub use state_store::{BucketStateStore, GitStateStore};
+pub use work::{Work, WorkPlacement};
+pub use workflow::{Workflow, WorkflowAction, WorkflowType};

@@ -1,0 +1,252 @@
+//! The Promise kind: a Resource API, its dependencies and its workflows.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::schema::{go_duration, preserve_unknown_object, preserve_unknown_object_list};
+use super::workflow::{Workflow, WorkflowAction, WorkflowType};
+
+/// A Promise: the contract between a platform team and its users.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "platform.kratix.io",
+    version = "v1alpha1",
+    kind = "Promise",
+    plural = "promises",
+    status = "PromiseStatus",
+    category = "kratix",
+    printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
+    printcolumn(name = "Kind", type_ = "string", json_path = ".status.kind"),
+    printcolumn(name = "API Version", type_ = "string", json_path = ".status.apiVersion"),
+    printcolumn(name = "Version", type_ = "string", json_path = ".status.version"),
+    printcolumn(name = "Message", type_ = "string", json_path = ".status.message")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PromiseSpec {
+    /// The Resource API, a full `apiextensions.k8s.io/v1` CustomResourceDefinition.
+    /// Absent, `null` or `{}` means the Promise offers no API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preserve_unknown_object")]
+    pub api: Option<Value>,
+
+    #[serde(default, skip_serializing_if = "Workflows::is_empty")]
+    pub workflows: Workflows,
+
+    /// Manifests written as they are to every matching Destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "preserve_unknown_object_list")]
+    pub dependencies: Vec<Value>,
+
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destination_selectors: Vec<PromiseScheduling>,
+
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_promises: Vec<RequiredPromise>,
+}
+
+/// The four pipeline lists and the settings that apply to all of them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct Workflows {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<WorkflowsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<WorkflowPipelines>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise: Option<WorkflowPipelines>,
+}
+
+impl Workflows {
+    pub fn is_empty(&self) -> bool {
+        self.config.is_none() && self.resource.is_none() && self.promise.is_none()
+    }
+
+    /// The pipeline list of a workflow, as stored (unparsed; see [`crate::api::pipeline`]).
+    pub fn pipelines(&self, workflow: Workflow) -> &[Value] {
+        let lists = match workflow.workflow_type {
+            WorkflowType::Promise => self.promise.as_ref(),
+            WorkflowType::Resource => self.resource.as_ref(),
+        };
+        match (lists, workflow.action) {
+            (Some(lists), WorkflowAction::Configure) => &lists.configure,
+            (Some(lists), WorkflowAction::Delete) => &lists.delete,
+            (None, _) => &[],
+        }
+    }
+}
+
+/// `pipelineNamespace` and `reconciliationInterval`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowsConfig {
+    /// Namespace every workflow of this Promise runs in; it must exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_namespace: Option<String>,
+    /// How often completed workflows re-run (at least 1m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "go_duration")]
+    pub reconciliation_interval: Option<String>,
+}
+
+/// Pipelines, stored unstructured as Kratix stores them; parsed with
+/// [`crate::api::pipeline::parse_pipelines`].
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct WorkflowPipelines {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "preserve_unknown_object_list")]
+    pub configure: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "preserve_unknown_object_list")]
+    pub delete: Vec<Value>,
+}
+
+/// A Destination label selector.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PromiseScheduling {
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+}
+
+/// Another Promise that must be Available first.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct RequiredPromise {
+    pub name: String,
+    /// Empty means any version.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+}
+
+/// What Kratix records about a Promise.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PromiseStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// `Available` or `Unavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_available_time: Option<Time>,
+    /// Deprecated counters, always written.
+    #[serde(default)]
+    pub workflows: i64,
+    #[serde(default)]
+    pub workflows_succeeded: i64,
+    #[serde(default)]
+    pub workflows_failed: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_promises: Vec<RequiredPromiseStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_by: Vec<RequiredBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kratix: Option<KratixPromiseStatus>,
+}
+
+/// One entry of `status.requiredPromises`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct RequiredPromiseStatus {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// `Requirement installed`, `Requirement not installed`, ...
+    pub state: String,
+}
+
+/// A Promise that requires this one.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequiredBy {
+    pub promise: PromiseReference,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub required_version: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct PromiseReference {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+}
+
+/// The Kratix-owned mirror under `status.kratix`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KratixPromiseStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_available_time: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflows: Option<WorkflowsStatus>,
+}
+
+/// Progress of a workflow: the record the engine resumes from.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowsStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_successful_configure_workflow_time: Option<Time>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipelines: Vec<PipelineStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_generation: Option<i64>,
+}
+
+/// One pipeline's phase in `status.kratix.workflows.pipelines`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineStatus {
+    pub name: String,
+    /// `Pending`, `Running`, `Succeeded`, `Failed` or `Suspended`.
+    pub phase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_retry_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<Time>,
+}
+
+impl PromiseSpec {
+    /// The embedded CRD, or `None` when the Promise offers no API
+    /// (absent, `null` or `{}`).
+    pub fn api_crd(&self) -> Option<&Value> {
+        match &self.api {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) if map.is_empty() => None,
+            Some(api) => Some(api),
+        }
+    }
+
+    /// `spec.workflows.config.pipelineNamespace`, when set and non-empty.
+    pub fn pipeline_namespace(&self) -> Option<&str> {
+        self.workflows
+            .config
+            .as_ref()
+            .and_then(|c| c.pipeline_namespace.as_deref())
+            .filter(|ns| !ns.is_empty())
+    }
+}

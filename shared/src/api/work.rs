@@ -1,0 +1,113 @@
+//! Work and WorkPlacement: a pipeline's compressed output and its placement on
+//! Destinations.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The output of one pipeline run, grouped by target directory.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "platform.kratix.io",
+    version = "v1alpha1",
+    kind = "Work",
+    plural = "works",
+    namespaced,
+    status = "WorkStatus",
+    category = "kratix",
+    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkSpec {
+    pub promise_name: String,
+    /// Empty for dependency Works (static dependencies and Promise workflows).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_execution_timestamp: Option<Time>,
+    #[serde(default)]
+    pub workload_groups: Vec<WorkloadGroup>,
+}
+
+/// Files scheduled together.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadGroup {
+    /// md5 hex of `directory`.
+    pub id: String,
+    /// `.` for the default group, else a top-level directory of `/kratix/output`.
+    pub directory: String,
+    #[serde(default)]
+    pub workloads: Vec<Workload>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destination_selectors: Vec<WorkloadGroupScheduling>,
+}
+
+/// One file: its path under `/kratix/output` and its gzip-then-base64 content.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct Workload {
+    pub filepath: String,
+    #[serde(default)]
+    pub content: String,
+}
+
+/// A selector and where it came from: `promise`, `promise-workflow` or `resource-workflow`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadGroupScheduling {
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    pub source: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_placements: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_placements_created: Option<i64>,
+}
+
+/// One workload group of a Work assigned to one Destination.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "platform.kratix.io",
+    version = "v1alpha1",
+    kind = "WorkPlacement",
+    plural = "workplacements",
+    shortname = "wp",
+    shortname = "wps",
+    namespaced,
+    status = "WorkPlacementStatus",
+    category = "kratix"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkPlacementSpec {
+    pub target_destination_name: String,
+    #[serde(default)]
+    pub workloads: Vec<Workload>,
+    pub promise_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_name: String,
+    /// The workload group id.
+    pub id: String,
+    /// The Work generation this placement was written from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkPlacementStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Git commit SHA, or a rolling digest of bucket object versions.
+    #[serde(default, rename = "versionID", skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}

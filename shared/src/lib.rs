@@ -1,0 +1,17 @@
+//! What `kubectl-kratix` and `kratix-agent` share: the Kratix API types, the
+//! config, offline validation, pipeline rendering and the status rules.
+//!
+//! Everything here is a pure function of data: no runtime, no HTTP.
+
+pub mod api;
+pub mod config;
+pub mod crds;
+pub mod decode;
+pub mod duration;
+mod error;
+pub mod hash;
+pub mod labels;
+pub mod naming;
+pub mod yaml;
+
+pub use error::{Error, Result};
