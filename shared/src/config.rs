@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ResourceRequirements, SecurityContext};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::decode::{FieldProblem, decode_collecting, join_path};
+use crate::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
 use crate::duration::parse_go_duration;
 use crate::labels::SYSTEM_NAMESPACE;
 use crate::yaml::parse_documents;
@@ -72,7 +73,7 @@ impl Default for KratixConfig {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawConfig {
     number_of_jobs_to_keep: Option<i64>,
@@ -89,7 +90,7 @@ struct RawConfig {
     telemetry: Option<Value>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawWorkflows {
     reconcile_after_failure: Option<bool>,
@@ -99,7 +100,7 @@ struct RawWorkflows {
     job_options: RawJobOptions,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawJobOptions {
     default_backoff_limit: Option<i32>,
@@ -107,13 +108,13 @@ struct RawJobOptions {
     pod_ttl_seconds_after_finished: Option<i64>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawFeatureFlags {
     dry_run: Option<bool>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawGit {
     minimum_fetch_interval: Option<String>,
@@ -147,7 +148,7 @@ impl KratixConfig {
         let (warnings, errors): (Vec<FieldProblem>, Vec<FieldProblem>) = problems
             .into_iter()
             .map(|p| FieldProblem { path: join_path(base, &p.path), ..p })
-            .partition(|p| p.message.starts_with("unknown field"));
+            .partition(|p| p.kind != FieldProblemKind::Invalid);
         let invalid = |path: &str, message: String| Error::Invalid {
             source_name: source_name.to_owned(),
             path: path.to_owned(),

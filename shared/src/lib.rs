@@ -7,11 +7,15 @@ pub mod api;
 pub mod config;
 pub mod crds;
 pub mod decode;
+pub mod defaulting;
 pub mod duration;
 mod error;
 pub mod hash;
 pub mod labels;
 pub mod naming;
+pub mod render;
+pub mod source;
+pub mod validate;
 pub mod yaml;
 
 pub use error::{Error, Result};

@@ -6,6 +6,7 @@
 pub mod destination;
 pub mod pipeline;
 pub mod promise;
+pub mod resource_api;
 mod schema;
 pub mod state_store;
 pub mod work;

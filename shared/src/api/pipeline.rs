@@ -11,16 +11,17 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::decode::{FieldProblem, decode_collecting, join_path};
+use crate::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
 use crate::labels::API_VERSION;
 
 /// `kind` every pipeline must carry.
 pub const PIPELINE_KIND: &str = "Pipeline";
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Pipeline {
     pub api_version: String,
@@ -29,7 +30,7 @@ pub struct Pipeline {
     pub spec: PipelineSpec,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PipelineSpec {
     pub containers: Vec<PipelineContainer>,
@@ -50,7 +51,7 @@ pub struct PipelineSpec {
 }
 
 /// The container fields a pipeline may set; the rest of a Pod container is Kratix's.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PipelineContainer {
     pub name: String,
@@ -73,14 +74,14 @@ pub struct PipelineContainer {
     pub resources: Option<ResourceRequirements>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct JobOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff_limit: Option<i32>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PipelineRbac {
     /// Run as this ServiceAccount instead of the generated one.
@@ -92,7 +93,7 @@ pub struct PipelineRbac {
 
 /// A PolicyRule plus the namespace it applies in: empty for the pipeline's
 /// namespace, a name, or `*` for all namespaces.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Permission {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,6 +140,7 @@ pub fn parse_pipeline(value: &Value, base_path: &str) -> (Option<Pipeline>, Vec<
             problems.insert(
                 0,
                 FieldProblem {
+                    kind: FieldProblemKind::Invalid,
                     path: base_path.to_owned(),
                     message: format!(
                         "unsupported pipeline: kind {:?} apiVersion {:?}; a pipeline must have kind: {PIPELINE_KIND} and apiVersion: {API_VERSION}",
@@ -152,13 +154,14 @@ pub fn parse_pipeline(value: &Value, base_path: &str) -> (Option<Pipeline>, Vec<
 }
 
 /// Decodes a whole pipeline list, failing with every problem when any pipeline
-/// has one. This is what the agent runs before rendering.
+/// has one (keys matching only case-insensitively are accepted, as Kratix
+/// accepts them). This is what the agent runs before rendering.
 pub fn parse_pipelines(values: &[Value], base_path: &str) -> Result<Vec<Pipeline>, Vec<FieldProblem>> {
     let mut pipelines = Vec::with_capacity(values.len());
     let mut problems = Vec::new();
     for (i, value) in values.iter().enumerate() {
         let (pipeline, found) = parse_pipeline(value, &format!("{base_path}[{i}]"));
-        problems.extend(found);
+        problems.extend(found.into_iter().filter(|p| p.kind != FieldProblemKind::CaseMismatch));
         pipelines.extend(pipeline);
     }
     if problems.is_empty() { Ok(pipelines) } else { Err(problems) }

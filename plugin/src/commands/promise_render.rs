@@ -1,0 +1,170 @@
+//! `promise render`: the objects a workflow creates, printed for review.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use kratix_shared::api::WorkflowType;
+use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::config::KratixConfig;
+use kratix_shared::defaulting::apply_defaults;
+use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workflow_objects};
+use kratix_shared::source::{self, PromiseSource};
+use kratix_shared::validate::{Severity, validate_promise};
+use kratix_shared::yaml::parse_documents;
+use serde_json::{Value, json};
+
+use super::promise_validate::problem_line;
+use crate::cli::RenderArgs;
+use crate::output::format_objects;
+
+pub fn run(args: &RenderArgs) -> Result<ExitCode> {
+    let promise = select_promise(&args.path, args.promise.as_deref())?;
+    let validated = validate_promise(&promise.value);
+    let errors: Vec<_> = validated.problems.iter().filter(|p| p.severity == Severity::Error).collect();
+    if !errors.is_empty() {
+        for problem in &errors {
+            eprintln!("{}", problem_line(&promise, problem));
+        }
+        bail!(
+            "{} has {} validation error{}; fix them (kubectl kratix promise validate) and render again",
+            args.path.display(),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
+    }
+    let pipelines = validated
+        .pipelines
+        .iter()
+        .find(|(w, _)| *w == args.workflow)
+        .map(|(_, p)| p.as_slice())
+        .unwrap_or_default();
+    if pipelines.is_empty() {
+        eprintln!(
+            "{}: Promise {} has no {} pipelines: nothing to render",
+            args.path.display(),
+            promise.name(),
+            args.workflow
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let loaded = KratixConfig::from_configmap_yaml(&path.display().to_string(), &text)?;
+            for warning in &loaded.warnings {
+                eprintln!("{}: {}: warning: {}", path.display(), warning.path, warning.message);
+            }
+            Some(loaded.config)
+        }
+        None => None,
+    };
+    let resource_api = validated.resource_api.as_ref();
+    let request = match (args.workflow.workflow_type, resource_api) {
+        (WorkflowType::Resource, Some(api)) => Some(resource_request(args.resource.as_deref(), api)?),
+        (WorkflowType::Resource, None) => {
+            bail!("{}: Promise {} has no API (spec.api), so it has no resource workflows", args.path.display(), promise.name())
+        }
+        (WorkflowType::Promise, _) => {
+            if args.resource.is_some() {
+                bail!("--resource applies to resource workflows only; {} runs for the Promise itself", args.workflow);
+            }
+            None
+        }
+    };
+    let adapter = AdapterImage {
+        image: args
+            .pipeline_adapter_image
+            .clone()
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(kratix_shared::render::default_adapter_image),
+        pull_secret: args.pipeline_adapter_pull_secret.clone().filter(|s| !s.is_empty()),
+    };
+    let rendered = render_workflow(&RenderRequest {
+        promise: &promise.value,
+        workflow: args.workflow,
+        pipelines,
+        resource: request.as_ref().zip(resource_api),
+        config: config.as_ref(),
+        adapter: &adapter,
+        job_name_suffix: args.name_suffix.as_deref(),
+    })?;
+    let objects = workflow_objects(&rendered)?;
+    print!("{}", format_objects(&objects, args.output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn select_promise(path: &Path, wanted: Option<&str>) -> Result<PromiseSource> {
+    let loaded = source::load(path)?;
+    let mut promises = loaded.promises;
+    match wanted {
+        Some(name) => {
+            let names: Vec<String> = promises.iter().map(|p| p.name().to_owned()).collect();
+            promises
+                .into_iter()
+                .find(|p| p.name() == name)
+                .with_context(|| format!("{}: no Promise named {name:?} (found: {})", path.display(), names.join(", ")))
+        }
+        None if promises.len() == 1 => Ok(promises.remove(0)),
+        None => {
+            let names: Vec<&str> = promises.iter().map(PromiseSource::name).collect();
+            bail!(
+                "{} holds {} Promises ({}): choose one with --promise NAME",
+                path.display(),
+                names.len(),
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// The request from `--resource`, or the placeholder `default/example`, with
+/// the API's schema defaults applied as the API server would.
+fn resource_request(path: Option<&Path>, api: &ResourceApi) -> Result<Value> {
+    let mut request = match path {
+        None => json!({
+            "apiVersion": api.api_version(),
+            "kind": api.kind,
+            "metadata": {"name": "example", "namespace": "default"},
+            "spec": {},
+        }),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let mut documents = parse_documents(&path.display().to_string(), &text)?;
+            if documents.len() != 1 {
+                bail!("{}: holds {} documents; --resource takes exactly one resource request", path.display(), documents.len());
+            }
+            let request = documents.remove(0).value;
+            check_request(path, &request, api)?;
+            request
+        }
+    };
+    if let Some(schema) = api.spec_schema() {
+        let spec = request
+            .as_object_mut()
+            .map(|r| r.entry("spec").or_insert_with(|| json!({})));
+        if let Some(spec) = spec {
+            apply_defaults(spec, schema);
+        }
+    }
+    Ok(request)
+}
+
+fn check_request(path: &Path, request: &Value, api: &ResourceApi) -> Result<()> {
+    let kind = request.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let api_version = request.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let served: Vec<String> = api.crd.spec.versions.iter().map(|v| format!("{}/{}", api.group, v.name)).collect();
+    if kind != api.kind || !served.iter().any(|v| v == api_version) {
+        bail!(
+            "{}: is a {kind:?} {api_version:?}, but the Promise's API is kind {:?} apiVersion {}",
+            path.display(),
+            api.kind,
+            served.join(" or ")
+        );
+    }
+    let name = request.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    if name.is_empty() {
+        bail!("{}: metadata.name: a resource request needs a name", path.display());
+    }
+    Ok(())
+}
