@@ -342,7 +342,7 @@ mod tests {
         let found: Vec<(&str, FieldProblemKind)> = problems.iter().map(|p| (p.path.as_str(), p.kind)).collect();
         assert_eq!(
             found,
-            [("Items", FieldProblemKind::CaseMismatch), ("Items[0].NAME", FieldProblemKind::CaseMismatch)]
+            [("Items", FieldProblemKind::CaseMismatch), ("items[0].NAME", FieldProblemKind::CaseMismatch)]
         );
     }
 
