@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
     group = "platform.kratix.io",
     version = "v1alpha1",
     kind = "Destination",
+    doc = "A Destination: a target that workloads are written to, through a state store",
     plural = "destinations",
     status = "DestinationStatus",
     category = "kratix",

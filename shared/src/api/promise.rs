@@ -11,12 +11,13 @@ use serde_json::Value;
 use super::schema::{go_duration, preserve_unknown_object, preserve_unknown_object_list};
 use super::workflow::{Workflow, WorkflowAction, WorkflowType};
 
-/// A Promise: the contract between a platform team and its users.
+/// What a Promise offers and how requests for it are fulfilled.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "platform.kratix.io",
     version = "v1alpha1",
     kind = "Promise",
+    doc = "A Promise: a Resource API, its dependencies and the workflows that fulfil it",
     plural = "promises",
     status = "PromiseStatus",
     category = "kratix",

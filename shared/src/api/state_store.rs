@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
     group = "platform.kratix.io",
     version = "v1alpha1",
     kind = "GitStateStore",
+    doc = "A Git repository branch that Destination files are committed to",
     plural = "gitstatestores",
     status = "StateStoreStatus",
     category = "kratix"
@@ -38,6 +39,7 @@ pub struct GitStateStoreSpec {
     group = "platform.kratix.io",
     version = "v1alpha1",
     kind = "BucketStateStore",
+    doc = "An S3-compatible bucket that Destination files are written to",
     plural = "bucketstatestores",
     status = "StateStoreStatus",
     category = "kratix"

@@ -421,3 +421,6 @@ pub fn workflow_objects(rendered: &[PipelineResources]) -> Result<Vec<Value>> {
 pub fn job_kind() -> &'static str {
     Job::KIND
 }
+
+#[cfg(test)]
+mod tests;
