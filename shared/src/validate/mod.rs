@@ -207,3 +207,6 @@ fn validate_interval(interval: &str, path: &str, problems: &mut Problems) {
         Err(error) => problems.error(path, error.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests;
