@@ -7,12 +7,11 @@ use anyhow::{Context, Result, bail};
 use kratix_shared::api::WorkflowType;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::config::KratixConfig;
-use kratix_shared::defaulting::apply_defaults;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workflow_objects};
 use kratix_shared::source::{self, PromiseSource};
 use kratix_shared::validate::{Severity, validate_promise};
 use kratix_shared::yaml::parse_documents;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::promise_validate::problem_line;
 use crate::cli::RenderArgs;
@@ -118,53 +117,17 @@ fn select_promise(path: &Path, wanted: Option<&str>) -> Result<PromiseSource> {
     }
 }
 
-/// The request from `--resource`, or the placeholder `default/example`, with
-/// the API's schema defaults applied as the API server would.
+/// The request from `--resource`, or the placeholder `default/example`.
 fn resource_request(path: Option<&Path>, api: &ResourceApi) -> Result<Value> {
-    let mut request = match path {
-        None => json!({
-            "apiVersion": api.api_version(),
-            "kind": api.kind,
-            "metadata": {"name": "example", "namespace": "default"},
-            "spec": {},
-        }),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            let mut documents = parse_documents(&path.display().to_string(), &text)?;
-            if documents.len() != 1 {
-                bail!("{}: holds {} documents; --resource takes exactly one resource request", path.display(), documents.len());
-            }
-            let request = documents.remove(0).value;
-            check_request(path, &request, api)?;
-            request
-        }
+    use kratix_shared::render::request::resource_request as prepare;
+    let Some(path) = path else {
+        return Ok(prepare(api, None)?);
     };
-    if let Some(schema) = api.spec_schema() {
-        let spec = request
-            .as_object_mut()
-            .map(|r| r.entry("spec").or_insert_with(|| json!({})));
-        if let Some(spec) = spec {
-            apply_defaults(spec, schema);
-        }
+    let source_name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{source_name}: cannot read"))?;
+    let mut documents = parse_documents(&source_name, &text)?;
+    if documents.len() != 1 {
+        bail!("{source_name}: holds {} documents; --resource takes exactly one resource request", documents.len());
     }
-    Ok(request)
-}
-
-fn check_request(path: &Path, request: &Value, api: &ResourceApi) -> Result<()> {
-    let kind = request.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api_version = request.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-    let served: Vec<String> = api.crd.spec.versions.iter().map(|v| format!("{}/{}", api.group, v.name)).collect();
-    if kind != api.kind || !served.iter().any(|v| v == api_version) {
-        bail!(
-            "{}: is a {kind:?} {api_version:?}, but the Promise's API is kind {:?} apiVersion {}",
-            path.display(),
-            api.kind,
-            served.join(" or ")
-        );
-    }
-    let name = request.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-    if name.is_empty() {
-        bail!("{}: metadata.name: a resource request needs a name", path.display());
-    }
-    Ok(())
+    Ok(prepare(api, Some((&source_name, documents.remove(0).value)))?)
 }

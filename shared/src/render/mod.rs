@@ -8,6 +8,7 @@ mod env;
 mod job;
 pub mod names;
 mod rbac;
+pub mod request;
 
 use std::collections::BTreeMap;
 
@@ -302,7 +303,8 @@ pub fn destination_selectors_config_map(
     })
 }
 
-/// Renders every pipeline of the workflow.
+/// Renders every pipeline of the workflow that runs: all of a configure
+/// workflow's, the first of a delete workflow's.
 pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResources>> {
     let workflow = request.workflow;
     let fail = |message: String| Error::Render {
@@ -338,8 +340,13 @@ pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResour
         )?),
         WorkflowAction::Delete => None,
     };
-    let mut rendered = Vec::with_capacity(request.pipelines.len());
-    for (index, pipeline) in request.pipelines.iter().enumerate() {
+    // A delete workflow runs its first pipeline only (validation warns about the rest).
+    let pipelines = match workflow.action {
+        WorkflowAction::Configure => request.pipelines,
+        WorkflowAction::Delete => &request.pipelines[..request.pipelines.len().min(1)],
+    };
+    let mut rendered = Vec::with_capacity(pipelines.len());
+    for (index, pipeline) in pipelines.iter().enumerate() {
         let id = names::pipeline_id(promise_name, workflow, pipeline.name());
         let service_account_name = pipeline
             .spec
@@ -372,7 +379,7 @@ pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResour
             promise: promise_name,
             workflow,
             pipeline,
-            is_last: index + 1 == request.pipelines.len(),
+            is_last: index + 1 == pipelines.len(),
             subject: &subject,
             job_name: names::job_name(promise_name, request_in_name, pipeline.name(), &suffix),
             namespace: &namespace,

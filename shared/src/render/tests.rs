@@ -479,6 +479,22 @@ fn delete_workflows_have_no_work_writer_and_no_scheduling() {
 }
 
 #[test]
+fn only_the_first_delete_pipeline_runs() {
+    let promise = resource_promise(
+        json!({}),
+        vec![],
+        vec![pipeline("first", simple_container("one")), pipeline("second", simple_container("two"))],
+    );
+    let api = redis_api();
+    let request = request("default");
+    let rendered = render(&promise, Workflow::RESOURCE_DELETE, Some((&request, &api)), None);
+    assert_eq!(rendered.len(), 1);
+    assert_eq!(rendered[0].pipeline_name, "first");
+    let job = to_json(&rendered[0].job);
+    assert_eq!(job["spec"]["template"]["spec"]["containers"][0]["env"][0], json!({"name": "IS_LAST_PIPELINE", "value": "true"}));
+}
+
+#[test]
 fn pipeline_fields_and_labels_reach_the_job() {
     let spec = json!({
         "containers": [{
