@@ -229,3 +229,90 @@ fn load_split(dir: &Path) -> Result<PromiseSource> {
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, relative: &str, text: &str) {
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create dirs");
+        }
+        std::fs::write(path, text).expect("write fixture");
+    }
+
+    const PIPELINE: &str = "- apiVersion: platform.kratix.io/v1alpha1\n  kind: Pipeline\n  metadata: {name: instance}\n  spec:\n    containers: [{name: main, image: example/main:v1}]\n";
+
+    #[test]
+    fn assembles_the_split_layout() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let dir = temp.path().join("database");
+        write(&dir, API_FILE, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n");
+        write(&dir, DEPENDENCIES_FILE, "- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n");
+        write(&dir, "workflows/resource/configure/workflow.yaml", PIPELINE);
+        write(&dir, "workflows/resource/configure/instance/main/Dockerfile", "FROM scratch\n");
+        let loaded = load(&dir).expect("loads");
+        let promise = &loaded.promises[0];
+        assert_eq!(promise.name(), "database");
+        assert_eq!(promise.value["spec"]["api"]["kind"], "CustomResourceDefinition");
+        assert_eq!(promise.value["spec"]["dependencies"][0]["kind"], "Namespace");
+        assert_eq!(promise.value["spec"]["workflows"]["resource"]["configure"][0]["metadata"]["name"], "instance");
+        assert_eq!(
+            promise.file_for("spec.workflows.resource.configure[0].spec"),
+            dir.join("workflows/resource/configure/workflow.yaml")
+        );
+        assert_eq!(promise.file_for("spec.api.spec.group"), dir.join(API_FILE));
+        assert_eq!(promise.file_for("metadata.name"), dir);
+        assert_eq!(promise.document_label(), None);
+    }
+
+    #[test]
+    fn a_directory_with_promise_yaml_uses_it() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        write(temp.path(), PROMISE_FILE, "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {}\n");
+        write(temp.path(), API_FILE, "not: used\n");
+        let loaded = load(temp.path()).expect("loads");
+        assert_eq!(loaded.promises[0].name(), "p");
+    }
+
+    #[test]
+    fn files_with_several_documents_label_each_promise() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let file = temp.path().join("all.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1}\n---\napiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: second}\n",
+        )
+        .expect("write");
+        let loaded = load(&file).expect("loads");
+        assert_eq!(loaded.promises.len(), 1);
+        assert_eq!(loaded.promises[0].document_label().as_deref(), Some("document 2 (Promise second)"));
+        assert_eq!(loaded.skipped.len(), 1);
+        assert!(loaded.skipped[0].contains("document 1 (Namespace ns1) is not a Promise"), "{:?}", loaded.skipped);
+    }
+
+    #[test]
+    fn empty_and_foreign_inputs_are_clear_errors() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let error = load(temp.path()).unwrap_err();
+        assert!(error.to_string().contains("holds neither promise.yaml nor the split layout"), "{error}");
+        let empty = temp.path().join("empty.yaml");
+        std::fs::write(&empty, "").expect("write");
+        assert!(load(&empty).unwrap_err().to_string().contains("is empty"));
+        let missing = temp.path().join("missing.yaml");
+        assert!(load(&missing).unwrap_err().to_string().contains("cannot read"));
+        let broken = temp.path().join("broken.yaml");
+        std::fs::write(&broken, "a: [1\n").expect("write");
+        let error = load(&broken).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("{}: ", broken.display())) && error.contains("line"), "{error}");
+    }
+
+    #[test]
+    fn api_yaml_holds_one_document() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        write(temp.path(), API_FILE, "a: 1\n---\nb: 2\n");
+        let error = load(temp.path()).unwrap_err().to_string();
+        assert!(error.contains("holds 2 documents"), "{error}");
+    }
+}
