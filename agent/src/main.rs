@@ -7,7 +7,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "kratix-agent", version, about = "Runs Kratix Promise workflows in a cluster")]
+#[command(
+    name = "kratix-agent",
+    version,
+    about = "Runs Kratix Promise workflows in a cluster"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -91,7 +91,10 @@ fn validate_accepts_a_valid_promise_quietly() {
 fn validate_prints_one_line_per_problem_and_exits_1() {
     let temp = tempfile::tempdir().expect("tempdir");
     let broken = VALID
-        .replace("containers:\n          - {name: create", "contianers:\n          - {name: create")
+        .replace(
+            "containers:\n          - {name: create",
+            "contianers:\n          - {name: create",
+        )
         .replace("scope: Namespaced", "scope: Cluster");
     let file = write(temp.path(), "promise.yaml", &broken);
     let output = kratix(&["promise", "validate", path_str(&file)]);
@@ -111,7 +114,9 @@ fn validate_prints_one_line_per_problem_and_exits_1() {
 #[test]
 fn validate_names_the_document_in_multi_document_files() {
     let temp = tempfile::tempdir().expect("tempdir");
-    let second = VALID.replace("name: database\n", "name: second\n").replace("example/install:v1", "\"\"");
+    let second = VALID
+        .replace("name: database\n", "name: second\n")
+        .replace("example/install:v1", "\"\"");
     let file = write(temp.path(), "all.yaml", &format!("{VALID}---\n{second}"));
     let output = kratix(&["promise", "validate", path_str(&file)]);
     assert_eq!(output.status.code(), Some(1));
@@ -127,11 +132,20 @@ fn validate_names_the_document_in_multi_document_files() {
 #[test]
 fn warnings_fail_only_with_strict() {
     let temp = tempfile::tempdir().expect("tempdir");
-    let with_warning = VALID.replace("storage: true\n", "storage: true\n        subresources: {status: {}}\n        Deprecated: false\n");
+    let with_warning = VALID.replace(
+        "storage: true\n",
+        "storage: true\n        subresources: {status: {}}\n        Deprecated: false\n",
+    );
     let file = write(temp.path(), "promise.yaml", &with_warning);
     let output = kratix(&["promise", "validate", path_str(&file)]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    assert!(stdout(&output).contains("spec.api.spec.versions[0].Deprecated: warning: \"Deprecated\" is read as \"deprecated\""), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(
+            "spec.api.spec.versions[0].Deprecated: warning: \"Deprecated\" is read as \"deprecated\""
+        ),
+        "{}",
+        stdout(&output)
+    );
     let strict = kratix(&["promise", "validate", "--strict", path_str(&file)]);
     assert_eq!(strict.status.code(), Some(1));
     assert!(stderr(&strict).contains("(warnings fail with --strict)"));
@@ -140,38 +154,67 @@ fn warnings_fail_only_with_strict() {
 #[test]
 fn yaml_syntax_errors_name_file_line_and_column() {
     let temp = tempfile::tempdir().expect("tempdir");
-    let file = write(temp.path(), "bad.yaml", "apiVersion: v1\nkind: [Promise\nmetadata: {}\n");
+    let file = write(
+        temp.path(),
+        "bad.yaml",
+        "apiVersion: v1\nkind: [Promise\nmetadata: {}\n",
+    );
     let output = kratix(&["promise", "validate", path_str(&file)]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    assert!(text.starts_with(&format!("{}: ", path_str(&file))) && text.contains("line 3"), "{text}");
+    assert!(
+        text.starts_with(&format!("{}: ", path_str(&file))) && text.contains("line 3"),
+        "{text}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let output = kratix(&["promise", "validate"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("Usage: kubectl kratix promise validate"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Usage: kubectl kratix promise validate"),
+        "{}",
+        stderr(&output)
+    );
     let output = kratix(&["promise", "render", "x.yaml", "--workflow", "resource/update"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("unknown workflow \"resource/update\""), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("unknown workflow \"resource/update\""),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn render_prints_a_yaml_stream_in_apply_order() {
     let temp = tempfile::tempdir().expect("tempdir");
     let file = write(temp.path(), "promise.yaml", VALID);
-    let output = kratix(&["promise", "render", path_str(&file), "--workflow", "resource/configure", "--name-suffix", "x1y2z"]);
+    let output = kratix(&[
+        "promise",
+        "render",
+        path_str(&file),
+        "--workflow",
+        "resource/configure",
+        "--name-suffix",
+        "x1y2z",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     let documents: Vec<Value> = serde_saphyr::from_multiple(&text).expect("YAML stream");
     let kinds: Vec<&str> = documents.iter().filter_map(|d| d["kind"].as_str()).collect();
-    assert_eq!(kinds, ["ServiceAccount", "ConfigMap", "Role", "RoleBinding", "Job"]);
+    assert_eq!(
+        kinds,
+        ["ServiceAccount", "ConfigMap", "Role", "RoleBinding", "Job"]
+    );
     let job = &documents[4];
     assert_eq!(job["metadata"]["name"], "kratix-database-example-instance-x1y2z");
     assert_eq!(job["metadata"]["namespace"], "default");
     let image = &job["spec"]["template"]["spec"]["initContainers"][0]["image"];
-    assert_eq!(image, &format!("localhost/kratix-agent:v{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        image,
+        &format!("localhost/kratix-agent:v{}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -189,9 +232,21 @@ fn render_json_is_a_v1_list_and_takes_the_given_request_and_config() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kratix, namespace: kratix-platform-system}\ndata:\n  config: |\n    workflows:\n      jobOptions: {defaultBackoffLimit: 3}\n",
     );
     let output = kratix(&[
-        "promise", "render", path_str(&file), "--workflow", "resource/configure", "-o", "json",
-        "--resource", path_str(&request), "--config", path_str(&config),
-        "--pipeline-adapter-image", "registry.local/adapter:1", "--name-suffix", "aaaaa",
+        "promise",
+        "render",
+        path_str(&file),
+        "--workflow",
+        "resource/configure",
+        "-o",
+        "json",
+        "--resource",
+        path_str(&request),
+        "--config",
+        path_str(&config),
+        "--pipeline-adapter-image",
+        "registry.local/adapter:1",
+        "--name-suffix",
+        "aaaaa",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let list: Value = serde_json::from_slice(&output.stdout).expect("JSON");
@@ -201,7 +256,10 @@ fn render_json_is_a_v1_list_and_takes_the_given_request_and_config() {
     assert_eq!(job["metadata"]["name"], "kratix-database-orders-instance-aaaaa");
     assert_eq!(job["metadata"]["namespace"], "shop");
     assert_eq!(job["spec"]["backoffLimit"], 3);
-    assert_eq!(job["spec"]["template"]["spec"]["initContainers"][0]["image"], "registry.local/adapter:1");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["initContainers"][0]["image"],
+        "registry.local/adapter:1"
+    );
     // The request's spec took the schema default before hashing.
     let env = &job["spec"]["template"]["spec"]["initContainers"][1]["env"];
     assert_eq!(env[7]["value"], "orders");
@@ -211,11 +269,26 @@ fn render_json_is_a_v1_list_and_takes_the_given_request_and_config() {
 fn render_refuses_a_request_of_another_kind() {
     let temp = tempfile::tempdir().expect("tempdir");
     let file = write(temp.path(), "promise.yaml", VALID);
-    let request = write(temp.path(), "request.yaml", "apiVersion: example.org/v1\nkind: Cache\nmetadata: {name: c}\n");
-    let output = kratix(&["promise", "render", path_str(&file), "--workflow", "resource/configure", "--resource", path_str(&request)]);
+    let request = write(
+        temp.path(),
+        "request.yaml",
+        "apiVersion: example.org/v1\nkind: Cache\nmetadata: {name: c}\n",
+    );
+    let output = kratix(&[
+        "promise",
+        "render",
+        path_str(&file),
+        "--workflow",
+        "resource/configure",
+        "--resource",
+        path_str(&request),
+    ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains(&format!("{}: kind: \"Cache\" is not the Promise's kind \"Database\"", path_str(&request))),
+        stderr(&output).contains(&format!(
+            "{}: kind: \"Cache\" is not the Promise's kind \"Database\"",
+            path_str(&request)
+        )),
         "{}",
         stderr(&output)
     );
@@ -224,11 +297,24 @@ fn render_refuses_a_request_of_another_kind() {
 #[test]
 fn render_refuses_an_invalid_promise_and_says_why() {
     let temp = tempfile::tempdir().expect("tempdir");
-    let file = write(temp.path(), "promise.yaml", &VALID.replace("name: create", "name: reader"));
-    let output = kratix(&["promise", "render", path_str(&file), "--workflow", "resource/configure"]);
+    let file = write(
+        temp.path(),
+        "promise.yaml",
+        &VALID.replace("name: create", "name: reader"),
+    );
+    let output = kratix(&[
+        "promise",
+        "render",
+        path_str(&file),
+        "--workflow",
+        "resource/configure",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
-    assert!(text.contains("containers[0].name: container name \"reader\" is reserved"), "{text}");
+    assert!(
+        text.contains("containers[0].name: container name \"reader\" is reserved"),
+        "{text}"
+    );
     assert!(text.contains("has 1 validation error; fix them"), "{text}");
     assert_eq!(stdout(&output), "");
 }
@@ -237,18 +323,34 @@ fn render_refuses_an_invalid_promise_and_says_why() {
 fn render_of_an_empty_workflow_says_so() {
     let temp = tempfile::tempdir().expect("tempdir");
     let file = write(temp.path(), "promise.yaml", VALID);
-    let output = kratix(&["promise", "render", path_str(&file), "--workflow", "promise/delete"]);
+    let output = kratix(&[
+        "promise",
+        "render",
+        path_str(&file),
+        "--workflow",
+        "promise/delete",
+    ]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stdout(&output), "");
-    assert!(stderr(&output).contains("has no promise/delete pipelines"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("has no promise/delete pipelines"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn version_and_help() {
     let output = kratix(&["--version"]);
-    assert_eq!(stdout(&output), format!("kubectl-kratix {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&output),
+        format!("kubectl-kratix {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let output = kratix(&["version"]);
-    assert_eq!(stdout(&output), format!("kubectl-kratix {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&output),
+        format!("kubectl-kratix {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let help = stdout(&kratix(&["promise", "--help"]));
     assert!(help.contains("Usage: kubectl kratix promise <COMMAND>"), "{help}");
     assert!(help.contains("validate") && help.contains("render"), "{help}");

@@ -147,7 +147,10 @@ impl KratixConfig {
         let (raw, problems) = decode_collecting::<RawConfig>(&value);
         let (warnings, errors): (Vec<FieldProblem>, Vec<FieldProblem>) = problems
             .into_iter()
-            .map(|p| FieldProblem { path: join_path(base, &p.path), ..p })
+            .map(|p| FieldProblem {
+                path: join_path(base, &p.path),
+                ..p
+            })
             .partition(|p| p.kind != FieldProblemKind::Invalid);
         let invalid = |path: &str, message: String| Error::Invalid {
             source_name: source_name.to_owned(),
@@ -161,7 +164,9 @@ impl KratixConfig {
         let duration = |field: &str, value: Option<String>, default: Duration| -> Result<Duration> {
             match value {
                 None => Ok(default),
-                Some(text) => parse_go_duration(&text).map_err(|e| invalid(&join_path(base, field), e.to_string())),
+                Some(text) => {
+                    parse_go_duration(&text).map_err(|e| invalid(&join_path(base, field), e.to_string()))
+                }
             }
         };
         let defaults = KratixConfig::default();
@@ -170,7 +175,11 @@ impl KratixConfig {
                 Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
                 _ => DEFAULT_JOBS_TO_KEEP,
             },
-            reconciliation_interval: duration("reconciliationInterval", raw.reconciliation_interval, DEFAULT_INTERVAL)?,
+            reconciliation_interval: duration(
+                "reconciliationInterval",
+                raw.reconciliation_interval,
+                DEFAULT_INTERVAL,
+            )?,
             state_store_reconciliation_interval: duration(
                 "stateStoreReconciliationInterval",
                 raw.state_store_reconciliation_interval,
@@ -226,29 +235,48 @@ impl KratixConfig {
         let Some(document) = chosen else {
             let found: Vec<String> = configmaps
                 .iter()
-                .filter_map(|d| d.value.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned))
+                .filter_map(|d| {
+                    d.value
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .collect();
             return Err(invalid(
                 "metadata.name".to_owned(),
                 format!(
                     "no ConfigMap named {CONFIGMAP_NAME:?} (namespace {SYSTEM_NAMESPACE}) here; found {}",
-                    if found.is_empty() { "no ConfigMap".to_owned() } else { found.join(", ") }
+                    if found.is_empty() {
+                        "no ConfigMap".to_owned()
+                    } else {
+                        found.join(", ")
+                    }
                 ),
             ));
         };
-        let namespace = document.value.pointer("/metadata/namespace").and_then(Value::as_str);
+        let namespace = document
+            .value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str);
         if namespace.is_some_and(|ns| ns != SYSTEM_NAMESPACE) {
             return Err(invalid(
                 "metadata.namespace".to_owned(),
-                format!("the kratix ConfigMap lives in {SYSTEM_NAMESPACE}, not {:?}", namespace.unwrap_or_default()),
+                format!(
+                    "the kratix ConfigMap lives in {SYSTEM_NAMESPACE}, not {:?}",
+                    namespace.unwrap_or_default()
+                ),
             ));
         }
         match document.value.pointer("/data/config") {
             Some(Value::String(config)) => Self::from_config_yaml(source_name, config),
-            Some(_) => Err(invalid("data.config".to_owned(), "must be a string holding YAML".to_owned())),
+            Some(_) => Err(invalid(
+                "data.config".to_owned(),
+                "must be a string holding YAML".to_owned(),
+            )),
             None => Err(invalid(
                 "data.config".to_owned(),
-                "missing: the reference refuses to start without it; add `config: |` with at least `{}`".to_owned(),
+                "missing: the reference refuses to start without it; add `config: |` with at least `{}`"
+                    .to_owned(),
             )),
         }
     }
@@ -256,7 +284,12 @@ impl KratixConfig {
     /// The security context for a user container that sets none, given whether a
     /// config exists at all (no ConfigMap: none; ConfigMap without the key: empty).
     pub fn user_container_security_context(config: Option<&KratixConfig>) -> Option<SecurityContext> {
-        config.map(|c| c.workflows.default_container_security_context.clone().unwrap_or_default())
+        config.map(|c| {
+            c.workflows
+                .default_container_security_context
+                .clone()
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -270,7 +303,10 @@ mod tests {
         let config = loaded.config;
         assert_eq!(config.number_of_jobs_to_keep, 5);
         assert_eq!(config.reconciliation_interval, Duration::from_secs(36_000));
-        assert_eq!(config.state_store_reconciliation_interval, Duration::from_secs(36_000));
+        assert_eq!(
+            config.state_store_reconciliation_interval,
+            Duration::from_secs(36_000)
+        );
         assert!(config.workflows.reconcile_after_failure);
         assert_eq!(config.workflows.default_backoff_limit, None);
         assert_eq!(config.resource_binding_version_strategy, "floating");
@@ -307,14 +343,21 @@ logging: {level: debug}
         let w = &config.workflows;
         assert!(!w.reconcile_after_failure);
         assert_eq!(w.default_image_pull_policy.as_deref(), Some("IfNotPresent"));
-        assert_eq!(w.default_container_security_context.as_ref().and_then(|s| s.run_as_non_root), Some(true));
+        assert_eq!(
+            w.default_container_security_context
+                .as_ref()
+                .and_then(|s| s.run_as_non_root),
+            Some(true)
+        );
         assert_eq!(w.default_backoff_limit, Some(4));
         assert_eq!(w.pod_ttl_seconds_after_finished, Some(60));
     }
 
     #[test]
     fn jobs_to_keep_below_one_means_five() {
-        let config = KratixConfig::from_config_yaml("c", "numberOfJobsToKeep: 0").expect("parses").config;
+        let config = KratixConfig::from_config_yaml("c", "numberOfJobsToKeep: 0")
+            .expect("parses")
+            .config;
         assert_eq!(config.number_of_jobs_to_keep, 5);
     }
 
@@ -332,14 +375,21 @@ logging: {level: debug}
             err.to_string(),
             "kratix.yaml: data.config.reconciliationInterval: invalid duration \"1d\": unit \"d\" is not supported; write 24h (use Go syntax such as 90s, 10m or 1h30m)"
         );
-        let err = KratixConfig::from_config_yaml("k", "workflows: {reconcileAfterFailure: maybe}").unwrap_err();
-        assert!(err.to_string().starts_with("k: data.config.workflows.reconcileAfterFailure: invalid type"), "{err}");
+        let err =
+            KratixConfig::from_config_yaml("k", "workflows: {reconcileAfterFailure: maybe}").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("k: data.config.workflows.reconcileAfterFailure: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]
     fn reads_the_configmap_as_applied() {
         let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kratix\n  namespace: kratix-platform-system\ndata:\n  config: |\n    numberOfJobsToKeep: 3\n";
-        let config = KratixConfig::from_configmap_yaml("cm.yaml", yaml).expect("parses").config;
+        let config = KratixConfig::from_configmap_yaml("cm.yaml", yaml)
+            .expect("parses")
+            .config;
         assert_eq!(config.number_of_jobs_to_keep, 3);
     }
 
@@ -347,7 +397,10 @@ logging: {level: debug}
     fn a_configmap_without_the_config_key_is_an_error() {
         let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kratix}\ndata: {}\n";
         let err = KratixConfig::from_configmap_yaml("cm.yaml", yaml).unwrap_err();
-        assert!(err.to_string().starts_with("cm.yaml: data.config: missing"), "{err}");
+        assert!(
+            err.to_string().starts_with("cm.yaml: data.config: missing"),
+            "{err}"
+        );
     }
 
     #[test]

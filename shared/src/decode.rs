@@ -95,7 +95,9 @@ pub fn decode_collecting<T: DeserializeOwned + JsonSchema>(value: &Value) -> (Op
                     .collect();
                 let message = error.into_inner().to_string();
                 let caused_by_removal = message.starts_with("missing field")
-                    && removed.iter().any(|r| r.len() == segments.len() + 1 && r.starts_with(&segments));
+                    && removed
+                        .iter()
+                        .any(|r| r.len() == segments.len() + 1 && r.starts_with(&segments));
                 if !caused_by_removal {
                     problems.push(FieldProblem {
                         kind: FieldProblemKind::Invalid,
@@ -138,14 +140,25 @@ fn schema_of<T: JsonSchema>() -> Arc<Value> {
 /// The schema itself (references resolved) and the schemas it combines.
 fn candidate_schemas<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
     let resolve = |s: &'a Value| -> &'a Value {
-        match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
-            Some(name) => root.pointer(&format!("/$defs/{}", name.replace('~', "~0").replace('/', "~1"))).unwrap_or(s),
+        match s
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+        {
+            Some(name) => root
+                .pointer(&format!("/$defs/{}", name.replace('~', "~0").replace('/', "~1")))
+                .unwrap_or(s),
             None => s,
         }
     };
     let mut out = vec![resolve(schema)];
     for combinator in ["anyOf", "oneOf", "allOf"] {
-        for member in schema.get(combinator).and_then(Value::as_array).into_iter().flatten() {
+        for member in schema
+            .get(combinator)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.push(resolve(member));
         }
     }
@@ -176,7 +189,10 @@ fn fold_key_case(
                 let exact = properties.iter().find(|(name, _)| **name == key);
                 let (key, sub_schema) = match exact {
                     Some((_, sub)) => (key, Some(*sub)),
-                    None => match properties.iter().find(|(name, _)| name.eq_ignore_ascii_case(&key)) {
+                    None => match properties
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(&key))
+                    {
                         Some((name, sub)) if !map.contains_key(name.as_str()) => {
                             if let Some(item) = map.remove(&key) {
                                 map.insert((*name).clone(), item);
@@ -203,7 +219,10 @@ fn fold_key_case(
             }
         }
         Value::Array(items) => {
-            if let Some(item_schema) = candidates.iter().find_map(|c| c.get("items").filter(|i| i.is_object())) {
+            if let Some(item_schema) = candidates
+                .iter()
+                .find_map(|c| c.get("items").filter(|i| i.is_object()))
+            {
                 for (i, item) in items.iter_mut().enumerate() {
                     path.push(Segment::Index(i));
                     fold_key_case(item, item_schema, root, path, problems);
@@ -327,7 +346,13 @@ mod tests {
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["items[0].name", "items[2].count", "label", "extra", "items[1].cuont"]
+            [
+                "items[0].name",
+                "items[2].count",
+                "label",
+                "extra",
+                "items[1].cuont"
+            ]
         );
         assert_eq!(problems[4].message, "unknown field \"cuont\"");
         assert!(problems[0].message.contains("expected a string"), "{problems:?}");
@@ -339,10 +364,14 @@ mod tests {
         let (decoded, problems) = decode_collecting::<Outer>(&value);
         let decoded = decoded.expect("decodes");
         assert_eq!(decoded.items[0].name, "a");
-        let found: Vec<(&str, FieldProblemKind)> = problems.iter().map(|p| (p.path.as_str(), p.kind)).collect();
+        let found: Vec<(&str, FieldProblemKind)> =
+            problems.iter().map(|p| (p.path.as_str(), p.kind)).collect();
         assert_eq!(
             found,
-            [("Items", FieldProblemKind::CaseMismatch), ("items[0].NAME", FieldProblemKind::CaseMismatch)]
+            [
+                ("Items", FieldProblemKind::CaseMismatch),
+                ("items[0].NAME", FieldProblemKind::CaseMismatch)
+            ]
         );
     }
 

@@ -12,10 +12,10 @@ pub fn apply_defaults(value: &mut Value, schema: &JSONSchemaProps) {
         Value::Object(map) => {
             if let Some(properties) = &schema.properties {
                 for (key, property) in properties {
-                    if !map.contains_key(key) {
-                        if let Some(default) = &property.default {
-                            map.insert(key.clone(), default.0.clone());
-                        }
+                    if !map.contains_key(key)
+                        && let Some(default) = &property.default
+                    {
+                        map.insert(key.clone(), default.0.clone());
                     }
                     if let Some(child) = map.get_mut(key) {
                         apply_defaults(child, property);

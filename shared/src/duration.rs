@@ -35,9 +35,7 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
         if number_len == 0 {
             return Err(fail("expected a number"));
         }
-        let number: f64 = rest[..number_len]
-            .parse()
-            .map_err(|_| fail("malformed number"))?;
+        let number: f64 = rest[..number_len].parse().map_err(|_| fail("malformed number"))?;
         rest = &rest[number_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')

@@ -21,7 +21,11 @@ pub const WORKFLOW_FILE: &str = "workflow.yaml";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     /// Document `index` of `count` non-empty documents in `file`.
-    File { file: PathBuf, index: usize, count: usize },
+    File {
+        file: PathBuf,
+        index: usize,
+        count: usize,
+    },
     /// A split-layout directory; the Promise was assembled from its files.
     Split { dir: PathBuf },
 }
@@ -43,7 +47,10 @@ pub struct Loaded {
 
 impl PromiseSource {
     pub fn name(&self) -> &str {
-        self.value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
+        self.value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// The file a problem at `field_path` belongs to.
@@ -70,9 +77,14 @@ impl PromiseSource {
     /// `document 2 (Promise redis)` when the file holds several documents.
     pub fn document_label(&self) -> Option<String> {
         match &self.origin {
-            Origin::File { index, count, .. } if *count > 1 => {
-                Some(format!("document {index} (Promise {})", if self.name().is_empty() { "<unnamed>" } else { self.name() }))
-            }
+            Origin::File { index, count, .. } if *count > 1 => Some(format!(
+                "document {index} (Promise {})",
+                if self.name().is_empty() {
+                    "<unnamed>"
+                } else {
+                    self.name()
+                }
+            )),
             _ => None,
         }
     }
@@ -108,7 +120,10 @@ pub fn load(path: &Path) -> Result<Loaded> {
         if promise_file.is_file() {
             return load_file(&promise_file);
         }
-        if path.join(API_FILE).is_file() || path.join(WORKFLOWS_DIR).is_dir() || path.join(DEPENDENCIES_FILE).is_file() {
+        if path.join(API_FILE).is_file()
+            || path.join(WORKFLOWS_DIR).is_dir()
+            || path.join(DEPENDENCIES_FILE).is_file()
+        {
             return Ok(Loaded {
                 promises: vec![load_split(path)?],
                 skipped: Vec::new(),
@@ -163,10 +178,10 @@ fn load_file(file: &Path) -> Result<Loaded> {
 /// The documents of a list file: either one YAML list or a stream of documents.
 fn list_items(file: &Path) -> Result<Vec<Value>> {
     let documents = read_documents(file)?;
-    if let [single] = documents.as_slice() {
-        if let Value::Array(items) = &single.value {
-            return Ok(items.clone());
-        }
+    if let [single] = documents.as_slice()
+        && let Value::Array(items) = &single.value
+    {
+        return Ok(items.clone());
     }
     Ok(documents.into_iter().map(|d| d.value).collect())
 }
@@ -248,16 +263,31 @@ mod tests {
     fn assembles_the_split_layout() {
         let temp = tempfile::tempdir().expect("tempdir");
         let dir = temp.path().join("database");
-        write(&dir, API_FILE, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n");
-        write(&dir, DEPENDENCIES_FILE, "- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n");
+        write(
+            &dir,
+            API_FILE,
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n",
+        );
+        write(
+            &dir,
+            DEPENDENCIES_FILE,
+            "- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n",
+        );
         write(&dir, "workflows/resource/configure/workflow.yaml", PIPELINE);
-        write(&dir, "workflows/resource/configure/instance/main/Dockerfile", "FROM scratch\n");
+        write(
+            &dir,
+            "workflows/resource/configure/instance/main/Dockerfile",
+            "FROM scratch\n",
+        );
         let loaded = load(&dir).expect("loads");
         let promise = &loaded.promises[0];
         assert_eq!(promise.name(), "database");
         assert_eq!(promise.value["spec"]["api"]["kind"], "CustomResourceDefinition");
         assert_eq!(promise.value["spec"]["dependencies"][0]["kind"], "Namespace");
-        assert_eq!(promise.value["spec"]["workflows"]["resource"]["configure"][0]["metadata"]["name"], "instance");
+        assert_eq!(
+            promise.value["spec"]["workflows"]["resource"]["configure"][0]["metadata"]["name"],
+            "instance"
+        );
         assert_eq!(
             promise.file_for("spec.workflows.resource.configure[0].spec"),
             dir.join("workflows/resource/configure/workflow.yaml")
@@ -270,7 +300,11 @@ mod tests {
     #[test]
     fn a_directory_with_promise_yaml_uses_it() {
         let temp = tempfile::tempdir().expect("tempdir");
-        write(temp.path(), PROMISE_FILE, "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {}\n");
+        write(
+            temp.path(),
+            PROMISE_FILE,
+            "apiVersion: platform.kratix.io/v1alpha1\nkind: Promise\nmetadata: {name: p}\nspec: {}\n",
+        );
         write(temp.path(), API_FILE, "not: used\n");
         let loaded = load(temp.path()).expect("loads");
         assert_eq!(loaded.promises[0].name(), "p");
@@ -287,16 +321,28 @@ mod tests {
         .expect("write");
         let loaded = load(&file).expect("loads");
         assert_eq!(loaded.promises.len(), 1);
-        assert_eq!(loaded.promises[0].document_label().as_deref(), Some("document 2 (Promise second)"));
+        assert_eq!(
+            loaded.promises[0].document_label().as_deref(),
+            Some("document 2 (Promise second)")
+        );
         assert_eq!(loaded.skipped.len(), 1);
-        assert!(loaded.skipped[0].contains("document 1 (Namespace ns1) is not a Promise"), "{:?}", loaded.skipped);
+        assert!(
+            loaded.skipped[0].contains("document 1 (Namespace ns1) is not a Promise"),
+            "{:?}",
+            loaded.skipped
+        );
     }
 
     #[test]
     fn empty_and_foreign_inputs_are_clear_errors() {
         let temp = tempfile::tempdir().expect("tempdir");
         let error = load(temp.path()).unwrap_err();
-        assert!(error.to_string().contains("holds neither promise.yaml nor the split layout"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("holds neither promise.yaml nor the split layout"),
+            "{error}"
+        );
         let empty = temp.path().join("empty.yaml");
         std::fs::write(&empty, "").expect("write");
         assert!(load(&empty).unwrap_err().to_string().contains("is empty"));
@@ -305,7 +351,10 @@ mod tests {
         let broken = temp.path().join("broken.yaml");
         std::fs::write(&broken, "a: [1\n").expect("write");
         let error = load(&broken).unwrap_err().to_string();
-        assert!(error.starts_with(&format!("{}: ", broken.display())) && error.contains("line"), "{error}");
+        assert!(
+            error.starts_with(&format!("{}: ", broken.display())) && error.contains("line"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@ pub fn describe_yaml_error(error: &serde_saphyr::Error) -> String {
     let message = message.lines().next().unwrap_or_default().to_owned();
     match error.location() {
         Some(location) if !message.contains("line ") => {
-            format!("line {}, column {}: {message}", location.line(), location.column())
+            format!(
+                "line {}, column {}: {message}",
+                location.line(),
+                location.column()
+            )
         }
         _ => message,
     }
@@ -74,7 +78,8 @@ mod tests {
 
     #[test]
     fn splits_documents_and_skips_empty_ones() {
-        let docs = parse_documents("f", "a: 1\n---\n---\nkind: Promise\nmetadata: {name: p}\n").expect("parses");
+        let docs =
+            parse_documents("f", "a: 1\n---\n---\nkind: Promise\nmetadata: {name: p}\n").expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].index, 2);
         assert_eq!(docs[1].kind_and_name(), (Some("Promise"), Some("p")));
@@ -84,7 +89,10 @@ mod tests {
     fn syntax_errors_name_line_and_column() {
         let err = parse_documents("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("bad.yaml: ") && text.contains("line 3"), "{text}");
+        assert!(
+            text.starts_with("bad.yaml: ") && text.contains("line 3"),
+            "{text}"
+        );
         assert!(text.contains("column"), "{text}");
     }
 }

@@ -16,7 +16,10 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: no conformance corpus at {} (it lives beside the project root)", dir.display());
+        eprintln!(
+            "skipped: no conformance corpus at {} (it lives beside the project root)",
+            dir.display()
+        );
         None
     }
 }
@@ -35,7 +38,11 @@ fn promise_dirs(corpus: &Path) -> Vec<PathBuf> {
 fn every_marketplace_promise_validates_and_renders() {
     let Some(corpus) = corpus() else { return };
     let dirs = promise_dirs(&corpus);
-    assert!(dirs.len() >= 30, "expected the whole corpus, found {} Promises", dirs.len());
+    assert!(
+        dirs.len() >= 30,
+        "expected the whole corpus, found {} Promises",
+        dirs.len()
+    );
     let adapter = AdapterImage::default();
     let mut rendered_workflows = 0;
     for dir in &dirs {
@@ -43,7 +50,11 @@ fn every_marketplace_promise_validates_and_renders() {
         assert_eq!(loaded.promises.len(), 1, "{}", dir.display());
         let promise = &loaded.promises[0];
         let validated = validate_promise(&promise.value);
-        let errors: Vec<_> = validated.problems.iter().filter(|p| p.severity == Severity::Error).collect();
+        let errors: Vec<_> = validated
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", dir.display());
 
         let request_file = dir.join("resource-request.yaml");
@@ -87,11 +98,21 @@ fn every_marketplace_promise_validates_and_renders() {
             assert_eq!(jobs, expected_pipelines, "{} {workflow}", dir.display());
             for job in objects.iter().filter(|o| o["kind"] == "Job") {
                 let name = job["metadata"]["name"].as_str().unwrap_or_default();
-                assert!(name.len() <= 63 && name.ends_with("-00000"), "{}: job name {name}", dir.display());
+                assert!(
+                    name.len() <= 63 && name.ends_with("-00000"),
+                    "{}: job name {name}",
+                    dir.display()
+                );
             }
             rendered_workflows += 1;
         }
     }
-    assert!(rendered_workflows >= 30, "rendered only {rendered_workflows} workflows");
-    eprintln!("{} Promises validated, {rendered_workflows} workflows rendered", dirs.len());
+    assert!(
+        rendered_workflows >= 30,
+        "rendered only {rendered_workflows} workflows"
+    );
+    eprintln!(
+        "{} Promises validated, {rendered_workflows} workflows rendered",
+        dirs.len()
+    );
 }

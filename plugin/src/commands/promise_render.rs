@@ -20,7 +20,11 @@ use crate::output::format_objects;
 pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     let promise = select_promise(&args.path, args.promise.as_deref())?;
     let validated = validate_promise(&promise.value);
-    let errors: Vec<_> = validated.problems.iter().filter(|p| p.severity == Severity::Error).collect();
+    let errors: Vec<_> = validated
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
     if !errors.is_empty() {
         for problem in &errors {
             eprintln!("{}", problem_line(&promise, problem));
@@ -49,10 +53,16 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     }
     let config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
             let loaded = KratixConfig::from_configmap_yaml(&path.display().to_string(), &text)?;
             for warning in &loaded.warnings {
-                eprintln!("{}: {}: warning: {}", path.display(), warning.path, warning.message);
+                eprintln!(
+                    "{}: {}: warning: {}",
+                    path.display(),
+                    warning.path,
+                    warning.message
+                );
             }
             Some(loaded.config)
         }
@@ -62,11 +72,18 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     let request = match (args.workflow.workflow_type, resource_api) {
         (WorkflowType::Resource, Some(api)) => Some(resource_request(args.resource.as_deref(), api)?),
         (WorkflowType::Resource, None) => {
-            bail!("{}: Promise {} has no API (spec.api), so it has no resource workflows", args.path.display(), promise.name())
+            bail!(
+                "{}: Promise {} has no API (spec.api), so it has no resource workflows",
+                args.path.display(),
+                promise.name()
+            )
         }
         (WorkflowType::Promise, _) => {
             if args.resource.is_some() {
-                bail!("--resource applies to resource workflows only; {} runs for the Promise itself", args.workflow);
+                bail!(
+                    "--resource applies to resource workflows only; {} runs for the Promise itself",
+                    args.workflow
+                );
             }
             None
         }
@@ -77,7 +94,10 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
             .clone()
             .filter(|i| !i.is_empty())
             .unwrap_or_else(kratix_shared::render::default_adapter_image),
-        pull_secret: args.pipeline_adapter_pull_secret.clone().filter(|s| !s.is_empty()),
+        pull_secret: args
+            .pipeline_adapter_pull_secret
+            .clone()
+            .filter(|s| !s.is_empty()),
     };
     let rendered = render_workflow(&RenderRequest {
         promise: &promise.value,
@@ -99,10 +119,13 @@ fn select_promise(path: &Path, wanted: Option<&str>) -> Result<PromiseSource> {
     match wanted {
         Some(name) => {
             let names: Vec<String> = promises.iter().map(|p| p.name().to_owned()).collect();
-            promises
-                .into_iter()
-                .find(|p| p.name() == name)
-                .with_context(|| format!("{}: no Promise named {name:?} (found: {})", path.display(), names.join(", ")))
+            promises.into_iter().find(|p| p.name() == name).with_context(|| {
+                format!(
+                    "{}: no Promise named {name:?} (found: {})",
+                    path.display(),
+                    names.join(", ")
+                )
+            })
         }
         None if promises.len() == 1 => Ok(promises.remove(0)),
         None => {
@@ -127,7 +150,10 @@ fn resource_request(path: Option<&Path>, api: &ResourceApi) -> Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{source_name}: cannot read"))?;
     let mut documents = parse_documents(&source_name, &text)?;
     if documents.len() != 1 {
-        bail!("{source_name}: holds {} documents; --resource takes exactly one resource request", documents.len());
+        bail!(
+            "{source_name}: holds {} documents; --resource takes exactly one resource request",
+            documents.len()
+        );
     }
     Ok(prepare(api, Some((&source_name, documents.remove(0).value)))?)
 }

@@ -61,9 +61,17 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         plural(promises),
         plural(errors),
         plural(warnings),
-        if args.strict && warnings > 0 && errors == 0 { " (warnings fail with --strict)" } else { "" }
+        if args.strict && warnings > 0 && errors == 0 {
+            " (warnings fail with --strict)"
+        } else {
+            ""
+        }
     );
-    Ok(if failed { ExitCode::from(EXIT_INVALID) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(EXIT_INVALID)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn plural(n: usize) -> &'static str {

@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
     plural = "destinations",
     status = "DestinationStatus",
     category = "kratix",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationSpec {

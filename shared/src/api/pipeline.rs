@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    EnvFromSource, EnvVar, LocalObjectReference, ResourceRequirements, SecurityContext, Toleration,
-    Volume, VolumeMount,
+    EnvFromSource, EnvVar, LocalObjectReference, ResourceRequirements, SecurityContext, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -135,9 +135,10 @@ pub fn parse_pipeline(value: &Value, base_path: &str) -> (Option<Pipeline>, Vec<
     for problem in &mut problems {
         problem.path = join_path(base_path, &problem.path);
     }
-    if let Some(pipeline) = &pipeline {
-        if pipeline.kind != PIPELINE_KIND || pipeline.api_version != API_VERSION {
-            problems.insert(
+    if let Some(pipeline) = &pipeline
+        && (pipeline.kind != PIPELINE_KIND || pipeline.api_version != API_VERSION)
+    {
+        problems.insert(
                 0,
                 FieldProblem {
                     kind: FieldProblemKind::Invalid,
@@ -148,7 +149,6 @@ pub fn parse_pipeline(value: &Value, base_path: &str) -> (Option<Pipeline>, Vec<
                     ),
                 },
             );
-        }
     }
     (pipeline, problems)
 }
@@ -161,10 +161,18 @@ pub fn parse_pipelines(values: &[Value], base_path: &str) -> Result<Vec<Pipeline
     let mut problems = Vec::new();
     for (i, value) in values.iter().enumerate() {
         let (pipeline, found) = parse_pipeline(value, &format!("{base_path}[{i}]"));
-        problems.extend(found.into_iter().filter(|p| p.kind != FieldProblemKind::CaseMismatch));
+        problems.extend(
+            found
+                .into_iter()
+                .filter(|p| p.kind != FieldProblemKind::CaseMismatch),
+        );
         pipelines.extend(pipeline);
     }
-    if problems.is_empty() { Ok(pipelines) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(pipelines)
+    } else {
+        Err(problems)
+    }
 }
 
 #[cfg(test)]
@@ -213,7 +221,10 @@ mod tests {
         let (_, problems) = parse_pipeline(&value, "p");
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert!(paths.contains(&"p.spec.contianers"), "{problems:?}");
-        assert!(paths.contains(&"p.spec.containers[0].volumeMounts[0].mountPaht"), "{problems:?}");
+        assert!(
+            paths.contains(&"p.spec.containers[0].volumeMounts[0].mountPaht"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -221,6 +232,9 @@ mod tests {
         let mut value = pipeline(json!({"containers": []}));
         value["kind"] = json!("Job");
         let (_, problems) = parse_pipeline(&value, "p");
-        assert!(problems[0].message.starts_with("unsupported pipeline"), "{problems:?}");
+        assert!(
+            problems[0].message.starts_with("unsupported pipeline"),
+            "{problems:?}"
+        );
     }
 }

@@ -21,11 +21,11 @@ use super::workflow::{Workflow, WorkflowAction, WorkflowType};
     plural = "promises",
     status = "PromiseStatus",
     category = "kratix",
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(name = "Kind", type_ = "string", json_path = ".status.kind"),
-    printcolumn(name = "API Version", type_ = "string", json_path = ".status.apiVersion"),
-    printcolumn(name = "Version", type_ = "string", json_path = ".status.version"),
-    printcolumn(name = "Message", type_ = "string", json_path = ".status.message")
+    printcolumn = r#"{"name": "Status", "type": "string", "jsonPath": ".status.status"}"#,
+    printcolumn = r#"{"name": "Kind", "type": "string", "jsonPath": ".status.kind"}"#,
+    printcolumn = r#"{"name": "API Version", "type": "string", "jsonPath": ".status.apiVersion"}"#,
+    printcolumn = r#"{"name": "Version", "type": "string", "jsonPath": ".status.version"}"#,
+    printcolumn = r#"{"name": "Message", "type": "string", "jsonPath": ".status.message"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct PromiseSpec {

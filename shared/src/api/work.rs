@@ -19,7 +19,11 @@ use serde::{Deserialize, Serialize};
     namespaced,
     status = "WorkStatus",
     category = "kratix",
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message")
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct WorkSpec {

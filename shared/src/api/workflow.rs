@@ -56,12 +56,19 @@ impl Workflow {
     ];
 
     pub const fn new(workflow_type: WorkflowType, action: WorkflowAction) -> Self {
-        Workflow { workflow_type, action }
+        Workflow {
+            workflow_type,
+            action,
+        }
     }
 
     /// Where this pipeline list lives in a Promise: `spec.workflows.<type>.<action>`.
     pub fn field_path(self) -> String {
-        format!("spec.workflows.{}.{}", self.workflow_type.as_str(), self.action.as_str())
+        format!(
+            "spec.workflows.{}.{}",
+            self.workflow_type.as_str(),
+            self.action.as_str()
+        )
     }
 }
 
@@ -85,7 +92,9 @@ impl fmt::Display for Workflow {
 
 /// A workflow name that is not one of the four.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown workflow {0:?}: expected promise/configure, promise/delete, resource/configure or resource/delete")]
+#[error(
+    "unknown workflow {0:?}: expected promise/configure, promise/delete, resource/configure or resource/delete"
+)]
 pub struct UnknownWorkflow(pub String);
 
 impl FromStr for Workflow {

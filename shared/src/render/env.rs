@@ -26,7 +26,10 @@ pub fn default_env(workflow: Workflow, promise: &str, pipeline: &str, subject: &
         var("KRATIX_OBJECT_NAME", subject.name()),
         var("KRATIX_OBJECT_NAMESPACE", subject.namespace()),
         var("KRATIX_CRD_PLURAL", subject.plural()),
-        var("KRATIX_CLUSTER_SCOPED", if subject.cluster_scoped() { "true" } else { "false" }),
+        var(
+            "KRATIX_CLUSTER_SCOPED",
+            if subject.cluster_scoped() { "true" } else { "false" },
+        ),
     ];
     if subject.dry_run() {
         env.push(var("KRATIX_DRY_RUN", "true"));

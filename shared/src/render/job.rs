@@ -107,7 +107,8 @@ impl JobContext<'_> {
     }
 
     fn default_pull_policy(&self) -> Option<String> {
-        self.config.and_then(|c| c.workflows.default_image_pull_policy.clone())
+        self.config
+            .and_then(|c| c.workflows.default_image_pull_policy.clone())
     }
 
     fn default_env(&self) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
@@ -155,12 +156,20 @@ impl JobContext<'_> {
             env: Some(env),
             env_from: (!container.env_from.is_empty()).then(|| container.env_from.clone()),
             volume_mounts: Some(mounts),
-            image_pull_policy: container.image_pull_policy.clone().or_else(|| self.default_pull_policy()),
+            image_pull_policy: container
+                .image_pull_policy
+                .clone()
+                .or_else(|| self.default_pull_policy()),
             security_context: container
                 .security_context
                 .clone()
                 .or_else(|| KratixConfig::user_container_security_context(self.config)),
-            resources: Some(container.resources.clone().unwrap_or_else(|| self.default_resources())),
+            resources: Some(
+                container
+                    .resources
+                    .clone()
+                    .unwrap_or_else(|| self.default_resources()),
+            ),
             ..Container::default()
         }
     }
@@ -196,9 +205,21 @@ impl JobContext<'_> {
         Container {
             env: Some(env),
             volume_mounts: Some(vec![
-                mount(names::SHARED_OUTPUT_VOLUME, &format!("{WORK_CREATOR_DIR}/input"), false),
-                mount(names::SHARED_METADATA_VOLUME, &format!("{WORK_CREATOR_DIR}/metadata"), false),
-                mount(names::PROMISE_SCHEDULING_VOLUME, &format!("{WORK_CREATOR_DIR}/kratix-system"), false),
+                mount(
+                    names::SHARED_OUTPUT_VOLUME,
+                    &format!("{WORK_CREATOR_DIR}/input"),
+                    false,
+                ),
+                mount(
+                    names::SHARED_METADATA_VOLUME,
+                    &format!("{WORK_CREATOR_DIR}/metadata"),
+                    false,
+                ),
+                mount(
+                    names::PROMISE_SCHEDULING_VOLUME,
+                    &format!("{WORK_CREATOR_DIR}/kratix-system"),
+                    false,
+                ),
             ]),
             ..self.kratix_container(WORK_WRITER, args)
         }
@@ -245,10 +266,19 @@ impl JobContext<'_> {
     fn labels(&self) -> BTreeMap<String, String> {
         let mut labels = BTreeMap::from([
             (labels::PROMISE_NAME.to_owned(), self.promise.to_owned()),
-            (labels::WORKFLOW_TYPE.to_owned(), self.workflow.workflow_type.as_str().to_owned()),
+            (
+                labels::WORKFLOW_TYPE.to_owned(),
+                self.workflow.workflow_type.as_str().to_owned(),
+            ),
             (labels::PIPELINE_NAME.to_owned(), self.pipeline.name().to_owned()),
-            (labels::WORKFLOW_ACTION.to_owned(), self.workflow.action.as_str().to_owned()),
-            (labels::MANAGED_BY.to_owned(), labels::MANAGED_BY_KRATIX.to_owned()),
+            (
+                labels::WORKFLOW_ACTION.to_owned(),
+                self.workflow.action.as_str().to_owned(),
+            ),
+            (
+                labels::MANAGED_BY.to_owned(),
+                labels::MANAGED_BY_KRATIX.to_owned(),
+            ),
             (labels::HASH.to_owned(), self.hash.to_owned()),
         ]);
         if let Subject::Resource { name, namespace, .. } = self.subject {
@@ -264,10 +294,22 @@ impl JobContext<'_> {
 
     fn job_annotations(&self) -> BTreeMap<String, String> {
         let mut annotations = BTreeMap::from([
-            (labels::JOB_RESOURCE_NAMESPACE.to_owned(), self.subject.namespace().to_owned()),
-            (labels::JOB_RESOURCE_NAME.to_owned(), self.subject.name().to_owned()),
-            (labels::JOB_RESOURCE_KIND.to_owned(), self.subject.kind().to_owned()),
-            (labels::JOB_RESOURCE_API_VERSION.to_owned(), self.subject.api_version()),
+            (
+                labels::JOB_RESOURCE_NAMESPACE.to_owned(),
+                self.subject.namespace().to_owned(),
+            ),
+            (
+                labels::JOB_RESOURCE_NAME.to_owned(),
+                self.subject.name().to_owned(),
+            ),
+            (
+                labels::JOB_RESOURCE_KIND.to_owned(),
+                self.subject.kind().to_owned(),
+            ),
+            (
+                labels::JOB_RESOURCE_API_VERSION.to_owned(),
+                self.subject.api_version(),
+            ),
         ]);
         annotations.extend(self.subject.trace_annotations());
         annotations
@@ -333,7 +375,11 @@ impl JobContext<'_> {
                         service_account_name: Some(self.service_account.to_owned()),
                         init_containers: Some(init_containers),
                         containers: vec![self.status_writer()],
-                        restart_policy: Some(spec.restart_policy.clone().unwrap_or_else(|| DEFAULT_RESTART_POLICY.to_owned())),
+                        restart_policy: Some(
+                            spec.restart_policy
+                                .clone()
+                                .unwrap_or_else(|| DEFAULT_RESTART_POLICY.to_owned()),
+                        ),
                         image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
                         node_selector: (!spec.node_selector.is_empty()).then(|| spec.node_selector.clone()),
                         tolerations: (!spec.tolerations.is_empty()).then(|| spec.tolerations.clone()),

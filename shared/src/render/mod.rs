@@ -12,11 +12,11 @@ pub mod request;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::Resource as _;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use k8s_openapi::Resource as _;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -60,7 +60,10 @@ impl Default for AdapterImage {
 /// The object a workflow runs for: the Promise, or one resource request.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
-    Promise { object: &'a Value, name: &'a str },
+    Promise {
+        object: &'a Value,
+        name: &'a str,
+    },
     Resource {
         object: &'a Value,
         api: &'a ResourceApi,
@@ -83,8 +86,15 @@ impl<'a> Subject<'a> {
         let name = metadata_str(object, "name")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| render_error("resource", "the resource request has no metadata.name"))?;
-        let namespace = metadata_str(object, "namespace").filter(|n| !n.is_empty()).unwrap_or("default");
-        Ok(Subject::Resource { object, api, name, namespace })
+        let namespace = metadata_str(object, "namespace")
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default");
+        Ok(Subject::Resource {
+            object,
+            api,
+            name,
+            namespace,
+        })
     }
 
     fn object(&self) -> &'a Value {
@@ -160,7 +170,11 @@ impl<'a> Subject<'a> {
         labels::TRACE_ANNOTATIONS
             .iter()
             .filter_map(|key| {
-                let value = self.object().pointer("/metadata/annotations")?.get(*key)?.as_str()?;
+                let value = self
+                    .object()
+                    .pointer("/metadata/annotations")?
+                    .get(*key)?
+                    .as_str()?;
                 Some(((*key).to_owned(), value.to_owned()))
             })
             .collect()
@@ -295,7 +309,10 @@ pub fn destination_selectors_config_map(
         metadata: ObjectMeta {
             name: Some(names::destination_selectors_configmap(promise)),
             namespace: Some(namespace.to_owned()),
-            labels: Some(BTreeMap::from([(labels::PROMISE_NAME.to_owned(), promise.to_owned())])),
+            labels: Some(BTreeMap::from([(
+                labels::PROMISE_NAME.to_owned(),
+                promise.to_owned(),
+            )])),
             ..ObjectMeta::default()
         },
         data: Some(BTreeMap::from([(DESTINATION_SELECTORS_KEY.to_owned(), yaml)])),
@@ -311,15 +328,18 @@ pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResour
         workflow: workflow.to_string(),
         message,
     };
-    let spec: PromiseSpec = serde_json::from_value(request.promise.get("spec").cloned().unwrap_or(Value::Null))
-        .map_err(|e| fail(format!("the Promise spec does not decode: {e}")))?;
+    let spec: PromiseSpec =
+        serde_json::from_value(request.promise.get("spec").cloned().unwrap_or(Value::Null))
+            .map_err(|e| fail(format!("the Promise spec does not decode: {e}")))?;
     let promise_subject = Subject::promise(request.promise)?;
     let promise_name = promise_subject.name();
     let subject = match (workflow.workflow_type, request.resource) {
         (WorkflowType::Promise, _) => promise_subject,
         (WorkflowType::Resource, Some((object, api))) => Subject::resource(object, api)?,
         (WorkflowType::Resource, None) => {
-            return Err(fail("a resource workflow needs the Promise's API and a resource request".to_owned()));
+            return Err(fail(
+                "a resource workflow needs the Promise's API and a resource request".to_owned(),
+            ));
         }
     };
     let pipeline_namespace_set = spec.pipeline_namespace().is_some();
@@ -412,9 +432,21 @@ pub fn workflow_objects(rendered: &[PipelineResources]) -> Result<Vec<Value>> {
     for resources in rendered {
         for object in resources.objects()? {
             let key = (
-                object.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                object
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                object
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
             );
             if seen.insert(key) {
                 out.push(object);

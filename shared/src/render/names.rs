@@ -24,7 +24,10 @@ pub const KRATIX_VOLUMES: [&str; 4] = [
 /// `<promise>-<type>-<action>-<pipeline>`: the pipeline's identity, and the
 /// name of its ServiceAccount and default RBAC.
 pub fn pipeline_id(promise: &str, workflow: Workflow, pipeline: &str) -> String {
-    format!("{promise}-{}-{}-{pipeline}", workflow.workflow_type, workflow.action)
+    format!(
+        "{promise}-{}-{}-{pipeline}",
+        workflow.workflow_type, workflow.action
+    )
 }
 
 /// `kratix-<promise>[-<request>[-<request namespace>]]-<pipeline>-<suffix>`; the
@@ -89,7 +92,10 @@ mod tests {
 
     #[test]
     fn job_names() {
-        assert_eq!(job_name("redis", None, "deps", "abcde"), "kratix-redis-deps-abcde");
+        assert_eq!(
+            job_name("redis", None, "deps", "abcde"),
+            "kratix-redis-deps-abcde"
+        );
         assert_eq!(
             job_name("redis", Some(("r1", None)), "instance", "00000"),
             "kratix-redis-r1-instance-00000"
@@ -102,14 +108,25 @@ mod tests {
 
     #[test]
     fn long_job_names_are_cut_before_the_suffix() {
-        let name = job_name(&"p".repeat(30), Some((&"r".repeat(30), None)), "pipeline", "12345");
+        let name = job_name(
+            &"p".repeat(30),
+            Some((&"r".repeat(30), None)),
+            "pipeline",
+            "12345",
+        );
         // kratix- (7) + 30 p + '-' + 18 r = 56 characters kept.
-        assert_eq!(name, format!("kratix-{}-{}-12345", "p".repeat(30), "r".repeat(18)));
+        assert_eq!(
+            name,
+            format!("kratix-{}-{}-12345", "p".repeat(30), "r".repeat(18))
+        );
     }
 
     #[test]
     fn user_rbac_names_hash_their_own_text() {
         // md5sum of each name, first five hex digits, computed with md5sum.
-        assert_eq!(user_role("redis-resource-configure-instance"), "redis-resource-configure-instance-bd900");
+        assert_eq!(
+            user_role("redis-resource-configure-instance"),
+            "redis-resource-configure-instance-bd900"
+        );
     }
 }

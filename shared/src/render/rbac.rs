@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject as RbacSubject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject as RbacSubject,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::names;
@@ -82,10 +84,19 @@ impl RbacContext<'_> {
     fn user_labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             (labels::PROMISE_NAME.to_owned(), self.promise.to_owned()),
-            (labels::WORKFLOW_TYPE.to_owned(), self.workflow.workflow_type.as_str().to_owned()),
-            (labels::WORKFLOW_ACTION.to_owned(), self.workflow.action.as_str().to_owned()),
+            (
+                labels::WORKFLOW_TYPE.to_owned(),
+                self.workflow.workflow_type.as_str().to_owned(),
+            ),
+            (
+                labels::WORKFLOW_ACTION.to_owned(),
+                self.workflow.action.as_str().to_owned(),
+            ),
             (labels::PIPELINE_NAME.to_owned(), self.pipeline.name().to_owned()),
-            (labels::PIPELINE_NAMESPACE.to_owned(), self.pipeline_namespace.to_owned()),
+            (
+                labels::PIPELINE_NAMESPACE.to_owned(),
+                self.pipeline_namespace.to_owned(),
+            ),
         ])
     }
 
@@ -159,7 +170,9 @@ impl RbacContext<'_> {
     }
 
     fn user_permissions(&self, out: &mut PipelineRbacObjects) {
-        let Some(rbac) = &self.pipeline.spec.rbac else { return };
+        let Some(rbac) = &self.pipeline.spec.rbac else {
+            return;
+        };
         // Group rules by target namespace, keeping the order namespaces first appear in.
         let mut groups: Vec<(String, Vec<PolicyRule>)> = Vec::new();
         for permission in &rbac.permissions {
@@ -185,14 +198,21 @@ impl RbacContext<'_> {
             } else if target == ALL_NAMESPACES {
                 let role_name = names::user_cluster_role_for_all_namespaces(self.id);
                 let mut role_labels = labels.clone();
-                role_labels.insert(labels::RESOURCE_NAMESPACE.to_owned(), labels::ALL_NAMESPACES_LABEL_VALUE.to_owned());
+                role_labels.insert(
+                    labels::RESOURCE_NAMESPACE.to_owned(),
+                    labels::ALL_NAMESPACES_LABEL_VALUE.to_owned(),
+                );
                 out.cluster_roles.push(ClusterRole {
                     metadata: meta(&role_name, None, role_labels),
                     rules: Some(rules),
                     aggregation_rule: None,
                 });
                 out.cluster_role_bindings.push(ClusterRoleBinding {
-                    metadata: meta(&names::user_cluster_role_binding(self.id, self.pipeline_namespace), None, labels),
+                    metadata: meta(
+                        &names::user_cluster_role_binding(self.id, self.pipeline_namespace),
+                        None,
+                        labels,
+                    ),
                     role_ref: Self::role_ref("ClusterRole", &role_name),
                     subjects: self.subjects(),
                 });

@@ -40,7 +40,10 @@ fn check_request(source_name: &str, request: &Value, api: &ResourceApi) -> Resul
         message,
     };
     let kind = request.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api_version = request.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let api_version = request
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let served: Vec<String> = api
         .crd
         .spec
@@ -49,17 +52,29 @@ fn check_request(source_name: &str, request: &Value, api: &ResourceApi) -> Resul
         .map(|v| format!("{}/{}", api.group, v.name))
         .collect();
     if kind != api.kind {
-        return Err(invalid("kind", format!("{kind:?} is not the Promise's kind {:?}", api.kind)));
+        return Err(invalid(
+            "kind",
+            format!("{kind:?} is not the Promise's kind {:?}", api.kind),
+        ));
     }
     if !served.iter().any(|v| v == api_version) {
         return Err(invalid(
             "apiVersion",
-            format!("{api_version:?} is not served by the Promise's API ({})", served.join(", ")),
+            format!(
+                "{api_version:?} is not served by the Promise's API ({})",
+                served.join(", ")
+            ),
         ));
     }
-    let name = request.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = request
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if name.is_empty() {
-        return Err(invalid("metadata.name", "a resource request needs a name".to_owned()));
+        return Err(invalid(
+            "metadata.name",
+            "a resource request needs a name".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -103,14 +118,24 @@ mod tests {
 
     #[test]
     fn a_request_of_another_kind_or_version_is_refused() {
-        let wrong_kind = json!({"apiVersion": "example.org/v1", "kind": "Database", "metadata": {"name": "a"}});
+        let wrong_kind =
+            json!({"apiVersion": "example.org/v1", "kind": "Database", "metadata": {"name": "a"}});
         let error = resource_request(&api(), Some(("r.yaml", wrong_kind))).unwrap_err();
-        assert_eq!(error.to_string(), "r.yaml: kind: \"Database\" is not the Promise's kind \"App\"");
+        assert_eq!(
+            error.to_string(),
+            "r.yaml: kind: \"Database\" is not the Promise's kind \"App\""
+        );
         let wrong_version = json!({"apiVersion": "example.org/v2", "kind": "App", "metadata": {"name": "a"}});
         let error = resource_request(&api(), Some(("r.yaml", wrong_version))).unwrap_err();
-        assert!(error.to_string().contains("example.org/v1, example.org/v1beta1"), "{error}");
+        assert!(
+            error.to_string().contains("example.org/v1, example.org/v1beta1"),
+            "{error}"
+        );
         let unnamed = json!({"apiVersion": "example.org/v1", "kind": "App", "metadata": {}});
         let error = resource_request(&api(), Some(("r.yaml", unnamed))).unwrap_err();
-        assert_eq!(error.to_string(), "r.yaml: metadata.name: a resource request needs a name");
+        assert_eq!(
+            error.to_string(),
+            "r.yaml: metadata.name: a resource request needs a name"
+        );
     }
 }

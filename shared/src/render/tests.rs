@@ -33,7 +33,11 @@ fn pipelines_of(promise: &Value, workflow: Workflow) -> Vec<Pipeline> {
         workflow.workflow_type.as_str(),
         workflow.action.as_str()
     );
-    let values = promise.pointer(&path).and_then(Value::as_array).cloned().unwrap_or_default();
+    let values = promise
+        .pointer(&path)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     parse_pipelines(&values, "test").expect("fixture pipelines parse")
 }
 
@@ -218,7 +222,16 @@ fn promise_configure_rbac_and_configmap() {
     let rendered = render(&promise_with_deps(), Workflow::PROMISE_CONFIGURE, None, None);
     let objects = workflow_objects(&rendered).expect("objects");
     let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
-    assert_eq!(kinds, ["ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Job"]);
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount",
+            "ConfigMap",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Job"
+        ]
+    );
     assert_eq!(
         objects[0],
         json!({
@@ -313,33 +326,63 @@ fn simple_container(name: &str) -> Value {
 fn resource_workflow_in_the_request_namespace() {
     let promise = resource_promise(
         json!({}),
-        vec![pipeline("first", simple_container("one")), pipeline("second", simple_container("two"))],
+        vec![
+            pipeline("first", simple_container("one")),
+            pipeline("second", simple_container("two")),
+        ],
         vec![],
     );
     let api = redis_api();
     let request = request("team-a");
-    let rendered = render(&promise, Workflow::RESOURCE_CONFIGURE, Some((&request, &api)), None);
+    let rendered = render(
+        &promise,
+        Workflow::RESOURCE_CONFIGURE,
+        Some((&request, &api)),
+        None,
+    );
     assert_eq!(rendered.len(), 2);
     let job = to_json(&rendered[0].job);
     assert_eq!(job["metadata"]["name"], "kratix-redis-cache-first-abcde");
     assert_eq!(job["metadata"]["namespace"], "team-a");
     // md5("<md5 of the Promise spec>-<md5 of {"size":"small"}>"), computed in Python:
     // aec56d69... for the spec, c2ef3840... for the request.
-    assert_eq!(job["metadata"]["labels"]["kratix.io/hash"], "f7dbfd8f823d9e79c7b037e77050c37a");
+    assert_eq!(
+        job["metadata"]["labels"]["kratix.io/hash"],
+        "f7dbfd8f823d9e79c7b037e77050c37a"
+    );
     assert_eq!(job["metadata"]["labels"]["kratix.io/resource-name"], "cache");
-    assert!(job["metadata"]["labels"].get("kratix.io/resource-namespace").is_none());
+    assert!(
+        job["metadata"]["labels"]
+            .get("kratix.io/resource-namespace")
+            .is_none()
+    );
     assert_eq!(
         job["metadata"]["ownerReferences"],
         json!([{"apiVersion": "marketplace.kratix.io/v1alpha1", "kind": "redis", "name": "cache", "uid": "request-uid"}])
     );
-    assert_eq!(job["metadata"]["annotations"]["kratix.io/trace-parent"], "00-abc-def-01");
-    assert_eq!(job["spec"]["template"]["metadata"]["annotations"]["kratix.io/trace-parent"], "00-abc-def-01");
+    assert_eq!(
+        job["metadata"]["annotations"]["kratix.io/trace-parent"],
+        "00-abc-def-01"
+    );
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["annotations"]["kratix.io/trace-parent"],
+        "00-abc-def-01"
+    );
     let env = &job["spec"]["template"]["spec"]["initContainers"][0]["env"];
     assert_eq!(env[4], json!({"name": "KRATIX_OBJECT_KIND", "value": "redis"}));
-    assert_eq!(env[5], json!({"name": "KRATIX_OBJECT_GROUP", "value": "marketplace.kratix.io"}));
-    assert_eq!(env[8], json!({"name": "KRATIX_OBJECT_NAMESPACE", "value": "team-a"}));
+    assert_eq!(
+        env[5],
+        json!({"name": "KRATIX_OBJECT_GROUP", "value": "marketplace.kratix.io"})
+    );
+    assert_eq!(
+        env[8],
+        json!({"name": "KRATIX_OBJECT_NAMESPACE", "value": "team-a"})
+    );
     assert_eq!(env[9], json!({"name": "KRATIX_CRD_PLURAL", "value": "redis"}));
-    assert_eq!(env[10], json!({"name": "KRATIX_CLUSTER_SCOPED", "value": "false"}));
+    assert_eq!(
+        env[10],
+        json!({"name": "KRATIX_CLUSTER_SCOPED", "value": "false"})
+    );
     let last_flags: Vec<Value> = rendered
         .iter()
         .map(|r| to_json(&r.job)["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"].clone())
@@ -348,16 +391,38 @@ fn resource_workflow_in_the_request_namespace() {
     let writer_args = &job["spec"]["template"]["spec"]["initContainers"][2]["args"];
     assert_eq!(
         writer_args,
-        &json!(["work-creator", "--input-directory", "/work-creator-files", "--promise-name", "redis",
-                "--pipeline-name", "first", "--namespace", "team-a", "--workflow-type", "resource",
-                "--resource-name", "cache"])
+        &json!([
+            "work-creator",
+            "--input-directory",
+            "/work-creator-files",
+            "--promise-name",
+            "redis",
+            "--pipeline-name",
+            "first",
+            "--namespace",
+            "team-a",
+            "--workflow-type",
+            "resource",
+            "--resource-name",
+            "cache"
+        ])
     );
     let objects = workflow_objects(&rendered).expect("objects");
     let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
     // The ConfigMap is listed once, with the first pipeline.
     assert_eq!(
         kinds,
-        ["ServiceAccount", "ConfigMap", "Role", "RoleBinding", "Job", "ServiceAccount", "Role", "RoleBinding", "Job"]
+        [
+            "ServiceAccount",
+            "ConfigMap",
+            "Role",
+            "RoleBinding",
+            "Job",
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "Job"
+        ]
     );
     assert_eq!(
         objects[2]["rules"],
@@ -380,27 +445,55 @@ fn pipeline_namespace_moves_the_job_and_adds_cross_namespace_grants() {
     );
     let api = redis_api();
     let request = request("team-a");
-    let rendered = render(&promise, Workflow::RESOURCE_CONFIGURE, Some((&request, &api)), None);
+    let rendered = render(
+        &promise,
+        Workflow::RESOURCE_CONFIGURE,
+        Some((&request, &api)),
+        None,
+    );
     let job = to_json(&rendered[0].job);
     assert_eq!(job["metadata"]["name"], "kratix-redis-cache-team-a-first-abcde");
     assert_eq!(job["metadata"]["namespace"], "pipelines");
-    assert_eq!(job["metadata"]["labels"]["kratix.io/resource-namespace"], "team-a");
+    assert_eq!(
+        job["metadata"]["labels"]["kratix.io/resource-namespace"],
+        "team-a"
+    );
     // No owner reference across namespaces.
     assert!(job["metadata"].get("ownerReferences").is_none());
-    let args = job["spec"]["template"]["spec"]["initContainers"][2]["args"].as_array().cloned().unwrap_or_default();
-    assert_eq!(args[args.len() - 2..], [json!("--resource-namespace"), json!("team-a")]);
+    let args = job["spec"]["template"]["spec"]["initContainers"][2]["args"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        args[args.len() - 2..],
+        [json!("--resource-namespace"), json!("team-a")]
+    );
     let rbac = &rendered[0];
     assert_eq!(rbac.roles[0].metadata.namespace.as_deref(), Some("pipelines"));
     assert_eq!(rbac.cluster_roles.len(), 1);
-    assert_eq!(rbac.cluster_roles[0].metadata.name.as_deref(), Some("redis-resource-configure-first-team-a"));
+    assert_eq!(
+        rbac.cluster_roles[0].metadata.name.as_deref(),
+        Some("redis-resource-configure-first-team-a")
+    );
     assert_eq!(
         to_json(&rbac.cluster_roles[0].rules),
         json!([{"apiGroups": ["marketplace.kratix.io"], "resources": ["redis", "redis/status"],
                 "verbs": ["get", "list", "update", "create", "patch"]}])
     );
-    assert_eq!(rbac.cluster_role_bindings[0].metadata.name.as_deref(), Some("redis-resource-configure-first-team-a"));
-    assert_eq!(rbac.service_account.metadata.namespace.as_deref(), Some("pipelines"));
-    assert_eq!(rbac.config_map.as_ref().and_then(|c| c.metadata.namespace.as_deref()), Some("pipelines"));
+    assert_eq!(
+        rbac.cluster_role_bindings[0].metadata.name.as_deref(),
+        Some("redis-resource-configure-first-team-a")
+    );
+    assert_eq!(
+        rbac.service_account.metadata.namespace.as_deref(),
+        Some("pipelines")
+    );
+    assert_eq!(
+        rbac.config_map
+            .as_ref()
+            .and_then(|c| c.metadata.namespace.as_deref()),
+        Some("pipelines")
+    );
 }
 
 #[test]
@@ -417,7 +510,12 @@ fn user_permissions_become_roles_grouped_by_namespace() {
     let promise = resource_promise(json!({}), vec![pipeline("instance", spec)], vec![]);
     let api = redis_api();
     let request = request("default");
-    let rendered = render(&promise, Workflow::RESOURCE_CONFIGURE, Some((&request, &api)), None);
+    let rendered = render(
+        &promise,
+        Workflow::RESOURCE_CONFIGURE,
+        Some((&request, &api)),
+        None,
+    );
     let r = &rendered[0];
     let user_labels = json!({
         "kratix.io/pipeline-name": "instance",
@@ -439,29 +537,60 @@ fn user_permissions_become_roles_grouped_by_namespace() {
             ]
         })
     );
-    assert_eq!(r.role_bindings[1].metadata.name.as_deref(), Some("redis-resource-configure-instance-bd900"));
+    assert_eq!(
+        r.role_bindings[1].metadata.name.as_deref(),
+        Some("redis-resource-configure-instance-bd900")
+    );
     // md5sum of "redis-resource-configure-instance-team-b" = 2d467fa9...
     let team_b_role = to_json(&r.cluster_roles[0]);
-    assert_eq!(team_b_role["metadata"]["name"], "redis-resource-configure-instance-team-b-2d467");
-    assert_eq!(team_b_role["metadata"]["labels"]["kratix.io/resource-namespace"], "team-b");
+    assert_eq!(
+        team_b_role["metadata"]["name"],
+        "redis-resource-configure-instance-team-b-2d467"
+    );
+    assert_eq!(
+        team_b_role["metadata"]["labels"]["kratix.io/resource-namespace"],
+        "team-b"
+    );
     // The binding lives in team-b; md5sum of "redis-resource-configure-instance-default" = 4912b602...
     let team_b_binding = to_json(&r.role_bindings[2]);
-    assert_eq!(team_b_binding["metadata"]["name"], "redis-resource-configure-instance-default-4912b");
+    assert_eq!(
+        team_b_binding["metadata"]["name"],
+        "redis-resource-configure-instance-default-4912b"
+    );
     assert_eq!(team_b_binding["metadata"]["namespace"], "team-b");
-    assert_eq!(team_b_binding["roleRef"]["name"], "redis-resource-configure-instance-team-b-2d467");
+    assert_eq!(
+        team_b_binding["roleRef"]["name"],
+        "redis-resource-configure-instance-team-b-2d467"
+    );
     // md5sum of "redis-resource-configure-instance-kratix-all-namespaces" = cad584b0...
     let all_role = to_json(&r.cluster_roles[1]);
-    assert_eq!(all_role["metadata"]["name"], "redis-resource-configure-instance-kratix-all-namespaces-cad58");
-    assert_eq!(all_role["metadata"]["labels"]["kratix.io/resource-namespace"], "kratix_all_namespaces");
+    assert_eq!(
+        all_role["metadata"]["name"],
+        "redis-resource-configure-instance-kratix-all-namespaces-cad58"
+    );
+    assert_eq!(
+        all_role["metadata"]["labels"]["kratix.io/resource-namespace"],
+        "kratix_all_namespaces"
+    );
     let all_binding = to_json(&r.cluster_role_bindings[0]);
-    assert_eq!(all_binding["metadata"]["name"], "redis-resource-configure-instance-default-4912b");
-    assert_eq!(all_binding["roleRef"], json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-        "name": "redis-resource-configure-instance-kratix-all-namespaces-cad58"}));
+    assert_eq!(
+        all_binding["metadata"]["name"],
+        "redis-resource-configure-instance-default-4912b"
+    );
+    assert_eq!(
+        all_binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+        "name": "redis-resource-configure-instance-kratix-all-namespaces-cad58"})
+    );
 }
 
 #[test]
 fn delete_workflows_have_no_work_writer_and_no_scheduling() {
-    let promise = resource_promise(json!({}), vec![], vec![pipeline("teardown", simple_container("remove"))]);
+    let promise = resource_promise(
+        json!({}),
+        vec![],
+        vec![pipeline("teardown", simple_container("remove"))],
+    );
     let api = redis_api();
     let request = request("default");
     let rendered = render(&promise, Workflow::RESOURCE_DELETE, Some((&request, &api)), None);
@@ -469,13 +598,29 @@ fn delete_workflows_have_no_work_writer_and_no_scheduling() {
     assert!(r.config_map.is_none());
     let job = to_json(&r.job);
     let pod = &job["spec"]["template"]["spec"];
-    let init_names: Vec<&str> = pod["initContainers"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
+    let init_names: Vec<&str> = pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
     assert_eq!(init_names, ["reader", "remove"]);
-    let volumes: Vec<&str> = pod["volumes"].as_array().into_iter().flatten().filter_map(|v| v["name"].as_str()).collect();
+    let volumes: Vec<&str> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
     assert_eq!(volumes, ["shared-input", "shared-output", "shared-metadata"]);
-    assert_eq!(pod["initContainers"][0]["env"][0], json!({"name": "KRATIX_WORKFLOW_ACTION", "value": "delete"}));
+    assert_eq!(
+        pod["initContainers"][0]["env"][0],
+        json!({"name": "KRATIX_WORKFLOW_ACTION", "value": "delete"})
+    );
     assert_eq!(job["metadata"]["labels"]["kratix.io/workflow-action"], "delete");
-    assert_eq!(r.service_account.metadata.name.as_deref(), Some("redis-resource-delete-teardown"));
+    assert_eq!(
+        r.service_account.metadata.name.as_deref(),
+        Some("redis-resource-delete-teardown")
+    );
 }
 
 #[test]
@@ -483,7 +628,10 @@ fn only_the_first_delete_pipeline_runs() {
     let promise = resource_promise(
         json!({}),
         vec![],
-        vec![pipeline("first", simple_container("one")), pipeline("second", simple_container("two"))],
+        vec![
+            pipeline("first", simple_container("one")),
+            pipeline("second", simple_container("two")),
+        ],
     );
     let api = redis_api();
     let request = request("default");
@@ -491,7 +639,10 @@ fn only_the_first_delete_pipeline_runs() {
     assert_eq!(rendered.len(), 1);
     assert_eq!(rendered[0].pipeline_name, "first");
     let job = to_json(&rendered[0].job);
-    assert_eq!(job["spec"]["template"]["spec"]["containers"][0]["env"][0], json!({"name": "IS_LAST_PIPELINE", "value": "true"}));
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["env"][0],
+        json!({"name": "IS_LAST_PIPELINE", "value": "true"})
+    );
 }
 
 #[test]
@@ -520,7 +671,10 @@ fn pipeline_fields_and_labels_reach_the_job() {
     let mut promise = promise_with_deps();
     promise["spec"]["workflows"]["promise"]["configure"] = json!([deps]);
     let pipelines = pipelines_of(&promise, Workflow::PROMISE_CONFIGURE);
-    let adapter = AdapterImage { image: "adapter:test".to_owned(), pull_secret: Some("adapter-secret".to_owned()) };
+    let adapter = AdapterImage {
+        image: "adapter:test".to_owned(),
+        pull_secret: Some("adapter-secret".to_owned()),
+    };
     let rendered = render_workflow(&RenderRequest {
         promise: &promise,
         workflow: Workflow::PROMISE_CONFIGURE,
@@ -534,34 +688,54 @@ fn pipeline_fields_and_labels_reach_the_job() {
     let job = to_json(&rendered[0].job);
     assert_eq!(job["metadata"]["labels"]["kratix.io/pipeline-name"], "overridden");
     assert_eq!(job["metadata"]["labels"]["team"], "a");
-    assert_eq!(job["spec"]["template"]["metadata"]["annotations"], json!({"note": "x"}));
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["annotations"],
+        json!({"note": "x"})
+    );
     assert!(job["metadata"]["annotations"].get("note").is_none());
     assert_eq!(job["spec"]["backoffLimit"], 1);
     let pod = &job["spec"]["template"]["spec"];
     assert_eq!(pod["serviceAccountName"], "my-account");
     assert_eq!(pod["restartPolicy"], "Never");
-    assert_eq!(pod["imagePullSecrets"], json!([{"name": "adapter-secret"}, {"name": "registry"}]));
+    assert_eq!(
+        pod["imagePullSecrets"],
+        json!([{"name": "adapter-secret"}, {"name": "registry"}])
+    );
     assert_eq!(pod["nodeSelector"], json!({"disk": "ssd"}));
-    assert_eq!(pod["tolerations"], json!([{"key": "dedicated", "operator": "Exists"}]));
+    assert_eq!(
+        pod["tolerations"],
+        json!([{"key": "dedicated", "operator": "Exists"}])
+    );
     assert_eq!(pod["volumes"][4], json!({"name": "cache", "emptyDir": {}}));
     let user = &pod["initContainers"][1];
     assert_eq!(user["command"], json!(["sh"]));
     assert_eq!(user["args"], json!(["-c", "true"]));
     assert_eq!(user["env"][11], json!({"name": "EXTRA", "value": "1"}));
     assert_eq!(user["envFrom"], json!([{"secretRef": {"name": "creds"}}]));
-    assert_eq!(user["volumeMounts"][3], json!({"name": "cache", "mountPath": "/cache"}));
+    assert_eq!(
+        user["volumeMounts"][3],
+        json!({"name": "cache", "mountPath": "/cache"})
+    );
     assert_eq!(user["imagePullPolicy"], "Always");
     assert_eq!(user["securityContext"], json!({"runAsUser": 1000}));
     assert_eq!(user["resources"], json!({"limits": {"cpu": "1"}}));
     let sa = &rendered[0].service_account;
     assert_eq!(sa.metadata.name.as_deref(), Some("my-account"));
     // Roles are still named after the pipeline, bound to the custom account.
-    assert_eq!(rendered[0].cluster_roles[0].metadata.name.as_deref(), Some("redis-promise-configure-deps"));
-    assert_eq!(to_json(&rendered[0].cluster_role_bindings[0].subjects)[0]["name"], "my-account");
+    assert_eq!(
+        rendered[0].cluster_roles[0].metadata.name.as_deref(),
+        Some("redis-promise-configure-deps")
+    );
+    assert_eq!(
+        to_json(&rendered[0].cluster_role_bindings[0].subjects)[0]["name"],
+        "my-account"
+    );
 }
 
 fn config(yaml: &str) -> KratixConfig {
-    KratixConfig::from_config_yaml("test", yaml).expect("config parses").config
+    KratixConfig::from_config_yaml("test", yaml)
+        .expect("config parses")
+        .config
 }
 
 #[test]
@@ -588,31 +762,57 @@ fn config_defaults_apply_where_the_pipeline_sets_nothing() {
     let empty = config("{}");
     let rendered = render(&promise, Workflow::PROMISE_CONFIGURE, None, Some(&empty));
     let job = to_json(&rendered[0].job);
-    assert_eq!(job["spec"]["template"]["spec"]["initContainers"][1]["securityContext"], json!({}));
+    assert_eq!(
+        job["spec"]["template"]["spec"]["initContainers"][1]["securityContext"],
+        json!({})
+    );
     assert!(job["spec"].get("backoffLimit").is_none());
 
     // No ConfigMap at all: no security context.
     let rendered = render(&promise, Workflow::PROMISE_CONFIGURE, None, None);
     let job = to_json(&rendered[0].job);
-    assert!(job["spec"]["template"]["spec"]["initContainers"][1].get("securityContext").is_none());
+    assert!(
+        job["spec"]["template"]["spec"]["initContainers"][1]
+            .get("securityContext")
+            .is_none()
+    );
 }
 
 #[test]
 fn dry_run_requests_get_the_dry_run_variable() {
-    let promise = resource_promise(json!({}), vec![pipeline("first", simple_container("one"))], vec![]);
+    let promise = resource_promise(
+        json!({}),
+        vec![pipeline("first", simple_container("one"))],
+        vec![],
+    );
     let api = redis_api();
     let mut request = request("default");
     request["metadata"]["labels"] = json!({"kratix.io/dry-run": "true"});
-    let rendered = render(&promise, Workflow::RESOURCE_CONFIGURE, Some((&request, &api)), None);
+    let rendered = render(
+        &promise,
+        Workflow::RESOURCE_CONFIGURE,
+        Some((&request, &api)),
+        None,
+    );
     let job = to_json(&rendered[0].job);
     let pod = &job["spec"]["template"]["spec"];
-    assert_eq!(pod["initContainers"][0]["env"][11], json!({"name": "KRATIX_DRY_RUN", "value": "true"}));
-    assert_eq!(pod["initContainers"][2]["env"][2], json!({"name": "KRATIX_DRY_RUN", "value": "true"}));
+    assert_eq!(
+        pod["initContainers"][0]["env"][11],
+        json!({"name": "KRATIX_DRY_RUN", "value": "true"})
+    );
+    assert_eq!(
+        pod["initContainers"][2]["env"][2],
+        json!({"name": "KRATIX_DRY_RUN", "value": "true"})
+    );
 }
 
 #[test]
 fn resource_workflows_need_a_request() {
-    let promise = resource_promise(json!({}), vec![pipeline("first", simple_container("one"))], vec![]);
+    let promise = resource_promise(
+        json!({}),
+        vec![pipeline("first", simple_container("one"))],
+        vec![],
+    );
     let pipelines = pipelines_of(&promise, Workflow::RESOURCE_CONFIGURE);
     let error = render_workflow(&RenderRequest {
         promise: &promise,
@@ -624,7 +824,12 @@ fn resource_workflows_need_a_request() {
         job_name_suffix: None,
     })
     .unwrap_err();
-    assert!(error.to_string().contains("needs the Promise's API and a resource request"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("needs the Promise's API and a resource request"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -640,8 +845,18 @@ fn random_job_suffixes_differ_between_runs() {
         adapter: &AdapterImage::default(),
         job_name_suffix: None,
     };
-    let first = render_workflow(&request).expect("renders")[0].job.metadata.name.clone().unwrap_or_default();
-    let second = render_workflow(&request).expect("renders")[0].job.metadata.name.clone().unwrap_or_default();
+    let first = render_workflow(&request).expect("renders")[0]
+        .job
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
+    let second = render_workflow(&request).expect("renders")[0]
+        .job
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
     assert!(first.starts_with("kratix-redis-deps-") && first.len() == "kratix-redis-deps-".len() + 5);
     assert_ne!(first, second);
 }

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::names::{dns_1035_label_problem, dns_subdomain_problem};
 use super::Problems;
+use super::names::{dns_1035_label_problem, dns_subdomain_problem};
 use crate::api::resource_api::{CRD_API_VERSION, CRD_KIND, ResourceApi};
 use crate::decode::{FieldProblemKind, join_path};
 
@@ -39,7 +39,10 @@ pub fn validate_api(api: &Value, problems: &mut Problems) -> Option<ResourceApi>
     let names = &spec.names;
 
     if let Some(problem) = dns_subdomain_problem(&spec.group) {
-        problems.error(format!("{base}.spec.group"), format!("{:?} {problem}", spec.group));
+        problems.error(
+            format!("{base}.spec.group"),
+            format!("{:?} {problem}", spec.group),
+        );
     } else if !spec.group.contains('.') {
         problems.error(
             format!("{base}.spec.group"),
@@ -49,18 +52,27 @@ pub fn validate_api(api: &Value, problems: &mut Problems) -> Option<ResourceApi>
     if names.plural.is_empty() {
         problems.error(format!("{base}.spec.names.plural"), "must not be empty");
     } else if let Some(problem) = dns_1035_label_problem(&names.plural) {
-        problems.error(format!("{base}.spec.names.plural"), format!("{:?} {problem}", names.plural));
+        problems.error(
+            format!("{base}.spec.names.plural"),
+            format!("{:?} {problem}", names.plural),
+        );
     }
-    if let Some(singular) = names.singular.as_deref().filter(|s| !s.is_empty()) {
-        if let Some(problem) = dns_1035_label_problem(singular) {
-            problems.error(format!("{base}.spec.names.singular"), format!("{singular:?} {problem}"));
-        }
+    if let Some(singular) = names.singular.as_deref().filter(|s| !s.is_empty())
+        && let Some(problem) = dns_1035_label_problem(singular)
+    {
+        problems.error(
+            format!("{base}.spec.names.singular"),
+            format!("{singular:?} {problem}"),
+        );
     }
     if names.kind.is_empty() {
         problems.error(format!("{base}.spec.names.kind"), "must not be empty");
     } else if let Some(problem) = dns_1035_label_problem(&names.kind.to_lowercase()) {
         // The API server checks the lower-cased kind.
-        problems.error(format!("{base}.spec.names.kind"), format!("{:?} lower-cased {problem}", names.kind));
+        problems.error(
+            format!("{base}.spec.names.kind"),
+            format!("{:?} lower-cased {problem}", names.kind),
+        );
     }
     let expected_name = format!("{}.{}", names.plural, spec.group);
     let actual_name = resource_api.crd.metadata.name.as_deref().unwrap_or_default();
@@ -92,13 +104,21 @@ fn validate_versions(resource_api: &ResourceApi, problems: &mut Problems) {
         problems.error(base, "must list at least one version");
         return;
     }
-    let storage: Vec<&str> = versions.iter().filter(|v| v.storage).map(|v| v.name.as_str()).collect();
+    let storage: Vec<&str> = versions
+        .iter()
+        .filter(|v| v.storage)
+        .map(|v| v.name.as_str())
+        .collect();
     if storage.len() != 1 {
         problems.error(
             base,
             format!(
                 "exactly one version must have storage: true (found {})",
-                if storage.is_empty() { "none".to_owned() } else { storage.join(", ") }
+                if storage.is_empty() {
+                    "none".to_owned()
+                } else {
+                    storage.join(", ")
+                }
             ),
         );
     }
@@ -112,14 +132,24 @@ fn validate_versions(resource_api: &ResourceApi, problems: &mut Problems) {
             problems.error(format!("{path}.name"), format!("{:?} {problem}", version.name));
         }
         if seen.contains(&version.name.as_str()) {
-            problems.error(format!("{path}.name"), format!("version {:?} is listed twice", version.name));
+            problems.error(
+                format!("{path}.name"),
+                format!("version {:?} is listed twice", version.name),
+            );
         }
         seen.push(version.name.as_str());
-        let has_schema = version.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()).is_some();
+        let has_schema = version
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+            .is_some();
         if !has_schema {
             problems.error(
                 format!("{path}.schema.openAPIV3Schema"),
-                format!("version {:?} needs a schema (apiextensions.k8s.io/v1 requires one)", version.name),
+                format!(
+                    "version {:?} needs a schema (apiextensions.k8s.io/v1 requires one)",
+                    version.name
+                ),
             );
         }
     }

@@ -14,10 +14,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::api::Pipeline;
 use crate::api::promise::PromiseSpec;
 use crate::api::resource_api::ResourceApi;
 use crate::api::workflow::Workflow;
-use crate::api::Pipeline;
 use crate::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
 use crate::duration::parse_go_duration;
 use crate::labels::API_VERSION;
@@ -56,7 +56,11 @@ impl Problems {
     }
 
     fn push(&mut self, severity: Severity, path: String, message: String) {
-        self.0.push(Problem { severity, path, message });
+        self.0.push(Problem {
+            severity,
+            path,
+            message,
+        });
     }
 
     /// Adds decoding problems, their paths prefixed with `base`: keys that
@@ -66,7 +70,9 @@ impl Problems {
             let path = join_path(base, &problem.path);
             match problem.kind {
                 FieldProblemKind::CaseMismatch => self.warning(path, problem.message),
-                FieldProblemKind::Invalid | FieldProblemKind::UnknownField => self.error(path, problem.message),
+                FieldProblemKind::Invalid | FieldProblemKind::UnknownField => {
+                    self.error(path, problem.message)
+                }
             }
         }
     }
@@ -138,21 +144,33 @@ pub fn validate_promise(document: &Value) -> Validated {
     {
         validate_interval(
             interval,
-            &format!("metadata.annotations.{}", crate::labels::RECONCILIATION_INTERVAL_ANNOTATION),
+            &format!(
+                "metadata.annotations.{}",
+                crate::labels::RECONCILIATION_INTERVAL_ANNOTATION
+            ),
             &mut problems,
         );
     }
 
     let spec = &promise.spec;
-    let resource_api = spec.api_crd().and_then(|api| crd::validate_api(api, &mut problems));
+    let resource_api = spec
+        .api_crd()
+        .and_then(|api| crd::validate_api(api, &mut problems));
     if let Some(config) = &spec.workflows.config {
         if let Some(interval) = &config.reconciliation_interval {
-            validate_interval(interval, "spec.workflows.config.reconciliationInterval", &mut problems);
+            validate_interval(
+                interval,
+                "spec.workflows.config.reconciliationInterval",
+                &mut problems,
+            );
         }
-        if let Some(namespace) = config.pipeline_namespace.as_deref().filter(|ns| !ns.is_empty()) {
-            if let Some(problem) = names::dns_label_problem(namespace) {
-                problems.error("spec.workflows.config.pipelineNamespace", format!("{namespace:?} {problem}"));
-            }
+        if let Some(namespace) = config.pipeline_namespace.as_deref().filter(|ns| !ns.is_empty())
+            && let Some(problem) = names::dns_label_problem(namespace)
+        {
+            problems.error(
+                "spec.workflows.config.pipelineNamespace",
+                format!("{namespace:?} {problem}"),
+            );
         }
     }
     let mut pipelines = Vec::new();
@@ -172,18 +190,31 @@ pub fn validate_promise(document: &Value) -> Validated {
     }
     for (i, selector) in spec.destination_selectors.iter().enumerate() {
         let labels = Some(&selector.match_labels);
-        validate_labels(labels, &format!("spec.destinationSelectors[{i}].matchLabels"), &mut problems);
+        validate_labels(
+            labels,
+            &format!("spec.destinationSelectors[{i}].matchLabels"),
+            &mut problems,
+        );
     }
     for (i, required) in spec.required_promises.iter().enumerate() {
         if required.name.is_empty() {
-            problems.error(format!("spec.requiredPromises[{i}].name"), "a required Promise needs a name");
+            problems.error(
+                format!("spec.requiredPromises[{i}].name"),
+                "a required Promise needs a name",
+            );
         } else if required.name == name {
-            problems.error(format!("spec.requiredPromises[{i}].name"), "a Promise cannot require itself");
+            problems.error(
+                format!("spec.requiredPromises[{i}].name"),
+                "a Promise cannot require itself",
+            );
         }
     }
     for (i, dependency) in spec.dependencies.iter().enumerate() {
         let kind = dependency.get("kind").and_then(Value::as_str).unwrap_or_default();
-        let api_version = dependency.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let api_version = dependency
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if kind.is_empty() || api_version.is_empty() {
             problems.error(
                 format!("spec.dependencies[{i}]"),

@@ -16,7 +16,10 @@ pub fn label_value_problem(value: &str) -> Option<String> {
         return None;
     }
     if value.len() > MAX_LABEL_VALUE {
-        return Some(format!("must be at most {MAX_LABEL_VALUE} characters (it has {})", value.len()));
+        return Some(format!(
+            "must be at most {MAX_LABEL_VALUE} characters (it has {})",
+            value.len()
+        ));
     }
     name_part_problem(value)
 }
@@ -27,7 +30,10 @@ fn name_part_problem(value: &str) -> Option<String> {
     if valid_chars && valid_ends {
         None
     } else {
-        Some("must consist of letters, digits, '-', '_' or '.', and begin and end with a letter or digit".to_owned())
+        Some(
+            "must consist of letters, digits, '-', '_' or '.', and begin and end with a letter or digit"
+                .to_owned(),
+        )
     }
 }
 
@@ -38,10 +44,10 @@ pub fn qualified_name_problem(key: &str) -> Option<String> {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
     };
-    if let Some(prefix) = prefix {
-        if let Some(problem) = dns_subdomain_problem(prefix) {
-            return Some(format!("prefix {prefix:?} {problem}"));
-        }
+    if let Some(prefix) = prefix
+        && let Some(problem) = dns_subdomain_problem(prefix)
+    {
+        return Some(format!("prefix {prefix:?} {problem}"));
     }
     if name.is_empty() {
         return Some("name part must not be empty".to_owned());
@@ -59,15 +65,23 @@ pub fn dns_label_problem(value: &str) -> Option<String> {
         return Some("must not be empty".to_owned());
     }
     if value.len() > MAX_DNS_LABEL {
-        return Some(format!("must be at most {MAX_DNS_LABEL} characters (it has {})", value.len()));
+        return Some(format!(
+            "must be at most {MAX_DNS_LABEL} characters (it has {})",
+            value.len()
+        ));
     }
-    let valid_chars = value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid_chars = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let valid_ends = value.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && value.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
     if valid_chars && valid_ends {
         None
     } else {
-        Some("must consist of lower-case letters, digits and '-', and begin and end with a letter or digit".to_owned())
+        Some(
+            "must consist of lower-case letters, digits and '-', and begin and end with a letter or digit"
+                .to_owned(),
+        )
     }
 }
 
@@ -75,7 +89,8 @@ pub fn dns_label_problem(value: &str) -> Option<String> {
 /// and versions).
 pub fn dns_1035_label_problem(value: &str) -> Option<String> {
     dns_label_problem(value).or_else(|| {
-        (!value.starts_with(|c: char| c.is_ascii_lowercase())).then(|| "must begin with a lower-case letter".to_owned())
+        (!value.starts_with(|c: char| c.is_ascii_lowercase()))
+            .then(|| "must begin with a lower-case letter".to_owned())
     })
 }
 

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
-use super::names::{dns_label_problem, dns_subdomain_problem, label_value_problem, qualified_name_problem};
 use super::Problems;
+use super::names::{dns_label_problem, dns_subdomain_problem, label_value_problem, qualified_name_problem};
 use crate::api::pipeline::{Pipeline, parse_pipeline};
 use crate::api::workflow::{Workflow, WorkflowAction};
 use crate::decode::FieldProblemKind;
@@ -30,7 +30,10 @@ pub fn validate_workflow(
             &base,
             format!(
                 "a delete workflow runs a single pipeline: only the first ({}) runs, the other {} never will",
-                values[0].pointer("/metadata/name").and_then(Value::as_str).unwrap_or("unnamed"),
+                values[0]
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unnamed"),
                 values.len() - 1
             ),
         );
@@ -79,10 +82,17 @@ pub fn validate_workflow(
 }
 
 fn validate_metadata_maps(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
-    validate_labels(pipeline.metadata.labels.as_ref(), &format!("{path}.metadata.labels"), problems);
+    validate_labels(
+        pipeline.metadata.labels.as_ref(),
+        &format!("{path}.metadata.labels"),
+        problems,
+    );
     for key in pipeline.metadata.annotations.iter().flatten().map(|(k, _)| k) {
         if let Some(problem) = qualified_name_problem(key) {
-            problems.error(format!("{path}.metadata.annotations"), format!("key {key:?}: {problem}"));
+            problems.error(
+                format!("{path}.metadata.annotations"),
+                format!("key {key:?}: {problem}"),
+            );
         }
     }
 }
@@ -103,14 +113,23 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
     let spec = &pipeline.spec;
     let spec_path = format!("{path}.spec");
     if spec.containers.is_empty() {
-        problems.error(format!("{spec_path}.containers"), "a pipeline needs at least one container");
+        problems.error(
+            format!("{spec_path}.containers"),
+            "a pipeline needs at least one container",
+        );
     }
     let volume_names: HashSet<&str> = spec.volumes.iter().map(|v| v.name.as_str()).collect();
     let mut seen_volumes = HashSet::new();
     for (i, volume) in spec.volumes.iter().enumerate() {
         let vpath = format!("{spec_path}.volumes[{i}].name");
         if KRATIX_VOLUMES.contains(&volume.name.as_str()) {
-            problems.error(&vpath, format!("volume name {:?} is reserved by Kratix: choose another", volume.name));
+            problems.error(
+                &vpath,
+                format!(
+                    "volume name {:?} is reserved by Kratix: choose another",
+                    volume.name
+                ),
+            );
         } else if let Some(problem) = dns_label_problem(&volume.name) {
             problems.error(&vpath, format!("{:?} {problem}", volume.name));
         }
@@ -126,7 +145,10 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
         } else if KRATIX_CONTAINERS.contains(&container.name.as_str()) {
             problems.error(
                 format!("{cpath}.name"),
-                format!("container name {:?} is reserved for a Kratix container: choose another", container.name),
+                format!(
+                    "container name {:?} is reserved for a Kratix container: choose another",
+                    container.name
+                ),
             );
         } else if let Some(problem) = dns_label_problem(&container.name) {
             problems.error(format!("{cpath}.name"), format!("{:?} {problem}", container.name));
@@ -134,19 +156,26 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
         if !container.name.is_empty() && !seen_containers.insert(container.name.as_str()) {
             problems.error(
                 format!("{cpath}.name"),
-                format!("container name {:?} is used twice in pipeline {:?}", container.name, pipeline.name()),
+                format!(
+                    "container name {:?} is used twice in pipeline {:?}",
+                    container.name,
+                    pipeline.name()
+                ),
             );
         }
         if container.image.trim().is_empty() {
-            problems.error(format!("{cpath}.image"), format!("container {:?} needs an image", container.name));
+            problems.error(
+                format!("{cpath}.image"),
+                format!("container {:?} needs an image", container.name),
+            );
         }
-        if let Some(policy) = &container.image_pull_policy {
-            if !PULL_POLICIES.contains(&policy.as_str()) {
-                problems.error(
-                    format!("{cpath}.imagePullPolicy"),
-                    format!("{policy:?} must be one of {}", PULL_POLICIES.join(", ")),
-                );
-            }
+        if let Some(policy) = &container.image_pull_policy
+            && !PULL_POLICIES.contains(&policy.as_str())
+        {
+            problems.error(
+                format!("{cpath}.imagePullPolicy"),
+                format!("{policy:?} must be one of {}", PULL_POLICIES.join(", ")),
+            );
         }
         let mut mount_paths = HashSet::new();
         for (j, mount) in container.volume_mounts.iter().enumerate() {
@@ -161,33 +190,48 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
             if KRATIX_MOUNT_PATHS.contains(&mount_path) {
                 problems.error(
                     format!("{mpath}.mountPath"),
-                    format!("{:?} is where Kratix mounts its own volume: mount elsewhere", mount.mount_path),
+                    format!(
+                        "{:?} is where Kratix mounts its own volume: mount elsewhere",
+                        mount.mount_path
+                    ),
                 );
             }
             if !mount_paths.insert(mount_path) {
-                problems.error(format!("{mpath}.mountPath"), format!("{:?} is mounted twice", mount.mount_path));
+                problems.error(
+                    format!("{mpath}.mountPath"),
+                    format!("{:?} is mounted twice", mount.mount_path),
+                );
             }
         }
     }
-    if let Some(policy) = &spec.restart_policy {
-        if !RESTART_POLICIES.contains(&policy.as_str()) {
-            problems.error(
-                format!("{spec_path}.restartPolicy"),
-                format!("{policy:?} is not allowed for a Job: use OnFailure or Never"),
-            );
-        }
+    if let Some(policy) = &spec.restart_policy
+        && !RESTART_POLICIES.contains(&policy.as_str())
+    {
+        problems.error(
+            format!("{spec_path}.restartPolicy"),
+            format!("{policy:?} is not allowed for a Job: use OnFailure or Never"),
+        );
     }
-    if let Some(limit) = spec.job_options.as_ref().and_then(|j| j.backoff_limit) {
-        if limit < 0 {
-            problems.error(format!("{spec_path}.jobOptions.backoffLimit"), format!("{limit} must be 0 or more"));
-        }
+    if let Some(limit) = spec.job_options.as_ref().and_then(|j| j.backoff_limit)
+        && limit < 0
+    {
+        problems.error(
+            format!("{spec_path}.jobOptions.backoffLimit"),
+            format!("{limit} must be 0 or more"),
+        );
     }
     for (key, value) in &spec.node_selector {
         if let Some(problem) = qualified_name_problem(key) {
-            problems.error(format!("{spec_path}.nodeSelector"), format!("key {key:?}: {problem}"));
+            problems.error(
+                format!("{spec_path}.nodeSelector"),
+                format!("key {key:?}: {problem}"),
+            );
         }
         if let Some(problem) = label_value_problem(value) {
-            problems.error(format!("{spec_path}.nodeSelector.{key}"), format!("value {value:?} {problem}"));
+            problems.error(
+                format!("{spec_path}.nodeSelector.{key}"),
+                format!("value {value:?} {problem}"),
+            );
         }
     }
     if let Some(rbac) = &spec.rbac {
@@ -196,10 +240,10 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
 }
 
 fn validate_rbac(rbac: &crate::api::pipeline::PipelineRbac, path: &str, problems: &mut Problems) {
-    if let Some(account) = rbac.service_account.as_deref() {
-        if let Some(problem) = dns_subdomain_problem(account) {
-            problems.error(format!("{path}.serviceAccount"), format!("{account:?} {problem}"));
-        }
+    if let Some(account) = rbac.service_account.as_deref()
+        && let Some(problem) = dns_subdomain_problem(account)
+    {
+        problems.error(format!("{path}.serviceAccount"), format!("{account:?} {problem}"));
     }
     for (i, permission) in rbac.permissions.iter().enumerate() {
         let ppath = format!("{path}.permissions[{i}]");
@@ -207,9 +251,15 @@ fn validate_rbac(rbac: &crate::api::pipeline::PipelineRbac, path: &str, problems
             problems.error(format!("{ppath}.verbs"), "a permission needs at least one verb");
         }
         let has_resources = permission.resources.as_ref().is_some_and(|r| !r.is_empty());
-        let has_urls = permission.non_resource_urls.as_ref().is_some_and(|u| !u.is_empty());
+        let has_urls = permission
+            .non_resource_urls
+            .as_ref()
+            .is_some_and(|u| !u.is_empty());
         if !has_resources && !has_urls {
-            problems.error(&ppath, "a permission needs resources (with apiGroups) or nonResourceURLs");
+            problems.error(
+                &ppath,
+                "a permission needs resources (with apiGroups) or nonResourceURLs",
+            );
         }
         if has_resources && permission.api_groups.is_none() {
             problems.error(
@@ -224,13 +274,14 @@ fn validate_rbac(rbac: &crate::api::pipeline::PipelineRbac, path: &str, problems
                 "nonResourceURLs are cluster-wide: they need resourceNamespace: \"*\"",
             );
         }
-        if !namespace.is_empty() && namespace != "*" {
-            if let Some(problem) = dns_label_problem(namespace) {
-                problems.error(
-                    format!("{ppath}.resourceNamespace"),
-                    format!("{namespace:?} {problem} (or \"*\" for every namespace)"),
-                );
-            }
+        if !namespace.is_empty()
+            && namespace != "*"
+            && let Some(problem) = dns_label_problem(namespace)
+        {
+            problems.error(
+                format!("{ppath}.resourceNamespace"),
+                format!("{namespace:?} {problem} (or \"*\" for every namespace)"),
+            );
         }
     }
 }

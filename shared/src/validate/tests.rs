@@ -54,13 +54,17 @@ fn expect(value: &Value, severity: Severity, path: &str, fragment: &str) {
     let found = problems(value);
     let matching: Vec<&Problem> = found.iter().filter(|p| p.path == path).collect();
     assert!(
-        matching.iter().any(|p| p.severity == severity && p.message.contains(fragment)),
+        matching
+            .iter()
+            .any(|p| p.severity == severity && p.message.contains(fragment)),
         "expected a {severity:?} at {path} containing {fragment:?}; got {found:#?}"
     );
 }
 
 fn set(value: &mut Value, pointer: &str, new: Value) {
-    *value.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} exists in the fixture")) = new;
+    *value
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} exists in the fixture")) = new;
 }
 
 #[test]
@@ -79,7 +83,12 @@ fn the_document_must_be_a_promise() {
 fn unknown_top_level_and_spec_fields_are_errors() {
     let mut value = promise();
     value["spec"]["destinationSelector"] = json!([]);
-    expect(&value, Severity::Error, "spec.destinationSelector", "unknown field \"destinationSelector\"");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.destinationSelector",
+        "unknown field \"destinationSelector\"",
+    );
 }
 
 #[test]
@@ -96,13 +105,22 @@ fn promise_labels_must_be_valid() {
     let mut value = promise();
     value["metadata"]["labels"] = json!({"bad key": "x", "ok": "-bad value"});
     expect(&value, Severity::Error, "metadata.labels", "key \"bad key\"");
-    expect(&value, Severity::Error, "metadata.labels.ok", "value \"-bad value\"");
+    expect(
+        &value,
+        Severity::Error,
+        "metadata.labels.ok",
+        "value \"-bad value\"",
+    );
 }
 
 #[test]
 fn pipelines_need_the_pipeline_kind_and_api_version() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure/0/kind", json!("Job"));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/kind",
+        json!("Job"),
+    );
     expect(
         &value,
         Severity::Error,
@@ -110,18 +128,34 @@ fn pipelines_need_the_pipeline_kind_and_api_version() {
         "unsupported pipeline: kind \"Job\"",
     );
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure/0/apiVersion", json!("platform.kratix.io/v1"));
-    expect(&value, Severity::Error, "spec.workflows.resource.configure[0]", "apiVersion \"platform.kratix.io/v1\"");
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/apiVersion",
+        json!("platform.kratix.io/v1"),
+    );
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.resource.configure[0]",
+        "apiVersion \"platform.kratix.io/v1\"",
+    );
 }
 
 #[test]
 fn pipeline_typos_are_errors() {
     let mut value = promise();
-    let spec = value.pointer_mut("/spec/workflows/resource/configure/0/spec").and_then(Value::as_object_mut);
+    let spec = value
+        .pointer_mut("/spec/workflows/resource/configure/0/spec")
+        .and_then(Value::as_object_mut);
     if let Some(spec) = spec {
         spec.insert("contianers".to_owned(), json!([]));
     }
-    expect(&value, Severity::Error, "spec.workflows.resource.configure[0].spec.contianers", "unknown field \"contianers\"");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.resource.configure[0].spec.contianers",
+        "unknown field \"contianers\"",
+    );
 }
 
 #[test]
@@ -138,7 +172,11 @@ fn pipeline_object_metadata_fields_are_fine() {
 #[test]
 fn wrong_types_name_the_field() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure/0/spec/containers/0/image", json!(5));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/spec/containers/0/image",
+        json!(5),
+    );
     expect(
         &value,
         Severity::Error,
@@ -150,7 +188,11 @@ fn wrong_types_name_the_field() {
 #[test]
 fn pipeline_names_are_unique_per_workflow() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure", json!([pipeline("instance"), pipeline("instance")]));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure",
+        json!([pipeline("instance"), pipeline("instance")]),
+    );
     expect(
         &value,
         Severity::Error,
@@ -159,15 +201,28 @@ fn pipeline_names_are_unique_per_workflow() {
     );
     // The same name in another workflow is fine.
     let mut value = promise();
-    set(&mut value, "/spec/workflows/promise/configure", json!([pipeline("instance")]));
+    set(
+        &mut value,
+        "/spec/workflows/promise/configure",
+        json!([pipeline("instance")]),
+    );
     assert_eq!(problems(&value), vec![]);
 }
 
 #[test]
 fn pipelines_need_a_name() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/promise/configure/0/metadata", json!({}));
-    expect(&value, Severity::Error, "spec.workflows.promise.configure[0].metadata.name", "needs a name");
+    set(
+        &mut value,
+        "/spec/workflows/promise/configure/0/metadata",
+        json!({}),
+    );
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.promise.configure[0].metadata.name",
+        "needs a name",
+    );
 }
 
 #[test]
@@ -179,14 +234,28 @@ fn container_names_are_unique_and_images_present() {
         json!([{"name": "main", "image": "a"}, {"name": "main", "image": ""}]),
     );
     let prefix = "spec.workflows.resource.configure[0].spec.containers[1]";
-    expect(&value, Severity::Error, &format!("{prefix}.name"), "container name \"main\" is used twice in pipeline \"instance\"");
-    expect(&value, Severity::Error, &format!("{prefix}.image"), "container \"main\" needs an image");
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{prefix}.name"),
+        "container name \"main\" is used twice in pipeline \"instance\"",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{prefix}.image"),
+        "container \"main\" needs an image",
+    );
 }
 
 #[test]
 fn kratix_container_names_are_reserved() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure/0/spec/containers/0/name", json!("status-writer"));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/spec/containers/0/name",
+        json!("status-writer"),
+    );
     expect(
         &value,
         Severity::Error,
@@ -198,15 +267,33 @@ fn kratix_container_names_are_reserved() {
 #[test]
 fn a_pipeline_needs_containers() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure/0/spec/containers", json!([]));
-    expect(&value, Severity::Error, "spec.workflows.resource.configure[0].spec.containers", "at least one container");
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/spec/containers",
+        json!([]),
+    );
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.resource.configure[0].spec.containers",
+        "at least one container",
+    );
 }
 
 #[test]
 fn delete_workflows_run_a_single_pipeline() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/delete", json!([pipeline("first"), pipeline("second")]));
-    expect(&value, Severity::Warning, "spec.workflows.resource.delete", "only the first (first) runs");
+    set(
+        &mut value,
+        "/spec/workflows/resource/delete",
+        json!([pipeline("first"), pipeline("second")]),
+    );
+    expect(
+        &value,
+        Severity::Warning,
+        "spec.workflows.resource.delete",
+        "only the first (first) runs",
+    );
 }
 
 #[test]
@@ -214,14 +301,22 @@ fn pipeline_ids_are_at_most_60_characters() {
     let mut value = promise();
     // "database-resource-configure-" is 28 characters; 33 more make 61.
     let long = "p".repeat(33);
-    set(&mut value, "/spec/workflows/resource/configure/0/metadata/name", json!(long));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/metadata/name",
+        json!(long),
+    );
     expect(
         &value,
         Severity::Error,
         "spec.workflows.resource.configure[0].metadata.name",
         "is 61 characters; the limit is 60",
     );
-    set(&mut value, "/spec/workflows/resource/configure/0/metadata/name", json!("p".repeat(32)));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/metadata/name",
+        json!("p".repeat(32)),
+    );
     assert_eq!(problems(&value), vec![]);
 }
 
@@ -234,18 +329,43 @@ fn pipeline_labels_and_annotations_must_be_valid() {
         json!({"name": "instance", "labels": {"team/": "a", "tier": "x".repeat(64)}, "annotations": {"bad key": "v"}}),
     );
     let base = "spec.workflows.resource.configure[0].metadata";
-    expect(&value, Severity::Error, &format!("{base}.labels"), "key \"team/\"");
-    expect(&value, Severity::Error, &format!("{base}.labels.tier"), "at most 63 characters");
-    expect(&value, Severity::Error, &format!("{base}.annotations"), "key \"bad key\"");
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.labels"),
+        "key \"team/\"",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.labels.tier"),
+        "at most 63 characters",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.annotations"),
+        "key \"bad key\"",
+    );
 }
 
 #[test]
 fn reconciliation_interval_is_at_least_a_minute() {
     let mut value = promise();
     value["spec"]["workflows"]["config"] = json!({"reconciliationInterval": "30s"});
-    expect(&value, Severity::Error, "spec.workflows.config.reconciliationInterval", "shorter than the minimum of 1m");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.config.reconciliationInterval",
+        "shorter than the minimum of 1m",
+    );
     value["spec"]["workflows"]["config"] = json!({"reconciliationInterval": "1d"});
-    expect(&value, Severity::Error, "spec.workflows.config.reconciliationInterval", "write 24h");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.config.reconciliationInterval",
+        "write 24h",
+    );
     value["spec"]["workflows"]["config"] = json!({"reconciliationInterval": "1m"});
     assert_eq!(problems(&value), vec![]);
 }
@@ -266,13 +386,22 @@ fn the_reconciliation_interval_annotation_is_checked_too() {
 fn the_api_must_be_namespaced() {
     let mut value = promise();
     set(&mut value, "/spec/api/spec/scope", json!("Cluster"));
-    expect(&value, Severity::Error, "spec.api.spec.scope", "promise api needs to be namespace scoped");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.api.spec.scope",
+        "promise api needs to be namespace scoped",
+    );
 }
 
 #[test]
 fn the_crd_name_must_be_plural_dot_group() {
     let mut value = promise();
-    set(&mut value, "/spec/api/metadata/name", json!("database.example.org"));
+    set(
+        &mut value,
+        "/spec/api/metadata/name",
+        json!("database.example.org"),
+    );
     expect(
         &value,
         Severity::Error,
@@ -297,26 +426,55 @@ fn crd_versions_need_one_storage_version_and_a_schema() {
         "/spec/api/spec/versions",
         json!([{"name": "v1", "served": true, "storage": false}, {"name": "v2", "served": true, "storage": false}]),
     );
-    expect(&value, Severity::Error, "spec.api.spec.versions", "exactly one version must have storage: true (found none)");
-    expect(&value, Severity::Error, "spec.api.spec.versions[0].schema.openAPIV3Schema", "needs a schema");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.api.spec.versions",
+        "exactly one version must have storage: true (found none)",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        "spec.api.spec.versions[0].schema.openAPIV3Schema",
+        "needs a schema",
+    );
     set(&mut value, "/spec/api/spec/versions", json!([]));
-    expect(&value, Severity::Error, "spec.api.spec.versions", "at least one version");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.api.spec.versions",
+        "at least one version",
+    );
 }
 
 #[test]
 fn crd_names_must_be_valid() {
     let mut value = promise();
     set(&mut value, "/spec/api/spec/names/kind", json!("Data Base"));
-    expect(&value, Severity::Error, "spec.api.spec.names.kind", "\"Data Base\"");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.api.spec.names.kind",
+        "\"Data Base\"",
+    );
     let mut value = promise();
     set(&mut value, "/spec/api/spec/names/plural", json!(""));
-    expect(&value, Severity::Error, "spec.api.spec.names.plural", "must not be empty");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.api.spec.names.plural",
+        "must not be empty",
+    );
 }
 
 #[test]
 fn unknown_crd_fields_are_warnings_because_kratix_drops_them() {
     let mut value = promise();
-    set(&mut value, "/spec/api/spec/versions/0/schema/openAPIV3Schema", json!({"type": "object", "regex": "x"}));
+    set(
+        &mut value,
+        "/spec/api/spec/versions/0/schema/openAPIV3Schema",
+        json!({"type": "object", "regex": "x"}),
+    );
     expect(
         &value,
         Severity::Warning,
@@ -342,8 +500,17 @@ fn case_insensitive_keys_are_warnings() {
 #[test]
 fn a_wrong_crd_api_version_is_a_warning() {
     let mut value = promise();
-    set(&mut value, "/spec/api/apiVersion", json!("apiextensions.k8s.io/v1beta1"));
-    expect(&value, Severity::Warning, "spec.api", "is read as an apiextensions.k8s.io/v1 CustomResourceDefinition");
+    set(
+        &mut value,
+        "/spec/api/apiVersion",
+        json!("apiextensions.k8s.io/v1beta1"),
+    );
+    expect(
+        &value,
+        Severity::Warning,
+        "spec.api",
+        "is read as an apiextensions.k8s.io/v1 CustomResourceDefinition",
+    );
     assert!(validate_promise(&value).resource_api.is_some());
 }
 
@@ -351,7 +518,12 @@ fn a_wrong_crd_api_version_is_a_warning() {
 fn resource_workflows_without_an_api_never_run() {
     let mut value = promise();
     value["spec"].as_object_mut().map(|s| s.remove("api"));
-    expect(&value, Severity::Warning, "spec.workflows.resource.configure", "never run");
+    expect(
+        &value,
+        Severity::Warning,
+        "spec.workflows.resource.configure",
+        "never run",
+    );
 }
 
 #[test]
@@ -374,32 +546,87 @@ fn volumes_mounts_and_policies_are_checked() {
         }),
     );
     let base = "spec.workflows.resource.configure[0].spec";
-    expect(&value, Severity::Error, &format!("{base}.volumes[0].name"), "\"shared-input\" is reserved by Kratix");
-    expect(&value, Severity::Error, &format!("{base}.containers[0].imagePullPolicy"), "\"Sometimes\"");
-    expect(&value, Severity::Error, &format!("{base}.containers[0].volumeMounts[0].name"), "volume \"missing\" is not declared");
-    expect(&value, Severity::Error, &format!("{base}.containers[0].volumeMounts[1].mountPath"), "where Kratix mounts");
-    expect(&value, Severity::Error, &format!("{base}.restartPolicy"), "\"Always\" is not allowed for a Job");
-    expect(&value, Severity::Error, &format!("{base}.jobOptions.backoffLimit"), "-1 must be 0 or more");
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.volumes[0].name"),
+        "\"shared-input\" is reserved by Kratix",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.containers[0].imagePullPolicy"),
+        "\"Sometimes\"",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.containers[0].volumeMounts[0].name"),
+        "volume \"missing\" is not declared",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.containers[0].volumeMounts[1].mountPath"),
+        "where Kratix mounts",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.restartPolicy"),
+        "\"Always\" is not allowed for a Job",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.jobOptions.backoffLimit"),
+        "-1 must be 0 or more",
+    );
 }
 
 #[test]
 fn rbac_permissions_are_checked() {
     let mut value = promise();
     value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["rbac"] = json!({
-            "serviceAccount": "Bad_Account",
-            "permissions": [
-                {"resources": ["secrets"], "verbs": ["get"]},
-                {"apiGroups": [""], "resources": ["pods"], "verbs": []},
-                {"nonResourceURLs": ["/healthz"], "verbs": ["get"]},
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"], "resourceNamespace": "Team A"}
-            ]
-        });
+        "serviceAccount": "Bad_Account",
+        "permissions": [
+            {"resources": ["secrets"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": []},
+            {"nonResourceURLs": ["/healthz"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"], "resourceNamespace": "Team A"}
+        ]
+    });
     let base = "spec.workflows.resource.configure[0].spec.rbac";
-    expect(&value, Severity::Error, &format!("{base}.serviceAccount"), "\"Bad_Account\"");
-    expect(&value, Severity::Error, &format!("{base}.permissions[0].apiGroups"), "resources need apiGroups");
-    expect(&value, Severity::Error, &format!("{base}.permissions[1].verbs"), "at least one verb");
-    expect(&value, Severity::Error, &format!("{base}.permissions[2].nonResourceURLs"), "resourceNamespace: \"*\"");
-    expect(&value, Severity::Error, &format!("{base}.permissions[3].resourceNamespace"), "\"Team A\"");
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.serviceAccount"),
+        "\"Bad_Account\"",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.permissions[0].apiGroups"),
+        "resources need apiGroups",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.permissions[1].verbs"),
+        "at least one verb",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.permissions[2].nonResourceURLs"),
+        "resourceNamespace: \"*\"",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        &format!("{base}.permissions[3].resourceNamespace"),
+        "\"Team A\"",
+    );
 }
 
 #[test]
@@ -407,31 +634,67 @@ fn destination_selectors_and_required_promises_are_checked() {
     let mut value = promise();
     value["spec"]["destinationSelectors"] = json!([{"matchLabels": {"env": "dev prod"}}]);
     value["spec"]["requiredPromises"] = json!([{"name": ""}, {"name": "database"}]);
-    expect(&value, Severity::Error, "spec.destinationSelectors[0].matchLabels.env", "\"dev prod\"");
-    expect(&value, Severity::Error, "spec.requiredPromises[0].name", "needs a name");
-    expect(&value, Severity::Error, "spec.requiredPromises[1].name", "cannot require itself");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.destinationSelectors[0].matchLabels.env",
+        "\"dev prod\"",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        "spec.requiredPromises[0].name",
+        "needs a name",
+    );
+    expect(
+        &value,
+        Severity::Error,
+        "spec.requiredPromises[1].name",
+        "cannot require itself",
+    );
 }
 
 #[test]
 fn dependencies_must_be_manifests() {
     let mut value = promise();
     value["spec"]["dependencies"] = json!([{"metadata": {"name": "x"}}]);
-    expect(&value, Severity::Error, "spec.dependencies[0]", "needs apiVersion and kind");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.dependencies[0]",
+        "needs apiVersion and kind",
+    );
 }
 
 #[test]
 fn pipeline_namespace_must_be_a_namespace_name() {
     let mut value = promise();
     value["spec"]["workflows"]["config"] = json!({"pipelineNamespace": "Pipelines"});
-    expect(&value, Severity::Error, "spec.workflows.config.pipelineNamespace", "\"Pipelines\"");
+    expect(
+        &value,
+        Severity::Error,
+        "spec.workflows.config.pipelineNamespace",
+        "\"Pipelines\"",
+    );
 }
 
 #[test]
 fn every_problem_is_reported_not_just_the_first() {
     let mut value = promise();
-    set(&mut value, "/spec/workflows/resource/configure/0/spec/containers/0/image", json!(""));
-    set(&mut value, "/spec/workflows/promise/configure/0/spec/containers/0/name", json!("reader"));
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/spec/containers/0/image",
+        json!(""),
+    );
+    set(
+        &mut value,
+        "/spec/workflows/promise/configure/0/spec/containers/0/name",
+        json!("reader"),
+    );
     set(&mut value, "/spec/api/spec/scope", json!("Cluster"));
-    let errors = problems(&value).into_iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = problems(&value)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     assert_eq!(errors, 3);
 }
