@@ -1,1 +1,11 @@
+//! The local test platform of kubectl-kratix and its test-support API.
+//!
+//! A genuine Kubernetes API server (apiextensions-apiserver built from Debian's
+//! Kubernetes sources) on etcd, a front proxy that adds the core group, identity
+//! and RBAC, and a runner that executes pods with podman. `tests/testenv` drives it.
 
+pub mod error;
+pub mod platform;
+pub mod proxy;
+
+pub use error::{Error, Result};

@@ -1,0 +1,101 @@
+//! `tests/testenv`: the local test platform's command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kratix_tests::platform::{self, UpOptions, processes::is_alive};
+
+#[derive(Parser)]
+#[command(
+    name = "testenv",
+    about = "A local Kubernetes platform for kubectl-kratix tests and demos"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start an environment and print `export KUBECONFIG=...`.
+    Up {
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Run only the agent's own containers, as host processes (benchmarks).
+        #[arg(long)]
+        instant: bool,
+    },
+    /// Stop everything an environment started.
+    Down {
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// List environments and what runs in each.
+    Status,
+    /// Run an environment's proxy and runner (started by `up`).
+    #[command(hide = true)]
+    Daemon {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESTENV_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_client=off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("testenv: starting the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match Cli::parse().command {
+            Command::Up { name, instant } => {
+                let up = platform::up(&UpOptions { name, instant }).await?;
+                eprintln!(
+                    "testenv: environment {:?} up in {:.1}s ({}); API server on 127.0.0.1:{}, proxy http://127.0.0.1:{} and https://127.0.0.1:{}",
+                    up.state.name,
+                    up.state.start_seconds,
+                    if up.state.cold { "cold: built the API server" } else { "warm" },
+                    up.state.ports.apiserver,
+                    up.state.ports.proxy_http,
+                    up.state.ports.proxy_https
+                );
+                println!("export KUBECONFIG={}", up.kubeconfig.display());
+                Ok(())
+            }
+            Command::Down { name } => platform::down(&name),
+            Command::Status => {
+                for state in platform::list() {
+                    let running = |pid: Option<u32>| if pid.is_some_and(is_alive) { "running" } else { "stopped" };
+                    println!(
+                        "{}: etcd {}, apiserver {}, proxy+runner {}; started in {:.1}s ({}){}",
+                        state.name,
+                        running(state.pids.etcd),
+                        running(state.pids.apiserver),
+                        running(state.pids.daemon),
+                        state.start_seconds,
+                        if state.cold { "cold" } else { "warm" },
+                        if state.instant { ", instant mode" } else { "" }
+                    );
+                }
+                Ok(())
+            }
+            Command::Daemon { name } => platform::run_daemon(&name).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("testenv: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

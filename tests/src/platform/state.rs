@@ -1,0 +1,88 @@
+//! What an environment records about itself in `state.json`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::paths::env_dir;
+use crate::error::{Result, StepContext};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ports {
+    pub etcd_client: u16,
+    pub etcd_peer: u16,
+    pub apiserver: u16,
+    /// Plain HTTP on loopback: the admin identity, no credentials.
+    pub proxy_http: u16,
+    /// TLS: in-cluster clients with service-account tokens.
+    pub proxy_https: u16,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pids {
+    pub etcd: Option<u32>,
+    pub apiserver: Option<u32>,
+    /// The proxy and runner.
+    pub daemon: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EnvState {
+    pub name: String,
+    pub ports: Ports,
+    pub pids: Pids,
+    pub instant: bool,
+    /// Seconds since the Unix epoch.
+    pub started_at: u64,
+    /// Time `up` took, and whether it had to build the API server first (cold).
+    pub start_seconds: f64,
+    pub cold: bool,
+}
+
+/// The files of one environment.
+#[derive(Debug, Clone)]
+pub struct EnvPaths {
+    pub root: PathBuf,
+}
+
+impl EnvPaths {
+    pub fn new(name: &str) -> Self {
+        EnvPaths { root: env_dir(name) }
+    }
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+    pub fn pki(&self) -> PathBuf {
+        self.root.join("pki")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn etcd_data(&self) -> PathBuf {
+        self.root.join("etcd")
+    }
+    /// kubeconfig for users: the proxy over plain HTTP.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.root.join("kubeconfig")
+    }
+    /// kubeconfig straight to the API server with the admin certificate.
+    pub fn admin_kubeconfig(&self) -> PathBuf {
+        self.root.join("admin.kubeconfig")
+    }
+    /// Pod folders: volumes, logs, service-account files.
+    pub fn pods(&self) -> PathBuf {
+        self.root.join("pods")
+    }
+}
+
+impl EnvState {
+    pub fn load(path: &Path) -> Result<EnvState> {
+        let text = std::fs::read_to_string(path).step(format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).step(format!("parsing {}", path.display()))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).step("encoding the environment state")?;
+        std::fs::write(path, text).step(format!("writing {}", path.display()))
+    }
+}
