@@ -5,7 +5,9 @@
 //! and RBAC, and a runner that executes pods with podman. `tests/testenv` drives it.
 
 pub mod error;
+pub mod identity;
 pub mod platform;
 pub mod proxy;
+pub mod runner;
 
 pub use error::{Error, Result};

@@ -21,9 +21,6 @@ enum Command {
     Up {
         #[arg(long, default_value = "default")]
         name: String,
-        /// Run only the agent's own containers, as host processes (benchmarks).
-        #[arg(long)]
-        instant: bool,
     },
     /// Stop everything an environment started.
     Down {
@@ -57,8 +54,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match Cli::parse().command {
-            Command::Up { name, instant } => {
-                let up = platform::up(&UpOptions { name, instant }).await?;
+            Command::Up { name } => {
+                let up = platform::up(&UpOptions { name, instant: false }).await?;
                 eprintln!(
                     "testenv: environment {:?} up in {:.1}s ({}); API server on 127.0.0.1:{}, proxy http://127.0.0.1:{} and https://127.0.0.1:{}",
                     up.state.name,

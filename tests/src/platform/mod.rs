@@ -16,7 +16,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, PostParams};
 
 use crate::error::{Result, StepContext, fail};
+use crate::identity::Tokens;
 use crate::proxy::Proxy;
+use crate::runner::{self, RunnerContext};
 use processes::{free_port, is_alive, spawn_detached, stop};
 use state::{EnvPaths, EnvState, Pids, Ports};
 
@@ -109,6 +111,7 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
     }
     let pki = certs::generate()?;
     pki.write(&paths.pki())?;
+    std::fs::write(paths.containers_conf(), CONTAINERS_CONF).step("writing containers.conf")?;
     let ports = Ports {
         etcd_client: free_port()?,
         etcd_peer: free_port()?,
@@ -250,15 +253,54 @@ async fn create_initial_namespaces(client: &kube::Client) -> Result<()> {
     Ok(())
 }
 
-/// Runs the proxy (and the runner) of environment `name` in this process.
+/// podman settings that work on these machines: no CAP_SYS_RESOURCE (so small
+/// rlimits), no crun, cgroupfs, and no network namespace by default.
+const CONTAINERS_CONF: &str = r#"[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+netns = "none"
+
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+events_logger = "file"
+"#;
+
+/// Runs the proxy and the runner of environment `name` in this process.
 pub async fn run_daemon(name: &str) -> Result<()> {
     let paths = EnvPaths::new(name);
     let state = EnvState::load(&paths.state())?;
     let pki = certs::Pki::read(&paths.pki())?;
-    let proxy = Arc::new(Proxy::new(&pki, state.ports.apiserver, state.ports.proxy_http)?);
-    proxy
-        .serve(state.ports.proxy_http, state.ports.proxy_https, &pki)
-        .await
+    let tokens = Tokens::default();
+    // RBAC objects are not in the core group: watch them straight from the API server.
+    let admin = kubeconfig::client(&paths.admin_kubeconfig()).await?;
+    let rbac = crate::proxy::rbac_cache::RbacCache::start(&admin).await;
+    let proxy = Arc::new(Proxy::new(
+        &pki,
+        state.ports.apiserver,
+        state.ports.proxy_http,
+        tokens.clone(),
+        rbac,
+        paths.pods(),
+    )?);
+    let serving = {
+        let pki = certs::Pki::read(&paths.pki())?;
+        let (http, https) = (state.ports.proxy_http, state.ports.proxy_https);
+        tokio::spawn(async move { proxy.serve(http, https, &pki).await })
+    };
+    let client = kubeconfig::client(&paths.kubeconfig()).await?;
+    let context = Arc::new(RunnerContext {
+        client,
+        env_name: name.to_owned(),
+        pods_dir: paths.pods(),
+        containers_conf: paths.containers_conf(),
+        api_port: state.ports.proxy_https,
+        ca_cert: pki.ca_cert.clone(),
+        tokens,
+    });
+    tokio::select! {
+        result = serving => result.step("running the proxy")?,
+        () = runner::run(context) => Ok(()),
+    }
 }
 
 /// Stops everything environment `name` started, and nothing else.

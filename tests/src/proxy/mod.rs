@@ -1,8 +1,13 @@
 //! The front proxy: serves the core group, discovery and (later) identity,
 //! RBAC and pod logs in front of the genuine API server.
 
+pub mod access_review;
 pub mod core_group;
 pub mod discovery;
+pub mod logs;
+pub mod rbac;
+pub mod rbac_cache;
+pub mod request_info;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -22,7 +27,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Result, StepContext};
+use crate::identity::{Identity, Tokens};
 use crate::platform::certs::Pki;
+use rbac_cache::RbacCache;
+use std::path::PathBuf;
 use upstream::UpstreamClient;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -33,6 +41,9 @@ const AGGREGATED_DISCOVERY: &str = "application/json;g=apidiscovery.k8s.io;v=v2;
 /// What the proxy needs to run.
 pub struct Proxy {
     upstream: UpstreamClient,
+    tokens: Tokens,
+    rbac: RbacCache,
+    pods_dir: PathBuf,
     upstream_base: String,
     http_address: String,
 }
@@ -62,9 +73,19 @@ pub fn status_error(code: StatusCode, reason: &str, message: &str) -> Response<B
 }
 
 impl Proxy {
-    pub fn new(pki: &Pki, apiserver_port: u16, http_port: u16) -> Result<Proxy> {
+    pub fn new(
+        pki: &Pki,
+        apiserver_port: u16,
+        http_port: u16,
+        tokens: Tokens,
+        rbac: RbacCache,
+        pods_dir: PathBuf,
+    ) -> Result<Proxy> {
         Ok(Proxy {
             upstream: upstream::client(pki)?,
+            tokens,
+            rbac,
+            pods_dir,
             upstream_base: format!("https://127.0.0.1:{apiserver_port}"),
             http_address: format!("127.0.0.1:{http_port}"),
         })
@@ -127,10 +148,55 @@ impl Proxy {
         });
     }
 
+    /// Who sent the request: a pod's token, the admin on plain HTTP, or whom
+    /// the admin impersonates.
+    fn identify(&self, request: &Request<Incoming>, secure: bool) -> Option<Identity> {
+        let headers = request.headers();
+        if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+            let token = value.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+            return self.tokens.identify(token);
+        }
+        if secure {
+            return None;
+        }
+        match headers.get("impersonate-user").and_then(|v| v.to_str().ok()) {
+            Some(user) => {
+                let groups = headers
+                    .get_all("impersonate-group")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                    .collect();
+                Some(Identity::from_user(user, groups))
+            }
+            None => Some(Identity::Admin),
+        }
+    }
+
     async fn handle(&self, request: Request<Incoming>, secure: bool) -> Response<Body> {
-        let path = request.uri().path().to_owned();
-        if secure && !request.headers().contains_key(http::header::AUTHORIZATION) {
+        let Some(identity) = self.identify(&request, secure) else {
             return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+        };
+        let path = request.uri().path().to_owned();
+        let attributes = request_info::attributes(request.method().as_str(), &path, request.uri().query());
+        let rbac = self.rbac.snapshot();
+        if !rbac::allowed(&rbac, &identity, &attributes) {
+            let mut response = status_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &rbac::forbidden_message(&identity, &attributes),
+            );
+            if let Some(resource) = &attributes.resource {
+                let details = serde_json::json!({"name": resource.name, "group": resource.group, "kind": resource.resource});
+                response = json_response(
+                    StatusCode::FORBIDDEN,
+                    &serde_json::json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": rbac::forbidden_message(&identity, &attributes), "reason": "Forbidden",
+                        "details": details, "code": 403
+                    }),
+                );
+            }
+            return response;
         }
         match (request.method(), path.as_str()) {
             (&Method::GET, "/api") => {
@@ -140,11 +206,103 @@ impl Proxy {
             (&Method::GET, "/apis/authorization.k8s.io/v1") => {
                 json_response(StatusCode::OK, &discovery::authorization_resources())
             }
+            (
+                &Method::POST,
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+                | "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            ) => {
+                let body = match request.into_body().collect().await {
+                    Ok(body) => body.to_bytes(),
+                    Err(error) => {
+                        return status_error(StatusCode::BAD_REQUEST, "BadRequest", &error.to_string());
+                    }
+                };
+                match access_review::review(&rbac, &identity, &path, &body) {
+                    Ok(answer) => json_response(StatusCode::CREATED, &answer),
+                    Err(message) => status_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+                }
+            }
+            _ if attributes
+                .resource
+                .as_ref()
+                .is_some_and(|r| r.group.is_empty() && r.resource == "pods" && r.subresource == "log") =>
+            {
+                self.pod_log(&attributes, request.uri().query()).await
+            }
             _ => match core_group::private_path(&path) {
                 Some(private) => self.forward_core(request, &private, path == "/api/v1").await,
                 None => self.forward(request, None).await,
             },
         }
+    }
+
+    async fn pod_log(&self, attributes: &request_info::Attributes, query: Option<&str>) -> Response<Body> {
+        let Some(resource) = &attributes.resource else {
+            return status_error(StatusCode::NOT_FOUND, "NotFound", "not found");
+        };
+        let path = format!(
+            "/apis/{}/v1/namespaces/{}/pods/{}",
+            crate::platform::builtin_kinds::CORE_GROUP,
+            resource.namespace,
+            resource.name
+        );
+        let request = match Request::get(&path).body(full(Bytes::new())) {
+            Ok(request) => request,
+            Err(error) => {
+                return status_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    &error.to_string(),
+                );
+            }
+        };
+        let response = match self.send(request, &path).await {
+            Ok(response) => response,
+            Err(response) => return response,
+        };
+        let status = response.status();
+        let body = match response.into_body().collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(error) => return status_error(StatusCode::BAD_GATEWAY, "InternalError", &error.to_string()),
+        };
+        if !status.is_success() {
+            let mut response = Response::new(full(core_group::rewrite_bytes(
+                &body,
+                core_group::response_to_public,
+            )));
+            *response.status_mut() = status;
+            return response;
+        }
+        let pod: k8s_openapi::api::core::v1::Pod = match serde_json::from_slice(&body) {
+            Ok(pod) => pod,
+            Err(error) => return status_error(StatusCode::BAD_GATEWAY, "InternalError", &error.to_string()),
+        };
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let pod_dir =
+            crate::runner::kubelet::pod_dir(&self.pods_dir, &resource.namespace, &resource.name, &uid);
+        let options = logs::LogOptions::from_query(query);
+        let (file, _) = match logs::locate(&pod, &pod_dir, &options) {
+            Ok(found) => found,
+            Err(logs::LogError(message)) => {
+                return status_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
+            }
+        };
+        let text_plain = http::HeaderValue::from_static("text/plain");
+        if options.follow {
+            let stream = logs::follow(file, options)
+                .map(|chunk| chunk.map(Frame::data).map_err(|e| Box::new(e) as BoxError));
+            let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+            response.headers_mut().insert(CONTENT_TYPE, text_plain);
+            return response;
+        }
+        let content = tokio::fs::read_to_string(&file).await.unwrap_or_default();
+        let mut response = Response::new(full(logs::render(
+            &content,
+            &options,
+            k8s_openapi::jiff::Timestamp::now(),
+        )));
+        response.headers_mut().insert(CONTENT_TYPE, text_plain);
+        response
     }
 
     async fn group_list(&self) -> Response<Body> {
@@ -187,8 +345,13 @@ impl Proxy {
             }
         };
         *request.uri_mut() = uri;
-        request.headers_mut().remove(HOST);
-        request.headers_mut().remove(http::header::AUTHORIZATION);
+        let headers = request.headers_mut();
+        headers.remove(HOST);
+        headers.remove(http::header::AUTHORIZATION);
+        // The proxy has authorized the request; upstream sees the admin.
+        headers.remove("impersonate-user");
+        headers.remove("impersonate-group");
+        headers.remove("impersonate-uid");
         self.upstream.request(request).await.map_err(|error| {
             status_error(
                 StatusCode::BAD_GATEWAY,

@@ -1,0 +1,655 @@
+//! The kubelet: runs a pod's init containers one after another, then its main
+//! containers, with podman; keeps the Pod's status true as it goes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
+    ContainerStateWaiting, ContainerStatus, Pod, PodCondition, PodIP, PodStatus, Secret,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use super::RunnerContext;
+use super::pod_env::{self, ConfigError};
+use super::podman::{self, ContainerRun, ENV_LABEL, POD_UID_LABEL};
+
+const SERVICE_ACCOUNT_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+const RETRY: Duration = Duration::from_secs(2);
+/// Restart back-off: Kubernetes starts at 10 s; tests cannot wait that long.
+const RESTART_BACKOFF: Duration = Duration::from_millis(500);
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+fn now() -> Time {
+    Time(Timestamp::now())
+}
+
+/// The folder of a pod's volumes and logs.
+pub fn pod_dir(pods_dir: &Path, namespace: &str, name: &str, uid: &str) -> PathBuf {
+    pods_dir.join(namespace).join(format!("{name}-{uid}"))
+}
+
+/// `logs/<container>/<restart>.log` inside a pod folder; `.done` marks the end.
+pub fn log_file(pod_dir: &Path, container: &str, restart: i32) -> PathBuf {
+    pod_dir
+        .join("logs")
+        .join(container)
+        .join(format!("{restart}.log"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Init,
+    Main,
+}
+
+enum Outcome {
+    Exited(i32),
+}
+
+struct PodRun {
+    ctx: Arc<RunnerContext>,
+    pod: Pod,
+    dir: PathBuf,
+    status: Mutex<PodStatus>,
+    api: Api<Pod>,
+    volumes: Mutex<Vec<(String, PathBuf)>>,
+    token: Mutex<Option<String>>,
+}
+
+fn waiting(reason: &str, message: Option<String>) -> ContainerState {
+    ContainerState {
+        waiting: Some(ContainerStateWaiting {
+            reason: Some(reason.to_owned()),
+            message,
+        }),
+        ..ContainerState::default()
+    }
+}
+
+fn pod_condition(type_: &str, ok: bool, reason: Option<&str>) -> PodCondition {
+    PodCondition {
+        type_: type_.to_owned(),
+        status: if ok { "True" } else { "False" }.to_owned(),
+        reason: reason.map(str::to_owned),
+        last_transition_time: Some(now()),
+        ..PodCondition::default()
+    }
+}
+
+/// Runs `pod` to the end (or until the task is aborted).
+pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
+    let namespace = pod
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let dir = pod_dir(&ctx.pods_dir, &namespace, &name, &uid);
+    let spec = pod.spec.clone().unwrap_or_default();
+    let container_status = |c: &Container, reason: &str| ContainerStatus {
+        name: c.name.clone(),
+        image: c.image.clone().unwrap_or_default(),
+        state: Some(waiting(reason, None)),
+        ..ContainerStatus::default()
+    };
+    let init: Vec<ContainerStatus> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| container_status(c, "PodInitializing"))
+        .collect();
+    let main: Vec<ContainerStatus> = spec
+        .containers
+        .iter()
+        .map(|c| container_status(c, "PodInitializing"))
+        .collect();
+    let status = PodStatus {
+        phase: Some("Pending".to_owned()),
+        host_ip: Some("127.0.0.1".to_owned()),
+        pod_ip: Some("127.0.0.1".to_owned()),
+        pod_ips: Some(vec![PodIP {
+            ip: "127.0.0.1".to_owned(),
+        }]),
+        start_time: Some(now()),
+        qos_class: Some("Burstable".to_owned()),
+        conditions: Some(vec![
+            pod_condition("PodScheduled", true, None),
+            pod_condition("Initialized", init.is_empty(), None),
+            pod_condition("ContainersReady", false, Some("ContainersNotReady")),
+            pod_condition("Ready", false, Some("ContainersNotReady")),
+        ]),
+        init_container_statuses: (!init.is_empty()).then_some(init),
+        container_statuses: Some(main),
+        ..PodStatus::default()
+    };
+    let run = Arc::new(PodRun {
+        api: Api::namespaced(ctx.client.clone(), &namespace),
+        ctx,
+        pod,
+        dir,
+        status: Mutex::new(status),
+        volumes: Mutex::new(Vec::new()),
+        token: Mutex::new(None),
+    });
+    run.publish().await;
+    run.clone().execute().await;
+    if let Some(token) = run.token.lock().await.take() {
+        run.ctx.tokens.revoke(&token);
+    }
+}
+
+impl PodRun {
+    fn restart_policy(&self) -> String {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.clone())
+            .unwrap_or_else(|| "Always".to_owned())
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            self.pod.metadata.namespace.as_deref().unwrap_or_default(),
+            self.pod.metadata.name.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// Writes the current status to the API.
+    async fn publish(&self) {
+        let status = self.status.lock().await.clone();
+        let name = self.pod.metadata.name.clone().unwrap_or_default();
+        let patch = json!({"status": status});
+        if let Err(error) = self
+            .api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            tracing::debug!(pod = %self.label(), %error, "status update failed");
+        }
+    }
+
+    async fn update(&self, change: impl FnOnce(&mut PodStatus)) {
+        {
+            let mut status = self.status.lock().await;
+            change(&mut status);
+        }
+        self.publish().await;
+    }
+
+    async fn set_container(&self, kind: Kind, index: usize, change: impl FnOnce(&mut ContainerStatus)) {
+        self.update(|status| {
+            let list = match kind {
+                Kind::Init => status.init_container_statuses.as_mut(),
+                Kind::Main => status.container_statuses.as_mut(),
+            };
+            if let Some(entry) = list.and_then(|l| l.get_mut(index)) {
+                change(entry);
+            }
+        })
+        .await;
+    }
+
+    async fn set_conditions(&self, initialized: bool, ready: bool) {
+        self.update(|status| {
+            for condition in status.conditions.iter_mut().flatten() {
+                let value = match condition.type_.as_str() {
+                    "Initialized" => initialized,
+                    "ContainersReady" | "Ready" => ready,
+                    _ => continue,
+                };
+                let text = if value { "True" } else { "False" };
+                if condition.status != text {
+                    condition.status = text.to_owned();
+                    condition.reason =
+                        (!value && condition.type_ != "Initialized").then(|| "ContainersNotReady".to_owned());
+                    condition.last_transition_time = Some(now());
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Volumes and the service-account files; retried until they can be made.
+    async fn prepare(&self) -> Result<(), ConfigError> {
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        let namespace = self
+            .pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let mut volumes = Vec::new();
+        for volume in spec.volumes.iter().flatten() {
+            let dir = self.dir.join("volumes").join(&volume.name);
+            let create = |dir: &Path| -> Result<(), ConfigError> {
+                std::fs::create_dir_all(dir).map_err(|e| ConfigError(e.to_string()))?;
+                // emptyDir is world-writable, so non-root containers can write.
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))
+                    .map_err(|e| ConfigError(e.to_string()))
+            };
+            if volume.empty_dir.is_some() {
+                create(&dir)?;
+            } else if let Some(source) = &volume.config_map {
+                let api: Api<ConfigMap> = Api::namespaced(self.ctx.client.clone(), &namespace);
+                let data = match api
+                    .get_opt(&source.name)
+                    .await
+                    .map_err(|e| ConfigError(e.to_string()))?
+                {
+                    Some(cm) => cm
+                        .data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.into_bytes()))
+                        .collect(),
+                    None if source.optional == Some(true) => Vec::new(),
+                    None => return Err(ConfigError(format!("configmap {:?} not found", source.name))),
+                };
+                create(&dir)?;
+                write_projection(&dir, data, source.items.as_deref())?;
+            } else if let Some(source) = &volume.secret {
+                let secret_name = source.secret_name.clone().unwrap_or_default();
+                let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &namespace);
+                let data = match api
+                    .get_opt(&secret_name)
+                    .await
+                    .map_err(|e| ConfigError(e.to_string()))?
+                {
+                    Some(secret) => secret
+                        .data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.0))
+                        .collect(),
+                    None if source.optional == Some(true) => Vec::new(),
+                    None => return Err(ConfigError(format!("secret {secret_name:?} not found"))),
+                };
+                create(&dir)?;
+                write_projection(&dir, data, source.items.as_deref())?;
+            } else {
+                return Err(ConfigError(format!(
+                    "volume {:?}: only emptyDir, configMap and secret volumes are supported here",
+                    volume.name
+                )));
+            }
+            volumes.push((volume.name.clone(), dir));
+        }
+        if spec.automount_service_account_token != Some(false) {
+            let account = spec
+                .service_account_name
+                .clone()
+                .unwrap_or_else(|| "default".to_owned());
+            let dir = self.dir.join("serviceaccount");
+            std::fs::create_dir_all(&dir).map_err(|e| ConfigError(e.to_string()))?;
+            let token = self.ctx.tokens.mint(&namespace, &account);
+            for (file, content) in [
+                ("token", token.as_str()),
+                ("ca.crt", self.ctx.ca_cert.as_str()),
+                ("namespace", namespace.as_str()),
+            ] {
+                std::fs::write(dir.join(file), content).map_err(|e| ConfigError(e.to_string()))?;
+            }
+            if let Some(old) = self.token.lock().await.replace(token) {
+                self.ctx.tokens.revoke(&old);
+            }
+            volumes.push((String::new(), dir));
+        }
+        *self.volumes.lock().await = volumes;
+        Ok(())
+    }
+
+    async fn execute(self: Arc<Self>) {
+        loop {
+            match self.prepare().await {
+                Ok(()) => break,
+                Err(ConfigError(message)) => {
+                    self.update(|status| {
+                        for entry in status
+                            .init_container_statuses
+                            .iter_mut()
+                            .flatten()
+                            .chain(status.container_statuses.iter_mut().flatten())
+                        {
+                            entry.state = Some(waiting("CreateContainerConfigError", Some(message.clone())));
+                        }
+                    })
+                    .await;
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        for (index, container) in spec.init_containers.iter().flatten().enumerate() {
+            if !self.run_with_restarts(Kind::Init, index, container).await {
+                self.finish("Failed").await;
+                return;
+            }
+        }
+        self.set_conditions(true, false).await;
+        self.update(|status| status.phase = Some("Running".to_owned()))
+            .await;
+        let mut handles = Vec::new();
+        for (index, container) in spec.containers.iter().enumerate() {
+            let run = self.clone();
+            let container = container.clone();
+            handles.push(tokio::spawn(async move {
+                run.run_with_restarts(Kind::Main, index, &container).await
+            }));
+        }
+        let mut all_succeeded = true;
+        for handle in handles {
+            all_succeeded &= handle.await.unwrap_or(false);
+        }
+        self.finish(if all_succeeded { "Succeeded" } else { "Failed" })
+            .await;
+    }
+
+    async fn finish(&self, phase: &str) {
+        self.set_conditions(true, false).await;
+        self.update(|status| status.phase = Some(phase.to_owned())).await;
+    }
+
+    /// Runs a container, restarting it as the pod's restart policy says.
+    /// Returns whether it ended successfully.
+    async fn run_with_restarts(&self, kind: Kind, index: usize, container: &Container) -> bool {
+        let policy = self.restart_policy();
+        let mut restarts = 0;
+        let mut backoff = RESTART_BACKOFF;
+        loop {
+            let Outcome::Exited(code) = self.run_container(kind, index, container, restarts).await;
+            let restart = match policy.as_str() {
+                "Never" => false,
+                "OnFailure" => code != 0,
+                // Init containers always finish; main containers under Always restart.
+                _ => kind == Kind::Main || code != 0,
+            };
+            if !restart {
+                return code == 0;
+            }
+            restarts += 1;
+            let (finished_state, restart_count) = (self.terminated_state(kind, index).await, restarts);
+            self.set_container(kind, index, |entry| {
+                entry.restart_count = restart_count;
+                entry.last_state = finished_state;
+                entry.state = Some(waiting(
+                    "CrashLoopBackOff",
+                    Some(format!("back-off restarting failed container {}", entry.name)),
+                ));
+                entry.ready = false;
+            })
+            .await;
+            if kind == Kind::Main {
+                self.set_conditions(true, false).await;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+        }
+    }
+
+    async fn terminated_state(&self, kind: Kind, index: usize) -> Option<ContainerState> {
+        let status = self.status.lock().await;
+        let list = match kind {
+            Kind::Init => status.init_container_statuses.as_ref(),
+            Kind::Main => status.container_statuses.as_ref(),
+        };
+        list.and_then(|l| l.get(index)).and_then(|c| c.state.clone())
+    }
+
+    /// One run of one container: waits for its image and configuration, then runs it.
+    async fn run_container(&self, kind: Kind, index: usize, container: &Container, restart: i32) -> Outcome {
+        let image = container.image.clone().unwrap_or_default();
+        let conf = self.ctx.containers_conf.clone();
+        loop {
+            if podman::image_exists(&conf, &image).await {
+                break;
+            }
+            let message = format!(
+                "image {image:?} is not present and no registry is reachable; build it with `tests/testenv image`"
+            );
+            self.set_container(kind, index, |entry| {
+                entry.state = Some(waiting("ErrImagePull", Some(message.clone())))
+            })
+            .await;
+            tokio::time::sleep(RETRY).await;
+        }
+        let spec = loop {
+            match self.container_run(container, &image, restart).await {
+                Ok(spec) => break spec,
+                Err(ConfigError(message)) => {
+                    self.set_container(kind, index, |entry| {
+                        entry.state = Some(waiting("CreateContainerConfigError", Some(message.clone())));
+                    })
+                    .await;
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        };
+        let log = log_file(&self.dir, &container.name, restart);
+        if let Some(parent) = log.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(&log, b"");
+        let started = now();
+        self.set_container(kind, index, |entry| {
+            entry.state = Some(ContainerState {
+                running: Some(ContainerStateRunning {
+                    started_at: Some(started.clone()),
+                }),
+                ..ContainerState::default()
+            });
+            entry.started = Some(true);
+            entry.ready = kind == Kind::Main;
+            entry.container_id = Some(format!("podman://{}", spec.container_name));
+            entry.image_id = image.clone();
+        })
+        .await;
+        if kind == Kind::Main {
+            let all_ready = {
+                let status = self.status.lock().await;
+                status.container_statuses.iter().flatten().all(|c| c.ready)
+            };
+            self.set_conditions(true, all_ready).await;
+        }
+        let code = match podman::run(&conf, &spec, &log).await {
+            Ok(code) => code,
+            Err(error) => {
+                let _ = std::fs::write(
+                    &log,
+                    format!("{} testenv: podman failed to run: {error}\n", Timestamp::now()),
+                );
+                128
+            }
+        };
+        let _ = std::fs::write(log.with_extension("done"), code.to_string());
+        let finished = now();
+        self.set_container(kind, index, |entry| {
+            entry.state = Some(ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    exit_code: code,
+                    reason: Some(if code == 0 { "Completed" } else { "Error" }.to_owned()),
+                    started_at: Some(started),
+                    finished_at: Some(finished),
+                    container_id: entry.container_id.clone(),
+                    ..ContainerStateTerminated::default()
+                }),
+                ..ContainerState::default()
+            });
+            entry.ready = false;
+            entry.started = Some(false);
+        })
+        .await;
+        Outcome::Exited(code)
+    }
+
+    /// Builds the podman invocation, enforcing `runAsNonRoot` as the kubelet does.
+    async fn container_run(
+        &self,
+        container: &Container,
+        image: &str,
+        restart: i32,
+    ) -> Result<ContainerRun, ConfigError> {
+        let pod_spec = self.pod.spec.clone().unwrap_or_default();
+        let pod_security = pod_spec.security_context.clone().unwrap_or_default();
+        let security = container.security_context.clone().unwrap_or_default();
+        let run_as_user = security.run_as_user.or(pod_security.run_as_user);
+        let run_as_group = security.run_as_group.or(pod_security.run_as_group);
+        let run_as_non_root = security.run_as_non_root.or(pod_security.run_as_non_root) == Some(true);
+        let pod_label = format!(
+            "{}_{}({})",
+            self.pod.metadata.name.as_deref().unwrap_or_default(),
+            self.pod.metadata.namespace.as_deref().unwrap_or_default(),
+            self.pod.metadata.uid.as_deref().unwrap_or_default()
+        );
+        if run_as_non_root {
+            match run_as_user {
+                Some(0) => {
+                    return Err(ConfigError(format!(
+                        "container's runAsUser breaks non-root policy (pod: \"{pod_label}\", container: {})",
+                        container.name
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    let image_user = podman::image_user(&self.ctx.containers_conf, image)
+                        .await
+                        .unwrap_or_default();
+                    let uid_text = image_user.split(':').next().unwrap_or_default();
+                    match uid_text.parse::<u32>() {
+                        Ok(0) => {
+                            return Err(ConfigError(format!(
+                                "container has runAsNonRoot and image will run as root (pod: \"{pod_label}\", container: {})",
+                                container.name
+                            )));
+                        }
+                        Ok(_) => {}
+                        Err(_) if uid_text.is_empty() || uid_text == "root" => {
+                            return Err(ConfigError(format!(
+                                "container has runAsNonRoot and image will run as root (pod: \"{pod_label}\", container: {})",
+                                container.name
+                            )));
+                        }
+                        Err(_) => {
+                            return Err(ConfigError(format!(
+                                "container has runAsNonRoot and image has non-numeric user ({uid_text}), cannot verify user is non-root (pod: \"{pod_label}\", container: {})",
+                                container.name
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        let user = match (run_as_user, run_as_group) {
+            (Some(uid), Some(gid)) => Some(format!("{uid}:{gid}")),
+            (Some(uid), None) => Some(uid.to_string()),
+            // podman needs a user to set a group; the image's user stays.
+            (None, _) => None,
+        };
+        let mut env = self.in_cluster_env();
+        env.extend(pod_env::resolve(&self.ctx.client, &self.pod, container).await?);
+        let expand_all = |items: &Option<Vec<String>>| {
+            items.as_ref().map(|list| {
+                list.iter()
+                    .map(|item| pod_env::expand(item, &env))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let volumes = self.volumes.lock().await.clone();
+        let mut mounts = Vec::new();
+        for mount in container.volume_mounts.iter().flatten() {
+            let Some((_, host)) = volumes.iter().find(|(name, _)| *name == mount.name) else {
+                return Err(ConfigError(format!(
+                    "volume mount {:?}: no volume of that name in the pod",
+                    mount.name
+                )));
+            };
+            let host = match mount.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                Some(sub) => host.join(sub),
+                None => host.clone(),
+            };
+            mounts.push((host, mount.mount_path.clone(), mount.read_only == Some(true)));
+        }
+        if let Some((_, dir)) = volumes.iter().find(|(name, _)| name.is_empty()) {
+            mounts.push((dir.clone(), SERVICE_ACCOUNT_MOUNT.to_owned(), true));
+        }
+        let uid = self.pod.metadata.uid.clone().unwrap_or_default();
+        let run = ContainerRun {
+            container_name: format!(
+                "testenv-{}-{}-{}-{restart}",
+                self.ctx.env_name,
+                &uid[..uid.len().min(8)],
+                container.name
+            ),
+            image: image.to_owned(),
+            command: expand_all(&container.command),
+            args: expand_all(&container.args),
+            env,
+            mounts,
+            user,
+            working_dir: container.working_dir.clone(),
+            labels: vec![
+                (ENV_LABEL.to_owned(), self.ctx.env_name.clone()),
+                (POD_UID_LABEL.to_owned(), uid),
+            ],
+        };
+        Ok(run)
+    }
+
+    /// What every in-cluster client looks for.
+    fn in_cluster_env(&self) -> Vec<(String, String)> {
+        let port = self.ctx.api_port.to_string();
+        vec![
+            ("KUBERNETES_SERVICE_HOST".to_owned(), "127.0.0.1".to_owned()),
+            ("KUBERNETES_SERVICE_PORT".to_owned(), port.clone()),
+            ("KUBERNETES_SERVICE_PORT_HTTPS".to_owned(), port.clone()),
+            ("KUBERNETES_PORT".to_owned(), format!("tcp://127.0.0.1:{port}")),
+            (
+                "HOSTNAME".to_owned(),
+                self.pod.metadata.name.clone().unwrap_or_default(),
+            ),
+        ]
+    }
+}
+
+/// Writes configMap or secret data as files (all keys, or the listed items).
+fn write_projection(
+    dir: &Path,
+    data: Vec<(String, Vec<u8>)>,
+    items: Option<&[k8s_openapi::api::core::v1::KeyToPath]>,
+) -> Result<(), ConfigError> {
+    let files: Vec<(String, Vec<u8>)> = match items {
+        None => data,
+        Some(items) => {
+            let mut files = Vec::new();
+            for item in items {
+                match data.iter().find(|(k, _)| *k == item.key) {
+                    Some((_, value)) => files.push((item.path.clone(), value.clone())),
+                    None => {
+                        return Err(ConfigError(format!(
+                            "key {:?} is not in the volume's source",
+                            item.key
+                        )));
+                    }
+                }
+            }
+            files
+        }
+    };
+    for (path, content) in files {
+        let target = dir.join(&path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| ConfigError(e.to_string()))?;
+        }
+        std::fs::write(&target, content).map_err(|e| ConfigError(e.to_string()))?;
+    }
+    Ok(())
+}
