@@ -43,8 +43,11 @@ fn attributes(spec: &Value) -> Result<Attributes, String> {
 
 /// Answers a review posted to `path` by `requester`.
 pub fn review(objects: &RbacObjects, requester: &Identity, path: &str, body: &[u8]) -> Result<Value, String> {
-    let mut review: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the review is not JSON: {e}"))?;
+    let mut review: Value = match serde_json::from_slice(body) {
+        Ok(review) => review,
+        Err(error) => super::protobuf::access_review(body)
+            .ok_or_else(|| format!("the review is neither JSON nor protobuf: {error}"))?,
+    };
     let spec = review.get("spec").cloned().unwrap_or_default();
     let subject = if path.ends_with("/selfsubjectaccessreviews") {
         requester.clone()

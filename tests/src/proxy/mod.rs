@@ -5,6 +5,7 @@ pub mod access_review;
 pub mod core_group;
 pub mod discovery;
 pub mod logs;
+pub mod protobuf;
 pub mod rbac;
 pub mod rbac_cache;
 pub mod request_info;
@@ -273,7 +274,8 @@ impl Proxy {
             *response.status_mut() = status;
             return response;
         }
-        let pod: k8s_openapi::api::core::v1::Pod = match serde_json::from_slice(&body) {
+        let public = core_group::rewrite_bytes(&body, core_group::response_to_public);
+        let pod: k8s_openapi::api::core::v1::Pod = match serde_json::from_slice(&public) {
             Ok(pod) => pod,
             Err(error) => return status_error(StatusCode::BAD_GATEWAY, "InternalError", &error.to_string()),
         };
