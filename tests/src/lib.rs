@@ -6,8 +6,10 @@
 
 pub mod error;
 pub mod identity;
+pub mod images;
 pub mod platform;
 pub mod proxy;
 pub mod runner;
+pub mod support;
 
 pub use error::{Error, Result};

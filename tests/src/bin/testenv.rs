@@ -29,6 +29,23 @@ enum Command {
     },
     /// List environments and what runs in each.
     Status,
+    /// Build a local image on a busybox-static base.
+    Image {
+        /// `NAME:TAG`; stored as `localhost/NAME:TAG`.
+        reference: String,
+        /// Copy this directory's files into the image's root.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Copy this binary (and the libraries it links) into /bin; repeatable.
+        #[arg(long = "binary")]
+        binaries: Vec<std::path::PathBuf>,
+        /// Numeric user the image runs as (default: root).
+        #[arg(long)]
+        user: Option<u32>,
+        /// Entrypoint, as the words of a command.
+        #[arg(long, num_args = 1.., value_name = "WORD")]
+        entrypoint: Option<Vec<String>>,
+    },
     /// Run an environment's proxy and runner (started by `up`).
     #[command(hide = true)]
     Daemon {
@@ -55,7 +72,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match Cli::parse().command {
             Command::Up { name } => {
-                let up = platform::up(&UpOptions { name, instant: false }).await?;
+                let testenv_exe = std::env::current_exe().map_err(|e| kratix_tests::error::fail("finding the testenv executable", e.to_string()))?;
+                let up = platform::up(&UpOptions { name, instant: false, testenv_exe }).await?;
                 eprintln!(
                     "testenv: environment {:?} up in {:.1}s ({}); API server on 127.0.0.1:{}, proxy http://127.0.0.1:{} and https://127.0.0.1:{}",
                     up.state.name,
@@ -86,6 +104,12 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Daemon { name } => platform::run_daemon(&name).await,
+            Command::Image { reference, dir, binaries, user, entrypoint } => {
+                let spec = kratix_tests::images::ImageSpec { reference, dir, binaries, user, entrypoint, ..Default::default() };
+                let built = kratix_tests::images::build(&spec, &platform::containers_conf()?)?;
+                println!("{built}");
+                Ok(())
+            }
         }
     });
     match result {

@@ -30,6 +30,8 @@ const PROXY_READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct UpOptions {
     pub name: String,
     pub instant: bool,
+    /// The `testenv` executable that runs the proxy and runner (`testenv daemon`).
+    pub testenv_exe: std::path::PathBuf,
 }
 
 /// What `up` reports.
@@ -111,7 +113,6 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
     }
     let pki = certs::generate()?;
     pki.write(&paths.pki())?;
-    std::fs::write(paths.containers_conf(), CONTAINERS_CONF).step("writing containers.conf")?;
     let ports = Ports {
         etcd_client: free_port()?,
         etcd_peer: free_port()?,
@@ -141,7 +142,7 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
         start_seconds: 0.0,
         cold: built,
     };
-    let result = start_processes(&bin, &paths, &mut state).await;
+    let result = start_processes(&bin, &paths, &mut state, &options.testenv_exe).await;
     state.save(&paths.state())?;
     if let Err(error) = result {
         down(&options.name)?;
@@ -155,7 +156,12 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
     })
 }
 
-async fn start_processes(bin: &std::path::Path, paths: &EnvPaths, state: &mut EnvState) -> Result<()> {
+async fn start_processes(
+    bin: &std::path::Path,
+    paths: &EnvPaths,
+    state: &mut EnvState,
+    testenv_exe: &std::path::Path,
+) -> Result<()> {
     state.pids.etcd = Some(apiserver::start_etcd(bin, paths, &state.ports)?);
     state.save(&paths.state())?;
     let apiserver_pid = apiserver::start_apiserver(bin, paths, &state.ports)?;
@@ -165,8 +171,7 @@ async fn start_processes(bin: &std::path::Path, paths: &EnvPaths, state: &mut En
     apiserver::wait_ready(&admin, apiserver_pid, &paths.logs().join("apiserver.log")).await?;
     install_builtin_kinds(&admin).await?;
 
-    let exe = std::env::current_exe().step("finding the testenv executable")?;
-    let mut daemon = Command::new(exe);
+    let mut daemon = Command::new(testenv_exe);
     daemon.args(["daemon", "--name", &state.name]);
     let daemon_log = paths.logs().join("daemon.log");
     state.pids.daemon = Some(spawn_detached(
@@ -265,6 +270,16 @@ runtime = "runc"
 events_logger = "file"
 "#;
 
+/// The podman settings every environment and image build uses, written on first use.
+pub fn containers_conf() -> Result<std::path::PathBuf> {
+    let path = paths::state_root().join("containers.conf");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(CONTAINERS_CONF) {
+        std::fs::create_dir_all(paths::state_root()).step("creating the state folder")?;
+        std::fs::write(&path, CONTAINERS_CONF).step(format!("writing {}", path.display()))?;
+    }
+    Ok(path)
+}
+
 /// Runs the proxy and the runner of environment `name` in this process.
 pub async fn run_daemon(name: &str) -> Result<()> {
     let paths = EnvPaths::new(name);
@@ -292,7 +307,7 @@ pub async fn run_daemon(name: &str) -> Result<()> {
         client,
         env_name: name.to_owned(),
         pods_dir: paths.pods(),
-        containers_conf: paths.containers_conf(),
+        containers_conf: containers_conf()?,
         api_port: state.ports.proxy_https,
         ca_cert: pki.ca_cert.clone(),
         tokens,

@@ -69,10 +69,6 @@ impl EnvPaths {
     pub fn admin_kubeconfig(&self) -> PathBuf {
         self.root.join("admin.kubeconfig")
     }
-    /// podman settings for this environment's containers.
-    pub fn containers_conf(&self) -> PathBuf {
-        self.root.join("containers.conf")
-    }
     /// Pod folders: volumes, logs, service-account files.
     pub fn pods(&self) -> PathBuf {
         self.root.join("pods")

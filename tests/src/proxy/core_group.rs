@@ -33,11 +33,25 @@ pub fn private_path(path: &str) -> Option<String> {
     Some(format!("/apis/{CORE_GROUP}/v1{rest}"))
 }
 
-/// A request body on its way in: `apiVersion: v1` of a core kind becomes the private group.
+/// A request body on its way in: `apiVersion: v1` of a core kind becomes the
+/// private group, and a Secret's `stringData` is folded into `data` as the API
+/// server's Secret strategy does.
 pub fn request_to_private(value: &mut Value) {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if value.get("apiVersion").and_then(Value::as_str) == Some("v1") && is_core_kind(kind) {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if value.get("apiVersion").and_then(Value::as_str) == Some("v1") && is_core_kind(&kind) {
         value["apiVersion"] = Value::String(private_api_version());
+    }
+    if kind == "Secret"
+        && let Some(Value::Object(string_data)) = value.as_object_mut().and_then(|o| o.remove("stringData"))
+    {
+        use base64::Engine as _;
+        if !value.get("data").is_some_and(Value::is_object) {
+            value["data"] = Value::Object(serde_json::Map::new());
+        }
+        for (key, text) in string_data {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_str().unwrap_or_default());
+            value["data"][key] = Value::String(encoded);
+        }
     }
 }
 
@@ -144,6 +158,14 @@ mod tests {
         let mut options = json!({"apiVersion": "v1", "kind": "DeleteOptions"});
         request_to_private(&mut options);
         assert_eq!(options["apiVersion"], "v1");
+    }
+
+    #[test]
+    fn secret_string_data_becomes_data() {
+        let mut secret = json!({"apiVersion": "v1", "kind": "Secret", "data": {"a": "eA=="}, "stringData": {"b": "hunter2"}});
+        request_to_private(&mut secret);
+        assert_eq!(secret["data"], json!({"a": "eA==", "b": "aHVudGVyMg=="}));
+        assert!(secret.get("stringData").is_none());
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! Local images on a busybox-static base (no registry is reachable here):
+//! from a directory's files, or from binaries with the libraries they link.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Result, StepContext, fail};
+
+/// What goes into an image.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSpec {
+    /// `localhost/NAME:TAG` (a bare `NAME:TAG` gets the `localhost/` prefix).
+    pub reference: String,
+    /// Files copied to the image's root.
+    pub dir: Option<PathBuf>,
+    /// Binaries copied to `/bin` (symlinks resolved), with their shared libraries.
+    pub binaries: Vec<PathBuf>,
+    /// Numeric user the image runs as; `None` runs as root.
+    pub user: Option<u32>,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<(String, String)>,
+}
+
+/// The fully qualified reference podman stores the image under.
+pub fn qualified(reference: &str) -> String {
+    if reference.contains('/') { reference.to_owned() } else { format!("localhost/{reference}") }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Shared libraries a binary needs, as `ldd` lists them (none for static binaries).
+fn libraries(binary: &Path) -> Vec<PathBuf> {
+    let Ok(output) = Command::new("ldd").arg(binary).output() else { return Vec::new() };
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().find(|word| word.starts_with('/')).map(PathBuf::from))
+        .collect()
+}
+
+/// Builds the image with `podman import`; returns its reference.
+pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
+    let reference = qualified(&spec.reference);
+    let step = format!("building image {reference}");
+    let temp = tempfile::tempdir().step(&step)?;
+    let root = temp.path();
+    for dir in ["bin", "etc", "tmp", "usr/bin"] {
+        std::fs::create_dir_all(root.join(dir)).step(&step)?;
+    }
+    let busybox = which("busybox").ok_or_else(|| fail(&step, "busybox is not installed (apt-get install busybox-static)"))?;
+    std::fs::copy(&busybox, root.join("bin/busybox")).step(&step)?;
+    let applets = Command::new(&busybox).arg("--list").output().step(&step)?;
+    for applet in String::from_utf8_lossy(&applets.stdout).lines().filter(|a| *a != "busybox") {
+        let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).step(&step)?;
+    let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
+    if let Some(uid) = spec.user.filter(|u| *u != 0 && *u != 65534) {
+        passwd.push_str(&format!("user{uid}:x:{uid}:{uid}::/tmp:/bin/sh\n"));
+    }
+    std::fs::write(root.join("etc/passwd"), passwd).step(&step)?;
+    std::fs::write(root.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").step(&step)?;
+    for binary in &spec.binaries {
+        let real = std::fs::canonicalize(binary).step(format!("{step}: {}", binary.display()))?;
+        let name = binary.file_name().ok_or_else(|| fail(&step, format!("{} has no file name", binary.display())))?;
+        std::fs::copy(&real, root.join("bin").join(name)).step(format!("{step}: copying {}", real.display()))?;
+        for library in libraries(&real) {
+            let target = root.join(library.strip_prefix("/").unwrap_or(&library));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).step(&step)?;
+            }
+            std::fs::copy(&library, &target).step(format!("{step}: copying {}", library.display()))?;
+        }
+    }
+    if let Some(dir) = &spec.dir {
+        copy_tree(dir, root).step(format!("{step}: copying {}", dir.display()))?;
+    }
+    let mut changes = vec!["ENV PATH=/bin:/usr/bin:/usr/local/bin".to_owned()];
+    for (key, value) in &spec.env {
+        changes.push(format!("ENV {key}={value}"));
+    }
+    if let Some(uid) = spec.user {
+        changes.push(format!("USER {uid}"));
+    }
+    if let Some(entrypoint) = &spec.entrypoint {
+        changes.push(format!("ENTRYPOINT {}", serde_json::to_string(entrypoint).step(&step)?));
+    }
+    changes.push(format!("CMD {}", serde_json::to_string(spec.cmd.as_deref().unwrap_or(&["/bin/sh".to_owned()])).step(&step)?));
+    let tarball = temp.path().with_extension("tar");
+    let status = Command::new("tar").arg("-C").arg(root).arg("-cf").arg(&tarball).arg(".").status().step(&step)?;
+    if !status.success() {
+        return Err(fail(&step, "tar failed"));
+    }
+    let mut import = Command::new("podman");
+    import.env("CONTAINERS_CONF", containers_conf).arg("import").arg("--quiet");
+    for change in &changes {
+        import.arg("--change").arg(change);
+    }
+    let output = import.arg(&tarball).arg(&reference).output().step(&step)?;
+    let _ = std::fs::remove_file(&tarball);
+    if !output.status.success() {
+        return Err(fail(&step, format!("podman import: {}", String::from_utf8_lossy(&output.stderr).trim())));
+    }
+    Ok(reference)
+}
+
+fn which(command: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(command))
+        .find(|path| path.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_names_live_under_localhost() {
+        assert_eq!(qualified("kratix-agent:v1"), "localhost/kratix-agent:v1");
+        assert_eq!(qualified("registry.local/x:1"), "registry.local/x:1");
+    }
+}

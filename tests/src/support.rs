@@ -1,0 +1,139 @@
+//! What the end-to-end suites use: the platform (started or reused), a
+//! namespace per test, clients (admin or as a service account), images, and
+//! waiting with a timeout that reports what was last seen.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+use crate::images::{self, ImageSpec};
+use crate::platform::{self, paths, processes::is_alive, state::EnvState};
+
+/// The environment the suites share when none is named.
+pub const SUITE_ENV: &str = "tests";
+
+/// A running environment.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    pub name: String,
+    pub kubeconfig: PathBuf,
+}
+
+static PLATFORM: OnceLock<Platform> = OnceLock::new();
+
+fn running(name: &str) -> Option<Platform> {
+    let env = paths::env_dir(name);
+    let state = EnvState::load(&env.join("state.json")).ok()?;
+    state.pids.daemon.is_some_and(is_alive).then(|| Platform {
+        name: name.to_owned(),
+        kubeconfig: env.join("kubeconfig"),
+    })
+}
+
+impl Platform {
+    /// The environment named by `KRATIX_TESTENV`, or the suites' own one, started
+    /// with `testenv_exe` when it is not running. Under `CI=true` a missing
+    /// platform is a failure, never a silent skip.
+    pub fn get(testenv_exe: &Path) -> &'static Platform {
+        PLATFORM.get_or_init(|| {
+            let name = std::env::var("KRATIX_TESTENV").unwrap_or_else(|_| SUITE_ENV.to_owned());
+            if let Some(platform) = running(&name) {
+                return platform;
+            }
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "the test platform {name:?} is not running; in CI the suites run through tests/run, which starts it"
+                );
+            }
+            eprintln!("starting the test platform {name:?} (tests/testenv up --name {name})");
+            let output = Command::new(testenv_exe)
+                .args(["up", "--name", &name])
+                .output()
+                .unwrap_or_else(|e| panic!("running {}: {e}", testenv_exe.display()));
+            assert!(
+                output.status.success(),
+                "tests/testenv up --name {name} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            running(&name).unwrap_or_else(|| panic!("environment {name:?} did not stay up"))
+        })
+    }
+
+    /// An admin client.
+    pub async fn client(&self) -> kube::Client {
+        platform::kubeconfig::client(&self.kubeconfig)
+            .await
+            .unwrap_or_else(|e| panic!("client for {}: {e}", self.kubeconfig.display()))
+    }
+
+    /// A client acting as a service account (through impersonation, which the
+    /// proxy evaluates with the same RBAC as a pod's token).
+    pub async fn client_as(&self, namespace: &str, account: &str) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("config");
+        config.auth_info.impersonate = Some(format!("system:serviceaccount:{namespace}:{account}"));
+        kube::Client::try_from(config).expect("client")
+    }
+
+    /// A fresh namespace for one test.
+    pub async fn namespace(&self, client: &kube::Client, prefix: &str) -> String {
+        let name = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let namespace = Namespace {
+            metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
+            ..Namespace::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
+        name
+    }
+
+    /// `kubectl` pointed at this environment.
+    pub fn kubectl(&self) -> Command {
+        let mut command = Command::new("kubectl");
+        command.env("KUBECONFIG", &self.kubeconfig);
+        command
+    }
+
+    /// Builds an image unless it exists already; returns its reference.
+    pub fn image(&self, spec: &ImageSpec) -> String {
+        let conf = platform::containers_conf().expect("containers.conf");
+        let reference = images::qualified(&spec.reference);
+        let exists = Command::new("podman")
+            .env("CONTAINERS_CONF", &conf)
+            .args(["image", "exists", &reference])
+            .status()
+            .is_ok_and(|s| s.success());
+        if exists {
+            return reference;
+        }
+        images::build(spec, &conf).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Polls `check` until it returns `Ok`, or panics after `timeout` with the
+/// last thing it saw.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(seen) if Instant::now() > deadline => {
+                panic!("timed out after {timeout:?} waiting for {what}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
