@@ -24,7 +24,11 @@ pub struct ImageSpec {
 
 /// The fully qualified reference podman stores the image under.
 pub fn qualified(reference: &str) -> String {
-    if reference.contains('/') { reference.to_owned() } else { format!("localhost/{reference}") }
+    if reference.contains('/') {
+        reference.to_owned()
+    } else {
+        format!("localhost/{reference}")
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -44,10 +48,16 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Shared libraries a binary needs, as `ldd` lists them (none for static binaries).
 fn libraries(binary: &Path) -> Vec<PathBuf> {
-    let Ok(output) = Command::new("ldd").arg(binary).output() else { return Vec::new() };
+    let Ok(output) = Command::new("ldd").arg(binary).output() else {
+        return Vec::new();
+    };
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|line| line.split_whitespace().find(|word| word.starts_with('/')).map(PathBuf::from))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .find(|word| word.starts_with('/'))
+                .map(PathBuf::from)
+        })
         .collect()
 }
 
@@ -60,10 +70,14 @@ pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
     for dir in ["bin", "etc", "tmp", "usr/bin"] {
         std::fs::create_dir_all(root.join(dir)).step(&step)?;
     }
-    let busybox = which("busybox").ok_or_else(|| fail(&step, "busybox is not installed (apt-get install busybox-static)"))?;
+    let busybox = which("busybox")
+        .ok_or_else(|| fail(&step, "busybox is not installed (apt-get install busybox-static)"))?;
     std::fs::copy(&busybox, root.join("bin/busybox")).step(&step)?;
     let applets = Command::new(&busybox).arg("--list").output().step(&step)?;
-    for applet in String::from_utf8_lossy(&applets.stdout).lines().filter(|a| *a != "busybox") {
+    for applet in String::from_utf8_lossy(&applets.stdout)
+        .lines()
+        .filter(|a| *a != "busybox")
+    {
         let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
     }
     use std::os::unix::fs::PermissionsExt as _;
@@ -76,8 +90,11 @@ pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
     std::fs::write(root.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").step(&step)?;
     for binary in &spec.binaries {
         let real = std::fs::canonicalize(binary).step(format!("{step}: {}", binary.display()))?;
-        let name = binary.file_name().ok_or_else(|| fail(&step, format!("{} has no file name", binary.display())))?;
-        std::fs::copy(&real, root.join("bin").join(name)).step(format!("{step}: copying {}", real.display()))?;
+        let name = binary
+            .file_name()
+            .ok_or_else(|| fail(&step, format!("{} has no file name", binary.display())))?;
+        std::fs::copy(&real, root.join("bin").join(name))
+            .step(format!("{step}: copying {}", real.display()))?;
         for library in libraries(&real) {
             let target = root.join(library.strip_prefix("/").unwrap_or(&library));
             if let Some(parent) = target.parent() {
@@ -97,23 +114,45 @@ pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
         changes.push(format!("USER {uid}"));
     }
     if let Some(entrypoint) = &spec.entrypoint {
-        changes.push(format!("ENTRYPOINT {}", serde_json::to_string(entrypoint).step(&step)?));
+        changes.push(format!(
+            "ENTRYPOINT {}",
+            serde_json::to_string(entrypoint).step(&step)?
+        ));
     }
-    changes.push(format!("CMD {}", serde_json::to_string(spec.cmd.as_deref().unwrap_or(&["/bin/sh".to_owned()])).step(&step)?));
+    changes.push(format!(
+        "CMD {}",
+        serde_json::to_string(spec.cmd.as_deref().unwrap_or(&["/bin/sh".to_owned()])).step(&step)?
+    ));
     let tarball = temp.path().with_extension("tar");
-    let status = Command::new("tar").arg("-C").arg(root).arg("-cf").arg(&tarball).arg(".").status().step(&step)?;
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(root)
+        .arg("-cf")
+        .arg(&tarball)
+        .arg(".")
+        .status()
+        .step(&step)?;
     if !status.success() {
         return Err(fail(&step, "tar failed"));
     }
     let mut import = Command::new("podman");
-    import.env("CONTAINERS_CONF", containers_conf).arg("import").arg("--quiet");
+    import
+        .env("CONTAINERS_CONF", containers_conf)
+        .arg("import")
+        .arg("--quiet");
     for change in &changes {
         import.arg("--change").arg(change);
     }
     let output = import.arg(&tarball).arg(&reference).output().step(&step)?;
     let _ = std::fs::remove_file(&tarball);
     if !output.status.success() {
-        return Err(fail(&step, format!("podman import: {}", String::from_utf8_lossy(&output.stderr).trim())));
+        return Err(fail(
+            &step,
+            format!(
+                "podman import: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        ));
     }
     Ok(reference)
 }

@@ -75,9 +75,10 @@ impl Platform {
     /// proxy evaluates with the same RBAC as a pod's token).
     pub async fn client_as(&self, namespace: &str, account: &str) -> kube::Client {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
-        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-            .await
-            .expect("config");
+        let mut config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("config");
         config.auth_info.impersonate = Some(format!("system:serviceaccount:{namespace}:{account}"));
         kube::Client::try_from(config).expect("client")
     }
@@ -86,7 +87,10 @@ impl Platform {
     pub async fn namespace(&self, client: &kube::Client, prefix: &str) -> String {
         let name = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let namespace = Namespace {
-            metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                ..ObjectMeta::default()
+            },
             ..Namespace::default()
         };
         Api::<Namespace>::all(client.clone())

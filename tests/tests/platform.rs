@@ -18,7 +18,11 @@ fn platform() -> &'static Platform {
 }
 
 fn busybox() -> String {
-    platform().image(&ImageSpec { reference: "testenv-busybox:v1".into(), user: Some(65534), ..Default::default() })
+    platform().image(&ImageSpec {
+        reference: "testenv-busybox:v1".into(),
+        user: Some(65534),
+        ..Default::default()
+    })
 }
 
 fn kubectl_image() -> String {
@@ -42,7 +46,9 @@ fn kubectl(args: &[&str]) -> (bool, String, String) {
 async fn create_job(client: &kube::Client, namespace: &str, job: Value) -> Api<Job> {
     let api: Api<Job> = Api::namespaced(client.clone(), namespace);
     let job: Job = serde_json::from_value(job).expect("job");
-    api.create(&PostParams::default(), &job).await.expect("job created");
+    api.create(&PostParams::default(), &job)
+        .await
+        .expect("job created");
     api
 }
 
@@ -50,8 +56,15 @@ async fn create_job(client: &kube::Client, namespace: &str, job: Value) -> Api<J
 async fn job_condition(api: &Api<Job>, name: &str, condition: &str) -> Job {
     wait_for(&format!("job {name} {condition}"), TIMEOUT, || async {
         let job = api.get(name).await.map_err(|e| e.to_string())?;
-        let conditions = job.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
-        if conditions.iter().any(|c| c.type_ == condition && c.status == "True") {
+        let conditions = job
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default();
+        if conditions
+            .iter()
+            .any(|c| c.type_ == condition && c.status == "True")
+        {
             Ok(job)
         } else {
             Err(format!("{:?}", job.status))
@@ -62,7 +75,10 @@ async fn job_condition(api: &Api<Job>, name: &str, condition: &str) -> Job {
 
 async fn job_pods(client: &kube::Client, namespace: &str, job: &str) -> Vec<Pod> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    api.list(&ListParams::default().labels(&format!("job-name={job}"))).await.expect("pods").items
+    api.list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await
+        .expect("pods")
+        .items
 }
 
 #[test]
@@ -71,8 +87,20 @@ fn kubectl_lists_applies_and_watches() {
     assert!(ok && namespaces.contains("namespace/default"), "{namespaces}");
     let (ok, resources, err) = kubectl(&["api-resources"]);
     assert!(ok, "{err}");
-    for expected in ["pods", "configmaps", "serviceaccounts", "jobs", "deployments", "roles", "leases", "selfsubjectaccessreviews"] {
-        assert!(resources.lines().any(|l| l.starts_with(expected)), "{expected} missing from:\n{resources}");
+    for expected in [
+        "pods",
+        "configmaps",
+        "serviceaccounts",
+        "jobs",
+        "deployments",
+        "roles",
+        "leases",
+        "selfsubjectaccessreviews",
+    ] {
+        assert!(
+            resources.lines().any(|l| l.starts_with(expected)),
+            "{expected} missing from:\n{resources}"
+        );
     }
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
     let group = format!("g{suffix}.example.org");
@@ -84,7 +112,12 @@ fn kubectl_lists_applies_and_watches() {
     std::fs::write(&crd_file, crd).expect("write");
     let (ok, _, err) = kubectl(&["apply", "-f", crd_file.to_str().expect("path")]);
     assert!(ok, "{err}");
-    let (ok, _, err) = kubectl(&["wait", "--for=condition=Established", &format!("crd/gadgets.{group}"), "--timeout=30s"]);
+    let (ok, _, err) = kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        &format!("crd/gadgets.{group}"),
+        "--timeout=30s",
+    ]);
     assert!(ok, "{err}");
     let instance = dir.path().join("gadget.yaml");
     std::fs::write(&instance, format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata: {{name: g1, namespace: default}}\nspec: {{size: 3}}\n")).expect("write");
@@ -97,19 +130,46 @@ fn kubectl_lists_applies_and_watches() {
         ok
     });
     assert!(applied, "the Gadget instance could not be applied");
-    let (ok, size, err) = kubectl(&["get", &format!("gadgets.{group}"), "g1", "-n", "default", "-o", "jsonpath={.spec.size}"]);
+    let (ok, size, err) = kubectl(&[
+        "get",
+        &format!("gadgets.{group}"),
+        "g1",
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.spec.size}",
+    ]);
     assert!(ok && size == "3", "{size} {err}");
 
     // kubectl get -w sees a ConfigMap created after it started.
     let watcher = platform()
         .kubectl()
-        .args(["get", "configmaps", "-n", "default", "-w", "-o", "name", "--request-timeout=8s"])
+        .args([
+            "get",
+            "configmaps",
+            "-n",
+            "default",
+            "-w",
+            "-o",
+            "name",
+            "--request-timeout=8s",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("watch starts");
     std::thread::sleep(Duration::from_millis(1500));
     let name = format!("watched-{suffix}");
-    let (ok, _, err) = kubectl(&["create", "configmap", &name, "-n", "default", "--from-literal=a=b", "--dry-run=client", "-o", "yaml"]);
+    let (ok, _, err) = kubectl(&[
+        "create",
+        "configmap",
+        &name,
+        "-n",
+        "default",
+        "--from-literal=a=b",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ]);
     assert!(ok, "{err}");
     let manifest = dir.path().join("cm.yaml");
     std::fs::write(&manifest, format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: default}}\ndata: {{a: b}}\n")).expect("write");
@@ -140,21 +200,44 @@ async fn a_job_runs_init_containers_in_order_then_its_main_container() {
     })).await;
     let job = job_condition(&api, "ordered", "Complete").await;
     let status = job.status.expect("status");
-    assert_eq!((status.succeeded, status.failed, status.active), (Some(1), Some(0), Some(0)));
+    assert_eq!(
+        (status.succeeded, status.failed, status.active),
+        (Some(1), Some(0), Some(0))
+    );
     assert!(status.start_time.is_some() && status.completion_time.is_some());
     let pods = job_pods(&client, &namespace, "ordered").await;
     assert_eq!(pods.len(), 1);
     let pod = pods[0].metadata.name.clone().expect("pod name");
-    for (container, expected) in [("first", "first wrote\n"), ("second", "second wrote\n"), ("reader", "one\ntwo\n")] {
+    for (container, expected) in [
+        ("first", "first wrote\n"),
+        ("second", "second wrote\n"),
+        ("reader", "one\ntwo\n"),
+    ] {
         let (ok, logs, err) = kubectl(&["logs", "-n", &namespace, &pod, "-c", container]);
         assert!(ok, "{err}");
         assert_eq!(logs, expected, "logs of {container}");
     }
-    let (_, timestamped, _) = kubectl(&["logs", "-n", &namespace, &pod, "-c", "reader", "--timestamps", "--tail=1"]);
-    assert!(timestamped.ends_with(" two\n") && timestamped.starts_with("20"), "{timestamped}");
+    let (_, timestamped, _) = kubectl(&[
+        "logs",
+        "-n",
+        &namespace,
+        &pod,
+        "-c",
+        "reader",
+        "--timestamps",
+        "--tail=1",
+    ]);
+    assert!(
+        timestamped.ends_with(" two\n") && timestamped.starts_with("20"),
+        "{timestamped}"
+    );
     let pod_status = pods[0].status.clone().expect("pod status");
     assert_eq!(pod_status.phase.as_deref(), Some("Succeeded"));
-    let exit = pod_status.container_statuses.expect("statuses")[0].state.clone().and_then(|s| s.terminated).map(|t| t.exit_code);
+    let exit = pod_status.container_statuses.expect("statuses")[0]
+        .state
+        .clone()
+        .and_then(|s| s.terminated)
+        .map(|t| t.exit_code);
     assert_eq!(exit, Some(0));
 }
 
@@ -174,15 +257,26 @@ async fn a_failing_init_container_fails_the_job_after_its_backoff_limit() {
     let job = job_condition(&api, "broken", "Failed").await;
     let status = job.status.expect("status");
     assert_eq!(status.failed, Some(2), "backoffLimit 1 allows one retry");
-    let failed = status.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "Failed").expect("Failed condition");
+    let failed = status
+        .conditions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == "Failed")
+        .expect("Failed condition");
     assert_eq!(failed.reason.as_deref(), Some("BackoffLimitExceeded"));
     for pod in job_pods(&client, &namespace, "broken").await {
         let pod_status = pod.status.expect("status");
         assert_eq!(pod_status.phase.as_deref(), Some("Failed"));
         let init = &pod_status.init_container_statuses.expect("init statuses")[0];
-        assert_eq!(init.state.clone().and_then(|s| s.terminated).map(|t| t.exit_code), Some(3));
+        assert_eq!(
+            init.state.clone().and_then(|s| s.terminated).map(|t| t.exit_code),
+            Some(3)
+        );
         let main = &pod_status.container_statuses.expect("statuses")[0];
-        assert!(main.state.clone().and_then(|s| s.waiting).is_some(), "the main container never ran");
+        assert!(
+            main.state.clone().and_then(|s| s.waiting).is_some(),
+            "the main container never ran"
+        );
     }
 }
 
@@ -191,16 +285,25 @@ async fn on_failure_restarts_in_place_and_counts_restarts_against_the_limit() {
     let client = platform().client().await;
     let namespace = platform().namespace(&client, "restart").await;
     let image = busybox();
-    let api = create_job(&client, &namespace, json!({
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "flaky"},
-        "spec": {"backoffLimit": 2, "template": {"spec": {
-            "restartPolicy": "OnFailure",
-            "containers": [{"name": "main", "image": image, "command": ["sh", "-c", "exit 1"]}]
-        }}}
-    })).await;
+    let api = create_job(
+        &client,
+        &namespace,
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "flaky"},
+            "spec": {"backoffLimit": 2, "template": {"spec": {
+                "restartPolicy": "OnFailure",
+                "containers": [{"name": "main", "image": image, "command": ["sh", "-c", "exit 1"]}]
+            }}}
+        }),
+    )
+    .await;
     job_condition(&api, "flaky", "Failed").await;
     let pods = job_pods(&client, &namespace, "flaky").await;
-    assert!(pods.len() <= 1, "OnFailure restarts in the same pod: {} pods", pods.len());
+    assert!(
+        pods.len() <= 1,
+        "OnFailure restarts in the same pod: {} pods",
+        pods.len()
+    );
 }
 
 #[tokio::test]
@@ -213,13 +316,15 @@ async fn pods_get_their_service_account_identity_and_rbac_is_enforced() {
         .create(&PostParams::default(), &serde_json::from_value(sa).expect("sa"))
         .await
         .expect("sa created");
-    let probe = |name: &str| json!({
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-        "spec": {"backoffLimit": 0, "template": {"spec": {
-            "serviceAccountName": "probe", "restartPolicy": "Never",
-            "containers": [{"name": "main", "image": image, "command": ["kubectl", "get", "configmaps", "-o", "name"]}]
-        }}}
-    });
+    let probe = |name: &str| {
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"backoffLimit": 0, "template": {"spec": {
+                "serviceAccountName": "probe", "restartPolicy": "Never",
+                "containers": [{"name": "main", "image": image, "command": ["kubectl", "get", "configmaps", "-o", "name"]}]
+            }}}
+        })
+    };
     let api = create_job(&client, &namespace, probe("denied")).await;
     job_condition(&api, "denied", "Failed").await;
     let (_, logs, _) = kubectl(&["logs", "-n", &namespace, "job/denied"]);
@@ -227,7 +332,16 @@ async fn pods_get_their_service_account_identity_and_rbac_is_enforced() {
         logs.contains(&format!("configmaps is forbidden: User \"system:serviceaccount:{namespace}:probe\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"{namespace}\"")),
         "{logs}"
     );
-    let (_, answer, _) = kubectl(&["auth", "can-i", "list", "configmaps", "-n", &namespace, "--as", &format!("system:serviceaccount:{namespace}:probe")]);
+    let (_, answer, _) = kubectl(&[
+        "auth",
+        "can-i",
+        "list",
+        "configmaps",
+        "-n",
+        &namespace,
+        "--as",
+        &format!("system:serviceaccount:{namespace}:probe"),
+    ]);
     assert_eq!(answer.trim(), "no");
 
     let rbac = format!(
@@ -239,15 +353,31 @@ async fn pods_get_their_service_account_identity_and_rbac_is_enforced() {
     let (ok, _, err) = kubectl(&["apply", "-f", file.to_str().expect("path")]);
     assert!(ok, "{err}");
     wait_for("the grant to show in can-i", TIMEOUT, || async {
-        let (_, answer, _) = kubectl(&["auth", "can-i", "list", "configmaps", "-n", &namespace, "--as", &format!("system:serviceaccount:{namespace}:probe")]);
-        if answer.trim() == "yes" { Ok(()) } else { Err(answer) }
+        let (_, answer, _) = kubectl(&[
+            "auth",
+            "can-i",
+            "list",
+            "configmaps",
+            "-n",
+            &namespace,
+            "--as",
+            &format!("system:serviceaccount:{namespace}:probe"),
+        ]);
+        if answer.trim() == "yes" {
+            Ok(())
+        } else {
+            Err(answer)
+        }
     })
     .await;
     let api = create_job(&client, &namespace, probe("allowed")).await;
     job_condition(&api, "allowed", "Complete").await;
     let as_probe = platform().client_as(&namespace, "probe").await;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(as_probe, &namespace);
-    let error = secrets.list(&ListParams::default()).await.expect_err("secrets are not granted");
+    let error = secrets
+        .list(&ListParams::default())
+        .await
+        .expect_err("secrets are not granted");
     assert!(error.to_string().contains("forbidden"), "{error}");
 }
 
@@ -284,14 +414,21 @@ async fn env_and_volumes_resolve_from_the_api() {
     })).await;
     job_condition(&api, "env", "Complete").await;
     let (_, logs, err) = kubectl(&["logs", "-n", &namespace, "job/env"]);
-    assert_eq!(logs, format!("hunter2 blue hello {namespace} blue\nblue\n"), "{err}");
+    assert_eq!(
+        logs,
+        format!("hunter2 blue hello {namespace} blue\nblue\n"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn run_as_non_root_refuses_an_image_that_runs_as_root() {
     let client = platform().client().await;
     let namespace = platform().namespace(&client, "nonroot").await;
-    let root_image = platform().image(&ImageSpec { reference: "testenv-busybox-root:v1".into(), ..Default::default() });
+    let root_image = platform().image(&ImageSpec {
+        reference: "testenv-busybox-root:v1".into(),
+        ..Default::default()
+    });
     create_job(&client, &namespace, json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "root"},
         "spec": {"template": {"spec": {
@@ -301,8 +438,13 @@ async fn run_as_non_root_refuses_an_image_that_runs_as_root() {
     })).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     let waiting = wait_for("the kubelet to refuse the container", TIMEOUT, || async {
-        let list = pods.list(&ListParams::default().labels("job-name=root")).await.map_err(|e| e.to_string())?;
-        let waiting = list.items.first()
+        let list = pods
+            .list(&ListParams::default().labels("job-name=root"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let waiting = list
+            .items
+            .first()
             .and_then(|p| p.status.clone())
             .and_then(|s| s.container_statuses)
             .and_then(|c| c.first().and_then(|c| c.state.clone()))
@@ -313,7 +455,12 @@ async fn run_as_non_root_refuses_an_image_that_runs_as_root() {
         }
     })
     .await;
-    assert!(waiting.message.unwrap_or_default().starts_with("container has runAsNonRoot and image will run as root"));
+    assert!(
+        waiting
+            .message
+            .unwrap_or_default()
+            .starts_with("container has runAsNonRoot and image will run as root")
+    );
 }
 
 #[tokio::test]
@@ -321,22 +468,41 @@ async fn suspending_a_job_stops_its_pod() {
     let client = platform().client().await;
     let namespace = platform().namespace(&client, "suspend").await;
     let image = busybox();
-    let api = create_job(&client, &namespace, json!({
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "long"},
-        "spec": {"template": {"spec": {"restartPolicy": "Never",
-            "containers": [{"name": "main", "image": image, "command": ["sleep", "300"]}]}}}
-    })).await;
+    let api = create_job(
+        &client,
+        &namespace,
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "long"},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "main", "image": image, "command": ["sleep", "300"]}]}}}
+        }),
+    )
+    .await;
     wait_for("the pod to run", TIMEOUT, || async {
         let pods = job_pods(&client, &namespace, "long").await;
         let phase = pods.first().and_then(|p| p.status.clone()).and_then(|s| s.phase);
-        if phase.as_deref() == Some("Running") { Ok(()) } else { Err(format!("{phase:?}")) }
+        if phase.as_deref() == Some("Running") {
+            Ok(())
+        } else {
+            Err(format!("{phase:?}"))
+        }
     })
     .await;
-    api.patch("long", &PatchParams::default(), &Patch::Merge(json!({"spec": {"suspend": true}}))).await.expect("suspended");
+    api.patch(
+        "long",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"suspend": true}})),
+    )
+    .await
+    .expect("suspended");
     job_condition(&api, "long", "Suspended").await;
     wait_for("the pod to go", TIMEOUT, || async {
         let pods = job_pods(&client, &namespace, "long").await;
-        if pods.is_empty() { Ok(()) } else { Err(format!("{} pods", pods.len())) }
+        if pods.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} pods", pods.len()))
+        }
     })
     .await;
     let job = api.get("long").await.expect("job");
@@ -354,13 +520,19 @@ async fn a_deployment_pod_runs_and_is_replaced_when_it_dies() {
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "agent"}},
             "template": {"metadata": {"labels": {"app": "agent"}},
                 "spec": {"containers": [{"name": "main", "image": image, "command": ["sleep", "300"]}]}}}
-    })).expect("deployment");
-    api.create(&PostParams::default(), &deployment).await.expect("created");
+    }))
+    .expect("deployment");
+    api.create(&PostParams::default(), &deployment)
+        .await
+        .expect("created");
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     let running = |exclude: Option<String>| {
         let pods = pods.clone();
         async move {
-            let list = pods.list(&ListParams::default().labels("app=agent")).await.map_err(|e| e.to_string())?;
+            let list = pods
+                .list(&ListParams::default().labels("app=agent"))
+                .await
+                .map_err(|e| e.to_string())?;
             list.items
                 .into_iter()
                 .find(|p| {
@@ -375,16 +547,31 @@ async fn a_deployment_pod_runs_and_is_replaced_when_it_dies() {
     wait_for("the deployment to be available", TIMEOUT, || async {
         let d = api.get("agent").await.map_err(|e| e.to_string())?;
         let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
-        if ready == Some(1) { Ok(()) } else { Err(format!("{:?}", d.status)) }
+        if ready == Some(1) {
+            Ok(())
+        } else {
+            Err(format!("{:?}", d.status))
+        }
     })
     .await;
-    pods.delete(&first, &DeleteParams::default()).await.expect("pod deleted");
+    pods.delete(&first, &DeleteParams::default())
+        .await
+        .expect("pod deleted");
     let second = wait_for("a replacement pod", TIMEOUT, || running(Some(first.clone()))).await;
     assert_ne!(first, second);
-    api.delete("agent", &DeleteParams::default()).await.expect("deployment deleted");
+    api.delete("agent", &DeleteParams::default())
+        .await
+        .expect("deployment deleted");
     wait_for("the deployment's pods to go", TIMEOUT, || async {
-        let list = pods.list(&ListParams::default().labels("app=agent")).await.map_err(|e| e.to_string())?;
-        if list.items.is_empty() { Ok(()) } else { Err(format!("{} pods", list.items.len())) }
+        let list = pods
+            .list(&ListParams::default().labels("app=agent"))
+            .await
+            .map_err(|e| e.to_string())?;
+        if list.items.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} pods", list.items.len()))
+        }
     })
     .await;
 }

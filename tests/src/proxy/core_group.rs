@@ -37,7 +37,11 @@ pub fn private_path(path: &str) -> Option<String> {
 /// private group, and a Secret's `stringData` is folded into `data` as the API
 /// server's Secret strategy does.
 pub fn request_to_private(value: &mut Value) {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if value.get("apiVersion").and_then(Value::as_str) == Some("v1") && is_core_kind(&kind) {
         value["apiVersion"] = Value::String(private_api_version());
     }
