@@ -28,6 +28,7 @@ pub fn ensure_built() -> Result<(PathBuf, bool)> {
     let status = Command::new("bash")
         .arg(&script)
         .arg(&cache)
+        .stdout(std::io::stderr())
         .status()
         .step("building the API server")?;
     if !status.success() {
