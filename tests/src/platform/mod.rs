@@ -65,8 +65,10 @@ pub fn ensure_packages() -> Result<()> {
     }
     let step = format!("installing {}", missing.join(" "));
     eprintln!("testenv: {step}");
+    // stdout carries only the `export KUBECONFIG=...` line: apt's chatter goes to stderr.
     let update = Command::new("apt-get")
         .args(["update", "-qq"])
+        .stdout(std::io::stderr())
         .status()
         .step(&step)?;
     if !update.success() {
