@@ -25,6 +25,10 @@ pub struct Platform {
 }
 
 static PLATFORM: OnceLock<Platform> = OnceLock::new();
+static INSTANT_PLATFORM: OnceLock<Platform> = OnceLock::new();
+
+/// The instant-mode environment the suites share when none is named.
+pub const INSTANT_SUITE_ENV: &str = "tests-instant";
 
 fn running(name: &str) -> Option<Platform> {
     let env = paths::env_dir(name);
@@ -40,27 +44,16 @@ impl Platform {
     /// with `testenv_exe` when it is not running. Under `CI=true` a missing
     /// platform is a failure, never a silent skip.
     pub fn get(testenv_exe: &Path) -> &'static Platform {
-        PLATFORM.get_or_init(|| {
-            let name = std::env::var("KRATIX_TESTENV").unwrap_or_else(|_| SUITE_ENV.to_owned());
-            if let Some(platform) = running(&name) {
-                return platform;
-            }
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "the test platform {name:?} is not running; in CI the suites run through tests/run, which starts it"
-                );
-            }
-            eprintln!("starting the test platform {name:?} (tests/testenv up --name {name})");
-            let output = Command::new(testenv_exe)
-                .args(["up", "--name", &name])
-                .output()
-                .unwrap_or_else(|e| panic!("running {}: {e}", testenv_exe.display()));
-            assert!(
-                output.status.success(),
-                "tests/testenv up --name {name} failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            running(&name).unwrap_or_else(|| panic!("environment {name:?} did not stay up"))
+        PLATFORM.get_or_init(|| get_or_start("KRATIX_TESTENV", SUITE_ENV, testenv_exe, &[]))
+    }
+
+    /// The instant-mode environment named by `KRATIX_TESTENV_INSTANT` (or the
+    /// suites' own), started with `up_args` (such as `--host-image` mappings).
+    pub fn get_instant(testenv_exe: &Path, up_args: &[&str]) -> &'static Platform {
+        INSTANT_PLATFORM.get_or_init(|| {
+            let mut args = vec!["--instant"];
+            args.extend_from_slice(up_args);
+            get_or_start("KRATIX_TESTENV_INSTANT", INSTANT_SUITE_ENV, testenv_exe, &args)
         })
     }
 
@@ -121,6 +114,33 @@ impl Platform {
         }
         images::build(spec, &conf).unwrap_or_else(|e| panic!("{e}"))
     }
+}
+
+fn get_or_start(variable: &str, default: &str, testenv_exe: &Path, up_args: &[&str]) -> Platform {
+    let name = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    if let Some(platform) = running(&name) {
+        return platform;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "the test platform {name:?} is not running; in CI the suites run through tests/run, which starts it"
+        );
+    }
+    eprintln!(
+        "starting the test platform {name:?} (tests/testenv up --name {name} {})",
+        up_args.join(" ")
+    );
+    let output = Command::new(testenv_exe)
+        .args(["up", "--name", &name])
+        .args(up_args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", testenv_exe.display()));
+    assert!(
+        output.status.success(),
+        "tests/testenv up --name {name} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    running(&name).unwrap_or_else(|| panic!("environment {name:?} did not stay up"))
 }
 
 /// Polls `check` until it returns `Ok`, or panics after `timeout` with the

@@ -575,3 +575,30 @@ async fn a_deployment_pod_runs_and_is_replaced_when_it_dies() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn kube_discovery_sees_the_core_group_and_built_in_groups() {
+    let client = platform().client().await;
+    let discovery = kube::Discovery::new(client).run().await.expect("discovery runs");
+    let find = |group: &str, kind: &str| {
+        discovery
+            .groups()
+            .filter(|g| g.name() == group)
+            .flat_map(|g| g.recommended_resources())
+            .any(|(resource, _)| resource.kind == kind)
+    };
+    for (group, kind) in [
+        ("", "Pod"),
+        ("", "ConfigMap"),
+        ("batch", "Job"),
+        ("apps", "Deployment"),
+        ("rbac.authorization.k8s.io", "Role"),
+        ("coordination.k8s.io", "Lease"),
+    ] {
+        assert!(find(group, kind), "discovery misses {kind} in group {group:?}");
+    }
+    assert!(
+        !discovery.has_group("core.testenv.kratix.io"),
+        "the private group stays hidden"
+    );
+}

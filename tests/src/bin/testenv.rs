@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kratix_tests::platform::{self, UpOptions, processes::is_alive};
+use kratix_tests::runner::host::HostImages;
+
+fn parse_host_image(entry: &str) -> Result<(String, std::path::PathBuf), String> {
+    HostImages::parse_entry(entry)
+}
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +26,15 @@ enum Command {
     Up {
         #[arg(long, default_value = "default")]
         name: String,
+        /// Benchmarks of the controller alone: no podman; containers of the
+        /// agent's image run as host processes, every other one succeeds at once.
+        #[arg(long)]
+        instant: bool,
+        /// With --instant: run IMAGE (a trailing `*` matches any tag) as the host
+        /// BINARY. Default: localhost/kratix-agent:* as the kratix-agent built
+        /// beside this testenv.
+        #[arg(long = "host-image", value_name = "IMAGE=BINARY", requires = "instant", value_parser = parse_host_image)]
+        host_images: Vec<(String, std::path::PathBuf)>,
     },
     /// Stop everything an environment started.
     Down {
@@ -71,9 +85,18 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match Cli::parse().command {
-            Command::Up { name } => {
-                let testenv_exe = std::env::current_exe().map_err(|e| kratix_tests::error::fail("finding the testenv executable", e.to_string()))?;
-                let up = platform::up(&UpOptions { name, instant: false, testenv_exe }).await?;
+            Command::Up { name, instant, host_images } => {
+                let testenv_exe = std::env::current_exe()
+                    .map_err(|e| kratix_tests::error::fail("finding the testenv executable", e.to_string()))?;
+                let instant = instant.then(|| {
+                    if host_images.is_empty() {
+                        let agent = testenv_exe.with_file_name("kratix-agent");
+                        HostImages(vec![("localhost/kratix-agent:".to_owned(), agent)])
+                    } else {
+                        HostImages(host_images)
+                    }
+                });
+                let up = platform::up(&UpOptions { name, instant, testenv_exe }).await?;
                 eprintln!(
                     "testenv: environment {:?} up in {:.1}s ({}); API server on 127.0.0.1:{}, proxy http://127.0.0.1:{} and https://127.0.0.1:{}",
                     up.state.name,
@@ -98,7 +121,7 @@ fn main() -> ExitCode {
                         running(state.pids.daemon),
                         state.start_seconds,
                         if state.cold { "cold" } else { "warm" },
-                        if state.instant { ", instant mode" } else { "" }
+                        if state.instant.is_some() { ", instant mode" } else { "" }
                     );
                 }
                 Ok(())

@@ -29,7 +29,8 @@ const PROXY_READY_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct UpOptions {
     pub name: String,
-    pub instant: bool,
+    /// Instant mode, with the images that run as host binaries.
+    pub instant: Option<crate::runner::host::HostImages>,
     /// The `testenv` executable that runs the proxy and runner (`testenv daemon`).
     pub testenv_exe: std::path::PathBuf,
 }
@@ -103,7 +104,7 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
             ),
         ));
     }
-    if !options.instant {
+    if options.instant.is_none() {
         ensure_packages()?;
     }
     let (bin, built) = apiserver::ensure_built()?;
@@ -137,7 +138,7 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
         name: options.name.clone(),
         ports: ports.clone(),
         pids: Pids::default(),
-        instant: options.instant,
+        instant: options.instant.clone(),
         started_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -314,6 +315,7 @@ pub async fn run_daemon(name: &str) -> Result<()> {
         api_port: state.ports.proxy_https,
         ca_cert: pki.ca_cert.clone(),
         tokens,
+        instant: state.instant.clone(),
     });
     tokio::select! {
         result = serving => result.step("running the proxy")?,

@@ -31,7 +31,10 @@ pub struct EnvState {
     pub name: String,
     pub ports: Ports,
     pub pids: Pids,
-    pub instant: bool,
+    /// Instant mode: these images run as host processes, every other container
+    /// succeeds at once.
+    #[serde(default)]
+    pub instant: Option<crate::runner::host::HostImages>,
     /// Seconds since the Unix epoch.
     pub started_at: u64,
     /// Time `up` took, and whether it had to build the API server first (cold).

@@ -1,8 +1,10 @@
 //! The runner: the platform's Job controller, Deployment controller and kubelet.
 
 pub mod deployments;
+pub mod host;
 pub mod jobs;
 pub mod kubelet;
+pub mod logged;
 pub mod pod_env;
 pub mod podman;
 
@@ -37,6 +39,8 @@ pub struct RunnerContext {
     pub api_port: u16,
     pub ca_cert: String,
     pub tokens: Tokens,
+    /// Instant mode: images run as host processes; every other container succeeds at once.
+    pub instant: Option<host::HostImages>,
 }
 
 const RESYNC: Duration = Duration::from_secs(2);

@@ -1,10 +1,6 @@
 //! Running one container with podman, its output captured into a log file.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-
-use k8s_openapi::jiff::Timestamp;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 /// The label every container of an environment carries, so `down` finds them.
@@ -102,49 +98,9 @@ pub async fn image_user(containers_conf: &Path, image: &str) -> Option<String> {
 /// Runs the container to completion, appending timestamped lines to `log`.
 /// Returns the exit code.
 pub async fn run(containers_conf: &Path, spec: &ContainerRun, log: &Path) -> std::io::Result<i32> {
-    let mut child = podman(containers_conf)
-        .args(spec.podman_args())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .await?;
-    let writer = std::sync::Arc::new(tokio::sync::Mutex::new(file));
-    let mut pumps = Vec::new();
-    for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let writer = writer.clone();
-        pumps.push(tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let stamped = format!("{} {line}\n", Timestamp::now());
-                let mut file = writer.lock().await;
-                let _ = file.write_all(stamped.as_bytes()).await;
-                let _ = file.flush().await;
-            }
-        }));
-    }
-    let status = child.wait().await?;
-    for pump in pumps {
-        let _ = pump.await;
-    }
-    Ok(status.code().unwrap_or(137))
+    let mut command = podman(containers_conf);
+    command.args(spec.podman_args());
+    super::logged::run(command, log).await
 }
 
 /// Removes every container of a pod (used when a pod is deleted mid-run).
