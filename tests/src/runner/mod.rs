@@ -274,7 +274,8 @@ async fn run_pods(
             .and_then(|s| s.phase.as_deref())
             .unwrap_or_default();
         let finished = matches!(phase, "Succeeded" | "Failed");
-        // A pod with a phase that no task runs was left by an earlier daemon: it cannot resume.
+        // A pod with a phase that this runner never started was left by an earlier
+        // daemon: it cannot resume.
         if running.contains_key(&uid) || finished || pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
@@ -289,5 +290,6 @@ async fn run_pods(
         let task = tokio::spawn(kubelet::run_pod(ctx.clone(), (*pod).clone()));
         running.insert(uid, task.abort_handle());
     }
-    running.retain(|_, handle| !handle.is_finished());
+    // Finished tasks stay recorded until their pod is gone: a stale copy of the
+    // pod in the store must not look like a pod nobody runs.
 }
