@@ -602,3 +602,35 @@ async fn kube_discovery_sees_the_core_group_and_built_in_groups() {
         "the private group stays hidden"
     );
 }
+
+#[tokio::test]
+async fn logs_follow_a_running_container_to_its_end() {
+    let client = platform().client().await;
+    let namespace = platform().namespace(&client, "follow").await;
+    let image = busybox();
+    create_job(&client, &namespace, json!({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "ticker"},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "main", "image": image, "command": ["sh", "-c", "for i in 1 2 3 4 5; do echo tick $i; sleep 0.4; done"]}]}}}
+    })).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let pod = wait_for("the ticker to start", TIMEOUT, || async {
+        let list = pods
+            .list(&ListParams::default().labels("job-name=ticker"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let pod = list.items.into_iter().next().ok_or("no pod yet")?;
+        let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+        if running {
+            Ok(pod.metadata.name.unwrap_or_default())
+        } else {
+            Err(format!("{:?}", pod.status.and_then(|s| s.phase)))
+        }
+    })
+    .await;
+    let (ok, followed, err) = kubectl(&["logs", "-f", "-n", &namespace, &pod]);
+    assert!(ok, "{err}");
+    assert_eq!(followed, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
+    let (_, tail, _) = kubectl(&["logs", "-n", &namespace, &pod, "--tail=2"]);
+    assert_eq!(tail, "tick 4\ntick 5\n");
+}
