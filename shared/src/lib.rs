@@ -4,6 +4,7 @@
 //! Everything here is a pure function of data: no runtime, no HTTP.
 
 pub mod api;
+pub mod compression;
 pub mod config;
 pub mod crds;
 pub mod decode;
@@ -15,7 +16,9 @@ pub mod labels;
 pub mod naming;
 pub mod render;
 pub mod source;
+pub mod status_merge;
 pub mod validate;
+pub mod workflow_control;
 pub mod yaml;
 
 pub use error::{Error, Result};

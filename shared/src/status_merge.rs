@@ -1,0 +1,368 @@
+//! The status-writer's rules: merging a pipeline's `status.yaml` into the
+//! object's status, marking the workflow complete, and recording a suspension.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::api::workflow::{WorkflowAction, WorkflowType};
+use crate::workflow_control::WorkflowControl;
+
+/// The status key only Kratix writes.
+pub const KRATIX_KEY: &str = "kratix";
+pub const CONFIGURE_WORKFLOW_COMPLETED: &str = "ConfigureWorkflowCompleted";
+
+/// Why a status update cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusError {
+    #[error("status.yaml: 'kratix' is a kratix managed status field and cannot be set by a pipeline")]
+    KratixKey,
+    #[error("status.yaml must be a mapping of status fields")]
+    NotAMapping,
+    #[error("status.kratix.workflows.pipelines has no entry for pipeline {0:?}")]
+    MissingPipeline(String),
+}
+
+/// Merges `incoming` (a pipeline's status.yaml) into `existing`: top-level keys
+/// replace, `conditions` merge by type (existing order kept, new types appended
+/// in the order given), and `kratix` may not be written.
+pub fn merge(existing: &Value, incoming: &Value) -> Result<Value, StatusError> {
+    let mut merged = existing.as_object().cloned().unwrap_or_default();
+    let incoming = match incoming {
+        Value::Null => return Ok(Value::Object(merged)),
+        Value::Object(map) => map,
+        _ => return Err(StatusError::NotAMapping),
+    };
+    if incoming.contains_key(KRATIX_KEY) {
+        return Err(StatusError::KratixKey);
+    }
+    for (key, value) in incoming {
+        if key == "conditions"
+            && let (Some(Value::Array(current)), Value::Array(new)) = (merged.get("conditions"), value)
+        {
+            let merged_conditions = merge_conditions(current, new);
+            merged.insert(key.clone(), Value::Array(merged_conditions));
+            continue;
+        }
+        merged.insert(key.clone(), value.clone());
+    }
+    Ok(Value::Object(merged))
+}
+
+fn condition_type(condition: &Value) -> Option<&str> {
+    condition.get("type").and_then(Value::as_str)
+}
+
+fn merge_conditions(current: &[Value], new: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = current
+        .iter()
+        .map(|c| {
+            new.iter()
+                .find(|n| condition_type(n).is_some() && condition_type(n) == condition_type(c))
+                .cloned()
+                .unwrap_or_else(|| c.clone())
+        })
+        .collect();
+    for condition in new {
+        let known = current
+            .iter()
+            .any(|c| condition_type(c).is_some() && condition_type(c) == condition_type(condition));
+        if !known {
+            out.push(condition.clone());
+        }
+    }
+    out
+}
+
+/// Top-level keys of `incoming` a Promise's status does not keep (its CRD
+/// prunes everything but `message`): worth a warning.
+pub fn keys_a_promise_drops(incoming: &Value) -> Vec<String> {
+    incoming
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .filter(|k| *k != "message" && *k != "conditions")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sets (or replaces) a condition, keeping its transition time when its status is unchanged.
+pub fn set_condition(
+    status: &mut Map<String, Value>,
+    type_: &str,
+    state: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) {
+    let conditions = status
+        .entry("conditions")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !conditions.is_array() {
+        *conditions = Value::Array(Vec::new());
+    }
+    let Value::Array(list) = conditions else { return };
+    let previous = list.iter().position(|c| condition_type(c) == Some(type_));
+    let transition = previous
+        .and_then(|i| {
+            list[i]
+                .get("status")
+                .and_then(Value::as_str)
+                .filter(|s| *s == state)
+                .map(|_| i)
+        })
+        .and_then(|i| list[i].get("lastTransitionTime").cloned())
+        .unwrap_or_else(|| Value::String(now.to_owned()));
+    let condition = json!({
+        "type": type_, "status": state, "reason": reason, "message": message, "lastTransitionTime": transition
+    });
+    match previous {
+        Some(i) => list[i] = condition,
+        None => list.push(condition),
+    }
+}
+
+/// The last pipeline of a configure workflow ran without suspending: a pending
+/// message becomes the settled one, and `ConfigureWorkflowCompleted` is True.
+/// Delete workflows are not marked (the object is going away).
+pub fn mark_completed(
+    status: &mut Map<String, Value>,
+    workflow_type: WorkflowType,
+    action: WorkflowAction,
+    now: &str,
+) {
+    if action == WorkflowAction::Delete {
+        return;
+    }
+    if status.get("message").and_then(Value::as_str) == Some("Pending") {
+        let settled = match workflow_type {
+            WorkflowType::Resource => "Resource requested",
+            WorkflowType::Promise => "Promise configured",
+        };
+        status.insert("message".to_owned(), Value::String(settled.to_owned()));
+    }
+    if let Some(workflows) = status
+        .get_mut(KRATIX_KEY)
+        .and_then(|k| k.get_mut("workflows"))
+        .and_then(Value::as_object_mut)
+    {
+        workflows.remove("suspendedGeneration");
+    }
+    set_condition(
+        status,
+        CONFIGURE_WORKFLOW_COMPLETED,
+        "True",
+        "PipelinesExecutedSuccessfully",
+        "Pipelines completed",
+        now,
+    );
+}
+
+fn pipeline_entry<'a>(
+    status: &'a mut Map<String, Value>,
+    pipeline: &str,
+) -> Result<Option<&'a mut Map<String, Value>>, StatusError> {
+    let Some(list) = status
+        .get_mut(KRATIX_KEY)
+        .and_then(|k| k.get_mut("workflows"))
+        .and_then(|w| w.get_mut("pipelines"))
+        .and_then(Value::as_array_mut)
+    else {
+        return Ok(None);
+    };
+    list.iter_mut()
+        .filter_map(Value::as_object_mut)
+        .find(|entry| entry.get("name").and_then(Value::as_str) == Some(pipeline))
+        .map(Some)
+        .ok_or_else(|| StatusError::MissingPipeline(pipeline.to_owned()))
+}
+
+/// No suspension asked for: the pipeline's entry is Running and loses any
+/// suspension details. Nothing to do when the object records no pipelines.
+pub fn clear_suspension(status: &mut Map<String, Value>, pipeline: &str) -> Result<(), StatusError> {
+    if let Some(entry) = pipeline_entry(status, pipeline)? {
+        entry.insert("phase".to_owned(), Value::String("Running".to_owned()));
+        for key in ["message", "attempts", "nextRetryAt"] {
+            entry.remove(key);
+        }
+    }
+    Ok(())
+}
+
+/// Records a suspension (or a retry) of `pipeline` at `generation`; `now_plus`
+/// formats the time `retry_after` from now. The caller also labels the object
+/// `kratix.io/workflow-suspended`.
+pub fn record_suspension(
+    status: &mut Map<String, Value>,
+    pipeline: &str,
+    control: &WorkflowControl,
+    generation: i64,
+    now_plus: impl Fn(Duration) -> String,
+) -> Result<(), StatusError> {
+    let entry =
+        pipeline_entry(status, pipeline)?.ok_or_else(|| StatusError::MissingPipeline(pipeline.to_owned()))?;
+    entry.insert("phase".to_owned(), Value::String("Suspended".to_owned()));
+    match &control.message {
+        Some(message) => entry.insert("message".to_owned(), Value::String(message.clone())),
+        None => entry.remove("message"),
+    };
+    match control.retry_after {
+        Some(delay) => {
+            let attempts = entry.get("attempts").and_then(Value::as_i64).unwrap_or(0) + 1;
+            entry.insert("attempts".to_owned(), Value::from(attempts));
+            entry.insert("nextRetryAt".to_owned(), Value::String(now_plus(delay)));
+        }
+        None => {
+            entry.remove("attempts");
+            entry.remove("nextRetryAt");
+        }
+    }
+    if let Some(workflows) = status
+        .get_mut(KRATIX_KEY)
+        .and_then(|k| k.get_mut("workflows"))
+        .and_then(Value::as_object_mut)
+    {
+        workflows.insert("suspendedGeneration".to_owned(), Value::from(generation));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    #[test]
+    fn top_level_keys_replace_and_nested_maps_are_not_deep_merged() {
+        let existing = json!({"message": "Pending", "endpoint": {"host": "a", "port": 1}, "kept": true});
+        let incoming = json!({"message": "ready", "endpoint": {"host": "b"}});
+        assert_eq!(
+            merge(&existing, &incoming).expect("merges"),
+            json!({"message": "ready", "endpoint": {"host": "b"}, "kept": true})
+        );
+    }
+
+    #[test]
+    fn conditions_merge_by_type_in_a_stable_order() {
+        let existing =
+            json!({"conditions": [{"type": "A", "status": "False"}, {"type": "B", "status": "True"}]});
+        let incoming =
+            json!({"conditions": [{"type": "C", "status": "True"}, {"type": "A", "status": "True"}]});
+        let merged = merge(&existing, &incoming).expect("merges");
+        assert_eq!(
+            merged["conditions"],
+            json!([{"type": "A", "status": "True"}, {"type": "B", "status": "True"}, {"type": "C", "status": "True"}])
+        );
+    }
+
+    #[test]
+    fn the_kratix_key_is_refused() {
+        assert_eq!(
+            merge(&json!({}), &json!({"kratix": {}})),
+            Err(StatusError::KratixKey)
+        );
+        assert_eq!(merge(&json!({}), &json!("text")), Err(StatusError::NotAMapping));
+        assert_eq!(merge(&json!({"a": 1}), &Value::Null), Ok(json!({"a": 1})));
+    }
+
+    #[test]
+    fn promise_status_keeps_only_message() {
+        assert_eq!(
+            keys_a_promise_drops(&json!({"message": "m", "url": "x"})),
+            ["url"]
+        );
+    }
+
+    #[test]
+    fn completion_settles_the_message_and_sets_the_condition() {
+        let mut status = map(
+            json!({"message": "Pending", "kratix": {"workflows": {"suspendedGeneration": 3, "pipelines": []}}}),
+        );
+        mark_completed(
+            &mut status,
+            WorkflowType::Resource,
+            WorkflowAction::Configure,
+            "2026-01-01T00:00:00Z",
+        );
+        assert_eq!(status["message"], "Resource requested");
+        assert!(status["kratix"]["workflows"].get("suspendedGeneration").is_none());
+        assert_eq!(
+            status["conditions"],
+            json!([{"type": "ConfigureWorkflowCompleted", "status": "True", "reason": "PipelinesExecutedSuccessfully",
+                    "message": "Pipelines completed", "lastTransitionTime": "2026-01-01T00:00:00Z"}])
+        );
+        let mut custom = map(json!({"message": "All good"}));
+        mark_completed(&mut custom, WorkflowType::Promise, WorkflowAction::Configure, "t");
+        assert_eq!(custom["message"], "All good");
+        let mut deleting = map(json!({"message": "Pending"}));
+        mark_completed(&mut deleting, WorkflowType::Resource, WorkflowAction::Delete, "t");
+        assert_eq!(deleting, map(json!({"message": "Pending"})));
+    }
+
+    #[test]
+    fn condition_transition_times_survive_an_unchanged_status() {
+        let mut status = map(json!({}));
+        set_condition(&mut status, "X", "True", "R", "m", "first");
+        set_condition(&mut status, "X", "True", "R2", "m2", "second");
+        assert_eq!(status["conditions"][0]["lastTransitionTime"], "first");
+        assert_eq!(status["conditions"][0]["reason"], "R2");
+        set_condition(&mut status, "X", "False", "R3", "m3", "third");
+        assert_eq!(status["conditions"][0]["lastTransitionTime"], "third");
+    }
+
+    fn with_pipelines() -> Map<String, Value> {
+        map(json!({"kratix": {"workflows": {"pipelines": [
+            {"name": "first", "phase": "Suspended", "message": "old", "attempts": 2, "nextRetryAt": "x"},
+            {"name": "second", "phase": "Pending"}
+        ]}}}))
+    }
+
+    #[test]
+    fn clearing_a_suspension_marks_the_pipeline_running() {
+        let mut status = with_pipelines();
+        clear_suspension(&mut status, "first").expect("cleared");
+        assert_eq!(
+            status["kratix"]["workflows"]["pipelines"][0],
+            json!({"name": "first", "phase": "Running"})
+        );
+        assert_eq!(
+            clear_suspension(&mut status, "third"),
+            Err(StatusError::MissingPipeline("third".into()))
+        );
+        let mut bare = map(json!({}));
+        assert_eq!(clear_suspension(&mut bare, "any"), Ok(()));
+    }
+
+    #[test]
+    fn a_retry_counts_attempts_and_schedules_the_next_one() {
+        let mut status = with_pipelines();
+        let control = WorkflowControl {
+            retry_after: Some(Duration::from_secs(60)),
+            message: Some("later".into()),
+            suspend: false,
+        };
+        record_suspension(&mut status, "first", &control, 7, |d| {
+            format!("in {}s", d.as_secs())
+        })
+        .expect("recorded");
+        assert_eq!(
+            status["kratix"]["workflows"]["pipelines"][0],
+            json!({"name": "first", "phase": "Suspended", "message": "later", "attempts": 3, "nextRetryAt": "in 60s"})
+        );
+        assert_eq!(status["kratix"]["workflows"]["suspendedGeneration"], 7);
+        let suspend = WorkflowControl {
+            suspend: true,
+            ..Default::default()
+        };
+        record_suspension(&mut status, "second", &suspend, 7, |_| String::new()).expect("recorded");
+        assert_eq!(
+            status["kratix"]["workflows"]["pipelines"][1],
+            json!({"name": "second", "phase": "Suspended"})
+        );
+    }
+}
