@@ -16,7 +16,7 @@ pub enum Error {
     Yaml { source_name: String, message: String },
 
     /// A document is not what it must be (wrong kind, missing key, bad field).
-    #[error("{source_name}: {path}: {message}")]
+    #[error("{source_name}: {}{message}", path_prefix(.path))]
     Invalid {
         source_name: String,
         path: String,
@@ -37,3 +37,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `path: `, or nothing for a problem with the whole document.
+fn path_prefix(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
+}

@@ -18,6 +18,7 @@ pub mod render;
 pub mod source;
 pub mod status_merge;
 pub mod validate;
+pub mod work_output;
 pub mod workflow_control;
 pub mod yaml;
 

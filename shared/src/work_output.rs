@@ -1,0 +1,454 @@
+//! From a pipeline's `/kratix/output` and `destination-selectors.yaml` to the
+//! workload groups of a Work (contract 5.3).
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::work::{Workload, WorkloadGroup, WorkloadGroupScheduling};
+use crate::api::workflow::WorkflowType;
+use crate::compression::compress;
+use crate::naming::md5_hex;
+use crate::yaml::parse_documents;
+use crate::{Error, Result};
+
+pub const DESTINATION_SELECTORS_FILE: &str = "destination-selectors.yaml";
+/// The default group's directory.
+pub const ROOT: &str = ".";
+
+/// One entry of `destination-selectors.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectorySelector {
+    /// Cleaned; `.` for the whole output.
+    pub directory: String,
+    pub match_labels: BTreeMap<String, String>,
+}
+
+/// Go's `path.Clean` for the relative paths these files hold.
+pub fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ROOT.to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Parses and checks `destination-selectors.yaml`.
+pub fn parse_destination_selectors(source_name: &str, text: &str) -> Result<Vec<DirectorySelector>> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Raw {
+        #[serde(default)]
+        directory: Option<String>,
+        #[serde(default)]
+        match_labels: BTreeMap<String, String>,
+    }
+    let invalid = |path: String, message: String| Error::Invalid {
+        source_name: source_name.to_owned(),
+        path,
+        message,
+    };
+    let documents = parse_documents(source_name, text)?;
+    let value = documents
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or(Value::Array(Vec::new()));
+    let raw: Vec<Raw> = serde_json::from_value(value).map_err(|e| {
+        invalid(
+            String::new(),
+            format!("{e}: expected a list of {{directory, matchLabels}}"),
+        )
+    })?;
+    let mut selectors: Vec<DirectorySelector> = Vec::new();
+    for (i, entry) in raw.into_iter().enumerate() {
+        let directory = clean_path(entry.directory.as_deref().unwrap_or(ROOT));
+        let path = format!("[{i}]");
+        if entry.match_labels.is_empty() {
+            return Err(invalid(
+                format!("{path}.matchLabels"),
+                "must not be empty".to_owned(),
+            ));
+        }
+        if directory.contains('/') {
+            return Err(invalid(
+                format!("{path}.directory"),
+                format!("{directory:?}: sub-directories are not allowed"),
+            ));
+        }
+        if directory == ".." {
+            return Err(invalid(
+                format!("{path}.directory"),
+                "must name a directory inside /kratix/output".to_owned(),
+            ));
+        }
+        if selectors.iter().any(|s| s.directory == directory) {
+            return Err(invalid(
+                format!("{path}.directory"),
+                format!("{directory:?} is listed twice"),
+            ));
+        }
+        selectors.push(DirectorySelector {
+            directory,
+            match_labels: entry.match_labels,
+        });
+    }
+    Ok(selectors)
+}
+
+/// Parses the promise-scheduling file (the destination-selectors ConfigMap's key).
+pub fn parse_promise_scheduling(source_name: &str, text: &str) -> Result<Vec<WorkloadGroupScheduling>> {
+    let documents = parse_documents(source_name, text)?;
+    let Some(document) = documents.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    serde_json::from_value(document.value).map_err(|e| Error::Invalid {
+        source_name: source_name.to_owned(),
+        path: String::new(),
+        message: format!("{e}: expected a list of {{matchLabels, source}}"),
+    })
+}
+
+/// Merges label maps, the first value of a key winning.
+fn squash<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for map in maps {
+        for (key, value) in map {
+            out.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    out
+}
+
+/// Every file under `dir` (recursively, sorted), as (path relative to `root`, bytes).
+/// A symlink must stay inside `root`.
+fn collect_files(
+    root: &Path,
+    canonical_root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    let read_error = |path: &Path, source: std::io::Error| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| read_error(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let link = std::fs::symlink_metadata(&path).map_err(|e| read_error(&path, e))?;
+        if link.file_type().is_symlink() {
+            let target = std::fs::canonicalize(&path).map_err(|e| read_error(&path, e))?;
+            if !target.starts_with(canonical_root) {
+                return Err(Error::Invalid {
+                    source_name: path.display().to_string(),
+                    path: String::new(),
+                    message: format!(
+                        "is a symlink to {}, outside the output directory: refused",
+                        target.display()
+                    ),
+                });
+            }
+        }
+        let metadata = std::fs::metadata(&path).map_err(|e| read_error(&path, e))?;
+        if metadata.is_dir() {
+            collect_files(root, canonical_root, &path, out)?;
+        } else if metadata.is_file() {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .components()
+                .filter_map(|c| match c {
+                    Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let bytes = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
+            out.push((relative, bytes));
+        }
+    }
+    Ok(())
+}
+
+fn workloads(files: Vec<(String, Vec<u8>)>) -> Vec<Workload> {
+    files
+        .into_iter()
+        .map(|(filepath, bytes)| Workload {
+            filepath,
+            content: compress(&bytes),
+        })
+        .collect()
+}
+
+/// The workload groups of a pipeline's output: one per selected top-level
+/// directory, then the default group (everything else, when there is anything).
+pub fn workload_groups(
+    output_dir: &Path,
+    selectors: &[DirectorySelector],
+    promise_scheduling: &[WorkloadGroupScheduling],
+    workflow_type: WorkflowType,
+) -> Result<Vec<WorkloadGroup>> {
+    let canonical_root = std::fs::canonicalize(output_dir).map_err(|source| Error::Read {
+        path: output_dir.to_owned(),
+        source,
+    })?;
+    let workflow_source = format!("{workflow_type}-workflow");
+    let mut groups = Vec::new();
+    for selector in selectors.iter().filter(|s| s.directory != ROOT) {
+        let dir = output_dir.join(&selector.directory);
+        if !dir.is_dir() {
+            return Err(Error::Invalid {
+                source_name: DESTINATION_SELECTORS_FILE.to_owned(),
+                path: "directory".to_owned(),
+                message: format!(
+                    "{:?} is not a directory of the pipeline's output",
+                    selector.directory
+                ),
+            });
+        }
+        let mut files = Vec::new();
+        collect_files(output_dir, &canonical_root, &dir, &mut files)?;
+        groups.push(WorkloadGroup {
+            id: md5_hex(selector.directory.as_bytes()),
+            directory: selector.directory.clone(),
+            workloads: workloads(files),
+            destination_selectors: vec![WorkloadGroupScheduling {
+                match_labels: selector.match_labels.clone(),
+                source: workflow_source.clone(),
+            }],
+        });
+    }
+    let mut all = Vec::new();
+    collect_files(output_dir, &canonical_root, output_dir, &mut all)?;
+    let claimed: Vec<String> = selectors
+        .iter()
+        .filter(|s| s.directory != ROOT)
+        .map(|s| format!("{}/", s.directory))
+        .collect();
+    let rest: Vec<(String, Vec<u8>)> = all
+        .into_iter()
+        .filter(|(path, _)| !claimed.iter().any(|c| path.starts_with(c.as_str())))
+        .collect();
+    if !rest.is_empty() {
+        let mut scheduling = Vec::new();
+        if let Some(root) = selectors.iter().find(|s| s.directory == ROOT) {
+            scheduling.push(WorkloadGroupScheduling {
+                match_labels: root.match_labels.clone(),
+                source: workflow_source,
+            });
+        }
+        let promise = squash(
+            promise_scheduling
+                .iter()
+                .filter(|s| s.source == "promise")
+                .map(|s| &s.match_labels),
+        );
+        if !promise.is_empty() {
+            scheduling.push(WorkloadGroupScheduling {
+                match_labels: promise,
+                source: "promise".to_owned(),
+            });
+        }
+        groups.push(WorkloadGroup {
+            id: md5_hex(ROOT.as_bytes()),
+            directory: ROOT.to_owned(),
+            workloads: workloads(rest),
+            destination_selectors: scheduling,
+        });
+    }
+    Ok(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compression::decompress;
+
+    fn write(root: &Path, relative: &str, text: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn cleans_paths_like_go() {
+        assert_eq!(clean_path("./dest1/"), "dest1");
+        assert_eq!(clean_path(""), ".");
+        assert_eq!(clean_path("a/../b"), "b");
+        assert_eq!(clean_path("../x"), "../x");
+    }
+
+    #[test]
+    fn parses_and_checks_selectors() {
+        let selectors = parse_destination_selectors(
+            "ds.yaml",
+            "- directory: ./dev/\n  matchLabels: {env: dev}\n- matchLabels: {env: all}\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            selectors[0],
+            DirectorySelector {
+                directory: "dev".into(),
+                match_labels: labels(&[("env", "dev")])
+            }
+        );
+        assert_eq!(selectors[1].directory, ".");
+        for (text, fragment) in [
+            (
+                "- directory: a\n  matchLabels: {}\n",
+                "[0].matchLabels: must not be empty",
+            ),
+            (
+                "- directory: a/b\n  matchLabels: {x: \"1\"}\n",
+                "sub-directories are not allowed",
+            ),
+            (
+                "- directory: a\n  matchLabels: {x: \"1\"}\n- directory: ./a\n  matchLabels: {x: \"2\"}\n",
+                "\"a\" is listed twice",
+            ),
+            (
+                "- directory: ..\n  matchLabels: {x: \"1\"}\n",
+                "inside /kratix/output",
+            ),
+            ("- dir: a\n  matchLabels: {x: \"1\"}\n", "unknown field `dir`"),
+        ] {
+            let error = parse_destination_selectors("ds.yaml", text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with("ds.yaml: ") && error.contains(fragment),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn builds_a_group_per_selected_directory_and_a_default_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path();
+        write(out, "dev/app.yaml", "dev app");
+        write(out, "dev/nested/more.yaml", "more");
+        write(out, "prod/app.yaml", "prod app");
+        write(out, "top.yaml", "top");
+        let selectors = vec![
+            DirectorySelector {
+                directory: "dev".into(),
+                match_labels: labels(&[("env", "dev")]),
+            },
+            DirectorySelector {
+                directory: ".".into(),
+                match_labels: labels(&[("team", "a")]),
+            },
+        ];
+        let promise = vec![
+            WorkloadGroupScheduling {
+                match_labels: labels(&[("cloud", "x"), ("team", "b")]),
+                source: "promise".into(),
+            },
+            WorkloadGroupScheduling {
+                match_labels: labels(&[("cloud", "y"), ("zone", "1")]),
+                source: "promise".into(),
+            },
+        ];
+        let groups = workload_groups(out, &selectors, &promise, WorkflowType::Resource).expect("groups");
+        assert_eq!(groups.len(), 2);
+        // md5sum of "dev" and of "."
+        assert_eq!(groups[0].id, md5_hex(b"dev"));
+        assert_eq!(groups[0].directory, "dev");
+        let paths: Vec<&str> = groups[0].workloads.iter().map(|w| w.filepath.as_str()).collect();
+        assert_eq!(paths, ["dev/app.yaml", "dev/nested/more.yaml"]);
+        assert_eq!(
+            decompress(&groups[0].workloads[0].content).as_deref(),
+            Some(&b"dev app"[..])
+        );
+        assert_eq!(
+            groups[0].destination_selectors,
+            vec![WorkloadGroupScheduling {
+                match_labels: labels(&[("env", "dev")]),
+                source: "resource-workflow".into()
+            }]
+        );
+        assert_eq!(groups[1].id, "5058f1af8388633f609cadb75a75dc9d");
+        let paths: Vec<&str> = groups[1].workloads.iter().map(|w| w.filepath.as_str()).collect();
+        assert_eq!(paths, ["prod/app.yaml", "top.yaml"]);
+        assert_eq!(
+            groups[1].destination_selectors,
+            vec![
+                WorkloadGroupScheduling {
+                    match_labels: labels(&[("team", "a")]),
+                    source: "resource-workflow".into()
+                },
+                WorkloadGroupScheduling {
+                    match_labels: labels(&[("cloud", "x"), ("team", "b"), ("zone", "1")]),
+                    source: "promise".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_output_has_no_groups_and_missing_directories_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            workload_groups(dir.path(), &[], &[], WorkflowType::Promise).expect("groups"),
+            vec![]
+        );
+        let selectors = vec![DirectorySelector {
+            directory: "missing".into(),
+            match_labels: labels(&[("a", "b")]),
+        }];
+        let error = workload_groups(dir.path(), &selectors, &[], WorkflowType::Promise)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("\"missing\" is not a directory of the pipeline's output"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn symlinks_out_of_the_output_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("output");
+        write(&out, "ok.yaml", "fine");
+        write(dir.path(), "secret.txt", "secret");
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), out.join("leak.yaml")).expect("symlink");
+        let error = workload_groups(&out, &[], &[], WorkflowType::Resource)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("leak.yaml") && error.contains("outside the output directory"),
+            "{error}"
+        );
+        std::fs::remove_file(out.join("leak.yaml")).expect("remove");
+        std::os::unix::fs::symlink(out.join("ok.yaml"), out.join("alias.yaml")).expect("symlink");
+        let groups = workload_groups(&out, &[], &[], WorkflowType::Resource).expect("inside links are fine");
+        assert_eq!(groups[0].workloads.len(), 2);
+    }
+}
