@@ -1,7 +1,11 @@
 //! `kratix-agent`: the in-cluster side of kubectl-kratix.
 //!
-//! Subcommands are added as the agent grows; today it prints the CRDs of the
-//! Kratix kinds.
+//! Today it prints the CRDs of the Kratix kinds and runs the Kratix containers
+//! of pipeline pods (`reader`, `work-creator`, `update-status`).
+
+mod pipeline_pod;
+
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -21,14 +25,40 @@ struct Cli {
 enum Command {
     /// Print the CustomResourceDefinitions of the Kratix kinds as a YAML stream.
     Crds,
+    /// Pipeline pod: write the workflow's object to /kratix/input/object.yaml.
+    Reader {
+        #[arg(long, default_value = "/kratix/input", hide = true)]
+        input_directory: PathBuf,
+    },
+    /// Pipeline pod: turn /kratix/output into this pipeline's Work.
+    WorkCreator(pipeline_pod::work_creator::WorkCreatorArgs),
+    /// Pipeline pod: write status.yaml and workflow control into the object's status.
+    UpdateStatus {
+        #[arg(long, default_value = "/work-creator-files/metadata", hide = true)]
+        metadata_directory: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
     init_tracing();
-    match Cli::parse().command {
-        Command::Crds => print!("{}", kratix_shared::crds::to_yaml()?),
+    let cli = Cli::parse();
+    if let Command::Crds = cli.command {
+        print!("{}", kratix_shared::crds::to_yaml()?);
+        return Ok(());
     }
-    Ok(())
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Crds => Ok(()),
+            Command::Reader { input_directory } => pipeline_pod::reader::run(&input_directory).await,
+            Command::WorkCreator(args) => pipeline_pod::work_creator::run(&args).await,
+            Command::UpdateStatus { metadata_directory } => {
+                pipeline_pod::update_status::run(&metadata_directory).await
+            }
+        }
+    })
 }
 
 /// Logs go to stderr; `KRATIX_AGENT_LOG` (or `RUST_LOG`) sets the filter.

@@ -14,6 +14,7 @@ mod error;
 pub mod hash;
 pub mod labels;
 pub mod naming;
+pub mod pipeline_env;
 pub mod render;
 pub mod source;
 pub mod status_merge;

@@ -1,0 +1,160 @@
+//! `work-creator`: the pipeline's output becomes (or updates) this pipeline's Work.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::work::{Work, WorkSpec, WorkloadGroupScheduling};
+use kratix_shared::api::workflow::WorkflowType;
+use kratix_shared::labels;
+use kratix_shared::naming::random_object_name;
+use kratix_shared::work_output::{self, DESTINATION_SELECTORS_FILE};
+use kratix_shared::workflow_control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
+use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+
+use super::client;
+
+/// The flags the rendered Job passes (the reference's, unchanged).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkCreatorArgs {
+    /// Holds `input/` (the output), `metadata/` and `kratix-system/`.
+    #[arg(long)]
+    pub input_directory: PathBuf,
+    #[arg(long)]
+    pub promise_name: String,
+    #[arg(long)]
+    pub pipeline_name: String,
+    /// Namespace of the Work.
+    #[arg(long, default_value = labels::SYSTEM_NAMESPACE)]
+    pub namespace: String,
+    #[arg(long, value_parser = ["promise", "resource"])]
+    pub workflow_type: String,
+    #[arg(long)]
+    pub resource_name: Option<String>,
+    /// Set when the Promise moves pipelines to another namespace.
+    #[arg(long)]
+    pub resource_namespace: Option<String>,
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
+    let metadata = args.input_directory.join("metadata");
+    let control_file = metadata.join(WORKFLOW_CONTROL_FILE);
+    if let Some(text) = read_optional(&control_file)? {
+        let control = WorkflowControl::parse(&control_file.display().to_string(), &text)?;
+        if control.stops_workflow() {
+            println!("{WORKFLOW_CONTROL_FILE} suspends the workflow: no Work is written");
+            return Ok(());
+        }
+    }
+    let workflow_type = match args.workflow_type.as_str() {
+        "promise" => WorkflowType::Promise,
+        _ => WorkflowType::Resource,
+    };
+    let selectors_file = metadata.join(DESTINATION_SELECTORS_FILE);
+    let selectors = match read_optional(&selectors_file)? {
+        Some(text) => work_output::parse_destination_selectors(&selectors_file.display().to_string(), &text)?,
+        None => Vec::new(),
+    };
+    let scheduling_file = args
+        .input_directory
+        .join("kratix-system")
+        .join("promise-scheduling");
+    let promise_scheduling: Vec<WorkloadGroupScheduling> = match read_optional(&scheduling_file)? {
+        Some(text) => work_output::parse_promise_scheduling(&scheduling_file.display().to_string(), &text)?,
+        None => Vec::new(),
+    };
+    let output = args.input_directory.join("input");
+    let groups = work_output::workload_groups(&output, &selectors, &promise_scheduling, workflow_type)?;
+
+    let mut work_labels = BTreeMap::from([
+        (labels::PROMISE_NAME.to_owned(), args.promise_name.clone()),
+        (labels::WORK_TYPE.to_owned(), args.workflow_type.clone()),
+        (labels::PIPELINE_NAME.to_owned(), args.pipeline_name.clone()),
+    ]);
+    let mut identifier = args.promise_name.clone();
+    if let Some(resource) = &args.resource_name {
+        work_labels.insert(labels::RESOURCE_NAME.to_owned(), resource.clone());
+        identifier.push('-');
+        identifier.push_str(resource);
+        if let Some(namespace) = &args.resource_namespace {
+            work_labels.insert(labels::RESOURCE_NAMESPACE.to_owned(), namespace.clone());
+            identifier.push('-');
+            identifier.push_str(namespace);
+        }
+    } else if workflow_type == WorkflowType::Resource {
+        bail!("--resource-name is required for resource workflows");
+    }
+    identifier.push('-');
+    identifier.push_str(&args.pipeline_name);
+    let spec = WorkSpec {
+        promise_name: args.promise_name.clone(),
+        resource_name: args.resource_name.clone().unwrap_or_default(),
+        last_execution_timestamp: Some(Time(Timestamp::now())),
+        workload_groups: groups,
+    };
+    let files: usize = spec.workload_groups.iter().map(|g| g.workloads.len()).sum();
+
+    let client = client().await?;
+    let api: Api<Work> = Api::namespaced(client, &args.namespace);
+    let selector = work_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let existing = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .with_context(|| format!("listing Works in {} labelled {selector}", args.namespace))?;
+    match existing.items.as_slice() {
+        [] => {
+            let work = Work {
+                metadata: ObjectMeta {
+                    name: Some(random_object_name(&identifier)),
+                    namespace: Some(args.namespace.clone()),
+                    labels: Some(work_labels),
+                    ..ObjectMeta::default()
+                },
+                spec,
+                status: None,
+            };
+            let created = api
+                .create(&PostParams::default(), &work)
+                .await
+                .context("creating the Work")?;
+            println!(
+                "created Work {}/{} ({} groups, {files} files)",
+                args.namespace,
+                created.metadata.name.unwrap_or_default(),
+                work.spec.workload_groups.len()
+            );
+        }
+        [work] => {
+            let name = work.metadata.name.clone().unwrap_or_default();
+            let groups = spec.workload_groups.len();
+            let patch = serde_json::json!({"spec": spec});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .with_context(|| format!("updating Work {}/{name}", args.namespace))?;
+            println!(
+                "updated Work {}/{name} ({groups} groups, {files} files)",
+                args.namespace
+            );
+        }
+        many => bail!(
+            "{} Works in {} are labelled {selector}; expected at most one: delete the extra ones",
+            many.len(),
+            args.namespace
+        ),
+    }
+    Ok(())
+}
