@@ -143,6 +143,33 @@ fn get_or_start(variable: &str, default: &str, testenv_exe: &Path, up_args: &[&s
     running(&name).unwrap_or_else(|| panic!("environment {name:?} did not stay up"))
 }
 
+/// Waits until Job `name` has condition `condition` True (`Complete`, `Failed`,
+/// `Suspended`) and returns it.
+pub async fn job_condition(
+    api: &Api<k8s_openapi::api::batch::v1::Job>,
+    name: &str,
+    condition: &str,
+    timeout: Duration,
+) -> k8s_openapi::api::batch::v1::Job {
+    wait_for(&format!("job {name} {condition}"), timeout, || async {
+        let job = api.get(name).await.map_err(|e| e.to_string())?;
+        let conditions = job
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default();
+        if conditions
+            .iter()
+            .any(|c| c.type_ == condition && c.status == "True")
+        {
+            Ok(job)
+        } else {
+            Err(format!("{:?}", job.status))
+        }
+    })
+    .await
+}
+
 /// Polls `check` until it returns `Ok`, or panics after `timeout` with the
 /// last thing it saw.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::{Platform, job_condition};
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
@@ -25,27 +25,7 @@ async fn run_job(client: &kube::Client, namespace: &str, job: Value, condition: 
     let name = job.metadata.name.clone().expect("name");
     let api: Api<Job> = Api::namespaced(client.clone(), namespace);
     api.create(&PostParams::default(), &job).await.expect("created");
-    wait_for(
-        &format!("job {name} {condition}"),
-        Duration::from_secs(60),
-        || async {
-            let job = api.get(&name).await.map_err(|e| e.to_string())?;
-            let conditions = job
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.clone())
-                .unwrap_or_default();
-            if conditions
-                .iter()
-                .any(|c| c.type_ == condition && c.status == "True")
-            {
-                Ok(())
-            } else {
-                Err(format!("{:?}", job.status))
-            }
-        },
-    )
-    .await;
+    job_condition(&api, &name, condition, Duration::from_secs(60)).await;
 }
 
 fn logs(namespace: &str, job: &str, container: &str) -> String {

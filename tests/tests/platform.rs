@@ -52,25 +52,9 @@ async fn create_job(client: &kube::Client, namespace: &str, job: Value) -> Api<J
     api
 }
 
-/// Waits for a Job condition (`Complete` or `Failed`) and returns the Job.
+/// Waits for a Job condition (`Complete`, `Failed`, `Suspended`) and returns the Job.
 async fn job_condition(api: &Api<Job>, name: &str, condition: &str) -> Job {
-    wait_for(&format!("job {name} {condition}"), TIMEOUT, || async {
-        let job = api.get(name).await.map_err(|e| e.to_string())?;
-        let conditions = job
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.clone())
-            .unwrap_or_default();
-        if conditions
-            .iter()
-            .any(|c| c.type_ == condition && c.status == "True")
-        {
-            Ok(job)
-        } else {
-            Err(format!("{:?}", job.status))
-        }
-    })
-    .await
+    kratix_tests::support::job_condition(api, name, condition, TIMEOUT).await
 }
 
 async fn job_pods(client: &kube::Client, namespace: &str, job: &str) -> Vec<Pod> {

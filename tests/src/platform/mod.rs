@@ -339,24 +339,11 @@ pub fn down(name: &str) -> Result<()> {
 
 /// Removes the podman containers of an environment (they carry its label).
 fn remove_containers(name: &str) {
-    let Ok(output) = Command::new("podman")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=testenv.kratix.io/env={name}"),
-        ])
-        .output()
-    else {
-        return;
-    };
-    let ids: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    if !ids.is_empty() {
-        let _ = Command::new("podman").args(["rm", "-f"]).args(&ids).output();
-    }
+    let conf = containers_conf().ok();
+    crate::runner::podman::remove_labelled(
+        conf.as_deref(),
+        &format!("{}={name}", crate::runner::podman::ENV_LABEL),
+    );
 }
 
 /// Every environment with its state.

@@ -1,6 +1,7 @@
 //! The Deployment controller: keep `replicas` live pods of the current template.
 //! Pods are owned by the Deployment directly (there are no ReplicaSets here).
 
+use super::pod_state::{is_finished, is_ready};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
@@ -27,20 +28,6 @@ pub fn template_hash(deployment: &Deployment) -> String {
     format!("{:010x}", hash & 0xff_ffff_ffff)
 }
 
-fn phase(pod: &Pod) -> &str {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("Pending")
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 pub fn plan(deployment: &Deployment, pods: &[Pod], now: &Time) -> DeploymentPlan {
     let replicas = deployment.spec.replicas.unwrap_or(1).max(0) as usize;
     let hash = template_hash(deployment);
@@ -53,7 +40,7 @@ pub fn plan(deployment: &Deployment, pods: &[Pod], now: &Time) -> DeploymentPlan
             .as_ref()
             .and_then(|l| l.get(TEMPLATE_HASH_LABEL))
             == Some(&hash);
-        if !current || matches!(phase(pod), "Succeeded" | "Failed") {
+        if !current || is_finished(pod) {
             plan.delete_pods.extend(pod.metadata.name.clone());
         } else {
             live.push(pod);

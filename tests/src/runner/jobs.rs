@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::pod_state::{is_finished, is_ready, phase};
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
@@ -21,15 +22,8 @@ pub struct JobPlan {
     pub status: Option<JobStatus>,
 }
 
-fn phase(pod: &Pod) -> &str {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("Pending")
-}
-
 fn is_active(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none() && !matches!(phase(pod), "Succeeded" | "Failed")
+    pod.metadata.deletion_timestamp.is_none() && !is_finished(pod)
 }
 
 fn restarts(pod: &Pod) -> i32 {
@@ -41,13 +35,6 @@ fn restarts(pod: &Pod) -> i32 {
         .flatten()
         .map(|c| c.restart_count)
         .sum()
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 fn has_condition(status: &JobStatus, type_: &str) -> bool {

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod kubelet;
 pub mod logged;
 pub mod pod_env;
+pub mod pod_state;
 pub mod podman;
 
 use std::collections::HashMap;

@@ -103,17 +103,19 @@ pub async fn run(containers_conf: &Path, spec: &ContainerRun, log: &Path) -> std
     super::logged::run(command, log).await
 }
 
-/// Removes every container of a pod (used when a pod is deleted mid-run).
-pub async fn remove_pod_containers(containers_conf: &Path, pod_uid: &str) {
-    let Ok(output) = podman(containers_conf)
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label={POD_UID_LABEL}={pod_uid}"),
-        ])
+/// Removes every container carrying `label` (`key=value`). Blocking: `down`
+/// calls it directly, the kubelet from a blocking task.
+pub fn remove_labelled(containers_conf: Option<&Path>, label: &str) {
+    let podman = || {
+        let mut command = std::process::Command::new("podman");
+        if let Some(conf) = containers_conf {
+            command.env("CONTAINERS_CONF", conf);
+        }
+        command
+    };
+    let Ok(output) = podman()
+        .args(["ps", "-aq", "--filter", &format!("label={label}")])
         .output()
-        .await
     else {
         return;
     };
@@ -122,12 +124,15 @@ pub async fn remove_pod_containers(containers_conf: &Path, pod_uid: &str) {
         .map(str::to_owned)
         .collect();
     if !ids.is_empty() {
-        let _ = podman(containers_conf)
-            .args(["rm", "-f", "-t", "0"])
-            .args(&ids)
-            .output()
-            .await;
+        let _ = podman().args(["rm", "-f", "-t", "0"]).args(&ids).output();
     }
+}
+
+/// Removes every container of a pod (used when a pod is deleted mid-run).
+pub async fn remove_pod_containers(containers_conf: &Path, pod_uid: &str) {
+    let conf = containers_conf.to_owned();
+    let label = format!("{POD_UID_LABEL}={pod_uid}");
+    let _ = tokio::task::spawn_blocking(move || remove_labelled(Some(&conf), &label)).await;
 }
 
 #[cfg(test)]
