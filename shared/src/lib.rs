@@ -21,6 +21,7 @@ pub mod status_merge;
 pub mod validate;
 pub mod work_output;
 pub mod workflow_control;
+pub mod workflow_engine;
 pub mod yaml;
 
 pub use error::{Error, Result};

@@ -212,6 +212,10 @@ pub struct WorkflowsStatus {
     pub pipelines: Vec<PipelineStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_generation: Option<i64>,
+    /// The `kratix.io/hash` the current run is for (kubectl-kratix's record of
+    /// progress; the reference derives it from Jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// One pipeline's phase in `status.kratix.workflows.pipelines`.
@@ -229,6 +233,9 @@ pub struct PipelineStatus {
     pub attempts: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
+    /// The Job running (or that ran) this pipeline in the current run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
 }
 
 impl PromiseSpec {

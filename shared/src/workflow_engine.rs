@@ -1,0 +1,521 @@
+//! The configure-workflow engine: what to do next for one object, decided from
+//! the progress recorded in its status and the Jobs observed for it.
+//!
+//! Progress lives in `status.kratix.workflows` (the reference's issue #922), not
+//! in the Jobs: the controller records a pipeline as Running, with the name of
+//! the Job it is about to create, before creating it. So a crash at any point
+//! resumes without running a pipeline twice or skipping one, deleting Jobs
+//! loses nothing, and no Job ordering by creation time is needed.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::promise::{PipelineStatus, WorkflowsStatus};
+
+pub const PENDING: &str = "Pending";
+pub const RUNNING: &str = "Running";
+pub const SUCCEEDED: &str = "Succeeded";
+pub const FAILED: &str = "Failed";
+pub const SUSPENDED: &str = "Suspended";
+
+/// A Job's state as the engine needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Running,
+    Succeeded,
+    /// Failed, or stopped (suspended) before finishing.
+    Failed,
+}
+
+/// A Job of this object's workflow, whatever pipeline or spec it ran for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedJob {
+    pub name: String,
+    pub state: JobState,
+}
+
+/// Everything the decision depends on.
+#[derive(Debug, Clone)]
+pub struct Situation<'a> {
+    /// The configure pipelines' names, in order.
+    pub pipelines: &'a [String],
+    /// The object's current `kratix.io/hash`.
+    pub hash: &'a str,
+    pub progress: &'a WorkflowsStatus,
+    pub jobs: &'a [ObservedJob],
+    /// `kratix.io/manual-reconciliation` or `internal.workflows.kratix.io/run-from-start`.
+    pub rerun: bool,
+    /// The re-run was asked for manually: a running Job is stopped rather than awaited.
+    pub stop_running: bool,
+    /// `kratix.io/workflow-suspended` is on the object.
+    pub suspended_label: bool,
+    /// `kratix.io/paused` is on the object (or its Promise).
+    pub paused: bool,
+}
+
+/// The next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Paused: nothing runs.
+    Paused,
+    /// The workflow has no pipelines.
+    NothingToRun,
+    /// A manual re-run: stop (suspend) this running Job first.
+    StopJob { job: String },
+    /// A Job is running; wait for it (spec changes never kill a running Job).
+    Wait { job: String },
+    /// Record pipeline `index` as Running (a fresh run resets every pipeline to
+    /// Pending under the current hash first), then create its Job.
+    Start { index: usize, fresh_run: bool },
+    /// Pipeline `index` is recorded as Running with this Job, which does not
+    /// exist (a crash between recording and creating, or a deleted Job): create it.
+    EnsureJob { index: usize, job: String },
+    /// Pipeline `index`'s Job succeeded: record it.
+    Succeeded { index: usize },
+    /// Pipeline `index` failed: the workflow stops until a spec change or re-run.
+    Failed { index: usize },
+    /// Pipeline `index` suspended the workflow; with a retry time, resume then.
+    Suspended { index: usize, retry_at: Option<Time> },
+    /// Every pipeline of the current run succeeded.
+    Completed,
+}
+
+fn job<'a>(jobs: &'a [ObservedJob], name: &str) -> Option<&'a ObservedJob> {
+    jobs.iter().find(|j| j.name == name)
+}
+
+/// Whether the recorded progress is a run of these pipelines at this hash.
+fn is_current_run(situation: &Situation<'_>) -> bool {
+    let progress = situation.progress;
+    progress.hash.as_deref() == Some(situation.hash)
+        && progress.pipelines.len() == situation.pipelines.len()
+        && progress
+            .pipelines
+            .iter()
+            .zip(situation.pipelines)
+            .all(|(entry, name)| entry.name == *name)
+}
+
+/// Decides the next step.
+pub fn decide(situation: &Situation<'_>) -> Decision {
+    if situation.paused {
+        return Decision::Paused;
+    }
+    if situation.pipelines.is_empty() {
+        return Decision::NothingToRun;
+    }
+    if let Some(running) = situation.jobs.iter().find(|j| j.state == JobState::Running) {
+        if situation.rerun && situation.stop_running {
+            return Decision::StopJob {
+                job: running.name.clone(),
+            };
+        }
+        return Decision::Wait {
+            job: running.name.clone(),
+        };
+    }
+    if situation.rerun || !is_current_run(situation) {
+        return Decision::Start {
+            index: 0,
+            fresh_run: true,
+        };
+    }
+    for (index, entry) in situation.progress.pipelines.iter().enumerate() {
+        match entry.phase.as_str() {
+            SUCCEEDED => continue,
+            RUNNING => {
+                let Some(name) = entry.job_name.clone() else {
+                    return Decision::Start {
+                        index,
+                        fresh_run: false,
+                    };
+                };
+                return match job(situation.jobs, &name).map(|j| j.state) {
+                    None => Decision::EnsureJob { index, job: name },
+                    Some(JobState::Running) => Decision::Wait { job: name },
+                    Some(JobState::Succeeded) => Decision::Succeeded { index },
+                    Some(JobState::Failed) => Decision::Failed { index },
+                };
+            }
+            FAILED => return Decision::Failed { index },
+            SUSPENDED if situation.suspended_label => {
+                return Decision::Suspended {
+                    index,
+                    retry_at: entry.next_retry_at.clone(),
+                };
+            }
+            // Resumed (the label is gone), or not started yet.
+            _ => {
+                return Decision::Start {
+                    index,
+                    fresh_run: false,
+                };
+            }
+        }
+    }
+    Decision::Completed
+}
+
+/// The progress to record before starting pipeline `index` with Job `job_name`.
+pub fn start(
+    progress: &WorkflowsStatus,
+    pipelines: &[String],
+    hash: &str,
+    index: usize,
+    fresh_run: bool,
+    job_name: &str,
+    now: Timestamp,
+) -> WorkflowsStatus {
+    let mut next = progress.clone();
+    if fresh_run {
+        next.hash = Some(hash.to_owned());
+        next.suspended_generation = None;
+        next.pipelines = pipelines
+            .iter()
+            .map(|name| PipelineStatus {
+                name: name.clone(),
+                phase: PENDING.to_owned(),
+                last_transition_time: Some(Time(now)),
+                ..PipelineStatus::default()
+            })
+            .collect();
+    }
+    if let Some(entry) = next.pipelines.get_mut(index) {
+        entry.phase = RUNNING.to_owned();
+        entry.job_name = Some(job_name.to_owned());
+        entry.message = None;
+        entry.next_retry_at = None;
+        // `attempts` is kept: a retried pipeline counts its tries.
+        entry.last_transition_time = Some(Time(now));
+    }
+    next
+}
+
+/// The progress with pipeline `index` in `phase`.
+pub fn mark(progress: &WorkflowsStatus, index: usize, phase: &str, now: Timestamp) -> WorkflowsStatus {
+    let mut next = progress.clone();
+    if let Some(entry) = next.pipelines.get_mut(index)
+        && entry.phase != phase
+    {
+        entry.phase = phase.to_owned();
+        entry.last_transition_time = Some(Time(now));
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        vec!["first".to_owned(), "second".to_owned()]
+    }
+
+    fn now() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().expect("time")
+    }
+
+    fn situation<'a>(
+        pipelines: &'a [String],
+        progress: &'a WorkflowsStatus,
+        jobs: &'a [ObservedJob],
+    ) -> Situation<'a> {
+        Situation {
+            pipelines,
+            hash: "h1",
+            progress,
+            jobs,
+            rerun: false,
+            stop_running: false,
+            suspended_label: false,
+            paused: false,
+        }
+    }
+
+    fn job(name: &str, state: JobState) -> ObservedJob {
+        ObservedJob {
+            name: name.to_owned(),
+            state,
+        }
+    }
+
+    /// Runs the engine as a controller would, returning the decisions taken,
+    /// with `finish` saying how each created Job ends.
+    fn drive(finish: impl Fn(usize) -> JobState) -> Vec<Decision> {
+        let pipelines = names();
+        let mut progress = WorkflowsStatus::default();
+        let mut jobs: Vec<ObservedJob> = Vec::new();
+        let mut decisions = Vec::new();
+        for _ in 0..20 {
+            let decision = decide(&situation(&pipelines, &progress, &jobs));
+            decisions.push(decision.clone());
+            match decision {
+                Decision::Start { index, fresh_run } => {
+                    let name = format!("job-{index}-{}", jobs.len());
+                    progress = start(&progress, &pipelines, "h1", index, fresh_run, &name, now());
+                    jobs.push(job(&name, finish(index)));
+                }
+                Decision::Succeeded { index } => progress = mark(&progress, index, SUCCEEDED, now()),
+                Decision::Failed { index } => {
+                    progress = mark(&progress, index, FAILED, now());
+                    decisions.push(decide(&situation(&pipelines, &progress, &jobs)));
+                    break;
+                }
+                _ => break,
+            }
+        }
+        decisions
+    }
+
+    #[test]
+    fn pipelines_run_one_after_another_to_completion() {
+        assert_eq!(
+            drive(|_| JobState::Succeeded),
+            [
+                Decision::Start {
+                    index: 0,
+                    fresh_run: true
+                },
+                Decision::Succeeded { index: 0 },
+                Decision::Start {
+                    index: 1,
+                    fresh_run: false
+                },
+                Decision::Succeeded { index: 1 },
+                Decision::Completed,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failure_stops_the_workflow_and_stays_failed() {
+        assert_eq!(
+            drive(|index| if index == 1 {
+                JobState::Failed
+            } else {
+                JobState::Succeeded
+            }),
+            [
+                Decision::Start {
+                    index: 0,
+                    fresh_run: true
+                },
+                Decision::Succeeded { index: 0 },
+                Decision::Start {
+                    index: 1,
+                    fresh_run: false
+                },
+                Decision::Failed { index: 1 },
+                Decision::Failed { index: 1 },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_running_job_is_awaited_even_after_a_spec_change() {
+        let pipelines = names();
+        let progress = start(
+            &WorkflowsStatus::default(),
+            &pipelines,
+            "h0",
+            0,
+            true,
+            "job-a",
+            now(),
+        );
+        let jobs = [job("job-a", JobState::Running)];
+        assert_eq!(
+            decide(&situation(&pipelines, &progress, &jobs)),
+            Decision::Wait { job: "job-a".into() }
+        );
+        // When it ends, the new spec restarts from the first pipeline.
+        let jobs = [job("job-a", JobState::Succeeded)];
+        assert_eq!(
+            decide(&situation(&pipelines, &progress, &jobs)),
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_manual_rerun_stops_the_running_job_then_starts_over() {
+        let pipelines = names();
+        let progress = start(
+            &WorkflowsStatus::default(),
+            &pipelines,
+            "h1",
+            1,
+            true,
+            "job-b",
+            now(),
+        );
+        let running = [job("job-b", JobState::Running)];
+        let mut s = situation(&pipelines, &progress, &running);
+        s.rerun = true;
+        s.stop_running = true;
+        assert_eq!(decide(&s), Decision::StopJob { job: "job-b".into() });
+        let stopped = [job("job-b", JobState::Failed)];
+        let mut s = situation(&pipelines, &progress, &stopped);
+        s.rerun = true;
+        assert_eq!(
+            decide(&s),
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_run_from_start_waits_for_the_running_job() {
+        let pipelines = names();
+        let progress = start(
+            &WorkflowsStatus::default(),
+            &pipelines,
+            "h1",
+            0,
+            true,
+            "job-a",
+            now(),
+        );
+        let running = [job("job-a", JobState::Running)];
+        let mut s = situation(&pipelines, &progress, &running);
+        s.rerun = true;
+        assert_eq!(decide(&s), Decision::Wait { job: "job-a".into() });
+    }
+
+    #[test]
+    fn a_recorded_job_that_does_not_exist_is_created_again_under_its_name() {
+        // The crash window between recording progress and creating the Job.
+        let pipelines = names();
+        let progress = start(
+            &WorkflowsStatus::default(),
+            &pipelines,
+            "h1",
+            0,
+            true,
+            "job-a",
+            now(),
+        );
+        assert_eq!(
+            decide(&situation(&pipelines, &progress, &[])),
+            Decision::EnsureJob {
+                index: 0,
+                job: "job-a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deleting_finished_jobs_loses_no_progress() {
+        let pipelines = names();
+        let first = start(
+            &WorkflowsStatus::default(),
+            &pipelines,
+            "h1",
+            0,
+            true,
+            "job-a",
+            now(),
+        );
+        let done = mark(&first, 0, SUCCEEDED, now());
+        // job-a is gone; the second pipeline starts, the first is not run again.
+        assert_eq!(
+            decide(&situation(&pipelines, &done, &[])),
+            Decision::Start {
+                index: 1,
+                fresh_run: false
+            }
+        );
+    }
+
+    #[test]
+    fn suspension_waits_for_the_label_to_go_then_reruns_that_pipeline() {
+        let pipelines = names();
+        let mut progress = start(
+            &WorkflowsStatus::default(),
+            &pipelines,
+            "h1",
+            1,
+            true,
+            "job-b",
+            now(),
+        );
+        progress.pipelines[0].phase = SUCCEEDED.into();
+        progress.pipelines[1].phase = SUSPENDED.into();
+        progress.pipelines[1].attempts = Some(1);
+        progress.pipelines[1].next_retry_at = Some(Time(now()));
+        let jobs = [job("job-b", JobState::Succeeded)];
+        let mut s = situation(&pipelines, &progress, &jobs);
+        s.suspended_label = true;
+        assert_eq!(
+            decide(&s),
+            Decision::Suspended {
+                index: 1,
+                retry_at: Some(Time(now()))
+            }
+        );
+        let resumed = situation(&pipelines, &progress, &jobs);
+        assert_eq!(
+            decide(&resumed),
+            Decision::Start {
+                index: 1,
+                fresh_run: false
+            }
+        );
+        let restarted = start(&progress, &pipelines, "h1", 1, false, "job-c", now());
+        assert_eq!(
+            restarted.pipelines[1].attempts,
+            Some(1),
+            "a retry keeps its count"
+        );
+        assert_eq!(restarted.pipelines[1].next_retry_at, None);
+    }
+
+    #[test]
+    fn renamed_pipelines_start_a_fresh_run() {
+        let old = vec!["first".to_owned()];
+        let progress = mark(
+            &start(&WorkflowsStatus::default(), &old, "h1", 0, true, "job-a", now()),
+            0,
+            SUCCEEDED,
+            now(),
+        );
+        let pipelines = names();
+        assert_eq!(
+            decide(&situation(&pipelines, &progress, &[])),
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+    }
+
+    #[test]
+    fn paused_and_empty_workflows_do_nothing() {
+        let progress = WorkflowsStatus::default();
+        let pipelines = names();
+        let mut s = situation(&pipelines, &progress, &[]);
+        s.paused = true;
+        assert_eq!(decide(&s), Decision::Paused);
+        assert_eq!(decide(&situation(&[], &progress, &[])), Decision::NothingToRun);
+    }
+
+    #[test]
+    fn a_fresh_run_records_every_pipeline_pending_but_the_started_one() {
+        let pipelines = names();
+        let mut old = WorkflowsStatus {
+            suspended_generation: Some(3),
+            ..Default::default()
+        };
+        old.hash = Some("h0".into());
+        let next = start(&old, &pipelines, "h1", 0, true, "job-a", now());
+        assert_eq!(next.hash.as_deref(), Some("h1"));
+        assert_eq!(next.suspended_generation, None);
+        let phases: Vec<&str> = next.pipelines.iter().map(|p| p.phase.as_str()).collect();
+        assert_eq!(phases, [RUNNING, PENDING]);
+        assert_eq!(next.pipelines[0].job_name.as_deref(), Some("job-a"));
+    }
+}
