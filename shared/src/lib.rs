@@ -16,6 +16,7 @@ pub mod labels;
 pub mod naming;
 pub mod pipeline_env;
 pub mod render;
+pub mod resource_crd;
 pub mod source;
 pub mod status_merge;
 pub mod validate;
