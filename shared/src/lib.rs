@@ -18,6 +18,7 @@ pub mod pipeline_env;
 pub mod render;
 pub mod resource_crd;
 pub mod source;
+pub mod status_conditions;
 pub mod status_merge;
 pub mod validate;
 pub mod work_output;

@@ -1,0 +1,181 @@
+//! The conditions Kratix derives for an object from its workflow and its Works
+//! (contract 9.3-9.4), as pure functions. `Reconciled` is recomputed from its
+//! inputs every time, so its reason is never stale (the reference's #899/#903).
+
+use serde_json::Value;
+
+/// How one Work stands, read from its `Ready` condition's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkReadiness {
+    Ready,
+    Pending,
+    Failing,
+    Misplaced,
+}
+
+impl WorkReadiness {
+    /// From a Work object: `Failing`, `Misplaced`, `Ready`, else pending.
+    pub fn of(work: &Value) -> WorkReadiness {
+        let message = work
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+            })
+            .and_then(|c| c.get("message"))
+            .and_then(Value::as_str);
+        match message {
+            Some("Ready") => WorkReadiness::Ready,
+            Some("Failing") => WorkReadiness::Failing,
+            Some("Misplaced") => WorkReadiness::Misplaced,
+            _ => WorkReadiness::Pending,
+        }
+    }
+}
+
+/// A condition to set: type, status, reason, message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub type_: &'static str,
+    pub status: &'static str,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// `WorksSucceeded` from the object's Works (named for the message).
+pub fn works_succeeded(works: &[(String, WorkReadiness)]) -> Condition {
+    let names = |wanted: WorkReadiness| {
+        works
+            .iter()
+            .filter(|(_, r)| *r == wanted)
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let any = |wanted: WorkReadiness| works.iter().any(|(_, r)| *r == wanted);
+    let condition = |status, reason, message: String| Condition {
+        type_: "WorksSucceeded",
+        status,
+        reason,
+        message,
+    };
+    if any(WorkReadiness::Failing) {
+        condition(
+            "False",
+            "WorksFailing",
+            format!("Some works are failing: {}", names(WorkReadiness::Failing)),
+        )
+    } else if any(WorkReadiness::Pending) {
+        condition(
+            "Unknown",
+            "WorksPending",
+            format!("Some works are not yet placed: {}", names(WorkReadiness::Pending)),
+        )
+    } else if any(WorkReadiness::Misplaced) {
+        condition(
+            "False",
+            "WorksMisplaced",
+            format!("Some works are misplaced: {}", names(WorkReadiness::Misplaced)),
+        )
+    } else {
+        condition(
+            "True",
+            "WorksSucceeded",
+            "All works associated with this resource are ready".to_owned(),
+        )
+    }
+}
+
+/// Where the configure workflow stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowState {
+    InProgress,
+    Failed,
+    Completed,
+    Suspended,
+    Paused,
+}
+
+/// `Reconciled`, from the workflow and the Works, in the reference's order of precedence.
+pub fn reconciled(workflow: WorkflowState, works: &Condition) -> Condition {
+    let condition = |status, reason, message: &str| Condition {
+        type_: "Reconciled",
+        status,
+        reason,
+        message: message.to_owned(),
+    };
+    match workflow {
+        WorkflowState::Paused => condition("Unknown", "PausedReconciliation", "Paused"),
+        WorkflowState::Suspended => condition("Unknown", "WorkflowSuspended", "Suspended"),
+        WorkflowState::InProgress => condition("Unknown", "WorkflowPending", "Pending"),
+        WorkflowState::Failed => condition("False", "ConfigureWorkflowFailed", "Failing"),
+        WorkflowState::Completed => match works.status {
+            "Unknown" => condition("Unknown", "WorksPending", "Pending"),
+            "False" => condition("False", "WorksFailing", "Failing"),
+            _ => condition("True", "Reconciled", "Reconciled"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn work(name: &str, readiness: WorkReadiness) -> (String, WorkReadiness) {
+        (name.to_owned(), readiness)
+    }
+
+    #[test]
+    fn reads_readiness_from_the_ready_message() {
+        let ready =
+            json!({"status": {"conditions": [{"type": "Ready", "status": "True", "message": "Ready"}]}});
+        assert_eq!(WorkReadiness::of(&ready), WorkReadiness::Ready);
+        let misplaced =
+            json!({"status": {"conditions": [{"type": "Ready", "status": "False", "message": "Misplaced"}]}});
+        assert_eq!(WorkReadiness::of(&misplaced), WorkReadiness::Misplaced);
+        assert_eq!(WorkReadiness::of(&json!({})), WorkReadiness::Pending);
+    }
+
+    #[test]
+    fn failing_beats_pending_beats_misplaced() {
+        let all = [
+            work("a", WorkReadiness::Misplaced),
+            work("b", WorkReadiness::Pending),
+            work("c", WorkReadiness::Failing),
+        ];
+        assert_eq!(works_succeeded(&all).reason, "WorksFailing");
+        assert_eq!(works_succeeded(&all[..2]).reason, "WorksPending");
+        assert_eq!(
+            works_succeeded(&all[..2]).message,
+            "Some works are not yet placed: b"
+        );
+        assert_eq!(works_succeeded(&all[..1]).status, "False");
+        assert_eq!(works_succeeded(&[]).status, "True", "no Works is success");
+    }
+
+    #[test]
+    fn reconciled_follows_the_workflow_then_the_works() {
+        let ready = works_succeeded(&[work("a", WorkReadiness::Ready)]);
+        let pending = works_succeeded(&[work("a", WorkReadiness::Pending)]);
+        assert_eq!(reconciled(WorkflowState::Completed, &ready).reason, "Reconciled");
+        assert_eq!(
+            reconciled(WorkflowState::Completed, &pending).reason,
+            "WorksPending"
+        );
+        assert_eq!(
+            reconciled(WorkflowState::InProgress, &ready).reason,
+            "WorkflowPending"
+        );
+        assert_eq!(reconciled(WorkflowState::Failed, &ready).message, "Failing");
+        assert_eq!(
+            reconciled(WorkflowState::Suspended, &ready).reason,
+            "WorkflowSuspended"
+        );
+        assert_eq!(
+            reconciled(WorkflowState::Paused, &ready).reason,
+            "PausedReconciliation"
+        );
+    }
+}
