@@ -3,6 +3,7 @@
 //! Today it prints the CRDs of the Kratix kinds and runs the Kratix containers
 //! of pipeline pods (`reader`, `work-creator`, `update-status`).
 
+mod controller;
 mod pipeline_pod;
 
 use std::path::PathBuf;
@@ -25,6 +26,14 @@ struct Cli {
 enum Command {
     /// Print the CustomResourceDefinitions of the Kratix kinds as a YAML stream.
     Crds,
+    /// Run the controllers (in a cluster, or against the current kubeconfig).
+    Run {
+        /// Image of the Kratix containers in pipeline pods.
+        #[arg(long, env = "PIPELINE_ADAPTER_IMG")]
+        pipeline_adapter_image: Option<String>,
+        #[arg(long, env = "PIPELINE_ADAPTER_PULL_SECRET")]
+        pipeline_adapter_pull_secret: Option<String>,
+    },
     /// Pipeline pod: write the workflow's object to /kratix/input/object.yaml.
     Reader {
         #[arg(long, default_value = "/kratix/input", hide = true)]
@@ -52,6 +61,10 @@ fn main() -> Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Crds => Ok(()),
+            Command::Run {
+                pipeline_adapter_image,
+                pipeline_adapter_pull_secret,
+            } => run_controllers(pipeline_adapter_image, pipeline_adapter_pull_secret).await,
             Command::Reader { input_directory } => pipeline_pod::reader::run(&input_directory).await,
             Command::WorkCreator(args) => pipeline_pod::work_creator::run(&args).await,
             Command::UpdateStatus { metadata_directory } => {
@@ -59,6 +72,57 @@ fn main() -> Result<()> {
             }
         }
     })
+}
+
+async fn run_controllers(image: Option<String>, pull_secret: Option<String>) -> Result<()> {
+    use anyhow::Context as _;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API")?;
+    let config = load_config(&client).await?;
+    let adapter = kratix_shared::render::AdapterImage {
+        image: image
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(kratix_shared::render::default_adapter_image),
+        pull_secret: pull_secret.filter(|s| !s.is_empty()),
+    };
+    tracing::info!(image = %adapter.image, "kratix-agent controllers starting");
+    let agent = std::sync::Arc::new(controller::Agent {
+        client,
+        config,
+        adapter,
+        resource_controllers: Default::default(),
+    });
+    controller::run(agent).await;
+    Ok(())
+}
+
+/// The `kratix` ConfigMap, when there is one.
+async fn load_config(client: &kube::Client) -> Result<Option<kratix_shared::config::KratixConfig>> {
+    use anyhow::Context as _;
+    use kratix_shared::config::{CONFIGMAP_KEY, CONFIGMAP_NAME, KratixConfig};
+    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), kratix_shared::labels::SYSTEM_NAMESPACE);
+    let Some(config_map) = api
+        .get_opt(CONFIGMAP_NAME)
+        .await
+        .context("reading the kratix ConfigMap")?
+    else {
+        return Ok(None);
+    };
+    let source = format!(
+        "configmap {}/{CONFIGMAP_NAME}",
+        kratix_shared::labels::SYSTEM_NAMESPACE
+    );
+    let text = config_map
+        .data
+        .and_then(|d| d.get(CONFIGMAP_KEY).cloned())
+        .with_context(|| format!("{source}: data.{CONFIGMAP_KEY} is missing"))?;
+    let loaded = KratixConfig::from_config_yaml(&source, &text)?;
+    for warning in &loaded.warnings {
+        tracing::warn!(path = %warning.path, "{source}: {}", warning.message);
+    }
+    Ok(Some(loaded.config))
 }
 
 /// Logs go to stderr; `KRATIX_AGENT_LOG` (or `RUST_LOG`) sets the filter.

@@ -143,6 +143,73 @@ fn get_or_start(variable: &str, default: &str, testenv_exe: &Path, up_args: &[&s
     running(&name).unwrap_or_else(|| panic!("environment {name:?} did not stay up"))
 }
 
+/// The `kratix-agent` binary of this workspace, built first (cargo is quick
+/// when it is up to date).
+pub fn agent_binary() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "kratix-agent"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building kratix-agent failed");
+    target.join("debug/kratix-agent")
+}
+
+/// The pipeline adapter image, built from this workspace's agent once per test binary.
+pub fn adapter_image() -> String {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            let spec = ImageSpec {
+                reference: "kratix-agent:e2e".into(),
+                binaries: vec![agent_binary()],
+                user: Some(65534),
+                ..Default::default()
+            };
+            let conf = platform::containers_conf().expect("containers.conf");
+            images::build(&spec, &conf).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .clone()
+}
+
+/// Installs the Kratix CRDs (Promise, Work, ...) unless they are there.
+pub async fn install_kratix_crds(client: &kube::Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in kratix_shared::crds::all() {
+        match api.create(&PostParams::default(), &crd).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => panic!("installing {:?}: {error}", crd.metadata.name),
+        }
+    }
+    for crd in kratix_shared::crds::all() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        wait_for(
+            &format!("{name} to be Established"),
+            Duration::from_secs(30),
+            || async {
+                let crd = api.get(&name).await.map_err(|e| e.to_string())?;
+                let established = crd
+                    .status
+                    .and_then(|s| s.conditions)
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+                if established {
+                    Ok(())
+                } else {
+                    Err("not yet".to_owned())
+                }
+            },
+        )
+        .await;
+    }
+}
+
 /// Waits until Job `name` has condition `condition` True (`Complete`, `Failed`,
 /// `Suspended`) and returns it.
 pub async fn job_condition(

@@ -3,8 +3,7 @@
 //! rendered RBAC enforced. The test plays the controller (that is the agent
 //! issue's work): it applies each pipeline's rendered objects in turn.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -17,8 +16,8 @@ use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::compression::decompress;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow};
-use kratix_tests::images::{self, ImageSpec};
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::images::ImageSpec;
+use kratix_tests::support::{Platform, adapter_image, install_kratix_crds, wait_for};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
@@ -26,38 +25,6 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
-/// The agent binary of this workspace, built when missing.
-fn agent_binary() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "kratix-agent"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building kratix-agent failed");
-    target.join("debug/kratix-agent")
-}
-
-/// The pipeline adapter image, rebuilt from this workspace's agent every run.
-fn adapter_image() -> String {
-    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            let spec = ImageSpec {
-                reference: "kratix-agent:e2e".into(),
-                binaries: vec![agent_binary()],
-                user: Some(65534),
-                ..Default::default()
-            };
-            let conf = kratix_tests::platform::containers_conf().expect("containers.conf");
-            images::build(&spec, &conf).expect("adapter image builds")
-        })
-        .clone()
 }
 
 fn busybox() -> String {
@@ -76,13 +43,6 @@ where
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(error) => panic!("creating {:?}: {error}", object.meta().name),
-    }
-}
-
-async fn install_kratix_crds(client: &kube::Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in kratix_shared::crds::all() {
-        create_or_keep(&api, &crd).await;
     }
 }
 
