@@ -15,19 +15,11 @@ use kratix_shared::yaml::parse_documents;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::{client, describe, env, object_api};
+use super::{client, describe, env, object_api, read_optional};
 
 pub const STATUS_FILE: &str = "status.yaml";
 /// Conflicts with a concurrent writer are retried from a fresh read.
 const ATTEMPTS: usize = 5;
-
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
-    }
-}
 
 fn now_plus(delay: Duration) -> String {
     let signed = SignedDuration::try_from(delay).unwrap_or(SignedDuration::MAX);

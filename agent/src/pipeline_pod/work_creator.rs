@@ -1,7 +1,7 @@
 //! `work-creator`: the pipeline's output becomes (or updates) this pipeline's Work.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -14,7 +14,7 @@ use kratix_shared::work_output::{self, DESTINATION_SELECTORS_FILE};
 use kratix_shared::workflow_control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 
-use super::client;
+use super::{client, read_optional};
 
 /// The flags the rendered Job passes (the reference's, unchanged).
 #[derive(Debug, Clone, clap::Args)]
@@ -36,14 +36,6 @@ pub struct WorkCreatorArgs {
     /// Set when the Promise moves pipelines to another namespace.
     #[arg(long)]
     pub resource_namespace: Option<String>,
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
-    }
 }
 
 pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
