@@ -4,6 +4,7 @@
 //! of pipeline pods (`reader`, `work-creator`, `update-status`).
 
 mod controller;
+mod manifests;
 mod pipeline_pod;
 
 use std::path::PathBuf;
@@ -26,6 +27,12 @@ struct Cli {
 enum Command {
     /// Print the CustomResourceDefinitions of the Kratix kinds as a YAML stream.
     Crds,
+    /// Print everything that installs the agent, as a YAML stream.
+    Manifests {
+        /// The agent's image (also the pipeline adapter image).
+        #[arg(long, default_value_t = kratix_shared::render::default_adapter_image())]
+        image: String,
+    },
     /// Run the controllers (in a cluster, or against the current kubeconfig).
     Run {
         /// Image of the Kratix containers in pipeline pods.
@@ -51,16 +58,26 @@ enum Command {
 fn main() -> Result<()> {
     init_tracing();
     let cli = Cli::parse();
-    if let Command::Crds = cli.command {
-        print!("{}", kratix_shared::crds::to_yaml()?);
-        return Ok(());
+    match &cli.command {
+        Command::Crds => {
+            print!("{}", kratix_shared::crds::to_yaml()?);
+            return Ok(());
+        }
+        Command::Manifests { image } => {
+            print!(
+                "{}",
+                kratix_shared::yaml::to_yaml_stream(&manifests::objects(image))?
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Crds => Ok(()),
+            Command::Crds | Command::Manifests { .. } => Ok(()),
             Command::Run {
                 pipeline_adapter_image,
                 pipeline_adapter_pull_secret,
@@ -91,6 +108,15 @@ async fn run_controllers(image: Option<String>, pull_secret: Option<String>) -> 
         client,
         config,
         adapter,
+        identity: match (
+            std::env::var(manifests::NAMESPACE_ENV),
+            std::env::var(manifests::SERVICE_ACCOUNT_ENV),
+        ) {
+            (Ok(namespace), Ok(account)) if !namespace.is_empty() && !account.is_empty() => {
+                Some((namespace, account))
+            }
+            _ => None,
+        },
         resource_controllers: Default::default(),
     });
     controller::run(agent).await;

@@ -2,11 +2,11 @@
 //! API, and a resource request runs its configure pipelines in real pods, one
 //! after another, with progress recorded in its status.
 //!
-//! The agent runs as a host process with the admin kubeconfig here; running it
-//! as its Deployment with its own ClusterRole comes with its manifests.
+//! The agent runs as its Deployment, installed from `kratix-agent manifests`,
+//! with its ClusterRole enforced: the test proves the manifests' RBAC is enough.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -22,30 +22,61 @@ fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
 }
 
-/// The agent process, stopped when the test ends.
-struct RunningAgent(Child);
-
-impl Drop for RunningAgent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_agent() -> RunningAgent {
-    let log = std::fs::File::create(
-        std::env::temp_dir().join(format!("kratix-agent-e2e-{}.log", std::process::id())),
-    )
-    .expect("agent log");
-    let child = Command::new(agent_binary())
-        .args(["run", "--pipeline-adapter-image", &adapter_image()])
-        .env("KUBECONFIG", &platform().kubeconfig)
-        .env("KRATIX_AGENT_LOG", "info,kratix_agent=debug")
-        .stdout(Stdio::null())
-        .stderr(log)
+/// Installs the agent from its manifests and waits for its pod to run. The pod
+/// is replaced so that a rebuilt image is picked up.
+async fn install_agent(client: &kube::Client) {
+    let image = adapter_image();
+    let manifests = Command::new(agent_binary())
+        .args(["manifests", "--image", &image])
+        .output()
+        .expect("manifests");
+    assert!(
+        manifests.status.success(),
+        "{}",
+        String::from_utf8_lossy(&manifests.stderr)
+    );
+    let mut apply = platform()
+        .kubectl()
+        .args(["apply", "--server-side", "--force-conflicts", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("the agent starts");
-    RunningAgent(child)
+        .expect("kubectl apply");
+    {
+        use std::io::Write as _;
+        apply
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&manifests.stdout)
+            .expect("manifests piped");
+    }
+    let output = apply.wait_with_output().expect("kubectl apply ends");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pods: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(client.clone(), "kratix-platform-system");
+    let selector = ListParams::default().labels("app.kubernetes.io/name=kratix-agent");
+    let _ = pods
+        .delete_collection(&kube::api::DeleteParams::default(), &selector)
+        .await;
+    wait_for("the agent's pod to run", TIMEOUT, || async {
+        let list = pods.list(&selector).await.map_err(|e| e.to_string())?;
+        let running = list.items.iter().any(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        });
+        if running {
+            Ok(())
+        } else {
+            Err(format!("{} pods, none running", list.items.len()))
+        }
+    })
+    .await;
 }
 
 fn pipeline(name: &str, image: &str, script: &str) -> Value {
@@ -68,7 +99,7 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
         user: Some(65534),
         ..Default::default()
     });
-    let _agent = start_agent();
+    install_agent(&client).await;
     let promise: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
         "metadata": {"name": promise_name, "labels": {"kratix.io/promise-version": "v1.0.0"}},

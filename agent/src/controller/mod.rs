@@ -43,6 +43,9 @@ pub struct Agent {
     /// `None` when there is no `kratix` ConfigMap.
     pub config: Option<KratixConfig>,
     pub adapter: AdapterImage,
+    /// The agent's own service account (namespace, name) when it runs in the
+    /// cluster: it grants itself access to each Promise's API.
+    pub identity: Option<(String, String)>,
     /// Resource controllers by Promise name, with the channel that re-runs all
     /// of a Promise's resources.
     pub resource_controllers: Mutex<HashMap<String, resource::Handle>>,

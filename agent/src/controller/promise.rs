@@ -56,6 +56,56 @@ async fn write_status(
     Ok(())
 }
 
+/// `<promise>-promise-controller`: the agent's access to the Promise's API, as
+/// the reference grants its manager.
+async fn grant_self(
+    client: &kube::Client,
+    promise: &str,
+    api: &kratix_shared::api::resource_api::ResourceApi,
+    namespace: &str,
+    account: &str,
+) -> Result<(), ReconcileError> {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    let name = format!("{promise}-promise-controller");
+    let labels = json!({kratix_shared::labels::PROMISE_NAME: promise});
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": labels},
+        "rules": [{
+            "apiGroups": [api.group],
+            "resources": [api.plural, format!("{}/status", api.plural), format!("{}/finalizers", api.plural)],
+            "verbs": ["*"]
+        }]
+    }))
+    .map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": labels},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+    }))
+    .map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    for result in [
+        roles.create(&PostParams::default(), &role).await.map(|_| ()),
+        bindings
+            .create(&PostParams::default(), &binding)
+            .await
+            .map(|_| ()),
+    ] {
+        match result {
+            Ok(()) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => {
+                return Err(ReconcileError::kube(
+                    format!("granting the agent access to {name}"),
+                    error,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn reconcile(promise: Arc<Promise>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {
     let name = promise.name_any();
     let api: Api<Promise> = Api::all(agent.client.clone());
@@ -107,6 +157,9 @@ async fn reconcile(promise: Arc<Promise>, agent: Arc<Agent>) -> Result<Action, R
             .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
         if !established {
             return Ok(Action::requeue(Duration::from_millis(200)));
+        }
+        if let Some((namespace, account)) = &agent.identity {
+            grant_self(&agent.client, &name, resource_api, namespace, account).await?;
         }
         status.insert("kind".to_owned(), Value::String(resource_api.kind.clone()));
         status.insert(

@@ -7,6 +7,11 @@ use serde_json::{Value, json};
 /// The private group standing in for the core (`""`) group.
 pub const CORE_GROUP: &str = "core.testenv.kratix.io";
 
+/// The private plural of Namespace. The API server reads
+/// `/apis/G/V/namespaces/NAME` as a namespace with no resource, so a CRD named
+/// `namespaces` could be listed but never addressed; the proxy maps the name.
+pub const NAMESPACE_PLURAL: &str = "corenamespaces";
+
 struct Kind {
     group: &'static str,
     version: &'static str,
@@ -26,7 +31,7 @@ const KINDS: &[Kind] = &[
         group: CORE_GROUP,
         version: "v1",
         kind: "Namespace",
-        plural: "namespaces",
+        plural: NAMESPACE_PLURAL,
         short_names: &["ns"],
         namespaced: false,
         status: true,

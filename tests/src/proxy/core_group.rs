@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::platform::builtin_kinds::CORE_GROUP;
+use crate::platform::builtin_kinds::{CORE_GROUP, NAMESPACE_PLURAL};
 
 /// Kinds (and their lists) served from the private group.
 const CORE_KINDS: [&str; 6] = [
@@ -25,12 +25,25 @@ fn is_core_kind(kind: &str) -> bool {
 }
 
 /// `/api/v1/...` → `/apis/<private group>/v1/...`; `None` for other paths.
+/// Paths addressing Namespace objects use the private plural.
 pub fn private_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/api/v1")?;
     if !(rest.is_empty() || rest.starts_with('/')) {
         return None;
     }
-    Some(format!("/apis/{CORE_GROUP}/v1{rest}"))
+    let (watch, tail) = match rest.strip_prefix("/watch") {
+        Some(tail) if tail.is_empty() || tail.starts_with('/') => ("/watch", tail),
+        _ => ("", rest),
+    };
+    let segments: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
+    let namespace_object = segments.first() == Some(&"namespaces")
+        && (segments.len() <= 2 || (segments.len() == 3 && matches!(segments[2], "status" | "finalize")));
+    let tail = if namespace_object {
+        format!("/{NAMESPACE_PLURAL}{}", &tail["/namespaces".len()..])
+    } else {
+        tail.to_owned()
+    };
+    Some(format!("/apis/{CORE_GROUP}/v1{watch}{tail}"))
 }
 
 /// A request body on its way in: `apiVersion: v1` of a core kind becomes the
@@ -79,7 +92,9 @@ pub fn response_to_public(value: &mut Value) {
     if value.get("kind").and_then(Value::as_str) == Some("Status") {
         let suffix = format!(".{CORE_GROUP}");
         if let Some(Value::String(message)) = value.get_mut("message") {
-            *message = message.replace(&suffix, "");
+            *message = message
+                .replace(&suffix, "")
+                .replace(NAMESPACE_PLURAL, "namespaces");
         }
         if let Some(details) = value.get_mut("details")
             && details.get("group").and_then(Value::as_str) == Some(CORE_GROUP)
@@ -151,6 +166,22 @@ mod tests {
             Some("/apis/core.testenv.kratix.io/v1")
         );
         assert_eq!(private_path("/api/v10"), None);
+        assert_eq!(
+            private_path("/api/v1/namespaces").as_deref(),
+            Some("/apis/core.testenv.kratix.io/v1/corenamespaces")
+        );
+        assert_eq!(
+            private_path("/api/v1/namespaces/a").as_deref(),
+            Some("/apis/core.testenv.kratix.io/v1/corenamespaces/a")
+        );
+        assert_eq!(
+            private_path("/api/v1/namespaces/a/status").as_deref(),
+            Some("/apis/core.testenv.kratix.io/v1/corenamespaces/a/status")
+        );
+        assert_eq!(
+            private_path("/api/v1/watch/namespaces").as_deref(),
+            Some("/apis/core.testenv.kratix.io/v1/watch/corenamespaces")
+        );
         assert_eq!(private_path("/apis/batch/v1/jobs"), None);
     }
 

@@ -21,6 +21,11 @@ pub fn api_versions(server_address: &str) -> Value {
 pub fn core_resources(mut upstream: Value) -> Value {
     upstream["groupVersion"] = Value::String("v1".to_owned());
     if let Some(Value::Array(resources)) = upstream.get_mut("resources") {
+        for resource in resources.iter_mut() {
+            if let Some(Value::String(name)) = resource.get_mut("name") {
+                *name = name.replace(crate::platform::builtin_kinds::NAMESPACE_PLURAL, "namespaces");
+            }
+        }
         resources.push(json!({
             "name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]
         }));

@@ -1,0 +1,247 @@
+//! Everything that installs the agent: its namespace, the Kratix CRDs, its
+//! service account, a ClusterRole with each rule's reason, and its Deployment.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, EnvVarSource, Namespace, ObjectFieldSelector, PodSpec, PodTemplateSpec,
+    SecurityContext, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kratix_shared::labels::SYSTEM_NAMESPACE;
+use serde_json::Value;
+
+pub const NAME: &str = "kratix-agent";
+/// Set on the agent's pod so it can grant itself access to each Promise's API.
+pub const SERVICE_ACCOUNT_ENV: &str = "KRATIX_AGENT_SERVICE_ACCOUNT";
+pub const NAMESPACE_ENV: &str = "KRATIX_AGENT_NAMESPACE";
+
+fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: namespace.map(str::to_owned),
+        labels: Some(BTreeMap::from([(
+            "app.kubernetes.io/name".to_owned(),
+            NAME.to_owned(),
+        )])),
+        ..ObjectMeta::default()
+    }
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    PolicyRule {
+        api_groups: Some(strings(groups)),
+        resources: Some(strings(resources)),
+        verbs: strings(verbs),
+        ..PolicyRule::default()
+    }
+}
+
+const READ_WRITE: [&str; 7] = ["get", "list", "watch", "create", "update", "patch", "delete"];
+
+/// The agent's rules, each with why it needs it.
+pub fn rules() -> Vec<(PolicyRule, &'static str)> {
+    vec![
+        (
+            rule(
+                &["platform.kratix.io"],
+                &["promises"],
+                &["get", "list", "watch", "update", "patch"],
+            ),
+            "reconcile Promises and their finalizers",
+        ),
+        (
+            rule(
+                &["platform.kratix.io"],
+                &["promises/status"],
+                &["get", "update", "patch"],
+            ),
+            "report a Promise's status",
+        ),
+        (
+            rule(&["platform.kratix.io"], &["works"], &READ_WRITE),
+            "read the Works pipelines write, clean them up",
+        ),
+        (
+            rule(
+                &["apiextensions.k8s.io"],
+                &["customresourcedefinitions"],
+                &["get", "list", "watch", "create", "update", "patch", "delete"],
+            ),
+            "install each Promise's API",
+        ),
+        (
+            rule(&["batch"], &["jobs"], &READ_WRITE),
+            "run pipelines as Jobs, stop and prune them",
+        ),
+        (
+            rule(&[""], &["serviceaccounts", "configmaps"], &READ_WRITE),
+            "each pipeline's identity and the destination-selectors ConfigMap",
+        ),
+        (
+            rule(&[""], &["events"], &["create", "patch"]),
+            "report what happened",
+        ),
+        (
+            rule(
+                &["coordination.k8s.io"],
+                &["leases"],
+                &["get", "create", "update"],
+            ),
+            "leader election",
+        ),
+        (
+            rule(
+                &["rbac.authorization.k8s.io"],
+                &["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+                &READ_WRITE,
+            ),
+            "each pipeline's rendered RBAC",
+        ),
+        (
+            rule(
+                &["rbac.authorization.k8s.io"],
+                &["roles", "clusterroles"],
+                &["bind", "escalate"],
+            ),
+            "grant pipelines (and itself, per Promise API) what a Promise declares, which the agent does not hold itself",
+        ),
+    ]
+}
+
+/// The objects, in apply order.
+pub fn objects(image: &str) -> Vec<Value> {
+    let namespace = Namespace {
+        metadata: meta(SYSTEM_NAMESPACE, None),
+        ..Namespace::default()
+    };
+    let account = ServiceAccount {
+        metadata: meta(NAME, Some(SYSTEM_NAMESPACE)),
+        ..ServiceAccount::default()
+    };
+    let role = ClusterRole {
+        metadata: meta(NAME, None),
+        rules: Some(rules().into_iter().map(|(rule, _)| rule).collect()),
+        aggregation_rule: None,
+    };
+    let binding = ClusterRoleBinding {
+        metadata: meta(NAME, None),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".to_owned()),
+            kind: "ClusterRole".to_owned(),
+            name: NAME.to_owned(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_owned(),
+            name: NAME.to_owned(),
+            namespace: Some(SYSTEM_NAMESPACE.to_owned()),
+            api_group: None,
+        }]),
+    };
+    let labels = BTreeMap::from([("app.kubernetes.io/name".to_owned(), NAME.to_owned())]);
+    let env = |name: &str, value: &str| EnvVar {
+        name: name.to_owned(),
+        value: Some(value.to_owned()),
+        value_from: None,
+    };
+    let deployment = Deployment {
+        metadata: meta(NAME, Some(SYSTEM_NAMESPACE)),
+        spec: DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(NAME.to_owned()),
+                    containers: vec![Container {
+                        name: NAME.to_owned(),
+                        image: Some(image.to_owned()),
+                        command: Some(vec![kratix_shared::render::ADAPTER_BINARY.to_owned()]),
+                        args: Some(vec!["run".to_owned()]),
+                        env: Some(vec![
+                            env("PIPELINE_ADAPTER_IMG", image),
+                            env(SERVICE_ACCOUNT_ENV, NAME),
+                            EnvVar {
+                                name: NAMESPACE_ENV.to_owned(),
+                                value: None,
+                                value_from: Some(EnvVarSource {
+                                    field_ref: Some(ObjectFieldSelector {
+                                        field_path: "metadata.namespace".to_owned(),
+                                        api_version: None,
+                                    }),
+                                    ..EnvVarSource::default()
+                                }),
+                            },
+                            env("RUST_LOG", "info"),
+                        ]),
+                        security_context: Some(SecurityContext {
+                            run_as_non_root: Some(true),
+                            allow_privilege_escalation: Some(false),
+                            ..SecurityContext::default()
+                        }),
+                        ..Container::default()
+                    }],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        },
+        status: None,
+    };
+    let mut out: Vec<Value> = vec![serde_json::to_value(namespace).unwrap_or_default()];
+    out.extend(
+        kratix_shared::crds::all()
+            .into_iter()
+            .map(|crd| serde_json::to_value(crd).unwrap_or_default()),
+    );
+    for object in [
+        serde_json::to_value(account),
+        serde_json::to_value(role),
+        serde_json::to_value(binding),
+        serde_json::to_value(deployment),
+    ] {
+        out.push(object.unwrap_or_default());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_says_why() {
+        assert!(rules().iter().all(|(_, why)| !why.is_empty()));
+    }
+
+    #[test]
+    fn installs_namespace_crds_identity_and_the_deployment_in_order() {
+        let objects = objects("localhost/kratix-agent:v1");
+        let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+        assert_eq!(kinds[0], "Namespace");
+        assert_eq!(
+            kinds[kinds.len() - 4..],
+            [
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Deployment"
+            ]
+        );
+        let deployment = objects.last().expect("deployment");
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+            "localhost/kratix-agent:v1"
+        );
+        assert_eq!(deployment["metadata"]["namespace"], "kratix-platform-system");
+    }
+}
