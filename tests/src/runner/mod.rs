@@ -144,6 +144,19 @@ async fn reconcile_jobs(ctx: &RunnerContext, jobs: &Store<Job>, pods: &Store<Pod
     for job in &all_jobs {
         let namespace = job.namespace().unwrap_or_default();
         let uid = job.uid().unwrap_or_default();
+        if job.spec.as_ref().is_some_and(|s| s.selector.is_none()) {
+            // What the API server's Job defaulting does: select the Job's own pods.
+            let api: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+            let labels = json!({jobs::CONTROLLER_UID_LABEL: uid, jobs::JOB_NAME_LABEL: job.name_any()});
+            let patch = json!({"spec": {"selector": {"matchLabels": {jobs::CONTROLLER_UID_LABEL: uid}},
+                "template": {"metadata": {"labels": labels}}}});
+            if let Err(error) = api
+                .patch(&job.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                tracing::debug!(job = %job.name_any(), %error, "selector defaulting failed");
+            }
+        }
         let owned: Vec<Pod> = owned_by(&all_pods, "Job", &uid)
             .into_iter()
             .map(|p| (**p).clone())
