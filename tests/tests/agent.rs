@@ -13,6 +13,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::work::Work;
 use kratix_tests::images::ImageSpec;
 use kratix_tests::support::{Platform, adapter_image, agent_binary, install_kratix_crds, wait_for};
+use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
@@ -22,48 +23,67 @@ fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
 }
 
-/// Installs the agent from its manifests and waits for its pod to run. The pod
-/// is replaced so that a rebuilt image is picked up.
+/// Installs the agent from its manifests, once per test binary, and waits for
+/// its pod to run. The pod is replaced so that a rebuilt image is picked up.
 async fn install_agent(client: &kube::Client) {
-    let image = adapter_image();
-    let manifests = Command::new(agent_binary())
-        .args(["manifests", "--image", &image])
-        .output()
-        .expect("manifests");
-    assert!(
-        manifests.status.success(),
-        "{}",
-        String::from_utf8_lossy(&manifests.stderr)
-    );
-    let mut apply = platform()
-        .kubectl()
-        .args(["apply", "--server-side", "--force-conflicts", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl apply");
-    {
-        use std::io::Write as _;
-        apply
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(&manifests.stdout)
-            .expect("manifests piped");
-    }
-    let output = apply.wait_with_output().expect("kubectl apply ends");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let platform = platform();
+    INSTALLED.get_or_init(|| {
+        let image = adapter_image();
+        let manifests = Command::new(agent_binary())
+            .args(["manifests", "--image", &image])
+            .output()
+            .expect("manifests");
+        assert!(
+            manifests.status.success(),
+            "{}",
+            String::from_utf8_lossy(&manifests.stderr)
+        );
+        let mut apply = platform
+            .kubectl()
+            .args(["apply", "--server-side", "--force-conflicts", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        {
+            use std::io::Write as _;
+            apply
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(&manifests.stdout)
+                .expect("manifests piped");
+        }
+        let output = apply.wait_with_output().expect("kubectl apply ends");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let deleted = platform
+            .kubectl()
+            .args([
+                "delete",
+                "pods",
+                "-n",
+                "kratix-platform-system",
+                "-l",
+                "app.kubernetes.io/name=kratix-agent",
+                "--wait=false",
+            ])
+            .output()
+            .expect("kubectl delete");
+        assert!(
+            deleted.status.success(),
+            "{}",
+            String::from_utf8_lossy(&deleted.stderr)
+        );
+    });
     let pods: Api<k8s_openapi::api::core::v1::Pod> =
         Api::namespaced(client.clone(), "kratix-platform-system");
     let selector = ListParams::default().labels("app.kubernetes.io/name=kratix-agent");
-    let _ = pods
-        .delete_collection(&kube::api::DeleteParams::default(), &selector)
-        .await;
     wait_for("the agent's pod to run", TIMEOUT, || async {
         let list = pods.list(&selector).await.map_err(|e| e.to_string())?;
         let running = list.items.iter().any(|p| {
@@ -79,27 +99,16 @@ async fn install_agent(client: &kube::Client) {
     .await;
 }
 
-fn pipeline(name: &str, image: &str, script: &str) -> Value {
-    json!({
-        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
-        "spec": {"containers": [{"name": "main", "image": image, "command": ["sh", "-c", script]}]}
-    })
-}
-
-#[tokio::test]
-async fn a_request_runs_both_configure_pipelines_in_order() {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    let namespace = platform().namespace(&client, "agent").await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
+/// A Promise named `cache-<suffix>` with an API `Cache` in its own group and
+/// these resource configure pipelines, installed and Available; returns the
+/// API of its requests.
+async fn install_promise(
+    client: &kube::Client,
+    suffix: &str,
+    pipelines: Vec<Value>,
+) -> (String, ApiResource) {
     let group = format!("a{suffix}.example.org");
     let promise_name = format!("cache-{suffix}");
-    let image = platform().image(&ImageSpec {
-        reference: "testenv-busybox:v1".into(),
-        user: Some(65534),
-        ..Default::default()
-    });
-    install_agent(&client).await;
     let promise: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
         "metadata": {"name": promise_name, "labels": {"kratix.io/promise-version": "v1.0.0"}},
@@ -112,10 +121,7 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
                         "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                             "spec": {"type": "object", "properties": {"size": {"type": "string", "default": "small"}}}}}}}]}
             },
-            "workflows": {"resource": {"configure": [
-                pipeline("first", &image, "echo first > /kratix/output/first.yaml; printf 'stage: one\\n' > /kratix/metadata/status.yaml"),
-                pipeline("second", &image, "grep -q 'stage: one' /kratix/input/object.yaml && s=found || s=missing; printf 'stage: two\\nsawFirst: %s\\n' $s > /kratix/metadata/status.yaml")
-            ]}}
+            "workflows": {"resource": {"configure": pipelines}}
         }
     }))
     .expect("promise");
@@ -135,11 +141,6 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
         }
     })
     .await;
-    let stored = promises.get(&promise_name).await.expect("promise");
-    assert_eq!(stored.data["status"]["kind"], "Cache");
-    assert_eq!(stored.data["status"]["apiVersion"], format!("{group}/v1"));
-    assert_eq!(stored.data["status"]["version"], "v1.0.0");
-
     let resource = ApiResource {
         group: group.clone(),
         version: "v1".into(),
@@ -147,32 +148,100 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
         kind: "Cache".into(),
         plural: "caches".into(),
     };
-    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
-    let request: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": format!("{group}/v1"), "kind": "Cache", "metadata": {"name": "orders", "namespace": namespace}, "spec": {}
+    (promise_name, resource)
+}
+
+/// Creates request `name` (retrying while the new API settles).
+async fn request(
+    requests: &Api<DynamicObject>,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+    spec: Value,
+) {
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": resource.api_version, "kind": "Cache", "metadata": {"name": name, "namespace": namespace}, "spec": spec
     }))
     .expect("request");
     wait_for("the request to be accepted", TIMEOUT, || async {
         requests
-            .create(&PostParams::default(), &request)
+            .create(&PostParams::default(), &object)
             .await
             .map_err(|e| e.to_string())
     })
     .await;
-    let status = wait_for("the workflow to complete", TIMEOUT, || async {
-        let stored = requests.get("orders").await.map_err(|e| e.to_string())?;
+}
+
+fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
+    status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == type_)
+}
+
+/// Waits until the request's status satisfies `done`, returning it.
+async fn status_until(
+    requests: &Api<DynamicObject>,
+    name: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    wait_for(what, TIMEOUT, || async {
+        let stored = requests.get(name).await.map_err(|e| e.to_string())?;
         let status = stored.data.get("status").cloned().unwrap_or_default();
-        let completed = status["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "ConfigureWorkflowCompleted" && c["status"] == "True")
-            && status["kratix"]["workflows"]["pipelines"][1]["phase"] == "Succeeded";
-        if completed {
+        if done(&status) {
             Ok(status)
         } else {
             Err(status.to_string())
         }
+    })
+    .await
+}
+
+fn busybox() -> String {
+    platform().image(&ImageSpec {
+        reference: "testenv-busybox:v1".into(),
+        user: Some(65534),
+        ..Default::default()
+    })
+}
+
+fn pipeline(name: &str, image: &str, script: &str) -> Value {
+    json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
+        "spec": {"containers": [{"name": "main", "image": image, "command": ["sh", "-c", script]}]}
+    })
+}
+
+#[tokio::test]
+async fn a_request_runs_both_configure_pipelines_in_order() {
+    let client = platform().client().await;
+    install_kratix_crds(&client).await;
+    install_agent(&client).await;
+    let namespace = platform().namespace(&client, "agent").await;
+    let suffix = namespace[namespace.len() - 6..].to_owned();
+    let image = busybox();
+    let (promise_name, resource) = install_promise(&client, &suffix, vec![
+        pipeline("first", &image, "echo first > /kratix/output/first.yaml; printf 'stage: one\\n' > /kratix/metadata/status.yaml"),
+        pipeline("second", &image, "grep -q 'stage: one' /kratix/input/object.yaml && s=found || s=missing; printf 'stage: two\\nsawFirst: %s\\n' $s > /kratix/metadata/status.yaml"),
+    ])
+    .await;
+    let promises: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::erase::<kratix_shared::api::Promise>(&()),
+    );
+    let stored = promises.get(&promise_name).await.expect("promise");
+    assert_eq!(stored.data["status"]["kind"], "Cache");
+    assert_eq!(stored.data["status"]["apiVersion"], resource.api_version);
+    assert_eq!(stored.data["status"]["version"], "v1.0.0");
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    // No Destination places the Works yet: Reconciled says so once the workflow completed.
+    let status = status_until(&requests, "orders", "the workflow to complete", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+            && s["observedGeneration"].is_number()
+            && condition(s, "Reconciled").is_some_and(|c| c["reason"] == "WorksPending")
     })
     .await;
     assert_eq!(status["stage"], "two");
@@ -181,8 +250,10 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
         "the second pipeline saw the first one's status"
     );
     assert_eq!(status["message"], "Resource requested");
-    assert_eq!(status["workflows"], 2);
-    assert_eq!(status["workflowsSucceeded"], 2);
+    assert_eq!(
+        (status["workflows"].clone(), status["workflowsSucceeded"].clone()),
+        (json!(2), json!(2))
+    );
     let phases: Vec<&str> = status["kratix"]["workflows"]["pipelines"]
         .as_array()
         .into_iter()
@@ -202,4 +273,130 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
         .await
         .expect("works");
     assert_eq!(listed.items.len(), 2, "one Work per pipeline");
+}
+
+#[tokio::test]
+async fn a_failing_pipeline_stops_the_workflow_and_a_spec_change_runs_it_again() {
+    let client = platform().client().await;
+    install_kratix_crds(&client).await;
+    install_agent(&client).await;
+    let namespace = platform().namespace(&client, "fails").await;
+    let suffix = namespace[namespace.len() - 6..].to_owned();
+    let image = busybox();
+    let (promise_name, resource) = install_promise(
+        &client,
+        &suffix,
+        vec![
+            pipeline(
+                "check",
+                &image,
+                "if grep -q 'size: bad' /kratix/input/object.yaml; then echo refusing; exit 1; fi",
+            ),
+            pipeline("after", &image, "echo after > /kratix/output/after.yaml"),
+        ],
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({"size": "bad"})).await;
+    let status = status_until(&requests, "orders", "the workflow to fail", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["reason"] == "ConfigureWorkflowFailed")
+    })
+    .await;
+    assert_eq!(
+        condition(&status, "ConfigureWorkflowCompleted").map(|c| c["message"].clone()),
+        Some(json!("A Configure Pipeline has failed: check"))
+    );
+    assert_eq!(
+        condition(&status, "Reconciled").map(|c| (c["status"].clone(), c["message"].clone())),
+        Some((json!("False"), json!("Failing")))
+    );
+    assert_eq!(status["kratix"]["workflows"]["pipelines"][0]["phase"], "Failed");
+    assert_eq!(
+        status["kratix"]["workflows"]["pipelines"][1]["phase"], "Pending",
+        "later pipelines do not run"
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    let selector = ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}"));
+    assert_eq!(jobs.list(&selector).await.expect("jobs").items.len(), 1);
+
+    requests
+        .patch(
+            "orders",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"size": "large"}})),
+        )
+        .await
+        .expect("spec changed");
+    let status = status_until(&requests, "orders", "the new run to complete", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+            && s["observedGeneration"] == 2
+    })
+    .await;
+    let phases: Vec<&str> = status["kratix"]["workflows"]["pipelines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["phase"].as_str())
+        .collect();
+    assert_eq!(phases, ["Succeeded", "Succeeded"]);
+    assert_eq!(
+        jobs.list(&selector).await.expect("jobs").items.len(),
+        3,
+        "the new run started from the first pipeline"
+    );
+}
+
+#[tokio::test]
+async fn manual_reconciliation_runs_the_workflow_again_and_is_removed() {
+    let client = platform().client().await;
+    install_kratix_crds(&client).await;
+    install_agent(&client).await;
+    let namespace = platform().namespace(&client, "manual").await;
+    let suffix = namespace[namespace.len() - 6..].to_owned();
+    let image = busybox();
+    let (promise_name, resource) = install_promise(
+        &client,
+        &suffix,
+        vec![pipeline("only", &image, "date +%s%N > /kratix/output/run.txt")],
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let done = |s: &Value| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+            && s["observedGeneration"].is_number()
+    };
+    let first = status_until(&requests, "orders", "the first run", done).await;
+    let first_job = first["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
+    requests
+        .patch(
+            "orders",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"labels": {"kratix.io/manual-reconciliation": "true"}}}),
+            ),
+        )
+        .await
+        .expect("labelled");
+    let second = status_until(&requests, "orders", "a second run", |s| {
+        done(s)
+            && s["kratix"]["workflows"]["pipelines"][0]["jobName"] != first_job
+            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+    })
+    .await;
+    assert_eq!(
+        second["kratix"]["workflows"]["pipelines"][0]["phase"],
+        "Succeeded"
+    );
+    let stored = requests.get("orders").await.expect("request");
+    assert!(
+        !stored.labels().contains_key("kratix.io/manual-reconciliation"),
+        "the label is removed"
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    let listed = jobs
+        .list(&ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}")))
+        .await
+        .expect("jobs");
+    assert_eq!(listed.items.len(), 2);
 }

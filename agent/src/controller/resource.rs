@@ -140,11 +140,21 @@ fn now() -> String {
     Timestamp::now().to_string()
 }
 
-async fn reconcile(request: Arc<DynamicObject>, context: Arc<Context>) -> Result<Action, ReconcileError> {
+async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<Action, ReconcileError> {
     let client = context.agent.client.clone();
-    let name = request.name_any();
-    let namespace = request.namespace().unwrap_or_else(|| "default".to_owned());
+    let name = cached.name_any();
+    let namespace = cached.namespace().unwrap_or_else(|| "default".to_owned());
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &context.resource);
+    // Decide from the object as it is now: the watch cache can lag behind our
+    // own last write (a removed re-run label, just-recorded progress), and acting
+    // on that would stop the Job this controller has just started.
+    let Some(request) = requests
+        .get_opt(&name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading {namespace}/{name}"), e))?
+    else {
+        return Ok(Action::await_change());
+    };
     if request.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -179,7 +189,7 @@ async fn reconcile(request: Arc<DynamicObject>, context: Arc<Context>) -> Result
         .unwrap_or_default();
     let names: Vec<String> = pipelines.iter().map(|p| p.name().to_owned()).collect();
     let request_value =
-        serde_json::to_value(request.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+        serde_json::to_value(&request).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
     let hash = resource_hash(&promise_value, &request_value);
     let current_status = status::status_of(&request);
     let progress = progress_of(&current_status);
