@@ -188,8 +188,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         .map(|(_, p)| p.clone())
         .unwrap_or_default();
     let names: Vec<String> = pipelines.iter().map(|p| p.name().to_owned()).collect();
-    let request_value =
-        serde_json::to_value(&request).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let request_value = serde_json::to_value(&request).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
     let hash = resource_hash(&promise_value, &request_value);
     let current_status = status::status_of(&request);
     let progress = progress_of(&current_status);
