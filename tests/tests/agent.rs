@@ -400,3 +400,106 @@ async fn manual_reconciliation_runs_the_workflow_again_and_is_removed() {
         .expect("jobs");
     assert_eq!(listed.items.len(), 2);
 }
+
+#[tokio::test]
+async fn a_pipeline_can_ask_to_retry_and_is_run_again_after_the_delay() {
+    let client = platform().client().await;
+    install_kratix_crds(&client).await;
+    install_agent(&client).await;
+    let namespace = platform().namespace(&client, "retry").await;
+    let suffix = namespace[namespace.len() - 6..].to_owned();
+    let image = busybox();
+    // First try: ask for a retry in 2s. Second try (attempts recorded): succeed.
+    let script = "if grep -q 'attempts: 1' /kratix/input/object.yaml; then echo second try; \
+                  else printf 'retryAfter: 2s\\nmessage: not ready yet\\n' > /kratix/metadata/workflow-control.yaml; fi";
+    let (_, resource) = install_promise(
+        &client,
+        &suffix,
+        vec![pipeline("wait", &image, script), pipeline("next", &image, "true")],
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let suspended = status_until(&requests, "orders", "the pipeline to suspend", |s| {
+        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Suspended"
+    })
+    .await;
+    let entry = &suspended["kratix"]["workflows"]["pipelines"][0];
+    assert_eq!(entry["message"], "not ready yet");
+    assert_eq!(entry["attempts"], 1);
+    assert!(entry["nextRetryAt"].is_string());
+    assert_eq!(
+        suspended["kratix"]["workflows"]["pipelines"][1]["phase"], "Pending",
+        "the next pipeline waits"
+    );
+    let done = status_until(&requests, "orders", "the retry to complete the workflow", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+            && s["kratix"]["workflows"]["pipelines"][1]["phase"] == "Succeeded"
+    })
+    .await;
+    // The re-run saw `attempts: 1` (it succeeded only then); a pipeline that runs
+    // through clears its suspension details, attempts included (contract 5.4).
+    assert_eq!(done["kratix"]["workflows"]["pipelines"][0]["phase"], "Succeeded");
+    assert!(
+        done["kratix"]["workflows"]["pipelines"][0]
+            .get("attempts")
+            .is_none()
+    );
+    let stored = requests.get("orders").await.expect("request");
+    assert!(
+        !stored.labels().contains_key("kratix.io/workflow-suspended"),
+        "the suspension label is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_request_runs_nothing_until_unpaused() {
+    let client = platform().client().await;
+    install_kratix_crds(&client).await;
+    install_agent(&client).await;
+    let namespace = platform().namespace(&client, "paused").await;
+    let suffix = namespace[namespace.len() - 6..].to_owned();
+    let image = busybox();
+    let (promise_name, resource) =
+        install_promise(&client, &suffix, vec![pipeline("only", &image, "true")]).await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": resource.api_version, "kind": "Cache",
+        "metadata": {"name": "orders", "namespace": namespace, "labels": {"kratix.io/paused": "true"}}, "spec": {}
+    }))
+    .expect("request");
+    wait_for("the request to be accepted", TIMEOUT, || async {
+        requests
+            .create(&PostParams::default(), &object)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let paused = status_until(&requests, "orders", "the pause to be reported", |s| {
+        condition(s, "Reconciled").is_some_and(|c| c["reason"] == "PausedReconciliation")
+    })
+    .await;
+    assert_eq!(
+        condition(&paused, "Reconciled").map(|c| c["message"].clone()),
+        Some(json!("Paused"))
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    let selector = ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}"));
+    assert!(
+        jobs.list(&selector).await.expect("jobs").items.is_empty(),
+        "nothing runs while paused"
+    );
+    requests
+        .patch(
+            "orders",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"labels": {"kratix.io/paused": null}}})),
+        )
+        .await
+        .expect("unpaused");
+    status_until(&requests, "orders", "the workflow to run once unpaused", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+            && s["observedGeneration"].is_number()
+    })
+    .await;
+}
