@@ -203,6 +203,43 @@ pub fn mark(progress: &WorkflowsStatus, index: usize, phase: &str, now: Timestam
     next
 }
 
+/// A finished Job as pruning sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunableJob {
+    pub name: String,
+    pub pipeline: String,
+    /// Creation time (RFC 3339); ties are broken by name.
+    pub created: String,
+}
+
+/// The Jobs to delete so that each pipeline keeps its newest `keep` Jobs
+/// (`numberOfJobsToKeep`, per object and pipeline as in Kratix); the Jobs the
+/// recorded progress names are never deleted.
+pub fn jobs_to_prune(jobs: &[PrunableJob], keep: usize, progress: &WorkflowsStatus) -> Vec<String> {
+    let protected: Vec<&str> = progress
+        .pipelines
+        .iter()
+        .filter_map(|p| p.job_name.as_deref())
+        .collect();
+    let mut pipelines: Vec<&str> = jobs.iter().map(|j| j.pipeline.as_str()).collect();
+    pipelines.sort_unstable();
+    pipelines.dedup();
+    let mut prune = Vec::new();
+    for pipeline in pipelines {
+        let mut of_pipeline: Vec<&PrunableJob> = jobs.iter().filter(|j| j.pipeline == pipeline).collect();
+        // Newest first.
+        of_pipeline.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.name.cmp(&a.name)));
+        prune.extend(
+            of_pipeline
+                .into_iter()
+                .skip(keep.max(1))
+                .filter(|j| !protected.contains(&j.name.as_str()))
+                .map(|j| j.name.clone()),
+        );
+    }
+    prune
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +538,31 @@ mod tests {
         s.paused = true;
         assert_eq!(decide(&s), Decision::Paused);
         assert_eq!(decide(&situation(&[], &progress, &[])), Decision::NothingToRun);
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_jobs_of_each_pipeline_and_the_recorded_ones() {
+        let job = |name: &str, pipeline: &str, created: &str| PrunableJob {
+            name: name.into(),
+            pipeline: pipeline.into(),
+            created: created.into(),
+        };
+        let jobs = [
+            job("a1", "a", "2026-01-01T00:00:01Z"),
+            job("a2", "a", "2026-01-01T00:00:02Z"),
+            job("a3", "a", "2026-01-01T00:00:03Z"),
+            job("b1", "b", "2026-01-01T00:00:01Z"),
+        ];
+        let mut progress = WorkflowsStatus::default();
+        assert_eq!(jobs_to_prune(&jobs, 2, &progress), ["a1"]);
+        assert_eq!(jobs_to_prune(&jobs, 5, &progress), Vec::<String>::new());
+        // A recorded Job survives even when it is old.
+        progress.pipelines.push(PipelineStatus {
+            name: "a".into(),
+            job_name: Some("a1".into()),
+            ..Default::default()
+        });
+        assert_eq!(jobs_to_prune(&jobs, 1, &progress), ["a2"]);
     }
 
     #[test]

@@ -322,6 +322,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
             Ok(Action::requeue(Duration::from_millis(10)))
         }
         Decision::Failed { index } => {
+            prune_jobs(&jobs_api, &jobs.items, &progress, context.agent.config.as_ref()).await;
             let next = workflow_engine::mark(&progress, index, workflow_engine::FAILED, Timestamp::now());
             set_progress(&mut status, &next);
             status.insert("workflowsFailed".to_owned(), Value::from(1));
@@ -361,6 +362,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
             }
         }
         Decision::Completed => {
+            prune_jobs(&jobs_api, &jobs.items, &progress, context.agent.config.as_ref()).await;
             let works_api: Api<Work> = Api::namespaced(client.clone(), &pipeline_namespace);
             let work_selector = format!(
                 "{}={},{}={name}",
@@ -397,6 +399,40 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
                 .map(|c| c.reconciliation_interval)
                 .unwrap_or(Duration::from_secs(36_000));
             Ok(Action::requeue(interval))
+        }
+    }
+}
+
+/// Deletes old Jobs beyond `numberOfJobsToKeep` per pipeline; failures are
+/// logged and retried on a later pass.
+async fn prune_jobs(
+    api: &Api<Job>,
+    jobs: &[Job],
+    progress: &WorkflowsStatus,
+    config: Option<&kratix_shared::config::KratixConfig>,
+) {
+    let keep = config.map_or(5, |c| c.number_of_jobs_to_keep) as usize;
+    let finished: Vec<workflow_engine::PrunableJob> = jobs
+        .iter()
+        .filter(|j| job_state(j) != JobState::Running)
+        .map(|j| workflow_engine::PrunableJob {
+            name: j.name_any(),
+            pipeline: j.labels().get(labels::PIPELINE_NAME).cloned().unwrap_or_default(),
+            created: j
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let background = kube::api::DeleteParams {
+        propagation_policy: Some(kube::api::PropagationPolicy::Background),
+        ..Default::default()
+    };
+    for name in workflow_engine::jobs_to_prune(&finished, keep, progress) {
+        if let Err(error) = api.delete(&name, &background).await {
+            tracing::warn!(job = %name, %error, "pruning an old Job failed; will retry");
         }
     }
 }
