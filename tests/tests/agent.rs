@@ -207,6 +207,29 @@ fn busybox() -> String {
     })
 }
 
+/// What every agent test starts from: the Kratix CRDs and the agent installed,
+/// a fresh namespace, a suffix for unique names, and the busybox image.
+struct Setup {
+    client: kube::Client,
+    namespace: String,
+    suffix: String,
+    image: String,
+}
+
+async fn setup(prefix: &str) -> Setup {
+    let client = platform().client().await;
+    install_kratix_crds(&client).await;
+    install_agent(&client).await;
+    let namespace = platform().namespace(&client, prefix).await;
+    let suffix = namespace[namespace.len() - 6..].to_owned();
+    Setup {
+        client,
+        namespace,
+        suffix,
+        image: busybox(),
+    }
+}
+
 fn pipeline(name: &str, image: &str, script: &str) -> Value {
     json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
@@ -216,12 +239,12 @@ fn pipeline(name: &str, image: &str, script: &str) -> Value {
 
 #[tokio::test]
 async fn a_request_runs_both_configure_pipelines_in_order() {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(&client).await;
-    let namespace = platform().namespace(&client, "agent").await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
-    let image = busybox();
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("agent").await;
     let (promise_name, resource) = install_promise(&client, &suffix, vec![
         pipeline("first", &image, "echo first > /kratix/output/first.yaml; printf 'stage: one\\n' > /kratix/metadata/status.yaml"),
         pipeline("second", &image, "grep -q 'stage: one' /kratix/input/object.yaml && s=found || s=missing; printf 'stage: two\\nsawFirst: %s\\n' $s > /kratix/metadata/status.yaml"),
@@ -277,12 +300,12 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
 
 #[tokio::test]
 async fn a_failing_pipeline_stops_the_workflow_and_a_spec_change_runs_it_again() {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(&client).await;
-    let namespace = platform().namespace(&client, "fails").await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
-    let image = busybox();
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("fails").await;
     let (promise_name, resource) = install_promise(
         &client,
         &suffix,
@@ -348,12 +371,12 @@ async fn a_failing_pipeline_stops_the_workflow_and_a_spec_change_runs_it_again()
 
 #[tokio::test]
 async fn manual_reconciliation_runs_the_workflow_again_and_is_removed() {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(&client).await;
-    let namespace = platform().namespace(&client, "manual").await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
-    let image = busybox();
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("manual").await;
     let (promise_name, resource) = install_promise(
         &client,
         &suffix,
@@ -403,12 +426,12 @@ async fn manual_reconciliation_runs_the_workflow_again_and_is_removed() {
 
 #[tokio::test]
 async fn a_pipeline_can_ask_to_retry_and_is_run_again_after_the_delay() {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(&client).await;
-    let namespace = platform().namespace(&client, "retry").await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
-    let image = busybox();
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("retry").await;
     // First try: ask for a retry in 2s. Second try (attempts recorded): succeed.
     let script = "if grep -q 'attempts: 1' /kratix/input/object.yaml; then echo second try; \
                   else printf 'retryAfter: 2s\\nmessage: not ready yet\\n' > /kratix/metadata/workflow-control.yaml; fi";
@@ -454,12 +477,12 @@ async fn a_pipeline_can_ask_to_retry_and_is_run_again_after_the_delay() {
 
 #[tokio::test]
 async fn a_paused_request_runs_nothing_until_unpaused() {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(&client).await;
-    let namespace = platform().namespace(&client, "paused").await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
-    let image = busybox();
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("paused").await;
     let (promise_name, resource) =
         install_promise(&client, &suffix, vec![pipeline("only", &image, "true")]).await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
