@@ -96,7 +96,9 @@ async fn run_controllers(image: Option<String>, pull_secret: Option<String>) -> 
     let client = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API")?;
-    let config = load_config(&client).await?;
+    let config = controller::config_watch::load(&client)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let adapter = kratix_shared::render::AdapterImage {
         image: image
             .filter(|i| !i.is_empty())
@@ -104,9 +106,14 @@ async fn run_controllers(image: Option<String>, pull_secret: Option<String>) -> 
         pull_secret: pull_secret.filter(|s| !s.is_empty()),
     };
     tracing::info!(image = %adapter.image, "kratix-agent controllers starting");
+    let reporter = kube::runtime::events::Reporter {
+        controller: manifests::NAME.to_owned(),
+        instance: std::env::var("POD_NAME").ok().filter(|n| !n.is_empty()),
+    };
     let agent = std::sync::Arc::new(controller::Agent {
+        recorder: kube::runtime::events::Recorder::new(client.clone(), reporter),
         client,
-        config,
+        config: std::sync::RwLock::new(config.map(std::sync::Arc::new)),
         adapter,
         identity: match (
             std::env::var(manifests::NAMESPACE_ENV),
@@ -121,34 +128,6 @@ async fn run_controllers(image: Option<String>, pull_secret: Option<String>) -> 
     });
     controller::run(agent).await;
     Ok(())
-}
-
-/// The `kratix` ConfigMap, when there is one.
-async fn load_config(client: &kube::Client) -> Result<Option<kratix_shared::config::KratixConfig>> {
-    use anyhow::Context as _;
-    use kratix_shared::config::{CONFIGMAP_KEY, CONFIGMAP_NAME, KratixConfig};
-    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
-        kube::Api::namespaced(client.clone(), kratix_shared::labels::SYSTEM_NAMESPACE);
-    let Some(config_map) = api
-        .get_opt(CONFIGMAP_NAME)
-        .await
-        .context("reading the kratix ConfigMap")?
-    else {
-        return Ok(None);
-    };
-    let source = format!(
-        "configmap {}/{CONFIGMAP_NAME}",
-        kratix_shared::labels::SYSTEM_NAMESPACE
-    );
-    let text = config_map
-        .data
-        .and_then(|d| d.get(CONFIGMAP_KEY).cloned())
-        .with_context(|| format!("{source}: data.{CONFIGMAP_KEY} is missing"))?;
-    let loaded = KratixConfig::from_config_yaml(&source, &text)?;
-    for warning in &loaded.warnings {
-        tracing::warn!(path = %warning.path, "{source}: {}", warning.message);
-    }
-    Ok(Some(loaded.config))
 }
 
 /// Logs go to stderr; `KRATIX_AGENT_LOG` (or `RUST_LOG`) sets the filter.

@@ -82,7 +82,7 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             "each pipeline's identity and the destination-selectors ConfigMap",
         ),
         (
-            rule(&[""], &["events"], &["create", "patch"]),
+            rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
             "report what happened",
         ),
         (

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::promise::{PipelineStatus, WorkflowsStatus};
+use crate::api::workflow::WorkflowAction;
 
 pub const PENDING: &str = "Pending";
 pub const RUNNING: &str = "Running";
@@ -37,7 +38,9 @@ pub struct ObservedJob {
 /// Everything the decision depends on.
 #[derive(Debug, Clone)]
 pub struct Situation<'a> {
-    /// The configure pipelines' names, in order.
+    /// Configure, or delete (whose run replaces the configure run's record).
+    pub action: WorkflowAction,
+    /// The workflow's pipelines' names, in order.
     pub pipelines: &'a [String],
     /// The object's current `kratix.io/hash`.
     pub hash: &'a str,
@@ -87,13 +90,22 @@ fn job<'a>(jobs: &'a [ObservedJob], name: &str) -> Option<&'a ObservedJob> {
 /// Whether the recorded progress is a run of these pipelines at this hash.
 fn is_current_run(situation: &Situation<'_>) -> bool {
     let progress = situation.progress;
-    progress.hash.as_deref() == Some(situation.hash)
+    recorded_action(progress) == situation.action
+        && progress.hash.as_deref() == Some(situation.hash)
         && progress.pipelines.len() == situation.pipelines.len()
         && progress
             .pipelines
             .iter()
             .zip(situation.pipelines)
             .all(|(entry, name)| entry.name == *name)
+}
+
+/// The action the recorded run is for.
+fn recorded_action(progress: &WorkflowsStatus) -> WorkflowAction {
+    match progress.action.as_deref() {
+        Some("delete") => WorkflowAction::Delete,
+        _ => WorkflowAction::Configure,
+    }
 }
 
 /// Decides the next step.
@@ -158,19 +170,20 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
 
 /// The progress to record before starting pipeline `index` with Job `job_name`.
 pub fn start(
-    progress: &WorkflowsStatus,
-    pipelines: &[String],
-    hash: &str,
+    situation: &Situation<'_>,
     index: usize,
     fresh_run: bool,
     job_name: &str,
     now: Timestamp,
 ) -> WorkflowsStatus {
-    let mut next = progress.clone();
+    let mut next = situation.progress.clone();
     if fresh_run {
-        next.hash = Some(hash.to_owned());
+        next.hash = Some(situation.hash.to_owned());
+        next.action =
+            (situation.action == WorkflowAction::Delete).then(|| situation.action.as_str().to_owned());
         next.suspended_generation = None;
-        next.pipelines = pipelines
+        next.pipelines = situation
+            .pipelines
             .iter()
             .map(|name| PipelineStatus {
                 name: name.clone(),
@@ -258,6 +271,7 @@ mod tests {
         jobs: &'a [ObservedJob],
     ) -> Situation<'a> {
         Situation {
+            action: WorkflowAction::Configure,
             pipelines,
             hash: "h1",
             progress,
@@ -289,7 +303,13 @@ mod tests {
             match decision {
                 Decision::Start { index, fresh_run } => {
                     let name = format!("job-{index}-{}", jobs.len());
-                    progress = start(&progress, &pipelines, "h1", index, fresh_run, &name, now());
+                    progress = start(
+                        &situation(&pipelines, &progress, &jobs),
+                        index,
+                        fresh_run,
+                        &name,
+                        now(),
+                    );
                     jobs.push(job(&name, finish(index)));
                 }
                 Decision::Succeeded { index } => progress = mark(&progress, index, SUCCEEDED, now()),
@@ -352,9 +372,10 @@ mod tests {
     fn a_running_job_is_awaited_even_after_a_spec_change() {
         let pipelines = names();
         let progress = start(
-            &WorkflowsStatus::default(),
-            &pipelines,
-            "h0",
+            &Situation {
+                hash: "h0",
+                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+            },
             0,
             true,
             "job-a",
@@ -380,9 +401,10 @@ mod tests {
     fn a_manual_rerun_stops_the_running_job_then_starts_over() {
         let pipelines = names();
         let progress = start(
-            &WorkflowsStatus::default(),
-            &pipelines,
-            "h1",
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+            },
             1,
             true,
             "job-b",
@@ -409,9 +431,10 @@ mod tests {
     fn a_run_from_start_waits_for_the_running_job() {
         let pipelines = names();
         let progress = start(
-            &WorkflowsStatus::default(),
-            &pipelines,
-            "h1",
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+            },
             0,
             true,
             "job-a",
@@ -428,9 +451,10 @@ mod tests {
         // The crash window between recording progress and creating the Job.
         let pipelines = names();
         let progress = start(
-            &WorkflowsStatus::default(),
-            &pipelines,
-            "h1",
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+            },
             0,
             true,
             "job-a",
@@ -449,9 +473,10 @@ mod tests {
     fn deleting_finished_jobs_loses_no_progress() {
         let pipelines = names();
         let first = start(
-            &WorkflowsStatus::default(),
-            &pipelines,
-            "h1",
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+            },
             0,
             true,
             "job-a",
@@ -472,9 +497,10 @@ mod tests {
     fn suspension_waits_for_the_label_to_go_then_reruns_that_pipeline() {
         let pipelines = names();
         let mut progress = start(
-            &WorkflowsStatus::default(),
-            &pipelines,
-            "h1",
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+            },
             1,
             true,
             "job-b",
@@ -502,7 +528,16 @@ mod tests {
                 fresh_run: false
             }
         );
-        let restarted = start(&progress, &pipelines, "h1", 1, false, "job-c", now());
+        let restarted = start(
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &progress, &[])
+            },
+            1,
+            false,
+            "job-c",
+            now(),
+        );
         assert_eq!(
             restarted.pipelines[1].attempts,
             Some(1),
@@ -515,7 +550,16 @@ mod tests {
     fn renamed_pipelines_start_a_fresh_run() {
         let old = vec!["first".to_owned()];
         let progress = mark(
-            &start(&WorkflowsStatus::default(), &old, "h1", 0, true, "job-a", now()),
+            &start(
+                &Situation {
+                    hash: "h1",
+                    ..situation(&old, &WorkflowsStatus::default(), &[])
+                },
+                0,
+                true,
+                "job-a",
+                now(),
+            ),
             0,
             SUCCEEDED,
             now(),
@@ -573,11 +617,83 @@ mod tests {
             ..Default::default()
         };
         old.hash = Some("h0".into());
-        let next = start(&old, &pipelines, "h1", 0, true, "job-a", now());
+        let next = start(
+            &Situation {
+                hash: "h1",
+                ..situation(&pipelines, &old, &[])
+            },
+            0,
+            true,
+            "job-a",
+            now(),
+        );
         assert_eq!(next.hash.as_deref(), Some("h1"));
         assert_eq!(next.suspended_generation, None);
         let phases: Vec<&str> = next.pipelines.iter().map(|p| p.phase.as_str()).collect();
         assert_eq!(phases, [RUNNING, PENDING]);
         assert_eq!(next.pipelines[0].job_name.as_deref(), Some("job-a"));
+    }
+
+    #[test]
+    fn a_delete_run_is_not_mistaken_for_a_configure_run_of_the_same_pipeline_name() {
+        let pipelines = vec!["instance".to_owned()];
+        let configured = mark(
+            &start(
+                &situation(&pipelines, &WorkflowsStatus::default(), &[]),
+                0,
+                true,
+                "job-a",
+                now(),
+            ),
+            0,
+            SUCCEEDED,
+            now(),
+        );
+        let deleting = Situation {
+            action: WorkflowAction::Delete,
+            ..situation(&pipelines, &configured, &[])
+        };
+        assert_eq!(
+            decide(&deleting),
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+        let recorded = start(&deleting, 0, true, "job-d", now());
+        assert_eq!(recorded.action.as_deref(), Some("delete"));
+        let done = mark(&recorded, 0, SUCCEEDED, now());
+        assert_eq!(
+            decide(&Situation {
+                action: WorkflowAction::Delete,
+                ..situation(&pipelines, &done, &[])
+            }),
+            Decision::Completed
+        );
+        // And a configure pass over a delete record starts afresh.
+        assert_eq!(
+            decide(&situation(&pipelines, &done, &[])),
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_running_configure_job_holds_back_the_delete_pipeline() {
+        let pipelines = vec!["delete".to_owned()];
+        let jobs = [job("configure-job", JobState::Running)];
+        let nothing_yet = WorkflowsStatus::default();
+        let deleting = Situation {
+            action: WorkflowAction::Delete,
+            ..situation(&pipelines, &nothing_yet, &jobs)
+        };
+        assert_eq!(
+            decide(&deleting),
+            Decision::Wait {
+                job: "configure-job".to_owned()
+            }
+        );
     }
 }

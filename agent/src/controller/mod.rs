@@ -3,12 +3,20 @@
 //! shared engine. IO lives here; every decision is in the shared crate.
 
 pub mod apply;
+pub mod config_watch;
+pub mod dependencies;
+pub mod events;
+pub mod finalizers;
 pub mod promise;
+pub mod promise_delete;
+pub mod rbac_cleanup;
 pub mod resource;
+pub mod resource_delete;
 pub mod status;
+pub mod workflow;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use kratix_shared::config::KratixConfig;
@@ -40,8 +48,9 @@ impl ReconcileError {
 /// What every controller shares.
 pub struct Agent {
     pub client: kube::Client,
-    /// `None` when there is no `kratix` ConfigMap.
-    pub config: Option<KratixConfig>,
+    /// `None` when there is no `kratix` ConfigMap; replaced when it changes.
+    pub config: RwLock<Option<Arc<KratixConfig>>>,
+    pub recorder: kube::runtime::events::Recorder,
     pub adapter: AdapterImage,
     /// The agent's own service account (namespace, name) when it runs in the
     /// cluster: it grants itself access to each Promise's API.
@@ -51,10 +60,35 @@ pub struct Agent {
     pub resource_controllers: Mutex<HashMap<String, resource::Handle>>,
 }
 
+impl Agent {
+    /// The config as it is now.
+    pub fn config(&self) -> Option<Arc<KratixConfig>> {
+        self.config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// The global periodic re-run interval.
+    pub fn reconciliation_interval(&self) -> Duration {
+        self.config().map_or_else(
+            || KratixConfig::default().reconciliation_interval,
+            |c| c.reconciliation_interval,
+        )
+    }
+
+    pub fn reconcile_after_failure(&self) -> bool {
+        self.config().map_or_else(
+            || KratixConfig::default().workflows.reconcile_after_failure,
+            |c| c.workflows.reconcile_after_failure,
+        )
+    }
+}
+
 /// How soon to look again after an error.
 pub const ERROR_REQUEUE: Duration = Duration::from_secs(2);
 
 /// Runs the controllers until the process ends.
 pub async fn run(agent: Arc<Agent>) {
-    promise::run(agent).await;
+    tokio::join!(config_watch::run(agent.clone()), promise::run(agent));
 }

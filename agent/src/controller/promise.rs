@@ -1,28 +1,86 @@
-//! The Promise controller: validates the Promise, installs its API's CRD, and
-//! starts (or re-runs) the resource controller of that API.
+//! The Promise controller (contract 10): validates the Promise, keeps its
+//! finalizers, checks its required Promises, installs its API's CRD, writes its
+//! dependencies Work, runs its configure workflow, and then starts (or re-runs)
+//! the resource controller of its API.
 
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::Promise;
+use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::api::work::Work;
+use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::hash::spec_hash;
+use kratix_shared::requirements::{self, Found};
 use kratix_shared::resource_crd::resource_crd;
+use kratix_shared::status_conditions::{WorkReadiness, WorkflowState};
 use kratix_shared::status_merge::set_condition;
 use kratix_shared::validate::{Severity, validate_promise};
+use kratix_shared::{finalizers, labels, periodic};
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
 
-use super::{Agent, ERROR_REQUEUE, ReconcileError, resource};
+use super::resource::{interval_of, record_last_success, set_reconciled};
+use super::workflow::{self, Settled, Step, has_label, now};
+use super::{Agent, ERROR_REQUEUE, ReconcileError, dependencies, events, promise_delete, resource, status};
+
+/// How often to look at unmet requirements again (changes of the required
+/// Promises also wake the Promise).
+const REQUIREMENTS_RECHECK: Duration = Duration::from_secs(60);
+
+pub fn api_resource() -> ApiResource {
+    ApiResource::erase::<Promise>(&())
+}
 
 pub async fn run(agent: Arc<Agent>) {
-    let promises: Api<Promise> = Api::all(agent.client.clone());
-    Controller::new(promises, watcher::Config::default())
-        .run(reconcile, error_policy, agent)
+    let client = agent.client.clone();
+    let promises: Api<DynamicObject> = Api::all_with(client.clone(), &api_resource());
+    let jobs: Api<Job> = Api::all(client.clone());
+    let works: Api<Work> = Api::all(client.clone());
+    let to_promise = |object_labels: &std::collections::BTreeMap<String, String>| {
+        object_labels
+            .get(labels::PROMISE_NAME)
+            .map(|name| ObjectRef::new_with(name, api_resource()))
+    };
+    let requirers = Arc::new(Mutex::new(HashMap::<String, BTreeSet<String>>::new()));
+    let requirers_of = requirers.clone();
+    let context = Arc::new(Context { agent, requirers });
+    Controller::new_with(promises, watcher::Config::default(), api_resource())
+        .watches(
+            jobs,
+            watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
+            move |job: Job| to_promise(job.labels()),
+        )
+        .watches(
+            works,
+            watcher::Config::default().labels(&format!("{}=promise", labels::WORK_TYPE)),
+            move |work: Work| to_promise(work.labels()),
+        )
+        // A change of a Promise wakes the Promises that require it.
+        .watches(
+            Api::<Promise>::all(client),
+            watcher::Config::default(),
+            move |changed: Promise| {
+                let names = requirers_of
+                    .lock()
+                    .map(|map| map.get(&changed.name_any()).cloned().unwrap_or_default())
+                    .unwrap_or_default();
+                names
+                    .into_iter()
+                    .map(|name| ObjectRef::new_with(&name, api_resource()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .run(reconcile, error_policy, context)
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "promise reconcile failed");
@@ -31,29 +89,528 @@ pub async fn run(agent: Arc<Agent>) {
         .await;
 }
 
-fn error_policy(_: Arc<Promise>, error: &ReconcileError, _: Arc<Agent>) -> Action {
+pub struct Context {
+    pub agent: Arc<Agent>,
+    /// Required Promise name → the Promises that require it.
+    requirers: Arc<Mutex<HashMap<String, BTreeSet<String>>>>,
+}
+
+impl Context {
+    fn record_requirements(&self, promise: &Promise) {
+        let name = promise.name_any();
+        if let Ok(mut map) = self.requirers.lock() {
+            for requirers in map.values_mut() {
+                requirers.remove(&name);
+            }
+            for required in &promise.spec.required_promises {
+                map.entry(required.name.clone()).or_default().insert(name.clone());
+            }
+        }
+    }
+}
+
+fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) -> Action {
     tracing::warn!(%error, "promise reconcile failed; retrying");
     Action::requeue(ERROR_REQUEUE)
 }
 
-async fn write_status(
-    api: &Api<Promise>,
-    promise: &Promise,
-    status: Map<String, Value>,
+/// One Promise, read fresh, in both shapes.
+pub struct PromiseObject {
+    pub api: Api<DynamicObject>,
+    pub api_resource: ApiResource,
+    pub object: DynamicObject,
+    pub typed: Promise,
+    pub value: Value,
+    pub name: String,
+}
+
+impl PromiseObject {
+    pub async fn write_if_changed(&self, status: Map<String, Value>) -> Result<bool, ReconcileError> {
+        if status::status_of(&self.object) == status {
+            return Ok(false);
+        }
+        status::replace(&self.api, &self.object, status).await?;
+        Ok(true)
+    }
+
+    pub fn pipelines(
+        &self,
+        validated: &kratix_shared::validate::Validated,
+        workflow: Workflow,
+    ) -> Vec<Pipeline> {
+        validated
+            .pipelines
+            .iter()
+            .find(|(w, _)| *w == workflow)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// A run of one of the Promise's own workflows.
+    pub fn run<'a>(
+        &'a self,
+        agent: &'a Agent,
+        workflow: Workflow,
+        pipelines: &'a [Pipeline],
+        hash: &'a str,
+        jobs: &'a Api<Job>,
+        job_selector: &'a str,
+    ) -> workflow::Run<'a> {
+        workflow::Run {
+            agent,
+            api: &self.api,
+            api_resource: &self.api_resource,
+            object: &self.object,
+            promise: &self.value,
+            resource: None,
+            workflow,
+            pipelines,
+            hash,
+            jobs,
+            job_selector,
+            paused: false,
+        }
+    }
+}
+
+fn mark_unavailable(status: &mut Map<String, Value>, reason: &str, message: &str) {
+    status.insert("status".to_owned(), Value::String("Unavailable".to_owned()));
+    set_condition(status, "Available", "False", reason, message, &now());
+}
+
+async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<Action, ReconcileError> {
+    let agent = &context.agent;
+    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &api_resource());
+    let name = cached.name_any();
+    let Some(object) = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading Promise {name}"), e))?
+    else {
+        return Ok(Action::await_change());
+    };
+    let value = serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let typed: Promise = serde_json::from_value(value.clone())
+        .map_err(|e| ReconcileError::Invalid(format!("Promise {name} does not decode: {e}")))?;
+    let promise = PromiseObject {
+        api,
+        api_resource: api_resource(),
+        object,
+        typed,
+        value,
+        name,
+    };
+    context.record_requirements(&promise.typed);
+    reconcile_promise(&context, &promise).await
+}
+
+async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result<Action, ReconcileError> {
+    let agent = &context.agent;
+    let mut status = status::status_of(&promise.object);
+    if has_label(&promise.object, labels::PAUSED) {
+        // As in Kratix, a pause holds deletion too, until it is lifted.
+        mark_unavailable(&mut status, "PausedReconciliation", "Paused");
+        set_reconciled(&mut status, WorkflowState::Paused, &[]);
+        if promise.write_if_changed(status).await? {
+            events::publish(
+                agent,
+                &promise.object,
+                &api_resource(),
+                EventType::Warning,
+                "Paused",
+                "Reconciliation is paused: kratix.io/paused is true".to_owned(),
+            )
+            .await;
+        }
+        return Ok(Action::await_change());
+    }
+    let validated = validate_promise(&promise.value);
+    if promise.object.metadata.deletion_timestamp.is_some() {
+        return promise_delete::reconcile(context, promise, &validated).await;
+    }
+    if let Some(problem) = validated.problems.iter().find(|p| p.severity == Severity::Error) {
+        let message = format!("invalid Promise: {}: {}", problem.path, problem.message);
+        status.insert("message".to_owned(), Value::String(message.clone()));
+        mark_unavailable(&mut status, "PromiseUnavailable", &message);
+        promise.write_if_changed(status).await?;
+        return Ok(Action::await_change());
+    }
+    let resource_api = validated.resource_api.clone();
+    let delete_pipelines = promise.pipelines(&validated, Workflow::PROMISE_DELETE);
+    let wanted = finalizers::promise(resource_api.is_some(), !delete_pipelines.is_empty());
+    if let Some(next) = finalizers::synced(promise.object.finalizers(), &wanted, &finalizers::ALL_PROMISE) {
+        super::finalizers::set(&promise.api, &promise.object, &next).await?;
+        return Ok(Action::await_change());
+    }
+    let generation = promise.object.metadata.generation.unwrap_or_default();
+    let spec_changed = status.get("observedGeneration").and_then(Value::as_i64) != Some(generation);
+    if spec_changed && delete_pipelines.len() > 1 {
+        events::publish(
+            agent,
+            &promise.object,
+            &api_resource(),
+            EventType::Warning,
+            "MultipleDeletePipelines",
+            format!(
+                "spec.workflows.promise.delete has {} pipelines; only the first ({}) runs",
+                delete_pipelines.len(),
+                delete_pipelines[0].name()
+            ),
+        )
+        .await;
+    }
+    let requirements = check_requirements(agent, promise).await?;
+    if let Some(resource_api) = &resource_api
+        && let Some(action) = install_api(agent, &promise.name, resource_api).await?
+    {
+        return Ok(action);
+    }
+    dependencies::sync(&agent.client, &promise.typed).await?;
+
+    // The Promise's own configure workflow runs before its API is served.
+    let pipelines = promise.pipelines(&validated, Workflow::PROMISE_CONFIGURE);
+    let hash = spec_hash(&promise.value);
+    let jobs: Api<Job> = Api::all(agent.client.clone());
+    let job_selector = format!(
+        "{}={},{}=promise,{}=configure",
+        labels::PROMISE_NAME,
+        promise.name,
+        labels::WORKFLOW_TYPE,
+        labels::WORKFLOW_ACTION
+    );
+    let run = promise.run(
+        agent,
+        Workflow::PROMISE_CONFIGURE,
+        &pipelines,
+        &hash,
+        &jobs,
+        &job_selector,
+    );
+    let (state, mut status) = match run.step().await? {
+        Step::Acted(action) => return Ok(action),
+        Step::Settled { state, status } => (state, status),
+    };
+    if let Some(version) = promise.object.labels().get(labels::PROMISE_VERSION) {
+        status.insert("version".to_owned(), Value::String(version.clone()));
+    }
+    if let Some(resource_api) = &resource_api {
+        status.insert("kind".to_owned(), Value::String(resource_api.kind.clone()));
+        status.insert(
+            "apiVersion".to_owned(),
+            Value::String(resource_api.api_version().to_lowercase()),
+        );
+    }
+    let requirements_met = requirements.record(&mut status);
+    match state {
+        Settled::Suspended { retry_in } => {
+            mark_unavailable(&mut status, "WorkflowSuspended", "Suspended");
+            set_reconciled(&mut status, WorkflowState::Suspended, &[]);
+            promise.write_if_changed(status).await?;
+            return Ok(retry_in.map_or_else(Action::await_change, Action::requeue));
+        }
+        Settled::Failed => {
+            if status.get("status").and_then(Value::as_str) != Some("Available") {
+                mark_unavailable(
+                    &mut status,
+                    "PromiseUnavailable",
+                    "Cannot fulfil resource requests",
+                );
+            }
+            set_reconciled(&mut status, WorkflowState::Failed, &[]);
+            promise.write_if_changed(status.clone()).await?;
+            return periodic_rerun(agent, promise, &status).await;
+        }
+        Settled::Paused | Settled::NothingToRun | Settled::Completed => {}
+    }
+
+    if let Some(resource_api) = &resource_api {
+        start_resources(agent, promise, resource_api, spec_changed).await?;
+    }
+    if !requirements_met {
+        mark_unavailable(
+            &mut status,
+            "PromiseUnavailable",
+            "Cannot fulfil resource requests: required Promises are not installed",
+        );
+        set_condition(
+            &mut status,
+            "Reconciled",
+            "Unknown",
+            "RequirementsNotFulfilled",
+            "Requirements not fulfilled",
+            &now(),
+        );
+        promise.write_if_changed(status).await?;
+        return Ok(Action::requeue(REQUIREMENTS_RECHECK));
+    }
+
+    let became_available = status.get("status").and_then(Value::as_str) != Some("Available");
+    status.insert("status".to_owned(), Value::String("Available".to_owned()));
+    if became_available {
+        status.insert("lastAvailableTime".to_owned(), Value::String(now()));
+    }
+    let message_is_ours = status
+        .get("message")
+        .and_then(Value::as_str)
+        .is_none_or(|m| m.starts_with("invalid Promise") || m == "Pending");
+    if message_is_ours {
+        status.insert(
+            "message".to_owned(),
+            Value::String("Promise configured".to_owned()),
+        );
+    }
+    set_condition(
+        &mut status,
+        "Available",
+        "True",
+        "PromiseAvailable",
+        "Ready to fulfil resource requests",
+        &now(),
+    );
+    for counter in ["workflows", "workflowsSucceeded", "workflowsFailed"] {
+        status.entry(counter).or_insert(Value::from(0));
+    }
+    status.insert("observedGeneration".to_owned(), Value::from(generation));
+    if state == Settled::Completed {
+        let works = promise_works(agent, &promise.name).await?;
+        record_last_success(&mut status);
+        set_reconciled(&mut status, WorkflowState::Completed, &works);
+    } else if state == Settled::NothingToRun {
+        if let Some(kratix) = status.get_mut("kratix").and_then(Value::as_object_mut) {
+            kratix.remove("workflows");
+        }
+        set_reconciled(&mut status, WorkflowState::Completed, &[]);
+    }
+    promise.write_if_changed(status.clone()).await?;
+    if became_available {
+        events::publish(
+            agent,
+            &promise.object,
+            &api_resource(),
+            EventType::Normal,
+            "Available",
+            "Promise is available".to_owned(),
+        )
+        .await;
+    }
+    if state == Settled::Completed {
+        periodic_rerun(agent, promise, &status).await
+    } else {
+        Ok(Action::await_change())
+    }
+}
+
+/// How the Promise's required Promises stand; `None` when it requires none.
+struct Requirements(Option<(Vec<kratix_shared::api::promise::RequiredPromiseStatus>, bool)>);
+
+impl Requirements {
+    /// Writes `status.requiredPromises` and `RequirementsFulfilled`; says
+    /// whether every requirement is met.
+    fn record(self, status: &mut Map<String, Value>) -> bool {
+        let Some((states, all)) = self.0 else {
+            status.remove("requiredPromises");
+            if let Some(Value::Array(conditions)) = status.get_mut("conditions") {
+                conditions.retain(|c| c.get("type").and_then(Value::as_str) != Some("RequirementsFulfilled"));
+            }
+            return true;
+        };
+        status.insert(
+            "requiredPromises".to_owned(),
+            serde_json::to_value(&states).unwrap_or_default(),
+        );
+        let (state, reason, message) = if all {
+            ("True", "RequirementsInstalled", "Requirements fulfilled")
+        } else {
+            ("False", "RequirementsNotInstalled", "Requirements not installed")
+        };
+        set_condition(status, "RequirementsFulfilled", state, reason, message, &now());
+        all
+    }
+}
+
+async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Requirements, ReconcileError> {
+    let required = &promise.typed.spec.required_promises;
+    if required.is_empty() {
+        return Ok(Requirements(None));
+    }
+    let promises: Api<Promise> = Api::all(agent.client.clone());
+    let mut found = Vec::new();
+    for requirement in required {
+        let other = promises
+            .get_opt(&requirement.name)
+            .await
+            .map_err(|e| ReconcileError::kube(format!("reading required Promise {}", requirement.name), e))?;
+        found.push((requirement.name.clone(), other));
+    }
+    Ok(Requirements(Some(requirements::evaluate(required, |name| {
+        found
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, p)| p.as_ref())
+            .map(|p| Found {
+                available: p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Available"),
+                version: p.labels().get(labels::PROMISE_VERSION).map(String::as_str),
+            })
+    }))))
+}
+
+/// Creates or updates the API's CRD and waits until it is Established; grants
+/// the agent access to it. `Some` while it is not yet served.
+async fn install_api(
+    agent: &Agent,
+    name: &str,
+    resource_api: &ResourceApi,
+) -> Result<Option<Action>, ReconcileError> {
+    let crd = resource_crd(name, resource_api);
+    let crds: Api<CustomResourceDefinition> = Api::all(agent.client.clone());
+    let crd_name = crd.metadata.name.clone().unwrap_or_default();
+    match crds.create(&PostParams::default(), &crd).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let patch = json!({"metadata": {"labels": crd.metadata.labels}, "spec": crd.spec});
+            crds.patch(&crd_name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ReconcileError::kube(format!("updating CRD {crd_name}"), e))?;
+        }
+        Err(error) => return Err(ReconcileError::kube(format!("creating CRD {crd_name}"), error)),
+    }
+    let established = crds
+        .get(&crd_name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?
+        .status
+        .and_then(|s| s.conditions)
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+    if !established {
+        return Ok(Some(Action::requeue(Duration::from_millis(200))));
+    }
+    if let Some((namespace, account)) = &agent.identity {
+        grant_self(&agent.client, name, resource_api, namespace, account).await?;
+    }
+    Ok(None)
+}
+
+/// Starts the resource controller, or has it look at every request again
+/// (a changed Promise changes every request's hash); `kratix.io/reconcile-resources`
+/// re-runs every request's workflow (waiting for running Jobs) and is removed.
+async fn start_resources(
+    agent: &Arc<Agent>,
+    promise: &PromiseObject,
+    resource_api: &ResourceApi,
+    spec_changed: bool,
 ) -> Result<(), ReconcileError> {
-    let current = serde_json::to_value(&promise.status).unwrap_or(Value::Null);
-    if current == Value::Object(status.clone()) {
+    {
+        let mut controllers = agent.resource_controllers.lock().await;
+        match controllers.get(&promise.name) {
+            Some(handle) if !handle.task.is_finished() => {
+                if spec_changed {
+                    let _ = handle.rerun_all.send(());
+                }
+            }
+            _ => {
+                let handle = resource::start(
+                    agent.clone(),
+                    promise.name.clone(),
+                    resource::api_resource(resource_api),
+                );
+                controllers.insert(promise.name.clone(), handle);
+            }
+        }
+    }
+    if !has_label(&promise.object, labels::RECONCILE_RESOURCES) {
         return Ok(());
     }
-    let patch = json!({"status": status});
-    api.patch_status(
-        &promise.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
+    let requests: Api<DynamicObject> =
+        Api::all_with(agent.client.clone(), &resource::api_resource(resource_api));
+    let listed = requests
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| ReconcileError::kube(format!("listing the {} requests", resource_api.kind), e))?;
+    let label = json!({"metadata": {"labels": {labels::RUN_FROM_START: "true"}}});
+    for request in &listed.items {
+        let namespaced: Api<DynamicObject> = Api::namespaced_with(
+            agent.client.clone(),
+            &request.namespace().unwrap_or_default(),
+            &resource::api_resource(resource_api),
+        );
+        namespaced
+            .patch(
+                &request.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&label),
+            )
+            .await
+            .map_err(|e| ReconcileError::kube(format!("re-running {}", request.name_any()), e))?;
+    }
+    events::publish(
+        agent,
+        &promise.object,
+        &api_resource(),
+        EventType::Normal,
+        "ReconcilingResources",
+        format!(
+            "Re-running the workflows of {} resource requests",
+            listed.items.len()
+        ),
     )
-    .await
-    .map_err(|e| ReconcileError::kube(format!("writing the status of Promise {}", promise.name_any()), e))?;
+    .await;
+    let remove = json!({"metadata": {"labels": {labels::RECONCILE_RESOURCES: null}}});
+    promise
+        .api
+        .patch(&promise.name, &PatchParams::default(), &Patch::Merge(&remove))
+        .await
+        .map_err(|e| ReconcileError::kube("removing kratix.io/reconcile-resources", e))?;
     Ok(())
+}
+
+/// The Works of the Promise's own workflows and how each stands.
+async fn promise_works(agent: &Agent, name: &str) -> Result<Vec<(String, WorkReadiness)>, ReconcileError> {
+    let works: Api<Work> = Api::all(agent.client.clone());
+    let selector = format!("{}={name},{}=promise", labels::PROMISE_NAME, labels::WORK_TYPE);
+    Ok(works
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
+        .items
+        .iter()
+        .map(|w| {
+            (
+                w.name_any(),
+                WorkReadiness::of(&serde_json::to_value(w).unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+/// As for requests: a finished Promise workflow re-runs after its interval,
+/// waiting for (not stopping) a running Job.
+async fn periodic_rerun(
+    agent: &Agent,
+    promise: &PromiseObject,
+    status: &Map<String, Value>,
+) -> Result<Action, ReconcileError> {
+    let interval = interval_of(agent, &promise.typed);
+    match periodic::rerun(
+        status,
+        interval,
+        agent.reconcile_after_failure(),
+        k8s_openapi::jiff::Timestamp::now(),
+    ) {
+        periodic::Rerun::Never => Ok(Action::await_change()),
+        periodic::Rerun::At(at) => Ok(Action::requeue(
+            at.duration_since(k8s_openapi::jiff::Timestamp::now())
+                .unsigned_abs(),
+        )),
+        periodic::Rerun::Now => {
+            let patch = json!({"metadata": {"labels": {labels::RUN_FROM_START: "true"}}});
+            promise
+                .api
+                .patch(&promise.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ReconcileError::kube(format!("re-running Promise {}", promise.name), e))?;
+            Ok(Action::await_change())
+        }
+    }
 }
 
 /// `<promise>-promise-controller`: the agent's access to the Promise's API, as
@@ -61,13 +618,13 @@ async fn write_status(
 async fn grant_self(
     client: &kube::Client,
     promise: &str,
-    api: &kratix_shared::api::resource_api::ResourceApi,
+    api: &ResourceApi,
     namespace: &str,
     account: &str,
 ) -> Result<(), ReconcileError> {
     use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
     let name = format!("{promise}-promise-controller");
-    let labels = json!({kratix_shared::labels::PROMISE_NAME: promise});
+    let labels = json!({labels::PROMISE_NAME: promise});
     let role: ClusterRole = serde_json::from_value(json!({
         "metadata": {"name": name, "labels": labels},
         "rules": [{
@@ -104,111 +661,4 @@ async fn grant_self(
         }
     }
     Ok(())
-}
-
-async fn reconcile(promise: Arc<Promise>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {
-    let name = promise.name_any();
-    let api: Api<Promise> = Api::all(agent.client.clone());
-    let now = Timestamp::now().to_string();
-    let mut status: Map<String, Value> = serde_json::to_value(&promise.status)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
-    let value = serde_json::to_value(promise.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-    let validated = validate_promise(&value);
-    if let Some(problem) = validated.problems.iter().find(|p| p.severity == Severity::Error) {
-        let message = format!("invalid Promise: {}: {}", problem.path, problem.message);
-        status.insert("status".to_owned(), Value::String("Unavailable".to_owned()));
-        status.insert("message".to_owned(), Value::String(message.clone()));
-        set_condition(
-            &mut status,
-            "Available",
-            "False",
-            "PromiseUnavailable",
-            &message,
-            &now,
-        );
-        write_status(&api, &promise, status).await?;
-        return Ok(Action::await_change());
-    }
-    if let Some(version) = promise.labels().get(kratix_shared::labels::PROMISE_VERSION) {
-        status.insert("version".to_owned(), Value::String(version.clone()));
-    }
-    if let Some(resource_api) = &validated.resource_api {
-        let crd = resource_crd(&name, resource_api);
-        let crds: Api<CustomResourceDefinition> = Api::all(agent.client.clone());
-        let crd_name = crd.metadata.name.clone().unwrap_or_default();
-        match crds.create(&PostParams::default(), &crd).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                let patch = json!({"metadata": {"labels": crd.metadata.labels}, "spec": crd.spec});
-                crds.patch(&crd_name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ReconcileError::kube(format!("updating CRD {crd_name}"), e))?;
-            }
-            Err(error) => return Err(ReconcileError::kube(format!("creating CRD {crd_name}"), error)),
-        }
-        let established = crds
-            .get(&crd_name)
-            .await
-            .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?
-            .status
-            .and_then(|s| s.conditions)
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-        if !established {
-            return Ok(Action::requeue(Duration::from_millis(200)));
-        }
-        if let Some((namespace, account)) = &agent.identity {
-            grant_self(&agent.client, &name, resource_api, namespace, account).await?;
-        }
-        status.insert("kind".to_owned(), Value::String(resource_api.kind.clone()));
-        status.insert(
-            "apiVersion".to_owned(),
-            Value::String(resource_api.api_version().to_lowercase()),
-        );
-        let mut controllers = agent.resource_controllers.lock().await;
-        match controllers.get(&name) {
-            Some(handle) if !handle.task.is_finished() => {
-                // Whatever changed in the Promise, its resources look again
-                // (their hash includes the Promise spec).
-                let _ = handle.rerun_all.send(());
-            }
-            _ => {
-                let handle =
-                    resource::start(agent.clone(), name.clone(), resource::api_resource(resource_api));
-                controllers.insert(name.clone(), handle);
-            }
-        }
-    }
-    let was_available = status.get("status").and_then(Value::as_str) == Some("Available");
-    status.insert("status".to_owned(), Value::String("Available".to_owned()));
-    if !was_available {
-        status.insert("lastAvailableTime".to_owned(), Value::String(now.clone()));
-    }
-    status
-        .entry("message")
-        .or_insert_with(|| Value::String("Promise configured".to_owned()));
-    if status
-        .get("message")
-        .and_then(Value::as_str)
-        .is_some_and(|m| m.starts_with("invalid Promise"))
-    {
-        status.insert(
-            "message".to_owned(),
-            Value::String("Promise configured".to_owned()),
-        );
-    }
-    set_condition(
-        &mut status,
-        "Available",
-        "True",
-        "PromiseAvailable",
-        "Ready to fulfil resource requests",
-        &now,
-    );
-    for counter in ["workflows", "workflowsSucceeded", "workflowsFailed"] {
-        status.entry(counter).or_insert(Value::from(0));
-    }
-    write_status(&api, &promise, status).await?;
-    Ok(Action::await_change())
 }

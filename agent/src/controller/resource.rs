@@ -7,18 +7,14 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::jiff::Timestamp;
-use kratix_shared::api::promise::WorkflowsStatus;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
 use kratix_shared::hash::resource_hash;
-use kratix_shared::labels;
-use kratix_shared::naming::random_suffix;
-use kratix_shared::render::{RenderRequest, render_workflow};
 use kratix_shared::status_conditions::{WorkReadiness, WorkflowState, reconciled, works_succeeded};
 use kratix_shared::status_merge::set_condition;
 use kratix_shared::validate::validate_promise;
-use kratix_shared::workflow_engine::{self, Decision, JobState, ObservedJob, Situation};
+use kratix_shared::{finalizers, labels, periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -27,7 +23,8 @@ use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use super::{Agent, ERROR_REQUEUE, ReconcileError, apply, status};
+use super::workflow::{self, Settled, Step, has_label, now};
+use super::{Agent, ERROR_REQUEUE, ReconcileError, resource_delete, status};
 
 /// A running resource controller.
 pub struct Handle {
@@ -36,10 +33,10 @@ pub struct Handle {
     pub rerun_all: mpsc::UnboundedSender<()>,
 }
 
-struct Context {
-    agent: Arc<Agent>,
-    promise: String,
-    resource: ApiResource,
+pub struct Context {
+    pub agent: Arc<Agent>,
+    pub promise: String,
+    pub resource: ApiResource,
 }
 
 /// Starts the controller for `promise`'s API.
@@ -70,7 +67,23 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         promise: promise.clone(),
         resource: resource.clone(),
     });
+    let works: Api<Work> = Api::all(client.clone());
+    let work_selector = format!("{}={promise},{}", labels::PROMISE_NAME, labels::RESOURCE_NAME);
+    let work_mapped = resource.clone();
     Controller::new_with(requests, watcher::Config::default(), resource)
+        .watches(
+            works,
+            watcher::Config::default().labels(&work_selector),
+            move |work: Work| {
+                let labels = work.labels();
+                let name = labels.get(labels::RESOURCE_NAME)?;
+                let namespace = labels
+                    .get(labels::RESOURCE_NAMESPACE)
+                    .cloned()
+                    .or_else(|| work.namespace())?;
+                Some(ObjectRef::new_with(name, work_mapped.clone()).within(&namespace))
+            },
+        )
         .watches(
             jobs,
             watcher::Config::default().labels(&job_selector),
@@ -100,345 +113,390 @@ fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) 
     Action::requeue(ERROR_REQUEUE)
 }
 
-fn job_state(job: &Job) -> JobState {
-    let conditions = job
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default();
-    let has = |type_: &str| conditions.iter().any(|c| c.type_ == type_ && c.status == "True");
-    if has("Complete") {
-        JobState::Succeeded
-    } else if has("Failed") || has("Suspended") {
-        JobState::Failed
-    } else {
-        JobState::Running
+/// Everything a reconcile of one request reads first.
+pub struct Request<'a> {
+    pub context: &'a Context,
+    pub api: Api<DynamicObject>,
+    pub object: DynamicObject,
+    pub value: Value,
+    pub name: String,
+    pub namespace: String,
+    pub promise: Promise,
+    pub promise_value: Value,
+}
+
+impl Request<'_> {
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.context.resource.kind, self.namespace, self.name)
     }
-}
 
-fn label(object: &DynamicObject, key: &str) -> bool {
-    object.labels().get(key).map(String::as_str) == Some("true")
-}
-
-fn progress_of(status: &Map<String, Value>) -> WorkflowsStatus {
-    status
-        .get("kratix")
-        .and_then(|k| k.get("workflows"))
-        .and_then(|w| serde_json::from_value(w.clone()).ok())
-        .unwrap_or_default()
-}
-
-fn set_progress(status: &mut Map<String, Value>, progress: &WorkflowsStatus) {
-    let kratix = status.entry("kratix").or_insert_with(|| json!({}));
-    if !kratix.is_object() {
-        *kratix = json!({});
+    /// Where this request's pipelines run and its Works are written.
+    pub fn pipeline_namespace(&self) -> String {
+        self.promise
+            .spec
+            .pipeline_namespace()
+            .unwrap_or(&self.namespace)
+            .to_owned()
     }
-    kratix["workflows"] = serde_json::to_value(progress).unwrap_or_default();
-}
 
-fn now() -> String {
-    Timestamp::now().to_string()
+    /// Selects this request's Jobs of both actions.
+    pub fn job_selector(&self) -> String {
+        format!(
+            "{}={},{}={},{}=resource",
+            labels::PROMISE_NAME,
+            self.context.promise,
+            labels::RESOURCE_NAME,
+            self.name,
+            labels::WORKFLOW_TYPE
+        )
+    }
+
+    /// A workflow run of this request.
+    pub fn run<'a>(
+        &'a self,
+        workflow: Workflow,
+        pipelines: &'a [Pipeline],
+        api: &'a ResourceApi,
+        hash: &'a str,
+        jobs: &'a Api<Job>,
+        job_selector: &'a str,
+    ) -> workflow::Run<'a> {
+        workflow::Run {
+            agent: &self.context.agent,
+            api: &self.api,
+            api_resource: &self.context.resource,
+            object: &self.object,
+            promise: &self.promise_value,
+            resource: Some((&self.value, api)),
+            workflow,
+            pipelines,
+            hash,
+            jobs,
+            job_selector,
+            // A paused request never gets this far.
+            paused: false,
+        }
+    }
 }
 
 async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<Action, ReconcileError> {
     let client = context.agent.client.clone();
     let name = cached.name_any();
     let namespace = cached.namespace().unwrap_or_else(|| "default".to_owned());
-    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &context.resource);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &context.resource);
     // Decide from the object as it is now: the watch cache can lag behind our
     // own last write (a removed re-run label, just-recorded progress), and acting
     // on that would stop the Job this controller has just started.
-    let Some(request) = requests
+    let Some(object) = api
         .get_opt(&name)
         .await
         .map_err(|e| ReconcileError::kube(format!("reading {namespace}/{name}"), e))?
     else {
         return Ok(Action::await_change());
     };
-    if request.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
-    if !request.labels().contains_key(labels::PROMISE_NAME) {
-        let patch = json!({"metadata": {"labels": {labels::PROMISE_NAME: context.promise}}});
-        requests
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| ReconcileError::kube(format!("labelling {namespace}/{name}"), e))?;
-        return Ok(Action::await_change());
-    }
     let promise = Api::<Promise>::all(client.clone())
-        .get(&context.promise)
+        .get_opt(&context.promise)
         .await
         .map_err(|e| ReconcileError::kube(format!("reading Promise {}", context.promise), e))?;
-    let promise_value = serde_json::to_value(&promise).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-    let validated = validate_promise(&promise_value);
+    let Some(promise) = promise else {
+        if object.metadata.deletion_timestamp.is_some() {
+            return resource_delete::without_promise(&context, &api, &object).await;
+        }
+        return Ok(Action::await_change());
+    };
+    let request = Request {
+        context: &context,
+        value: serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
+        promise_value: serde_json::to_value(&promise).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
+        api,
+        object,
+        name,
+        namespace,
+        promise,
+    };
+    let paused = has_label(&request.object, labels::PAUSED)
+        || request.promise.labels().get(labels::PAUSED).map(String::as_str) == Some("true");
+    if paused {
+        // As in Kratix, a pause holds deletion too, until it is lifted.
+        let mut status = status::status_of(&request.object);
+        set_reconciled(&mut status, WorkflowState::Paused, &[]);
+        write_if_changed(&request, status).await?;
+        return Ok(Action::await_change());
+    }
+    let validated = validate_promise(&request.promise_value);
     if validated.has_errors() {
         return Err(ReconcileError::Invalid(format!(
             "Promise {} is invalid; see its status",
             context.promise
         )));
     }
-    let Some(api) = validated.resource_api.clone() else {
+    let Some(resource_api) = validated.resource_api.clone() else {
         return Ok(Action::await_change());
     };
-    let pipelines: Vec<Pipeline> = validated
-        .pipelines
-        .iter()
-        .find(|(w, _)| *w == Workflow::RESOURCE_CONFIGURE)
-        .map(|(_, p)| p.clone())
-        .unwrap_or_default();
-    let names: Vec<String> = pipelines.iter().map(|p| p.name().to_owned()).collect();
-    let request_value = serde_json::to_value(&request).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-    let hash = resource_hash(&promise_value, &request_value);
-    let current_status = status::status_of(&request);
-    let progress = progress_of(&current_status);
-    let pipeline_namespace = promise.spec.pipeline_namespace().unwrap_or(&namespace).to_owned();
-    let job_selector = format!(
-        "{}={},{}={name},{}=resource,{}=configure",
-        labels::PROMISE_NAME,
-        context.promise,
-        labels::RESOURCE_NAME,
-        labels::WORKFLOW_TYPE,
-        labels::WORKFLOW_ACTION
+    let pipelines_of = |workflow: Workflow| -> Vec<Pipeline> {
+        validated
+            .pipelines
+            .iter()
+            .find(|(w, _)| *w == workflow)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default()
+    };
+    if request.object.metadata.deletion_timestamp.is_some() {
+        let delete: Vec<Pipeline> = pipelines_of(Workflow::RESOURCE_DELETE)
+            .into_iter()
+            .take(1)
+            .collect();
+        return resource_delete::reconcile(&request, &resource_api, &delete).await;
+    }
+    if !request.object.labels().contains_key(labels::PROMISE_NAME) {
+        let patch = json!({"metadata": {"labels": {labels::PROMISE_NAME: context.promise}}});
+        request
+            .api
+            .patch(&request.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| ReconcileError::kube(format!("labelling {}", request.describe()), e))?;
+        return Ok(Action::await_change());
+    }
+    if let Some(next) = finalizers::synced(
+        request.object.finalizers(),
+        &finalizers::RESOURCE,
+        &finalizers::RESOURCE,
+    ) {
+        super::finalizers::set(&request.api, &request.object, &next).await?;
+        return Ok(Action::await_change());
+    }
+    if request.promise.metadata.deletion_timestamp.is_some() {
+        // The Promise is going: its requests run no more configure workflows.
+        return Ok(Action::await_change());
+    }
+    if let Some(action) = requirements_gate(&request).await? {
+        return Ok(action);
+    }
+    let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
+    let hash = resource_hash(&request.promise_value, &request.value);
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &request.pipeline_namespace());
+    let job_selector = format!("{},{}=configure", request.job_selector(), labels::WORKFLOW_ACTION);
+    let run = request.run(
+        Workflow::RESOURCE_CONFIGURE,
+        &pipelines,
+        &resource_api,
+        &hash,
+        &jobs,
+        &job_selector,
     );
-    let jobs_api: Api<Job> = Api::namespaced(client.clone(), &pipeline_namespace);
-    let jobs = jobs_api
-        .list(&ListParams::default().labels(&job_selector))
-        .await
-        .map_err(|e| ReconcileError::kube("listing pipeline Jobs", e))?;
-    let observed: Vec<ObservedJob> = jobs
-        .items
-        .iter()
-        .map(|j| ObservedJob {
-            name: j.name_any(),
-            state: job_state(j),
-        })
-        .collect();
-    let manual = label(&request, labels::MANUAL_RECONCILIATION);
-    let situation = Situation {
-        pipelines: &names,
-        hash: &hash,
-        progress: &progress,
-        jobs: &observed,
-        rerun: manual || label(&request, labels::RUN_FROM_START),
-        stop_running: manual,
-        suspended_label: label(&request, labels::WORKFLOW_SUSPENDED),
-        paused: label(&request, labels::PAUSED)
-            || promise.labels().get(labels::PAUSED).map(String::as_str) == Some("true"),
+    let (state, mut status) = match run.step().await? {
+        Step::Acted(action) => return Ok(action),
+        Step::Settled { state, status } => (state, status),
     };
-    let decision = workflow_engine::decide(&situation);
-    tracing::debug!(request = %format!("{namespace}/{name}"), ?decision, "decided");
-    let render = |suffix: &str| {
-        render_workflow(&RenderRequest {
-            promise: &promise_value,
-            workflow: Workflow::RESOURCE_CONFIGURE,
-            pipelines: &pipelines,
-            resource: Some((&request_value, &api)),
-            config: context.agent.config.as_ref(),
-            adapter: &context.agent.adapter,
-            job_name_suffix: Some(suffix),
-        })
-        .map_err(|e| ReconcileError::Invalid(e.to_string()))
-    };
-    let mut status = current_status.clone();
-    status.insert("workflows".to_owned(), Value::from(names.len()));
-    match decision {
-        Decision::Paused => {
+    match state {
+        Settled::Paused => {
             set_reconciled(&mut status, WorkflowState::Paused, &[]);
-            write_if_changed(&requests, &request, &current_status, status).await?;
+            write_if_changed(&request, status).await?;
             Ok(Action::await_change())
         }
-        Decision::NothingToRun => {
-            status.insert("workflowsSucceeded".to_owned(), Value::from(0));
-            status.insert("workflowsFailed".to_owned(), Value::from(0));
-            write_if_changed(&requests, &request, &current_status, status).await?;
-            Ok(Action::await_change())
-        }
-        Decision::StopJob { job } => {
-            jobs_api
-                .patch(
-                    &job,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"spec": {"suspend": true}})),
-                )
-                .await
-                .map_err(|e| ReconcileError::kube(format!("suspending Job {job}"), e))?;
-            Ok(Action::await_change())
-        }
-        Decision::Wait { .. } => Ok(Action::requeue(Duration::from_secs(60))),
-        Decision::Start { index, fresh_run } => {
-            let suffix = random_suffix();
-            let rendered = render(&suffix)?;
-            let Some(resources) = rendered.get(index) else {
-                return Err(ReconcileError::Invalid(format!("no pipeline {index} to start")));
-            };
-            let job_name = resources.job.metadata.name.clone().unwrap_or_default();
-            let next = workflow_engine::start(
-                &progress,
-                &names,
-                &hash,
-                index,
-                fresh_run,
-                &job_name,
-                Timestamp::now(),
-            );
-            set_progress(&mut status, &next);
-            status.insert("message".to_owned(), Value::String("Pending".to_owned()));
-            set_condition(
-                &mut status,
-                "ConfigureWorkflowCompleted",
-                "False",
-                "PipelinesInProgress",
-                "Pipelines are still in progress",
-                &now(),
-            );
-            set_reconciled(&mut status, WorkflowState::InProgress, &[]);
-            // Progress first: a crash after this line re-creates this very Job.
-            status::replace(&requests, &request, status).await?;
-            if situation.rerun {
-                let patch = json!({"metadata": {"labels": {labels::MANUAL_RECONCILIATION: null, labels::RUN_FROM_START: null}}});
-                requests
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ReconcileError::kube("removing the re-run labels", e))?;
+        Settled::NothingToRun => {
+            // No configure pipelines: nothing to record but the generation.
+            if let Some(kratix) = status.get_mut("kratix").and_then(Value::as_object_mut) {
+                kratix.remove("workflows");
             }
-            apply::apply_pipeline(&client, resources).await?;
-            tracing::info!(request = %format!("{namespace}/{name}"), pipeline = %names[index], job = %job_name, "pipeline started");
-            Ok(Action::requeue(Duration::from_secs(60)))
-        }
-        Decision::EnsureJob { index, job } => {
-            let suffix = job.rsplit('-').next().unwrap_or_default().to_owned();
-            let rendered = render(&suffix)?;
-            if let Some(resources) = rendered.get(index) {
-                apply::apply_pipeline(&client, resources).await?;
-            }
-            Ok(Action::requeue(Duration::from_secs(60)))
-        }
-        Decision::Succeeded { index } => {
-            let next = workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());
-            set_progress(&mut status, &next);
-            status.insert("workflowsSucceeded".to_owned(), Value::from(index + 1));
-            status::replace(&requests, &request, status).await?;
-            Ok(Action::requeue(Duration::from_millis(10)))
-        }
-        Decision::Failed { index } => {
-            prune_jobs(&jobs_api, &jobs.items, &progress, context.agent.config.as_ref()).await;
-            let next = workflow_engine::mark(&progress, index, workflow_engine::FAILED, Timestamp::now());
-            set_progress(&mut status, &next);
-            status.insert("workflowsFailed".to_owned(), Value::from(1));
-            let message = format!(
-                "A Configure Pipeline has failed: {}",
-                names.get(index).cloned().unwrap_or_default()
-            );
-            set_condition(
-                &mut status,
-                "ConfigureWorkflowCompleted",
-                "False",
-                "ConfigureWorkflowFailed",
-                &message,
-                &now(),
-            );
-            set_reconciled(&mut status, WorkflowState::Failed, &[]);
-            write_if_changed(&requests, &request, &current_status, status).await?;
-            Ok(Action::await_change())
-        }
-        Decision::Suspended { retry_at, .. } => {
-            set_reconciled(&mut status, WorkflowState::Suspended, &[]);
-            write_if_changed(&requests, &request, &current_status, status).await?;
-            match retry_at.map(|t| t.0) {
-                Some(at) if at <= Timestamp::now() => {
-                    let patch = json!({"metadata": {"labels": {labels::WORKFLOW_SUSPENDED: null}}});
-                    requests
-                        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await
-                        .map_err(|e| ReconcileError::kube("resuming the suspended workflow", e))?;
-                    Ok(Action::await_change())
-                }
-                Some(at) => {
-                    let wait = at.duration_since(Timestamp::now()).unsigned_abs();
-                    Ok(Action::requeue(wait))
-                }
-                None => Ok(Action::await_change()),
-            }
-        }
-        Decision::Completed => {
-            prune_jobs(&jobs_api, &jobs.items, &progress, context.agent.config.as_ref()).await;
-            let works_api: Api<Work> = Api::namespaced(client.clone(), &pipeline_namespace);
-            let work_selector = format!(
-                "{}={},{}={name}",
-                labels::PROMISE_NAME,
-                context.promise,
-                labels::RESOURCE_NAME
-            );
-            let works = works_api
-                .list(&ListParams::default().labels(&work_selector))
-                .await
-                .map_err(|e| ReconcileError::kube("listing Works", e))?;
-            let readiness: Vec<(String, WorkReadiness)> = works
-                .items
-                .iter()
-                .map(|w| {
-                    (
-                        w.name_any(),
-                        WorkReadiness::of(&serde_json::to_value(w).unwrap_or_default()),
-                    )
-                })
-                .collect();
             status.insert(
                 "observedGeneration".to_owned(),
-                Value::from(request.metadata.generation.unwrap_or_default()),
+                Value::from(request.object.metadata.generation.unwrap_or_default()),
             );
-            status.insert("workflowsSucceeded".to_owned(), Value::from(names.len()));
-            status.insert("workflowsFailed".to_owned(), Value::from(0));
-            set_reconciled(&mut status, WorkflowState::Completed, &readiness);
-            write_if_changed(&requests, &request, &current_status, status).await?;
-            let interval = context
-                .agent
-                .config
-                .as_ref()
-                .map(|c| c.reconciliation_interval)
-                .unwrap_or(Duration::from_secs(36_000));
-            Ok(Action::requeue(interval))
+            write_if_changed(&request, status).await?;
+            Ok(Action::await_change())
+        }
+        Settled::Suspended { retry_in } => {
+            set_reconciled(&mut status, WorkflowState::Suspended, &[]);
+            write_if_changed(&request, status).await?;
+            Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
+        }
+        Settled::Failed => {
+            set_reconciled(&mut status, WorkflowState::Failed, &[]);
+            write_if_changed(&request, status.clone()).await?;
+            periodic_rerun(&request, &status).await
+        }
+        Settled::Completed => {
+            let works = works_of(&request).await?;
+            status.insert(
+                "observedGeneration".to_owned(),
+                Value::from(request.object.metadata.generation.unwrap_or_default()),
+            );
+            if status.get("message").and_then(Value::as_str) == Some("Pending") {
+                status.insert(
+                    "message".to_owned(),
+                    Value::String("Resource requested".to_owned()),
+                );
+            }
+            record_last_success(&mut status);
+            set_reconciled(&mut status, WorkflowState::Completed, &works);
+            write_if_changed(&request, status.clone()).await?;
+            periodic_rerun(&request, &status).await
         }
     }
 }
 
-/// Deletes old Jobs beyond `numberOfJobsToKeep` per pipeline; failures are
-/// logged and retried on a later pass.
-async fn prune_jobs(
-    api: &Api<Job>,
-    jobs: &[Job],
-    progress: &WorkflowsStatus,
-    config: Option<&kratix_shared::config::KratixConfig>,
-) {
-    let keep = config.map_or(5, |c| c.number_of_jobs_to_keep) as usize;
-    let finished: Vec<workflow_engine::PrunableJob> = jobs
+/// Requests wait while their Promise's required Promises are missing
+/// (contract 9.1 step 8). `None` when they are met.
+async fn requirements_gate(request: &Request<'_>) -> Result<Option<Action>, ReconcileError> {
+    let unmet = request
+        .promise
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "RequirementsFulfilled"))
+        .is_some_and(|c| c.status == "False");
+    let mut status = status::status_of(&request.object);
+    let had_condition = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.get("type").and_then(Value::as_str) == Some("PromiseAvailable"))
+        });
+    if unmet {
+        status.insert("message".to_owned(), Value::String("Pending".to_owned()));
+        set_condition(
+            &mut status,
+            "PromiseAvailable",
+            "False",
+            "PromiseRequirementsNotInstalled",
+            "Promise Requirements are not installed",
+            &now(),
+        );
+        write_if_changed(request, status).await?;
+        return Ok(Some(Action::requeue(Duration::from_secs(60))));
+    }
+    if had_condition {
+        set_condition(
+            &mut status,
+            "PromiseAvailable",
+            "True",
+            "PromiseAvailable",
+            "Promise Requirements are met",
+            &now(),
+        );
+        if write_if_changed(request, status).await? {
+            return Ok(Some(Action::await_change()));
+        }
+    }
+    Ok(None)
+}
+
+/// The request's Works and how each stands.
+async fn works_of(request: &Request<'_>) -> Result<Vec<(String, WorkReadiness)>, ReconcileError> {
+    let works_api: Api<Work> = Api::namespaced(
+        request.context.agent.client.clone(),
+        &request.pipeline_namespace(),
+    );
+    let selector = format!(
+        "{}={},{}={},{}=resource",
+        labels::PROMISE_NAME,
+        request.context.promise,
+        labels::RESOURCE_NAME,
+        request.name,
+        labels::WORK_TYPE,
+    );
+    let works = works_api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| ReconcileError::kube("listing Works", e))?;
+    Ok(works
+        .items
         .iter()
-        .filter(|j| job_state(j) != JobState::Running)
-        .map(|j| workflow_engine::PrunableJob {
-            name: j.name_any(),
-            pipeline: j.labels().get(labels::PIPELINE_NAME).cloned().unwrap_or_default(),
-            created: j
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.to_string())
-                .unwrap_or_default(),
+        .filter(|w| {
+            // With a pipelineNamespace, Works of same-named requests from other
+            // namespaces share it: keep this request's.
+            w.labels()
+                .get(labels::RESOURCE_NAMESPACE)
+                .is_none_or(|ns| *ns == request.namespace)
         })
-        .collect();
-    let background = kube::api::DeleteParams {
-        propagation_policy: Some(kube::api::PropagationPolicy::Background),
-        ..Default::default()
+        .map(|w| {
+            (
+                w.name_any(),
+                WorkReadiness::of(&serde_json::to_value(w).unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+/// `lastSuccessfulConfigureWorkflowTime` (top level and under `kratix.workflows`)
+/// from the `ConfigureWorkflowCompleted` transition, once it is True.
+pub fn record_last_success(status: &mut Map<String, Value>) {
+    let Some(time) = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| {
+            c.iter().find(|c| {
+                c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+        .and_then(|c| c.get("lastTransitionTime"))
+        .cloned()
+    else {
+        return;
     };
-    for name in workflow_engine::jobs_to_prune(&finished, keep, progress) {
-        if let Err(error) = api.delete(&name, &background).await {
-            tracing::warn!(job = %name, %error, "pruning an old Job failed; will retry");
+    status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
+    if let Some(workflows) = status
+        .get_mut("kratix")
+        .and_then(|k| k.get_mut("workflows"))
+        .and_then(Value::as_object_mut)
+    {
+        workflows.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time);
+    }
+}
+
+/// The effective periodic re-run interval of `promise`'s workflows.
+pub fn interval_of(agent: &Agent, promise: &Promise) -> Duration {
+    periodic::effective_interval(
+        promise
+            .annotations()
+            .get(labels::RECONCILIATION_INTERVAL_ANNOTATION)
+            .map(String::as_str),
+        promise
+            .spec
+            .workflows
+            .config
+            .as_ref()
+            .and_then(|c| c.reconciliation_interval.as_deref()),
+        agent.reconciliation_interval(),
+    )
+}
+
+/// Re-runs a finished workflow when its interval has passed, by the
+/// `run-from-start` label: a periodic run waits for a running Job rather than
+/// stopping it (the reference stops it, quirk 17.1).
+async fn periodic_rerun(
+    request: &Request<'_>,
+    status: &Map<String, Value>,
+) -> Result<Action, ReconcileError> {
+    let agent = &request.context.agent;
+    let interval = interval_of(agent, &request.promise);
+    match periodic::rerun(
+        status,
+        interval,
+        agent.reconcile_after_failure(),
+        Timestamp::now(),
+    ) {
+        periodic::Rerun::Never => Ok(Action::await_change()),
+        periodic::Rerun::At(at) => Ok(Action::requeue(
+            at.duration_since(Timestamp::now()).unsigned_abs(),
+        )),
+        periodic::Rerun::Now => {
+            let patch = json!({"metadata": {"labels": {labels::RUN_FROM_START: "true"}}});
+            request
+                .api
+                .patch(&request.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ReconcileError::kube(format!("re-running {}", request.describe()), e))?;
+            tracing::info!(request = %request.describe(), "periodic re-run");
+            Ok(Action::await_change())
         }
     }
 }
 
 /// Sets WorksSucceeded (when the workflow completed) and Reconciled.
-fn set_reconciled(
+pub fn set_reconciled(
     status: &mut Map<String, Value>,
     workflow: WorkflowState,
     works: &[(String, WorkReadiness)],
@@ -466,16 +524,16 @@ fn set_reconciled(
     );
 }
 
-async fn write_if_changed(
-    api: &Api<DynamicObject>,
-    object: &DynamicObject,
-    current: &Map<String, Value>,
+/// Writes the status when it differs from the object's; says whether it wrote.
+pub async fn write_if_changed(
+    request: &Request<'_>,
     status: Map<String, Value>,
-) -> Result<(), ReconcileError> {
-    if *current != status {
-        status::replace(api, object, status).await?;
+) -> Result<bool, ReconcileError> {
+    if status::status_of(&request.object) == status {
+        return Ok(false);
     }
-    Ok(())
+    status::replace(&request.api, &request.object, status).await?;
+    Ok(true)
 }
 
 /// The API resource of a Promise's requests.

@@ -216,6 +216,10 @@ pub struct WorkflowsStatus {
     /// progress; the reference derives it from Jobs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// `delete` while the delete workflow runs (the configure run's record is
+    /// replaced, as in Kratix); absent for configure runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 /// One pipeline's phase in `status.kratix.workflows.pipelines`.

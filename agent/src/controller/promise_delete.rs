@@ -1,0 +1,202 @@
+//! Deleting a Promise (contract 11.2): its finalizers are worked through in
+//! order, one step per pass: its delete pipeline, its Jobs, its requests
+//! (each running its own delete flow), everything it created (RBAC, service
+//! accounts, ConfigMaps), its Works, and last its API's CRD.
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kratix_shared::api::Workflow;
+use kratix_shared::api::work::Work;
+use kratix_shared::finalizers::{
+    self, API_CRD_CLEANUP, DELETE_WORKFLOWS, DEPENDANT_RESOURCES_CLEANUP, DEPENDENCIES_CLEANUP,
+    RESOURCE_REQUEST_CLEANUP, WORKFLOWS_CLEANUP,
+};
+use kratix_shared::hash::spec_hash;
+use kratix_shared::labels;
+use kratix_shared::resource_crd::resource_crd;
+use kratix_shared::validate::Validated;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::runtime::controller::Action;
+
+use super::promise::{Context, PromiseObject};
+use super::resource_delete::ignore_missing;
+use super::workflow::{Settled, Step, background};
+use super::{ReconcileError, finalizers as write_finalizers, rbac_cleanup, resource};
+
+/// How soon to look again while something is going away.
+const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
+
+pub async fn reconcile(
+    context: &Context,
+    promise: &PromiseObject,
+    validated: &Validated,
+) -> Result<Action, ReconcileError> {
+    let Some(finalizer) = finalizers::next(promise.object.finalizers(), &finalizers::ALL_PROMISE) else {
+        return Ok(Action::await_change());
+    };
+    let agent = &context.agent;
+    let client = &agent.client;
+    let remove = || write_finalizers::remove(&promise.api, &promise.object, finalizer);
+    match finalizer {
+        DELETE_WORKFLOWS => {
+            // Requests' configure Jobs finish first.
+            let configure_jobs = format!(
+                "{}={},{}=resource,{}=configure",
+                labels::PROMISE_NAME,
+                promise.name,
+                labels::WORKFLOW_TYPE,
+                labels::WORKFLOW_ACTION
+            );
+            let jobs: Api<Job> = Api::all(client.clone());
+            let running = jobs
+                .list(&ListParams::default().labels(&configure_jobs))
+                .await
+                .map_err(|e| ReconcileError::kube("listing resource Jobs", e))?
+                .items
+                .iter()
+                .any(|j| j.status.as_ref().and_then(|s| s.active).unwrap_or_default() > 0);
+            if running {
+                return Ok(Action::requeue(CLEANUP_RECHECK));
+            }
+            let delete: Vec<_> = promise
+                .pipelines(validated, Workflow::PROMISE_DELETE)
+                .into_iter()
+                .take(1)
+                .collect();
+            let hash = spec_hash(&promise.value);
+            let selector = format!(
+                "{}={},{}=promise",
+                labels::PROMISE_NAME,
+                promise.name,
+                labels::WORKFLOW_TYPE
+            );
+            let run = promise.run(agent, Workflow::PROMISE_DELETE, &delete, &hash, &jobs, &selector);
+            match run.step().await? {
+                Step::Acted(action) => Ok(action),
+                Step::Settled {
+                    state: Settled::Completed | Settled::NothingToRun,
+                    ..
+                } => {
+                    remove().await?;
+                    Ok(Action::await_change())
+                }
+                Step::Settled {
+                    state: Settled::Suspended { retry_in },
+                    status,
+                } => {
+                    promise.write_if_changed(status).await?;
+                    Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
+                }
+                Step::Settled { status, .. } => {
+                    promise.write_if_changed(status).await?;
+                    Ok(Action::await_change())
+                }
+            }
+        }
+        WORKFLOWS_CLEANUP => {
+            let selector = format!(
+                "{}={},{}=promise",
+                labels::PROMISE_NAME,
+                promise.name,
+                labels::WORKFLOW_TYPE
+            );
+            let jobs: Api<Job> = Api::all(client.clone());
+            let listed = jobs
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| ReconcileError::kube("listing the Promise's Jobs", e))?;
+            for job in listed.items {
+                let namespaced: Api<Job> =
+                    Api::namespaced(client.clone(), &job.namespace().unwrap_or_default());
+                ignore_missing(namespaced.delete(&job.name_any(), &background()).await)
+                    .map_err(|e| ReconcileError::kube(format!("deleting Job {}", job.name_any()), e))?;
+            }
+            remove().await?;
+            Ok(Action::await_change())
+        }
+        RESOURCE_REQUEST_CLEANUP => {
+            let Some(resource_api) = &validated.resource_api else {
+                remove().await?;
+                return Ok(Action::await_change());
+            };
+            let ar = resource::api_resource(resource_api);
+            let requests: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+            let listed = match requests.list(&ListParams::default()).await {
+                Ok(list) => list.items,
+                // The API is gone already: no requests are left.
+                Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+                Err(error) => return Err(ReconcileError::kube("listing requests to delete", error)),
+            };
+            if listed.is_empty() {
+                remove().await?;
+                return Ok(Action::await_change());
+            }
+            for request in listed.iter().filter(|r| r.metadata.deletion_timestamp.is_none()) {
+                let namespaced: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), &request.namespace().unwrap_or_default(), &ar);
+                ignore_missing(
+                    namespaced
+                        .delete(&request.name_any(), &DeleteParams::default())
+                        .await,
+                )
+                .map_err(|e| ReconcileError::kube(format!("deleting {}", request.name_any()), e))?;
+            }
+            Ok(Action::requeue(CLEANUP_RECHECK))
+        }
+        DEPENDANT_RESOURCES_CLEANUP => {
+            if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
+                handle.task.abort();
+            }
+            if rbac_cleanup::delete_everything_of_promise(client, &promise.name).await? == 0 {
+                remove().await?;
+                return Ok(Action::await_change());
+            }
+            Ok(Action::requeue(CLEANUP_RECHECK))
+        }
+        DEPENDENCIES_CLEANUP => {
+            let works: Api<Work> = Api::all(client.clone());
+            let selector = format!("{}={}", labels::PROMISE_NAME, promise.name);
+            let listed = works
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
+                .items;
+            if listed.is_empty() {
+                remove().await?;
+                return Ok(Action::await_change());
+            }
+            for work in listed.iter().filter(|w| w.metadata.deletion_timestamp.is_none()) {
+                let namespaced: Api<Work> =
+                    Api::namespaced(client.clone(), &work.namespace().unwrap_or_default());
+                ignore_missing(
+                    namespaced
+                        .delete(&work.name_any(), &DeleteParams::default())
+                        .await,
+                )
+                .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
+            }
+            Ok(Action::requeue(CLEANUP_RECHECK))
+        }
+        API_CRD_CLEANUP => {
+            if let Some(resource_api) = &validated.resource_api {
+                let crd_name = resource_crd(&promise.name, resource_api)
+                    .metadata
+                    .name
+                    .unwrap_or_default();
+                let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+                ignore_missing(crds.delete(&crd_name, &DeleteParams::default()).await)
+                    .map_err(|e| ReconcileError::kube(format!("deleting CRD {crd_name}"), e))?;
+            }
+            remove().await?;
+            Ok(Action::await_change())
+        }
+        // A finalizer of Kratix's versioning layer: nothing of it to clean up.
+        _ => {
+            remove().await?;
+            Ok(Action::await_change())
+        }
+    }
+}

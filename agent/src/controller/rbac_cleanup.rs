@@ -1,0 +1,152 @@
+//! Removing RBAC the agent created that is no longer wanted: a pipeline's user
+//! permissions that its Promise no longer declares, and everything a deleted
+//! Promise created.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kratix_shared::api::Workflow;
+use kratix_shared::labels;
+use kratix_shared::render::PipelineResources;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use super::ReconcileError;
+
+/// (namespace, name) of every object of one kind.
+type Names = BTreeSet<(String, String)>;
+
+fn names_of<K: ResourceExt>(objects: &[K]) -> Names {
+    objects
+        .iter()
+        .map(|o| (o.namespace().unwrap_or_default(), o.name_any()))
+        .collect()
+}
+
+/// The objects in `existing` that are not `desired`.
+pub fn stale(existing: &Names, desired: &Names) -> Names {
+    existing.difference(desired).cloned().collect()
+}
+
+async fn delete_stale<K>(client: &kube::Client, selector: &str, desired: &Names) -> Result<(), ReconcileError>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let all: Api<K> = Api::all(client.clone());
+    let existing = all
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| ReconcileError::kube(format!("listing {}s", K::kind(&())), e))?;
+    for (namespace, name) in stale(&names_of(&existing.items), desired) {
+        // Erased, so one function serves namespaced and cluster-scoped kinds.
+        let resource = ApiResource::erase::<K>(&());
+        let api: Api<DynamicObject> = if namespace.is_empty() {
+            Api::all_with(client.clone(), &resource)
+        } else {
+            Api::namespaced_with(client.clone(), &namespace, &resource)
+        };
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => tracing::info!(kind = %K::kind(&()), %namespace, %name, "removed stale pipeline RBAC"),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => {
+                return Err(ReconcileError::kube(
+                    format!("removing stale {} {name}", K::kind(&())),
+                    error,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the user-permission RBAC of this pipeline that its rendering no
+/// longer contains (a permission removed from the Promise). Only objects
+/// labelled with this pipeline's workflow type and action count, so a
+/// configure and a delete pipeline of the same name never remove each other's
+/// (the reference's quirk 17.11).
+pub async fn remove_stale_user_rbac(
+    client: &kube::Client,
+    workflow: Workflow,
+    resources: &PipelineResources,
+) -> Result<(), ReconcileError> {
+    let account = &resources.service_account;
+    let promise = resources
+        .job
+        .labels()
+        .get(labels::PROMISE_NAME)
+        .cloned()
+        .unwrap_or_default();
+    let selector = format!(
+        "{}={promise},{}={},{}={},{}={},{}={}",
+        labels::PROMISE_NAME,
+        labels::PIPELINE_NAME,
+        resources.pipeline_name,
+        labels::PIPELINE_NAMESPACE,
+        account.namespace().unwrap_or_default(),
+        labels::WORKFLOW_TYPE,
+        workflow.workflow_type,
+        labels::WORKFLOW_ACTION,
+        workflow.action,
+    );
+    delete_stale::<Role>(client, &selector, &names_of(&resources.roles)).await?;
+    delete_stale::<RoleBinding>(client, &selector, &names_of(&resources.role_bindings)).await?;
+    delete_stale::<ClusterRole>(client, &selector, &names_of(&resources.cluster_roles)).await?;
+    delete_stale::<ClusterRoleBinding>(client, &selector, &names_of(&resources.cluster_role_bindings)).await
+}
+
+/// Deletes every binding, role, service account and ConfigMap labelled with
+/// `promise` (contract 11.2 step 6). Returns how many were still there.
+pub async fn delete_everything_of_promise(
+    client: &kube::Client,
+    promise: &str,
+) -> Result<usize, ReconcileError> {
+    let selector = format!("{}={promise}", labels::PROMISE_NAME);
+    let nothing = Names::new();
+    let mut remaining = 0;
+    remaining += count_and_delete::<ClusterRoleBinding>(client, &selector, &nothing).await?;
+    remaining += count_and_delete::<ClusterRole>(client, &selector, &nothing).await?;
+    remaining += count_and_delete::<RoleBinding>(client, &selector, &nothing).await?;
+    remaining += count_and_delete::<Role>(client, &selector, &nothing).await?;
+    remaining += count_and_delete::<ServiceAccount>(client, &selector, &nothing).await?;
+    remaining += count_and_delete::<ConfigMap>(client, &selector, &nothing).await?;
+    Ok(remaining)
+}
+
+async fn count_and_delete<K>(
+    client: &kube::Client,
+    selector: &str,
+    keep: &Names,
+) -> Result<usize, ReconcileError>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let all: Api<K> = Api::all(client.clone());
+    let count = all
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| ReconcileError::kube(format!("listing {}s", K::kind(&())), e))?
+        .items
+        .len();
+    delete_stale::<K>(client, selector, keep).await?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[(&str, &str)]) -> Names {
+        list.iter()
+            .map(|(n, m)| ((*n).to_owned(), (*m).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn only_objects_no_longer_rendered_are_stale() {
+        let existing = names(&[("team-a", "p-abcde"), ("team-b", "p-fghij"), ("", "p-all")]);
+        let desired = names(&[("team-a", "p-abcde"), ("", "p-all")]);
+        assert_eq!(stale(&existing, &desired), names(&[("team-b", "p-fghij")]));
+    }
+}

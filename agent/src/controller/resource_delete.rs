@@ -1,0 +1,191 @@
+//! Deleting a resource request (contract 11.1): its finalizers are worked
+//! through in order, one step per pass: the delete pipeline (its output is
+//! discarded), then its Works, then its Jobs.
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::api::work::Work;
+use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
+use kratix_shared::hash::resource_hash;
+use kratix_shared::labels;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+
+use super::resource::{Context, Request, write_if_changed};
+use super::workflow::{Settled, Step, background};
+use super::{ReconcileError, events, finalizers as write_finalizers};
+
+/// How soon to look again while Works or Jobs are going away.
+const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
+
+/// Every finalizer a request may carry, in the order they are handled
+/// (Kratix's binding finalizer last: there is nothing of it to clean up here).
+const ORDER: [&str; 4] = [
+    DELETE_WORKFLOWS,
+    WORK_CLEANUP,
+    WORKFLOWS_CLEANUP,
+    "kratix.io/resource-binding-cleanup",
+];
+
+pub async fn reconcile(
+    request: &Request<'_>,
+    resource_api: &ResourceApi,
+    delete_pipelines: &[Pipeline],
+) -> Result<Action, ReconcileError> {
+    let Some(finalizer) = finalizers::next(request.object.finalizers(), &ORDER) else {
+        return Ok(Action::await_change());
+    };
+    let client = &request.context.agent.client;
+    let pipeline_namespace = request.pipeline_namespace();
+    match finalizer {
+        DELETE_WORKFLOWS => {
+            let hash = resource_hash(&request.promise_value, &request.value);
+            let jobs: Api<Job> = Api::namespaced(client.clone(), &pipeline_namespace);
+            let selector = request.job_selector();
+            let run = request.run(
+                Workflow::RESOURCE_DELETE,
+                delete_pipelines,
+                resource_api,
+                &hash,
+                &jobs,
+                &selector,
+            );
+            match run.step().await? {
+                Step::Acted(action) => Ok(action),
+                Step::Settled {
+                    state: Settled::Completed | Settled::NothingToRun,
+                    ..
+                } => {
+                    write_finalizers::remove(&request.api, &request.object, DELETE_WORKFLOWS).await?;
+                    Ok(Action::await_change())
+                }
+                Step::Settled {
+                    state: Settled::Suspended { retry_in },
+                    status,
+                } => {
+                    write_if_changed(request, status).await?;
+                    Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
+                }
+                Step::Settled { status, .. } => {
+                    // Failed (or paused): reported, and retried on a spec
+                    // change or a manual reconciliation.
+                    write_if_changed(request, status).await?;
+                    Ok(Action::await_change())
+                }
+            }
+        }
+        WORK_CLEANUP => {
+            let works: Api<Work> = Api::namespaced(client.clone(), &pipeline_namespace);
+            let selector = format!(
+                "{}={},{}={}",
+                labels::PROMISE_NAME,
+                request.context.promise,
+                labels::RESOURCE_NAME,
+                request.name
+            );
+            let remaining: Vec<Work> = works
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| ReconcileError::kube("listing Works to delete", e))?
+                .items
+                .into_iter()
+                .filter(|w| {
+                    w.labels()
+                        .get(labels::RESOURCE_NAMESPACE)
+                        .is_none_or(|ns| *ns == request.namespace)
+                })
+                .collect();
+            if remaining.is_empty() {
+                write_finalizers::remove(&request.api, &request.object, WORK_CLEANUP).await?;
+                return Ok(Action::await_change());
+            }
+            for work in remaining
+                .iter()
+                .filter(|w| w.metadata.deletion_timestamp.is_none())
+            {
+                ignore_missing(works.delete(&work.name_any(), &DeleteParams::default()).await)
+                    .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
+            }
+            Ok(Action::requeue(CLEANUP_RECHECK))
+        }
+        WORKFLOWS_CLEANUP => {
+            delete_jobs(client, &pipeline_namespace, &request.job_selector()).await?;
+            write_finalizers::remove(&request.api, &request.object, WORKFLOWS_CLEANUP).await?;
+            Ok(Action::await_change())
+        }
+        other => {
+            write_finalizers::remove(&request.api, &request.object, other).await?;
+            Ok(Action::await_change())
+        }
+    }
+}
+
+/// A request whose Promise is gone (removed without its finalizers running):
+/// no delete pipeline can run, so say so and let the request go.
+pub async fn without_promise(
+    context: &Context,
+    api: &Api<DynamicObject>,
+    object: &DynamicObject,
+) -> Result<Action, ReconcileError> {
+    let ours: Vec<String> = object
+        .finalizers()
+        .iter()
+        .filter(|f| ORDER.contains(&f.as_str()))
+        .cloned()
+        .collect();
+    if ours.is_empty() {
+        return Ok(Action::await_change());
+    }
+    events::publish(
+        &context.agent,
+        object,
+        &context.resource,
+        EventType::Warning,
+        "PromiseMissing",
+        format!(
+            "Promise {} no longer exists: its delete pipeline cannot run; removing the finalizers",
+            context.promise
+        ),
+    )
+    .await;
+    let remaining: Vec<String> = object
+        .finalizers()
+        .iter()
+        .filter(|f| !ours.contains(f))
+        .cloned()
+        .collect();
+    write_finalizers::set(api, object, &remaining).await?;
+    Ok(Action::await_change())
+}
+
+/// Deletes the Jobs `selector` matches in `namespace` (their Pods follow).
+pub async fn delete_jobs(
+    client: &kube::Client,
+    namespace: &str,
+    selector: &str,
+) -> Result<(), ReconcileError> {
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let listed = jobs
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| ReconcileError::kube("listing Jobs to delete", e))?;
+    for job in listed.items {
+        ignore_missing(jobs.delete(&job.name_any(), &background()).await)
+            .map_err(|e| ReconcileError::kube(format!("deleting Job {}", job.name_any()), e))?;
+    }
+    Ok(())
+}
+
+/// A delete of something already gone is a success.
+pub fn ignore_missing<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,435 @@
+//! Takes one step of one object's workflow (a Promise's or a resource
+//! request's, configure or delete): observes its Jobs, asks the shared engine
+//! what to do, records progress in the status before acting, and acts.
+//!
+//! What to make of a settled workflow (conditions from Works, Available,
+//! periodic re-runs, finalizers) is the caller's business.
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::promise::WorkflowsStatus;
+use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::api::workflow::WorkflowAction;
+use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::labels;
+use kratix_shared::naming::random_suffix;
+use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
+use kratix_shared::status_merge::set_condition;
+use kratix_shared::workflow_engine::{self, Decision, JobState, ObservedJob, Situation};
+use kube::ResourceExt;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use serde_json::{Map, Value, json};
+
+use super::{Agent, ReconcileError, apply, events, rbac_cleanup, status};
+
+/// How long to wait for a running Job before looking again anyway (its watch
+/// event normally comes first).
+const RUNNING_JOB_RECHECK: Duration = Duration::from_secs(60);
+
+/// One object's workflow: everything its next step depends on.
+pub struct Run<'a> {
+    pub agent: &'a Agent,
+    /// The object's API, for its status and labels.
+    pub api: &'a Api<DynamicObject>,
+    pub api_resource: &'a ApiResource,
+    /// Read fresh at the start of the reconcile.
+    pub object: &'a DynamicObject,
+    pub promise: &'a Value,
+    /// For resource workflows: the request (as JSON) and the Promise's API.
+    pub resource: Option<(&'a Value, &'a ResourceApi)>,
+    pub workflow: Workflow,
+    pub pipelines: &'a [Pipeline],
+    /// The object's `kratix.io/hash`.
+    pub hash: &'a str,
+    /// Where its Jobs run (all namespaces for Promise workflows).
+    pub jobs: &'a Api<Job>,
+    /// Selects the object's Jobs of this workflow type, both actions: a delete
+    /// pipeline waits for a running configure Job.
+    pub job_selector: &'a str,
+    /// `kratix.io/paused` on the object or its Promise.
+    pub paused: bool,
+}
+
+/// Where a workflow stands once nothing more can be done right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Paused,
+    NothingToRun,
+    Failed,
+    /// Waiting for `retry_in`, or for the user when `None`.
+    Suspended {
+        retry_in: Option<Duration>,
+    },
+    Completed,
+}
+
+/// What a step did.
+pub enum Step {
+    /// Progress was made and recorded; look again after this.
+    Acted(Action),
+    /// Nothing to do: the caller completes `status` (which may differ from the
+    /// object's) and writes it.
+    Settled {
+        state: Settled,
+        status: Map<String, Value>,
+    },
+}
+
+fn job_state(job: &Job) -> JobState {
+    let conditions = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let has = |type_: &str| conditions.iter().any(|c| c.type_ == type_ && c.status == "True");
+    if has("Complete") {
+        JobState::Succeeded
+    } else if has("Failed") || has("Suspended") {
+        JobState::Failed
+    } else {
+        JobState::Running
+    }
+}
+
+/// Whether `key` is `"true"` on the object.
+pub fn has_label(object: &DynamicObject, key: &str) -> bool {
+    object.labels().get(key).map(String::as_str) == Some("true")
+}
+
+pub fn progress_of(status: &Map<String, Value>) -> WorkflowsStatus {
+    status
+        .get("kratix")
+        .and_then(|k| k.get("workflows"))
+        .and_then(|w| serde_json::from_value(w.clone()).ok())
+        .unwrap_or_default()
+}
+
+fn set_progress(status: &mut Map<String, Value>, progress: &WorkflowsStatus) {
+    let kratix = status.entry("kratix").or_insert_with(|| json!({}));
+    if !kratix.is_object() {
+        *kratix = json!({});
+    }
+    kratix["workflows"] = serde_json::to_value(progress).unwrap_or_default();
+}
+
+pub fn now() -> String {
+    Timestamp::now().to_string()
+}
+
+/// The condition a workflow's outcome is reported in.
+fn completion_condition(action: WorkflowAction) -> &'static str {
+    match action {
+        WorkflowAction::Configure => "ConfigureWorkflowCompleted",
+        WorkflowAction::Delete => "DeleteWorkflowCompleted",
+    }
+}
+
+impl Run<'_> {
+    fn describe(&self) -> String {
+        match self.object.namespace() {
+            Some(namespace) => format!(
+                "{} {namespace}/{}",
+                self.api_resource.kind,
+                self.object.name_any()
+            ),
+            None => format!("{} {}", self.api_resource.kind, self.object.name_any()),
+        }
+    }
+
+    fn render(&self, suffix: &str) -> Result<Vec<PipelineResources>, ReconcileError> {
+        render_workflow(&RenderRequest {
+            promise: self.promise,
+            workflow: self.workflow,
+            pipelines: self.pipelines,
+            resource: self.resource,
+            config: self.agent.config().as_deref(),
+            adapter: &self.agent.adapter,
+            job_name_suffix: Some(suffix),
+        })
+        .map_err(|e| ReconcileError::Invalid(format!("rendering the {} workflow: {e}", self.workflow)))
+    }
+
+    async fn event(&self, type_: EventType, reason: &str, note: String) {
+        events::publish(self.agent, self.object, self.api_resource, type_, reason, note).await;
+    }
+
+    async fn remove_labels(&self, keys: &[&str]) -> Result<(), ReconcileError> {
+        let present: Vec<&&str> = keys
+            .iter()
+            .filter(|k| self.object.labels().contains_key(**k))
+            .collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        let removed: Map<String, Value> = present.iter().map(|k| ((**k).to_owned(), Value::Null)).collect();
+        let patch = json!({"metadata": {"labels": removed}});
+        self.api
+            .patch(
+                &self.object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(|e| ReconcileError::kube(format!("removing labels from {}", self.describe()), e))?;
+        Ok(())
+    }
+
+    /// Takes the next step.
+    pub async fn step(&self) -> Result<Step, ReconcileError> {
+        let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
+        let current = status::status_of(self.object);
+        let progress = progress_of(&current);
+        let jobs = self
+            .jobs
+            .list(&ListParams::default().labels(self.job_selector))
+            .await
+            .map_err(|e| ReconcileError::kube(format!("listing the Jobs of {}", self.describe()), e))?
+            .items;
+        let observed: Vec<ObservedJob> = jobs
+            .iter()
+            .map(|j| ObservedJob {
+                name: j.name_any(),
+                state: job_state(j),
+            })
+            .collect();
+        let manual = has_label(self.object, labels::MANUAL_RECONCILIATION);
+        let situation = Situation {
+            action: self.workflow.action,
+            pipelines: &names,
+            hash: self.hash,
+            progress: &progress,
+            jobs: &observed,
+            rerun: manual || has_label(self.object, labels::RUN_FROM_START),
+            stop_running: manual,
+            suspended_label: has_label(self.object, labels::WORKFLOW_SUSPENDED),
+            paused: self.paused,
+        };
+        let decision = workflow_engine::decide(&situation);
+        tracing::debug!(object = %self.describe(), workflow = %self.workflow, ?decision, "decided");
+        let configure = self.workflow.action == WorkflowAction::Configure;
+        let mut status = current.clone();
+        if configure {
+            status.insert("workflows".to_owned(), Value::from(names.len()));
+        }
+        let settled = |state, status| Ok(Step::Settled { state, status });
+        match decision {
+            Decision::Paused => settled(Settled::Paused, status),
+            Decision::NothingToRun => {
+                if configure {
+                    status.insert("workflowsSucceeded".to_owned(), Value::from(0));
+                    status.insert("workflowsFailed".to_owned(), Value::from(0));
+                }
+                settled(Settled::NothingToRun, status)
+            }
+            Decision::StopJob { job } => {
+                self.jobs
+                    .patch(
+                        &job,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"spec": {"suspend": true}})),
+                    )
+                    .await
+                    .map_err(|e| ReconcileError::kube(format!("suspending Job {job}"), e))?;
+                self.event(
+                    EventType::Normal,
+                    "PipelineSuspended",
+                    format!("Stopped Job {job} for a manual reconciliation"),
+                )
+                .await;
+                Ok(Step::Acted(Action::await_change()))
+            }
+            Decision::Wait { .. } => Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK))),
+            Decision::Start { index, fresh_run } => {
+                let rendered = self.render(&random_suffix())?;
+                let Some(resources) = rendered.get(index) else {
+                    return Err(ReconcileError::Invalid(format!("no pipeline {index} to start")));
+                };
+                let job_name = resources.job.metadata.name.clone().unwrap_or_default();
+                let next = workflow_engine::start(&situation, index, fresh_run, &job_name, Timestamp::now());
+                set_progress(&mut status, &next);
+                if configure {
+                    status.insert("message".to_owned(), Value::String("Pending".to_owned()));
+                    if fresh_run {
+                        status.insert("workflowsSucceeded".to_owned(), Value::from(0));
+                        status.insert("workflowsFailed".to_owned(), Value::from(0));
+                    }
+                    set_condition(
+                        &mut status,
+                        "ConfigureWorkflowCompleted",
+                        "False",
+                        "PipelinesInProgress",
+                        "Pipelines are still in progress",
+                        &now(),
+                    );
+                    set_condition(
+                        &mut status,
+                        "Reconciled",
+                        "Unknown",
+                        "WorkflowPending",
+                        "Pending",
+                        &now(),
+                    );
+                }
+                // Progress first: a crash after this write re-creates this very Job.
+                status::replace(self.api, self.object, status).await?;
+                if situation.rerun {
+                    self.remove_labels(&[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START])
+                        .await?;
+                }
+                if configure {
+                    rbac_cleanup::remove_stale_user_rbac(&self.agent.client, self.workflow, resources)
+                        .await?;
+                }
+                apply::apply_pipeline(&self.agent.client, resources).await?;
+                let action = if configure { "Configure" } else { "Delete" };
+                tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
+                self.event(
+                    EventType::Normal,
+                    "PipelineStarted",
+                    format!("{action} Pipeline started: {}", names[index]),
+                )
+                .await;
+                Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
+            }
+            Decision::EnsureJob { index, job } => {
+                // The recorded name's suffix makes the render produce that very Job.
+                let suffix = job.rsplit('-').next().unwrap_or_default().to_owned();
+                if let Some(resources) = self.render(&suffix)?.get(index) {
+                    apply::apply_pipeline(&self.agent.client, resources).await?;
+                }
+                Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
+            }
+            Decision::Succeeded { index } => {
+                let next =
+                    workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());
+                set_progress(&mut status, &next);
+                if configure {
+                    status.insert("workflowsSucceeded".to_owned(), Value::from(index + 1));
+                }
+                status::replace(self.api, self.object, status).await?;
+                Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
+            }
+            Decision::Failed { index } => {
+                let pipeline = names.get(index).cloned().unwrap_or_default();
+                let newly_failed = progress
+                    .pipelines
+                    .get(index)
+                    .is_some_and(|p| p.phase != workflow_engine::FAILED);
+                prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
+                let next = workflow_engine::mark(&progress, index, workflow_engine::FAILED, Timestamp::now());
+                set_progress(&mut status, &next);
+                let (reason, message) = if configure {
+                    status.insert("workflowsFailed".to_owned(), Value::from(1));
+                    (
+                        "ConfigureWorkflowFailed",
+                        format!("A Configure Pipeline has failed: {pipeline}"),
+                    )
+                } else {
+                    (
+                        "DeleteWorkflowFailed",
+                        "The Delete Pipeline has failed".to_owned(),
+                    )
+                };
+                set_condition(
+                    &mut status,
+                    completion_condition(self.workflow.action),
+                    "False",
+                    reason,
+                    &message,
+                    &now(),
+                );
+                if newly_failed {
+                    self.event(
+                        EventType::Warning,
+                        reason,
+                        format!("A {} Pipeline has failed: {pipeline}", self.workflow),
+                    )
+                    .await;
+                }
+                settled(Settled::Failed, status)
+            }
+            Decision::Suspended { retry_at, .. } => {
+                if !configure {
+                    set_condition(
+                        &mut status,
+                        "DeleteWorkflowCompleted",
+                        "False",
+                        "DeleteWorkflowSuspended",
+                        "The delete workflow is suspended",
+                        &now(),
+                    );
+                }
+                let retry_in = match retry_at.map(|t| t.0) {
+                    Some(at) if at <= Timestamp::now() => {
+                        // Due: the label goes, and the next pass re-runs the pipeline.
+                        self.remove_labels(&[labels::WORKFLOW_SUSPENDED]).await?;
+                        prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
+                        Some(Duration::ZERO)
+                    }
+                    Some(at) => Some(at.duration_since(Timestamp::now()).unsigned_abs()),
+                    None => None,
+                };
+                settled(Settled::Suspended { retry_in }, status)
+            }
+            Decision::Completed => {
+                prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
+                if configure {
+                    status.insert("workflowsSucceeded".to_owned(), Value::from(names.len()));
+                    status.insert("workflowsFailed".to_owned(), Value::from(0));
+                }
+                settled(Settled::Completed, status)
+            }
+        }
+    }
+}
+
+/// Deletes old Jobs beyond `numberOfJobsToKeep` per pipeline; failures are
+/// logged and retried on a later pass.
+async fn prune_jobs(api: &Api<Job>, jobs: &[Job], progress: &WorkflowsStatus, agent: &Agent) {
+    let keep = agent.config().map_or(5, |c| c.number_of_jobs_to_keep) as usize;
+    let finished: Vec<workflow_engine::PrunableJob> = jobs
+        .iter()
+        .filter(|j| job_state(j) != JobState::Running)
+        .map(|j| workflow_engine::PrunableJob {
+            name: j.name_any(),
+            pipeline: format!(
+                "{}/{}",
+                j.labels()
+                    .get(labels::WORKFLOW_ACTION)
+                    .cloned()
+                    .unwrap_or_default(),
+                j.labels().get(labels::PIPELINE_NAME).cloned().unwrap_or_default()
+            ),
+            created: j
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .unwrap_or_default(),
+        })
+        .collect();
+    for name in workflow_engine::jobs_to_prune(&finished, keep, progress) {
+        let Some(job) = jobs.iter().find(|j| j.name_any() == name) else {
+            continue;
+        };
+        let namespaced: Api<Job> = match job.namespace() {
+            Some(namespace) => Api::namespaced(api.clone().into_client(), &namespace),
+            None => api.clone(),
+        };
+        if let Err(error) = namespaced.delete(&name, &background()).await {
+            tracing::warn!(job = %name, %error, "pruning an old Job failed; will retry");
+        }
+    }
+}
+
+/// Delete with background propagation: the Job goes now, its Pods after.
+pub fn background() -> kube::api::DeleteParams {
+    kube::api::DeleteParams {
+        propagation_policy: Some(kube::api::PropagationPolicy::Background),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,146 @@
+//! Periodic re-runs (contract 7 and 8.5): when a finished configure workflow
+//! is due to run again.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use serde_json::{Map, Value};
+
+use crate::duration::parse_go_duration;
+
+/// The shortest interval honoured; shorter values fall through to the next source.
+const MINIMUM: Duration = Duration::from_secs(60);
+
+/// The effective interval: the Promise's `kratix.io/reconciliation-interval`
+/// annotation, then its `spec.workflows.config.reconciliationInterval`, then
+/// the global `reconciliationInterval`. Values that do not parse or are under a
+/// minute are skipped.
+pub fn effective_interval(
+    annotation: Option<&str>,
+    promise_setting: Option<&str>,
+    global: Duration,
+) -> Duration {
+    [annotation, promise_setting]
+        .into_iter()
+        .flatten()
+        .filter_map(|text| parse_go_duration(text).ok())
+        .find(|d| *d >= MINIMUM)
+        .unwrap_or(global)
+}
+
+/// When the workflow whose status this is should run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerun {
+    /// Not finished, or failed with `reconcileAfterFailure` off: no timer.
+    Never,
+    Now,
+    At(Timestamp),
+}
+
+/// From `ConfigureWorkflowCompleted`: a success (or a failure, when
+/// `reconcile_after_failure`) is re-run `interval` after its transition.
+pub fn rerun(
+    status: &Map<String, Value>,
+    interval: Duration,
+    reconcile_after_failure: bool,
+    now: Timestamp,
+) -> Rerun {
+    let Some(condition) = status.get("conditions").and_then(Value::as_array).and_then(|c| {
+        c.iter()
+            .find(|c| c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted"))
+    }) else {
+        return Rerun::Never;
+    };
+    let succeeded = condition.get("status").and_then(Value::as_str) == Some("True");
+    let failed = condition.get("reason").and_then(Value::as_str) == Some("ConfigureWorkflowFailed");
+    if !(succeeded || failed && reconcile_after_failure) {
+        return Rerun::Never;
+    }
+    let Some(since) = condition
+        .get("lastTransitionTime")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Timestamp>().ok())
+    else {
+        return Rerun::Now;
+    };
+    let due = since
+        .checked_add(SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX);
+    if due <= now { Rerun::Now } else { Rerun::At(due) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn status(state: &str, reason: &str, at: &str) -> Map<String, Value> {
+        json!({"conditions": [{"type": "ConfigureWorkflowCompleted", "status": state, "reason": reason, "lastTransitionTime": at}]})
+            .as_object()
+            .cloned()
+            .expect("object")
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("time")
+    }
+
+    #[test]
+    fn the_annotation_beats_the_promise_setting_beats_the_global_one() {
+        let global = Duration::from_secs(36_000);
+        assert_eq!(
+            effective_interval(Some("5m"), Some("2h"), global),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            effective_interval(Some("10s"), Some("2h"), global),
+            Duration::from_secs(7200)
+        );
+        assert_eq!(effective_interval(Some("soon"), None, global), global);
+    }
+
+    #[test]
+    fn a_success_reruns_an_interval_after_it_completed() {
+        let done = status("True", "PipelinesExecutedSuccessfully", "2026-01-01T00:00:00Z");
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            rerun(&done, hour, true, at("2026-01-01T00:30:00Z")),
+            Rerun::At(at("2026-01-01T01:00:00Z"))
+        );
+        assert_eq!(rerun(&done, hour, true, at("2026-01-01T01:00:00Z")), Rerun::Now);
+    }
+
+    #[test]
+    fn a_failure_reruns_only_with_reconcile_after_failure() {
+        let failed = status("False", "ConfigureWorkflowFailed", "2026-01-01T00:00:00Z");
+        let later = at("2026-01-02T00:00:00Z");
+        assert_eq!(rerun(&failed, Duration::from_secs(60), true, later), Rerun::Now);
+        assert_eq!(
+            rerun(&failed, Duration::from_secs(60), false, later),
+            Rerun::Never
+        );
+    }
+
+    #[test]
+    fn a_running_workflow_has_no_timer() {
+        let running = status("False", "PipelinesInProgress", "2026-01-01T00:00:00Z");
+        assert_eq!(
+            rerun(
+                &running,
+                Duration::from_secs(60),
+                true,
+                at("2027-01-01T00:00:00Z")
+            ),
+            Rerun::Never
+        );
+        assert_eq!(
+            rerun(
+                &Map::new(),
+                Duration::from_secs(60),
+                true,
+                at("2027-01-01T00:00:00Z")
+            ),
+            Rerun::Never
+        );
+    }
+}
