@@ -4,6 +4,7 @@
 //! Kubernetes sources) on etcd, a front proxy that adds the core group, identity
 //! and RBAC, and a runner that executes pods with podman. `tests/testenv` drives it.
 
+pub mod agent_suite;
 pub mod error;
 pub mod identity;
 pub mod images;

@@ -6,235 +6,21 @@
 //! with its ClusterRole enforced: the test proves the manifests' RBAC is enough.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::work::Work;
-use kratix_tests::images::ImageSpec;
-use kratix_tests::support::{Platform, adapter_image, agent_binary, install_kratix_crds, wait_for};
+use kratix_tests::agent_suite::{Setup, condition, install_promise, pipeline, request, status_until};
+use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
-
-const TIMEOUT: Duration = Duration::from_secs(120);
 
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
 }
 
-/// Installs the agent from its manifests, once per test binary, and waits for
-/// its pod to run. The pod is replaced so that a rebuilt image is picked up.
-async fn install_agent(client: &kube::Client) {
-    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let platform = platform();
-    INSTALLED.get_or_init(|| {
-        let image = adapter_image();
-        let manifests = Command::new(agent_binary())
-            .args(["manifests", "--image", &image])
-            .output()
-            .expect("manifests");
-        assert!(
-            manifests.status.success(),
-            "{}",
-            String::from_utf8_lossy(&manifests.stderr)
-        );
-        let mut apply = platform
-            .kubectl()
-            .args(["apply", "--server-side", "--force-conflicts", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl apply");
-        {
-            use std::io::Write as _;
-            apply
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(&manifests.stdout)
-                .expect("manifests piped");
-        }
-        let output = apply.wait_with_output().expect("kubectl apply ends");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let deleted = platform
-            .kubectl()
-            .args([
-                "delete",
-                "pods",
-                "-n",
-                "kratix-platform-system",
-                "-l",
-                "app.kubernetes.io/name=kratix-agent",
-                "--wait=false",
-            ])
-            .output()
-            .expect("kubectl delete");
-        assert!(
-            deleted.status.success(),
-            "{}",
-            String::from_utf8_lossy(&deleted.stderr)
-        );
-    });
-    let pods: Api<k8s_openapi::api::core::v1::Pod> =
-        Api::namespaced(client.clone(), "kratix-platform-system");
-    let selector = ListParams::default().labels("app.kubernetes.io/name=kratix-agent");
-    wait_for("the agent's pod to run", TIMEOUT, || async {
-        let list = pods.list(&selector).await.map_err(|e| e.to_string())?;
-        let running = list.items.iter().any(|p| {
-            p.metadata.deletion_timestamp.is_none()
-                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-        });
-        if running {
-            Ok(())
-        } else {
-            Err(format!("{} pods, none running", list.items.len()))
-        }
-    })
-    .await;
-}
-
-/// A Promise named `cache-<suffix>` with an API `Cache` in its own group and
-/// these resource configure pipelines, installed and Available; returns the
-/// API of its requests.
-async fn install_promise(
-    client: &kube::Client,
-    suffix: &str,
-    pipelines: Vec<Value>,
-) -> (String, ApiResource) {
-    let group = format!("a{suffix}.example.org");
-    let promise_name = format!("cache-{suffix}");
-    let promise: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
-        "metadata": {"name": promise_name, "labels": {"kratix.io/promise-version": "v1.0.0"}},
-        "spec": {
-            "api": {
-                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                "metadata": {"name": format!("caches.{group}")},
-                "spec": {"group": group, "names": {"kind": "Cache", "plural": "caches"}, "scope": "Namespaced",
-                    "versions": [{"name": "v1", "served": true, "storage": true,
-                        "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                            "spec": {"type": "object", "properties": {"size": {"type": "string", "default": "small"}}}}}}}]}
-            },
-            "workflows": {"resource": {"configure": pipelines}}
-        }
-    }))
-    .expect("promise");
-    let promises_resource = ApiResource::erase::<kratix_shared::api::Promise>(&());
-    let promises: Api<DynamicObject> = Api::all_with(client.clone(), &promises_resource);
-    promises
-        .create(&PostParams::default(), &promise)
-        .await
-        .expect("promise created");
-    wait_for("the Promise to be Available", TIMEOUT, || async {
-        let promise = promises.get(&promise_name).await.map_err(|e| e.to_string())?;
-        let status = promise.data.get("status").cloned().unwrap_or_default();
-        if status["status"] == "Available" {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
-    })
-    .await;
-    let resource = ApiResource {
-        group: group.clone(),
-        version: "v1".into(),
-        api_version: format!("{group}/v1"),
-        kind: "Cache".into(),
-        plural: "caches".into(),
-    };
-    (promise_name, resource)
-}
-
-/// Creates request `name` (retrying while the new API settles).
-async fn request(
-    requests: &Api<DynamicObject>,
-    resource: &ApiResource,
-    namespace: &str,
-    name: &str,
-    spec: Value,
-) {
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": resource.api_version, "kind": "Cache", "metadata": {"name": name, "namespace": namespace}, "spec": spec
-    }))
-    .expect("request");
-    wait_for("the request to be accepted", TIMEOUT, || async {
-        requests
-            .create(&PostParams::default(), &object)
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .await;
-}
-
-fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
-    status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == type_)
-}
-
-/// Waits until the request's status satisfies `done`, returning it.
-async fn status_until(
-    requests: &Api<DynamicObject>,
-    name: &str,
-    what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_for(what, TIMEOUT, || async {
-        let stored = requests.get(name).await.map_err(|e| e.to_string())?;
-        let status = stored.data.get("status").cloned().unwrap_or_default();
-        if done(&status) {
-            Ok(status)
-        } else {
-            Err(status.to_string())
-        }
-    })
-    .await
-}
-
-fn busybox() -> String {
-    platform().image(&ImageSpec {
-        reference: "testenv-busybox:v1".into(),
-        user: Some(65534),
-        ..Default::default()
-    })
-}
-
-/// What every agent test starts from: the Kratix CRDs and the agent installed,
-/// a fresh namespace, a suffix for unique names, and the busybox image.
-struct Setup {
-    client: kube::Client,
-    namespace: String,
-    suffix: String,
-    image: String,
-}
-
 async fn setup(prefix: &str) -> Setup {
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(&client).await;
-    let namespace = platform().namespace(&client, prefix).await;
-    let suffix = namespace[namespace.len() - 6..].to_owned();
-    Setup {
-        client,
-        namespace,
-        suffix,
-        image: busybox(),
-    }
-}
-
-fn pipeline(name: &str, image: &str, script: &str) -> Value {
-    json!({
-        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
-        "spec": {"containers": [{"name": "main", "image": image, "command": ["sh", "-c", script]}]}
-    })
+    kratix_tests::agent_suite::setup(platform(), prefix).await
 }
 
 #[tokio::test]
@@ -491,12 +277,16 @@ async fn a_paused_request_runs_nothing_until_unpaused() {
         "metadata": {"name": "orders", "namespace": namespace, "labels": {"kratix.io/paused": "true"}}, "spec": {}
     }))
     .expect("request");
-    wait_for("the request to be accepted", TIMEOUT, || async {
-        requests
-            .create(&PostParams::default(), &object)
-            .await
-            .map_err(|e| e.to_string())
-    })
+    wait_for(
+        "the request to be accepted",
+        kratix_tests::agent_suite::TIMEOUT,
+        || async {
+            requests
+                .create(&PostParams::default(), &object)
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )
     .await;
     let paused = status_until(&requests, "orders", "the pause to be reported", |s| {
         condition(s, "Reconciled").is_some_and(|c| c["reason"] == "PausedReconciliation")
