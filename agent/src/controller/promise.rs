@@ -243,6 +243,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         return Ok(Action::await_change());
     }
     let generation = promise.object.metadata.generation.unwrap_or_default();
+    let was_available = status.get("status").and_then(Value::as_str) == Some("Available");
     let spec_changed = status.get("observedGeneration").and_then(Value::as_i64) != Some(generation);
     if spec_changed && delete_pipelines.len() > 1 {
         events::publish(
@@ -324,7 +325,9 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     }
 
     if let Some(resource_api) = &resource_api {
-        start_resources(agent, promise, resource_api, spec_changed).await?;
+        // Requests look again when the Promise changed or was unavailable
+        // (they wait for its requirements).
+        start_resources(agent, promise, resource_api, spec_changed || !was_available).await?;
     }
     if !requirements_met {
         mark_unavailable(
@@ -497,13 +500,13 @@ async fn start_resources(
     agent: &Arc<Agent>,
     promise: &PromiseObject,
     resource_api: &ResourceApi,
-    spec_changed: bool,
+    look_again: bool,
 ) -> Result<(), ReconcileError> {
     {
         let mut controllers = agent.resource_controllers.lock().await;
         match controllers.get(&promise.name) {
             Some(handle) if !handle.task.is_finished() => {
-                if spec_changed {
+                if look_again {
                     let _ = handle.rerun_all.send(());
                 }
             }

@@ -1,0 +1,291 @@
+//! The Promise side of the agent against the local platform (contract 10): its
+//! own configure workflow and dependencies, an update re-running every
+//! request, `kratix.io/reconcile-resources`, and required Promises.
+
+use std::path::Path;
+
+use kratix_shared::api::work::Work;
+use kratix_shared::compression::decompress;
+use kratix_tests::agent_suite::{
+    Setup, cache_promise, condition, install_promise, pipeline, promise_status_until, promises, request,
+    status_until,
+};
+use kratix_tests::support::Platform;
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+fn platform() -> &'static Platform {
+    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
+}
+
+async fn setup(prefix: &str) -> Setup {
+    kratix_tests::agent_suite::setup(platform(), prefix).await
+}
+
+fn completed(status: &Value) -> bool {
+    condition(status, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+        && status["observedGeneration"].is_number()
+}
+
+fn job_of(status: &Value) -> Value {
+    status["kratix"]["workflows"]["pipelines"][0]["jobName"].clone()
+}
+
+#[tokio::test]
+async fn a_promise_runs_its_configure_workflow_and_writes_its_dependencies_before_it_is_available() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("promisewf").await;
+    let (promise_name, resource) = kratix_tests::agent_suite::install_promise_with(
+        &client,
+        &suffix,
+        json!({
+            "dependencies": [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cache-system"}},
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "cache-system"}},
+            ],
+            "destinationSelectors": [{"matchLabels": {"environment": "dev"}}],
+            "workflows": {
+                "promise": {"configure": [pipeline("setup", &image, "echo operator > /kratix/output/operator.yaml; printf 'message: operator installed\\n' > /kratix/metadata/status.yaml")]},
+                "resource": {"configure": [pipeline("make", &image, "true")]},
+            },
+        }),
+    )
+    .await;
+    let status = promise_status_until(
+        &client,
+        &promise_name,
+        "the Promise's workflow to be recorded",
+        |s| {
+            condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+                && condition(s, "Reconciled").is_some()
+        },
+    )
+    .await;
+    assert_eq!(status["status"], "Available");
+    assert_eq!(
+        status["message"], "operator installed",
+        "the pipeline's message is kept"
+    );
+    assert_eq!(
+        condition(&status, "Available").map(|c| c["reason"].clone()),
+        Some(json!("PromiseAvailable"))
+    );
+    assert_eq!(
+        condition(&status, "Reconciled").map(|c| c["reason"].clone()),
+        Some(json!("WorksPending")),
+        "no Destination places the Works yet"
+    );
+    assert_eq!(
+        (status["workflows"].clone(), status["workflowsSucceeded"].clone()),
+        (json!(1), json!(1))
+    );
+    assert!(status["kratix"]["workflows"]["lastSuccessfulConfigureWorkflowTime"].is_string());
+
+    let works: Api<Work> = Api::namespaced(client.clone(), "kratix-platform-system");
+    let of_promise = ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}"));
+    let listed = works.list(&of_promise).await.expect("works").items;
+    let promise_work = listed
+        .iter()
+        .find(|w| w.labels().get("kratix.io/work-type").map(String::as_str) == Some("promise"))
+        .expect("the workflow's Work");
+    assert_eq!(
+        promise_work.spec.workload_groups[0].workloads[0].filepath,
+        "operator.yaml"
+    );
+    let dependencies = listed
+        .iter()
+        .find(|w| w.labels().get("kratix.io/work-type").map(String::as_str) == Some("static-dependency"))
+        .expect("the dependencies Work");
+    assert!(
+        dependencies
+            .name_any()
+            .starts_with(&format!("{promise_name}-static-deps-"))
+    );
+    let group = &dependencies.spec.workload_groups[0];
+    assert_eq!(
+        group.workloads[0].filepath,
+        format!("static/{promise_name}-dependencies.yaml")
+    );
+    assert_eq!(group.destination_selectors[0].match_labels["environment"], "dev");
+    let content = String::from_utf8(decompress(&group.workloads[0].content).expect("gzip")).expect("utf-8");
+    assert!(
+        content.contains("name: cache-system") && content.contains("name: settings"),
+        "{content}"
+    );
+
+    // And requests are served once the Promise is Available.
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    status_until(&requests, "orders", "the request to complete", completed).await;
+
+    // Dependencies removed from the Promise: their Work goes.
+    promises(&client)
+        .patch(
+            &promise_name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"dependencies": null}})),
+        )
+        .await
+        .expect("dependencies removed");
+    kratix_tests::support::wait_for(
+        "the dependencies Work to go",
+        kratix_tests::agent_suite::TIMEOUT,
+        || async {
+            let listed = works.list(&of_promise).await.map_err(|e| e.to_string())?.items;
+            if listed.iter().any(|w| {
+                w.labels().get("kratix.io/work-type").map(String::as_str) == Some("static-dependency")
+            }) {
+                Err("still there".to_owned())
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn updating_a_promise_runs_every_request_again() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("update").await;
+    let (promise_name, resource) =
+        install_promise(&client, &suffix, vec![pipeline("make", &image, "true")]).await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "one", json!({})).await;
+    request(&requests, &resource, &namespace, "two", json!({})).await;
+    let one = status_until(&requests, "one", "the first request", completed).await;
+    let two = status_until(&requests, "two", "the second request", completed).await;
+    let promises = promises(&client);
+    let updated = json!({"spec": {"workflows": {"resource": {"configure": [
+        pipeline("make", &image, "echo v2 > /kratix/output/v2.yaml")
+    ]}}}});
+    promises
+        .patch(&promise_name, &PatchParams::default(), &Patch::Merge(updated))
+        .await
+        .expect("promise updated");
+    for (name, before) in [("one", one), ("two", two)] {
+        let after = status_until(&requests, name, "the request to run again", |s| {
+            completed(s)
+                && job_of(s) != job_of(&before)
+                && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+        })
+        .await;
+        assert_eq!(
+            condition(&after, "ConfigureWorkflowCompleted").map(|c| c["status"].clone()),
+            Some(json!("True"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_reconcile_resources_label_reruns_every_request_and_is_removed() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("reconcileall").await;
+    let (promise_name, resource) =
+        install_promise(&client, &suffix, vec![pipeline("make", &image, "true")]).await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "one", json!({})).await;
+    let before = status_until(&requests, "one", "the request", completed).await;
+    let promises = promises(&client);
+    promises
+        .patch(
+            &promise_name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"kratix.io/reconcile-resources": "true"}}})),
+        )
+        .await
+        .expect("labelled");
+    status_until(&requests, "one", "the request to run again", |s| {
+        completed(s)
+            && job_of(s) != job_of(&before)
+            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+    })
+    .await;
+    let stored = promises.get(&promise_name).await.expect("promise");
+    assert!(
+        !stored.labels().contains_key("kratix.io/reconcile-resources"),
+        "the label is removed"
+    );
+    let request = requests.get("one").await.expect("request");
+    assert!(
+        !request
+            .labels()
+            .contains_key("internal.workflows.kratix.io/run-from-start"),
+        "the request's one-shot label is removed"
+    );
+}
+
+#[tokio::test]
+async fn a_promise_waits_for_the_promises_it_requires() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("requires").await;
+    let required_suffix = format!("{suffix}r");
+    let required_name = format!("cache-{required_suffix}");
+    let (promise, resource) = cache_promise(
+        &suffix,
+        json!({
+            "requiredPromises": [{"name": required_name, "version": "v1.0.0"}],
+            "workflows": {"resource": {"configure": [pipeline("make", &image, "true")]}},
+        }),
+    );
+    let promise_name = promise.name_any();
+    let promises = promises(&client);
+    promises
+        .create(&PostParams::default(), &promise)
+        .await
+        .expect("promise");
+    let waiting = promise_status_until(&client, &promise_name, "the requirement to be reported", |s| {
+        condition(s, "RequirementsFulfilled").is_some_and(|c| c["status"] == "False")
+    })
+    .await;
+    assert_eq!(waiting["status"], "Unavailable");
+    assert_eq!(
+        waiting["requiredPromises"],
+        json!([{"name": required_name, "version": "v1.0.0", "state": "Requirement not installed"}])
+    );
+    assert_eq!(
+        condition(&waiting, "Reconciled").map(|c| c["reason"].clone()),
+        Some(json!("RequirementsNotFulfilled"))
+    );
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let pending = status_until(&requests, "orders", "the request to wait", |s| {
+        condition(s, "PromiseAvailable").is_some_and(|c| c["status"] == "False")
+    })
+    .await;
+    assert_eq!(pending["message"], "Pending");
+    assert!(pending["kratix"].is_null(), "no pipeline ran: {pending}");
+
+    let (required, _) = cache_promise(&required_suffix, json!({}));
+    promises
+        .create(&PostParams::default(), &required)
+        .await
+        .expect("required promise");
+    let ready = promise_status_until(&client, &promise_name, "the Promise to become Available", |s| {
+        s["status"] == "Available"
+    })
+    .await;
+    assert_eq!(ready["requiredPromises"][0]["state"], "Requirement installed");
+    let done = status_until(&requests, "orders", "the request to run", completed).await;
+    assert_eq!(
+        condition(&done, "PromiseAvailable").map(|c| (c["status"].clone(), c["message"].clone())),
+        Some((json!("True"), json!("Promise Requirements are met")))
+    );
+}
