@@ -1,0 +1,251 @@
+//! Pipeline identities and permissions against the local platform (contract
+//! 6), with RBAC enforced: a custom service account is used as it is when it
+//! exists and created (and later deleted) when it does not; a permission in
+//! another namespace lets a pipeline read there, and once the Promise drops it
+//! the agent removes the stale grant.
+
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kratix_tests::agent_suite::{
+    Setup, TIMEOUT, condition, install_promise, pipeline, promises, request, status_until,
+};
+use kratix_tests::images::ImageSpec;
+use kratix_tests::support::{Platform, wait_for};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+fn platform() -> &'static Platform {
+    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
+}
+
+async fn setup(prefix: &str) -> Setup {
+    kratix_tests::agent_suite::setup(platform(), prefix).await
+}
+
+/// busybox and kubectl, for pipelines that call the API themselves.
+fn kubectl_image() -> String {
+    platform().image(&ImageSpec {
+        reference: "testenv-kubectl:v1".into(),
+        binaries: vec![PathBuf::from("/usr/bin/kubectl")],
+        user: Some(65534),
+        ..Default::default()
+    })
+}
+
+fn completed(status: &Value) -> bool {
+    condition(status, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+        && status["observedGeneration"].is_number()
+}
+
+fn with_rbac(mut pipeline: Value, rbac: Value) -> Value {
+    pipeline["spec"]["rbac"] = rbac;
+    pipeline
+}
+
+#[tokio::test]
+async fn a_custom_service_account_is_used_as_it_is_or_created_and_owned_when_missing() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("customsa").await;
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
+    let mine = ServiceAccount {
+        metadata: ObjectMeta {
+            name: Some("team-robot".into()),
+            labels: Some([("owner".to_owned(), "team".to_owned())].into()),
+            ..ObjectMeta::default()
+        },
+        ..ServiceAccount::default()
+    };
+    accounts
+        .create(&PostParams::default(), &mine)
+        .await
+        .expect("the team's account");
+    let (promise_name, resource) = install_promise(
+        &client,
+        &suffix,
+        vec![
+            with_rbac(
+                pipeline("first", &image, "true"),
+                json!({"serviceAccount": "team-robot"}),
+            ),
+            with_rbac(
+                pipeline("second", &image, "true"),
+                json!({"serviceAccount": "made-for-it"}),
+            ),
+        ],
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    status_until(&requests, "orders", "the workflow to complete", completed).await;
+
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    let listed = jobs
+        .list(&ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}")))
+        .await
+        .expect("jobs");
+    let mut used: Vec<(String, String)> = listed
+        .items
+        .iter()
+        .map(|j| {
+            (
+                j.labels()
+                    .get("kratix.io/pipeline-name")
+                    .cloned()
+                    .unwrap_or_default(),
+                j.spec
+                    .as_ref()
+                    .and_then(|s| s.template.spec.as_ref())
+                    .and_then(|s| s.service_account_name.clone())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    used.sort();
+    assert_eq!(
+        used,
+        [
+            ("first".into(), "team-robot".into()),
+            ("second".into(), "made-for-it".into())
+        ]
+    );
+    let team = accounts.get("team-robot").await.expect("team account");
+    assert!(
+        !team.labels().contains_key("kratix.io/promise-name"),
+        "an existing account is not taken over"
+    );
+    let created = accounts.get("made-for-it").await.expect("created account");
+    assert_eq!(
+        created.labels().get("kratix.io/promise-name"),
+        Some(&promise_name)
+    );
+
+    promises(&client)
+        .delete(&promise_name, &DeleteParams::default())
+        .await
+        .expect("deleted");
+    wait_for("the Promise to go", TIMEOUT, || async {
+        match promises(&client).get_opt(&promise_name).await {
+            Ok(None) => Ok(()),
+            Ok(Some(p)) => Err(format!("finalizers {:?}", p.finalizers())),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await;
+    assert!(
+        accounts.get_opt("made-for-it").await.expect("read").is_none(),
+        "the account it created goes with it"
+    );
+    assert!(
+        accounts.get_opt("team-robot").await.expect("read").is_some(),
+        "the team's account stays"
+    );
+}
+
+#[tokio::test]
+async fn a_permission_in_another_namespace_works_and_is_removed_when_the_promise_drops_it() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        ..
+    } = setup("crossns").await;
+    let other = platform().namespace(&client, "shared").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &other);
+    let settings = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("settings".into()),
+            ..ObjectMeta::default()
+        },
+        data: Some([("region".to_owned(), "north".to_owned())].into()),
+        ..ConfigMap::default()
+    };
+    config_maps
+        .create(&PostParams::default(), &settings)
+        .await
+        .expect("settings");
+    let image = kubectl_image();
+    let script = format!(
+        "export HOME=/tmp; v=$(kubectl get configmap settings -n {other} -o jsonpath='{{.data.region}}' 2>/dev/null) || v=denied; \
+         printf 'seen: %s\\n' \"$v\" > /kratix/metadata/status.yaml"
+    );
+    let reader = |permissions: Value| {
+        with_rbac(
+            pipeline("read", &image, &script),
+            json!({"permissions": permissions}),
+        )
+    };
+    let (promise_name, resource) = install_promise(
+        &client,
+        &suffix,
+        vec![reader(json!([{
+            "apiGroups": [""], "verbs": ["get"], "resources": ["configmaps"], "resourceNamespace": other
+        }]))],
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let first = status_until(
+        &requests,
+        "orders",
+        "the pipeline to read the other namespace",
+        completed,
+    )
+    .await;
+    assert_eq!(first["seen"], "north", "{first}");
+    let of_promise = ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}"));
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &other);
+    assert_eq!(
+        bindings.list(&of_promise).await.expect("bindings").items.len(),
+        1,
+        "a binding in the other namespace"
+    );
+    let cluster_roles: Api<ClusterRole> = Api::all(client.clone());
+    let user_roles = ListParams::default().labels(&format!(
+        "kratix.io/promise-name={promise_name},kratix.io/resource-namespace={other}"
+    ));
+    assert_eq!(
+        cluster_roles.list(&user_roles).await.expect("roles").items.len(),
+        1
+    );
+
+    let first_job = first["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
+    let dropped = json!({"spec": {"workflows": {"resource": {"configure": [reader(json!([]))]}}}});
+    promises(&client)
+        .patch(&promise_name, &PatchParams::default(), &Patch::Merge(dropped))
+        .await
+        .expect("permission dropped");
+    let second = status_until(&requests, "orders", "the request to run again", |s| {
+        completed(s)
+            && s["kratix"]["workflows"]["pipelines"][0]["jobName"] != first_job
+            && s["seen"] != "north"
+    })
+    .await;
+    assert_eq!(second["seen"], "denied", "the pipeline can no longer read there");
+    assert!(
+        bindings
+            .list(&of_promise)
+            .await
+            .expect("bindings")
+            .items
+            .is_empty(),
+        "the stale binding is removed"
+    );
+    assert!(
+        cluster_roles
+            .list(&user_roles)
+            .await
+            .expect("roles")
+            .items
+            .is_empty(),
+        "the stale role is removed"
+    );
+}
