@@ -4,7 +4,10 @@
 //! of pipeline pods (`reader`, `work-creator`, `update-status`).
 
 mod controller;
+mod endpoints;
+mod leader;
 mod manifests;
+mod metrics;
 mod pipeline_pod;
 
 use std::path::PathBuf;
@@ -40,6 +43,13 @@ enum Command {
         pipeline_adapter_image: Option<String>,
         #[arg(long, env = "PIPELINE_ADAPTER_PULL_SECRET")]
         pipeline_adapter_pull_secret: Option<String>,
+        /// Where /healthz, /readyz and /metrics are served.
+        #[arg(long, env = "KRATIX_AGENT_METRICS_ADDRESS", default_value = "0.0.0.0:8080")]
+        metrics_address: std::net::SocketAddr,
+        /// Run the controllers only while holding the leader Lease, so that
+        /// several replicas are safe. Off for a single agent run by hand.
+        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+        leader_elect: bool,
     },
     /// Pipeline pod: write the workflow's object to /kratix/input/object.yaml.
     Reader {
@@ -81,7 +91,17 @@ fn main() -> Result<()> {
             Command::Run {
                 pipeline_adapter_image,
                 pipeline_adapter_pull_secret,
-            } => run_controllers(pipeline_adapter_image, pipeline_adapter_pull_secret).await,
+                metrics_address,
+                leader_elect,
+            } => {
+                run_controllers(RunOptions {
+                    image: pipeline_adapter_image,
+                    pull_secret: pipeline_adapter_pull_secret,
+                    metrics_address,
+                    leader_elect,
+                })
+                .await
+            }
             Command::Reader { input_directory } => pipeline_pod::reader::run(&input_directory).await,
             Command::WorkCreator(args) => pipeline_pod::work_creator::run(&args).await,
             Command::UpdateStatus { metadata_directory } => {
@@ -91,43 +111,101 @@ fn main() -> Result<()> {
     })
 }
 
-async fn run_controllers(image: Option<String>, pull_secret: Option<String>) -> Result<()> {
+struct RunOptions {
+    image: Option<String>,
+    pull_secret: Option<String>,
+    metrics_address: std::net::SocketAddr,
+    leader_elect: bool,
+}
+
+async fn run_controllers(options: RunOptions) -> Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
     use anyhow::Context as _;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let health = Arc::new(endpoints::Health {
+        metrics: metrics.clone(),
+        ready: Default::default(),
+    });
+    endpoints::serve(options.metrics_address, health.clone()).await?;
     let client = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API")?;
     let config = controller::config_watch::load(&client)
         .await
         .map_err(anyhow::Error::msg)?;
+    health.ready.store(true, Ordering::Relaxed);
     let adapter = kratix_shared::render::AdapterImage {
-        image: image
+        image: options
+            .image
             .filter(|i| !i.is_empty())
             .unwrap_or_else(kratix_shared::render::default_adapter_image),
-        pull_secret: pull_secret.filter(|s| !s.is_empty()),
+        pull_secret: options.pull_secret.filter(|s| !s.is_empty()),
     };
+    let identity = match (
+        std::env::var(manifests::NAMESPACE_ENV),
+        std::env::var(manifests::SERVICE_ACCOUNT_ENV),
+    ) {
+        (Ok(namespace), Ok(account)) if !namespace.is_empty() && !account.is_empty() => {
+            Some((namespace, account))
+        }
+        _ => None,
+    };
+    let pod = std::env::var("POD_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("{}-{}", manifests::NAME, kratix_shared::naming::random_suffix()));
+    let elector = options.leader_elect.then(|| {
+        let namespace = identity
+            .as_ref()
+            .map_or(kratix_shared::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str());
+        leader::Elector::new(client.clone(), namespace, manifests::NAME, pod.clone())
+    });
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    if let Some(elector) = &elector {
+        tracing::info!(identity = %elector.identity(), "waiting to lead");
+        tokio::select! {
+            () = elector.acquire() => {}
+            _ = terminate.recv() => return Ok(()),
+        }
+        metrics.leader.set(1);
+    }
     tracing::info!(image = %adapter.image, "kratix-agent controllers starting");
     let reporter = kube::runtime::events::Reporter {
         controller: manifests::NAME.to_owned(),
-        instance: std::env::var("POD_NAME").ok().filter(|n| !n.is_empty()),
+        instance: Some(pod),
     };
-    let agent = std::sync::Arc::new(controller::Agent {
+    let agent = Arc::new(controller::Agent {
         recorder: kube::runtime::events::Recorder::new(client.clone(), reporter),
         client,
-        config: std::sync::RwLock::new(config.map(std::sync::Arc::new)),
+        config: std::sync::RwLock::new(config.map(Arc::new)),
         adapter,
-        identity: match (
-            std::env::var(manifests::NAMESPACE_ENV),
-            std::env::var(manifests::SERVICE_ACCOUNT_ENV),
-        ) {
-            (Ok(namespace), Ok(account)) if !namespace.is_empty() && !account.is_empty() => {
-                Some((namespace, account))
-            }
-            _ => None,
-        },
+        identity,
+        metrics,
         resource_controllers: Default::default(),
     });
-    controller::run(agent).await;
-    Ok(())
+    let lost = async {
+        match &elector {
+            Some(elector) => elector.keep().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = controller::run(agent) => Ok(()),
+        reason = lost => {
+            // Stop at once: another replica may be leading already.
+            anyhow::bail!("lost the leader lease: {reason}; exiting so a restart stands by")
+        }
+        _ = terminate.recv() => {
+            if let Some(elector) = &elector {
+                elector.release().await;
+            }
+            tracing::info!("SIGTERM: stopped");
+            Ok(())
+        }
+    }
 }
 
 /// Logs go to stderr; `KRATIX_AGENT_LOG` (or `RUST_LOG`) sets the filter.
@@ -136,8 +214,11 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_env("KRATIX_AGENT_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only for a person at a terminal, not in pod logs.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

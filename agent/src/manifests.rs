@@ -5,15 +5,18 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, Namespace, ObjectFieldSelector, PodSpec, PodTemplateSpec,
-    SecurityContext, ServiceAccount,
+    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace, ObjectFieldSelector, PodSpec,
+    PodTemplateSpec, Probe, SecurityContext, ServiceAccount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kratix_shared::labels::SYSTEM_NAMESPACE;
 use serde_json::Value;
 
 pub const NAME: &str = "kratix-agent";
+/// Port of /healthz, /readyz and /metrics (`run --metrics-address`).
+pub const HTTP_PORT: i32 = 8080;
 /// Set on the agent's pod so it can grant itself access to each Promise's API.
 pub const SERVICE_ACCOUNT_ENV: &str = "KRATIX_AGENT_SERVICE_ACCOUNT";
 pub const NAMESPACE_ENV: &str = "KRATIX_AGENT_NAMESPACE";
@@ -147,6 +150,26 @@ pub fn objects(image: &str) -> Vec<Value> {
         value: Some(value.to_owned()),
         value_from: None,
     };
+    let from_field = |name: &str, path: &str| EnvVar {
+        name: name.to_owned(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.to_owned(),
+                api_version: None,
+            }),
+            ..EnvVarSource::default()
+        }),
+    };
+    let probe = |path: &str| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::Int(HTTP_PORT),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    };
     let deployment = Deployment {
         metadata: meta(NAME, Some(SYSTEM_NAMESPACE)),
         spec: DeploymentSpec {
@@ -170,19 +193,18 @@ pub fn objects(image: &str) -> Vec<Value> {
                         env: Some(vec![
                             env("PIPELINE_ADAPTER_IMG", image),
                             env(SERVICE_ACCOUNT_ENV, NAME),
-                            EnvVar {
-                                name: NAMESPACE_ENV.to_owned(),
-                                value: None,
-                                value_from: Some(EnvVarSource {
-                                    field_ref: Some(ObjectFieldSelector {
-                                        field_path: "metadata.namespace".to_owned(),
-                                        api_version: None,
-                                    }),
-                                    ..EnvVarSource::default()
-                                }),
-                            },
+                            from_field(NAMESPACE_ENV, "metadata.namespace"),
+                            // The leader Lease's holder identity and the Events' reporter.
+                            from_field("POD_NAME", "metadata.name"),
                             env("RUST_LOG", "info"),
                         ]),
+                        ports: Some(vec![ContainerPort {
+                            name: Some("http".to_owned()),
+                            container_port: HTTP_PORT,
+                            ..ContainerPort::default()
+                        }]),
+                        liveness_probe: Some(probe("/healthz")),
+                        readiness_probe: Some(probe("/readyz")),
                         security_context: Some(SecurityContext {
                             run_as_non_root: Some(true),
                             allow_privilege_escalation: Some(false),

@@ -37,6 +37,12 @@ pub enum ReconcileError {
 }
 
 impl ReconcileError {
+    /// Someone else changed the object first (a pipeline writing its status,
+    /// say): not a failure, just a reason to read it again.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, ReconcileError::Kube { source, .. } if matches!(source.as_ref(), kube::Error::Api(status) if status.code == 409))
+    }
+
     pub fn kube(what: impl Into<String>, source: kube::Error) -> Self {
         ReconcileError::Kube {
             what: what.into(),
@@ -51,6 +57,7 @@ pub struct Agent {
     /// `None` when there is no `kratix` ConfigMap; replaced when it changes.
     pub config: RwLock<Option<Arc<KratixConfig>>>,
     pub recorder: kube::runtime::events::Recorder,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub adapter: AdapterImage,
     /// The agent's own service account (namespace, name) when it runs in the
     /// cluster: it grants itself access to each Promise's API.
@@ -87,6 +94,20 @@ impl Agent {
 
 /// How soon to look again after an error.
 pub const ERROR_REQUEUE: Duration = Duration::from_secs(2);
+/// How soon to look again after a write conflict.
+pub const CONFLICT_REQUEUE: Duration = Duration::from_millis(50);
+
+/// The retry policy of every controller: conflicts are retried at once and
+/// quietly, other errors after a pause with a warning.
+pub fn retry_after(error: &ReconcileError) -> kube::runtime::controller::Action {
+    if error.is_conflict() {
+        tracing::debug!(%error, "write conflict; reading the object again");
+        kube::runtime::controller::Action::requeue(CONFLICT_REQUEUE)
+    } else {
+        tracing::warn!(%error, "reconcile failed; retrying");
+        kube::runtime::controller::Action::requeue(ERROR_REQUEUE)
+    }
+}
 
 /// Runs the controllers until the process ends.
 pub async fn run(agent: Arc<Agent>) {

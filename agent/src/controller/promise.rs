@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use super::resource::{interval_of, record_last_success, set_reconciled};
 use super::workflow::{self, Settled, Step, has_label, now};
-use super::{Agent, ERROR_REQUEUE, ReconcileError, dependencies, events, promise_delete, resource, status};
+use super::{Agent, ReconcileError, dependencies, events, promise_delete, resource, status};
 
 /// How often to look at unmet requirements again (changes of the required
 /// Promises also wake the Promise).
@@ -53,6 +53,7 @@ pub async fn run(agent: Arc<Agent>) {
     };
     let requirers = Arc::new(Mutex::new(HashMap::<String, BTreeSet<String>>::new()));
     let requirers_of = requirers.clone();
+    let metrics = agent.metrics.clone();
     let context = Arc::new(Context { agent, requirers });
     Controller::new_with(promises, watcher::Config::default(), api_resource())
         .watches(
@@ -81,10 +82,12 @@ pub async fn run(agent: Arc<Agent>) {
             },
         )
         .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
+        .for_each(|result| {
+            metrics.reconciled("promise", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "promise reconcile failed");
             }
+            futures::future::ready(())
         })
         .await;
 }
@@ -110,8 +113,7 @@ impl Context {
 }
 
 fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "promise reconcile failed; retrying");
-    Action::requeue(ERROR_REQUEUE)
+    super::retry_after(error)
 }
 
 /// One Promise, read fresh, in both shapes.

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::workflow::{self, Settled, Step, has_label, now};
-use super::{Agent, ERROR_REQUEUE, ReconcileError, resource_delete, status};
+use super::{Agent, ReconcileError, resource_delete, status};
 
 /// A running resource controller.
 pub struct Handle {
@@ -62,6 +62,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
     let reruns = futures::stream::unfold(rerun, |mut receiver| async move {
         receiver.recv().await.map(|()| ((), receiver))
     });
+    let metrics = agent.metrics.clone();
     let context = Arc::new(Context {
         agent,
         promise: promise.clone(),
@@ -99,18 +100,19 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         )
         .reconcile_all_on(reruns)
         .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
+        .for_each(|result| {
+            metrics.reconciled(&promise, result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "resource reconcile failed");
             }
+            futures::future::ready(())
         })
         .await;
     tracing::info!(%promise, "resource controller stopped");
 }
 
 fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "resource reconcile failed; retrying");
-    Action::requeue(ERROR_REQUEUE)
+    super::retry_after(error)
 }
 
 /// Everything a reconcile of one request reads first.

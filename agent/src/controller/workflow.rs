@@ -178,6 +178,20 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Counts a pipeline's end and how long it ran (from its recorded start).
+    fn finished(&self, progress: &WorkflowsStatus, index: usize, outcome: &str) {
+        let workflow = self.workflow.to_string();
+        self.agent.metrics.pipeline(&workflow, outcome);
+        if let Some(started) = progress
+            .pipelines
+            .get(index)
+            .and_then(|p| p.last_transition_time.as_ref())
+        {
+            let seconds = Timestamp::now().duration_since(started.0).as_secs_f64();
+            self.agent.metrics.pipeline_finished(&workflow, seconds.max(0.0));
+        }
+    }
+
     /// Takes the next step.
     pub async fn step(&self) -> Result<Step, ReconcileError> {
         let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
@@ -287,6 +301,7 @@ impl Run<'_> {
                 apply::apply_pipeline(&self.agent.client, resources).await?;
                 let action = if configure { "Configure" } else { "Delete" };
                 tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
+                self.agent.metrics.pipeline(&self.workflow.to_string(), "started");
                 self.event(
                     EventType::Normal,
                     "PipelineStarted",
@@ -304,6 +319,7 @@ impl Run<'_> {
                 Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
             }
             Decision::Succeeded { index } => {
+                self.finished(&progress, index, "succeeded");
                 let next =
                     workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());
                 set_progress(&mut status, &next);
@@ -343,6 +359,7 @@ impl Run<'_> {
                     &now(),
                 );
                 if newly_failed {
+                    self.finished(&progress, index, "failed");
                     self.event(
                         EventType::Warning,
                         reason,
