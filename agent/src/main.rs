@@ -4,6 +4,7 @@
 //! of pipeline pods (`reader`, `work-creator`, `update-status`).
 
 mod controller;
+mod crash_points;
 mod endpoints;
 mod leader;
 mod manifests;

@@ -75,6 +75,7 @@ pub async fn apply_pipeline(
     for binding in &resources.cluster_role_bindings {
         create_or_update(&Api::<ClusterRoleBinding>::all(client.clone()), binding, true).await?;
     }
+    crate::crash_points::crash_point(crate::crash_points::RBAC_APPLIED);
     // A Job is never updated: each run has its own.
     create_or_update(&namespaced::<Job>(client, &resources.job), &resources.job, false).await
 }

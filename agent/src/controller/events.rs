@@ -13,6 +13,7 @@ pub async fn publish(
     api_resource: &ApiResource,
     type_: EventType,
     reason: &str,
+    action: &str,
     note: String,
 ) {
     let reference = object.object_ref(api_resource);
@@ -20,7 +21,9 @@ pub async fn publish(
         type_,
         reason: reason.to_owned(),
         note: Some(note),
-        action: reason.to_owned(),
+        // Events repeat into one series by (type, reason, action, object):
+        // the action keeps a configure and a delete pipeline's starts apart.
+        action: action.to_owned(),
         secondary: None,
     };
     if let Err(error) = agent.recorder.publish(&event, &reference).await {

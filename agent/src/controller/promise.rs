@@ -220,6 +220,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
                 &api_resource(),
                 EventType::Warning,
                 "Paused",
+                "Paused",
                 "Reconciliation is paused: kratix.io/paused is true".to_owned(),
             )
             .await;
@@ -253,6 +254,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
             &promise.object,
             &api_resource(),
             EventType::Warning,
+            "MultipleDeletePipelines",
             "MultipleDeletePipelines",
             format!(
                 "spec.workflows.promise.delete has {} pipelines; only the first ({}) runs",
@@ -393,6 +395,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
             &promise.object,
             &api_resource(),
             EventType::Normal,
+            "Available",
             "Available",
             "Promise is available".to_owned(),
         )
@@ -552,6 +555,7 @@ async fn start_resources(
         &promise.object,
         &api_resource(),
         EventType::Normal,
+        "ReconcilingResources",
         "ReconcilingResources",
         format!(
             "Re-running the workflows of {} resource requests",

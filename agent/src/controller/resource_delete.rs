@@ -61,6 +61,7 @@ pub async fn reconcile(
                     state: Settled::Completed | Settled::NothingToRun,
                     ..
                 } => {
+                    crate::crash_points::crash_point(crate::crash_points::DELETE_COMPLETED);
                     write_finalizers::remove(&request.api, &request.object, DELETE_WORKFLOWS).await?;
                     Ok(Action::await_change())
                 }
@@ -111,6 +112,7 @@ pub async fn reconcile(
                 ignore_missing(works.delete(&work.name_any(), &DeleteParams::default()).await)
                     .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
             }
+            crate::crash_points::crash_point(crate::crash_points::WORKS_DELETED);
             Ok(Action::requeue(CLEANUP_RECHECK))
         }
         WORKFLOWS_CLEANUP => {
@@ -146,6 +148,7 @@ pub async fn without_promise(
         object,
         &context.resource,
         EventType::Warning,
+        "PromiseMissing",
         "PromiseMissing",
         format!(
             "Promise {} no longer exists: its delete pipeline cannot run; removing the finalizers",

@@ -25,6 +25,7 @@ use kube::runtime::events::EventType;
 use serde_json::{Map, Value, json};
 
 use super::{Agent, ReconcileError, apply, events, rbac_cleanup, status};
+use crate::crash_points::{self, crash_point};
 
 /// How long to wait for a running Job before looking again anyway (its watch
 /// event normally comes first).
@@ -154,7 +155,20 @@ impl Run<'_> {
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {
-        events::publish(self.agent, self.object, self.api_resource, type_, reason, note).await;
+        let action = match self.workflow.action {
+            WorkflowAction::Configure => "ConfigurePipeline",
+            WorkflowAction::Delete => "DeletePipeline",
+        };
+        events::publish(
+            self.agent,
+            self.object,
+            self.api_resource,
+            type_,
+            reason,
+            action,
+            note,
+        )
+        .await;
     }
 
     async fn remove_labels(&self, keys: &[&str]) -> Result<(), ReconcileError> {
@@ -290,6 +304,7 @@ impl Run<'_> {
                 }
                 // Progress first: a crash after this write re-creates this very Job.
                 status::replace(self.api, self.object, status).await?;
+                crash_point(crash_points::PROGRESS_RECORDED);
                 if situation.rerun {
                     self.remove_labels(&[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START])
                         .await?;
@@ -299,6 +314,7 @@ impl Run<'_> {
                         .await?;
                 }
                 apply::apply_pipeline(&self.agent.client, resources).await?;
+                crash_point(crash_points::JOB_CREATED);
                 let action = if configure { "Configure" } else { "Delete" };
                 tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
                 self.agent.metrics.pipeline(&self.workflow.to_string(), "started");
@@ -319,6 +335,7 @@ impl Run<'_> {
                 Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
             }
             Decision::Succeeded { index } => {
+                crash_point(crash_points::JOB_FINISHED_UNRECORDED);
                 self.finished(&progress, index, "succeeded");
                 let next =
                     workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());

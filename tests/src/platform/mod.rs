@@ -343,7 +343,10 @@ fn remove_containers(name: &str) {
     crate::runner::podman::remove_labelled(
         conf.as_deref(),
         &format!("{}={name}", crate::runner::podman::ENV_LABEL),
+        0,
     );
+    // And any container process podman lost track of.
+    crate::runner::strays::kill_orphans(name, &[]);
 }
 
 /// Every environment with its state.

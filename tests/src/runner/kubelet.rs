@@ -338,17 +338,17 @@ impl PodRun {
         self.set_conditions(true, false).await;
         self.update(|status| status.phase = Some("Running".to_owned()))
             .await;
-        let mut handles = Vec::new();
+        // A JoinSet, not detached tasks: when the pod's task is aborted (the
+        // pod was deleted), its containers' restart loops end with it.
+        let mut containers = tokio::task::JoinSet::new();
         for (index, container) in spec.containers.iter().enumerate() {
             let run = self.clone();
             let container = container.clone();
-            handles.push(tokio::spawn(async move {
-                run.run_with_restarts(Kind::Main, index, &container).await
-            }));
+            containers.spawn(async move { run.run_with_restarts(Kind::Main, index, &container).await });
         }
         let mut all_succeeded = true;
-        for handle in handles {
-            all_succeeded &= handle.await.unwrap_or(false);
+        while let Some(result) = containers.join_next().await {
+            all_succeeded &= result.unwrap_or(false);
         }
         self.finish(if all_succeeded { "Succeeded" } else { "Failed" })
             .await;

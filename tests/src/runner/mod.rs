@@ -8,6 +8,7 @@ pub mod logged;
 pub mod pod_env;
 pub mod pod_state;
 pub mod podman;
+pub mod strays;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub struct RunnerContext {
 }
 
 const RESYNC: Duration = Duration::from_secs(2);
+/// How often containers of deleted pods are looked for.
+const ORPHAN_SWEEP: Duration = Duration::from_secs(5);
 
 fn now() -> Time {
     Time(Timestamp::now())
@@ -87,10 +90,18 @@ pub async fn run(ctx: Arc<RunnerContext>) {
         pods.wait_until_ready()
     );
     let running: Mutex<HashMap<String, tokio::task::AbortHandle>> = Mutex::new(HashMap::new());
+    let mut last_sweep = tokio::time::Instant::now();
     loop {
         reconcile_jobs(&ctx, &jobs, &pods).await;
         reconcile_deployments(&ctx, &deployments, &pods).await;
         run_pods(&ctx, &pods, &running).await;
+        if last_sweep.elapsed() >= ORPHAN_SWEEP && ctx.instant.is_none() {
+            let live: Vec<String> = pods.state().iter().filter_map(|p| p.uid()).collect();
+            podman::remove_orphaned_containers(&ctx.containers_conf, &ctx.env_name, live.clone()).await;
+            let env = ctx.env_name.clone();
+            let _ = tokio::task::spawn_blocking(move || strays::kill_orphans(&env, &live)).await;
+            last_sweep = tokio::time::Instant::now();
+        }
         let _ = tokio::time::timeout(RESYNC, changed.notified()).await;
     }
 }

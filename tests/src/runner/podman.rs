@@ -105,7 +105,8 @@ pub async fn run(containers_conf: &Path, spec: &ContainerRun, log: &Path) -> std
 
 /// Removes every container carrying `label` (`key=value`). Blocking: `down`
 /// calls it directly, the kubelet from a blocking task.
-pub fn remove_labelled(containers_conf: Option<&Path>, label: &str) {
+/// `grace` is how long a container may take to end after SIGTERM before SIGKILL.
+pub fn remove_labelled(containers_conf: Option<&Path>, label: &str, grace: u32) {
     let podman = || {
         let mut command = std::process::Command::new("podman");
         if let Some(conf) = containers_conf {
@@ -124,15 +125,59 @@ pub fn remove_labelled(containers_conf: Option<&Path>, label: &str) {
         .map(str::to_owned)
         .collect();
     if !ids.is_empty() {
-        let _ = podman().args(["rm", "-f", "-t", "0"]).args(&ids).output();
+        let _ = podman()
+            .args(["rm", "-f", "-t", &grace.to_string()])
+            .args(&ids)
+            .output();
     }
 }
+
+/// Removes this environment's containers whose pod is not in `live` (pod
+/// uids). A container can outlive its pod when the pod is deleted while the
+/// container is starting: killing `podman run` then does not stop it, and the
+/// removal at deletion can run before podman lists it. This sweep catches those.
+pub async fn remove_orphaned_containers(containers_conf: &Path, env_name: &str, live: Vec<String>) {
+    let conf = containers_conf.to_owned();
+    let env_label = format!("{ENV_LABEL}={env_name}");
+    let _ = tokio::task::spawn_blocking(move || {
+        let Ok(output) = std::process::Command::new("podman")
+            .env("CONTAINERS_CONF", &conf)
+            .args(["ps", "-a", "--filter", &format!("label={env_label}")])
+            .args([
+                "--format",
+                &format!("{{{{.ID}}}} {{{{index .Labels \"{POD_UID_LABEL}\"}}}}"),
+            ])
+            .output()
+        else {
+            return;
+        };
+        let orphans: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, uid)| !live.iter().any(|l| l == uid))
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        if !orphans.is_empty() {
+            tracing::info!(count = orphans.len(), "removing containers of deleted pods");
+            let _ = std::process::Command::new("podman")
+                .env("CONTAINERS_CONF", &conf)
+                .args(["rm", "-f", "-t", "0"])
+                .args(&orphans)
+                .output();
+        }
+    })
+    .await;
+}
+
+/// How long a deleted pod's containers get to stop (Kubernetes gives 30 s;
+/// the agent hands its Lease over in well under this).
+const POD_STOP_GRACE: u32 = 2;
 
 /// Removes every container of a pod (used when a pod is deleted mid-run).
 pub async fn remove_pod_containers(containers_conf: &Path, pod_uid: &str) {
     let conf = containers_conf.to_owned();
     let label = format!("{POD_UID_LABEL}={pod_uid}");
-    let _ = tokio::task::spawn_blocking(move || remove_labelled(Some(&conf), &label)).await;
+    let _ = tokio::task::spawn_blocking(move || remove_labelled(Some(&conf), &label, POD_STOP_GRACE)).await;
 }
 
 #[cfg(test)]

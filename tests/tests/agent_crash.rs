@@ -1,0 +1,357 @@
+//! Crash recovery and replicas against the local platform: the agent killed
+//! with SIGKILL at each step boundary of a workflow finishes it with every
+//! pipeline run exactly once; of two replicas only the Lease holder acts, and
+//! the other takes over when the leader goes.
+//!
+//! Pipelines count their own runs in the status (`runs-<pipeline>`, read back
+//! from `object.yaml`), so "exactly once" is checked by what ran, not by Jobs.
+//! The tests reconfigure the shared agent Deployment, one at a time, and put
+//! it back as they found it.
+
+use std::path::Path;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{EnvVar, Pod, Volume, VolumeMount};
+use kratix_tests::agent_suite::{Setup, TIMEOUT, condition, install_promise_with, pipeline, status_until};
+use kratix_tests::support::{Platform, wait_for};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+const SYSTEM: &str = "kratix-platform-system";
+const AGENT: &str = "kratix-agent";
+const HOLD: &str = "example.com/hold";
+const MARKERS: &str = "/crash-markers";
+
+/// One test at a time changes the agent's Deployment.
+static DEPLOYMENT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn platform() -> &'static Platform {
+    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
+}
+
+async fn setup(prefix: &str) -> Setup {
+    kratix_tests::agent_suite::setup(platform(), prefix).await
+}
+
+/// A pipeline that records how often it ran: `runs-<name>` goes up by one.
+fn counting(name: &str, image: &str) -> Value {
+    let key = format!("runs-{name}");
+    pipeline(
+        name,
+        image,
+        &format!(
+            "n=$(sed -n 's/^ *{key}: *\\([0-9]*\\).*/\\1/p' /kratix/input/object.yaml | head -1); \
+             printf '{key}: %s\\n' $((${{n:-0}} + 1)) > /kratix/metadata/status.yaml"
+        ),
+    )
+}
+
+/// Applies `change` to the agent's container and pod spec, and waits for the
+/// Deployment's pods to run with it.
+async fn reconfigure(client: &kube::Client, replicas: i32, env: Vec<EnvVar>, markers: bool) {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM);
+    let mut deployment = deployments.get(AGENT).await.expect("the agent's Deployment");
+    let spec = &mut deployment.spec;
+    spec.replicas = Some(replicas);
+    let pod = spec.template.spec.as_mut().expect("pod spec");
+    let container = &mut pod.containers[0];
+    let mut all_env: Vec<EnvVar> = container
+        .env
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !e.name.starts_with("KRATIX_AGENT_CRASH") && e.name != "KRATIX_AGENT_METRICS_ADDRESS")
+        .collect();
+    all_env.extend(env);
+    container.env = Some(all_env);
+    if markers {
+        container.volume_mounts = Some(vec![VolumeMount {
+            name: "crash-markers".into(),
+            mount_path: MARKERS.into(),
+            ..VolumeMount::default()
+        }]);
+        pod.volumes = Some(vec![Volume {
+            name: "crash-markers".into(),
+            empty_dir: Some(Default::default()),
+            ..Volume::default()
+        }]);
+    } else {
+        container.volume_mounts = None;
+        pod.volumes = None;
+    }
+    let wanted_env = container.env.clone();
+    deployments
+        .replace(AGENT, &PostParams::default(), &deployment)
+        .await
+        .expect("Deployment replaced");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), SYSTEM);
+    wait_for("the agent's pods to run as configured", TIMEOUT, || async {
+        let listed = pods
+            .list(&ListParams::default().labels("app.kubernetes.io/name=kratix-agent"))
+            .await
+            .map_err(|e| e.to_string())?
+            .items;
+        let current: Vec<&Pod> = listed
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        let ready = current.len() == replicas as usize
+            && current.iter().all(|p| {
+                p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && p.spec.as_ref().map(|s| s.containers[0].env.clone()) == Some(wanted_env.clone())
+            });
+        if ready {
+            Ok(())
+        } else {
+            Err(format!("{} pods", listed.len()))
+        }
+    })
+    .await;
+}
+
+fn env(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+/// The agent as installed: one replica, no crash points.
+async fn restore(client: &kube::Client) {
+    reconfigure(client, 1, Vec::new(), false).await;
+}
+
+async fn agent_pods(client: &kube::Client) -> Vec<Pod> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), SYSTEM);
+    pods.list(&ListParams::default().labels("app.kubernetes.io/name=kratix-agent"))
+        .await
+        .expect("pods")
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect()
+}
+
+async fn wait_for_crash(client: &kube::Client, point: &str) {
+    wait_for(&format!("the agent to crash at {point}"), TIMEOUT, || async {
+        let restarted = agent_pods(client).await.iter().any(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.restart_count > 0))
+        });
+        if restarted {
+            Ok(())
+        } else {
+            Err("no restart yet".to_owned())
+        }
+    })
+    .await;
+}
+
+fn completed(status: &Value) -> bool {
+    condition(status, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+        && status["observedGeneration"].is_number()
+}
+
+async fn create(requests: &Api<DynamicObject>, api_version: &str, namespace: &str, name: &str) {
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": api_version, "kind": "Cache",
+        "metadata": {"name": name, "namespace": namespace, "finalizers": [HOLD]}, "spec": {}
+    }))
+    .expect("request");
+    wait_for("the request to be accepted", TIMEOUT, || async {
+        requests
+            .create(&PostParams::default(), &object)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_agent_killed_at_every_step_boundary_finishes_every_workflow_exactly_once() {
+    let _one_at_a_time = DEPLOYMENT.lock().await;
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("crash").await;
+    let (_, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {"resource": {
+            "configure": [counting("first", &image), counting("second", &image)],
+            "delete": [counting("remove", &image)],
+        }}}),
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    let configure_points = [
+        "progress-recorded",
+        "rbac-applied",
+        "job-created",
+        "job-finished-unrecorded",
+    ];
+    for point in configure_points {
+        reconfigure(
+            &client,
+            1,
+            vec![
+                env("KRATIX_AGENT_CRASH_AT", point),
+                env("KRATIX_AGENT_CRASH_MARKERS", MARKERS),
+            ],
+            true,
+        )
+        .await;
+        let name = format!("at-{point}");
+        create(&requests, &resource.api_version, &namespace, &name).await;
+        wait_for_crash(&client, point).await;
+        let status = status_until(
+            &requests,
+            &name,
+            "the workflow to complete after the crash",
+            completed,
+        )
+        .await;
+        assert_eq!(
+            (status["runs-first"].clone(), status["runs-second"].clone()),
+            (json!(1), json!(1)),
+            "crash at {point}: each pipeline ran once: {status}"
+        );
+    }
+    for point in ["delete-completed", "works-deleted"] {
+        reconfigure(
+            &client,
+            1,
+            vec![
+                env("KRATIX_AGENT_CRASH_AT", point),
+                env("KRATIX_AGENT_CRASH_MARKERS", MARKERS),
+            ],
+            true,
+        )
+        .await;
+        let name = format!("at-{point}");
+        create(&requests, &resource.api_version, &namespace, &name).await;
+        status_until(&requests, &name, "the workflow to complete", completed).await;
+        requests
+            .delete(&name, &DeleteParams::default())
+            .await
+            .expect("deleted");
+        wait_for_crash(&client, point).await;
+        let left = wait_for("the delete flow to finish after the crash", TIMEOUT, || async {
+            let object = requests.get(&name).await.map_err(|e| e.to_string())?;
+            if object.finalizers() == [HOLD.to_owned()] {
+                Ok(object)
+            } else {
+                Err(format!("{:?}", object.finalizers()))
+            }
+        })
+        .await;
+        assert_eq!(
+            left.data["status"]["runs-remove"], 1,
+            "crash at {point}: the delete pipeline ran once"
+        );
+        requests
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+            )
+            .await
+            .expect("released");
+    }
+    restore(&client).await;
+}
+
+#[tokio::test]
+async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
+    let _one_at_a_time = DEPLOYMENT.lock().await;
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("replicas").await;
+    // Pods share the host's network here: let each pick its own metrics port.
+    reconfigure(
+        &client,
+        2,
+        vec![env("KRATIX_AGENT_METRICS_ADDRESS", "127.0.0.1:0")],
+        false,
+    )
+    .await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), SYSTEM);
+    let pods = agent_pods(&client).await;
+    let names: Vec<String> = pods.iter().map(|p| p.name_any()).collect();
+    let leader = wait_for("one of the two to lead", TIMEOUT, || async {
+        let lease = leases.get(AGENT).await.map_err(|e| e.to_string())?;
+        let holder = lease.spec.and_then(|s| s.holder_identity).unwrap_or_default();
+        if names.contains(&holder) {
+            Ok(holder)
+        } else {
+            Err(format!("holder {holder:?} of {names:?}"))
+        }
+    })
+    .await;
+    let (_, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {"resource": {"configure": [counting("first", &image), counting("second", &image)]}}}),
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    for name in ["one", "two", "three"] {
+        create(&requests, &resource.api_version, &namespace, name).await;
+    }
+    for name in ["one", "two", "three"] {
+        let status = status_until(&requests, name, "the workflow to complete", completed).await;
+        assert_eq!(
+            (status["runs-first"].clone(), status["runs-second"].clone()),
+            (json!(1), json!(1)),
+            "{status}"
+        );
+    }
+    let standby = names.iter().find(|n| **n != leader).expect("a standby").clone();
+    let logs = platform()
+        .kubectl()
+        .args(["logs", "-n", SYSTEM, &standby])
+        .output()
+        .expect("kubectl logs");
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.contains("waiting to lead"), "{logs}");
+    assert!(!logs.contains("pipeline started"), "the standby acted: {logs}");
+
+    // The leader goes; the standby takes over and serves new requests.
+    let pods_api: Api<Pod> = Api::namespaced(client.clone(), SYSTEM);
+    pods_api
+        .delete(&leader, &DeleteParams::default())
+        .await
+        .expect("leader deleted");
+    // The standby, or the replacement the Deployment starts, whichever asks first.
+    let successor = wait_for("another replica to take over", TIMEOUT, || async {
+        let lease = leases.get(AGENT).await.map_err(|e| e.to_string())?;
+        let holder = lease.spec.and_then(|s| s.holder_identity).unwrap_or_default();
+        if !holder.is_empty() && holder != leader {
+            Ok(holder)
+        } else {
+            Err(format!("holder {holder:?}"))
+        }
+    })
+    .await;
+    assert!(
+        agent_pods(&client)
+            .await
+            .iter()
+            .any(|p| p.name_any() == successor),
+        "{successor} is a live replica"
+    );
+    create(&requests, &resource.api_version, &namespace, "four").await;
+    let status = status_until(&requests, "four", "the new leader to run the workflow", completed).await;
+    assert_eq!(status["runs-first"], 1);
+    restore(&client).await;
+}
