@@ -112,6 +112,22 @@ fn main() -> Result<()> {
     })
 }
 
+/// A client whose every request is counted in the metrics.
+async fn counting_client(metrics: std::sync::Arc<metrics::Metrics>) -> Result<kube::Client> {
+    use anyhow::Context as _;
+    let config = kube::Config::infer()
+        .await
+        .context("finding the Kubernetes API (in-cluster, or KUBECONFIG)")?;
+    let count = tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
+        metrics.api_request(request.method().as_str());
+        request
+    });
+    Ok(kube::client::ClientBuilder::try_from(config)
+        .context("configuring the Kubernetes client")?
+        .with_layer(&count)
+        .build())
+}
+
 struct RunOptions {
     image: Option<String>,
     pull_secret: Option<String>,
@@ -130,9 +146,7 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         ready: Default::default(),
     });
     endpoints::serve(options.metrics_address, health.clone()).await?;
-    let client = kube::Client::try_default()
-        .await
-        .context("connecting to the Kubernetes API")?;
+    let client = counting_client(metrics.clone()).await?;
     let config = controller::config_watch::load(&client)
         .await
         .map_err(anyhow::Error::msg)?;
@@ -185,6 +199,9 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         adapter,
         identity,
         metrics,
+        applied: Default::default(),
+        stale_rbac: Default::default(),
+        promises: Default::default(),
         resource_controllers: Default::default(),
     });
     let lost = async {

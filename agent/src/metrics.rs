@@ -25,6 +25,11 @@ pub struct PipelineLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodLabels {
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WorkflowLabels {
     pub workflow: String,
 }
@@ -34,6 +39,7 @@ pub struct Metrics {
     reconciles: Family<ReconcileLabels, Counter>,
     pipeline_runs: Family<PipelineLabels, Counter>,
     pipeline_seconds: Family<WorkflowLabels, Histogram>,
+    api_requests: Family<MethodLabels, Counter>,
     pub leader: Gauge<i64, std::sync::atomic::AtomicI64>,
 }
 
@@ -61,6 +67,12 @@ impl Default for Metrics {
             "Time from a pipeline's start to its Job finishing",
             pipeline_seconds.clone(),
         );
+        let api_requests = Family::<MethodLabels, Counter>::default();
+        registry.register(
+            "api_requests",
+            "Requests to the Kubernetes API, watches included",
+            api_requests.clone(),
+        );
         let leader = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
         registry.register(
             "leader",
@@ -72,6 +84,7 @@ impl Default for Metrics {
             reconciles,
             pipeline_runs,
             pipeline_seconds,
+            api_requests,
             leader,
         }
     }
@@ -102,6 +115,15 @@ impl Metrics {
                 workflow: workflow.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// Counts one request to the API server.
+    pub fn api_request(&self, method: &str) {
+        self.api_requests
+            .get_or_create(&MethodLabels {
+                method: method.to_owned(),
+            })
+            .inc();
     }
 
     /// The text exposition format.

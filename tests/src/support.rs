@@ -40,6 +40,11 @@ fn running(name: &str) -> Option<Platform> {
 }
 
 impl Platform {
+    /// The running environment `name`, if it is running.
+    pub fn attach(name: &str) -> Option<Platform> {
+        running(name)
+    }
+
     /// The environment named by `KRATIX_TESTENV`, or the suites' own one, started
     /// with `testenv_exe` when it is not running. Under `CI=true` a missing
     /// platform is a failure, never a silent skip.
@@ -146,18 +151,32 @@ fn get_or_start(variable: &str, default: &str, testenv_exe: &Path, up_args: &[&s
 /// The `kratix-agent` binary of this workspace, built first (cargo is quick
 /// when it is up to date).
 pub fn agent_binary() -> PathBuf {
+    agent_binary_of(false)
+}
+
+/// The release build of `kratix-agent`, for measurements.
+pub fn agent_binary_release() -> PathBuf {
+    agent_binary_of(true)
+}
+
+fn agent_binary_of(release: bool) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    build
         .args(["build", "--quiet", "-p", "kratix-agent"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
+        .current_dir(&root);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
     assert!(status.success(), "building kratix-agent failed");
-    target.join("debug/kratix-agent")
+    target
+        .join(if release { "release" } else { "debug" })
+        .join("kratix-agent")
 }
 
 /// The pipeline adapter image, built from this workspace's agent once per test binary.

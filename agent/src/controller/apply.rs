@@ -1,6 +1,16 @@
-//! Applying what rendering produced: create it, or bring what Kratix owns up
-//! to date. A ServiceAccount that exists without the Promise label is the
-//! user's and is left alone.
+//! Applying what rendering produced. The pipeline's service account, ConfigMap
+//! and RBAC go in by server-side apply (one request each, whether they exist or
+//! not); a ServiceAccount that exists without the Promise label is the user's
+//! and is left alone; the Job is only ever created.
+//!
+//! Every request of a Promise in a namespace shares these objects, so an object
+//! applied unchanged a moment ago is not sent again: [`Applied`] remembers
+//! what was applied for [`REAPPLY_AFTER`]. An object deleted by hand is put
+//! back at the next pipeline start after that.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
@@ -14,27 +24,64 @@ use serde::de::DeserializeOwned;
 
 use super::ReconcileError;
 
-/// Creates `object`, or merge-patches it when it exists (`update` false: leave it).
-async fn create_or_update<K>(api: &Api<K>, object: &K, update: bool) -> Result<(), ReconcileError>
+/// How long an applied object is trusted to be still as applied.
+pub const REAPPLY_AFTER: Duration = Duration::from_secs(60);
+
+/// The field manager of everything the agent applies.
+const FIELD_MANAGER: &str = "kratix-agent";
+
+/// What was applied recently: object key → (its JSON, when).
+#[derive(Default)]
+pub struct Applied(Mutex<HashMap<String, (String, Instant)>>);
+
+impl Applied {
+    fn key<K: Resource<DynamicType = ()>>(object: &K) -> String {
+        format!(
+            "{}/{}/{}",
+            K::kind(&()),
+            object.meta().namespace.as_deref().unwrap_or_default(),
+            object.meta().name.as_deref().unwrap_or_default()
+        )
+    }
+
+    fn is_fresh<K: Resource<DynamicType = ()> + Serialize>(&self, object: &K) -> bool {
+        let json = serde_json::to_string(object).unwrap_or_default();
+        let Ok(map) = self.0.lock() else { return false };
+        map.get(&Self::key(object))
+            .is_some_and(|(applied, at)| *applied == json && at.elapsed() < REAPPLY_AFTER)
+    }
+
+    fn record<K: Resource<DynamicType = ()> + Serialize>(&self, object: &K) {
+        let json = serde_json::to_string(object).unwrap_or_default();
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (_, at)| at.elapsed() < REAPPLY_AFTER);
+            map.insert(Self::key(object), (json, Instant::now()));
+        }
+    }
+}
+
+async fn apply<K>(api: &Api<K>, object: &K, applied: &Applied) -> Result<(), ReconcileError>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
-    let name = object.name_any();
-    match api.create(&PostParams::default(), object).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => {
-            if update {
-                api.patch(&name, &PatchParams::default(), &Patch::Merge(object))
-                    .await
-                    .map_err(|e| ReconcileError::kube(format!("updating {} {name}", K::kind(&())), e))?;
-            }
-            Ok(())
-        }
-        Err(error) => Err(ReconcileError::kube(
-            format!("creating {} {name}", K::kind(&())),
-            error,
-        )),
+    if applied.is_fresh(object) {
+        return Ok(());
     }
+    let name = object.name_any();
+    // Server-side apply needs apiVersion and kind in the body.
+    let mut body = serde_json::to_value(object)
+        .map_err(|e| ReconcileError::Invalid(format!("encoding {} {name}: {e}", K::kind(&()))))?;
+    body["apiVersion"] = K::api_version(&()).into();
+    body["kind"] = K::kind(&()).into();
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|e| ReconcileError::kube(format!("applying {} {name}", K::kind(&())), e))?;
+    applied.record(object);
+    Ok(())
 }
 
 fn namespaced<K>(client: &kube::Client, object: &K) -> Api<K>
@@ -48,34 +95,52 @@ where
 /// Roles, RoleBindings, ClusterRoles, ClusterRoleBindings, then the Job.
 pub async fn apply_pipeline(
     client: &kube::Client,
+    applied: &Applied,
     resources: &PipelineResources,
 ) -> Result<(), ReconcileError> {
     let account = &resources.service_account;
-    let accounts: Api<ServiceAccount> = namespaced(client, account);
-    match accounts
-        .get_opt(&account.name_any())
-        .await
-        .map_err(|e| ReconcileError::kube("reading a service account", e))?
-    {
-        Some(existing) if !existing.labels().contains_key(labels::PROMISE_NAME) => {}
-        _ => create_or_update(&accounts, account, true).await?,
+    if !applied.is_fresh(account) {
+        let accounts: Api<ServiceAccount> = namespaced(client, account);
+        match accounts
+            .get_opt(&account.name_any())
+            .await
+            .map_err(|e| ReconcileError::kube("reading a service account", e))?
+        {
+            Some(existing) if !existing.labels().contains_key(labels::PROMISE_NAME) => {
+                // The user's: used as it is, never changed.
+                applied.record(account);
+            }
+            _ => apply(&accounts, account, applied).await?,
+        }
     }
     if let Some(config_map) = &resources.config_map {
-        create_or_update(&namespaced::<ConfigMap>(client, config_map), config_map, true).await?;
+        apply(&namespaced::<ConfigMap>(client, config_map), config_map, applied).await?;
     }
     for role in &resources.roles {
-        create_or_update(&namespaced::<Role>(client, role), role, true).await?;
+        apply(&namespaced::<Role>(client, role), role, applied).await?;
     }
     for binding in &resources.role_bindings {
-        create_or_update(&namespaced::<RoleBinding>(client, binding), binding, true).await?;
+        apply(&namespaced::<RoleBinding>(client, binding), binding, applied).await?;
     }
     for role in &resources.cluster_roles {
-        create_or_update(&Api::<ClusterRole>::all(client.clone()), role, true).await?;
+        apply(&Api::<ClusterRole>::all(client.clone()), role, applied).await?;
     }
     for binding in &resources.cluster_role_bindings {
-        create_or_update(&Api::<ClusterRoleBinding>::all(client.clone()), binding, true).await?;
+        apply(&Api::<ClusterRoleBinding>::all(client.clone()), binding, applied).await?;
     }
     crate::crash_points::crash_point(crate::crash_points::RBAC_APPLIED);
-    // A Job is never updated: each run has its own.
-    create_or_update(&namespaced::<Job>(client, &resources.job), &resources.job, false).await
+    // A Job is never updated: each run has its own, and one that exists
+    // already (created before a crash) is the one wanted.
+    let job = &resources.job;
+    match namespaced::<Job>(client, job)
+        .create(&PostParams::default(), job)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(error) => Err(ReconcileError::kube(
+            format!("creating Job {}", job.name_any()),
+            error,
+        )),
+    }
 }

@@ -57,6 +57,13 @@ pub struct Agent {
     /// `None` when there is no `kratix` ConfigMap; replaced when it changes.
     pub config: RwLock<Option<Arc<KratixConfig>>>,
     pub recorder: kube::runtime::events::Recorder,
+    /// Pipeline objects applied a moment ago, not sent again.
+    pub applied: apply::Applied,
+    /// Pipelines whose user-permission RBAC may need removing (see
+    /// [`rbac_cleanup::StaleCheck`]).
+    pub stale_rbac: rbac_cleanup::StaleCheck,
+    /// The Promise controller's cache of Promises, once it runs.
+    pub promises: std::sync::OnceLock<kube::runtime::reflector::Store<kube::api::DynamicObject>>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub adapter: AdapterImage,
     /// The agent's own service account (namespace, name) when it runs in the

@@ -55,7 +55,9 @@ pub async fn run(agent: Arc<Agent>) {
     let requirers_of = requirers.clone();
     let metrics = agent.metrics.clone();
     let context = Arc::new(Context { agent, requirers });
-    Controller::new_with(promises, watcher::Config::default(), api_resource())
+    let controller = Controller::new_with(promises, watcher::Config::default(), api_resource());
+    let _ = context.agent.promises.set(controller.store());
+    controller
         .watches(
             jobs,
             watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
@@ -90,6 +92,24 @@ pub async fn run(agent: Arc<Agent>) {
             futures::future::ready(())
         })
         .await;
+}
+
+/// The Promise `name`: from the Promise controller's cache, or read when the
+/// cache does not have it (yet).
+pub async fn cached_or_read(agent: &Agent, name: &str) -> Result<Option<Arc<DynamicObject>>, ReconcileError> {
+    if let Some(cached) = agent
+        .promises
+        .get()
+        .and_then(|store| store.get(&ObjectRef::new_with(name, api_resource())))
+    {
+        return Ok(Some(cached));
+    }
+    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &api_resource());
+    Ok(api
+        .get_opt(name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading Promise {name}"), e))?
+        .map(Arc::new))
 }
 
 pub struct Context {

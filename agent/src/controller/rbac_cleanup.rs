@@ -61,6 +61,53 @@ where
     Ok(())
 }
 
+/// When a pipeline's stale user RBAC needs looking for. Four cluster-wide
+/// lists per pipeline start are the agent's biggest cost at scale, and most
+/// pipelines declare no permissions: the lists run the first time this process
+/// starts a pipeline (it may have had permissions before), whenever it has
+/// permissions now, and the first time after it had them.
+#[derive(Default)]
+pub struct StaleCheck(std::sync::Mutex<std::collections::HashMap<String, bool>>);
+
+impl StaleCheck {
+    fn key(workflow: Workflow, resources: &PipelineResources) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            resources
+                .job
+                .labels()
+                .get(labels::PROMISE_NAME)
+                .cloned()
+                .unwrap_or_default(),
+            workflow,
+            resources.service_account.namespace().unwrap_or_default(),
+            resources.pipeline_name
+        )
+    }
+
+    fn has_permissions(resources: &PipelineResources) -> bool {
+        let user = |labels: &std::collections::BTreeMap<String, String>| {
+            labels.contains_key(labels::PIPELINE_NAMESPACE)
+        };
+        resources.roles.iter().any(|o| user(o.labels()))
+            || resources.cluster_roles.iter().any(|o| user(o.labels()))
+    }
+
+    pub fn needed(&self, workflow: Workflow, resources: &PipelineResources) -> bool {
+        let Ok(seen) = self.0.lock() else { return true };
+        match seen.get(&Self::key(workflow, resources)) {
+            None => true,
+            Some(had) => *had || Self::has_permissions(resources),
+        }
+    }
+
+    pub fn done(&self, workflow: Workflow, resources: &PipelineResources) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.insert(Self::key(workflow, resources), Self::has_permissions(resources));
+        }
+    }
+}
+
 /// Deletes the user-permission RBAC of this pipeline that its rendering no
 /// longer contains (a permission removed from the Promise). Only objects
 /// labelled with this pipeline's workflow type and action count, so a

@@ -13,7 +13,7 @@ use kratix_shared::api::{Pipeline, Promise, Workflow};
 use kratix_shared::hash::resource_hash;
 use kratix_shared::status_conditions::{WorkReadiness, WorkflowState, reconciled, works_succeeded};
 use kratix_shared::status_merge::set_condition;
-use kratix_shared::validate::validate_promise;
+use kratix_shared::validate::{Validated, validate_promise};
 use kratix_shared::{finalizers, labels, periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
@@ -37,6 +37,30 @@ pub struct Context {
     pub agent: Arc<Agent>,
     pub promise: String,
     pub resource: ApiResource,
+    /// The Promise validated last, by its uid and resourceVersion: validation
+    /// parses every pipeline, and a Promise changes rarely.
+    validated: std::sync::Mutex<Option<(String, Arc<Validated>)>>,
+}
+
+impl Context {
+    fn validated(&self, promise: &DynamicObject, value: &Value) -> Arc<Validated> {
+        let version = format!(
+            "{}/{}",
+            promise.uid().unwrap_or_default(),
+            promise.resource_version().unwrap_or_default()
+        );
+        if let Ok(cache) = self.validated.lock()
+            && let Some((cached, validated)) = cache.as_ref()
+            && *cached == version
+        {
+            return validated.clone();
+        }
+        let validated = Arc::new(validate_promise(value));
+        if let Ok(mut cache) = self.validated.lock() {
+            *cache = Some((version, validated.clone()));
+        }
+        validated
+    }
 }
 
 /// Starts the controller for `promise`'s API.
@@ -67,6 +91,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         agent,
         promise: promise.clone(),
         resource: resource.clone(),
+        validated: Default::default(),
     });
     let works: Api<Work> = Api::all(client.clone());
     let work_selector = format!("{}={promise},{}", labels::PROMISE_NAME, labels::RESOURCE_NAME);
@@ -196,20 +221,20 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     else {
         return Ok(Action::await_change());
     };
-    let promise = Api::<Promise>::all(client.clone())
-        .get_opt(&context.promise)
-        .await
-        .map_err(|e| ReconcileError::kube(format!("reading Promise {}", context.promise), e))?;
-    let Some(promise) = promise else {
+    let Some(promise_object) = super::promise::cached_or_read(&context.agent, &context.promise).await? else {
         if object.metadata.deletion_timestamp.is_some() {
             return resource_delete::without_promise(&context, &api, &object).await;
         }
         return Ok(Action::await_change());
     };
+    let promise_value =
+        serde_json::to_value(promise_object.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let promise: Promise = serde_json::from_value(promise_value.clone())
+        .map_err(|e| ReconcileError::Invalid(format!("Promise {} does not decode: {e}", context.promise)))?;
     let request = Request {
         context: &context,
         value: serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
-        promise_value: serde_json::to_value(&promise).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
+        promise_value,
         api,
         object,
         name,
@@ -225,7 +250,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         write_if_changed(&request, status).await?;
         return Ok(Action::await_change());
     }
-    let validated = validate_promise(&request.promise_value);
+    let validated = context.validated(&promise_object, &request.promise_value);
     if validated.has_errors() {
         return Err(ReconcileError::Invalid(format!(
             "Promise {} is invalid; see its status",

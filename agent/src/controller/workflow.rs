@@ -309,11 +309,12 @@ impl Run<'_> {
                     self.remove_labels(&[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START])
                         .await?;
                 }
-                if configure {
+                if configure && self.agent.stale_rbac.needed(self.workflow, resources) {
                     rbac_cleanup::remove_stale_user_rbac(&self.agent.client, self.workflow, resources)
                         .await?;
+                    self.agent.stale_rbac.done(self.workflow, resources);
                 }
-                apply::apply_pipeline(&self.agent.client, resources).await?;
+                apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await?;
                 crash_point(crash_points::JOB_CREATED);
                 let action = if configure { "Configure" } else { "Delete" };
                 tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
@@ -330,7 +331,7 @@ impl Run<'_> {
                 // The recorded name's suffix makes the render produce that very Job.
                 let suffix = job.rsplit('-').next().unwrap_or_default().to_owned();
                 if let Some(resources) = self.render(&suffix)?.get(index) {
-                    apply::apply_pipeline(&self.agent.client, resources).await?;
+                    apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await?;
                 }
                 Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
             }

@@ -1,0 +1,287 @@
+//! The agent at scale: N requests (500 unless `AGENT_SCALE_REQUESTS` says
+//! otherwise) of a Promise with two resource configure pipelines, on a fresh
+//! instant-mode platform where the Kratix containers run as host processes
+//! (the release agent binary) and the user containers succeed at once.
+//!
+//! Prints the time until every workflow has completed, the agent's API
+//! requests per resource request and its peak RSS, against the targets.
+//! `AGENT_SCALE_KEEP=1` leaves the platform (`agent-bench`) running.
+//!
+//! Run: `cargo bench -p kratix-tests --bench agent_scale`
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::Namespace;
+use kratix_tests::support::{Platform, agent_binary_release, install_kratix_crds};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectMeta, PostParams};
+use serde_json::{Value, json};
+
+const ENV: &str = "agent-bench";
+const ADAPTER: &str = "localhost/kratix-agent:bench";
+const TARGET_SECONDS: f64 = 60.0;
+const TARGET_RSS_MIB: f64 = 64.0;
+
+fn testenv() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_testenv"))
+}
+
+/// `GET path` on the agent's endpoint; the body.
+fn http_get(address: &str, path: &str) -> Result<String> {
+    let mut stream =
+        std::net::TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default())
+}
+
+/// The sum of a counter's series in the exposition text.
+fn counter_total(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// CPU seconds (user + system) a process has used.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat; after the comm they are 12 and 13.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn completed(object: &DynamicObject) -> bool {
+    object.data["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "ConfigureWorkflowCompleted" && c["status"] == "True")
+        && object.data["status"]["workflowsSucceeded"] == 2
+}
+
+async fn namespace(client: &kube::Client, name: &str) -> Result<()> {
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    match Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("creating namespace {name}")),
+    }
+}
+
+fn promise() -> Value {
+    let pipeline = |name: &str| {
+        json!({
+            "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "main", "image": "example.org/bench/pipeline:v1"}]}
+        })
+    };
+    json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
+        "metadata": {"name": "bench"},
+        "spec": {
+            "api": {
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "caches.bench.example.org"},
+                "spec": {"group": "bench.example.org", "names": {"kind": "Cache", "plural": "caches"}, "scope": "Namespaced",
+                    "versions": [{"name": "v1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                            "spec": {"type": "object", "properties": {"size": {"type": "string"}}}}}}}]}
+            },
+            "workflows": {"resource": {"configure": [pipeline("first"), pipeline("second")]}}
+        }
+    })
+}
+
+async fn wait<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if start.elapsed() > timeout {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> Result<()> {
+    let client = platform.client().await;
+    install_kratix_crds(&client).await;
+    namespace(&client, "kratix-platform-system").await?;
+    namespace(&client, "bench").await?;
+    let address = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.local_addr()?.to_string()
+    };
+    let log_path = std::env::temp_dir().join("agent-bench-agent.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut agent = Command::new(agent_binary)
+        .args([
+            "run",
+            "--pipeline-adapter-image",
+            ADAPTER,
+            "--leader-elect=false",
+            "--metrics-address",
+            &address,
+        ])
+        .env("KUBECONFIG", &platform.kubeconfig)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("starting the agent")?;
+    let result = async {
+        wait("the agent's endpoint", Duration::from_secs(30), || async {
+            http_get(&address, "/readyz").ok().filter(|b| b == "ok")
+        })
+        .await?;
+        let promises: Api<DynamicObject> = Api::all_with(
+            client.clone(),
+            &ApiResource::erase::<kratix_shared::api::Promise>(&()),
+        );
+        promises
+            .create(&PostParams::default(), &serde_json::from_value(promise())?)
+            .await
+            .context("creating the Promise")?;
+        wait("the Promise to be Available", Duration::from_secs(60), || async {
+            let promise = promises.get("bench").await.ok()?;
+            (promise.data["status"]["status"] == "Available").then_some(())
+        })
+        .await?;
+        let baseline = counter_total(
+            &http_get(&address, "/metrics")?,
+            "kratix_agent_api_requests_total",
+        );
+        let resource = ApiResource {
+            group: "bench.example.org".into(),
+            version: "v1".into(),
+            api_version: "bench.example.org/v1".into(),
+            kind: "Cache".into(),
+            plural: "caches".into(),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "bench", &resource);
+        let start = Instant::now();
+        let created: Vec<Result<DynamicObject, kube::Error>> = futures::stream::iter(0..requests)
+            .map(|i| {
+                let api = api.clone();
+                async move {
+                    let object: DynamicObject = serde_json::from_value(json!({
+                        "apiVersion": "bench.example.org/v1", "kind": "Cache",
+                        "metadata": {"name": format!("cache-{i:04}")}, "spec": {"size": "small"}
+                    }))
+                    .map_err(kube::Error::SerdeError)?;
+                    api.create(&PostParams::default(), &object).await
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        if let Some(Err(error)) = created.into_iter().find(Result::is_err) {
+            bail!("creating the requests: {error}");
+        }
+        let last = std::sync::atomic::AtomicUsize::new(0);
+        wait("every workflow to complete", Duration::from_secs(600), || {
+            let api = api.clone();
+            let last = &last;
+            async move {
+                let listed = api.list(&ListParams::default()).await.ok()?;
+                let done = listed.items.iter().filter(|o| completed(o)).count();
+                if last.swap(done, std::sync::atomic::Ordering::Relaxed) != done {
+                    eprintln!(
+                        "  {done}/{requests} completed after {:.1} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                (done == requests).then_some(())
+            }
+        })
+        .await?;
+        let seconds = start.elapsed().as_secs_f64();
+        let metrics = http_get(&address, "/metrics")?;
+        let calls = counter_total(&metrics, "kratix_agent_api_requests_total") - baseline;
+        let rss = peak_rss_mib(agent.id()).unwrap_or(f64::NAN);
+        let cpu = cpu_seconds(agent.id()).unwrap_or(f64::NAN);
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        println!();
+        println!(
+            "agent at scale: {requests} requests of a Promise with two configure pipelines (instant mode)"
+        );
+        println!(
+            "  every workflow completed in {seconds:.1} s   (target < {TARGET_SECONDS} s: {})",
+            verdict(seconds < TARGET_SECONDS)
+        );
+        println!(
+            "  agent API requests: {:.1} per resource request ({calls:.0} in all)",
+            calls / requests as f64
+        );
+        println!("  agent CPU time: {cpu:.1} s (the platform's API server, runner and pipeline processes share the machine)");
+        println!(
+            "  agent peak RSS: {rss:.1} MiB   (target < {TARGET_RSS_MIB} MiB: {})",
+            verdict(rss < TARGET_RSS_MIB)
+        );
+        Ok(())
+    }
+    .await;
+    let _ = agent.kill();
+    let _ = agent.wait();
+    if result.is_err() {
+        eprintln!("the agent's log: {}", log_path.display());
+    }
+    result
+}
+
+fn main() -> Result<()> {
+    let requests: usize = std::env::var("AGENT_SCALE_REQUESTS")
+        .ok()
+        .map(|v| v.parse().context("AGENT_SCALE_REQUESTS must be a number"))
+        .transpose()?
+        .unwrap_or(500);
+    let agent_binary = agent_binary_release();
+    let _ = testenv().args(["down", "--name", ENV]).output();
+    let mapping = format!("{ADAPTER}={}", agent_binary.display());
+    let up = testenv()
+        .args(["up", "--name", ENV, "--instant", "--host-image", &mapping])
+        .output()
+        .context("running tests/testenv up")?;
+    if !up.status.success() {
+        bail!("testenv up failed:\n{}", String::from_utf8_lossy(&up.stderr));
+    }
+    let platform = Platform::attach(ENV).context("the bench platform did not stay up")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(measure(&platform, &agent_binary, requests));
+    if std::env::var("AGENT_SCALE_KEEP").as_deref() != Ok("1") {
+        let _ = testenv().args(["down", "--name", ENV]).output();
+    }
+    result
+}
