@@ -61,7 +61,13 @@ pub async fn run(agent: Arc<Agent>) {
         .watches(
             jobs,
             watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
-            move |job: Job| to_promise(job.labels()),
+            move |job: Job| {
+                if resource::job_finished(&job) {
+                    to_promise(job.labels())
+                } else {
+                    None
+                }
+            },
         )
         .watches(
             works,

@@ -26,6 +26,9 @@ use tokio::sync::mpsc;
 use super::workflow::{self, Settled, Step, has_label, now};
 use super::{Agent, ReconcileError, resource_delete, status};
 
+/// Requests of one Promise reconciled at the same time.
+const RECONCILE_CONCURRENCY: u16 = 16;
+
 /// A running resource controller.
 pub struct Handle {
     pub task: tokio::task::AbortHandle,
@@ -114,6 +117,11 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
             jobs,
             watcher::Config::default().labels(&job_selector),
             move |job: Job| {
+                // Only a finished Job changes what the workflow does next; its
+                // other status updates would only wake the request for nothing.
+                if !job_finished(&job) {
+                    return None;
+                }
                 let annotations = job.annotations();
                 let name = annotations.get(labels::JOB_RESOURCE_NAME).cloned();
                 let namespace = annotations.get(labels::JOB_RESOURCE_NAMESPACE).cloned();
@@ -124,6 +132,9 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
             },
         )
         .reconcile_all_on(reruns)
+        // A burst of requests is worked through a few at a time: the API server
+        // is the bottleneck, and each reconcile in flight holds memory.
+        .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
         .run(reconcile, error_policy, context)
         .for_each(|result| {
             metrics.reconciled(&promise, result.is_ok());
@@ -134,6 +145,18 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         })
         .await;
     tracing::info!(%promise, "resource controller stopped");
+}
+
+/// Whether the Job has ended (Complete, Failed, or stopped by suspension).
+pub fn job_finished(job: &Job) -> bool {
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| {
+            c.iter().any(|c| {
+                c.status == "True" && matches!(c.type_.as_str(), "Complete" | "Failed" | "Suspended")
+            })
+        })
 }
 
 fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) -> Action {

@@ -58,6 +58,8 @@ struct PodRun {
     pod: Pod,
     dir: PathBuf,
     status: Mutex<PodStatus>,
+    /// The status last written, to skip writing it again.
+    published: Mutex<Option<PodStatus>>,
     api: Api<Pod>,
     volumes: Mutex<Vec<(String, PathBuf)>>,
     token: Mutex<Option<String>>,
@@ -136,6 +138,7 @@ pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
         pod,
         dir,
         status: Mutex::new(status),
+        published: Mutex::new(None),
         volumes: Mutex::new(Vec::new()),
         token: Mutex::new(None),
     });
@@ -166,6 +169,14 @@ impl PodRun {
     /// Writes the current status to the API.
     async fn publish(&self) {
         let status = self.status.lock().await.clone();
+        {
+            // Identical consecutive statuses are written once.
+            let mut published = self.published.lock().await;
+            if published.as_ref() == Some(&status) {
+                return;
+            }
+            *published = Some(status.clone());
+        }
         let name = self.pod.metadata.name.clone().unwrap_or_default();
         let patch = json!({"status": status});
         if let Err(error) = self
