@@ -36,6 +36,10 @@ enum Command {
         /// The agent's image (also the pipeline adapter image).
         #[arg(long, default_value_t = kratix_shared::render::default_adapter_image())]
         image: String,
+        /// Port of /healthz, /readyz and /metrics; 0 picks a free one and drops the
+        /// probes (for test platforms whose pods share the host's network).
+        #[arg(long, default_value_t = manifests::HTTP_PORT)]
+        http_port: u16,
     },
     /// Run the controllers (in a cluster, or against the current kubeconfig).
     Run {
@@ -74,10 +78,10 @@ fn main() -> Result<()> {
             print!("{}", kratix_shared::crds::to_yaml()?);
             return Ok(());
         }
-        Command::Manifests { image } => {
+        Command::Manifests { image, http_port } => {
             print!(
                 "{}",
-                kratix_shared::yaml::to_yaml_stream(&manifests::objects(image))?
+                kratix_shared::yaml::to_yaml_stream(&manifests::objects(image, *http_port))?
             );
             return Ok(());
         }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 pub const NAME: &str = "kratix-agent";
 /// Port of /healthz, /readyz and /metrics (`run --metrics-address`).
-pub const HTTP_PORT: i32 = 8080;
+pub const HTTP_PORT: u16 = 8080;
 /// Set on the agent's pod so it can grant itself access to each Promise's API.
 pub const SERVICE_ACCOUNT_ENV: &str = "KRATIX_AGENT_SERVICE_ACCOUNT";
 pub const NAMESPACE_ENV: &str = "KRATIX_AGENT_NAMESPACE";
@@ -116,7 +116,10 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
 }
 
 /// The objects, in apply order.
-pub fn objects(image: &str) -> Vec<Value> {
+/// `http_port` serves /healthz, /readyz and /metrics; 0 lets the agent pick a
+/// free port (for platforms whose pods share the host's network) and leaves out
+/// the probes and the container port.
+pub fn objects(image: &str, http_port: u16) -> Vec<Value> {
     let namespace = Namespace {
         metadata: meta(SYSTEM_NAMESPACE, None),
         ..Namespace::default()
@@ -164,7 +167,7 @@ pub fn objects(image: &str) -> Vec<Value> {
     let probe = |path: &str| Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.to_owned()),
-            port: IntOrString::Int(HTTP_PORT),
+            port: IntOrString::Int(i32::from(http_port)),
             ..HTTPGetAction::default()
         }),
         period_seconds: Some(10),
@@ -197,14 +200,17 @@ pub fn objects(image: &str) -> Vec<Value> {
                             // The leader Lease's holder identity and the Events' reporter.
                             from_field("POD_NAME", "metadata.name"),
                             env("RUST_LOG", "info"),
+                            env("KRATIX_AGENT_METRICS_ADDRESS", &format!("0.0.0.0:{http_port}")),
                         ]),
-                        ports: Some(vec![ContainerPort {
-                            name: Some("http".to_owned()),
-                            container_port: HTTP_PORT,
-                            ..ContainerPort::default()
-                        }]),
-                        liveness_probe: Some(probe("/healthz")),
-                        readiness_probe: Some(probe("/readyz")),
+                        ports: (http_port != 0).then(|| {
+                            vec![ContainerPort {
+                                name: Some("http".to_owned()),
+                                container_port: i32::from(http_port),
+                                ..ContainerPort::default()
+                            }]
+                        }),
+                        liveness_probe: (http_port != 0).then(|| probe("/healthz")),
+                        readiness_probe: (http_port != 0).then(|| probe("/readyz")),
                         security_context: Some(SecurityContext {
                             run_as_non_root: Some(true),
                             allow_privilege_escalation: Some(false),
@@ -247,7 +253,7 @@ mod tests {
 
     #[test]
     fn installs_namespace_crds_identity_and_the_deployment_in_order() {
-        let objects = objects("localhost/kratix-agent:v1");
+        let objects = objects("localhost/kratix-agent:v1", HTTP_PORT);
         let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
         assert_eq!(kinds[0], "Namespace");
         assert_eq!(

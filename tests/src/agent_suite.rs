@@ -21,7 +21,8 @@ pub async fn install_agent(platform: &Platform, client: &kube::Client) {
     INSTALLED.get_or_init(|| {
         let image = adapter_image();
         let manifests = Command::new(agent_binary())
-            .args(["manifests", "--image", &image])
+            // Pods share the host network here: a free port for the endpoints.
+            .args(["manifests", "--image", &image, "--http-port", "0"])
             .output()
             .expect("manifests");
         assert!(

@@ -62,7 +62,7 @@ async fn reconfigure(client: &kube::Client, replicas: i32, env: Vec<EnvVar>, mar
         .take()
         .unwrap_or_default()
         .into_iter()
-        .filter(|e| !e.name.starts_with("KRATIX_AGENT_CRASH") && e.name != "KRATIX_AGENT_METRICS_ADDRESS")
+        .filter(|e| !e.name.starts_with("KRATIX_AGENT_CRASH"))
         .collect();
     all_env.extend(env);
     container.env = Some(all_env);
@@ -277,14 +277,8 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
         suffix,
         image,
     } = setup("replicas").await;
-    // Pods share the host's network here: let each pick its own metrics port.
-    reconfigure(
-        &client,
-        2,
-        vec![env("KRATIX_AGENT_METRICS_ADDRESS", "127.0.0.1:0")],
-        false,
-    )
-    .await;
+    // Installed with `--http-port 0`: the two replicas on the host's network pick free ports.
+    reconfigure(&client, 2, Vec::new(), false).await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), SYSTEM);
     let pods = agent_pods(&client).await;
     let names: Vec<String> = pods.iter().map(|p| p.name_any()).collect();
