@@ -289,3 +289,92 @@ async fn a_promise_waits_for_the_promises_it_requires() {
         Some((json!("True"), json!("Promise Requirements are met")))
     );
 }
+
+#[tokio::test]
+async fn a_completed_workflow_runs_again_after_the_promises_reconciliation_interval() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("periodic").await;
+    let (mut promise, resource) = cache_promise(
+        &suffix,
+        json!({"workflows": {"resource": {"configure": [pipeline("make", &image, "true")]}}}),
+    );
+    // One minute is the shortest interval honoured.
+    promise.metadata.annotations =
+        Some([("kratix.io/reconciliation-interval".to_owned(), "1m".to_owned())].into());
+    promises(&client)
+        .create(&PostParams::default(), &promise)
+        .await
+        .expect("promise");
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let first = status_until(&requests, "orders", "the first run", completed).await;
+    let rerun = kratix_tests::support::wait_for(
+        "the periodic re-run",
+        std::time::Duration::from_secs(180),
+        || async {
+            let stored = requests.get("orders").await.map_err(|e| e.to_string())?;
+            let status = stored.data.get("status").cloned().unwrap_or_default();
+            if completed(&status) && job_of(&status) != job_of(&first) {
+                Ok(stored)
+            } else {
+                Err(status.to_string())
+            }
+        },
+    )
+    .await;
+    assert!(
+        !rerun
+            .labels()
+            .contains_key("internal.workflows.kratix.io/run-from-start"),
+        "the one-shot label is removed"
+    );
+}
+
+#[tokio::test]
+async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_event() {
+    let Setup {
+        client,
+        suffix,
+        image,
+        ..
+    } = setup("deletes").await;
+    let (promise_name, _) = kratix_tests::agent_suite::install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {"promise": {"delete": [
+            pipeline("first", &image, "true"),
+            pipeline("second", &image, "true"),
+        ]}}}),
+    )
+    .await;
+    // A cluster-scoped object's Events are in `default`.
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), "default");
+    let note = kratix_tests::support::wait_for(
+        "the warning Event",
+        kratix_tests::agent_suite::TIMEOUT,
+        || async {
+            let listed = events
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            listed
+                .items
+                .into_iter()
+                .find(|e| {
+                    e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(promise_name.as_str())
+                        && e.reason.as_deref() == Some("MultipleDeletePipelines")
+                })
+                .and_then(|e| e.note)
+                .ok_or_else(|| "no Event yet".to_owned())
+        },
+    )
+    .await;
+    assert_eq!(
+        note,
+        "spec.workflows.promise.delete has 2 pipelines; only the first (first) runs"
+    );
+}
