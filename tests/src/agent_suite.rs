@@ -182,8 +182,34 @@ pub async fn request(
     name: &str,
     spec: Value,
 ) {
+    create_request(
+        requests,
+        resource,
+        json!({"name": name, "namespace": namespace}),
+        spec,
+    )
+    .await;
+}
+
+/// A test's own finalizer: it keeps an object in place after the agent is done
+/// with it, so a test can look at what a delete flow left behind.
+pub const HOLD: &str = "example.com/hold";
+
+/// Creates request `name` carrying the [`HOLD`] finalizer.
+pub async fn held_request(
+    requests: &Api<DynamicObject>,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+    spec: Value,
+) {
+    let metadata = json!({"name": name, "namespace": namespace, "finalizers": [HOLD]});
+    create_request(requests, resource, metadata, spec).await;
+}
+
+async fn create_request(requests: &Api<DynamicObject>, resource: &ApiResource, metadata: Value, spec: Value) {
     let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": resource.api_version, "kind": "Cache", "metadata": {"name": name, "namespace": namespace}, "spec": spec
+        "apiVersion": resource.api_version, "kind": resource.kind, "metadata": metadata, "spec": spec
     }))
     .expect("request");
     wait_for("the request to be accepted", TIMEOUT, || async {

@@ -13,7 +13,9 @@ use std::path::Path;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{EnvVar, Pod, Volume, VolumeMount};
-use kratix_tests::agent_suite::{Setup, TIMEOUT, condition, install_promise_with, pipeline, status_until};
+use kratix_tests::agent_suite::{
+    HOLD, Setup, TIMEOUT, condition, held_request, install_promise_with, pipeline, status_until,
+};
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -21,7 +23,6 @@ use serde_json::{Value, json};
 
 const SYSTEM: &str = "kratix-platform-system";
 const AGENT: &str = "kratix-agent";
-const HOLD: &str = "example.com/hold";
 const MARKERS: &str = "/crash-markers";
 
 /// One test at a time changes the agent's Deployment.
@@ -157,21 +158,6 @@ fn completed(status: &Value) -> bool {
         && status["observedGeneration"].is_number()
 }
 
-async fn create(requests: &Api<DynamicObject>, api_version: &str, namespace: &str, name: &str) {
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": api_version, "kind": "Cache",
-        "metadata": {"name": name, "namespace": namespace, "finalizers": [HOLD]}, "spec": {}
-    }))
-    .expect("request");
-    wait_for("the request to be accepted", TIMEOUT, || async {
-        requests
-            .create(&PostParams::default(), &object)
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn the_agent_killed_at_every_step_boundary_finishes_every_workflow_exactly_once() {
     let _one_at_a_time = DEPLOYMENT.lock().await;
@@ -209,7 +195,7 @@ async fn the_agent_killed_at_every_step_boundary_finishes_every_workflow_exactly
         )
         .await;
         let name = format!("at-{point}");
-        create(&requests, &resource.api_version, &namespace, &name).await;
+        held_request(&requests, &resource, &namespace, &name, json!({})).await;
         wait_for_crash(&client, point).await;
         let status = status_until(
             &requests,
@@ -236,7 +222,7 @@ async fn the_agent_killed_at_every_step_boundary_finishes_every_workflow_exactly
         )
         .await;
         let name = format!("at-{point}");
-        create(&requests, &resource.api_version, &namespace, &name).await;
+        held_request(&requests, &resource, &namespace, &name, json!({})).await;
         status_until(&requests, &name, "the workflow to complete", completed).await;
         requests
             .delete(&name, &DeleteParams::default())
@@ -300,7 +286,7 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
     .await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     for name in ["one", "two", "three"] {
-        create(&requests, &resource.api_version, &namespace, name).await;
+        held_request(&requests, &resource, &namespace, name, json!({})).await;
     }
     for name in ["one", "two", "three"] {
         let status = status_until(&requests, name, "the workflow to complete", completed).await;
@@ -344,7 +330,7 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
             .any(|p| p.name_any() == successor),
         "{successor} is a live replica"
     );
-    create(&requests, &resource.api_version, &namespace, "four").await;
+    held_request(&requests, &resource, &namespace, "four", json!({})).await;
     let status = status_until(&requests, "four", "the new leader to run the workflow", completed).await;
     assert_eq!(status["runs-first"], 1);
     restore(&client).await;

@@ -17,14 +17,13 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::work::Work;
 use kratix_tests::agent_suite::{
-    Setup, TIMEOUT, cache_promise, condition, pipeline, promise_status_until, promises, status_until,
+    HOLD, Setup, TIMEOUT, cache_promise, condition, held_request, pipeline, promise_status_until, promises,
+    status_until,
 };
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-
-const HOLD: &str = "example.com/hold";
 
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
@@ -32,28 +31,6 @@ fn platform() -> &'static Platform {
 
 async fn setup(prefix: &str) -> Setup {
     kratix_tests::agent_suite::setup(platform(), prefix).await
-}
-
-/// Creates a request that carries the test's hold finalizer.
-async fn held_request(
-    requests: &Api<DynamicObject>,
-    resource: &ApiResource,
-    namespace: &str,
-    name: &str,
-    spec: Value,
-) {
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": resource.api_version, "kind": "Cache",
-        "metadata": {"name": name, "namespace": namespace, "finalizers": [HOLD]}, "spec": spec
-    }))
-    .expect("request");
-    wait_for("the request to be accepted", TIMEOUT, || async {
-        requests
-            .create(&PostParams::default(), &object)
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .await;
 }
 
 /// Waits until only the hold finalizer is left on the object; returns it.

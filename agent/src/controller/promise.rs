@@ -20,7 +20,7 @@ use kratix_shared::resource_crd::resource_crd;
 use kratix_shared::status_conditions::{WorkReadiness, WorkflowState};
 use kratix_shared::status_merge::set_condition;
 use kratix_shared::validate::{Severity, validate_promise};
-use kratix_shared::{finalizers, labels, periodic};
+use kratix_shared::{finalizers, labels};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
@@ -617,35 +617,14 @@ async fn promise_works(agent: &Agent, name: &str) -> Result<Vec<(String, WorkRea
         .collect())
 }
 
-/// As for requests: a finished Promise workflow re-runs after its interval,
-/// waiting for (not stopping) a running Job.
+/// As for requests: a finished Promise workflow re-runs after its interval.
 async fn periodic_rerun(
     agent: &Agent,
     promise: &PromiseObject,
     status: &Map<String, Value>,
 ) -> Result<Action, ReconcileError> {
     let interval = interval_of(agent, &promise.typed);
-    match periodic::rerun(
-        status,
-        interval,
-        agent.reconcile_after_failure(),
-        k8s_openapi::jiff::Timestamp::now(),
-    ) {
-        periodic::Rerun::Never => Ok(Action::await_change()),
-        periodic::Rerun::At(at) => Ok(Action::requeue(
-            at.duration_since(k8s_openapi::jiff::Timestamp::now())
-                .unsigned_abs(),
-        )),
-        periodic::Rerun::Now => {
-            let patch = json!({"metadata": {"labels": {labels::RUN_FROM_START: "true"}}});
-            promise
-                .api
-                .patch(&promise.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(|e| ReconcileError::kube(format!("re-running Promise {}", promise.name), e))?;
-            Ok(Action::await_change())
-        }
-    }
+    workflow::periodic_rerun(agent, &promise.api, &promise.object, interval, status).await
 }
 
 /// `<promise>-promise-controller`: the agent's access to the Promise's API, as

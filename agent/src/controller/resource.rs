@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
@@ -513,36 +512,19 @@ pub fn interval_of(agent: &Agent, promise: &Promise) -> Duration {
     )
 }
 
-/// Re-runs a finished workflow when its interval has passed, by the
-/// `run-from-start` label: a periodic run waits for a running Job rather than
-/// stopping it (the reference stops it, quirk 17.1).
 async fn periodic_rerun(
     request: &Request<'_>,
     status: &Map<String, Value>,
 ) -> Result<Action, ReconcileError> {
     let agent = &request.context.agent;
-    let interval = interval_of(agent, &request.promise);
-    match periodic::rerun(
+    workflow::periodic_rerun(
+        agent,
+        &request.api,
+        &request.object,
+        interval_of(agent, &request.promise),
         status,
-        interval,
-        agent.reconcile_after_failure(),
-        Timestamp::now(),
-    ) {
-        periodic::Rerun::Never => Ok(Action::await_change()),
-        periodic::Rerun::At(at) => Ok(Action::requeue(
-            at.duration_since(Timestamp::now()).unsigned_abs(),
-        )),
-        periodic::Rerun::Now => {
-            let patch = json!({"metadata": {"labels": {labels::RUN_FROM_START: "true"}}});
-            request
-                .api
-                .patch(&request.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(|e| ReconcileError::kube(format!("re-running {}", request.describe()), e))?;
-            tracing::info!(request = %request.describe(), "periodic re-run");
-            Ok(Action::await_change())
-        }
-    }
+    )
+    .await
 }
 
 /// Sets WorksSucceeded (when the workflow completed) and Reconciled.

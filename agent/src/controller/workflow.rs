@@ -13,11 +13,11 @@ use kratix_shared::api::promise::WorkflowsStatus;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::labels;
 use kratix_shared::naming::random_suffix;
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
 use kratix_shared::status_merge::set_condition;
 use kratix_shared::workflow_engine::{self, Decision, JobState, ObservedJob, Situation};
+use kratix_shared::{labels, periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -418,6 +418,38 @@ impl Run<'_> {
                 }
                 settled(Settled::Completed, status)
             }
+        }
+    }
+}
+
+/// Re-runs a finished workflow when `interval` has passed since it finished,
+/// by the `run-from-start` label: a periodic run waits for a running Job
+/// rather than stopping it (the reference stops it, quirk 17.1).
+pub async fn periodic_rerun(
+    agent: &Agent,
+    api: &Api<DynamicObject>,
+    object: &DynamicObject,
+    interval: Duration,
+    status: &Map<String, Value>,
+) -> Result<Action, ReconcileError> {
+    match periodic::rerun(
+        status,
+        interval,
+        agent.reconcile_after_failure(),
+        Timestamp::now(),
+    ) {
+        periodic::Rerun::Never => Ok(Action::await_change()),
+        periodic::Rerun::At(at) => Ok(Action::requeue(
+            at.duration_since(Timestamp::now()).unsigned_abs(),
+        )),
+        periodic::Rerun::Now => {
+            let name = object.name_any();
+            let patch = json!({"metadata": {"labels": {labels::RUN_FROM_START: "true"}}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ReconcileError::kube(format!("re-running {name}"), e))?;
+            tracing::info!(object = %name, "periodic re-run");
+            Ok(Action::await_change())
         }
     }
 }
