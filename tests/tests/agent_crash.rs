@@ -49,14 +49,17 @@ fn counting(name: &str, image: &str) -> Value {
     )
 }
 
-/// Applies `change` to the agent's container and pod spec, and waits for the
-/// Deployment's pods to run with it.
-async fn reconfigure(client: &kube::Client, replicas: i32, env: Vec<EnvVar>, markers: bool) {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM);
-    let mut deployment = deployments.get(AGENT).await.expect("the agent's Deployment");
+/// Sets replicas, the container's extra env and the markers volume; returns
+/// the container's env as it will be.
+fn configure(
+    deployment: &mut Deployment,
+    replicas: i32,
+    env: Vec<EnvVar>,
+    markers: bool,
+) -> Option<Vec<EnvVar>> {
     let spec = &mut deployment.spec;
     spec.replicas = Some(replicas);
-    let pod = spec.template.spec.as_mut().expect("pod spec");
+    let pod = spec.template.spec.as_mut()?;
     let container = &mut pod.containers[0];
     let mut all_env: Vec<EnvVar> = container
         .env
@@ -82,11 +85,23 @@ async fn reconfigure(client: &kube::Client, replicas: i32, env: Vec<EnvVar>, mar
         container.volume_mounts = None;
         pod.volumes = None;
     }
-    let wanted_env = container.env.clone();
-    deployments
-        .replace(AGENT, &PostParams::default(), &deployment)
-        .await
-        .expect("Deployment replaced");
+    container.env.clone()
+}
+
+/// Reconfigures the agent's Deployment and waits for its pods to run with it.
+async fn reconfigure(client: &kube::Client, replicas: i32, env: Vec<EnvVar>, markers: bool) {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM);
+    // The runner writes the Deployment's status too: retry on a conflict.
+    let wanted_env = wait_for("the agent's Deployment to be replaced", TIMEOUT, || async {
+        let mut deployment = deployments.get(AGENT).await.map_err(|e| e.to_string())?;
+        let wanted_env = configure(&mut deployment, replicas, env.clone(), markers);
+        deployments
+            .replace(AGENT, &PostParams::default(), &deployment)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(wanted_env)
+    })
+    .await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), SYSTEM);
     wait_for("the agent's pods to run as configured", TIMEOUT, || async {
         let listed = pods
