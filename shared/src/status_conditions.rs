@@ -25,6 +25,20 @@ impl WorkReadiness {
             })
             .and_then(|c| c.get("message"))
             .and_then(Value::as_str);
+        Self::from_message(message)
+    }
+
+    /// From a typed Work, without encoding it first.
+    pub fn of_work(work: &crate::api::work::Work) -> WorkReadiness {
+        let message = work
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.message.as_str());
+        Self::from_message(message)
+    }
+
+    fn from_message(message: Option<&str>) -> WorkReadiness {
         match message {
             Some("Ready") => WorkReadiness::Ready,
             Some("Failing") => WorkReadiness::Failing,
@@ -136,6 +150,22 @@ mod tests {
             json!({"status": {"conditions": [{"type": "Ready", "status": "False", "message": "Misplaced"}]}});
         assert_eq!(WorkReadiness::of(&misplaced), WorkReadiness::Misplaced);
         assert_eq!(WorkReadiness::of(&json!({})), WorkReadiness::Pending);
+    }
+
+    #[test]
+    fn a_typed_work_reads_the_same_as_its_json() {
+        let work: crate::api::work::Work = serde_json::from_value(json!({
+            "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Work", "metadata": {"name": "w"},
+            "spec": {"promiseName": "p"},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "r", "message": "Failing",
+                "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+        }))
+        .expect("work");
+        assert_eq!(WorkReadiness::of_work(&work), WorkReadiness::Failing);
+        assert_eq!(
+            WorkReadiness::of_work(&work),
+            WorkReadiness::of(&serde_json::to_value(&work).expect("json"))
+        );
     }
 
     #[test]

@@ -608,12 +608,7 @@ async fn promise_works(agent: &Agent, name: &str) -> Result<Vec<(String, WorkRea
         .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
         .items
         .iter()
-        .map(|w| {
-            (
-                w.name_any(),
-                WorkReadiness::of(&serde_json::to_value(w).unwrap_or_default()),
-            )
-        })
+        .map(|w| (w.name_any(), WorkReadiness::of_work(w)))
         .collect())
 }
 

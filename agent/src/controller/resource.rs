@@ -459,12 +459,7 @@ async fn works_of(request: &Request<'_>) -> Result<Vec<(String, WorkReadiness)>,
                 .get(labels::RESOURCE_NAMESPACE)
                 .is_none_or(|ns| *ns == request.namespace)
         })
-        .map(|w| {
-            (
-                w.name_any(),
-                WorkReadiness::of(&serde_json::to_value(w).unwrap_or_default()),
-            )
-        })
+        .map(|w| (w.name_any(), WorkReadiness::of_work(w)))
         .collect())
 }
 
