@@ -2,13 +2,14 @@
 //! 6), with RBAC enforced: a custom service account is used as it is when it
 //! exists and created (and later deleted) when it does not; a permission in
 //! another namespace lets a pipeline read there, and once the Promise drops it
-//! the agent removes the stale grant.
+//! the agent removes the stale grant; the default grants let each pipeline
+//! touch its own object and Work and nothing more.
 
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kratix_tests::agent_suite::{
     Setup, TIMEOUT, condition, install_promise, pipeline, promises, request, status_until,
@@ -248,4 +249,139 @@ async fn a_permission_in_another_namespace_works_and_is_removed_when_the_promise
             .is_empty(),
         "the stale role is removed"
     );
+}
+
+/// A shell function that runs a command and says whether the API allowed it:
+/// "allowed" (including NotFound, which comes after authorization), "forbidden",
+/// or the error for anything else.
+const PROBE: &str = r#"export HOME=/tmp
+probe() {
+  out=$("$@" 2>&1) && { echo allowed; return; }
+  case "$out" in
+    *NotFound*) echo allowed ;;
+    *Forbidden*|*forbidden*) echo forbidden ;;
+    *) echo "unexpected: $out" | head -c 200 | tr '\n' ' '; echo ;;
+  esac
+}
+"#;
+
+/// A script that runs each check and writes `key: answer` lines to status.yaml.
+fn probes(checks: &[(&str, String)]) -> String {
+    let mut script = PROBE.to_owned();
+    script.push_str("{\n");
+    for (key, command) in checks {
+        script.push_str(&format!("  echo \"{key}: $(probe {command})\"\n"));
+    }
+    script.push_str("} > /kratix/metadata/status.yaml\n");
+    script
+}
+
+/// The same as one `message` line of `key=answer` pairs: a Promise's status keeps
+/// only its message and conditions.
+fn probes_as_message(checks: &[(&str, String)]) -> String {
+    let mut script = PROBE.to_owned();
+    script.push_str("m=\"\"\n");
+    for (key, command) in checks {
+        script.push_str(&format!("m=\"$m {key}=$(probe {command})\"\n"));
+    }
+    script.push_str("echo \"message: '$m'\" > /kratix/metadata/status.yaml\n");
+    script
+}
+
+#[tokio::test]
+async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        ..
+    } = setup("grants").await;
+    let image = kubectl_image();
+    let promise_name = format!("cache-{suffix}");
+    let requests_kind = format!("caches.a{suffix}.example.org");
+    let platform_namespace = "kratix-platform-system";
+    let promise_script = probes_as_message(&[
+        ("ownPromise", format!("kubectl get promise {promise_name} -o name")),
+        ("otherPromise", "kubectl get promise not-this-one -o name".to_owned()),
+        ("listPromises", "kubectl get promises -o name".to_owned()),
+        ("worksHere", format!("kubectl get works -n {platform_namespace} -o name")),
+        ("worksElsewhere", format!("kubectl get works -n {namespace} -o name")),
+    ]);
+    let resource_script = probes(&[
+        ("ownRequest", format!("kubectl get {requests_kind} orders -n {namespace} -o name")),
+        ("listRequests", format!("kubectl get {requests_kind} -n {namespace} -o name")),
+        ("deleteRequest", format!("kubectl delete {requests_kind} not-this-one -n {namespace}")),
+        ("deleteWork", format!("kubectl delete works not-this-one -n {namespace}")),
+        ("secrets", format!("kubectl get secrets -n {namespace} -o name")),
+    ]);
+    let (_, resource) = kratix_tests::agent_suite::install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {
+            "promise": {"configure": [pipeline("probe", &image, &promise_script)]},
+            "resource": {"configure": [pipeline("probe", &image, &resource_script)]}
+        }}),
+    )
+    .await;
+    let promise_status = kratix_tests::agent_suite::promise_status_until(
+        &client,
+        &promise_name,
+        "the Promise's probes",
+        |s| s["message"].as_str().is_some_and(|m| m.contains("ownPromise=")),
+    )
+    .await;
+    let answers: Vec<&str> = promise_status["message"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            "ownPromise=allowed",
+            "otherPromise=forbidden",
+            "listPromises=forbidden",
+            "worksHere=allowed",
+            "worksElsewhere=forbidden"
+        ],
+        "{promise_status}"
+    );
+
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let status = status_until(&requests, "orders", "the request's probes", completed).await;
+    let expected_request = json!({
+        "ownRequest": "allowed", "listRequests": "forbidden", "deleteRequest": "forbidden",
+        "deleteWork": "forbidden", "secrets": "forbidden"
+    });
+    for (key, want) in expected_request.as_object().into_iter().flatten() {
+        assert_eq!(&status[key], want, "{key}: {status}");
+    }
+
+    // The objects carry the names the contract gives them.
+    let resource_id = format!("{promise_name}-resource-configure-probe");
+    let promise_id = format!("{promise_name}-promise-configure-probe");
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
+    accounts.get(&resource_id).await.expect("the request pipeline's account");
+    let roles: Api<Role> = Api::namespaced(client.clone(), &namespace);
+    roles.get(&resource_id).await.expect("its Role");
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &namespace);
+    bindings.get(&resource_id).await.expect("its RoleBinding");
+    let platform_accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), platform_namespace);
+    platform_accounts
+        .get(&promise_id)
+        .await
+        .expect("the Promise pipeline's account");
+    let cluster_roles: Api<ClusterRole> = Api::all(client.clone());
+    cluster_roles.get(&promise_id).await.expect("its ClusterRole");
+    let cluster_bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    cluster_bindings
+        .get(&promise_id)
+        .await
+        .expect("its ClusterRoleBinding");
+    let platform_roles: Api<Role> = Api::namespaced(client.clone(), platform_namespace);
+    platform_roles
+        .get(&promise_id)
+        .await
+        .expect("its Role for Works");
 }

@@ -10,11 +10,20 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::names;
 use crate::api::pipeline::Pipeline;
-use crate::api::workflow::Workflow;
+use crate::api::workflow::{Workflow, WorkflowAction};
 use crate::labels;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 const ALL_NAMESPACES: &str = "*";
+
+/// The object itself: `reader` gets it; `status-writer` gets it and patches the
+/// `kratix.io/workflow-suspended` label onto it.
+const OBJECT_VERBS: &[&str] = &["get", "patch"];
+/// Its status: `status-writer` reads and replaces it; `patch` keeps SDKs that publish
+/// status directly working.
+const STATUS_VERBS: &[&str] = &["get", "update", "patch"];
+/// `work-writer` finds the Work of this pipeline by label, then creates or patches it.
+const WORK_VERBS: &[&str] = &["list", "create", "patch"];
 
 /// Everything a pipeline's identity needs, in apply order by kind.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,6 +49,15 @@ pub struct RbacContext<'a> {
 
 fn strings(items: &[&str]) -> Option<Vec<String>> {
     Some(items.iter().map(|s| (*s).to_owned()).collect())
+}
+
+fn rule(group: &str, resource: &str, verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: strings(&[group]),
+        resources: strings(&[resource]),
+        verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
+        ..PolicyRule::default()
+    }
 }
 
 fn meta(name: &str, namespace: Option<&str>, labels: BTreeMap<String, String>) -> ObjectMeta {
@@ -108,43 +126,60 @@ impl RbacContext<'_> {
         out
     }
 
+    /// The Kratix containers' own needs, nothing more (contrast Kratix's issue #923, where
+    /// every pipeline may create and update any object of the type and every Work). Each
+    /// rule's reason is in docs/decisions.md, "Default pipeline grants".
     fn default_grants(&self, out: &mut PipelineRbacObjects) {
-        let verbs = ["get", "list", "update", "create", "patch"];
         let labels = promise_label(self.promise);
+        let writes_work = self.workflow.action == WorkflowAction::Configure;
         match self.resource {
             None => {
+                // Only this Promise: a pipeline of one Promise cannot touch another's.
+                let only_this = Some(vec![self.promise.to_owned()]);
                 out.cluster_roles.push(ClusterRole {
                     metadata: meta(self.id, None, labels.clone()),
-                    rules: Some(vec![PolicyRule {
-                        api_groups: strings(&[labels::GROUP]),
-                        resources: strings(&["promises", "promises/status", "works"]),
-                        verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
-                        ..PolicyRule::default()
-                    }]),
+                    rules: Some(vec![
+                        PolicyRule {
+                            resource_names: only_this.clone(),
+                            ..rule(labels::GROUP, "promises", OBJECT_VERBS)
+                        },
+                        PolicyRule {
+                            resource_names: only_this,
+                            ..rule(labels::GROUP, "promises/status", STATUS_VERBS)
+                        },
+                    ]),
                     aggregation_rule: None,
                 });
                 out.cluster_role_bindings.push(ClusterRoleBinding {
-                    metadata: meta(self.id, None, labels),
+                    metadata: meta(self.id, None, labels.clone()),
                     role_ref: Self::role_ref("ClusterRole", self.id),
                     subjects: self.subjects(),
                 });
+                if writes_work {
+                    // The Work is written where the pipeline runs, so the grant stays there.
+                    out.roles.push(Role {
+                        metadata: meta(self.id, Some(self.pipeline_namespace), labels.clone()),
+                        rules: Some(vec![rule(labels::GROUP, "works", WORK_VERBS)]),
+                    });
+                    out.role_bindings.push(RoleBinding {
+                        metadata: meta(self.id, Some(self.pipeline_namespace), labels),
+                        role_ref: Self::role_ref("Role", self.id),
+                        subjects: self.subjects(),
+                    });
+                }
             }
             Some((group, plural, request_namespace)) => {
-                let request_rule = PolicyRule {
-                    api_groups: strings(&[group]),
-                    resources: Some(vec![plural.to_owned(), format!("{plural}/status")]),
-                    verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
-                    ..PolicyRule::default()
-                };
-                let works_rule = PolicyRule {
-                    api_groups: strings(&[labels::GROUP]),
-                    resources: strings(&["works"]),
-                    verbs: vec!["*".to_owned()],
-                    ..PolicyRule::default()
-                };
+                let request_rules = vec![
+                    rule(group, plural, OBJECT_VERBS),
+                    rule(group, &format!("{plural}/status"), STATUS_VERBS),
+                ];
+                let mut rules = request_rules.clone();
+                if writes_work {
+                    rules.push(rule(labels::GROUP, "works", WORK_VERBS));
+                }
                 out.roles.push(Role {
                     metadata: meta(self.id, Some(self.pipeline_namespace), labels.clone()),
-                    rules: Some(vec![request_rule.clone(), works_rule]),
+                    rules: Some(rules),
                 });
                 out.role_bindings.push(RoleBinding {
                     metadata: meta(self.id, Some(self.pipeline_namespace), labels.clone()),
@@ -152,15 +187,16 @@ impl RbacContext<'_> {
                     subjects: self.subjects(),
                 });
                 if request_namespace != self.pipeline_namespace {
-                    // The pipeline runs elsewhere: let it read and write the request.
+                    // The pipeline runs elsewhere: let it read and write requests in the
+                    // request's namespace only (a RoleBinding there, not cluster-wide).
                     let name = format!("{}-{request_namespace}", self.id);
                     out.cluster_roles.push(ClusterRole {
                         metadata: meta(&name, None, labels.clone()),
-                        rules: Some(vec![request_rule]),
+                        rules: Some(request_rules),
                         aggregation_rule: None,
                     });
-                    out.cluster_role_bindings.push(ClusterRoleBinding {
-                        metadata: meta(&name, None, labels),
+                    out.role_bindings.push(RoleBinding {
+                        metadata: meta(&name, Some(request_namespace), labels),
                         role_ref: Self::role_ref("ClusterRole", &name),
                         subjects: self.subjects(),
                     });

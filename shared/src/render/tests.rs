@@ -227,6 +227,8 @@ fn promise_configure_rbac_and_configmap() {
         [
             "ServiceAccount",
             "ConfigMap",
+            "Role",
+            "RoleBinding",
             "ClusterRole",
             "ClusterRoleBinding",
             "Job"
@@ -249,17 +251,43 @@ fn promise_configure_rbac_and_configmap() {
             "data": {"destinationSelectors": "- matchLabels:\n    env: dev\n  source: promise\n"}
         })
     );
+    // Works only where the pipeline runs...
     assert_eq!(
         objects[2],
         json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "redis-promise-configure-deps", "labels": {"kratix.io/promise-name": "redis"}},
-            "rules": [{"apiGroups": ["platform.kratix.io"], "resources": ["promises", "promises/status", "works"],
-                       "verbs": ["get", "list", "update", "create", "patch"]}]
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "redis-promise-configure-deps", "namespace": "kratix-platform-system",
+                         "labels": {"kratix.io/promise-name": "redis"}},
+            "rules": [{"apiGroups": ["platform.kratix.io"], "resources": ["works"],
+                       "verbs": ["list", "create", "patch"]}]
         })
     );
     assert_eq!(
         objects[3],
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "redis-promise-configure-deps", "namespace": "kratix-platform-system",
+                         "labels": {"kratix.io/promise-name": "redis"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "redis-promise-configure-deps"},
+            "subjects": [{"kind": "ServiceAccount", "name": "redis-promise-configure-deps", "namespace": "kratix-platform-system"}]
+        })
+    );
+    // ...and this Promise only, never another one.
+    assert_eq!(
+        objects[4],
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "redis-promise-configure-deps", "labels": {"kratix.io/promise-name": "redis"}},
+            "rules": [
+                {"apiGroups": ["platform.kratix.io"], "resources": ["promises"], "resourceNames": ["redis"],
+                 "verbs": ["get", "patch"]},
+                {"apiGroups": ["platform.kratix.io"], "resources": ["promises/status"], "resourceNames": ["redis"],
+                 "verbs": ["get", "update", "patch"]}
+            ]
+        })
+    );
+    assert_eq!(
+        objects[5],
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": "redis-promise-configure-deps", "labels": {"kratix.io/promise-name": "redis"}},
@@ -427,9 +455,10 @@ fn resource_workflow_in_the_request_namespace() {
     assert_eq!(
         objects[2]["rules"],
         json!([
-            {"apiGroups": ["marketplace.kratix.io"], "resources": ["redis", "redis/status"],
-             "verbs": ["get", "list", "update", "create", "patch"]},
-            {"apiGroups": ["platform.kratix.io"], "resources": ["works"], "verbs": ["*"]}
+            {"apiGroups": ["marketplace.kratix.io"], "resources": ["redis"], "verbs": ["get", "patch"]},
+            {"apiGroups": ["marketplace.kratix.io"], "resources": ["redis/status"],
+             "verbs": ["get", "update", "patch"]},
+            {"apiGroups": ["platform.kratix.io"], "resources": ["works"], "verbs": ["list", "create", "patch"]}
         ])
     );
     assert_eq!(objects[2]["metadata"]["name"], "redis-resource-configure-first");
@@ -477,13 +506,21 @@ fn pipeline_namespace_moves_the_job_and_adds_cross_namespace_grants() {
     );
     assert_eq!(
         to_json(&rbac.cluster_roles[0].rules),
-        json!([{"apiGroups": ["marketplace.kratix.io"], "resources": ["redis", "redis/status"],
-                "verbs": ["get", "list", "update", "create", "patch"]}])
+        json!([
+            {"apiGroups": ["marketplace.kratix.io"], "resources": ["redis"], "verbs": ["get", "patch"]},
+            {"apiGroups": ["marketplace.kratix.io"], "resources": ["redis/status"],
+             "verbs": ["get", "update", "patch"]}
+        ])
     );
+    // Bound in the request's namespace only, not cluster-wide.
+    assert!(rbac.cluster_role_bindings.is_empty());
+    let binding = &rbac.role_bindings[1];
     assert_eq!(
-        rbac.cluster_role_bindings[0].metadata.name.as_deref(),
+        binding.metadata.name.as_deref(),
         Some("redis-resource-configure-first-team-a")
     );
+    assert_eq!(binding.metadata.namespace.as_deref(), Some("team-a"));
+    assert_eq!(binding.role_ref.kind, "ClusterRole");
     assert_eq!(
         rbac.service_account.metadata.namespace.as_deref(),
         Some("pipelines")
@@ -620,6 +657,12 @@ fn delete_workflows_have_no_work_writer_and_no_scheduling() {
     assert_eq!(
         r.service_account.metadata.name.as_deref(),
         Some("redis-resource-delete-teardown")
+    );
+    // Nothing writes a Work, so nothing may.
+    let rules = to_json(&r.roles[0].rules);
+    assert!(
+        rules.as_array().into_iter().flatten().all(|rule| rule["resources"] != json!(["works"])),
+        "{rules}"
     );
 }
 
