@@ -1,7 +1,9 @@
 //! `spec.requiredPromises` (contract 10.1 step 5): which required Promises are
-//! installed, as `status.requiredPromises` and `RequirementsFulfilled` report it.
+//! installed, as `status.requiredPromises` and `RequirementsFulfilled` report it,
+//! and the `status.requiredBy` each requirer keeps on the Promises it requires.
 
-use crate::api::promise::{RequiredPromise, RequiredPromiseStatus};
+use crate::api::promise::{Promise, PromiseReference, RequiredBy, RequiredPromise, RequiredPromiseStatus};
+use crate::labels;
 
 pub const INSTALLED: &str = "Requirement installed";
 pub const NOT_INSTALLED: &str = "Requirement not installed";
@@ -40,6 +42,56 @@ pub fn evaluate<'a>(
     (states, all)
 }
 
+/// The `status.requiredBy` entries `requirer` owns on Promise `required`: one per
+/// requirement naming it, none once the requirer is being deleted.
+pub fn entries_of(requirer: &Promise, required: &str) -> Vec<RequiredBy> {
+    if requirer.metadata.deletion_timestamp.is_some() {
+        return Vec::new();
+    }
+    let name = requirer.metadata.name.clone().unwrap_or_default();
+    let version = requirer
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::PROMISE_VERSION))
+        .cloned()
+        .unwrap_or_default();
+    requirer
+        .spec
+        .required_promises
+        .iter()
+        .filter(|r| r.name == required)
+        .map(|r| RequiredBy {
+            promise: PromiseReference {
+                name: name.clone(),
+                version: version.clone(),
+            },
+            required_version: r.version.clone(),
+        })
+        .collect()
+}
+
+/// A required Promise's `status.requiredBy` with `requirer`'s entries replaced
+/// by `entries`, ordered by requirer and version so the list is stable however the
+/// writes interleave; `None` when that changes nothing.
+pub fn required_by(current: &[RequiredBy], requirer: &str, entries: Vec<RequiredBy>) -> Option<Vec<RequiredBy>> {
+    let mut updated: Vec<RequiredBy> = current
+        .iter()
+        .filter(|e| e.promise.name != requirer)
+        .cloned()
+        .chain(entries)
+        .collect();
+    updated.sort_by(|a, b| {
+        (&a.promise.name, &a.required_version, &a.promise.version).cmp(&(
+            &b.promise.name,
+            &b.required_version,
+            &b.promise.version,
+        ))
+    });
+    updated.dedup();
+    (updated != current).then_some(updated)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +126,50 @@ mod tests {
         assert!(!all);
         assert!(states.iter().all(|s| s.state == NOT_INSTALLED));
         assert!(evaluate(&[], lookup).1, "no requirements are met");
+    }
+
+    fn entry(requirer: &str, version: &str, required_version: &str) -> RequiredBy {
+        RequiredBy {
+            promise: PromiseReference {
+                name: requirer.to_owned(),
+                version: version.to_owned(),
+            },
+            required_version: required_version.to_owned(),
+        }
+    }
+
+    #[test]
+    fn each_requirer_replaces_only_its_own_entries_in_a_stable_order() {
+        let first = required_by(&[], "web", vec![entry("web", "v1", "v2")]).expect("added");
+        assert_eq!(first, [entry("web", "v1", "v2")]);
+        let both = required_by(&first, "api", vec![entry("api", "", "")]).expect("added");
+        assert_eq!(both, [entry("api", "", ""), entry("web", "v1", "v2")]);
+        assert_eq!(
+            required_by(&both, "api", vec![entry("api", "", "")]),
+            None,
+            "an unchanged entry is not written again"
+        );
+        let upgraded = required_by(&both, "web", vec![entry("web", "v2", "v2")]).expect("changed");
+        assert_eq!(upgraded, [entry("api", "", ""), entry("web", "v2", "v2")]);
+        let dropped = required_by(&upgraded, "api", vec![]).expect("removed");
+        assert_eq!(dropped, [entry("web", "v2", "v2")]);
+        assert_eq!(required_by(&[], "api", vec![]), None);
+    }
+
+    #[test]
+    fn a_requirer_owns_one_entry_per_requirement_until_it_is_deleted() {
+        let mut requirer: Promise = serde_json::from_value(serde_json::json!({
+            "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
+            "metadata": {"name": "web", "labels": {"kratix.io/promise-version": "v3"}},
+            "spec": {"requiredPromises": [{"name": "db", "version": "v1"}, {"name": "cache"}]}
+        }))
+        .expect("promise");
+        assert_eq!(entries_of(&requirer, "db"), [entry("web", "v3", "v1")]);
+        assert_eq!(entries_of(&requirer, "cache"), [entry("web", "v3", "")]);
+        assert!(entries_of(&requirer, "queue").is_empty());
+        requirer.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        ));
+        assert!(entries_of(&requirer, "db").is_empty(), "a deleted requirer takes its entries away");
     }
 }

@@ -288,6 +288,28 @@ async fn a_promise_waits_for_the_promises_it_requires() {
         condition(&done, "PromiseAvailable").map(|c| (c["status"].clone(), c["message"].clone())),
         Some((json!("True"), json!("Promise Requirements are met")))
     );
+
+    // The required Promise says who requires it, until the requirer lets go.
+    let required_by = promise_status_until(&client, &required_name, "requiredBy to be written", |s| {
+        s["requiredBy"].is_array()
+    })
+    .await;
+    assert_eq!(
+        required_by["requiredBy"],
+        json!([{"promise": {"name": promise_name, "version": "v1.0.0"}, "requiredVersion": "v1.0.0"}])
+    );
+    promises
+        .patch(
+            &promise_name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"requiredPromises": null}})),
+        )
+        .await
+        .expect("requirement dropped");
+    promise_status_until(&client, &required_name, "requiredBy to be emptied", |s| {
+        s["requiredBy"].is_null()
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ pub mod finalizers;
 pub mod promise;
 pub mod promise_delete;
 pub mod rbac_cleanup;
+pub mod required_by;
 pub mod resource;
 pub mod resource_delete;
 pub mod status;
@@ -41,6 +42,11 @@ impl ReconcileError {
     /// say): not a failure, just a reason to read it again.
     pub fn is_conflict(&self) -> bool {
         matches!(self, ReconcileError::Kube { source, .. } if matches!(source.as_ref(), kube::Error::Api(status) if status.code == 409))
+    }
+
+    /// The object is gone.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReconcileError::Kube { source, .. } if matches!(source.as_ref(), kube::Error::Api(status) if status.code == 404))
     }
 
     pub fn kube(what: impl Into<String>, source: kube::Error) -> Self {

@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use super::resource::{interval_of, record_last_success, set_reconciled};
 use super::workflow::{self, Settled, Step, has_label, now};
-use super::{Agent, ReconcileError, dependencies, events, promise_delete, resource, status};
+use super::{Agent, ReconcileError, dependencies, events, promise_delete, required_by, resource, status};
 
 /// How often to look at unmet requirements again (changes of the required
 /// Promises also wake the Promise).
@@ -229,6 +229,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         name,
     };
     context.record_requirements(&promise.typed);
+    required_by::sync(agent, &promise.typed).await?;
     reconcile_promise(&context, &promise).await
 }
 
@@ -467,14 +468,12 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
     if required.is_empty() {
         return Ok(Requirements(None));
     }
-    let promises: Api<Promise> = Api::all(agent.client.clone());
     let mut found = Vec::new();
     for requirement in required {
-        let other = promises
-            .get_opt(&requirement.name)
-            .await
-            .map_err(|e| ReconcileError::kube(format!("reading required Promise {}", requirement.name), e))?;
-        found.push((requirement.name.clone(), other));
+        found.push((
+            requirement.name.clone(),
+            cached_or_read(agent, &requirement.name).await?,
+        ));
     }
     Ok(Requirements(Some(requirements::evaluate(required, |name| {
         found
@@ -482,7 +481,7 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
             .find(|(n, _)| n == name)
             .and_then(|(_, p)| p.as_ref())
             .map(|p| Found {
-                available: p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Available"),
+                available: p.data["status"]["status"] == "Available",
                 version: p.labels().get(labels::PROMISE_VERSION).map(String::as_str),
             })
     }))))
