@@ -74,7 +74,11 @@ pub fn entries_of(requirer: &Promise, required: &str) -> Vec<RequiredBy> {
 /// A required Promise's `status.requiredBy` with `requirer`'s entries replaced
 /// by `entries`, ordered by requirer and version so the list is stable however the
 /// writes interleave; `None` when that changes nothing.
-pub fn required_by(current: &[RequiredBy], requirer: &str, entries: Vec<RequiredBy>) -> Option<Vec<RequiredBy>> {
+pub fn required_by(
+    current: &[RequiredBy],
+    requirer: &str,
+    entries: Vec<RequiredBy>,
+) -> Option<Vec<RequiredBy>> {
     let mut updated: Vec<RequiredBy> = current
         .iter()
         .filter(|e| e.promise.name != requirer)
@@ -170,6 +174,9 @@ mod tests {
         requirer.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
         ));
-        assert!(entries_of(&requirer, "db").is_empty(), "a deleted requirer takes its entries away");
+        assert!(
+            entries_of(&requirer, "db").is_empty(),
+            "a deleted requirer takes its entries away"
+        );
     }
 }

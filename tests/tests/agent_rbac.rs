@@ -301,17 +301,41 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
     let requests_kind = format!("caches.a{suffix}.example.org");
     let platform_namespace = "kratix-platform-system";
     let promise_script = probes_as_message(&[
-        ("ownPromise", format!("kubectl get promise {promise_name} -o name")),
-        ("otherPromise", "kubectl get promise not-this-one -o name".to_owned()),
+        (
+            "ownPromise",
+            format!("kubectl get promise {promise_name} -o name"),
+        ),
+        (
+            "otherPromise",
+            "kubectl get promise not-this-one -o name".to_owned(),
+        ),
         ("listPromises", "kubectl get promises -o name".to_owned()),
-        ("worksHere", format!("kubectl get works -n {platform_namespace} -o name")),
-        ("worksElsewhere", format!("kubectl get works -n {namespace} -o name")),
+        (
+            "worksHere",
+            format!("kubectl get works -n {platform_namespace} -o name"),
+        ),
+        (
+            "worksElsewhere",
+            format!("kubectl get works -n {namespace} -o name"),
+        ),
     ]);
     let resource_script = probes(&[
-        ("ownRequest", format!("kubectl get {requests_kind} orders -n {namespace} -o name")),
-        ("listRequests", format!("kubectl get {requests_kind} -n {namespace} -o name")),
-        ("deleteRequest", format!("kubectl delete {requests_kind} not-this-one -n {namespace}")),
-        ("deleteWork", format!("kubectl delete works not-this-one -n {namespace}")),
+        (
+            "ownRequest",
+            format!("kubectl get {requests_kind} orders -n {namespace} -o name"),
+        ),
+        (
+            "listRequests",
+            format!("kubectl get {requests_kind} -n {namespace} -o name"),
+        ),
+        (
+            "deleteRequest",
+            format!("kubectl delete {requests_kind} not-this-one -n {namespace}"),
+        ),
+        (
+            "deleteWork",
+            format!("kubectl delete works not-this-one -n {namespace}"),
+        ),
         ("secrets", format!("kubectl get secrets -n {namespace} -o name")),
     ]);
     let (_, resource) = kratix_tests::agent_suite::install_promise_with(
@@ -362,7 +386,10 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
     let resource_id = format!("{promise_name}-resource-configure-probe");
     let promise_id = format!("{promise_name}-promise-configure-probe");
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
-    accounts.get(&resource_id).await.expect("the request pipeline's account");
+    accounts
+        .get(&resource_id)
+        .await
+        .expect("the request pipeline's account");
     let roles: Api<Role> = Api::namespaced(client.clone(), &namespace);
     roles.get(&resource_id).await.expect("its Role");
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &namespace);
@@ -380,8 +407,5 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
         .await
         .expect("its ClusterRoleBinding");
     let platform_roles: Api<Role> = Api::namespaced(client.clone(), platform_namespace);
-    platform_roles
-        .get(&promise_id)
-        .await
-        .expect("its Role for Works");
+    platform_roles.get(&promise_id).await.expect("its Role for Works");
 }

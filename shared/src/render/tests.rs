@@ -661,7 +661,11 @@ fn delete_workflows_have_no_work_writer_and_no_scheduling() {
     // Nothing writes a Work, so nothing may.
     let rules = to_json(&r.roles[0].rules);
     assert!(
-        rules.as_array().into_iter().flatten().all(|rule| rule["resources"] != json!(["works"])),
+        rules
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|rule| rule["resources"] != json!(["works"])),
         "{rules}"
     );
 }
