@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kratix_tests::platform::{self, UpOptions, processes::is_alive};
-use kratix_tests::runner::host::HostImages;
+use kratix_tests::runner::host::{Bind, HostImages};
 
 fn parse_host_image(entry: &str) -> Result<(String, std::path::PathBuf), String> {
     HostImages::parse_entry(entry)
@@ -66,9 +66,30 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Instant mode's container launcher (used by the runner): bind the mounts
+    /// in a private mount namespace, become UID:GID, exec the command.
+    #[command(hide = true)]
+    HostExec {
+        #[arg(long, value_name = "UID:GID")]
+        user: String,
+        #[arg(long = "bind", num_args = 3, value_names = ["HOST", "TARGET", "ro|rw"])]
+        binds: Vec<String>,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Before any thread starts: a multi-threaded process cannot enter a mount namespace.
+    if let Command::HostExec { user, binds, command } = &cli.command {
+        let failure = match Bind::parse_all(binds) {
+            Ok(binds) => kratix_tests::runner::host::exec_with_binds(&binds, user, command),
+            Err(error) => error,
+        };
+        eprintln!("testenv host-exec: {failure}");
+        return ExitCode::from(127);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TESTENV_LOG")
@@ -84,7 +105,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match Cli::parse().command {
+        match cli.command {
             Command::Up { name, instant, host_images } => {
                 let testenv_exe = std::env::current_exe()
                     .map_err(|e| kratix_tests::error::fail("finding the testenv executable", e.to_string()))?;
@@ -127,6 +148,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Daemon { name } => platform::run_daemon(&name).await,
+            Command::HostExec { .. } => unreachable!("handled before the runtime starts"),
             Command::Image { reference, dir, binaries, user, entrypoint } => {
                 let spec = kratix_tests::images::ImageSpec { reference, dir, binaries, user, entrypoint, ..Default::default() };
                 let built = kratix_tests::images::build(&spec, &platform::containers_conf()?)?;

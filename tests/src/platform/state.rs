@@ -84,8 +84,12 @@ impl EnvState {
         serde_json::from_str(&text).step(format!("parsing {}", path.display()))
     }
 
+    /// Written beside and renamed over, so the daemon (which reads it as it
+    /// starts, while `up` may be saving it again) never sees half a file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).step("encoding the environment state")?;
-        std::fs::write(path, text).step(format!("writing {}", path.display()))
+        let partial = path.with_extension("json.partial");
+        std::fs::write(&partial, text).step(format!("writing {}", partial.display()))?;
+        std::fs::rename(&partial, path).step(format!("replacing {}", path.display()))
     }
 }

@@ -12,12 +12,11 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
-use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::RunnerContext;
 use super::pod_env::{self, ConfigError};
+use super::pod_status::PodStatusWriter;
 use super::podman::{self, ContainerRun, ENV_LABEL, POD_UID_LABEL};
 
 const SERVICE_ACCOUNT_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -57,10 +56,7 @@ struct PodRun {
     ctx: Arc<RunnerContext>,
     pod: Pod,
     dir: PathBuf,
-    status: Mutex<PodStatus>,
-    /// The status last written, to skip writing it again.
-    published: Mutex<Option<PodStatus>>,
-    api: Api<Pod>,
+    status: Arc<PodStatusWriter>,
     volumes: Mutex<Vec<(String, PathBuf)>>,
     token: Mutex<Option<String>>,
 }
@@ -132,18 +128,26 @@ pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
         container_statuses: Some(main),
         ..PodStatus::default()
     };
+    let writer = PodStatusWriter::new(
+        Api::namespaced(ctx.client.clone(), &namespace),
+        &namespace,
+        &name,
+        status,
+    );
     let run = Arc::new(PodRun {
-        api: Api::namespaced(ctx.client.clone(), &namespace),
         ctx,
         pod,
         dir,
-        status: Mutex::new(status),
-        published: Mutex::new(None),
+        status: writer.clone(),
         volumes: Mutex::new(Vec::new()),
         token: Mutex::new(None),
     });
-    run.publish().await;
+    // Dropped (and so stopped) with this task, when the pod is deleted too.
+    let mut writing = tokio::task::JoinSet::new();
+    writing.spawn(writer.clone().run());
     run.clone().execute().await;
+    writing.abort_all();
+    writer.flush().await;
     if let Some(token) = run.token.lock().await.take() {
         run.ctx.tokens.revoke(&token);
     }
@@ -158,42 +162,8 @@ impl PodRun {
             .unwrap_or_else(|| "Always".to_owned())
     }
 
-    fn label(&self) -> String {
-        format!(
-            "{}/{}",
-            self.pod.metadata.namespace.as_deref().unwrap_or_default(),
-            self.pod.metadata.name.as_deref().unwrap_or_default()
-        )
-    }
-
-    /// Writes the current status to the API.
-    async fn publish(&self) {
-        let status = self.status.lock().await.clone();
-        {
-            // Identical consecutive statuses are written once.
-            let mut published = self.published.lock().await;
-            if published.as_ref() == Some(&status) {
-                return;
-            }
-            *published = Some(status.clone());
-        }
-        let name = self.pod.metadata.name.clone().unwrap_or_default();
-        let patch = json!({"status": status});
-        if let Err(error) = self
-            .api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            tracing::debug!(pod = %self.label(), %error, "status update failed");
-        }
-    }
-
     async fn update(&self, change: impl FnOnce(&mut PodStatus)) {
-        {
-            let mut status = self.status.lock().await;
-            change(&mut status);
-        }
-        self.publish().await;
+        self.status.update(change).await;
     }
 
     async fn set_container(&self, kind: Kind, index: usize, change: impl FnOnce(&mut ContainerStatus)) {
@@ -408,7 +378,7 @@ impl PodRun {
     }
 
     async fn terminated_state(&self, kind: Kind, index: usize) -> Option<ContainerState> {
-        let status = self.status.lock().await;
+        let status = self.status.current().await;
         let list = match kind {
             Kind::Init => status.init_container_statuses.as_ref(),
             Kind::Main => status.container_statuses.as_ref(),
@@ -475,7 +445,7 @@ impl PodRun {
         .await;
         if kind == Kind::Main {
             let all_ready = {
-                let status = self.status.lock().await;
+                let status = self.status.current().await;
                 status.container_statuses.iter().flatten().all(|c| c.ready)
             };
             self.set_conditions(true, all_ready).await;

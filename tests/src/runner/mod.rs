@@ -7,6 +7,7 @@ pub mod kubelet;
 pub mod logged;
 pub mod pod_env;
 pub mod pod_state;
+pub mod pod_status;
 pub mod podman;
 pub mod strays;
 
