@@ -158,7 +158,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
 /// reconciliation interval), finalizers and deletion. A status write, the
 /// agent's own or a pipeline's, changes none of them: waking the request for it
 /// would cost a read and a Job list and decide nothing new (the finished Job
-/// is what moves a workflow on). Three of every four reconciles were such.
+/// is what moves a workflow on). A quarter of all reconciles were such.
 fn workflow_inputs(request: &DynamicObject) -> Option<u64> {
     use std::hash::{Hash as _, Hasher as _};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
