@@ -31,6 +31,11 @@ pub enum Error {
     #[error("cannot render {workflow}: {message}")]
     Render { workflow: String, message: String },
 
+    /// A WorkPlacement cannot be laid out in its state store (a path that escapes its
+    /// directory, content that does not decode, an unknown file layout).
+    #[error("WorkPlacement {placement}: {message}")]
+    Placement { placement: String, message: String },
+
     /// An object could not be encoded.
     #[error("cannot encode {what}: {message}")]
     Encode { what: String, message: String },

@@ -34,6 +34,8 @@ pub const WORK: &str = "kratix.io/work";
 pub const WORKLOAD_GROUP_ID: &str = "kratix.io/workload-group-id";
 pub const TARGET_DESTINATION_NAME: &str = "kratix.io/targetDestinationName";
 pub const MISPLACED: &str = "kratix.io/misplaced";
+/// On a Destination (`"true"`): only dry-run Works go there; on a Work: it is a dry run.
+pub const DRY_RUN: &str = "kratix.io/dry-run";
 
 /// Label value standing for "every namespace" on user-permission ClusterRoles
 /// (`*` is not a legal label value; the underscore cannot clash with a namespace).

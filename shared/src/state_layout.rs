@@ -1,0 +1,379 @@
+//! Where a WorkPlacement's files go in a state store (contract 12.2): the three
+//! Destination file layouts, the paths they give, and the refusal of any workload
+//! path that would leave its directory. Pure: the writers (Git, buckets) take the
+//! answer and make the store look like it.
+
+use std::collections::BTreeMap;
+
+use crate::api::destination::DestinationSpec;
+use crate::api::work::Workload;
+use crate::compression::decompress;
+use crate::error::{Error, Result};
+
+pub const NESTED_BY_METADATA: &str = "nestedByMetadata";
+pub const AGGREGATED_YAML: &str = "aggregatedYAML";
+pub const NONE: &str = "none";
+const DEFAULT_AGGREGATED_FILENAME: &str = "aggregated.yaml";
+
+/// A Destination's file layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// One directory per placement, named from its metadata; rewritten whole.
+    Nested,
+    /// Files flat under the Destination's path; an ownership file per placement
+    /// says which are whose.
+    Flat,
+    /// Every placement of the Destination concatenated into one file.
+    Aggregated { filename: String },
+}
+
+impl Layout {
+    /// The layout `destination` asks for; an unknown mode names the Destination.
+    pub fn of(destination_name: &str, spec: &DestinationSpec) -> Result<Layout> {
+        match spec.filepath_mode() {
+            NESTED_BY_METADATA => Ok(Layout::Nested),
+            NONE => Ok(Layout::Flat),
+            AGGREGATED_YAML => Ok(Layout::Aggregated {
+                filename: spec
+                    .filepath
+                    .as_ref()
+                    .and_then(|f| f.filename.clone())
+                    .unwrap_or_else(|| DEFAULT_AGGREGATED_FILENAME.to_owned()),
+            }),
+            other => Err(Error::Invalid {
+                source_name: format!("Destination {destination_name}"),
+                path: "spec.filepath.mode".to_owned(),
+                message: format!(
+                    "{other:?} is not a file layout; use {NESTED_BY_METADATA}, {AGGREGATED_YAML} or {NONE}"
+                ),
+            }),
+        }
+    }
+}
+
+/// What the layout needs to know about one WorkPlacement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementView<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub promise: &'a str,
+    /// Set for a resource's placement, empty for dependencies.
+    pub resource: &'a str,
+    /// The `kratix.io/pipeline-name` label; static dependencies have none.
+    pub pipeline: Option<&'a str>,
+    pub group_id: &'a str,
+    pub workloads: &'a [Workload],
+}
+
+impl PlacementView<'_> {
+    fn label(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Joins store path segments, skipping empty ones and stray slashes.
+pub fn join(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .flat_map(|p| p.split('/'))
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `relative` under `base`, or why not: absolute paths and `..` that climb out are
+/// refused (the reference drops such a write silently; here it is an error that the
+/// WorkPlacement and the resource report).
+pub fn inside(placement: &str, base: &str, relative: &str) -> Result<String> {
+    let refuse = |why: &str| Error::Placement {
+        placement: placement.to_owned(),
+        message: format!("workload path {relative:?} {why}; write it under /kratix/output"),
+    };
+    if relative.starts_with('/') {
+        return Err(refuse("is absolute"));
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in relative.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if kept.pop().is_none() {
+                    return Err(refuse("leaves its directory"));
+                }
+            }
+            other => kept.push(other),
+        }
+    }
+    if kept.is_empty() {
+        return Err(refuse("names no file"));
+    }
+    Ok(join(&[base, &kept.join("/")]))
+}
+
+/// The directory of a placement in the nested layout, relative to the Destination.
+pub fn nested_directory(placement: &PlacementView<'_>) -> String {
+    let short: String = placement.group_id.chars().take(5).collect();
+    if placement.resource.is_empty() {
+        join(&[
+            "dependencies",
+            placement.promise,
+            placement.pipeline.unwrap_or_default(),
+            &short,
+        ])
+    } else {
+        join(&[
+            "resources",
+            placement.namespace,
+            placement.promise,
+            placement.resource,
+            placement.pipeline.unwrap_or_default(),
+            &short,
+        ])
+    }
+}
+
+/// The ownership file of a placement in the flat layout, relative to the Destination.
+pub fn ownership_file(placement: &PlacementView<'_>) -> String {
+    format!(".kratix/{}-{}.yaml", placement.namespace, placement.name)
+}
+
+/// One placement's part of the store, every path relative to the store's root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementWrite {
+    /// A directory that belongs to this placement alone: whatever is in it and not in
+    /// `files` goes.
+    pub owned_directory: Option<String>,
+    /// Path → content.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// The files of one placement in the nested or flat layout (the aggregated layout
+/// is a function of all placements: [`aggregated`]). The flat layout's ownership
+/// file is among the files; the caller removes what the previous one listed and
+/// this one does not.
+pub fn placement_write(
+    store_path: &str,
+    destination_path: &str,
+    layout: &Layout,
+    placement: &PlacementView<'_>,
+) -> Result<PlacementWrite> {
+    let root = join(&[store_path, destination_path]);
+    let mut write = PlacementWrite::default();
+    let base = match layout {
+        Layout::Nested => {
+            let directory = join(&[&root, &nested_directory(placement)]);
+            write.owned_directory = Some(directory.clone());
+            directory
+        }
+        Layout::Flat | Layout::Aggregated { .. } => root.clone(),
+    };
+    for workload in placement.workloads {
+        let path = inside(&placement.label(), &base, &workload.filepath)?;
+        write.files.insert(path, content_of(placement, workload)?);
+    }
+    if *layout == Layout::Flat {
+        let owned: Vec<String> = write
+            .files
+            .keys()
+            .map(|p| p.strip_prefix(&format!("{root}/")).unwrap_or(p).to_owned())
+            .collect();
+        let text = serde_saphyr::to_string(&Ownership { files: owned }).map_err(|e| Error::Encode {
+            what: format!("the ownership file of {}", placement.label()),
+            message: e.to_string(),
+        })?;
+        write
+            .files
+            .insert(join(&[&root, &ownership_file(placement)]), text.into_bytes());
+    }
+    Ok(write)
+}
+
+/// The flat layout's record of which files a placement wrote.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Ownership {
+    #[serde(default)]
+    files: Vec<String>,
+}
+
+/// The files the ownership file at `path` lists (relative to the Destination).
+pub fn owned_files(path: &str, text: &str) -> Result<Vec<String>> {
+    serde_saphyr::from_str::<Ownership>(text)
+        .map(|o| o.files)
+        .map_err(|e| Error::Yaml {
+            source_name: path.to_owned(),
+            message: format!("{e}; fix or delete it (it lists the files a WorkPlacement wrote)"),
+        })
+}
+
+/// The single file of an aggregated Destination: every placement's workloads, by
+/// placement name then file path, joined by `---`.
+pub fn aggregated(
+    store_path: &str,
+    destination_path: &str,
+    filename: &str,
+    placements: &[PlacementView<'_>],
+) -> Result<(String, Vec<u8>)> {
+    let mut sorted: Vec<&PlacementView<'_>> = placements.iter().collect();
+    sorted.sort_by_key(|p| (p.namespace, p.name));
+    let mut documents: Vec<String> = Vec::new();
+    for placement in sorted {
+        let mut workloads: Vec<&Workload> = placement.workloads.iter().collect();
+        workloads.sort_by(|a, b| a.filepath.cmp(&b.filepath));
+        for workload in workloads {
+            inside(&placement.label(), "", &workload.filepath)?;
+            let bytes = content_of(placement, workload)?;
+            let text = String::from_utf8(bytes).map_err(|_| Error::Placement {
+                placement: placement.label(),
+                message: format!(
+                    "{} is not text; an aggregatedYAML Destination takes YAML only",
+                    workload.filepath
+                ),
+            })?;
+            documents.push(text.trim_end_matches('\n').to_owned());
+        }
+    }
+    let path = inside(
+        "aggregated file",
+        &join(&[store_path, destination_path]),
+        filename,
+    )?;
+    let mut content = documents.join("\n---\n");
+    if !content.is_empty() {
+        content.push('\n');
+    }
+    Ok((path, content.into_bytes()))
+}
+
+fn content_of(placement: &PlacementView<'_>, workload: &Workload) -> Result<Vec<u8>> {
+    decompress(&workload.content).ok_or_else(|| Error::Placement {
+        placement: placement.label(),
+        message: format!("the content of {} is not gzip+base64", workload.filepath),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::destination::DestinationFilepath;
+    use crate::compression::compress;
+
+    fn workload(path: &str, text: &str) -> Workload {
+        Workload {
+            filepath: path.to_owned(),
+            content: compress(text.as_bytes()),
+        }
+    }
+
+    fn resource_placement(workloads: &[Workload]) -> PlacementView<'_> {
+        PlacementView {
+            namespace: "team-a",
+            name: "w.dev-5058f",
+            promise: "redis",
+            resource: "cache",
+            pipeline: Some("instance"),
+            group_id: "5058f1af8388633f609cadb75a75dc9d",
+            workloads,
+        }
+    }
+
+    #[test]
+    fn nested_paths_follow_the_contract() {
+        let files = [
+            workload("redis.yaml", "kind: Redis\n"),
+            workload("./sub/x.yaml", "a: 1\n"),
+        ];
+        let placement = resource_placement(&files);
+        let write = placement_write("clusters", "dev", &Layout::Nested, &placement).expect("write");
+        let dir = "clusters/dev/resources/team-a/redis/cache/instance/5058f";
+        assert_eq!(write.owned_directory.as_deref(), Some(dir));
+        assert_eq!(
+            write.files.keys().cloned().collect::<Vec<_>>(),
+            [format!("{dir}/redis.yaml"), format!("{dir}/sub/x.yaml")]
+        );
+        assert_eq!(write.files[&format!("{dir}/redis.yaml")], b"kind: Redis\n");
+        let deps = PlacementView {
+            resource: "",
+            pipeline: None,
+            ..placement.clone()
+        };
+        assert_eq!(nested_directory(&deps), "dependencies/redis/5058f");
+    }
+
+    #[test]
+    fn paths_that_leave_their_directory_are_refused_with_the_placement_named() {
+        for bad in ["../../etc/passwd", "/etc/passwd", "a/../../b", "", "./"] {
+            let files = [workload(bad, "x")];
+            let error = placement_write("", "dev", &Layout::Nested, &resource_placement(&files))
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                error.starts_with("WorkPlacement team-a/w.dev-5058f: workload path"),
+                "{error}"
+            );
+        }
+        assert_eq!(
+            inside("p", "base", "a/../b.yaml").expect("stays inside"),
+            "base/b.yaml"
+        );
+    }
+
+    #[test]
+    fn the_flat_layout_writes_an_ownership_file_that_reads_back() {
+        let files = [
+            workload("redis.yaml", "kind: Redis\n"),
+            workload("odd name: x.yaml", "a: 1\n"),
+        ];
+        let write = placement_write("", "dev", &Layout::Flat, &resource_placement(&files)).expect("write");
+        assert_eq!(write.owned_directory, None);
+        let ownership =
+            String::from_utf8(write.files["dev/.kratix/team-a-w.dev-5058f.yaml"].clone()).expect("text");
+        assert_eq!(
+            owned_files("own.yaml", &ownership).expect("reads back"),
+            ["odd name: x.yaml", "redis.yaml"]
+        );
+        let error = owned_files("dev/.kratix/x.yaml", "files: [")
+            .expect_err("broken")
+            .to_string();
+        assert!(error.starts_with("dev/.kratix/x.yaml: "), "{error}");
+        assert!(write.files.contains_key("dev/redis.yaml"));
+    }
+
+    #[test]
+    fn the_aggregated_layout_joins_every_placement_in_a_stable_order() {
+        let first = [workload("b.yaml", "b: 1\n"), workload("a.yaml", "a: 1\n")];
+        let second = [workload("c.yaml", "c: 1")];
+        let one = resource_placement(&first);
+        let two = PlacementView {
+            name: "a-first",
+            ..resource_placement(&second)
+        };
+        let (path, content) = aggregated("", "dev", "all.yaml", &[one, two]).expect("aggregated");
+        assert_eq!(path, "dev/all.yaml");
+        assert_eq!(
+            String::from_utf8(content).expect("text"),
+            "c: 1\n---\na: 1\n---\nb: 1\n"
+        );
+    }
+
+    #[test]
+    fn layouts_come_from_the_destination_and_an_unknown_one_is_an_error() {
+        let mut spec = DestinationSpec::default();
+        assert_eq!(Layout::of("dev", &spec).expect("default"), Layout::Nested);
+        spec.filepath = Some(DestinationFilepath {
+            mode: Some("aggregatedYAML".to_owned()),
+            filename: None,
+        });
+        assert_eq!(
+            Layout::of("dev", &spec).expect("aggregated"),
+            Layout::Aggregated {
+                filename: "aggregated.yaml".to_owned()
+            }
+        );
+        spec.filepath = Some(DestinationFilepath {
+            mode: Some("flat".to_owned()),
+            filename: None,
+        });
+        let error = Layout::of("dev", &spec).expect_err("unknown").to_string();
+        assert!(error.contains("Destination dev: spec.filepath.mode"), "{error}");
+    }
+}
