@@ -449,7 +449,9 @@ async fn requirements_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
             &now(),
         );
         if write_if_changed(request, status).await? {
-            return Ok(Some(Action::await_change()));
+            // A status write does not wake the request (see `workflow_inputs`):
+            // look again now, with the object this write produced.
+            return Ok(Some(Action::requeue(Duration::from_millis(10))));
         }
     }
     Ok(None)
