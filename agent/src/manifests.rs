@@ -70,6 +70,26 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
         ),
         (
             rule(
+                &["platform.kratix.io"],
+                &["works/status"],
+                &["get", "update", "patch"],
+            ),
+            "report where each Work is scheduled",
+        ),
+        (
+            rule(&["platform.kratix.io"], &["workplacements"], &READ_WRITE),
+            "place each workload group on its Destinations",
+        ),
+        (
+            rule(
+                &["platform.kratix.io"],
+                &["destinations"],
+                &["get", "list", "watch"],
+            ),
+            "schedule Works onto Destinations",
+        ),
+        (
+            rule(
                 &["apiextensions.k8s.io"],
                 &["customresourcedefinitions"],
                 &["get", "list", "watch", "create", "update", "patch", "delete"],

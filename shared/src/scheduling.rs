@@ -185,9 +185,20 @@ fn pick<'a>(work_name: &str, group_id: &str, candidates: &[&'a str]) -> Option<&
     Some(candidates[index])
 }
 
-/// The Work's `ScheduleSucceeded` and `Ready` conditions. `failing` names the
-/// placements whose last write failed.
-pub fn work_conditions(schedule: &Schedule, failing: &[String]) -> (Condition, Condition) {
+/// Where a WorkPlacement's last write stands (its `WriteSucceeded` condition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    Failed,
+    NotYet,
+}
+
+/// The Work's `ScheduleSucceeded` and `Ready` conditions; `written` says where each
+/// placement's write stands. Ready means written: the reference calls a Work Ready
+/// once its placements exist, before a byte reaches the store, so a resource looked
+/// done while its files were still unwritten (or never written). Here a Work stays
+/// `Pending` until every placement is written; the messages are the contract's.
+pub fn work_conditions(schedule: &Schedule, written: impl Fn(&str) -> Written) -> (Condition, Condition) {
     let condition = |type_, status, reason, message: &str| Condition {
         type_,
         status,
@@ -221,14 +232,17 @@ pub fn work_conditions(schedule: &Schedule, failing: &[String]) -> (Condition, C
         )
     };
     // The message is the contract: Promise and request status read it.
+    let writes: Vec<Written> = schedule.placements.iter().map(|p| written(&p.name)).collect();
     let ready = if !schedule.unscheduled.is_empty() {
         condition("Ready", "False", "UnscheduledWorkloads", "Pending")
-    } else if !failing.is_empty() {
+    } else if writes.contains(&Written::Failed) {
         condition("Ready", "False", "WorkplacementsFailing", "Failing")
     } else if misplaced {
         condition("Ready", "False", "Misplaced", "Misplaced")
+    } else if writes.contains(&Written::NotYet) {
+        condition("Ready", "False", "WorkplacementsPending", "Pending")
     } else {
-        condition("Ready", "True", "AllWorkplacementsScheduled", "Ready")
+        condition("Ready", "True", "AllWorkplacementsWritten", "Ready")
     };
     (scheduled, ready)
 }
@@ -374,7 +388,7 @@ mod tests {
                 misplaced: true
             }]
         );
-        let (scheduled, ready) = work_conditions(&planned, &[]);
+        let (scheduled, ready) = work_conditions(&planned, |_| Written::Yes);
         assert_eq!(
             (scheduled.status, scheduled.reason),
             ("False", "DestinationSelectorMismatch")
@@ -416,7 +430,7 @@ mod tests {
         let planned = schedule("w", &work, false, &fleet.views(), &[]);
         assert!(planned.placements.is_empty());
         assert_eq!(planned.unscheduled, ["g1"]);
-        let (scheduled, ready) = work_conditions(&planned, &[]);
+        let (scheduled, ready) = work_conditions(&planned, |_| Written::Yes);
         assert_eq!(
             (scheduled.status, scheduled.reason),
             ("False", "UnscheduledWorkloads")
@@ -433,14 +447,28 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_write_makes_the_work_failing() {
+    fn a_work_is_ready_only_once_every_placement_is_written() {
         let fleet = Fleet::new(&[("a", &[])]);
-        let work = spec("cache", vec![group("g1", &[])]);
+        let work = spec("", vec![group("g1", &[]), group("g2", &[])]);
         let planned = schedule("w", &work, false, &fleet.views(), &[]);
-        let (scheduled, ready) = work_conditions(&planned, &["w.a-g1".to_owned()]);
+        let (scheduled, ready) = work_conditions(&planned, |name| {
+            if name == "w.a-g1" {
+                Written::Failed
+            } else {
+                Written::Yes
+            }
+        });
         assert_eq!(scheduled.status, "True");
         assert_eq!((ready.status, ready.message.as_str()), ("False", "Failing"));
-        let (_, ready) = work_conditions(&planned, &[]);
+        let (_, ready) = work_conditions(&planned, |name| {
+            if name == "w.a-g1" {
+                Written::NotYet
+            } else {
+                Written::Yes
+            }
+        });
+        assert_eq!((ready.status, ready.message.as_str()), ("False", "Pending"));
+        let (_, ready) = work_conditions(&planned, |_| Written::Yes);
         assert_eq!((ready.status, ready.message.as_str()), ("True", "Ready"));
     }
 }

@@ -67,6 +67,17 @@ where
     if applied.is_fresh(object) {
         return Ok(());
     }
+    server_side_apply(api, object).await?;
+    applied.record(object);
+    Ok(())
+}
+
+/// Server-side apply of `object` as the agent's field manager: fields the agent
+/// set before and leaves out now are removed, fields others own are kept.
+pub async fn server_side_apply<K>(api: &Api<K>, object: &K) -> Result<(), ReconcileError>
+where
+    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
     let name = object.name_any();
     // Server-side apply needs apiVersion and kind in the body.
     let mut body = serde_json::to_value(object)
@@ -80,7 +91,6 @@ where
     )
     .await
     .map_err(|e| ReconcileError::kube(format!("applying {} {name}", K::kind(&())), e))?;
-    applied.record(object);
     Ok(())
 }
 

@@ -16,7 +16,26 @@ pub async fn publish(
     action: &str,
     note: String,
 ) {
-    let reference = object.object_ref(api_resource);
+    publish_to(
+        agent,
+        object.object_ref(api_resource),
+        type_,
+        reason,
+        action,
+        note,
+    )
+    .await;
+}
+
+/// The same, for an object known by its reference.
+pub async fn publish_to(
+    agent: &Agent,
+    reference: k8s_openapi::api::core::v1::ObjectReference,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
     let event = Event {
         type_,
         reason: reason.to_owned(),

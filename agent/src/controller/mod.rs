@@ -14,6 +14,7 @@ pub mod required_by;
 pub mod resource;
 pub mod resource_delete;
 pub mod status;
+pub mod work;
 pub mod workflow;
 
 use std::collections::HashMap;
@@ -124,5 +125,9 @@ pub fn retry_after(error: &ReconcileError) -> kube::runtime::controller::Action 
 
 /// Runs the controllers until the process ends.
 pub async fn run(agent: Arc<Agent>) {
-    tokio::join!(config_watch::run(agent.clone()), promise::run(agent));
+    tokio::join!(
+        config_watch::run(agent.clone()),
+        promise::run(agent.clone()),
+        work::run(agent)
+    );
 }

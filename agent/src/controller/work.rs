@@ -1,0 +1,325 @@
+//! The Work controller (contract 12.1): schedules each Work's workload groups onto
+//! Destinations as WorkPlacements, keeps them in line with the Work, and reports
+//! the Work's `ScheduleSucceeded` and `Ready`. The decisions are
+//! `kratix_shared::scheduling`'s; this module reads and writes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kratix_shared::api::destination::Destination;
+use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
+use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
+use kratix_shared::status_merge::set_condition;
+use kratix_shared::{finalizers, labels};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::{Map, Value, json};
+
+use super::resource_delete::ignore_missing;
+use super::workflow::now;
+use super::{Agent, ReconcileError, apply, events};
+
+/// A resource's group with nowhere to go looks again this often (Destinations
+/// appearing or changing also wake every Work at once).
+const UNSCHEDULED_RECHECK: Duration = Duration::from_secs(60);
+/// How often to look again while a deleted Work's placements are going.
+const DELETE_RECHECK: Duration = Duration::from_secs(1);
+
+struct Context {
+    agent: Arc<Agent>,
+    destinations: Store<Destination>,
+}
+
+pub async fn run(agent: Arc<Agent>) {
+    let client = agent.client.clone();
+    let (destinations, writer) = reflector::store();
+    // Any change of a Destination (labels, deletion, a new one) may change where
+    // every Work's groups belong.
+    let destination_changes = watcher(
+        Api::<Destination>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(writer)
+    .touched_objects()
+    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let metrics = agent.metrics.clone();
+    let context = Arc::new(Context { agent, destinations });
+    Controller::new(Api::<Work>::all(client.clone()), watcher::Config::default())
+        .owns(Api::<WorkPlacement>::all(client), watcher::Config::default())
+        .reconcile_all_on(destination_changes)
+        .run(reconcile, error_policy, context)
+        .for_each(|result| {
+            metrics.reconciled("work", result.is_ok());
+            if let Err(error) = result {
+                tracing::debug!(%error, "work reconcile failed");
+            }
+            futures::future::ready(())
+        })
+        .await;
+}
+
+fn error_policy(_: Arc<Work>, error: &ReconcileError, _: Arc<Context>) -> Action {
+    super::retry_after(error)
+}
+
+async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, ReconcileError> {
+    let agent = &context.agent;
+    let name = work.name_any();
+    let namespace = work.namespace().unwrap_or_default();
+    let works: Api<Work> = Api::namespaced(agent.client.clone(), &namespace);
+    let placements: Api<WorkPlacement> = Api::namespaced(agent.client.clone(), &namespace);
+    let of_work = ListParams::default().labels(&format!("{}={name}", labels::WORK));
+    if work.metadata.deletion_timestamp.is_some() {
+        return delete(&works, &placements, &work, &of_work).await;
+    }
+    if !work.finalizers().iter().any(|f| f == finalizers::WORK_CLEANUP) {
+        let mut wanted = work.finalizers().to_vec();
+        wanted.push(finalizers::WORK_CLEANUP.to_owned());
+        set_finalizers(&works, &work, &wanted).await?;
+        // The finalizer's own event brings the Work back.
+        return Ok(Action::await_change());
+    }
+    // Destinations are read from the cache; wait for its first listing.
+    if tokio::time::timeout(Duration::from_secs(10), context.destinations.wait_until_ready())
+        .await
+        .is_err()
+    {
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let existing = placements
+        .list(&of_work)
+        .await
+        .map_err(|e| {
+            ReconcileError::kube(
+                format!("listing the WorkPlacements of Work {namespace}/{name}"),
+                e,
+            )
+        })?
+        .items;
+    let destinations = context.destinations.state();
+    let destination_labels: Vec<BTreeMap<String, String>> =
+        destinations.iter().map(|d| d.labels().clone()).collect();
+    let views: Vec<DestinationView<'_>> = destinations
+        .iter()
+        .zip(&destination_labels)
+        .map(|(destination, labels)| DestinationView {
+            name: destination.metadata.name.as_deref().unwrap_or_default(),
+            labels,
+            strict_match_labels: destination.spec.strict_match_labels.unwrap_or(false),
+            deleting: destination.metadata.deletion_timestamp.is_some(),
+        })
+        .collect();
+    let existing_views: Vec<ExistingPlacement<'_>> = existing
+        .iter()
+        .map(|p| ExistingPlacement {
+            name: p.metadata.name.as_deref().unwrap_or_default(),
+            destination: &p.spec.target_destination_name,
+            group_id: &p.spec.id,
+        })
+        .collect();
+    let dry_run = work.labels().get(labels::DRY_RUN).is_some_and(|v| v == "true");
+    let plan = scheduling::schedule(&name, &work.spec, dry_run, &views, &existing_views);
+
+    for object in plan.placements.iter().filter_map(|p| placement_object(&work, p)) {
+        apply::server_side_apply(&placements, &object).await?;
+    }
+    for obsolete in &plan.obsolete {
+        ignore_missing(placements.delete(obsolete, &DeleteParams::default()).await)
+            .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {namespace}/{obsolete}"), e))?;
+    }
+    let newly_unscheduled = write_status(&works, &work, &plan, &existing).await?;
+    if newly_unscheduled {
+        events::publish_to(
+            agent,
+            work.object_ref(&()),
+            EventType::Warning,
+            "NoMatchingDestination",
+            "Schedule",
+            format!(
+                "no Destination matches workload groups {}; label a Destination to match, or change the selectors",
+                plan.unscheduled.join(", ")
+            ),
+        )
+        .await;
+    }
+    if !plan.unscheduled.is_empty() && !work.spec.resource_name.is_empty() {
+        return Ok(Action::requeue(UNSCHEDULED_RECHECK));
+    }
+    Ok(Action::await_change())
+}
+
+/// The WorkPlacement for one scheduled group: spec from the Work, the contract's
+/// labels, the Work's annotations, owned by the Work.
+fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<WorkPlacement> {
+    let group = work.spec.workload_groups.get(placement.group)?;
+    let mut placement_labels = BTreeMap::from([
+        (labels::WORK.to_owned(), work.name_any()),
+        (labels::WORKLOAD_GROUP_ID.to_owned(), group.id.clone()),
+        (
+            labels::TARGET_DESTINATION_NAME.to_owned(),
+            placement.destination.clone(),
+        ),
+    ]);
+    if let Some(pipeline) = work.labels().get(labels::PIPELINE_NAME) {
+        placement_labels.insert(labels::PIPELINE_NAME.to_owned(), pipeline.clone());
+    }
+    if placement.misplaced {
+        placement_labels.insert(labels::MISPLACED.to_owned(), "true".to_owned());
+    }
+    let owner = OwnerReference {
+        api_version: Work::api_version(&()).into_owned(),
+        kind: Work::kind(&()).into_owned(),
+        name: work.name_any(),
+        uid: work.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    };
+    Some(WorkPlacement {
+        metadata: ObjectMeta {
+            name: Some(placement.name.clone()),
+            namespace: work.namespace(),
+            labels: Some(placement_labels),
+            annotations: (!work.annotations().is_empty()).then(|| work.annotations().clone()),
+            owner_references: Some(vec![owner]),
+            ..ObjectMeta::default()
+        },
+        spec: WorkPlacementSpec {
+            target_destination_name: placement.destination.clone(),
+            workloads: group.workloads.clone(),
+            promise_name: work.spec.promise_name.clone(),
+            resource_name: work.spec.resource_name.clone(),
+            id: group.id.clone(),
+            generation: work.metadata.generation,
+        },
+        status: None,
+    })
+}
+
+/// Where a placement's last write stands, from its `WriteSucceeded` condition.
+fn written(placement: Option<&WorkPlacement>) -> Written {
+    let condition = placement
+        .and_then(|p| p.status.as_ref())
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "WriteSucceeded"));
+    match condition.map(|c| c.status.as_str()) {
+        Some("True") => Written::Yes,
+        Some("False") => Written::Failed,
+        _ => Written::NotYet,
+    }
+}
+
+/// Writes the Work's status when it changed; says whether the Work has just
+/// become unschedulable (worth an Event).
+async fn write_status(
+    works: &Api<Work>,
+    work: &Work,
+    plan: &Schedule,
+    existing: &[WorkPlacement],
+) -> Result<bool, ReconcileError> {
+    let current: Map<String, Value> = work
+        .status
+        .as_ref()
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    let was_unscheduled = current
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "ScheduleSucceeded" && c["reason"] == "UnscheduledWorkloads");
+    let (scheduled, ready) = scheduling::work_conditions(plan, |name| {
+        written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)))
+    });
+    let mut status = current.clone();
+    let now = now();
+    for condition in [&scheduled, &ready] {
+        set_condition(
+            &mut status,
+            condition.type_,
+            condition.status,
+            condition.reason,
+            &condition.message,
+            &now,
+        );
+    }
+    status.insert(
+        "workPlacements".to_owned(),
+        json!(work.spec.workload_groups.len()),
+    );
+    status.insert("workPlacementsCreated".to_owned(), json!(plan.placements.len()));
+    if status != current {
+        works
+            .patch_status(
+                &work.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": status})),
+            )
+            .await
+            .map_err(|e| {
+                ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e)
+            })?;
+    }
+    Ok(!was_unscheduled && !plan.unscheduled.is_empty())
+}
+
+/// A deleted Work: its placements go first (each may hold its own finalizer while
+/// its files are removed from the store), then the Work's finalizer.
+async fn delete(
+    works: &Api<Work>,
+    placements: &Api<WorkPlacement>,
+    work: &Work,
+    of_work: &ListParams,
+) -> Result<Action, ReconcileError> {
+    if !work.finalizers().iter().any(|f| f == finalizers::WORK_CLEANUP) {
+        return Ok(Action::await_change());
+    }
+    let remaining = placements
+        .list(of_work)
+        .await
+        .map_err(|e| {
+            ReconcileError::kube(
+                format!("listing the WorkPlacements of Work {}", work.name_any()),
+                e,
+            )
+        })?
+        .items;
+    if !remaining.is_empty() {
+        for placement in remaining
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+        {
+            let name = placement.name_any();
+            ignore_missing(placements.delete(&name, &DeleteParams::default()).await)
+                .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {name}"), e))?;
+        }
+        return Ok(Action::requeue(DELETE_RECHECK));
+    }
+    let wanted: Vec<String> = work
+        .finalizers()
+        .iter()
+        .filter(|f| *f != finalizers::WORK_CLEANUP)
+        .cloned()
+        .collect();
+    set_finalizers(works, work, &wanted).await?;
+    Ok(Action::await_change())
+}
+
+/// The whole finalizer list, guarded by the Work's resourceVersion.
+async fn set_finalizers(works: &Api<Work>, work: &Work, wanted: &[String]) -> Result<(), ReconcileError> {
+    let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": work.resource_version()}});
+    works
+        .patch(&work.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| {
+            ReconcileError::kube(format!("updating the finalizers of Work {}", work.name_any()), e)
+        })?;
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! Scheduling Works onto Destinations (contract 12.1) against the local platform:
+//! a request's workload groups become WorkPlacements on the Destinations their
+//! selectors match, a Destination that stops matching leaves its placement marked
+//! misplaced, a group with nowhere to go is reported and placed once a Destination
+//! appears, and deleting the request takes the placements with its Works. Nothing
+//! is written to a state store yet, so Works say `Pending`, never `Ready`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
+use kratix_shared::api::work::{Work, WorkPlacement};
+use kratix_tests::agent_suite::{Setup, TIMEOUT, install_promise, pipeline, request, status_until};
+use kratix_tests::support::{Platform, wait_for};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+fn platform() -> &'static Platform {
+    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
+}
+
+async fn setup(prefix: &str) -> Setup {
+    kratix_tests::agent_suite::setup(platform(), prefix).await
+}
+
+/// A Destination only Works that select it go to (strict: an empty selector
+/// skips it, so other suites' Works never land here).
+async fn destination(client: &kube::Client, name: &str, labels: &[(&str, &str)]) {
+    let destinations: Api<Destination> = Api::all(client.clone());
+    let object = Destination {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            ..ObjectMeta::default()
+        },
+        spec: DestinationSpec {
+            path: name.to_owned(),
+            state_store_ref: StateStoreReference {
+                kind: "GitStateStore".to_owned(),
+                name: "default".to_owned(),
+            },
+            strict_match_labels: Some(true),
+            ..DestinationSpec::default()
+        },
+        status: None,
+    };
+    destinations
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("destination");
+}
+
+/// A pipeline writing `app.yaml` (default group, to `env=<dev>`) and `db/db.yaml`
+/// (to `env=<prod>`).
+fn two_groups(image: &str, dev: &str, prod: &str) -> Value {
+    let script = format!(
+        "mkdir -p /kratix/output/db; echo 'kind: App' > /kratix/output/app.yaml; echo 'kind: Db' > /kratix/output/db/db.yaml; \
+         printf -- '- matchLabels:\\n    env: {dev}\\n- directory: db\\n  matchLabels:\\n    env: {prod}\\n' > /kratix/metadata/destination-selectors.yaml"
+    );
+    pipeline("place", image, &script)
+}
+
+fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
+    kratix_tests::agent_suite::condition(status, type_)
+}
+
+async fn work_of(client: &kube::Client, namespace: &str, request: &str) -> Work {
+    let works: Api<Work> = Api::namespaced(client.clone(), namespace);
+    let selector = ListParams::default().labels(&format!("kratix.io/resource-name={request}"));
+    wait_for("the request's Work", TIMEOUT, || async {
+        works
+            .list(&selector)
+            .await
+            .map_err(|e| e.to_string())?
+            .items
+            .into_iter()
+            .next()
+            .ok_or_else(|| "no Work yet".to_owned())
+    })
+    .await
+}
+
+async fn placements_of(client: &kube::Client, namespace: &str, work: &str) -> Vec<WorkPlacement> {
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), namespace);
+    placements
+        .list(&ListParams::default().labels(&format!("kratix.io/work={work}")))
+        .await
+        .expect("placements")
+        .items
+}
+
+/// Waits until the Work's status satisfies `done`.
+async fn work_status_until(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let works: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &kube::api::ApiResource::erase::<Work>(&()),
+    );
+    status_until(&works, name, what, done).await
+}
+
+#[tokio::test]
+async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when_labels_change() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("placing").await;
+    let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
+    destination(&client, &dev, &[("env", &dev)]).await;
+    destination(&client, &prod, &[("env", &prod)]).await;
+    let (_, resource) = install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+
+    let work = work_of(&client, &namespace, "orders").await;
+    let work_name = work.name_any();
+    let status = work_status_until(&client, &namespace, &work_name, "the Work to be scheduled", |s| {
+        condition(s, "ScheduleSucceeded").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    assert_eq!(status["workPlacements"], 2, "{status}");
+    assert_eq!(status["workPlacementsCreated"], 2, "{status}");
+    let ready = condition(&status, "Ready").cloned().unwrap_or_default();
+    assert_eq!(
+        (ready["status"].as_str(), ready["message"].as_str()),
+        (Some("False"), Some("Pending")),
+        "nothing is written yet, so the Work is not Ready: {status}"
+    );
+
+    let placed: BTreeMap<String, WorkPlacement> = placements_of(&client, &namespace, &work_name)
+        .await
+        .into_iter()
+        .map(|p| (p.spec.target_destination_name.clone(), p))
+        .collect();
+    assert_eq!(
+        placed.keys().cloned().collect::<Vec<_>>(),
+        [dev.clone(), prod.clone()]
+    );
+    let on_dev = &placed[&dev];
+    let default_group = work
+        .spec
+        .workload_groups
+        .iter()
+        .find(|g| g.directory == ".")
+        .expect("default group");
+    assert_eq!(on_dev.spec.id, default_group.id);
+    assert_eq!(
+        on_dev.name_any(),
+        format!("{work_name}.{dev}-{}", &default_group.id[..5])
+    );
+    assert_eq!(on_dev.spec.workloads, default_group.workloads);
+    assert_eq!(on_dev.spec.resource_name, "orders");
+    assert_eq!(on_dev.labels().get("kratix.io/targetDestinationName"), Some(&dev));
+    assert_eq!(
+        on_dev.labels().get("kratix.io/pipeline-name").map(String::as_str),
+        Some("place")
+    );
+    assert_eq!(
+        placed[&prod]
+            .spec
+            .workloads
+            .iter()
+            .map(|w| w.filepath.as_str())
+            .collect::<Vec<_>>(),
+        ["db/db.yaml"]
+    );
+
+    // The dev Destination stops matching: the placement stays, marked misplaced.
+    let destinations: Api<Destination> = Api::all(client.clone());
+    destinations
+        .patch(
+            &dev,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"env": "elsewhere"}}})),
+        )
+        .await
+        .expect("relabelled");
+    let status = work_status_until(
+        &client,
+        &namespace,
+        &work_name,
+        "the placement to be misplaced",
+        |s| condition(s, "ScheduleSucceeded").is_some_and(|c| c["reason"] == "DestinationSelectorMismatch"),
+    )
+    .await;
+    assert_eq!(
+        condition(&status, "Ready").map(|c| c["message"].clone()),
+        Some(json!("Misplaced"))
+    );
+    let placements = placements_of(&client, &namespace, &work_name).await;
+    let misplaced: Vec<&str> = placements
+        .iter()
+        .filter(|p| p.labels().get("kratix.io/misplaced").map(String::as_str) == Some("true"))
+        .map(|p| p.spec.target_destination_name.as_str())
+        .collect();
+    assert_eq!(misplaced, [dev.as_str()]);
+
+    // Deleting the request deletes its Works, and with them their placements.
+    requests
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    wait_for("the placements to go", TIMEOUT, || async {
+        let left = placements_of(&client, &namespace, &work_name).await;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} left", left.len()))
+        }
+    })
+    .await;
+    for name in [&dev, &prod] {
+        destinations
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("cleanup");
+    }
+}
+
+#[tokio::test]
+async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_appears() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("unplaced").await;
+    let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
+    destination(&client, &dev, &[("env", &dev)]).await;
+    let (_, resource) = install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let work_name = work_of(&client, &namespace, "orders").await.name_any();
+    let status = work_status_until(
+        &client,
+        &namespace,
+        &work_name,
+        "the group to be unscheduled",
+        |s| condition(s, "ScheduleSucceeded").is_some_and(|c| c["reason"] == "UnscheduledWorkloads"),
+    )
+    .await;
+    assert_eq!(
+        condition(&status, "Ready").map(|c| c["message"].clone()),
+        Some(json!("Pending"))
+    );
+    assert_eq!(status["workPlacementsCreated"], 1, "{status}");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &namespace);
+    wait_for("the NoMatchingDestination event", TIMEOUT, || async {
+        let listed = events
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        listed
+            .items
+            .iter()
+            .find(|e| e.reason.as_deref() == Some("NoMatchingDestination"))
+            .map(|_| ())
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await;
+
+    destination(&client, &prod, &[("env", &prod)]).await;
+    work_status_until(&client, &namespace, &work_name, "the group to be placed", |s| {
+        condition(s, "ScheduleSucceeded").is_some_and(|c| c["status"] == "True")
+            && s["workPlacementsCreated"] == 2
+    })
+    .await;
+    let destinations: Api<Destination> = Api::all(client.clone());
+    for name in [&dev, &prod] {
+        destinations
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("cleanup");
+    }
+}
