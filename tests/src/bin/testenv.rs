@@ -40,6 +40,10 @@ enum Command {
     Down {
         #[arg(long, default_value = "default")]
         name: String,
+        /// Also delete the environment's directory (its etcd data, pod volumes and
+        /// logs), for throwaway environments such as tests/run's.
+        #[arg(long)]
+        forget: bool,
     },
     /// List environments and what runs in each.
     Status,
@@ -130,7 +134,13 @@ fn main() -> ExitCode {
                 println!("export KUBECONFIG={}", up.kubeconfig.display());
                 Ok(())
             }
-            Command::Down { name } => platform::down(&name),
+            Command::Down { name, forget } => {
+                platform::down(&name)?;
+                if forget {
+                    platform::forget(&name)?;
+                }
+                Ok(())
+            }
             Command::Status => {
                 for state in platform::list() {
                     let running = |pid: Option<u32>| if pid.is_some_and(is_alive) { "running" } else { "stopped" };

@@ -337,6 +337,12 @@ pub fn down(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Deletes a stopped environment's directory.
+pub fn forget(name: &str) -> Result<()> {
+    let paths = EnvPaths::new(name);
+    std::fs::remove_dir_all(&paths.root).step(format!("deleting {}", paths.root.display()))
+}
+
 /// Removes the podman containers of an environment (they carry its label).
 fn remove_containers(name: &str) {
     let conf = containers_conf().ok();
