@@ -6,6 +6,7 @@
 
 pub mod agent_suite;
 pub mod error;
+pub mod git_server;
 pub mod identity;
 pub mod images;
 pub mod platform;

@@ -50,6 +50,11 @@ pub fn ensure_packages() -> Result<()> {
         ("newuidmap", "uidmap"),
         ("fuse-overlayfs", "fuse-overlayfs"),
     ];
+    ensure_commands(&wanted)
+}
+
+/// Installs the Debian package of each `(command, package)` whose command is missing.
+pub fn ensure_commands(wanted: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(command, _)| {
