@@ -83,6 +83,14 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
         (
             rule(
                 &["platform.kratix.io"],
+                &["workplacements/status"],
+                &["get", "update", "patch"],
+            ),
+            "report each placement's scheduling",
+        ),
+        (
+            rule(
+                &["platform.kratix.io"],
                 &["destinations"],
                 &["get", "list", "watch"],
             ),

@@ -247,6 +247,37 @@ pub fn work_conditions(schedule: &Schedule, written: impl Fn(&str) -> Written) -
     (scheduled, ready)
 }
 
+/// The conditions the scheduler owns on a WorkPlacement: `ScheduleSucceeded`, and
+/// `Ready` False while it is misplaced (the writer owns `Ready` otherwise).
+pub fn placement_conditions(placement: &Placement) -> Vec<Condition> {
+    if placement.misplaced {
+        vec![
+            Condition {
+                type_: "ScheduleSucceeded",
+                status: "False",
+                reason: "DestinationSelectorMismatch",
+                message: format!(
+                    "Destination {} no longer matches the workload group's selectors; the files stay where they are",
+                    placement.destination
+                ),
+            },
+            Condition {
+                type_: "Ready",
+                status: "False",
+                reason: "Misplaced",
+                message: "Misplaced".to_owned(),
+            },
+        ]
+    } else {
+        vec![Condition {
+            type_: "ScheduleSucceeded",
+            status: "True",
+            reason: "ScheduledToDestination",
+            message: format!("Scheduled to Destination {}", placement.destination),
+        }]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,6 +95,26 @@ async fn placements_of(client: &kube::Client, namespace: &str, work: &str) -> Ve
         .items
 }
 
+/// A WorkPlacement condition's status and reason, once it is there.
+async fn placement_condition(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    type_: &str,
+) -> Option<(String, String)> {
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), namespace);
+    wait_for(&format!("{type_} on WorkPlacement {name}"), TIMEOUT, || async {
+        let placement = placements.get(name).await.map_err(|e| e.to_string())?;
+        placement
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+            .map(|c| Some((c.status.clone(), c.reason.clone())))
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await
+}
+
 /// Waits until the Work's status satisfies `done`.
 async fn work_status_until(
     client: &kube::Client,
@@ -208,6 +228,15 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         .map(|p| p.spec.target_destination_name.as_str())
         .collect();
     assert_eq!(misplaced, [dev.as_str()]);
+    let dev_placement = format!("{work_name}.{dev}-{}", &default_group.id[..5]);
+    assert_eq!(
+        placement_condition(&client, &namespace, &dev_placement, "ScheduleSucceeded").await,
+        Some(("False".to_owned(), "DestinationSelectorMismatch".to_owned()))
+    );
+    assert_eq!(
+        placement_condition(&client, &namespace, &dev_placement, "Ready").await,
+        Some(("False".to_owned(), "Misplaced".to_owned()))
+    );
 
     // Deleting the request deletes its Works, and with them their placements.
     requests

@@ -74,7 +74,7 @@ where
 
 /// Server-side apply of `object` as the agent's field manager: fields the agent
 /// set before and leaves out now are removed, fields others own are kept.
-pub async fn server_side_apply<K>(api: &Api<K>, object: &K) -> Result<(), ReconcileError>
+pub async fn server_side_apply<K>(api: &Api<K>, object: &K) -> Result<K, ReconcileError>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
@@ -90,8 +90,7 @@ where
         &Patch::Apply(&body),
     )
     .await
-    .map_err(|e| ReconcileError::kube(format!("applying {} {name}", K::kind(&())), e))?;
-    Ok(())
+    .map_err(|e| ReconcileError::kube(format!("applying {} {name}", K::kind(&())), e))
 }
 
 fn namespaced<K>(client: &kube::Client, object: &K) -> Api<K>

@@ -128,8 +128,12 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
     let dry_run = work.labels().get(labels::DRY_RUN).is_some_and(|v| v == "true");
     let plan = scheduling::schedule(&name, &work.spec, dry_run, &views, &existing_views);
 
-    for object in plan.placements.iter().filter_map(|p| placement_object(&work, p)) {
-        apply::server_side_apply(&placements, &object).await?;
+    for placement in &plan.placements {
+        let Some(object) = placement_object(&work, placement) else {
+            continue;
+        };
+        let applied = apply::server_side_apply(&placements, &object).await?;
+        write_placement_conditions(&placements, placement, &applied).await?;
     }
     for obsolete in &plan.obsolete {
         ignore_missing(placements.delete(obsolete, &DeleteParams::default()).await)
@@ -201,6 +205,53 @@ fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<Wo
         },
         status: None,
     })
+}
+
+/// Sets the scheduler's conditions on a WorkPlacement when they changed, guarded
+/// by its resourceVersion so a writer's concurrent `WriteSucceeded` is never lost.
+async fn write_placement_conditions(
+    placements: &Api<WorkPlacement>,
+    placement: &scheduling::Placement,
+    current: &WorkPlacement,
+) -> Result<(), ReconcileError> {
+    let before: Map<String, Value> = current
+        .status
+        .as_ref()
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    let mut status = before.clone();
+    let now = now();
+    for condition in scheduling::placement_conditions(placement) {
+        set_condition(
+            &mut status,
+            condition.type_,
+            condition.status,
+            condition.reason,
+            &condition.message,
+            &now,
+        );
+    }
+    if status == before {
+        return Ok(());
+    }
+    placements
+        .patch_status(
+            &placement.name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "metadata": {"resourceVersion": current.resource_version()},
+                "status": {"conditions": status.get("conditions")},
+            })),
+        )
+        .await
+        .map_err(|e| {
+            ReconcileError::kube(
+                format!("writing the status of WorkPlacement {}", placement.name),
+                e,
+            )
+        })?;
+    Ok(())
 }
 
 /// Where a placement's last write stands, from its `WriteSucceeded` condition.
