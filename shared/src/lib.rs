@@ -24,6 +24,7 @@ pub mod resource_crd;
 pub mod scheduling;
 pub mod source;
 pub mod state_layout;
+pub mod state_sync;
 pub mod status_conditions;
 pub mod status_merge;
 pub mod validate;
