@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
 use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
+use kratix_shared::status_conditions::Condition;
 use kratix_shared::status_merge::set_condition;
 use kratix_shared::{finalizers, labels};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
@@ -207,24 +208,21 @@ fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<Wo
     })
 }
 
-/// Sets the scheduler's conditions on a WorkPlacement when they changed, guarded
-/// by its resourceVersion so a writer's concurrent `WriteSucceeded` is never lost.
-async fn write_placement_conditions(
-    placements: &Api<WorkPlacement>,
-    placement: &scheduling::Placement,
-    current: &WorkPlacement,
-) -> Result<(), ReconcileError> {
-    let before: Map<String, Value> = current
-        .status
-        .as_ref()
+/// A typed status as a JSON map (empty when absent), and the same with
+/// `conditions` set (each keeps its transition time unless its status changes).
+fn status_with<'a, S: serde::Serialize>(
+    status: Option<&S>,
+    conditions: impl IntoIterator<Item = &'a Condition>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let before: Map<String, Value> = status
         .and_then(|s| serde_json::to_value(s).ok())
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
-    let mut status = before.clone();
+    let mut after = before.clone();
     let now = now();
-    for condition in scheduling::placement_conditions(placement) {
+    for condition in conditions {
         set_condition(
-            &mut status,
+            &mut after,
             condition.type_,
             condition.status,
             condition.reason,
@@ -232,6 +230,20 @@ async fn write_placement_conditions(
             &now,
         );
     }
+    (before, after)
+}
+
+/// Sets the scheduler's conditions on a WorkPlacement when they changed, guarded
+/// by its resourceVersion so a writer's concurrent `WriteSucceeded` is never lost.
+async fn write_placement_conditions(
+    placements: &Api<WorkPlacement>,
+    placement: &scheduling::Placement,
+    current: &WorkPlacement,
+) -> Result<(), ReconcileError> {
+    let (before, status) = status_with(
+        current.status.as_ref(),
+        &scheduling::placement_conditions(placement),
+    );
     if status == before {
         return Ok(());
     }
@@ -274,33 +286,16 @@ async fn write_status(
     plan: &Schedule,
     existing: &[WorkPlacement],
 ) -> Result<bool, ReconcileError> {
-    let current: Map<String, Value> = work
-        .status
-        .as_ref()
-        .and_then(|s| serde_json::to_value(s).ok())
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
+    let (scheduled, ready) = scheduling::work_conditions(plan, |name| {
+        written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)))
+    });
+    let (current, mut status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
     let was_unscheduled = current
         .get("conditions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .any(|c| c["type"] == "ScheduleSucceeded" && c["reason"] == "UnscheduledWorkloads");
-    let (scheduled, ready) = scheduling::work_conditions(plan, |name| {
-        written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)))
-    });
-    let mut status = current.clone();
-    let now = now();
-    for condition in [&scheduled, &ready] {
-        set_condition(
-            &mut status,
-            condition.type_,
-            condition.status,
-            condition.reason,
-            &condition.message,
-            &now,
-        );
-    }
     status.insert(
         "workPlacements".to_owned(),
         json!(work.spec.workload_groups.len()),
