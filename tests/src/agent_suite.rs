@@ -221,6 +221,35 @@ async fn create_request(requests: &Api<DynamicObject>, resource: &ApiResource, m
     .await;
 }
 
+/// Waits for an Event about the object named `regarding` with `reason`, in
+/// `namespace` (a cluster-scoped object's Events are in `default`).
+pub async fn event_until(
+    client: &kube::Client,
+    namespace: &str,
+    regarding: &str,
+    reason: &str,
+) -> k8s_openapi::api::events::v1::Event {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), namespace);
+    wait_for(
+        &format!("the {reason} Event about {regarding}"),
+        TIMEOUT,
+        || async {
+            events
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| e.to_string())?
+                .items
+                .into_iter()
+                .find(|e| {
+                    e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(regarding)
+                        && e.reason.as_deref() == Some(reason)
+                })
+                .ok_or_else(|| "no Event yet".to_owned())
+        },
+    )
+    .await
+}
+
 pub fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
     status["conditions"]
         .as_array()

@@ -374,27 +374,10 @@ async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_even
     )
     .await;
     // A cluster-scoped object's Events are in `default`.
-    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), "default");
-    let note = kratix_tests::support::wait_for(
-        "the warning Event",
-        kratix_tests::agent_suite::TIMEOUT,
-        || async {
-            let listed = events
-                .list(&ListParams::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            listed
-                .items
-                .into_iter()
-                .find(|e| {
-                    e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(promise_name.as_str())
-                        && e.reason.as_deref() == Some("MultipleDeletePipelines")
-                })
-                .and_then(|e| e.note)
-                .ok_or_else(|| "no Event yet".to_owned())
-        },
-    )
-    .await;
+    let event =
+        kratix_tests::agent_suite::event_until(&client, "default", &promise_name, "MultipleDeletePipelines")
+            .await;
+    let note = event.note.unwrap_or_default();
     assert_eq!(
         note,
         "spec.workflows.promise.delete has 2 pipelines; only the first (first) runs"

@@ -287,20 +287,7 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         Some(json!("Pending"))
     );
     assert_eq!(status["workPlacementsCreated"], 1, "{status}");
-    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &namespace);
-    wait_for("the NoMatchingDestination event", TIMEOUT, || async {
-        let listed = events
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        listed
-            .items
-            .iter()
-            .find(|e| e.reason.as_deref() == Some("NoMatchingDestination"))
-            .map(|_| ())
-            .ok_or_else(|| "not yet".to_owned())
-    })
-    .await;
+    kratix_tests::agent_suite::event_until(&client, &namespace, &work_name, "NoMatchingDestination").await;
 
     destination(&client, &prod, &[("env", &prod)]).await;
     work_status_until(&client, &namespace, &work_name, "the group to be placed", |s| {
