@@ -106,14 +106,11 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         })?
         .items;
     let destinations = context.destinations.state();
-    let destination_labels: Vec<BTreeMap<String, String>> =
-        destinations.iter().map(|d| d.labels().clone()).collect();
     let views: Vec<DestinationView<'_>> = destinations
         .iter()
-        .zip(&destination_labels)
-        .map(|(destination, labels)| DestinationView {
+        .map(|destination| DestinationView {
             name: destination.metadata.name.as_deref().unwrap_or_default(),
-            labels,
+            labels: destination.labels(),
             strict_match_labels: destination.spec.strict_match_labels.unwrap_or(false),
             deleting: destination.metadata.deletion_timestamp.is_some(),
         })
