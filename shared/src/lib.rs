@@ -23,6 +23,7 @@ pub mod requirements;
 pub mod resource_crd;
 pub mod scheduling;
 pub mod source;
+pub mod state_batch;
 pub mod state_layout;
 pub mod state_sync;
 pub mod status_conditions;
