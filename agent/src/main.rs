@@ -10,6 +10,7 @@ mod leader;
 mod manifests;
 mod metrics;
 mod pipeline_pod;
+mod state_store;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,9 @@ enum Command {
         /// several replicas are safe. Off for a single agent run by hand.
         #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
         leader_elect: bool,
+        /// Where the state-store writers keep their Git clones (rebuilt on start).
+        #[arg(long, env = "KRATIX_AGENT_STATE_DIR", default_value_os_t = std::env::temp_dir().join("kratix-agent"))]
+        state_dir: PathBuf,
     },
     /// Pipeline pod: write the workflow's object to /kratix/input/object.yaml.
     Reader {
@@ -98,12 +102,14 @@ fn main() -> Result<()> {
                 pipeline_adapter_pull_secret,
                 metrics_address,
                 leader_elect,
+                state_dir,
             } => {
                 run_controllers(RunOptions {
                     image: pipeline_adapter_image,
                     pull_secret: pipeline_adapter_pull_secret,
                     metrics_address,
                     leader_elect,
+                    state_dir,
                 })
                 .await
             }
@@ -137,6 +143,7 @@ struct RunOptions {
     pull_secret: Option<String>,
     metrics_address: std::net::SocketAddr,
     leader_elect: bool,
+    state_dir: PathBuf,
 }
 
 async fn run_controllers(options: RunOptions) -> Result<()> {
@@ -196,6 +203,7 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         controller: manifests::NAME.to_owned(),
         instance: Some(pod),
     };
+    let client_for_stores = client.clone();
     let agent = Arc::new(controller::Agent {
         recorder: kube::runtime::events::Recorder::new(client.clone(), reporter),
         client,
@@ -207,6 +215,7 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         stale_rbac: Default::default(),
         promises: Default::default(),
         resource_controllers: Default::default(),
+        state_stores: state_store::StateStores::new(client_for_stores, options.state_dir),
     });
     let lost = async {
         match &elector {

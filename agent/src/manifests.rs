@@ -86,15 +86,27 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
                 &["workplacements/status"],
                 &["get", "update", "patch"],
             ),
-            "report each placement's scheduling",
+            "report each placement's scheduling and write",
         ),
         (
             rule(
                 &["platform.kratix.io"],
-                &["destinations"],
-                &["get", "list", "watch"],
+                &["destinations", "gitstatestores", "bucketstatestores"],
+                &["get", "list", "watch", "update", "patch"],
             ),
-            "schedule Works onto Destinations",
+            "schedule Works onto Destinations, write to their stores, hold the cleanup finalizer",
+        ),
+        (
+            rule(
+                &["platform.kratix.io"],
+                &["destinations/status", "gitstatestores/status", "bucketstatestores/status"],
+                &["get", "update", "patch"],
+            ),
+            "report whether each Destination and state store is ready",
+        ),
+        (
+            rule(&[""], &["secrets"], &["get"]),
+            "read each state store's credentials (secretRef may name any namespace)",
         ),
         (
             rule(

@@ -4,6 +4,7 @@
 //! Everything here is a pure function of data: no runtime, no HTTP.
 
 pub mod api;
+pub mod canary;
 pub mod compression;
 pub mod config;
 pub mod crds;

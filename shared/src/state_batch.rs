@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::naming::md5_hex;
 use crate::state_layout::{self, Layout, PlacementView, PlacementWrite};
 use crate::state_sync;
+use crate::status_conditions::Condition;
 
 /// A WorkPlacement as the writers need it; owned, since requests cross tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,6 +326,47 @@ impl Overlay<'_, '_> {
     }
 }
 
+/// A WorkPlacement's conditions after its write (contract 12.2): `WriteSucceeded`,
+/// and `Ready` unless the placement is misplaced (the scheduler's `Misplaced` stays).
+pub fn write_conditions(outcome: std::result::Result<(), &str>, misplaced: bool) -> Vec<Condition> {
+    let mut conditions = Vec::with_capacity(2);
+    match outcome {
+        Ok(()) => {
+            conditions.push(Condition {
+                type_: "WriteSucceeded",
+                status: "True",
+                reason: "WorkloadsWrittenToStateStore",
+                message: "Workloads written to the state store".to_owned(),
+            });
+            if !misplaced {
+                conditions.push(Condition {
+                    type_: "Ready",
+                    status: "True",
+                    reason: "WorkloadsWrittenToTargetDestination",
+                    message: "Ready".to_owned(),
+                });
+            }
+        }
+        Err(message) => {
+            conditions.push(Condition {
+                type_: "WriteSucceeded",
+                status: "False",
+                reason: "WorkloadsFailedWrite",
+                message: message.to_owned(),
+            });
+            if !misplaced {
+                conditions.push(Condition {
+                    type_: "Ready",
+                    status: "False",
+                    reason: "WorkloadsFailedWrite",
+                    message: "Failing".to_owned(),
+                });
+            }
+        }
+    }
+    conditions
+}
+
 fn ownership_path(target: &Target, placement: &PlacementRecord) -> String {
     state_layout::join(&[&target.root(), &state_layout::ownership_file(&placement.view())])
 }
@@ -504,6 +546,19 @@ mod tests {
         };
         let store = apply(&store, &planned(&store, &[remove_b]));
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn write_conditions_leave_a_misplaced_placement_misplaced() {
+        let ok = write_conditions(Ok(()), false);
+        assert_eq!(
+            ok.iter().map(|c| (c.type_, c.status, c.message.as_str())).collect::<Vec<_>>(),
+            [("WriteSucceeded", "True", "Workloads written to the state store"), ("Ready", "True", "Ready")]
+        );
+        let failed = write_conditions(Err("git push failed"), true);
+        assert_eq!(failed.len(), 1);
+        assert_eq!((failed[0].status, failed[0].message.as_str()), ("False", "git push failed"));
+        assert_eq!(write_conditions(Err("x"), false)[1].message, "Failing");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod config_watch;
 pub mod dependencies;
+pub mod destination;
 pub mod events;
 pub mod finalizers;
 pub mod promise;
@@ -13,8 +14,11 @@ pub mod rbac_cleanup;
 pub mod required_by;
 pub mod resource;
 pub mod resource_delete;
+pub mod state_store_status;
 pub mod status;
+pub mod store_lookup;
 pub mod work;
+pub mod work_placement;
 pub mod workflow;
 
 use std::collections::HashMap;
@@ -79,6 +83,8 @@ pub struct Agent {
     /// Resource controllers by Promise name, with the channel that re-runs all
     /// of a Promise's resources.
     pub resource_controllers: Mutex<HashMap<String, resource::Handle>>,
+    /// The state-store writers, one per store.
+    pub state_stores: crate::state_store::StateStores,
 }
 
 impl Agent {
@@ -95,6 +101,22 @@ impl Agent {
         self.config().map_or_else(
             || KratixConfig::default().reconciliation_interval,
             |c| c.reconciliation_interval,
+        )
+    }
+
+    /// How often written placements are written again, to repair drift.
+    pub fn state_store_reconciliation_interval(&self) -> Duration {
+        self.config().map_or_else(
+            || KratixConfig::default().state_store_reconciliation_interval,
+            |c| c.state_store_reconciliation_interval,
+        )
+    }
+
+    /// `git.minimumFetchInterval`.
+    pub fn git_min_fetch_interval(&self) -> Duration {
+        self.config().map_or_else(
+            || KratixConfig::default().git_minimum_fetch_interval,
+            |c| c.git_minimum_fetch_interval,
         )
     }
 
@@ -128,6 +150,9 @@ pub async fn run(agent: Arc<Agent>) {
     tokio::join!(
         config_watch::run(agent.clone()),
         promise::run(agent.clone()),
-        work::run(agent)
+        work::run(agent.clone()),
+        work_placement::run(agent.clone()),
+        destination::run(agent.clone()),
+        state_store_status::run(agent)
     );
 }

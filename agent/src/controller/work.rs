@@ -207,7 +207,7 @@ fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<Wo
 
 /// A typed status as a JSON map (empty when absent), and the same with
 /// `conditions` set (each keeps its transition time unless its status changes).
-fn status_with<'a, S: serde::Serialize>(
+pub(super) fn status_with<'a, S: serde::Serialize>(
     status: Option<&S>,
     conditions: impl IntoIterator<Item = &'a Condition>,
 ) -> (Map<String, Value>, Map<String, Value>) {

@@ -1,0 +1,293 @@
+//! The Destination controller (contract 2.3, 12.3): writes the canary files and
+//! reports `Ready`, says when two Destinations of one store share a path, and,
+//! with `cleanup: all`, removes every placement on the Destination and the
+//! canaries before the Destination goes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kratix_shared::api::destination::Destination;
+use kratix_shared::api::state_store::GitStateStore;
+use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::state_batch::Change;
+use kratix_shared::status_conditions::Condition;
+use kratix_shared::{canary, finalizers, labels};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::{self};
+use kube::runtime::{Predicate as _, WatchStreamExt as _, predicates, watcher};
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::json;
+
+use super::resource_delete::ignore_missing;
+use super::store_lookup::StoreCaches;
+use super::work::status_with;
+use super::{Agent, ReconcileError, events};
+
+const FAILED_RETRY: Duration = Duration::from_secs(15);
+const DELETE_RECHECK: Duration = Duration::from_secs(1);
+
+struct Context {
+    agent: Arc<Agent>,
+    caches: StoreCaches,
+}
+
+pub async fn run(agent: Arc<Agent>) {
+    let client = agent.client.clone();
+    let destination_writer = reflector::store::Writer::new(());
+    let destinations = destination_writer.as_reader();
+    let destination_changes = watcher(Api::<Destination>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(destination_writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::finalizers),
+            Default::default(),
+        );
+    let (git_stores, git_writer) = reflector::store();
+    let store_changes = watcher(Api::<GitStateStore>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(git_writer)
+        .touched_objects()
+        .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let metrics = agent.metrics.clone();
+    let context = Arc::new(Context {
+        agent,
+        caches: StoreCaches {
+            destinations: destinations.clone(),
+            git_stores,
+        },
+    });
+    Controller::for_stream(destination_changes, destinations)
+        .reconcile_all_on(store_changes)
+        .run(reconcile, error_policy, context)
+        .for_each(|result| {
+            metrics.reconciled("destination", result.is_ok());
+            if let Err(error) = result {
+                tracing::debug!(%error, "destination reconcile failed");
+            }
+            futures::future::ready(())
+        })
+        .await;
+}
+
+fn error_policy(_: Arc<Destination>, error: &ReconcileError, _: Arc<Context>) -> Action {
+    super::retry_after(error)
+}
+
+fn condition(status: &'static str, reason: &'static str, message: String) -> Condition {
+    Condition {
+        type_: "Ready",
+        status,
+        reason,
+        message,
+    }
+}
+
+async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Result<Action, ReconcileError> {
+    let agent = &context.agent;
+    let api: Api<Destination> = Api::all(agent.client.clone());
+    let name = destination.name_any();
+    let cleanup_all = destination.spec.cleanup.as_deref() == Some("all");
+    let has_finalizer = destination.finalizers().iter().any(|f| f == finalizers::DESTINATION_CLEANUP);
+    if destination.metadata.deletion_timestamp.is_some() {
+        return delete(&context, &api, &destination, has_finalizer).await;
+    }
+    if cleanup_all != has_finalizer {
+        let mut wanted: Vec<String> = destination
+            .finalizers()
+            .iter()
+            .filter(|f| *f != finalizers::DESTINATION_CLEANUP)
+            .cloned()
+            .collect();
+        if cleanup_all {
+            wanted.push(finalizers::DESTINATION_CLEANUP.to_owned());
+        }
+        set_finalizers(&api, &destination, &wanted).await?;
+        return Ok(Action::await_change());
+    }
+    let store = match context.caches.store_of(&destination) {
+        Ok(store) => store,
+        Err(message) => {
+            write_ready(&api, &destination, condition("False", "DestinationNotReady", message)).await?;
+            return Ok(Action::requeue(FAILED_RETRY));
+        }
+    };
+    let sharing = context
+        .caches
+        .destinations
+        .state()
+        .into_iter()
+        .filter(|other| {
+            other.name_any() != name
+                && other.metadata.deletion_timestamp.is_none()
+                && other.spec.state_store_ref == destination.spec.state_store_ref
+                && kratix_shared::state_layout::join(&[&other.spec.path])
+                    == kratix_shared::state_layout::join(&[&destination.spec.path])
+        })
+        .map(|other| other.name_any())
+        .min();
+    if let Some(other) = sharing {
+        let message = format!(
+            "spec.path {:?} is also the path of Destination {other} in {} {}; give each Destination of a store its own path",
+            destination.spec.path,
+            store.kind(),
+            store.name()
+        );
+        write_ready(&api, &destination, condition("False", "DestinationNotReady", message)).await?;
+        return Ok(Action::requeue(FAILED_RETRY));
+    }
+    let target = match StoreCaches::target(&destination, &store) {
+        Ok(target) => target,
+        Err(message) => {
+            write_ready(&api, &destination, condition("False", "DestinationNotReady", message)).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let init_workloads = destination
+        .spec
+        .init_workloads
+        .as_ref()
+        .and_then(|i| i.enabled)
+        .unwrap_or(true);
+    let outcome = if init_workloads {
+        agent
+            .state_stores
+            .write(&store, Change::PutFiles(canary::files(&target)), agent.git_min_fetch_interval())
+            .await
+            .map(|_| ())
+    } else {
+        agent.state_stores.probe(&store).await
+    };
+    match outcome {
+        Ok(()) => {
+            let ready = if init_workloads {
+                condition(
+                    "True",
+                    "TestDocumentsWritten",
+                    "Test documents written to State Store".to_owned(),
+                )
+            } else {
+                condition("True", "DestinationReady", "Destination is ready".to_owned())
+            };
+            write_ready(&api, &destination, ready).await?;
+            let interval = agent.state_store_reconciliation_interval();
+            Ok(if interval.is_zero() {
+                Action::await_change()
+            } else {
+                Action::requeue(interval)
+            })
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let changed = write_ready(
+                &api,
+                &destination,
+                condition("False", "StateStoreWriteFailed", message.clone()),
+            )
+            .await?;
+            if changed {
+                events::publish_to(
+                    agent,
+                    destination.object_ref(&()),
+                    EventType::Warning,
+                    "StateStoreWriteFailed",
+                    "Write",
+                    message,
+                )
+                .await;
+            }
+            Ok(Action::requeue(FAILED_RETRY))
+        }
+    }
+}
+
+/// `cleanup: all`: every placement on the Destination goes (each removing its
+/// files while the Destination still exists), then the canary files, then the
+/// finalizer.
+async fn delete(
+    context: &Context,
+    api: &Api<Destination>,
+    destination: &Destination,
+    has_finalizer: bool,
+) -> Result<Action, ReconcileError> {
+    if !has_finalizer {
+        return Ok(Action::await_change());
+    }
+    let agent = &context.agent;
+    let name = destination.name_any();
+    let placements: Api<WorkPlacement> = Api::all(agent.client.clone());
+    let on_destination = ListParams::default().labels(&format!("{}={name}", labels::TARGET_DESTINATION_NAME));
+    let remaining = placements
+        .list(&on_destination)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("listing the WorkPlacements on Destination {name}"), e))?
+        .items;
+    if !remaining.is_empty() {
+        for placement in remaining.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+            let namespaced: Api<WorkPlacement> =
+                Api::namespaced(agent.client.clone(), &placement.namespace().unwrap_or_default());
+            ignore_missing(namespaced.delete(&placement.name_any(), &DeleteParams::default()).await).map_err(
+                |e| ReconcileError::kube(format!("deleting WorkPlacement {}", placement.name_any()), e),
+            )?;
+        }
+        return Ok(Action::requeue(DELETE_RECHECK));
+    }
+    if let Ok(store) = context.caches.store_of(destination)
+        && let Ok(target) = StoreCaches::target(destination, &store)
+    {
+        let paths = canary::files(&target).into_keys().collect();
+        if let Err(error) = agent
+            .state_stores
+            .write(&store, Change::DeleteFiles(paths), agent.git_min_fetch_interval())
+            .await
+        {
+            write_ready(
+                api,
+                destination,
+                condition("False", "StateStoreWriteFailed", format!("removing the canary files: {error}")),
+            )
+            .await?;
+            return Ok(Action::requeue(FAILED_RETRY));
+        }
+    }
+    let wanted: Vec<String> = destination
+        .finalizers()
+        .iter()
+        .filter(|f| *f != finalizers::DESTINATION_CLEANUP)
+        .cloned()
+        .collect();
+    set_finalizers(api, destination, &wanted).await?;
+    Ok(Action::await_change())
+}
+
+/// Sets `Ready`; says whether it changed.
+async fn write_ready(api: &Api<Destination>, destination: &Destination, ready: Condition) -> Result<bool, ReconcileError> {
+    let (before, after) = status_with(destination.status.as_ref(), [&ready]);
+    if before == after {
+        return Ok(false);
+    }
+    api.patch_status(
+        &destination.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"conditions": after.get("conditions")}})),
+    )
+    .await
+    .map_err(|e| ReconcileError::kube(format!("writing the status of Destination {}", destination.name_any()), e))?;
+    Ok(true)
+}
+
+async fn set_finalizers(api: &Api<Destination>, destination: &Destination, wanted: &[String]) -> Result<(), ReconcileError> {
+    let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": destination.resource_version()}});
+    api.patch(&destination.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| {
+            ReconcileError::kube(
+                format!("updating the finalizers of Destination {}", destination.name_any()),
+                e,
+            )
+        })?;
+    Ok(())
+}

@@ -1,0 +1,381 @@
+//! The WorkPlacement controller (contract 12.2): writes each placement's files to
+//! its Destination's state store through the store's writer (which batches what
+//! arrives together), reports `WriteSucceeded`, `Ready` and `status.versionID`,
+//! rewrites every `stateStoreReconciliationInterval` to repair drift, and removes
+//! the files before a deleted placement goes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kratix_shared::api::destination::Destination;
+use kratix_shared::api::state_store::GitStateStore;
+use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::state_batch::{self, Change, PlacementRecord};
+use kratix_shared::state_layout::Layout;
+use kratix_shared::{finalizers, labels};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::{Value, json};
+
+use super::store_lookup::StoreCaches;
+use super::work::status_with;
+use super::{Agent, ReconcileError, events};
+use crate::state_store::StoreError;
+
+/// A placement that could not be written looks again this soon.
+const FAILED_RETRY: Duration = Duration::from_secs(5);
+/// A placement waiting for its Destination or store looks again this soon (their
+/// creation also wakes it at once).
+const MISSING_RECHECK: Duration = Duration::from_secs(30);
+const STATUS_ATTEMPTS: usize = 5;
+
+struct Context {
+    agent: Arc<Agent>,
+    caches: StoreCaches,
+    placements: Store<WorkPlacement>,
+}
+
+/// What a write depends on: a status write alone does not wake the placement.
+fn write_inputs(placement: &WorkPlacement) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    placement.metadata.generation.hash(&mut hasher);
+    placement.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    placement.finalizers().hash(&mut hasher);
+    placement.labels().get(labels::MISPLACED).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+pub async fn run(agent: Arc<Agent>) {
+    let client = agent.client.clone();
+    let (destinations, destination_writer) = reflector::store();
+    let (git_stores, git_writer) = reflector::store();
+    let placement_writer = reflector::store::Writer::new(());
+    let placements = placement_writer.as_reader();
+    let placement_changes = watcher(Api::<WorkPlacement>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(placement_writer)
+        .applied_objects()
+        .predicate_filter(write_inputs, PredicateConfig::default());
+    let by_destination = placements.clone();
+    let destination_changes = watcher(Api::<Destination>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(destination_writer)
+        .touched_objects();
+    let store_changes = watcher(Api::<GitStateStore>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(git_writer)
+        .touched_objects()
+        .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let metrics = agent.metrics.clone();
+    let context = Arc::new(Context {
+        agent,
+        caches: StoreCaches {
+            destinations,
+            git_stores,
+        },
+        placements: placements.clone(),
+    });
+    Controller::for_stream(placement_changes, placements)
+        .watches_stream(destination_changes, move |destination: Destination| {
+            // A Destination's path or labels changing, or the Destination appearing,
+            // concerns every placement that targets it.
+            let name = destination.name_any();
+            by_destination
+                .state()
+                .into_iter()
+                .filter(|p| p.spec.target_destination_name == name)
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .reconcile_all_on(store_changes)
+        .run(reconcile, error_policy, context)
+        .for_each(|result| {
+            metrics.reconciled("workplacement", result.is_ok());
+            if let Err(error) = result {
+                tracing::debug!(%error, "workplacement reconcile failed");
+            }
+            futures::future::ready(())
+        })
+        .await;
+}
+
+fn error_policy(_: Arc<WorkPlacement>, error: &ReconcileError, _: Arc<Context>) -> Action {
+    super::retry_after(error)
+}
+
+/// The placement as the writers need it.
+pub fn record(placement: &WorkPlacement) -> PlacementRecord {
+    PlacementRecord {
+        namespace: placement.namespace().unwrap_or_default(),
+        name: placement.name_any(),
+        promise: placement.spec.promise_name.clone(),
+        resource: placement.spec.resource_name.clone(),
+        pipeline: placement.labels().get(labels::PIPELINE_NAME).cloned(),
+        group_id: placement.spec.id.clone(),
+        workloads: placement.spec.workloads.clone(),
+    }
+}
+
+/// The finalizers a placement holds while it has files in a store.
+fn wanted_finalizers(layout: &Layout) -> Vec<&'static str> {
+    let mut wanted = vec![finalizers::WORKPLACEMENT_REPO_CLEANUP];
+    if *layout == Layout::Flat {
+        wanted.push(finalizers::WORKPLACEMENT_DOT_FILES_CLEANUP);
+    }
+    wanted
+}
+
+fn is_ours(finalizer: &str) -> bool {
+    finalizer == finalizers::WORKPLACEMENT_REPO_CLEANUP || finalizer == finalizers::WORKPLACEMENT_DOT_FILES_CLEANUP
+}
+
+async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Result<Action, ReconcileError> {
+    let agent = &context.agent;
+    let namespace = placement.namespace().unwrap_or_default();
+    let api: Api<WorkPlacement> = Api::namespaced(agent.client.clone(), &namespace);
+    let destination_name = &placement.spec.target_destination_name;
+    let destination = context.caches.destination(destination_name);
+    if placement.metadata.deletion_timestamp.is_some() {
+        return delete(&context, &api, &placement, destination.as_deref()).await;
+    }
+    let Some(destination) = destination else {
+        let message = format!(
+            "Destination {destination_name} does not exist; create it, or the placement's files are written nowhere"
+        );
+        write_status(&api, &placement, Err(&message), None).await?;
+        return Ok(Action::requeue(MISSING_RECHECK));
+    };
+    let resolved = context
+        .caches
+        .store_of(&destination)
+        .and_then(|store| StoreCaches::target(&destination, &store).map(|target| (store, target)));
+    let (store, target) = match resolved {
+        Ok(found) => found,
+        Err(message) => {
+            write_status(&api, &placement, Err(&message), None).await?;
+            return Ok(Action::requeue(MISSING_RECHECK));
+        }
+    };
+    let wanted = wanted_finalizers(&target.layout);
+    if wanted.iter().any(|f| !placement.finalizers().iter().any(|have| have == f)) {
+        let mut list: Vec<String> = placement.finalizers().to_vec();
+        for finalizer in wanted {
+            if !list.iter().any(|have| have == finalizer) {
+                list.push(finalizer.to_owned());
+            }
+        }
+        set_finalizers(&api, &placement, &list).await?;
+        // The finalizers' own event brings the placement back.
+        return Ok(Action::await_change());
+    }
+    let this = record(&placement);
+    let aggregate = match target.layout {
+        Layout::Aggregated { .. } => siblings(&context, destination_name, Some(&this)),
+        _ => Vec::new(),
+    };
+    let change = Change::Write {
+        target,
+        placement: this,
+        aggregate,
+    };
+    match agent.state_stores.write(&store, change, agent.git_min_fetch_interval()).await {
+        Ok(written) => {
+            write_status(&api, &placement, Ok(()), written.version.as_deref()).await?;
+            if written.changed {
+                events::publish_to(
+                    agent,
+                    placement.object_ref(&()),
+                    EventType::Normal,
+                    "WorkloadsWrittenToStateStore",
+                    "Write",
+                    format!(
+                        "Workloads written to {} {} for Destination {destination_name}",
+                        store.kind(),
+                        store.name()
+                    ),
+                )
+                .await;
+            }
+            let interval = agent.state_store_reconciliation_interval();
+            Ok(if interval.is_zero() {
+                Action::await_change()
+            } else {
+                Action::requeue(interval)
+            })
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let was_failing = failing(&placement);
+            write_status(&api, &placement, Err(&message), None).await?;
+            if !was_failing {
+                events::publish_to(
+                    agent,
+                    placement.object_ref(&()),
+                    EventType::Warning,
+                    "FailedWriteToDestination",
+                    "Write",
+                    message,
+                )
+                .await;
+            }
+            Ok(Action::requeue(FAILED_RETRY))
+        }
+    }
+}
+
+/// Every live placement on the Destination, with `this` in place of its cached copy.
+fn siblings(context: &Context, destination: &str, this: Option<&PlacementRecord>) -> Vec<PlacementRecord> {
+    let mut all: Vec<PlacementRecord> = context
+        .placements
+        .state()
+        .iter()
+        .filter(|p| p.spec.target_destination_name == destination && p.metadata.deletion_timestamp.is_none())
+        .map(|p| record(p))
+        .filter(|r| this.is_none_or(|t| !(t.namespace == r.namespace && t.name == r.name)))
+        .collect();
+    all.extend(this.cloned());
+    all
+}
+
+fn failing(placement: &WorkPlacement) -> bool {
+    placement
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "WriteSucceeded"))
+        .is_some_and(|c| c.status == "False")
+}
+
+/// A deleted placement: its files leave the store, then its finalizers go. When
+/// the Destination is gone there is nowhere to remove them from; when its store
+/// is gone, nothing can be removed, and waiting would only hang the delete.
+async fn delete(
+    context: &Context,
+    api: &Api<WorkPlacement>,
+    placement: &WorkPlacement,
+    destination: Option<&Destination>,
+) -> Result<Action, ReconcileError> {
+    if !placement.finalizers().iter().any(|f| is_ours(f)) {
+        return Ok(Action::await_change());
+    }
+    let agent = &context.agent;
+    let remaining: Vec<String> = placement
+        .finalizers()
+        .iter()
+        .filter(|f| !is_ours(f))
+        .cloned()
+        .collect();
+    let Some(destination) = destination else {
+        set_finalizers(api, placement, &remaining).await?;
+        return Ok(Action::await_change());
+    };
+    let resolved = context
+        .caches
+        .store_of(destination)
+        .and_then(|store| StoreCaches::target(destination, &store).map(|target| (store, target)));
+    let (store, target) = match resolved {
+        Ok(found) => found,
+        Err(message) => {
+            events::publish_to(
+                agent,
+                placement.object_ref(&()),
+                EventType::Warning,
+                "FilesLeftInStateStore",
+                "Delete",
+                format!("{message}; the placement's files could not be removed"),
+            )
+            .await;
+            set_finalizers(api, placement, &remaining).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let this = record(placement);
+    let aggregate = match target.layout {
+        Layout::Aggregated { .. } => siblings(context, &destination.name_any(), None)
+            .into_iter()
+            .filter(|r| !(r.namespace == this.namespace && r.name == this.name))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let change = Change::Remove {
+        target,
+        placement: this,
+        aggregate,
+    };
+    match agent.state_stores.write(&store, change, agent.git_min_fetch_interval()).await {
+        Ok(_) => {
+            set_finalizers(api, placement, &remaining).await?;
+            Ok(Action::await_change())
+        }
+        Err(StoreError::Failed(message) | StoreError::Rejected(message)) => {
+            let message = format!("removing the files: {message}");
+            write_status(api, placement, Err(&message), None).await?;
+            Ok(Action::requeue(FAILED_RETRY))
+        }
+    }
+}
+
+/// Sets the writer's conditions and `versionID`, on the freshest copy of the
+/// placement so the scheduler's conditions are kept.
+async fn write_status(
+    api: &Api<WorkPlacement>,
+    placement: &WorkPlacement,
+    outcome: Result<(), &str>,
+    version: Option<&str>,
+) -> Result<(), ReconcileError> {
+    let name = placement.name_any();
+    let mut current = placement.clone();
+    for attempt in 0..STATUS_ATTEMPTS {
+        let misplaced = current.labels().get(labels::MISPLACED).is_some_and(|v| v == "true");
+        let conditions = state_batch::write_conditions(outcome, misplaced);
+        let (before, mut after) = status_with(current.status.as_ref(), &conditions);
+        if let Some(version) = version {
+            after.insert("versionID".to_owned(), Value::String(version.to_owned()));
+        }
+        if after == before {
+            return Ok(());
+        }
+        let patch = json!({
+            "metadata": {"resourceVersion": current.resource_version()},
+            "status": after,
+        });
+        match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 && attempt + 1 < STATUS_ATTEMPTS => {
+                current = match api.get_opt(&name).await {
+                    Ok(Some(fresh)) => fresh,
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(ReconcileError::kube(format!("reading WorkPlacement {name}"), e)),
+                };
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(e) => {
+                return Err(ReconcileError::kube(
+                    format!("writing the status of WorkPlacement {name}"),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn set_finalizers(api: &Api<WorkPlacement>, placement: &WorkPlacement, wanted: &[String]) -> Result<(), ReconcileError> {
+    let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": placement.resource_version()}});
+    match api
+        .patch(&placement.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(ReconcileError::kube(
+            format!("updating the finalizers of WorkPlacement {}", placement.name_any()),
+            e,
+        )),
+    }
+}

@@ -1,0 +1,204 @@
+//! A state store's credentials, read from the Secret its `secretRef` names, in the
+//! form its writer hands them on; and the redaction that keeps them out of every
+//! message.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::Secret;
+use kratix_shared::api::state_store::{GitStateStore, SecretReference};
+use kube::api::Api;
+use kube::ResourceExt as _;
+
+use super::StoreError;
+
+/// How `git` authenticates.
+pub enum GitAuth {
+    /// A repository that needs no credentials (no `secretRef`).
+    None,
+    Basic {
+        header: String,
+        secrets: Vec<String>,
+    },
+    Ssh {
+        command: String,
+        secrets: Vec<String>,
+    },
+}
+
+impl GitAuth {
+    /// Hands the credentials to one `git` command through its environment only.
+    pub fn apply(&self, command: &mut tokio::process::Command) {
+        match self {
+            GitAuth::None => {}
+            GitAuth::Basic { header, .. } => {
+                command
+                    .env("GIT_CONFIG_COUNT", "1")
+                    .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+                    .env("GIT_CONFIG_VALUE_0", header);
+            }
+            GitAuth::Ssh { command: ssh, .. } => {
+                command.env("GIT_SSH_COMMAND", ssh);
+            }
+        }
+    }
+
+    /// `text` with every credential replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        match self {
+            GitAuth::None => text.to_owned(),
+            GitAuth::Basic { secrets, .. } | GitAuth::Ssh { secrets, .. } => redact(text, secrets),
+        }
+    }
+}
+
+/// `text` with each of `secrets` (at least four characters long) replaced.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(secret.as_str(), "***");
+    }
+    out
+}
+
+/// The Secret's keys as text, or why not (naming the Secret and the store).
+async fn secret_data(
+    client: &kube::Client,
+    reference: &SecretReference,
+    store: &str,
+) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    let namespace = reference
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = match secrets.get_opt(&reference.name).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            return Err(StoreError::Failed(format!(
+                "{store}: its secretRef names Secret {namespace}/{}, which does not exist; create it",
+                reference.name
+            )));
+        }
+        Err(error) => {
+            return Err(StoreError::Failed(format!(
+                "{store}: reading Secret {namespace}/{}: {error}",
+                reference.name
+            )));
+        }
+    };
+    let mut data = std::collections::BTreeMap::new();
+    for (key, value) in secret.data.unwrap_or_default() {
+        data.insert(key, String::from_utf8_lossy(&value.0).into_owned());
+    }
+    for (key, value) in secret.string_data.unwrap_or_default() {
+        data.insert(key, value);
+    }
+    Ok(data)
+}
+
+fn required(
+    data: &std::collections::BTreeMap<String, String>,
+    key: &str,
+    store: &str,
+    reference: &SecretReference,
+    why: &str,
+) -> Result<String, StoreError> {
+    data.get(key)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .ok_or_else(|| {
+            StoreError::Failed(format!(
+                "{store}: Secret {}/{} has no {key:?} key, which {why} needs",
+                reference.namespace.as_deref().unwrap_or("default"),
+                reference.name
+            ))
+        })
+}
+
+/// A single-quoted word for `GIT_SSH_COMMAND`, which git runs through a shell.
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The Git store's credentials; SSH key files are written under `key_dir` (0600).
+pub async fn git_auth(client: &kube::Client, store: &GitStateStore, key_dir: &Path) -> Result<GitAuth, StoreError> {
+    let label = format!("GitStateStore {}", store.name_any());
+    let Some(reference) = store.spec.secret_ref.as_ref().filter(|r| !r.name.is_empty()) else {
+        return Ok(GitAuth::None);
+    };
+    let data = secret_data(client, reference, &label).await?;
+    match store.spec.auth_method.as_deref().unwrap_or("basicAuth") {
+        "basicAuth" | "" => {
+            let username = required(&data, "username", &label, reference, "basicAuth")?;
+            let password = required(&data, "password", &label, reference, "basicAuth")?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            Ok(GitAuth::Basic {
+                header: format!("Authorization: Basic {encoded}"),
+                secrets: vec![password, encoded],
+            })
+        }
+        "ssh" => {
+            let key = required(&data, "sshPrivateKey", &label, reference, "ssh")?;
+            let known_hosts = required(&data, "knownHosts", &label, reference, "ssh (the host key is always checked)")?;
+            let write = |name: &str, content: &str| -> Result<std::path::PathBuf, StoreError> {
+                use std::io::Write as _;
+                use std::os::unix::fs::OpenOptionsExt as _;
+                std::fs::create_dir_all(key_dir)
+                    .map_err(|e| StoreError::Failed(format!("{label}: creating {}: {e}", key_dir.display())))?;
+                let path = key_dir.join(name);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| StoreError::Failed(format!("{label}: writing {}: {e}", path.display())))?;
+                let mut text = content.to_owned();
+                if !text.ends_with('\n') {
+                    // ssh refuses a private key without its final newline.
+                    text.push('\n');
+                }
+                file.write_all(text.as_bytes())
+                    .map_err(|e| StoreError::Failed(format!("{label}: writing {}: {e}", path.display())))?;
+                Ok(path)
+            };
+            let key_file = write("ssh-key", &key)?;
+            let known_hosts_file = write("known_hosts", &known_hosts)?;
+            Ok(GitAuth::Ssh {
+                command: format!(
+                    "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20",
+                    shell_quote(&key_file),
+                    shell_quote(&known_hosts_file)
+                ),
+                secrets: Vec::new(),
+            })
+        }
+        "githubApp" => Err(StoreError::Failed(format!(
+            "{label}: authMethod githubApp is not supported by kratix-agent; use basicAuth with a token as the password, or ssh"
+        ))),
+        other => Err(StoreError::Failed(format!(
+            "{label}: spec.authMethod {other:?} is not one of basicAuth, ssh"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_survive_in_a_message() {
+        let auth = GitAuth::Basic {
+            header: "Authorization: Basic a3JhdGl4OnMzY3IzdA==".to_owned(),
+            secrets: vec!["s3cr3t".to_owned(), "a3JhdGl4OnMzY3IzdA==".to_owned()],
+        };
+        assert_eq!(
+            auth.redact("fatal: auth a3JhdGl4OnMzY3IzdA== for s3cr3t failed"),
+            "fatal: auth *** for *** failed"
+        );
+        assert_eq!(redact("abc", &["ab".to_owned()]), "abc", "too short to be a credential");
+        assert_eq!(shell_quote(Path::new("/a b/it's")), r"'/a b/it'\''s'");
+    }
+}

@@ -1,0 +1,291 @@
+//! State-store writers: one task per store, so writes to a store are serialised,
+//! and every change that arrives while a write is under way goes into the next
+//! batch together (one commit for many placements).
+//!
+//! Controllers call [`StateStores::write`] with one change and wait for its own
+//! outcome; the writer plans the batch with `kratix_shared::state_batch` and
+//! carries it out with the store's backend.
+
+pub mod credentials;
+pub mod git;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kratix_shared::api::state_store::GitStateStore;
+use kratix_shared::state_batch::Change;
+use kube::ResourceExt as _;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long the writer waits for more changes before it starts a batch: long
+/// enough for the reconciles woken by one event to join, short enough not to be
+/// felt.
+const BATCH_WINDOW: Duration = Duration::from_millis(25);
+/// The most changes in one batch.
+const MAX_BATCH: usize = 5000;
+/// How long a caller waits for its change to be written.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Failed(String),
+    /// A push lost a race with another writer; the batch is planned again.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// A batch's outcome: one result per change, and the store's version after it
+/// (a commit SHA; `None` for an empty branch).
+pub struct BatchOutcome {
+    pub results: Vec<kratix_shared::Result<bool>>,
+    pub version: Option<String>,
+}
+
+/// One change's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub changed: bool,
+    pub version: Option<String>,
+}
+
+/// A state store object, as the writers need it.
+#[derive(Clone)]
+pub enum StoreObject {
+    Git(Arc<GitStateStore>),
+}
+
+impl StoreObject {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreObject::Git(_) => "GitStateStore",
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            StoreObject::Git(store) => store.name_any(),
+        }
+    }
+
+    /// The store's `spec.path`.
+    pub fn path(&self) -> String {
+        match self {
+            StoreObject::Git(store) => store.spec.path.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Changes when the writer must be made anew (a new spec, a recreated store).
+    fn fingerprint(&self) -> String {
+        match self {
+            StoreObject::Git(store) => format!(
+                "{}:{}",
+                store.metadata.uid.as_deref().unwrap_or_default(),
+                serde_json::to_string(&store.spec).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+enum Request {
+    Change(Change, Duration, oneshot::Sender<Result<Written, StoreError>>),
+    Probe(oneshot::Sender<Result<(), StoreError>>),
+}
+
+struct Writer {
+    fingerprint: String,
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+/// The writers, by store.
+pub struct StateStores {
+    client: kube::Client,
+    /// Where the writers keep their clones.
+    root: PathBuf,
+    writers: Mutex<HashMap<(String, String), Writer>>,
+}
+
+impl StateStores {
+    pub fn new(client: kube::Client, root: PathBuf) -> StateStores {
+        StateStores {
+            client,
+            root,
+            writers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Writes one change to `store` (in a batch with whatever else is pending).
+    /// A Git clone fetched less than `min_fetch_interval` ago is not fetched again
+    /// (`git.minimumFetchInterval`).
+    pub async fn write(
+        &self,
+        store: &StoreObject,
+        change: Change,
+        min_fetch_interval: Duration,
+    ) -> Result<Written, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(store, Request::Change(change, min_fetch_interval, reply))?;
+        wait(store, outcome).await?
+    }
+
+    /// Checks that the store answers with its credentials.
+    pub async fn probe(&self, store: &StoreObject) -> Result<(), StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(store, Request::Probe(reply))?;
+        wait(store, outcome).await?
+    }
+
+    /// Stops the writer of a deleted store (its clone goes with it).
+    pub fn forget(&self, kind: &str, name: &str) {
+        let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+        writers.remove(&(kind.to_owned(), name.to_owned()));
+    }
+
+    fn send(&self, store: &StoreObject, request: Request) -> Result<(), StoreError> {
+        let key = (store.kind().to_owned(), store.name());
+        let fingerprint = store.fingerprint();
+        let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+        let current = writers
+            .get(&key)
+            .filter(|w| w.fingerprint == fingerprint && !w.requests.is_closed());
+        let sender = match current {
+            Some(writer) => writer.requests.clone(),
+            None => {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                let dir = self.root.join(format!("{}-{}", key.0, key.1));
+                tokio::spawn(run_writer(
+                    self.client.clone(),
+                    store.clone(),
+                    dir,
+                    receiver,
+                ));
+                writers.insert(
+                    key,
+                    Writer {
+                        fingerprint,
+                        requests: sender.clone(),
+                    },
+                );
+                sender
+            }
+        };
+        sender.send(request).map_err(|_| {
+            StoreError::Failed(format!(
+                "{} {}: its writer has stopped; the change is retried",
+                store.kind(),
+                store.name()
+            ))
+        })
+    }
+}
+
+async fn wait<T>(store: &StoreObject, outcome: oneshot::Receiver<T>) -> Result<T, StoreError> {
+    match tokio::time::timeout(WRITE_TIMEOUT, outcome).await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(_)) => Err(StoreError::Failed(format!(
+            "{} {}: its writer was replaced before the change was written; it is retried",
+            store.kind(),
+            store.name()
+        ))),
+        Err(_) => Err(StoreError::Failed(format!(
+            "{} {}: the write did not finish in {} s",
+            store.kind(),
+            store.name(),
+            WRITE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// One store's writer: takes what is pending, writes it as one batch, answers
+/// each caller, and again, until the store is forgotten or replaced.
+async fn run_writer(
+    client: kube::Client,
+    store: StoreObject,
+    dir: PathBuf,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+) {
+    // A writer made anew starts from a fresh clone.
+    let _ = std::fs::remove_dir_all(&dir);
+    let StoreObject::Git(git_store) = &store;
+    let label = format!("GitStateStore {}", git_store.name_any());
+    let mut repo = git::GitRepo::new(label, &git_store.spec, dir.join("clone"));
+    while let Some(first) = requests.recv().await {
+        let mut pending = vec![first];
+        tokio::time::sleep(BATCH_WINDOW).await;
+        while pending.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(request) => pending.push(request),
+                Err(_) => break,
+            }
+        }
+        let mut changes = Vec::new();
+        let mut replies = Vec::new();
+        let mut probes = Vec::new();
+        let mut min_fetch_interval = Duration::MAX;
+        for request in pending {
+            match request {
+                Request::Change(change, interval, reply) => {
+                    changes.push(change);
+                    replies.push(reply);
+                    min_fetch_interval = min_fetch_interval.min(interval);
+                }
+                Request::Probe(reply) => probes.push(reply),
+            }
+        }
+        let auth = match credentials::git_auth(&client, git_store, &dir).await {
+            Ok(auth) => auth,
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                for probe in probes {
+                    let _ = probe.send(Err(error.clone()));
+                }
+                continue;
+            }
+        };
+        if changes.is_empty() {
+            let probed = repo.probe(&auth).await;
+            for probe in probes {
+                let _ = probe.send(probed.clone());
+            }
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let outcome = repo.write_batch(&changes, &auth, min_fetch_interval).await;
+        // A probe that came with changes is answered by how their write went.
+        let probed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
+        for probe in probes {
+            let _ = probe.send(probed.clone());
+        }
+        match outcome {
+            Ok(outcome) => {
+                tracing::info!(
+                    store = %repo.label,
+                    changes = changes.len(),
+                    version = outcome.version.as_deref().unwrap_or("-"),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "state store written"
+                );
+                for (reply, result) in replies.into_iter().zip(outcome.results) {
+                    let _ = reply.send(
+                        result
+                            .map(|changed| Written {
+                                changed,
+                                version: outcome.version.clone(),
+                            })
+                            .map_err(|e| StoreError::Failed(e.to_string())),
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::warn!(store = %repo.label, changes = changes.len(), %error, "state store write failed");
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
