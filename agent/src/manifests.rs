@@ -99,7 +99,11 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
         (
             rule(
                 &["platform.kratix.io"],
-                &["destinations/status", "gitstatestores/status", "bucketstatestores/status"],
+                &[
+                    "destinations/status",
+                    "gitstatestores/status",
+                    "bucketstatestores/status",
+                ],
                 &["get", "update", "patch"],
             ),
             "report whether each Destination and state store is ready",

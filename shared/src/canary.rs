@@ -75,7 +75,8 @@ mod tests {
                 "clusters/dev/kratix-canary-namespace.yaml"
             ]
         );
-        let namespace = &files(&target(Layout::Nested))["clusters/dev/dependencies/kratix-canary-namespace.yaml"];
+        let namespace =
+            &files(&target(Layout::Nested))["clusters/dev/dependencies/kratix-canary-namespace.yaml"];
         assert!(String::from_utf8_lossy(namespace).contains("name: kratix-worker-system"));
     }
 }

@@ -9,7 +9,8 @@ pub const DEPENDANT_RESOURCES_CLEANUP: &str = "kratix.io/dynamic-controller-depe
 pub const DEPENDENCIES_CLEANUP: &str = "kratix.io/dependencies-cleanup";
 pub const API_CRD_CLEANUP: &str = "kratix.io/api-crd-cleanup";
 pub const WORKPLACEMENT_REPO_CLEANUP: &str = "finalizers.workplacement.kratix.io/repo-cleanup";
-pub const WORKPLACEMENT_DOT_FILES_CLEANUP: &str = "finalizers.workplacement.kratix.io/kratix-dot-files-cleanup";
+pub const WORKPLACEMENT_DOT_FILES_CLEANUP: &str =
+    "finalizers.workplacement.kratix.io/kratix-dot-files-cleanup";
 pub const DESTINATION_CLEANUP: &str = "kratix.io/destination-cleanup";
 
 /// A resource request's finalizers, in the order deletion removes them: the

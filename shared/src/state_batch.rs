@@ -214,9 +214,7 @@ impl Overlay<'_, '_> {
             if differs {
                 changed = true;
                 let restores_original = match &content {
-                    Some(bytes) => {
-                        self.contents.files.get(&path).cloned().flatten() == Some(md5_hex(bytes))
-                    }
+                    Some(bytes) => self.contents.files.get(&path).cloned().flatten() == Some(md5_hex(bytes)),
                     None => !self.contents.files.contains_key(&path),
                 };
                 if restores_original {
@@ -260,8 +258,10 @@ impl Overlay<'_, '_> {
             } => match &target.layout {
                 Layout::Aggregated { filename } => self.aggregated(target, filename, aggregate),
                 Layout::Nested => {
-                    let directory =
-                        state_layout::join(&[&target.root(), &state_layout::nested_directory(&placement.view())]);
+                    let directory = state_layout::join(&[
+                        &target.root(),
+                        &state_layout::nested_directory(&placement.view()),
+                    ]);
                     let empty = PlacementWrite {
                         owned_directory: Some(directory),
                         files: BTreeMap::new(),
@@ -278,7 +278,12 @@ impl Overlay<'_, '_> {
     }
 
     /// The puts and deletes that make the store hold `write` for `placement`.
-    fn sync(&self, target: &Target, placement: &PlacementRecord, write: &PlacementWrite) -> Result<Operations> {
+    fn sync(
+        &self,
+        target: &Target,
+        placement: &PlacementRecord,
+        write: &PlacementWrite,
+    ) -> Result<Operations> {
         let previously_owned = match target.layout {
             Layout::Flat => {
                 let path = ownership_path(target, placement);
@@ -318,7 +323,12 @@ impl Overlay<'_, '_> {
 
     /// The aggregated file of a Destination from its live placements; deleted when
     /// none is left.
-    fn aggregated(&self, target: &Target, filename: &str, aggregate: &[PlacementRecord]) -> Result<Operations> {
+    fn aggregated(
+        &self,
+        target: &Target,
+        filename: &str,
+        aggregate: &[PlacementRecord],
+    ) -> Result<Operations> {
         let views: Vec<PlacementView<'_>> = aggregate.iter().map(PlacementRecord::view).collect();
         let (path, content) =
             state_layout::aggregated(&target.store_path, &target.destination_path, filename, &views)?;
@@ -429,7 +439,13 @@ mod tests {
             .map(|(path, text)| (path.clone(), Some(md5_hex(text.as_bytes()))))
             .collect();
         let read = |path: &str| before.get(path).map(|t| t.as_bytes().to_vec());
-        plan(changes, &StoreContents { files: &files, read: &read })
+        plan(
+            changes,
+            &StoreContents {
+                files: &files,
+                read: &read,
+            },
+        )
     }
 
     #[test]
@@ -552,12 +568,20 @@ mod tests {
     fn write_conditions_leave_a_misplaced_placement_misplaced() {
         let ok = write_conditions(Ok(()), false);
         assert_eq!(
-            ok.iter().map(|c| (c.type_, c.status, c.message.as_str())).collect::<Vec<_>>(),
-            [("WriteSucceeded", "True", "Workloads written to the state store"), ("Ready", "True", "Ready")]
+            ok.iter()
+                .map(|c| (c.type_, c.status, c.message.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("WriteSucceeded", "True", "Workloads written to the state store"),
+                ("Ready", "True", "Ready")
+            ]
         );
         let failed = write_conditions(Err("git push failed"), true);
         assert_eq!(failed.len(), 1);
-        assert_eq!((failed[0].status, failed[0].message.as_str()), ("False", "git push failed"));
+        assert_eq!(
+            (failed[0].status, failed[0].message.as_str()),
+            ("False", "git push failed")
+        );
         assert_eq!(write_conditions(Err("x"), false)[1].message, "Failing");
     }
 

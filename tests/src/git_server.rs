@@ -73,6 +73,84 @@ impl GitServer {
         ))
     }
 
+    /// Stops the SSH server (the port stays free for [`GitServer::start_ssh_again`]).
+    pub fn stop_ssh(&mut self) {
+        let _ = self.ssh.kill();
+        let _ = self.ssh.wait();
+    }
+
+    /// Starts the SSH server again on its port, with the same keys.
+    pub fn start_ssh_again(&mut self) -> Result<()> {
+        self.ssh = spawn_sshd(self.dir.path())?;
+        self.wait_for_port(self.ssh_port, "the Git SSH server")
+    }
+
+    /// Stops the HTTP server.
+    pub fn stop_http(&mut self) {
+        let _ = self.http.kill();
+        let _ = self.http.wait();
+    }
+
+    /// Starts the HTTP server again on its port.
+    pub fn start_http_again(&mut self) -> Result<()> {
+        self.http = spawn_lighttpd(self.dir.path())?;
+        self.wait_for_port(self.http_port, "the Git HTTP server")
+    }
+
+    /// Every file on `branch` of repository `name`: path → content.
+    pub fn files(&self, name: &str, branch: &str) -> Result<std::collections::BTreeMap<String, String>> {
+        let repo = self.repo_path(name);
+        let step = format!("reading {branch} of repository {name}");
+        let listing = Command::new("git")
+            .arg("--git-dir")
+            .arg(&repo)
+            .args(["ls-tree", "-r", "--name-only", branch])
+            .output()
+            .step(&step)?;
+        let mut files = std::collections::BTreeMap::new();
+        if !listing.status.success() {
+            // No such branch yet: nothing written.
+            return Ok(files);
+        }
+        for path in String::from_utf8_lossy(&listing.stdout).lines() {
+            let shown = Command::new("git")
+                .arg("--git-dir")
+                .arg(&repo)
+                .args(["show", &format!("{branch}:{path}")])
+                .output()
+                .step(&step)?;
+            files.insert(
+                path.to_owned(),
+                String::from_utf8_lossy(&shown.stdout).into_owned(),
+            );
+        }
+        Ok(files)
+    }
+
+    /// The commit `branch` of repository `name` is at, and how many it has.
+    pub fn head(&self, name: &str, branch: &str) -> Result<(String, usize)> {
+        let repo = self.repo_path(name);
+        let step = format!("reading the head of {branch} in repository {name}");
+        let run = |args: &[&str]| -> Result<String> {
+            let output = Command::new("git")
+                .arg("--git-dir")
+                .arg(&repo)
+                .args(args)
+                .output()
+                .step(&step)?;
+            if !output.status.success() {
+                return Err(fail(
+                    &step,
+                    String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                ));
+            }
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        };
+        let sha = run(&["rev-parse", branch])?;
+        let count = run(&["rev-list", "--count", branch])?;
+        Ok((sha, count.parse().unwrap_or(0)))
+    }
+
     /// The server's directory (logs, keys, repositories).
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -170,6 +248,11 @@ $HTTP["url"] =~ "^/git" {{
     );
     let config_path = root.join("lighttpd.conf");
     std::fs::write(&config_path, config).step("writing lighttpd.conf")?;
+    spawn_lighttpd(root)
+}
+
+fn spawn_lighttpd(root: &Path) -> Result<Child> {
+    let config_path = root.join("lighttpd.conf");
     Command::new("lighttpd")
         .arg("-D")
         .arg("-f")
@@ -209,6 +292,11 @@ fn start_ssh(root: &Path, port: u16) -> Result<Child> {
     );
     let config_path = root.join("sshd_config");
     std::fs::write(&config_path, config).step("writing sshd_config")?;
+    spawn_sshd(root)
+}
+
+fn spawn_sshd(root: &Path) -> Result<Child> {
+    let config_path = root.join("sshd_config");
     // sshd re-executes itself, so it must be started by its absolute path.
     Command::new("/usr/sbin/sshd")
         .args(["-D", "-e", "-f"])

@@ -22,6 +22,30 @@ pub struct ImageSpec {
     pub env: Vec<(String, String)>,
 }
 
+/// Adds what the agent's state-store writers run: `git` (with its HTTP transport,
+/// found through `GIT_EXEC_PATH=/bin`) and the OpenSSH client, from this machine.
+pub fn add_git_tools(spec: &mut ImageSpec) -> Result<()> {
+    let step = "adding git and ssh to the image";
+    let git = which("git").ok_or_else(|| fail(step, "git is not installed (apt-get install git)"))?;
+    let ssh =
+        which("ssh").ok_or_else(|| fail(step, "ssh is not installed (apt-get install openssh-client)"))?;
+    let exec_path = Command::new(&git).arg("--exec-path").output().step(step)?;
+    let exec_path = PathBuf::from(String::from_utf8_lossy(&exec_path.stdout).trim());
+    spec.binaries.extend([git, ssh]);
+    for helper in ["git-remote-http", "git-remote-https"] {
+        let path = exec_path.join(helper);
+        if !path.is_file() {
+            return Err(fail(
+                step,
+                format!("{} is missing; git cannot fetch over HTTP", path.display()),
+            ));
+        }
+        spec.binaries.push(path);
+    }
+    spec.env.push(("GIT_EXEC_PATH".to_owned(), "/bin".to_owned()));
+    Ok(())
+}
+
 /// The fully qualified reference podman stores the image under.
 pub fn qualified(reference: &str) -> String {
     if reference.contains('/') {

@@ -184,12 +184,13 @@ pub fn adapter_image() -> String {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE
         .get_or_init(|| {
-            let spec = ImageSpec {
+            let mut spec = ImageSpec {
                 reference: "kratix-agent:e2e".into(),
                 binaries: vec![agent_binary()],
                 user: Some(65534),
                 ..Default::default()
             };
+            images::add_git_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
             let conf = platform::containers_conf().expect("containers.conf");
             images::build(&spec, &conf).unwrap_or_else(|e| panic!("{e}"))
         })

@@ -2,8 +2,9 @@
 //! a request's workload groups become WorkPlacements on the Destinations their
 //! selectors match, a Destination that stops matching leaves its placement marked
 //! misplaced, a group with nowhere to go is reported and placed once a Destination
-//! appears, and deleting the request takes the placements with its Works. Nothing
-//! is written to a state store yet, so Works say `Pending`, never `Ready`.
+//! appears, and deleting the request takes the placements with its Works. Their
+//! Destinations name a store that does not exist, so each placement says so and
+//! the Work says `Failing` (writing to real stores is `agent_state_store`'s).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -156,9 +157,8 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
     assert_eq!(status["workPlacementsCreated"], 2, "{status}");
     let ready = condition(&status, "Ready").cloned().unwrap_or_default();
     assert_eq!(
-        (ready["status"].as_str(), ready["message"].as_str()),
-        (Some("False"), Some("Pending")),
-        "nothing is written yet, so the Work is not Ready: {status}"
+        ready["status"], "False",
+        "the store does not exist, so the Work is not Ready: {status}"
     );
 
     let placed: BTreeMap<String, WorkPlacement> = placements_of(&client, &namespace, &work_name)
@@ -171,6 +171,26 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         [dev.clone(), prod.clone()]
     );
     let on_dev = &placed[&dev];
+    let dev_name = on_dev.name_any();
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
+    let unwritten = wait_for("the placement to say why it is not written", TIMEOUT, || async {
+        let placement = placements.get(&dev_name).await.map_err(|e| e.to_string())?;
+        placement
+            .status
+            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "WriteSucceeded"))
+            .ok_or_else(|| "no WriteSucceeded yet".to_owned())
+    })
+    .await;
+    assert_eq!(unwritten.status, "False");
+    assert!(
+        unwritten.message.contains("GitStateStore default does not exist"),
+        "{}",
+        unwritten.message
+    );
+    work_status_until(&client, &namespace, &work_name, "the Work to say Failing", |s| {
+        condition(s, "Ready").is_some_and(|c| c["message"] == "Failing")
+    })
+    .await;
     let default_group = work
         .spec
         .workload_groups
@@ -217,9 +237,11 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         |s| condition(s, "ScheduleSucceeded").is_some_and(|c| c["reason"] == "DestinationSelectorMismatch"),
     )
     .await;
+    // A failing write outranks a misplaced placement in the Work's Ready (contract
+    // 12.1); the placement itself says Misplaced.
     assert_eq!(
         condition(&status, "Ready").map(|c| c["message"].clone()),
-        Some(json!("Misplaced"))
+        Some(json!("Failing"))
     );
     let placements = placements_of(&client, &namespace, &work_name).await;
     let misplaced: Vec<&str> = placements

@@ -38,20 +38,26 @@ pub async fn run(agent: Arc<Agent>) {
     let client = agent.client.clone();
     let destination_writer = reflector::store::Writer::new(());
     let destinations = destination_writer.as_reader();
-    let destination_changes = watcher(Api::<Destination>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(destination_writer)
-        .applied_objects()
-        .predicate_filter(
-            predicates::generation.combine(predicates::finalizers),
-            Default::default(),
-        );
+    let destination_changes = watcher(
+        Api::<Destination>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(destination_writer)
+    .applied_objects()
+    .predicate_filter(
+        predicates::generation.combine(predicates::finalizers),
+        Default::default(),
+    );
     let (git_stores, git_writer) = reflector::store();
-    let store_changes = watcher(Api::<GitStateStore>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(git_writer)
-        .touched_objects()
-        .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let store_changes = watcher(
+        Api::<GitStateStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(git_writer)
+    .touched_objects()
+    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
     let metrics = agent.metrics.clone();
     let context = Arc::new(Context {
         agent,
@@ -91,7 +97,10 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     let api: Api<Destination> = Api::all(agent.client.clone());
     let name = destination.name_any();
     let cleanup_all = destination.spec.cleanup.as_deref() == Some("all");
-    let has_finalizer = destination.finalizers().iter().any(|f| f == finalizers::DESTINATION_CLEANUP);
+    let has_finalizer = destination
+        .finalizers()
+        .iter()
+        .any(|f| f == finalizers::DESTINATION_CLEANUP);
     if destination.metadata.deletion_timestamp.is_some() {
         return delete(&context, &api, &destination, has_finalizer).await;
     }
@@ -111,7 +120,12 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     let store = match context.caches.store_of(&destination) {
         Ok(store) => store,
         Err(message) => {
-            write_ready(&api, &destination, condition("False", "DestinationNotReady", message)).await?;
+            write_ready(
+                &api,
+                &destination,
+                condition("False", "DestinationNotReady", message),
+            )
+            .await?;
             return Ok(Action::requeue(FAILED_RETRY));
         }
     };
@@ -136,13 +150,23 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             store.kind(),
             store.name()
         );
-        write_ready(&api, &destination, condition("False", "DestinationNotReady", message)).await?;
+        write_ready(
+            &api,
+            &destination,
+            condition("False", "DestinationNotReady", message),
+        )
+        .await?;
         return Ok(Action::requeue(FAILED_RETRY));
     }
     let target = match StoreCaches::target(&destination, &store) {
         Ok(target) => target,
         Err(message) => {
-            write_ready(&api, &destination, condition("False", "DestinationNotReady", message)).await?;
+            write_ready(
+                &api,
+                &destination,
+                condition("False", "DestinationNotReady", message),
+            )
+            .await?;
             return Ok(Action::await_change());
         }
     };
@@ -155,7 +179,11 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     let outcome = if init_workloads {
         agent
             .state_stores
-            .write(&store, Change::PutFiles(canary::files(&target)), agent.git_min_fetch_interval())
+            .write(
+                &store,
+                Change::PutFiles(canary::files(&target)),
+                agent.git_min_fetch_interval(),
+            )
             .await
             .map(|_| ())
     } else {
@@ -226,12 +254,20 @@ async fn delete(
         .map_err(|e| ReconcileError::kube(format!("listing the WorkPlacements on Destination {name}"), e))?
         .items;
     if !remaining.is_empty() {
-        for placement in remaining.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+        for placement in remaining
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+        {
             let namespaced: Api<WorkPlacement> =
                 Api::namespaced(agent.client.clone(), &placement.namespace().unwrap_or_default());
-            ignore_missing(namespaced.delete(&placement.name_any(), &DeleteParams::default()).await).map_err(
-                |e| ReconcileError::kube(format!("deleting WorkPlacement {}", placement.name_any()), e),
-            )?;
+            ignore_missing(
+                namespaced
+                    .delete(&placement.name_any(), &DeleteParams::default())
+                    .await,
+            )
+            .map_err(|e| {
+                ReconcileError::kube(format!("deleting WorkPlacement {}", placement.name_any()), e)
+            })?;
         }
         return Ok(Action::requeue(DELETE_RECHECK));
     }
@@ -247,7 +283,11 @@ async fn delete(
             write_ready(
                 api,
                 destination,
-                condition("False", "StateStoreWriteFailed", format!("removing the canary files: {error}")),
+                condition(
+                    "False",
+                    "StateStoreWriteFailed",
+                    format!("removing the canary files: {error}"),
+                ),
             )
             .await?;
             return Ok(Action::requeue(FAILED_RETRY));
@@ -264,7 +304,11 @@ async fn delete(
 }
 
 /// Sets `Ready`; says whether it changed.
-async fn write_ready(api: &Api<Destination>, destination: &Destination, ready: Condition) -> Result<bool, ReconcileError> {
+async fn write_ready(
+    api: &Api<Destination>,
+    destination: &Destination,
+    ready: Condition,
+) -> Result<bool, ReconcileError> {
     let (before, after) = status_with(destination.status.as_ref(), [&ready]);
     if before == after {
         return Ok(false);
@@ -275,19 +319,36 @@ async fn write_ready(api: &Api<Destination>, destination: &Destination, ready: C
         &Patch::Merge(json!({"status": {"conditions": after.get("conditions")}})),
     )
     .await
-    .map_err(|e| ReconcileError::kube(format!("writing the status of Destination {}", destination.name_any()), e))?;
+    .map_err(|e| {
+        ReconcileError::kube(
+            format!("writing the status of Destination {}", destination.name_any()),
+            e,
+        )
+    })?;
     Ok(true)
 }
 
-async fn set_finalizers(api: &Api<Destination>, destination: &Destination, wanted: &[String]) -> Result<(), ReconcileError> {
-    let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": destination.resource_version()}});
-    api.patch(&destination.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| {
-            ReconcileError::kube(
-                format!("updating the finalizers of Destination {}", destination.name_any()),
-                e,
-            )
-        })?;
+async fn set_finalizers(
+    api: &Api<Destination>,
+    destination: &Destination,
+    wanted: &[String],
+) -> Result<(), ReconcileError> {
+    let patch =
+        json!({"metadata": {"finalizers": wanted, "resourceVersion": destination.resource_version()}});
+    api.patch(
+        &destination.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|e| {
+        ReconcileError::kube(
+            format!(
+                "updating the finalizers of Destination {}",
+                destination.name_any()
+            ),
+            e,
+        )
+    })?;
     Ok(())
 }

@@ -76,9 +76,13 @@ async fn reconcile(store: Arc<GitStateStore>, agent: Arc<Agent>) -> Result<Actio
     after.insert("observedGeneration".to_owned(), json!(store.metadata.generation));
     if before != after {
         let api: Api<GitStateStore> = Api::all(agent.client.clone());
-        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": after})))
-            .await
-            .map_err(|e| ReconcileError::kube(format!("writing the status of GitStateStore {name}"), e))?;
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": after})),
+        )
+        .await
+        .map_err(|e| ReconcileError::kube(format!("writing the status of GitStateStore {name}"), e))?;
         if let Err(error) = probed {
             events::publish_to(
                 &agent,

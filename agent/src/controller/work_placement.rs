@@ -27,7 +27,7 @@ use super::work::status_with;
 use super::{Agent, ReconcileError, events};
 use crate::state_store::StoreError;
 
-/// A placement that could not be written looks again this soon.
+/// A placement that could not be written looks again this soon; see [`retry_tick`].
 const FAILED_RETRY: Duration = Duration::from_secs(5);
 /// A placement waiting for its Destination or store looks again this soon (their
 /// creation also wakes it at once).
@@ -57,21 +57,30 @@ pub async fn run(agent: Arc<Agent>) {
     let (git_stores, git_writer) = reflector::store();
     let placement_writer = reflector::store::Writer::new(());
     let placements = placement_writer.as_reader();
-    let placement_changes = watcher(Api::<WorkPlacement>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(placement_writer)
-        .applied_objects()
-        .predicate_filter(write_inputs, PredicateConfig::default());
+    let placement_changes = watcher(
+        Api::<WorkPlacement>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(placement_writer)
+    .applied_objects()
+    .predicate_filter(write_inputs, PredicateConfig::default());
     let by_destination = placements.clone();
-    let destination_changes = watcher(Api::<Destination>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(destination_writer)
-        .touched_objects();
-    let store_changes = watcher(Api::<GitStateStore>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(git_writer)
-        .touched_objects()
-        .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let destination_changes = watcher(
+        Api::<Destination>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(destination_writer)
+    .touched_objects();
+    let store_changes = watcher(
+        Api::<GitStateStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(git_writer)
+    .touched_objects()
+    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
     let metrics = agent.metrics.clone();
     let context = Arc::new(Context {
         agent,
@@ -132,7 +141,8 @@ fn wanted_finalizers(layout: &Layout) -> Vec<&'static str> {
 }
 
 fn is_ours(finalizer: &str) -> bool {
-    finalizer == finalizers::WORKPLACEMENT_REPO_CLEANUP || finalizer == finalizers::WORKPLACEMENT_DOT_FILES_CLEANUP
+    finalizer == finalizers::WORKPLACEMENT_REPO_CLEANUP
+        || finalizer == finalizers::WORKPLACEMENT_DOT_FILES_CLEANUP
 }
 
 async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -163,7 +173,10 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         }
     };
     let wanted = wanted_finalizers(&target.layout);
-    if wanted.iter().any(|f| !placement.finalizers().iter().any(|have| have == f)) {
+    if wanted
+        .iter()
+        .any(|f| !placement.finalizers().iter().any(|have| have == f))
+    {
         let mut list: Vec<String> = placement.finalizers().to_vec();
         for finalizer in wanted {
             if !list.iter().any(|have| have == finalizer) {
@@ -184,7 +197,11 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         placement: this,
         aggregate,
     };
-    match agent.state_stores.write(&store, change, agent.git_min_fetch_interval()).await {
+    match agent
+        .state_stores
+        .write(&store, change, agent.git_min_fetch_interval())
+        .await
+    {
         Ok(written) => {
             write_status(&api, &placement, Ok(()), written.version.as_deref()).await?;
             if written.changed {
@@ -224,9 +241,20 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
                 )
                 .await;
             }
-            Ok(Action::requeue(FAILED_RETRY))
+            Ok(Action::requeue(retry_tick()))
         }
     }
+}
+
+/// The time to the next multiple of [`FAILED_RETRY`] on the clock: every placement
+/// that failed against a store retries at the same instant, so when the store is
+/// back they all land in one batch instead of one commit each.
+fn retry_tick() -> Duration {
+    let period = FAILED_RETRY.as_millis() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Duration::from_millis(period - now % period)
 }
 
 /// Every live placement on the Destination, with `this` in place of its cached copy.
@@ -307,7 +335,11 @@ async fn delete(
         placement: this,
         aggregate,
     };
-    match agent.state_stores.write(&store, change, agent.git_min_fetch_interval()).await {
+    match agent
+        .state_stores
+        .write(&store, change, agent.git_min_fetch_interval())
+        .await
+    {
         Ok(_) => {
             set_finalizers(api, placement, &remaining).await?;
             Ok(Action::await_change())
@@ -315,7 +347,7 @@ async fn delete(
         Err(StoreError::Failed(message) | StoreError::Rejected(message)) => {
             let message = format!("removing the files: {message}");
             write_status(api, placement, Err(&message), None).await?;
-            Ok(Action::requeue(FAILED_RETRY))
+            Ok(Action::requeue(retry_tick()))
         }
     }
 }
@@ -331,7 +363,10 @@ async fn write_status(
     let name = placement.name_any();
     let mut current = placement.clone();
     for attempt in 0..STATUS_ATTEMPTS {
-        let misplaced = current.labels().get(labels::MISPLACED).is_some_and(|v| v == "true");
+        let misplaced = current
+            .labels()
+            .get(labels::MISPLACED)
+            .is_some_and(|v| v == "true");
         let conditions = state_batch::write_conditions(outcome, misplaced);
         let (before, mut after) = status_with(current.status.as_ref(), &conditions);
         if let Some(version) = version {
@@ -344,7 +379,10 @@ async fn write_status(
             "metadata": {"resourceVersion": current.resource_version()},
             "status": after,
         });
-        match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => return Ok(()),
             Err(kube::Error::Api(status)) if status.code == 409 && attempt + 1 < STATUS_ATTEMPTS => {
                 current = match api.get_opt(&name).await {
@@ -365,16 +403,27 @@ async fn write_status(
     Ok(())
 }
 
-async fn set_finalizers(api: &Api<WorkPlacement>, placement: &WorkPlacement, wanted: &[String]) -> Result<(), ReconcileError> {
+async fn set_finalizers(
+    api: &Api<WorkPlacement>,
+    placement: &WorkPlacement,
+    wanted: &[String],
+) -> Result<(), ReconcileError> {
     let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": placement.resource_version()}});
     match api
-        .patch(&placement.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &placement.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
         Err(e) => Err(ReconcileError::kube(
-            format!("updating the finalizers of WorkPlacement {}", placement.name_any()),
+            format!(
+                "updating the finalizers of WorkPlacement {}",
+                placement.name_any()
+            ),
             e,
         )),
     }

@@ -7,8 +7,8 @@ use std::path::Path;
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use kratix_shared::api::state_store::{GitStateStore, SecretReference};
-use kube::api::Api;
 use kube::ResourceExt as _;
+use kube::api::Api;
 
 use super::StoreError;
 
@@ -105,16 +105,13 @@ fn required(
     reference: &SecretReference,
     why: &str,
 ) -> Result<String, StoreError> {
-    data.get(key)
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .ok_or_else(|| {
-            StoreError::Failed(format!(
-                "{store}: Secret {}/{} has no {key:?} key, which {why} needs",
-                reference.namespace.as_deref().unwrap_or("default"),
-                reference.name
-            ))
-        })
+    data.get(key).filter(|v| !v.is_empty()).cloned().ok_or_else(|| {
+        StoreError::Failed(format!(
+            "{store}: Secret {}/{} has no {key:?} key, which {why} needs",
+            reference.namespace.as_deref().unwrap_or("default"),
+            reference.name
+        ))
+    })
 }
 
 /// A single-quoted word for `GIT_SSH_COMMAND`, which git runs through a shell.
@@ -123,7 +120,11 @@ fn shell_quote(path: &Path) -> String {
 }
 
 /// The Git store's credentials; SSH key files are written under `key_dir` (0600).
-pub async fn git_auth(client: &kube::Client, store: &GitStateStore, key_dir: &Path) -> Result<GitAuth, StoreError> {
+pub async fn git_auth(
+    client: &kube::Client,
+    store: &GitStateStore,
+    key_dir: &Path,
+) -> Result<GitAuth, StoreError> {
     let label = format!("GitStateStore {}", store.name_any());
     let Some(reference) = store.spec.secret_ref.as_ref().filter(|r| !r.name.is_empty()) else {
         return Ok(GitAuth::None);
@@ -141,12 +142,19 @@ pub async fn git_auth(client: &kube::Client, store: &GitStateStore, key_dir: &Pa
         }
         "ssh" => {
             let key = required(&data, "sshPrivateKey", &label, reference, "ssh")?;
-            let known_hosts = required(&data, "knownHosts", &label, reference, "ssh (the host key is always checked)")?;
+            let known_hosts = required(
+                &data,
+                "knownHosts",
+                &label,
+                reference,
+                "ssh (the host key is always checked)",
+            )?;
             let write = |name: &str, content: &str| -> Result<std::path::PathBuf, StoreError> {
                 use std::io::Write as _;
                 use std::os::unix::fs::OpenOptionsExt as _;
-                std::fs::create_dir_all(key_dir)
-                    .map_err(|e| StoreError::Failed(format!("{label}: creating {}: {e}", key_dir.display())))?;
+                std::fs::create_dir_all(key_dir).map_err(|e| {
+                    StoreError::Failed(format!("{label}: creating {}: {e}", key_dir.display()))
+                })?;
                 let path = key_dir.join(name);
                 let mut file = std::fs::OpenOptions::new()
                     .write(true)
@@ -198,7 +206,11 @@ mod tests {
             auth.redact("fatal: auth a3JhdGl4OnMzY3IzdA== for s3cr3t failed"),
             "fatal: auth *** for *** failed"
         );
-        assert_eq!(redact("abc", &["ab".to_owned()]), "abc", "too short to be a credential");
+        assert_eq!(
+            redact("abc", &["ab".to_owned()]),
+            "abc",
+            "too short to be a credential"
+        );
         assert_eq!(shell_quote(Path::new("/a b/it's")), r"'/a b/it'\''s'");
     }
 }

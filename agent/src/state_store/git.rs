@@ -52,9 +52,16 @@ impl GitRepo {
         GitRepo {
             label,
             url: spec.url.clone(),
-            branch: spec.branch.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| "main".to_owned()),
+            branch: spec
+                .branch
+                .clone()
+                .filter(|b| !b.is_empty())
+                .unwrap_or_else(|| "main".to_owned()),
             store_path: spec.path.clone().unwrap_or_default(),
-            author_name: author.name.filter(|n| !n.is_empty()).unwrap_or_else(|| "kratix".to_owned()),
+            author_name: author
+                .name
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "kratix".to_owned()),
             author_email: author
                 .email
                 .filter(|e| !e.is_empty())
@@ -79,7 +86,13 @@ impl GitRepo {
             self.refresh(auth, min_fetch_interval).await?;
             let (files, contents) = self.snapshot().await?;
             let read = |path: &str| contents.get(path).cloned();
-            let plan = state_batch::plan(changes, &StoreContents { files: &files, read: &read });
+            let plan = state_batch::plan(
+                changes,
+                &StoreContents {
+                    files: &files,
+                    read: &read,
+                },
+            );
             if plan.is_empty() {
                 let version = self.head().await?;
                 return Ok(BatchOutcome {
@@ -93,7 +106,17 @@ impl GitRepo {
             let name = format!("user.name={}", self.author_name);
             let email = format!("user.email={}", self.author_email);
             self.git(
-                &["-c", &name, "-c", &email, "commit", "--quiet", "--no-verify", "-m", &message],
+                &[
+                    "-c",
+                    &name,
+                    "-c",
+                    &email,
+                    "commit",
+                    "--quiet",
+                    "--no-verify",
+                    "-m",
+                    &message,
+                ],
                 auth,
             )
             .await?;
@@ -144,12 +167,13 @@ impl GitRepo {
                 .await?;
             self.synced_at = None;
         }
-        let fresh = self
-            .synced_at
-            .is_some_and(|at| at.elapsed() < min_fetch_interval);
+        let fresh = self.synced_at.is_some_and(|at| at.elapsed() < min_fetch_interval);
         if !fresh {
             let refspec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
-            match self.git(&["fetch", "--quiet", "--prune", "origin", &refspec], auth).await {
+            match self
+                .git(&["fetch", "--quiet", "--prune", "origin", &refspec], auth)
+                .await
+            {
                 Ok(_) => self.remote_empty = false,
                 Err(StoreError::Failed(message)) if message.contains("couldn't find remote ref") => {
                     self.remote_empty = true;
@@ -191,7 +215,11 @@ impl GitRepo {
             let mut digests = BTreeMap::new();
             let mut ownership = BTreeMap::new();
             let start = kratix_shared::state_layout::join(&[&store_path]);
-            let root = if start.is_empty() { dir.clone() } else { dir.join(&start) };
+            let root = if start.is_empty() {
+                dir.clone()
+            } else {
+                dir.join(&start)
+            };
             walk(&dir, &root, &mut |relative, bytes| {
                 if relative.contains("/.kratix/") || relative.starts_with(".kratix/") {
                     ownership.insert(relative.to_owned(), bytes.to_vec());
@@ -234,7 +262,10 @@ impl GitRepo {
 
     /// The commit the branch is at, `None` while it has none.
     async fn head(&self) -> Result<Option<String>, StoreError> {
-        match self.git(&["rev-parse", "--verify", "--quiet", "HEAD"], &GitAuth::None).await {
+        match self
+            .git(&["rev-parse", "--verify", "--quiet", "HEAD"], &GitAuth::None)
+            .await
+        {
             Ok(sha) => Ok(Some(sha.trim().to_owned())),
             Err(_) if self.remote_empty => Ok(None),
             Err(error) => Err(error),
@@ -267,13 +298,19 @@ impl GitRepo {
                     GIT_TIMEOUT.as_secs()
                 ))
             })?
-            .map_err(|e| StoreError::Failed(format!("{}: cannot run git ({e}); is git installed?", self.label)))?;
+            .map_err(|e| {
+                StoreError::Failed(format!("{}: cannot run git ({e}); is git installed?", self.label))
+            })?;
         if output.status.success() {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
         let stderr = auth.redact(String::from_utf8_lossy(&output.stderr).trim());
         let message = format!("{}: git {what} failed: {stderr}", self.label);
-        if what == "push" && (stderr.contains("[rejected]") || stderr.contains("fetch first") || stderr.contains("non-fast-forward")) {
+        if what == "push"
+            && (stderr.contains("[rejected]")
+                || stderr.contains("fetch first")
+                || stderr.contains("non-fast-forward"))
+        {
             Err(StoreError::Rejected(message))
         } else {
             Err(StoreError::Failed(message))
@@ -299,7 +336,11 @@ fn walk(base: &Path, root: &Path, visit: &mut dyn FnMut(&str, &[u8])) -> std::io
         if kind.is_dir() {
             walk(base, &path, visit)?;
         } else if kind.is_file() {
-            let relative = path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
             visit(&relative, &std::fs::read(&path)?);
         }
     }

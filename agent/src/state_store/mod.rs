@@ -90,7 +90,11 @@ impl StoreObject {
 }
 
 enum Request {
-    Change(Change, Duration, oneshot::Sender<Result<Written, StoreError>>),
+    Change(
+        Box<Change>,
+        Duration,
+        oneshot::Sender<Result<Written, StoreError>>,
+    ),
     Probe(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -126,7 +130,10 @@ impl StateStores {
         min_fetch_interval: Duration,
     ) -> Result<Written, StoreError> {
         let (reply, outcome) = oneshot::channel();
-        self.send(store, Request::Change(change, min_fetch_interval, reply))?;
+        self.send(
+            store,
+            Request::Change(Box::new(change), min_fetch_interval, reply),
+        )?;
         wait(store, outcome).await?
     }
 
@@ -155,12 +162,7 @@ impl StateStores {
             None => {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 let dir = self.root.join(format!("{}-{}", key.0, key.1));
-                tokio::spawn(run_writer(
-                    self.client.clone(),
-                    store.clone(),
-                    dir,
-                    receiver,
-                ));
+                tokio::spawn(run_writer(self.client.clone(), store.clone(), dir, receiver));
                 writers.insert(
                     key,
                     Writer {
@@ -227,7 +229,7 @@ async fn run_writer(
         for request in pending {
             match request {
                 Request::Change(change, interval, reply) => {
-                    changes.push(change);
+                    changes.push(*change);
                     replies.push(reply);
                     min_fetch_interval = min_fetch_interval.min(interval);
                 }

@@ -63,6 +63,9 @@ enum Command {
         /// Entrypoint, as the words of a command.
         #[arg(long, num_args = 1.., value_name = "WORD")]
         entrypoint: Option<Vec<String>>,
+        /// Add git and the OpenSSH client (what the agent's state-store writers run).
+        #[arg(long)]
+        with_git: bool,
     },
     /// Run an environment's proxy and runner (started by `up`).
     #[command(hide = true)]
@@ -159,8 +162,11 @@ fn main() -> ExitCode {
             }
             Command::Daemon { name } => platform::run_daemon(&name).await,
             Command::HostExec { .. } => unreachable!("handled before the runtime starts"),
-            Command::Image { reference, dir, binaries, user, entrypoint } => {
-                let spec = kratix_tests::images::ImageSpec { reference, dir, binaries, user, entrypoint, ..Default::default() };
+            Command::Image { reference, dir, binaries, user, entrypoint, with_git } => {
+                let mut spec = kratix_tests::images::ImageSpec { reference, dir, binaries, user, entrypoint, ..Default::default() };
+                if with_git {
+                    kratix_tests::images::add_git_tools(&mut spec)?;
+                }
                 let built = kratix_tests::images::build(&spec, &platform::containers_conf()?)?;
                 println!("{built}");
                 Ok(())

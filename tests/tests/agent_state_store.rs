@@ -1,0 +1,466 @@
+//! Pipeline output written to Git state stores (contract 12), on the local
+//! platform with real pipeline pods and a real Git server on loopback: files
+//! land under each Destination's path with the contract's layout, an update
+//! rewrites them and removes what is no longer output, a delete removes them, a
+//! Destination added later receives the Promise's dependencies, and a Git server
+//! that goes away is reported and written to once it is back.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
+use kratix_shared::api::state_store::{GitStateStore, GitStateStoreSpec, SecretReference};
+use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::naming::md5_hex;
+use kratix_tests::agent_suite::{
+    Setup, TIMEOUT, condition, install_promise_with, pipeline, request, status_until,
+};
+use kratix_tests::git_server::{self, GitServer};
+use kratix_tests::support::{Platform, wait_for};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+fn platform() -> &'static Platform {
+    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
+}
+
+/// One Git server for the suite's tests (each has its own repository).
+fn server() -> &'static Mutex<GitServer> {
+    static SERVER: std::sync::OnceLock<Mutex<GitServer>> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| Mutex::new(GitServer::start().unwrap_or_else(|e| panic!("{e}"))))
+}
+
+fn with_server<T>(f: impl FnOnce(&mut GitServer) -> T) -> T {
+    let mut guard = server().lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut guard)
+}
+
+async fn apply_secret(client: &kube::Client, namespace: &str, name: &str, data: Value) {
+    let secrets: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+    );
+    let secret: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": data,
+    }))
+    .expect("secret");
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret created");
+}
+
+/// A GitStateStore `name` for `url`, its credentials in Secret `name` of `namespace`.
+async fn git_store(client: &kube::Client, name: &str, url: &str, namespace: &str, auth_method: &str) {
+    let stores: Api<GitStateStore> = Api::all(client.clone());
+    let store = GitStateStore {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        spec: GitStateStoreSpec {
+            url: url.to_owned(),
+            path: Some("platform".to_owned()),
+            secret_ref: Some(SecretReference {
+                name: name.to_owned(),
+                namespace: Some(namespace.to_owned()),
+            }),
+            branch: Some("main".to_owned()),
+            auth_method: Some(auth_method.to_owned()),
+            git_author: None,
+        },
+        status: None,
+    };
+    stores
+        .create(&PostParams::default(), &store)
+        .await
+        .expect("store created");
+}
+
+/// A strict Destination on `store`, so other suites' Works never land here.
+async fn destination(client: &kube::Client, name: &str, store: &str, labels: &[(&str, &str)]) {
+    let destinations: Api<Destination> = Api::all(client.clone());
+    let object = Destination {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            ..ObjectMeta::default()
+        },
+        spec: DestinationSpec {
+            path: name.to_owned(),
+            state_store_ref: StateStoreReference {
+                kind: "GitStateStore".to_owned(),
+                name: store.to_owned(),
+            },
+            strict_match_labels: Some(true),
+            ..DestinationSpec::default()
+        },
+        status: None,
+    };
+    destinations
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("destination");
+}
+
+/// Waits until the repository's files satisfy `done`, returning them.
+async fn files_until(
+    repo: &str,
+    what: &str,
+    done: impl Fn(&BTreeMap<String, String>) -> bool,
+) -> BTreeMap<String, String> {
+    wait_for(what, TIMEOUT, || async {
+        let files = with_server(|s| s.files(repo, "main")).map_err(|e| e.to_string())?;
+        if done(&files) {
+            Ok(files)
+        } else {
+            Err(format!("files now: {:?}", files.keys().collect::<Vec<_>>()))
+        }
+    })
+    .await
+}
+
+/// A pipeline whose output depends on the request's `size`: `app.yaml` (default
+/// group, to `env=<dev>`), `db/db.yaml` (to `env=<prod>`), and `old.yaml` only
+/// while the size is `small`.
+fn sized_pipeline(image: &str, dev: &str, prod: &str) -> Value {
+    let script = format!(
+        "size=$(sed -n 's/^ *size: *//p' /kratix/input/object.yaml | head -n1); \
+         mkdir -p /kratix/output/db; echo \"size: $size\" > /kratix/output/app.yaml; echo 'kind: Db' > /kratix/output/db/db.yaml; \
+         if [ \"$size\" = small ]; then echo 'old: true' > /kratix/output/old.yaml; fi; \
+         printf -- '- matchLabels:\\n    env: {dev}\\n- directory: db\\n  matchLabels:\\n    env: {prod}\\n' > /kratix/metadata/destination-selectors.yaml"
+    );
+    pipeline("place", image, &script)
+}
+
+async fn destination_ready(client: &kube::Client, name: &str) -> Value {
+    let destinations: Api<DynamicObject> =
+        Api::all_with(client.clone(), &kube::api::ApiResource::erase::<Destination>(&()));
+    status_until(&destinations, name, "the Destination to be Ready", |s| {
+        condition(s, "Ready").is_some_and(|c| c["status"] == "True")
+    })
+    .await
+}
+
+#[tokio::test]
+async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_the_request() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = kratix_tests::agent_suite::setup(platform(), "gitstore").await;
+    let repo = format!("state-{suffix}");
+    let url = with_server(|s| {
+        s.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+        s.http_url(&repo)
+    });
+    let store = format!("git-{suffix}");
+    apply_secret(
+        &client,
+        &namespace,
+        &store,
+        json!({"username": git_server::USERNAME, "password": git_server::PASSWORD}),
+    )
+    .await;
+    git_store(&client, &store, &url, &namespace, "basicAuth").await;
+    let (dev, prod, late) = (
+        format!("dev-{suffix}"),
+        format!("prod-{suffix}"),
+        format!("late-{suffix}"),
+    );
+    let suite_label = format!("s{suffix}");
+    destination(&client, &dev, &store, &[("env", &dev), ("suite", &suite_label)]).await;
+    destination(&client, &prod, &store, &[("env", &prod), ("suite", &suite_label)]).await;
+
+    // The canaries prove each Destination's path is written.
+    let ready = destination_ready(&client, &dev).await;
+    assert_eq!(
+        condition(&ready, "Ready").map(|c| c["reason"].clone()),
+        Some(json!("TestDocumentsWritten"))
+    );
+    files_until(&repo, "the canary files", |f| {
+        f.contains_key(&format!(
+            "platform/{dev}/dependencies/kratix-canary-namespace.yaml"
+        )) && f.contains_key(&format!("platform/{prod}/resources/kratix-canary-configmap.yaml"))
+    })
+    .await;
+    let stores: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &kube::api::ApiResource::erase::<GitStateStore>(&()),
+    );
+    let store_status = status_until(&stores, &store, "the store to be Ready", |s| {
+        s["status"] == "Ready"
+    })
+    .await;
+    assert_eq!(
+        condition(&store_status, "Ready").map(|c| c["status"].clone()),
+        Some(json!("True"))
+    );
+
+    let (promise, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({
+            "destinationSelectors": [{"matchLabels": {"suite": suite_label}}],
+            "dependencies": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared-config", "namespace": "default"}}],
+            "workflows": {"resource": {"configure": [sized_pipeline(&image, &dev, &prod)]}},
+        }),
+    )
+    .await;
+    let dependency_file = |destination: &str| {
+        format!("platform/{destination}/dependencies/{promise}/5058f/static/{promise}-dependencies.yaml")
+    };
+    let files = files_until(&repo, "the Promise's dependencies on both Destinations", |f| {
+        f.contains_key(&dependency_file(&dev)) && f.contains_key(&dependency_file(&prod))
+    })
+    .await;
+    assert!(
+        files[&dependency_file(&dev)].contains("shared-config"),
+        "{files:?}"
+    );
+
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let app = format!("platform/{dev}/resources/{namespace}/{promise}/orders/place/5058f/app.yaml");
+    let old = format!("platform/{dev}/resources/{namespace}/{promise}/orders/place/5058f/old.yaml");
+    let db = format!(
+        "platform/{prod}/resources/{namespace}/{promise}/orders/place/{}/db/db.yaml",
+        &md5_hex(b"db")[..5]
+    );
+    let files = files_until(&repo, "the request's files under both Destinations", |f| {
+        f.contains_key(&app) && f.contains_key(&db) && f.contains_key(&old)
+    })
+    .await;
+    assert_eq!(files[&app], "size: small\n");
+    assert!(
+        !files.keys().any(|p| p.starts_with(&format!(
+            "platform/{prod}/resources/{namespace}/{promise}/orders/place/5058f"
+        ))),
+        "the default group goes to dev only: {files:?}"
+    );
+
+    // The request is Reconciled once its Works are written, and each placement
+    // records the commit that holds it.
+    let status = status_until(&requests, "orders", "the request to be Reconciled", |s| {
+        condition(s, "Reconciled").is_some_and(|c| c["status"] == "True")
+            && condition(s, "WorksSucceeded").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    assert_eq!(
+        condition(&status, "Reconciled").map(|c| c["reason"].clone()),
+        Some(json!("Reconciled"))
+    );
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
+    let of_request = ListParams::default().labels("kratix.io/pipeline-name=place");
+    let (head, _) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
+    let written = placements.list(&of_request).await.expect("placements").items;
+    assert_eq!(written.len(), 2);
+    for placement in &written {
+        let status = placement.status.clone().unwrap_or_default();
+        let version = status.version_id.clone().unwrap_or_default();
+        assert_eq!(version.len(), 40, "{status:?}");
+        let is_ancestor = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(with_server(|s| s.repo_path(&repo)))
+            .args(["merge-base", "--is-ancestor", &version, &head])
+            .status()
+            .expect("git runs")
+            .success();
+        assert!(is_ancestor, "versionID {version} is a commit of the branch");
+        assert!(
+            placement
+                .finalizers()
+                .iter()
+                .any(|f| f == "finalizers.workplacement.kratix.io/repo-cleanup")
+        );
+    }
+
+    // An update rewrites the files and removes the one no longer output.
+    requests
+        .patch(
+            "orders",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"size": "large"}})),
+        )
+        .await
+        .expect("updated");
+    let files = files_until(&repo, "the updated files", |f| {
+        f.get(&app).is_some_and(|c| c == "size: large\n") && !f.contains_key(&old)
+    })
+    .await;
+    assert!(files.contains_key(&db));
+
+    // A Destination added later gets the Promise's dependencies (and nothing of
+    // the request, whose placement is sticky).
+    destination(&client, &late, &store, &[("env", &late), ("suite", &suite_label)]).await;
+    let files = files_until(&repo, "the dependencies on the late Destination", |f| {
+        f.contains_key(&dependency_file(&late))
+    })
+    .await;
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.starts_with(&format!("platform/{late}/resources/{namespace}")))
+    );
+
+    // Deleting the request removes its files; the dependencies stay.
+    requests
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    let files = files_until(&repo, "the request's files to go", |f| {
+        !f.keys().any(|p| p.contains(&format!("/resources/{namespace}/")))
+    })
+    .await;
+    assert!(files.contains_key(&dependency_file(&dev)));
+
+    let promises = kratix_tests::agent_suite::promises(&client);
+    promises
+        .delete(&promise, &DeleteParams::default())
+        .await
+        .expect("promise deleted");
+    files_until(&repo, "the dependencies to go with the Promise", |f| {
+        !f.keys().any(|p| p.contains(&format!("/dependencies/{promise}/")))
+    })
+    .await;
+    let destinations: Api<Destination> = Api::all(client.clone());
+    for name in [&dev, &prod, &late] {
+        destinations
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("cleanup");
+    }
+}
+
+#[tokio::test]
+async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is_back() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = kratix_tests::agent_suite::setup(platform(), "gitdown").await;
+    let repo = format!("state-{suffix}");
+    let (url, key, known_hosts) = with_server(|s| {
+        s.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+        (
+            s.ssh_url(&repo),
+            s.client_key().unwrap_or_else(|e| panic!("{e}")),
+            s.known_hosts().unwrap_or_else(|e| panic!("{e}")),
+        )
+    });
+    let store = format!("ssh-{suffix}");
+    apply_secret(
+        &client,
+        &namespace,
+        &store,
+        json!({"sshPrivateKey": key, "knownHosts": known_hosts}),
+    )
+    .await;
+    git_store(&client, &store, &url, &namespace, "ssh").await;
+    let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
+    destination(&client, &dev, &store, &[("env", &dev)]).await;
+    destination(&client, &prod, &store, &[("env", &prod)]).await;
+    destination_ready(&client, &dev).await;
+    destination_ready(&client, &prod).await;
+    let (promise, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {"resource": {"configure": [sized_pipeline(&image, &dev, &prod)]}}}),
+    )
+    .await;
+
+    let (_, commits_before) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
+    with_server(GitServer::stop_ssh);
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    for name in ["one", "two", "three"] {
+        request(&requests, &resource, &namespace, name, json!({})).await;
+    }
+    // Every placement says why it is not written, and so does each request.
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
+    let failures = wait_for("every placement to report the failure", TIMEOUT, || async {
+        let all = placements
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?
+            .items;
+        let failed: Vec<String> = all
+            .iter()
+            .filter_map(|p| {
+                p.status
+                    .as_ref()?
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == "WriteSucceeded" && c.status == "False")
+                    .map(|c| c.message.clone())
+            })
+            .collect();
+        if all.len() == 6 && failed.len() == 6 {
+            Ok(failed)
+        } else {
+            Err(format!("{} placements, {} failed", all.len(), failed.len()))
+        }
+    })
+    .await;
+    assert!(
+        failures[0].contains(&format!("GitStateStore {store}")),
+        "{failures:?}"
+    );
+    assert!(
+        !failures[0].contains("PRIVATE KEY"),
+        "no credential in a message: {failures:?}"
+    );
+    let status = status_until(&requests, "one", "the request to say its Works fail", |s| {
+        condition(s, "WorksSucceeded").is_some_and(|c| c["status"] == "False")
+    })
+    .await;
+    assert_eq!(
+        condition(&status, "Reconciled").map(|c| c["status"].clone()),
+        Some(json!("False"))
+    );
+
+    with_server(|s| s.start_ssh_again()).unwrap_or_else(|e| panic!("{e}"));
+    let files = files_until(&repo, "every request's files once the server is back", |f| {
+        ["one", "two", "three"].iter().all(|name| {
+            f.contains_key(&format!(
+                "platform/{dev}/resources/{namespace}/{promise}/{name}/place/5058f/app.yaml"
+            ))
+        })
+    })
+    .await;
+    assert_eq!(files.keys().filter(|p| p.ends_with("/db/db.yaml")).count(), 3);
+    for name in ["one", "two", "three"] {
+        status_until(&requests, name, "the request to be Reconciled", |s| {
+            condition(s, "Reconciled").is_some_and(|c| c["status"] == "True")
+        })
+        .await;
+    }
+    let (_, commits) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        commits - commits_before <= 3,
+        "the six placements waiting for the server retry together and land in few commits: {} commits",
+        commits - commits_before
+    );
+    kratix_tests::agent_suite::promises(&client)
+        .delete(&promise, &DeleteParams::default())
+        .await
+        .expect("promise deleted");
+    let destinations: Api<Destination> = Api::all(client.clone());
+    for name in [&dev, &prod] {
+        destinations
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("cleanup");
+    }
+}
