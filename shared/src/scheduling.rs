@@ -247,6 +247,30 @@ pub fn work_conditions(schedule: &Schedule, written: impl Fn(&str) -> Written) -
     (scheduled, ready)
 }
 
+/// Where a Work's written placements are, by placement name: each placement whose
+/// last write succeeded and that says where its files went.
+pub fn work_outputs(placements: &[crate::api::work::WorkPlacement]) -> Vec<crate::api::work::WorkOutput> {
+    let mut outputs: Vec<crate::api::work::WorkOutput> = placements
+        .iter()
+        .filter_map(|placement| {
+            let status = placement.status.as_ref()?;
+            let written = status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "WriteSucceeded" && c.status == "True");
+            let path = status.path.clone().filter(|_| written)?;
+            Some(crate::api::work::WorkOutput {
+                work_placement: placement.metadata.name.clone().unwrap_or_default(),
+                destination: placement.spec.target_destination_name.clone(),
+                path,
+                version_id: status.version_id.clone(),
+            })
+        })
+        .collect();
+    outputs.sort_by(|a, b| a.work_placement.cmp(&b.work_placement));
+    outputs
+}
+
 /// The conditions the scheduler owns on a WorkPlacement: `ScheduleSucceeded`, and
 /// `Ready` False while it is misplaced (the writer owns `Ready` otherwise).
 pub fn placement_conditions(placement: &Placement) -> Vec<Condition> {

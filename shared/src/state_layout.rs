@@ -132,6 +132,23 @@ pub fn nested_directory(placement: &PlacementView<'_>) -> String {
     }
 }
 
+/// Where a placement's files are, from the store's root, for people to find them:
+/// its directory (nested), the Destination's directory (flat) or the one file
+/// (aggregated).
+pub fn location(
+    store_path: &str,
+    destination_path: &str,
+    layout: &Layout,
+    placement: &PlacementView<'_>,
+) -> String {
+    let root = join(&[store_path, destination_path]);
+    match layout {
+        Layout::Nested => join(&[&root, &nested_directory(placement)]),
+        Layout::Flat => root,
+        Layout::Aggregated { filename } => join(&[&root, filename]),
+    }
+}
+
 /// The ownership file of a placement in the flat layout, relative to the Destination.
 pub fn ownership_file(placement: &PlacementView<'_>) -> String {
     format!(".kratix/{}-{}.yaml", placement.namespace, placement.name)
@@ -297,6 +314,12 @@ mod tests {
             ..placement.clone()
         };
         assert_eq!(nested_directory(&deps), "dependencies/redis/5058f");
+        assert_eq!(location("clusters", "dev", &Layout::Nested, &placement), dir);
+        assert_eq!(location("", "dev", &Layout::Flat, &placement), "dev");
+        let aggregated = Layout::Aggregated {
+            filename: "all.yaml".to_owned(),
+        };
+        assert_eq!(location("s", "dev", &aggregated, &placement), "s/dev/all.yaml");
     }
 
     #[test]

@@ -261,6 +261,37 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         condition(&status, "Reconciled").map(|c| c["reason"].clone()),
         Some(json!("Reconciled"))
     );
+    // The status says where the output went: Destination, path and commit.
+    let status = status_until(&requests, "orders", "the request to record its outputs", |s| {
+        s["kratix"]["outputs"].as_array().is_some_and(|o| o.len() == 2)
+    })
+    .await;
+    let outputs = status["kratix"]["outputs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let by_destination: BTreeMap<String, Value> = outputs
+        .iter()
+        .map(|o| {
+            (
+                o["destination"].as_str().unwrap_or_default().to_owned(),
+                o.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_destination[&dev]["path"],
+        json!(format!(
+            "platform/{dev}/resources/{namespace}/{promise}/orders/place/5058f"
+        )),
+        "{outputs:?}"
+    );
+    assert_eq!(by_destination[&prod]["pipeline"], json!("place"));
+    assert_eq!(
+        by_destination[&prod]["versionID"].as_str().map(str::len),
+        Some(40),
+        "{outputs:?}"
+    );
     let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
     let of_request = ListParams::default().labels("kratix.io/pipeline-name=place");
     let (head, _) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
@@ -439,7 +470,15 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
         })
     })
     .await;
-    assert_eq!(files.keys().filter(|p| p.ends_with("/db/db.yaml")).count(), 3);
+    let files = files_until(&repo, "every request's db files", |f| {
+        f.keys().filter(|p| p.ends_with("/db/db.yaml")).count() == 3
+    })
+    .await;
+    assert!(
+        files
+            .keys()
+            .all(|p| !p.ends_with("old.yaml") || p.contains("/resources/"))
+    );
     for name in ["one", "two", "three"] {
         status_until(&requests, name, "the request to be Reconciled", |s| {
             condition(s, "Reconciled").is_some_and(|c| c["status"] == "True")

@@ -390,7 +390,8 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
             periodic_rerun(&request, &status).await
         }
         Settled::Completed => {
-            let works = works_of(&request).await?;
+            let (works, outputs) = works_of(&request).await?;
+            set_outputs(&mut status, outputs);
             status.insert(
                 "observedGeneration".to_owned(),
                 Value::from(request.object.metadata.generation.unwrap_or_default()),
@@ -457,8 +458,10 @@ async fn requirements_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
     Ok(None)
 }
 
-/// The request's Works and how each stands.
-async fn works_of(request: &Request<'_>) -> Result<Vec<(String, WorkReadiness)>, ReconcileError> {
+/// The request's Works: how each stands, and where their files went.
+async fn works_of(
+    request: &Request<'_>,
+) -> Result<(Vec<(String, WorkReadiness)>, Vec<Value>), ReconcileError> {
     let works_api: Api<Work> = Api::namespaced(
         request.context.agent.client.clone(),
         &request.pipeline_namespace(),
@@ -475,7 +478,7 @@ async fn works_of(request: &Request<'_>) -> Result<Vec<(String, WorkReadiness)>,
         .list(&ListParams::default().labels(&selector))
         .await
         .map_err(|e| ReconcileError::kube("listing Works", e))?;
-    Ok(works
+    let mine: Vec<&Work> = works
         .items
         .iter()
         .filter(|w| {
@@ -485,8 +488,37 @@ async fn works_of(request: &Request<'_>) -> Result<Vec<(String, WorkReadiness)>,
                 .get(labels::RESOURCE_NAMESPACE)
                 .is_none_or(|ns| *ns == request.namespace)
         })
+        .collect();
+    let readiness = mine
+        .iter()
         .map(|w| (w.name_any(), WorkReadiness::of_work(w)))
-        .collect())
+        .collect();
+    let mut outputs = Vec::new();
+    for work in &mine {
+        for output in work.status.iter().flat_map(|s| &s.outputs) {
+            outputs.push(json!({
+                "work": work.name_any(),
+                "pipeline": work.labels().get(labels::PIPELINE_NAME),
+                "workPlacement": output.work_placement,
+                "destination": output.destination,
+                "path": output.path,
+                "versionID": output.version_id,
+            }));
+        }
+    }
+    Ok((readiness, outputs))
+}
+
+/// `status.kratix.outputs`: where each of the request's Works was written.
+fn set_outputs(status: &mut Map<String, Value>, outputs: Vec<Value>) {
+    let kratix = status.entry("kratix").or_insert_with(|| json!({}));
+    if let Some(kratix) = kratix.as_object_mut() {
+        if outputs.is_empty() {
+            kratix.remove("outputs");
+        } else {
+            kratix.insert("outputs".to_owned(), Value::Array(outputs));
+        }
+    }
 }
 
 /// `lastSuccessfulConfigureWorkflowTime` (top level and under `kratix.workflows`)

@@ -298,6 +298,22 @@ async fn write_status(
         json!(work.spec.workload_groups.len()),
     );
     status.insert("workPlacementsCreated".to_owned(), json!(plan.placements.len()));
+    let current_placements: Vec<WorkPlacement> = existing
+        .iter()
+        .filter(|p| {
+            plan.placements
+                .iter()
+                .any(|planned| p.metadata.name.as_deref() == Some(&planned.name))
+        })
+        .cloned()
+        .collect();
+    let outputs = scheduling::work_outputs(&current_placements);
+    if !outputs.is_empty() {
+        status.insert("outputs".to_owned(), json!(outputs));
+    } else if current.contains_key("outputs") {
+        // A merge patch removes a key only when told to.
+        status.insert("outputs".to_owned(), Value::Null);
+    }
     if status != current {
         works
             .patch_status(

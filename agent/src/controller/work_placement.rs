@@ -12,7 +12,7 @@ use kratix_shared::api::destination::Destination;
 use kratix_shared::api::state_store::GitStateStore;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::state_batch::{self, Change, PlacementRecord};
-use kratix_shared::state_layout::Layout;
+use kratix_shared::state_layout::{self, Layout};
 use kratix_shared::{finalizers, labels};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -158,7 +158,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         let message = format!(
             "Destination {destination_name} does not exist; create it, or the placement's files are written nowhere"
         );
-        write_status(&api, &placement, Err(&message), None).await?;
+        write_status(&api, &placement, Err(&message), None, None).await?;
         return Ok(Action::requeue(MISSING_RECHECK));
     };
     let resolved = context
@@ -168,7 +168,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
     let (store, target) = match resolved {
         Ok(found) => found,
         Err(message) => {
-            write_status(&api, &placement, Err(&message), None).await?;
+            write_status(&api, &placement, Err(&message), None, None).await?;
             return Ok(Action::requeue(MISSING_RECHECK));
         }
     };
@@ -188,6 +188,12 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         return Ok(Action::await_change());
     }
     let this = record(&placement);
+    let location = state_layout::location(
+        &target.store_path,
+        &target.destination_path,
+        &target.layout,
+        &this.view(),
+    );
     let aggregate = match target.layout {
         Layout::Aggregated { .. } => siblings(&context, destination_name, Some(&this)),
         _ => Vec::new(),
@@ -203,7 +209,14 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         .await
     {
         Ok(written) => {
-            write_status(&api, &placement, Ok(()), written.version.as_deref()).await?;
+            write_status(
+                &api,
+                &placement,
+                Ok(()),
+                written.version.as_deref(),
+                Some(&location),
+            )
+            .await?;
             if written.changed {
                 events::publish_to(
                     agent,
@@ -229,7 +242,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         Err(error) => {
             let message = error.to_string();
             let was_failing = failing(&placement);
-            write_status(&api, &placement, Err(&message), None).await?;
+            write_status(&api, &placement, Err(&message), None, None).await?;
             if !was_failing {
                 events::publish_to(
                     agent,
@@ -346,7 +359,7 @@ async fn delete(
         }
         Err(StoreError::Failed(message) | StoreError::Rejected(message)) => {
             let message = format!("removing the files: {message}");
-            write_status(api, placement, Err(&message), None).await?;
+            write_status(api, placement, Err(&message), None, None).await?;
             Ok(Action::requeue(retry_tick()))
         }
     }
@@ -359,6 +372,7 @@ async fn write_status(
     placement: &WorkPlacement,
     outcome: Result<(), &str>,
     version: Option<&str>,
+    location: Option<&str>,
 ) -> Result<(), ReconcileError> {
     let name = placement.name_any();
     let mut current = placement.clone();
@@ -371,6 +385,9 @@ async fn write_status(
         let (before, mut after) = status_with(current.status.as_ref(), &conditions);
         if let Some(version) = version {
             after.insert("versionID".to_owned(), Value::String(version.to_owned()));
+        }
+        if let Some(location) = location {
+            after.insert("path".to_owned(), Value::String(location.to_owned()));
         }
         if after == before {
             return Ok(());

@@ -77,6 +77,21 @@ pub struct WorkStatus {
     pub work_placements: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_placements_created: Option<i64>,
+    /// Where each written placement's files are (kubectl-kratix's addition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<WorkOutput>,
+}
+
+/// One written WorkPlacement of a Work: where its files are, at which version.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkOutput {
+    pub work_placement: String,
+    pub destination: String,
+    /// From the state store's root: the placement's directory, or its file.
+    pub path: String,
+    #[serde(default, rename = "versionID", skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
 }
 
 /// One workload group of a Work assigned to one Destination.
@@ -116,4 +131,7 @@ pub struct WorkPlacementStatus {
     /// Git commit SHA, or a rolling digest of bucket object versions.
     #[serde(default, rename = "versionID", skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// Where the files are, from the state store's root (kubectl-kratix's addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
