@@ -464,20 +464,15 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
     with_server(|s| s.start_ssh_again()).unwrap_or_else(|e| panic!("{e}"));
     let files = files_until(&repo, "every request's files once the server is back", |f| {
         ["one", "two", "three"].iter().all(|name| {
-            f.contains_key(&format!(
-                "platform/{dev}/resources/{namespace}/{promise}/{name}/place/5058f/app.yaml"
-            ))
-        })
+            let dir = format!("platform/{dev}/resources/{namespace}/{promise}/{name}/place/5058f");
+            f.contains_key(&format!("{dir}/app.yaml")) && f.contains_key(&format!("{dir}/old.yaml"))
+        }) && f.keys().filter(|p| p.ends_with("/db/db.yaml")).count() == 3
     })
     .await;
-    let files = files_until(&repo, "every request's db files", |f| {
-        f.keys().filter(|p| p.ends_with("/db/db.yaml")).count() == 3
-    })
-    .await;
-    assert!(
-        files
-            .keys()
-            .all(|p| !p.ends_with("old.yaml") || p.contains("/resources/"))
+    assert_eq!(
+        files.keys().filter(|p| p.contains("/resources/")).count(),
+        3 * 3 + 2,
+        "each request's three files and the two canaries, nothing lost: {files:?}"
     );
     for name in ["one", "two", "three"] {
         status_until(&requests, name, "the request to be Reconciled", |s| {
