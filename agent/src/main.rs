@@ -76,6 +76,9 @@ enum Command {
 
 fn main() -> Result<()> {
     init_tracing();
+    // kube's TLS and the bucket client's both use rustls; with two providers
+    // compiled in, one must be chosen before the first connection.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match &cli.command {
         Command::Crds => {

@@ -20,10 +20,13 @@ pub struct ImageSpec {
     pub entrypoint: Option<Vec<String>>,
     pub cmd: Option<Vec<String>>,
     pub env: Vec<(String, String)>,
+    /// Single host files copied to these paths in the image.
+    pub files: Vec<(PathBuf, String)>,
 }
 
-/// Adds what the agent's state-store writers run: `git` (with its HTTP transport,
-/// found through `GIT_EXEC_PATH=/bin`) and the OpenSSH client, from this machine.
+/// Adds what the agent's state-store writers need: `git` (with its HTTP transport,
+/// found through `GIT_EXEC_PATH=/bin`), the OpenSSH client and the CA
+/// certificates (for HTTPS to Git hosts and buckets), from this machine.
 pub fn add_git_tools(spec: &mut ImageSpec) -> Result<()> {
     let step = "adding git and ssh to the image";
     let git = which("git").ok_or_else(|| fail(step, "git is not installed (apt-get install git)"))?;
@@ -43,6 +46,15 @@ pub fn add_git_tools(spec: &mut ImageSpec) -> Result<()> {
         spec.binaries.push(path);
     }
     spec.env.push(("GIT_EXEC_PATH".to_owned(), "/bin".to_owned()));
+    let bundle = PathBuf::from("/etc/ssl/certs/ca-certificates.crt");
+    if !bundle.is_file() {
+        return Err(fail(
+            step,
+            "/etc/ssl/certs/ca-certificates.crt is missing (apt-get install ca-certificates)",
+        ));
+    }
+    spec.files
+        .push((bundle, "/etc/ssl/certs/ca-certificates.crt".to_owned()));
     Ok(())
 }
 
@@ -129,6 +141,13 @@ pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
     }
     if let Some(dir) = &spec.dir {
         copy_tree(dir, root).step(format!("{step}: copying {}", dir.display()))?;
+    }
+    for (host, inside) in &spec.files {
+        let target = root.join(inside.trim_start_matches('/'));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).step(&step)?;
+        }
+        std::fs::copy(host, &target).step(format!("{step}: copying {}", host.display()))?;
     }
     let mut changes = vec!["ENV PATH=/bin:/usr/bin:/usr/local/bin".to_owned()];
     for (key, value) in &spec.env {

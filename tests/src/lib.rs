@@ -12,6 +12,7 @@ pub mod images;
 pub mod platform;
 pub mod proxy;
 pub mod runner;
+pub mod s3_server;
 pub mod support;
 
 pub use error::{Error, Result};

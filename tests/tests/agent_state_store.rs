@@ -3,20 +3,23 @@
 //! land under each Destination's path with the contract's layout, an update
 //! rewrites them and removes what is no longer output, a delete removes them, a
 //! Destination added later receives the Promise's dependencies, and a Git server
-//! that goes away is reported and written to once it is back.
+//! that goes away is reported and written to once it is back; the same for an
+//! S3-compatible bucket that checks request signatures.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
-use kratix_shared::api::state_store::{GitStateStore, GitStateStoreSpec, SecretReference};
+use kratix_shared::api::state_store::{
+    BucketStateStore, BucketStateStoreSpec, GitStateStore, GitStateStoreSpec, SecretReference,
+};
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::naming::md5_hex;
 use kratix_tests::agent_suite::{
     Setup, TIMEOUT, condition, install_promise_with, pipeline, request, status_until,
 };
 use kratix_tests::git_server::{self, GitServer};
+use kratix_tests::s3_server::{self, S3Server};
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
@@ -24,17 +27,6 @@ use serde_json::{Value, json};
 
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
-/// One Git server for the suite's tests (each has its own repository).
-fn server() -> &'static Mutex<GitServer> {
-    static SERVER: std::sync::OnceLock<Mutex<GitServer>> = std::sync::OnceLock::new();
-    SERVER.get_or_init(|| Mutex::new(GitServer::start().unwrap_or_else(|e| panic!("{e}"))))
-}
-
-fn with_server<T>(f: impl FnOnce(&mut GitServer) -> T) -> T {
-    let mut guard = server().lock().unwrap_or_else(|p| p.into_inner());
-    f(&mut guard)
 }
 
 async fn apply_secret(client: &kube::Client, namespace: &str, name: &str, data: Value) {
@@ -115,12 +107,13 @@ async fn destination(client: &kube::Client, name: &str, store: &str, labels: &[(
 
 /// Waits until the repository's files satisfy `done`, returning them.
 async fn files_until(
+    git: &GitServer,
     repo: &str,
     what: &str,
     done: impl Fn(&BTreeMap<String, String>) -> bool,
 ) -> BTreeMap<String, String> {
     wait_for(what, TIMEOUT, || async {
-        let files = with_server(|s| s.files(repo, "main")).map_err(|e| e.to_string())?;
+        let files = git.files(repo, "main").map_err(|e| e.to_string())?;
         if done(&files) {
             Ok(files)
         } else {
@@ -161,10 +154,10 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         image,
     } = kratix_tests::agent_suite::setup(platform(), "gitstore").await;
     let repo = format!("state-{suffix}");
-    let url = with_server(|s| {
-        s.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
-        s.http_url(&repo)
-    });
+    // The test's own server: dropped (and stopped) when the test ends.
+    let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
+    git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+    let url = git.http_url(&repo);
     let store = format!("git-{suffix}");
     apply_secret(
         &client,
@@ -189,7 +182,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         condition(&ready, "Ready").map(|c| c["reason"].clone()),
         Some(json!("TestDocumentsWritten"))
     );
-    files_until(&repo, "the canary files", |f| {
+    files_until(&git, &repo, "the canary files", |f| {
         f.contains_key(&format!(
             "platform/{dev}/dependencies/kratix-canary-namespace.yaml"
         )) && f.contains_key(&format!("platform/{prod}/resources/kratix-canary-configmap.yaml"))
@@ -221,9 +214,12 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
     let dependency_file = |destination: &str| {
         format!("platform/{destination}/dependencies/{promise}/5058f/static/{promise}-dependencies.yaml")
     };
-    let files = files_until(&repo, "the Promise's dependencies on both Destinations", |f| {
-        f.contains_key(&dependency_file(&dev)) && f.contains_key(&dependency_file(&prod))
-    })
+    let files = files_until(
+        &git,
+        &repo,
+        "the Promise's dependencies on both Destinations",
+        |f| f.contains_key(&dependency_file(&dev)) && f.contains_key(&dependency_file(&prod)),
+    )
     .await;
     assert!(
         files[&dependency_file(&dev)].contains("shared-config"),
@@ -238,7 +234,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         "platform/{prod}/resources/{namespace}/{promise}/orders/place/{}/db/db.yaml",
         &md5_hex(b"db")[..5]
     );
-    let files = files_until(&repo, "the request's files under both Destinations", |f| {
+    let files = files_until(&git, &repo, "the request's files under both Destinations", |f| {
         f.contains_key(&app) && f.contains_key(&db) && f.contains_key(&old)
     })
     .await;
@@ -294,7 +290,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
     );
     let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
     let of_request = ListParams::default().labels("kratix.io/pipeline-name=place");
-    let (head, _) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
+    let (head, _) = git.head(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
     let written = placements.list(&of_request).await.expect("placements").items;
     assert_eq!(written.len(), 2);
     for placement in &written {
@@ -303,7 +299,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         assert_eq!(version.len(), 40, "{status:?}");
         let is_ancestor = std::process::Command::new("git")
             .arg("--git-dir")
-            .arg(with_server(|s| s.repo_path(&repo)))
+            .arg(git.repo_path(&repo))
             .args(["merge-base", "--is-ancestor", &version, &head])
             .status()
             .expect("git runs")
@@ -326,7 +322,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         )
         .await
         .expect("updated");
-    let files = files_until(&repo, "the updated files", |f| {
+    let files = files_until(&git, &repo, "the updated files", |f| {
         f.get(&app).is_some_and(|c| c == "size: large\n") && !f.contains_key(&old)
     })
     .await;
@@ -335,7 +331,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
     // A Destination added later gets the Promise's dependencies (and nothing of
     // the request, whose placement is sticky).
     destination(&client, &late, &store, &[("env", &late), ("suite", &suite_label)]).await;
-    let files = files_until(&repo, "the dependencies on the late Destination", |f| {
+    let files = files_until(&git, &repo, "the dependencies on the late Destination", |f| {
         f.contains_key(&dependency_file(&late))
     })
     .await;
@@ -350,7 +346,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         .delete("orders", &DeleteParams::default())
         .await
         .expect("deleted");
-    let files = files_until(&repo, "the request's files to go", |f| {
+    let files = files_until(&git, &repo, "the request's files to go", |f| {
         !f.keys().any(|p| p.contains(&format!("/resources/{namespace}/")))
     })
     .await;
@@ -361,7 +357,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         .delete(&promise, &DeleteParams::default())
         .await
         .expect("promise deleted");
-    files_until(&repo, "the dependencies to go with the Promise", |f| {
+    files_until(&git, &repo, "the dependencies to go with the Promise", |f| {
         !f.keys().any(|p| p.contains(&format!("/dependencies/{promise}/")))
     })
     .await;
@@ -383,14 +379,11 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
         image,
     } = kratix_tests::agent_suite::setup(platform(), "gitdown").await;
     let repo = format!("state-{suffix}");
-    let (url, key, known_hosts) = with_server(|s| {
-        s.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
-        (
-            s.ssh_url(&repo),
-            s.client_key().unwrap_or_else(|e| panic!("{e}")),
-            s.known_hosts().unwrap_or_else(|e| panic!("{e}")),
-        )
-    });
+    let mut git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
+    git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+    let url = git.ssh_url(&repo);
+    let key = git.client_key().unwrap_or_else(|e| panic!("{e}"));
+    let known_hosts = git.known_hosts().unwrap_or_else(|e| panic!("{e}"));
     let store = format!("ssh-{suffix}");
     apply_secret(
         &client,
@@ -412,8 +405,8 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
     )
     .await;
 
-    let (_, commits_before) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
-    with_server(GitServer::stop_ssh);
+    let (_, commits_before) = git.head(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
+    git.stop_ssh();
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     for name in ["one", "two", "three"] {
         request(&requests, &resource, &namespace, name, json!({})).await;
@@ -461,13 +454,18 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
         Some(json!("False"))
     );
 
-    with_server(|s| s.start_ssh_again()).unwrap_or_else(|e| panic!("{e}"));
-    let files = files_until(&repo, "every request's files once the server is back", |f| {
-        ["one", "two", "three"].iter().all(|name| {
-            let dir = format!("platform/{dev}/resources/{namespace}/{promise}/{name}/place/5058f");
-            f.contains_key(&format!("{dir}/app.yaml")) && f.contains_key(&format!("{dir}/old.yaml"))
-        }) && f.keys().filter(|p| p.ends_with("/db/db.yaml")).count() == 3
-    })
+    git.start_ssh_again().unwrap_or_else(|e| panic!("{e}"));
+    let files = files_until(
+        &git,
+        &repo,
+        "every request's files once the server is back",
+        |f| {
+            ["one", "two", "three"].iter().all(|name| {
+                let dir = format!("platform/{dev}/resources/{namespace}/{promise}/{name}/place/5058f");
+                f.contains_key(&format!("{dir}/app.yaml")) && f.contains_key(&format!("{dir}/old.yaml"))
+            }) && f.keys().filter(|p| p.ends_with("/db/db.yaml")).count() == 3
+        },
+    )
     .await;
     assert_eq!(
         files.keys().filter(|p| p.contains("/resources/")).count(),
@@ -480,12 +478,225 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
         })
         .await;
     }
-    let (_, commits) = with_server(|s| s.head(&repo, "main")).unwrap_or_else(|e| panic!("{e}"));
+    let (_, commits) = git.head(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
     assert!(
         commits - commits_before <= 3,
         "the six placements waiting for the server retry together and land in few commits: {} commits",
         commits - commits_before
     );
+    kratix_tests::agent_suite::promises(&client)
+        .delete(&promise, &DeleteParams::default())
+        .await
+        .expect("promise deleted");
+    let destinations: Api<Destination> = Api::all(client.clone());
+    for name in [&dev, &prod] {
+        destinations
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("cleanup");
+    }
+}
+
+/// A BucketStateStore `name` on the test server, its keys in Secret `name`.
+async fn bucket_store(
+    s3: &S3Server,
+    client: &kube::Client,
+    name: &str,
+    bucket: &str,
+    namespace: &str,
+    secret_key: &str,
+) {
+    apply_secret(
+        client,
+        namespace,
+        name,
+        json!({"accessKeyID": s3_server::ACCESS_KEY, "secretAccessKey": secret_key}),
+    )
+    .await;
+    let stores: Api<BucketStateStore> = Api::all(client.clone());
+    let store = BucketStateStore {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        spec: BucketStateStoreSpec {
+            bucket_name: bucket.to_owned(),
+            endpoint: s3.endpoint(),
+            path: Some("platform".to_owned()),
+            secret_ref: Some(SecretReference {
+                name: name.to_owned(),
+                namespace: Some(namespace.to_owned()),
+            }),
+            insecure: Some(true),
+            use_dual_stack: None,
+            auth_method: Some("accessKey".to_owned()),
+        },
+        status: None,
+    };
+    stores
+        .create(&PostParams::default(), &store)
+        .await
+        .expect("bucket store created");
+}
+
+async fn objects_until(
+    s3: &S3Server,
+    bucket: &str,
+    what: &str,
+    done: impl Fn(&BTreeMap<String, String>) -> bool,
+) -> BTreeMap<String, String> {
+    wait_for(what, TIMEOUT, || async {
+        let objects = s3.objects(bucket).map_err(|e| e.to_string())?;
+        if done(&objects) {
+            Ok(objects)
+        } else {
+            Err(format!("objects now: {:?}", objects.keys().collect::<Vec<_>>()))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = kratix_tests::agent_suite::setup(platform(), "bucket").await;
+    let bucket = format!("b-{suffix}");
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    s3.create_bucket(&bucket).unwrap_or_else(|e| panic!("{e}"));
+    let store = format!("bucket-{suffix}");
+    bucket_store(&s3, &client, &store, &bucket, &namespace, s3_server::SECRET_KEY).await;
+    // A store with the wrong secret is refused by the server's signature check.
+    let forged = format!("forged-{suffix}");
+    bucket_store(&s3, &client, &forged, &bucket, &namespace, "not-the-secret").await;
+    let stores: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &kube::api::ApiResource::erase::<BucketStateStore>(&()),
+    );
+    status_until(&stores, &store, "the bucket store to be Ready", |s| {
+        s["status"] == "Ready"
+    })
+    .await;
+    let refused = status_until(&stores, &forged, "the forged store to be refused", |s| {
+        s["status"] == "NotReady"
+    })
+    .await;
+    let message = condition(&refused, "Ready")
+        .and_then(|c| c["message"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains(&format!("BucketStateStore {forged}")),
+        "{message}"
+    );
+    assert!(
+        !message.contains("not-the-secret"),
+        "no credential in a message: {message}"
+    );
+
+    let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
+    for name in [&dev, &prod] {
+        let destinations: Api<Destination> = Api::all(client.clone());
+        let object = Destination {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(BTreeMap::from([("env".to_owned(), name.clone())])),
+                ..ObjectMeta::default()
+            },
+            spec: DestinationSpec {
+                path: name.clone(),
+                state_store_ref: StateStoreReference {
+                    kind: "BucketStateStore".to_owned(),
+                    name: store.clone(),
+                },
+                strict_match_labels: Some(true),
+                ..DestinationSpec::default()
+            },
+            status: None,
+        };
+        destinations
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("destination");
+    }
+    destination_ready(&client, &dev).await;
+    objects_until(&s3, &bucket, "the canary objects", |o| {
+        o.contains_key(&format!(
+            "platform/{prod}/dependencies/kratix-canary-namespace.yaml"
+        ))
+    })
+    .await;
+
+    let (promise, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {"resource": {"configure": [sized_pipeline(&image, &dev, &prod)]}}}),
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let dir = format!("platform/{dev}/resources/{namespace}/{promise}/orders/place/5058f");
+    let db = format!(
+        "platform/{prod}/resources/{namespace}/{promise}/orders/place/{}/db/db.yaml",
+        &md5_hex(b"db")[..5]
+    );
+    let objects = objects_until(&s3, &bucket, "the request's objects", |o| {
+        o.contains_key(&format!("{dir}/app.yaml"))
+            && o.contains_key(&format!("{dir}/old.yaml"))
+            && o.contains_key(&db)
+    })
+    .await;
+    assert_eq!(objects[&db], "kind: Db\n");
+    let status = status_until(&requests, "orders", "the request to be Reconciled", |s| {
+        condition(s, "Reconciled").is_some_and(|c| c["status"] == "True")
+            && s["kratix"]["outputs"].as_array().is_some_and(|o| o.len() == 2)
+    })
+    .await;
+    let version = status["kratix"]["outputs"][0]["versionID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(version.len(), 64, "a sha256 of the objects' versions: {status}");
+    let db_object = s3.object_path(&bucket, &db);
+    let db_written = std::fs::metadata(&db_object)
+        .and_then(|m| m.modified())
+        .expect("db object");
+
+    // An update rewrites what changed, removes what is no longer output, and
+    // leaves the unchanged object alone.
+    requests
+        .patch(
+            "orders",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"size": "large"}})),
+        )
+        .await
+        .expect("updated");
+    objects_until(&s3, &bucket, "the updated objects", |o| {
+        o.get(&format!("{dir}/app.yaml"))
+            .is_some_and(|c| c == "size: large\n")
+            && !o.contains_key(&format!("{dir}/old.yaml"))
+    })
+    .await;
+    assert_eq!(
+        std::fs::metadata(&db_object)
+            .and_then(|m| m.modified())
+            .expect("db object"),
+        db_written,
+        "an object whose ETag matches its content is not written again"
+    );
+
+    requests
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    objects_until(&s3, &bucket, "the request's objects to go", |o| {
+        !o.keys().any(|k| k.contains(&format!("/resources/{namespace}/")))
+    })
+    .await;
     kratix_tests::agent_suite::promises(&client)
         .delete(&promise, &DeleteParams::default())
         .await

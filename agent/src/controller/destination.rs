@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
-use kratix_shared::api::state_store::GitStateStore;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::state_batch::Change;
 use kratix_shared::status_conditions::Condition;
@@ -49,21 +48,14 @@ pub async fn run(agent: Arc<Agent>) {
         predicates::generation.combine(predicates::finalizers),
         Default::default(),
     );
-    let (git_stores, git_writer) = reflector::store();
-    let store_changes = watcher(
-        Api::<GitStateStore>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(git_writer)
-    .touched_objects()
-    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let (git_stores, bucket_stores, store_changes) = super::store_lookup::store_caches_and_changes(&client);
     let metrics = agent.metrics.clone();
     let context = Arc::new(Context {
         agent,
         caches: StoreCaches {
             destinations: destinations.clone(),
             git_stores,
+            bucket_stores,
         },
     });
     Controller::for_stream(destination_changes, destinations)

@@ -1,18 +1,18 @@
-//! The state stores' readiness (contract 2.4): each GitStateStore is reached with
-//! its credentials, and its `status`, `Ready` condition and `observedGeneration`
+//! The state stores' readiness (contract 2.4): each GitStateStore and
+//! BucketStateStore is reached with its credentials, and its `status`, `Ready` condition and `observedGeneration`
 //! say whether that worked and, when not, git's own words (credentials removed).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use kratix_shared::api::state_store::GitStateStore;
+use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, StateStoreStatus};
 use kratix_shared::status_conditions::Condition;
+use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::watcher;
-use kube::{Resource as _, ResourceExt as _};
 use serde_json::json;
 
 use super::work::status_with;
@@ -23,32 +23,75 @@ use crate::state_store::StoreObject;
 const READY_RECHECK: Duration = Duration::from_secs(300);
 const FAILED_RECHECK: Duration = Duration::from_secs(30);
 
+/// What the controller needs of either kind of store.
+trait StoreKind:
+    kube::Resource<DynamicType = (), Scope = kube::core::ClusterResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    const KIND: &'static str;
+    fn object(store: Arc<Self>) -> StoreObject;
+    fn status(&self) -> Option<&StateStoreStatus>;
+}
+
+impl StoreKind for GitStateStore {
+    const KIND: &'static str = "GitStateStore";
+    fn object(store: Arc<Self>) -> StoreObject {
+        StoreObject::Git(store)
+    }
+    fn status(&self) -> Option<&StateStoreStatus> {
+        self.status.as_ref()
+    }
+}
+
+impl StoreKind for BucketStateStore {
+    const KIND: &'static str = "BucketStateStore";
+    fn object(store: Arc<Self>) -> StoreObject {
+        StoreObject::Bucket(store)
+    }
+    fn status(&self) -> Option<&StateStoreStatus> {
+        self.status.as_ref()
+    }
+}
+
 pub async fn run(agent: Arc<Agent>) {
+    tokio::join!(
+        run_kind::<GitStateStore>(agent.clone()),
+        run_kind::<BucketStateStore>(agent)
+    );
+}
+
+async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
     let client = agent.client.clone();
     let metrics = agent.metrics.clone();
-    Controller::new(Api::<GitStateStore>::all(client), watcher::Config::default())
-        .run(reconcile, error_policy, agent)
+    Controller::new(Api::<K>::all(client), watcher::Config::default())
+        .run(reconcile::<K>, error_policy::<K>, agent)
         .for_each(|result| {
-            metrics.reconciled("gitstatestore", result.is_ok());
+            metrics.reconciled(&K::KIND.to_ascii_lowercase(), result.is_ok());
             if let Err(error) = result {
-                tracing::debug!(%error, "gitstatestore reconcile failed");
+                tracing::debug!(%error, kind = K::KIND, "state store reconcile failed");
             }
             futures::future::ready(())
         })
         .await;
 }
 
-fn error_policy(_: Arc<GitStateStore>, error: &ReconcileError, _: Arc<Agent>) -> Action {
+fn error_policy<K: StoreKind>(_: Arc<K>, error: &ReconcileError, _: Arc<Agent>) -> Action {
     super::retry_after(error)
 }
 
-async fn reconcile(store: Arc<GitStateStore>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {
+async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {
     let name = store.name_any();
-    if store.metadata.deletion_timestamp.is_some() {
-        agent.state_stores.forget("GitStateStore", &name);
+    if store.meta().deletion_timestamp.is_some() {
+        agent.state_stores.forget(K::KIND, &name);
         return Ok(Action::await_change());
     }
-    let probed = agent.state_stores.probe(&StoreObject::Git(store.clone())).await;
+    let generation = store.meta().generation;
+    let probed = agent.state_stores.probe(&K::object(store.clone())).await;
     let (state, ready, recheck) = match &probed {
         Ok(()) => (
             "Ready",
@@ -71,18 +114,18 @@ async fn reconcile(store: Arc<GitStateStore>, agent: Arc<Agent>) -> Result<Actio
             FAILED_RECHECK,
         ),
     };
-    let (before, mut after) = status_with(store.status.as_ref(), [&ready]);
+    let (before, mut after) = status_with(store.status(), [&ready]);
     after.insert("status".to_owned(), json!(state));
-    after.insert("observedGeneration".to_owned(), json!(store.metadata.generation));
+    after.insert("observedGeneration".to_owned(), json!(generation));
     if before != after {
-        let api: Api<GitStateStore> = Api::all(agent.client.clone());
+        let api: Api<K> = Api::all(agent.client.clone());
         api.patch_status(
             &name,
             &PatchParams::default(),
             &Patch::Merge(json!({"status": after})),
         )
         .await
-        .map_err(|e| ReconcileError::kube(format!("writing the status of GitStateStore {name}"), e))?;
+        .map_err(|e| ReconcileError::kube(format!("writing the status of {} {name}", K::KIND), e))?;
         if let Err(error) = probed {
             events::publish_to(
                 &agent,

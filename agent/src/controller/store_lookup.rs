@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use kratix_shared::api::destination::Destination;
-use kratix_shared::api::state_store::GitStateStore;
+use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::state_batch::Target;
 use kratix_shared::state_layout::Layout;
 use kube::ResourceExt as _;
@@ -13,11 +13,49 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::state_store::StoreObject;
 
+/// Any change of either kind of state store, as a trigger stream (a new store, a
+/// changed spec) with the two caches it fills.
+pub fn store_caches_and_changes(
+    client: &kube::Client,
+) -> (
+    Store<GitStateStore>,
+    Store<BucketStateStore>,
+    impl futures::Stream<Item = ()> + Send + 'static,
+) {
+    use futures::StreamExt as _;
+    use kube::api::Api;
+    use kube::runtime::{WatchStreamExt as _, reflector, watcher};
+    let (git_stores, git_writer) = reflector::store();
+    let (bucket_stores, bucket_writer) = reflector::store();
+    let git_changes = watcher(
+        Api::<GitStateStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(git_writer)
+    .touched_objects()
+    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let bucket_changes = watcher(
+        Api::<BucketStateStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(bucket_writer)
+    .touched_objects()
+    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    (
+        git_stores,
+        bucket_stores,
+        futures::stream::select(git_changes.boxed(), bucket_changes.boxed()),
+    )
+}
+
 /// The caches a state-store controller reads.
 #[derive(Clone)]
 pub struct StoreCaches {
     pub destinations: Store<Destination>,
     pub git_stores: Store<GitStateStore>,
+    pub bucket_stores: Store<BucketStateStore>,
 }
 
 impl StoreCaches {
@@ -40,11 +78,17 @@ impl StoreCaches {
                         reference.name
                     )
                 }),
-            "BucketStateStore" => Err(format!(
-                "Destination {}: BucketStateStore {} is not written by this agent version",
-                destination.name_any(),
-                reference.name
-            )),
+            "BucketStateStore" => self
+                .bucket_stores
+                .get(&ObjectRef::new(&reference.name))
+                .map(StoreObject::Bucket)
+                .ok_or_else(|| {
+                    format!(
+                        "Destination {}: BucketStateStore {} does not exist; create it or fix spec.stateStoreRef",
+                        destination.name_any(),
+                        reference.name
+                    )
+                }),
             other => Err(format!(
                 "Destination {}: spec.stateStoreRef.kind {other:?} is not GitStateStore or BucketStateStore",
                 destination.name_any()

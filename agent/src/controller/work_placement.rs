@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
-use kratix_shared::api::state_store::GitStateStore;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::state_batch::{self, Change, PlacementRecord};
 use kratix_shared::state_layout::{self, Layout};
@@ -54,7 +53,6 @@ fn write_inputs(placement: &WorkPlacement) -> Option<u64> {
 pub async fn run(agent: Arc<Agent>) {
     let client = agent.client.clone();
     let (destinations, destination_writer) = reflector::store();
-    let (git_stores, git_writer) = reflector::store();
     let placement_writer = reflector::store::Writer::new(());
     let placements = placement_writer.as_reader();
     let placement_changes = watcher(
@@ -73,20 +71,14 @@ pub async fn run(agent: Arc<Agent>) {
     .default_backoff()
     .reflect(destination_writer)
     .touched_objects();
-    let store_changes = watcher(
-        Api::<GitStateStore>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(git_writer)
-    .touched_objects()
-    .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
+    let (git_stores, bucket_stores, store_changes) = super::store_lookup::store_caches_and_changes(&client);
     let metrics = agent.metrics.clone();
     let context = Arc::new(Context {
         agent,
         caches: StoreCaches {
             destinations,
             git_stores,
+            bucket_stores,
         },
         placements: placements.clone(),
     });

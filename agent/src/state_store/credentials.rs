@@ -6,7 +6,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
-use kratix_shared::api::state_store::{GitStateStore, SecretReference};
+use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, SecretReference};
 use kube::ResourceExt as _;
 use kube::api::Api;
 
@@ -188,6 +188,51 @@ pub async fn git_auth(
         ))),
         other => Err(StoreError::Failed(format!(
             "{label}: spec.authMethod {other:?} is not one of basicAuth, ssh"
+        ))),
+    }
+}
+
+/// How the bucket client authenticates.
+pub enum BucketCredentials {
+    /// `authMethod: IAM`: the ambient AWS chain (environment, web identity, instance metadata).
+    Ambient,
+    Keys {
+        access_key: String,
+        secret_key: String,
+    },
+}
+
+impl BucketCredentials {
+    pub fn redact(&self, text: &str) -> String {
+        match self {
+            BucketCredentials::Ambient => text.to_owned(),
+            BucketCredentials::Keys { secret_key, .. } => redact(text, std::slice::from_ref(secret_key)),
+        }
+    }
+}
+
+/// The bucket store's credentials.
+pub async fn bucket_credentials(
+    client: &kube::Client,
+    store: &BucketStateStore,
+) -> Result<BucketCredentials, StoreError> {
+    let label = format!("BucketStateStore {}", store.name_any());
+    match store.spec.auth_method.as_deref().unwrap_or("accessKey") {
+        "IAM" => Ok(BucketCredentials::Ambient),
+        "accessKey" | "" => {
+            let reference = store.spec.secret_ref.as_ref().filter(|r| !r.name.is_empty()).ok_or_else(|| {
+                StoreError::Failed(format!(
+                    "{label}: authMethod accessKey needs spec.secretRef naming a Secret with accessKeyID and secretAccessKey"
+                ))
+            })?;
+            let data = secret_data(client, reference, &label).await?;
+            Ok(BucketCredentials::Keys {
+                access_key: required(&data, "accessKeyID", &label, reference, "accessKey")?,
+                secret_key: required(&data, "secretAccessKey", &label, reference, "accessKey")?,
+            })
+        }
+        other => Err(StoreError::Failed(format!(
+            "{label}: spec.authMethod {other:?} is not one of accessKey, IAM"
         ))),
     }
 }

@@ -6,6 +6,7 @@
 //! outcome; the writer plans the batch with `kratix_shared::state_batch` and
 //! carries it out with the store's backend.
 
+pub mod bucket;
 pub mod credentials;
 pub mod git;
 
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kratix_shared::api::state_store::GitStateStore;
+use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::state_batch::Change;
 use kube::ResourceExt as _;
 use tokio::sync::{mpsc, oneshot};
@@ -55,18 +56,21 @@ pub struct Written {
 #[derive(Clone)]
 pub enum StoreObject {
     Git(Arc<GitStateStore>),
+    Bucket(Arc<BucketStateStore>),
 }
 
 impl StoreObject {
     pub fn kind(&self) -> &'static str {
         match self {
             StoreObject::Git(_) => "GitStateStore",
+            StoreObject::Bucket(_) => "BucketStateStore",
         }
     }
 
     pub fn name(&self) -> String {
         match self {
             StoreObject::Git(store) => store.name_any(),
+            StoreObject::Bucket(store) => store.name_any(),
         }
     }
 
@@ -74,17 +78,78 @@ impl StoreObject {
     pub fn path(&self) -> String {
         match self {
             StoreObject::Git(store) => store.spec.path.clone().unwrap_or_default(),
+            StoreObject::Bucket(store) => store.spec.path.clone().unwrap_or_default(),
         }
     }
 
     /// Changes when the writer must be made anew (a new spec, a recreated store).
     fn fingerprint(&self) -> String {
-        match self {
-            StoreObject::Git(store) => format!(
-                "{}:{}",
-                store.metadata.uid.as_deref().unwrap_or_default(),
-                serde_json::to_string(&store.spec).unwrap_or_default()
+        let (uid, spec) = match self {
+            StoreObject::Git(store) => (store.metadata.uid.clone(), serde_json::to_string(&store.spec)),
+            StoreObject::Bucket(store) => (store.metadata.uid.clone(), serde_json::to_string(&store.spec)),
+        };
+        format!("{}:{}", uid.unwrap_or_default(), spec.unwrap_or_default())
+    }
+}
+
+/// A store's writer side: the backend and the object it was made from (its
+/// Secret is read again for each batch, so a rotated credential applies at once).
+enum Backend {
+    Git(git::GitRepo, Arc<GitStateStore>),
+    Bucket(bucket::Bucket, Arc<BucketStateStore>),
+}
+
+impl Backend {
+    fn new(store: &StoreObject, dir: &std::path::Path) -> Backend {
+        let label = format!("{} {}", store.kind(), store.name());
+        match store {
+            StoreObject::Git(git_store) => Backend::Git(
+                git::GitRepo::new(label, &git_store.spec, dir.join("clone")),
+                git_store.clone(),
             ),
+            StoreObject::Bucket(bucket_store) => Backend::Bucket(
+                bucket::Bucket::new(label, &bucket_store.spec),
+                bucket_store.clone(),
+            ),
+        }
+    }
+
+    fn label(&self) -> &str {
+        match self {
+            Backend::Git(repo, _) => &repo.label,
+            Backend::Bucket(bucket, _) => &bucket.label,
+        }
+    }
+
+    async fn write(
+        &mut self,
+        client: &kube::Client,
+        dir: &std::path::Path,
+        changes: &[Change],
+        min_fetch_interval: Duration,
+    ) -> Result<BatchOutcome, StoreError> {
+        match self {
+            Backend::Git(repo, store) => {
+                let auth = credentials::git_auth(client, store, dir).await?;
+                repo.write_batch(changes, &auth, min_fetch_interval).await
+            }
+            Backend::Bucket(bucket, store) => {
+                let keys = credentials::bucket_credentials(client, store).await?;
+                bucket.write_batch(changes, &keys).await
+            }
+        }
+    }
+
+    async fn probe(&mut self, client: &kube::Client, dir: &std::path::Path) -> Result<(), StoreError> {
+        match self {
+            Backend::Git(repo, store) => {
+                let auth = credentials::git_auth(client, store, dir).await?;
+                repo.probe(&auth).await
+            }
+            Backend::Bucket(bucket, store) => {
+                let keys = credentials::bucket_credentials(client, store).await?;
+                bucket.probe(&keys).await
+            }
         }
     }
 }
@@ -210,9 +275,7 @@ async fn run_writer(
 ) {
     // A writer made anew starts from a fresh clone.
     let _ = std::fs::remove_dir_all(&dir);
-    let StoreObject::Git(git_store) = &store;
-    let label = format!("GitStateStore {}", git_store.name_any());
-    let mut repo = git::GitRepo::new(label, &git_store.spec, dir.join("clone"));
+    let mut backend = Backend::new(&store, &dir);
     while let Some(first) = requests.recv().await {
         let mut pending = vec![first];
         tokio::time::sleep(BATCH_WINDOW).await;
@@ -236,27 +299,15 @@ async fn run_writer(
                 Request::Probe(reply) => probes.push(reply),
             }
         }
-        let auth = match credentials::git_auth(&client, git_store, &dir).await {
-            Ok(auth) => auth,
-            Err(error) => {
-                for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
-                }
-                for probe in probes {
-                    let _ = probe.send(Err(error.clone()));
-                }
-                continue;
-            }
-        };
         if changes.is_empty() {
-            let probed = repo.probe(&auth).await;
+            let probed = backend.probe(&client, &dir).await;
             for probe in probes {
                 let _ = probe.send(probed.clone());
             }
             continue;
         }
         let started = std::time::Instant::now();
-        let outcome = repo.write_batch(&changes, &auth, min_fetch_interval).await;
+        let outcome = backend.write(&client, &dir, &changes, min_fetch_interval).await;
         // A probe that came with changes is answered by how their write went.
         let probed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
         for probe in probes {
@@ -265,7 +316,7 @@ async fn run_writer(
         match outcome {
             Ok(outcome) => {
                 tracing::info!(
-                    store = %repo.label,
+                    store = %backend.label(),
                     changes = changes.len(),
                     version = outcome.version.as_deref().unwrap_or("-"),
                     took_ms = started.elapsed().as_millis() as u64,
@@ -283,7 +334,7 @@ async fn run_writer(
                 }
             }
             Err(error) => {
-                tracing::warn!(store = %repo.label, changes = changes.len(), %error, "state store write failed");
+                tracing::warn!(store = %backend.label(), changes = changes.len(), %error, "state store write failed");
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
