@@ -3,14 +3,7 @@
 //! Today it prints the CRDs of the Kratix kinds and runs the Kratix containers
 //! of pipeline pods (`reader`, `work-creator`, `update-status`).
 
-mod controller;
-mod crash_points;
-mod endpoints;
-mod leader;
-mod manifests;
-mod metrics;
-mod pipeline_pod;
-mod state_store;
+use kratix_agent::{controller, endpoints, leader, manifests, metrics, pipeline_pod, state_store};
 
 use std::path::PathBuf;
 

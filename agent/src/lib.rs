@@ -1,0 +1,11 @@
+//! The agent's parts, as a library so that benchmarks can drive them directly;
+//! `main.rs` is the `kratix-agent` command line over them.
+
+pub mod controller;
+pub mod crash_points;
+pub mod endpoints;
+pub mod leader;
+pub mod manifests;
+pub mod metrics;
+pub mod pipeline_pod;
+pub mod state_store;
