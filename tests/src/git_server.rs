@@ -15,7 +15,11 @@ pub const USERNAME: &str = "kratix";
 pub const PASSWORD: &str = "state-store-secret";
 
 pub struct GitServer {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    /// Removed with the server, unless the server lives in a directory given to it.
+    _temp: Option<tempfile::TempDir>,
+    /// Left running when dropped ([`GitServer::detach`]).
+    detached: bool,
     http: Child,
     ssh: Child,
     pub http_port: u16,
@@ -23,14 +27,27 @@ pub struct GitServer {
 }
 
 impl GitServer {
-    /// Installs lighttpd and openssh-server when missing, then starts both.
+    /// Installs lighttpd and openssh-server when missing, then starts both in a
+    /// temporary directory.
     pub fn start() -> Result<GitServer> {
-        ensure_commands(&[("lighttpd", "lighttpd"), ("sshd", "openssh-server")])?;
-        let dir = tempfile::Builder::new()
+        let temp = tempfile::Builder::new()
             .prefix("kratix-git-server-")
             .tempdir()
             .step("creating the Git server's directory")?;
-        let root = dir.path();
+        let dir = temp.path().to_path_buf();
+        GitServer::start_at(dir, Some(temp))
+    }
+
+    /// The same in `dir` (emptied first), for a server that outlives its starter.
+    pub fn start_in(dir: &Path) -> Result<GitServer> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).step(format!("creating {}", dir.display()))?;
+        GitServer::start_at(dir.to_path_buf(), None)
+    }
+
+    fn start_at(dir: PathBuf, temp: Option<tempfile::TempDir>) -> Result<GitServer> {
+        ensure_commands(&[("lighttpd", "lighttpd"), ("sshd", "openssh-server")])?;
+        let root = dir.as_path();
         std::fs::create_dir_all(root.join("repos")).step("creating the repository directory")?;
         let http_port = free_port()?;
         let ssh_port = free_port()?;
@@ -46,6 +63,8 @@ impl GitServer {
         };
         let server = GitServer {
             dir,
+            _temp: temp,
+            detached: false,
             http,
             ssh,
             http_port,
@@ -54,6 +73,12 @@ impl GitServer {
         server.wait_for_port(http_port, "the Git HTTP server")?;
         server.wait_for_port(ssh_port, "the Git SSH server")?;
         Ok(server)
+    }
+
+    /// Leaves both servers running after this value is gone; their process ids.
+    pub fn detach(mut self) -> [u32; 2] {
+        self.detached = true;
+        [self.http.id(), self.ssh.id()]
     }
 
     fn wait_for_port(&self, port: u16, what: &str) -> Result<()> {
@@ -68,7 +93,7 @@ impl GitServer {
             format!("starting {what}"),
             format!(
                 "nothing listens on port {port} after 20 s; see the logs in {}",
-                self.dir.path().display()
+                self.dir.display()
             ),
         ))
     }
@@ -81,7 +106,7 @@ impl GitServer {
 
     /// Starts the SSH server again on its port, with the same keys.
     pub fn start_ssh_again(&mut self) -> Result<()> {
-        self.ssh = spawn_sshd(self.dir.path())?;
+        self.ssh = spawn_sshd(&self.dir)?;
         self.wait_for_port(self.ssh_port, "the Git SSH server")
     }
 
@@ -93,7 +118,7 @@ impl GitServer {
 
     /// Starts the HTTP server again on its port.
     pub fn start_http_again(&mut self) -> Result<()> {
-        self.http = spawn_lighttpd(self.dir.path())?;
+        self.http = spawn_lighttpd(&self.dir)?;
         self.wait_for_port(self.http_port, "the Git HTTP server")
     }
 
@@ -153,7 +178,7 @@ impl GitServer {
 
     /// The server's directory (logs, keys, repositories).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     /// Creates the bare repository `name` with `main` as its default branch.
@@ -171,7 +196,7 @@ impl GitServer {
     }
 
     pub fn repo_path(&self, name: &str) -> PathBuf {
-        self.dir.path().join("repos").join(format!("{name}.git"))
+        self.dir.join("repos").join(format!("{name}.git"))
     }
 
     /// `http://127.0.0.1:<port>/git/<name>.git` (basic auth: [`USERNAME`], [`PASSWORD`]).
@@ -190,13 +215,12 @@ impl GitServer {
 
     /// The client's private key (OpenSSH format), as a Secret's `sshPrivateKey` holds it.
     pub fn client_key(&self) -> Result<String> {
-        std::fs::read_to_string(self.dir.path().join("client_key")).step("reading the client key")
+        std::fs::read_to_string(self.dir.join("client_key")).step("reading the client key")
     }
 
     /// A `known_hosts` line for the server, as a Secret's `knownHosts` holds it.
     pub fn known_hosts(&self) -> Result<String> {
-        let public =
-            std::fs::read_to_string(self.dir.path().join("host_key.pub")).step("reading the host key")?;
+        let public = std::fs::read_to_string(self.dir.join("host_key.pub")).step("reading the host key")?;
         let mut fields = public.split_whitespace();
         let (kind, key) = (
             fields.next().unwrap_or_default(),
@@ -208,6 +232,9 @@ impl GitServer {
 
 impl Drop for GitServer {
     fn drop(&mut self) {
+        if self.detached {
+            return;
+        }
         for child in [&mut self.http, &mut self.ssh] {
             let _ = child.kill();
             let _ = child.wait();

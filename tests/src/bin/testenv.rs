@@ -67,6 +67,13 @@ enum Command {
         #[arg(long)]
         with_git: bool,
     },
+    /// Start a Git server (HTTP with basic auth, and SSH) beside an environment,
+    /// with an empty repository `kratix`, and print its URL and credentials as
+    /// `export` lines. `down` stops it with the environment.
+    GitServer {
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
     /// Run an environment's proxy and runner (started by `up`).
     #[command(hide = true)]
     Daemon {
@@ -137,7 +144,22 @@ fn main() -> ExitCode {
                 println!("export KUBECONFIG={}", up.kubeconfig.display());
                 Ok(())
             }
+            Command::GitServer { name } => {
+                let dir = platform::state::EnvPaths::new(&name).root.join("git-server");
+                stop_git_server(&dir);
+                let server = kratix_tests::git_server::GitServer::start_in(&dir)?;
+                server.create_repo("kratix")?;
+                println!("export GIT_HTTP_URL={}", server.http_url("kratix"));
+                println!("export GIT_REPO_DIR={}", server.repo_path("kratix").display());
+                println!("export GIT_USERNAME={}", kratix_tests::git_server::USERNAME);
+                println!("export GIT_PASSWORD={}", kratix_tests::git_server::PASSWORD);
+                let pids = server.detach();
+                std::fs::write(dir.join("pids"), format!("{} {}\n", pids[0], pids[1]))
+                    .map_err(|e| kratix_tests::error::fail("recording the Git server's processes", e.to_string()))?;
+                Ok(())
+            }
             Command::Down { name, forget } => {
+                stop_git_server(&platform::state::EnvPaths::new(&name).root.join("git-server"));
                 platform::down(&name)?;
                 if forget {
                     platform::forget(&name)?;
@@ -180,4 +202,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Stops the Git server `testenv git-server` left in `dir`, if any.
+fn stop_git_server(dir: &std::path::Path) {
+    let Ok(pids) = std::fs::read_to_string(dir.join("pids")) else {
+        return;
+    };
+    for pid in pids.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+        kratix_tests::platform::processes::stop(pid, std::time::Duration::from_secs(2));
+    }
+    let _ = std::fs::remove_file(dir.join("pids"));
 }
