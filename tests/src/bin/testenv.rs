@@ -210,7 +210,7 @@ fn stop_git_server(dir: &std::path::Path) {
         return;
     };
     for pid in pids.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
-        kratix_tests::platform::processes::stop(pid, std::time::Duration::from_secs(2));
+        kratix_tests::platform::processes::stop_one(pid, std::time::Duration::from_secs(2));
     }
     let _ = std::fs::remove_file(dir.join("pids"));
 }

@@ -48,6 +48,21 @@ pub fn stop(pid: u32, grace: Duration) {
     let _ = killpg(group, Signal::SIGKILL);
 }
 
+/// SIGTERM to one process (not a group leader), then SIGKILL after `grace`.
+pub fn stop_one(pid: u32, grace: Duration) {
+    let Ok(raw) = i32::try_from(pid) else { return };
+    let process = Pid::from_raw(raw);
+    let _ = kill(process, Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if !is_alive(pid) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = kill(process, Signal::SIGKILL);
+}
+
 /// The last `lines` lines of a log, for error messages.
 pub fn log_tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
