@@ -709,3 +709,163 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
             .expect("cleanup");
     }
 }
+
+/// A Destination on `store` with a file layout and cleanup of its own.
+async fn destination_with(
+    client: &kube::Client,
+    name: &str,
+    store: &str,
+    filepath: Value,
+    cleanup: Option<&str>,
+) {
+    let destinations: Api<DynamicObject> =
+        Api::all_with(client.clone(), &kube::api::ApiResource::erase::<Destination>(&()));
+    let mut spec = json!({
+        "path": name,
+        "stateStoreRef": {"kind": "GitStateStore", "name": store},
+        "strictMatchLabels": true,
+        "filepath": filepath,
+    });
+    if let Some(cleanup) = cleanup {
+        spec["cleanup"] = json!(cleanup);
+    }
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Destination",
+        "metadata": {"name": name, "labels": {"env": name}},
+        "spec": spec,
+    }))
+    .expect("destination");
+    destinations
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("destination created");
+}
+
+#[tokio::test]
+async fn flat_and_aggregated_layouts_and_a_destination_that_cleans_up_after_itself() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = kratix_tests::agent_suite::setup(platform(), "layouts").await;
+    let repo = format!("state-{suffix}");
+    let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
+    git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+    let store = format!("git-{suffix}");
+    apply_secret(
+        &client,
+        &namespace,
+        &store,
+        json!({"username": git_server::USERNAME, "password": git_server::PASSWORD}),
+    )
+    .await;
+    git_store(&client, &store, &git.http_url(&repo), &namespace, "basicAuth").await;
+    let (flat, aggregated) = (format!("flat-{suffix}"), format!("agg-{suffix}"));
+    destination_with(&client, &flat, &store, json!({"mode": "none"}), Some("all")).await;
+    destination_with(
+        &client,
+        &aggregated,
+        &store,
+        json!({"mode": "aggregatedYAML", "filename": "all.yaml"}),
+        None,
+    )
+    .await;
+    destination_ready(&client, &flat).await;
+    destination_ready(&client, &aggregated).await;
+    let (promise, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {"resource": {"configure": [sized_pipeline(&image, &flat, &aggregated)]}}}),
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+
+    // Flat: the files straight under the Destination, and the ownership file.
+    let files = files_until(&git, &repo, "the flat and aggregated files", |f| {
+        f.contains_key(&format!("platform/{flat}/app.yaml"))
+            && f.contains_key(&format!("platform/{flat}/old.yaml"))
+            && f.get(&format!("platform/{aggregated}/all.yaml"))
+                .is_some_and(|c| c.contains("kind: Db"))
+    })
+    .await;
+    let ownership: Vec<&String> = files
+        .keys()
+        .filter(|p| p.starts_with(&format!("platform/{flat}/.kratix/{namespace}-")))
+        .collect();
+    assert_eq!(ownership.len(), 1, "{files:?}");
+    assert!(files[ownership[0]].contains("app.yaml") && files[ownership[0]].contains("old.yaml"));
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
+    let on_flat = placements
+        .list(&ListParams::default().labels(&format!("kratix.io/targetDestinationName={flat}")))
+        .await
+        .expect("placements")
+        .items;
+    assert!(
+        on_flat[0]
+            .finalizers()
+            .iter()
+            .any(|f| f == "finalizers.workplacement.kratix.io/kratix-dot-files-cleanup"),
+        "{:?}",
+        on_flat[0].finalizers()
+    );
+
+    // The flat layout removes only what the placement owned before.
+    requests
+        .patch(
+            "orders",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"size": "large"}})),
+        )
+        .await
+        .expect("updated");
+    files_until(&git, &repo, "old.yaml to go from the flat Destination", |f| {
+        f.get(&format!("platform/{flat}/app.yaml"))
+            .is_some_and(|c| c == "size: large\n")
+            && !f.contains_key(&format!("platform/{flat}/old.yaml"))
+            && f.contains_key(&format!("platform/{flat}/kratix-canary-namespace.yaml"))
+    })
+    .await;
+
+    // cleanup: all — deleting the Destination removes its placements' files and
+    // its canaries before it goes.
+    let destinations: Api<Destination> = Api::all(client.clone());
+    destinations
+        .delete(&flat, &DeleteParams::default())
+        .await
+        .expect("deleted");
+    let files = files_until(&git, &repo, "everything under the flat Destination to go", |f| {
+        !f.keys().any(|p| p.starts_with(&format!("platform/{flat}/")))
+    })
+    .await;
+    assert!(files.contains_key(&format!("platform/{aggregated}/all.yaml")));
+    wait_for("the Destination to go", TIMEOUT, || async {
+        match destinations.get_opt(&flat).await {
+            Ok(None) => Ok(()),
+            Ok(Some(d)) => Err(format!("still there: {:?}", d.finalizers())),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await;
+
+    requests
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    files_until(
+        &git,
+        &repo,
+        "the aggregated file to go with the last placement",
+        |f| !f.contains_key(&format!("platform/{aggregated}/all.yaml")),
+    )
+    .await;
+    kratix_tests::agent_suite::promises(&client)
+        .delete(&promise, &DeleteParams::default())
+        .await
+        .expect("promise deleted");
+    destinations
+        .delete(&aggregated, &DeleteParams::default())
+        .await
+        .expect("cleanup");
+}
