@@ -13,6 +13,7 @@ pub mod platform;
 pub mod proxy;
 pub mod runner;
 pub mod s3_server;
+pub mod state_store_suite;
 pub mod support;
 
 pub use error::{Error, Result};

@@ -10,16 +10,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
-use kratix_shared::api::state_store::{
-    BucketStateStore, BucketStateStoreSpec, GitStateStore, GitStateStoreSpec, SecretReference,
-};
+use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::naming::md5_hex;
-use kratix_tests::agent_suite::{
-    Setup, TIMEOUT, condition, install_promise_with, pipeline, request, status_until,
-};
+use kratix_tests::agent_suite::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
 use kratix_tests::git_server::{self, GitServer};
 use kratix_tests::s3_server::{self, S3Server};
+use kratix_tests::state_store_suite::{
+    apply_secret, bucket_store, destination, destination_ready, destination_with, files_until, git_store,
+    objects_until, sized_pipeline,
+};
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
@@ -27,122 +27,6 @@ use serde_json::{Value, json};
 
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
-async fn apply_secret(client: &kube::Client, namespace: &str, name: &str, data: Value) {
-    let secrets: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        namespace,
-        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
-    );
-    let secret: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "stringData": data,
-    }))
-    .expect("secret");
-    secrets
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("secret created");
-}
-
-/// A GitStateStore `name` for `url`, its credentials in Secret `name` of `namespace`.
-async fn git_store(client: &kube::Client, name: &str, url: &str, namespace: &str, auth_method: &str) {
-    let stores: Api<GitStateStore> = Api::all(client.clone());
-    let store = GitStateStore {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            ..ObjectMeta::default()
-        },
-        spec: GitStateStoreSpec {
-            url: url.to_owned(),
-            path: Some("platform".to_owned()),
-            secret_ref: Some(SecretReference {
-                name: name.to_owned(),
-                namespace: Some(namespace.to_owned()),
-            }),
-            branch: Some("main".to_owned()),
-            auth_method: Some(auth_method.to_owned()),
-            git_author: None,
-        },
-        status: None,
-    };
-    stores
-        .create(&PostParams::default(), &store)
-        .await
-        .expect("store created");
-}
-
-/// A strict Destination on `store`, so other suites' Works never land here.
-async fn destination(client: &kube::Client, name: &str, store: &str, labels: &[(&str, &str)]) {
-    let destinations: Api<Destination> = Api::all(client.clone());
-    let object = Destination {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(
-                labels
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-            ),
-            ..ObjectMeta::default()
-        },
-        spec: DestinationSpec {
-            path: name.to_owned(),
-            state_store_ref: StateStoreReference {
-                kind: "GitStateStore".to_owned(),
-                name: store.to_owned(),
-            },
-            strict_match_labels: Some(true),
-            ..DestinationSpec::default()
-        },
-        status: None,
-    };
-    destinations
-        .create(&PostParams::default(), &object)
-        .await
-        .expect("destination");
-}
-
-/// Waits until the repository's files satisfy `done`, returning them.
-async fn files_until(
-    git: &GitServer,
-    repo: &str,
-    what: &str,
-    done: impl Fn(&BTreeMap<String, String>) -> bool,
-) -> BTreeMap<String, String> {
-    wait_for(what, TIMEOUT, || async {
-        let files = git.files(repo, "main").map_err(|e| e.to_string())?;
-        if done(&files) {
-            Ok(files)
-        } else {
-            Err(format!("files now: {:?}", files.keys().collect::<Vec<_>>()))
-        }
-    })
-    .await
-}
-
-/// A pipeline whose output depends on the request's `size`: `app.yaml` (default
-/// group, to `env=<dev>`), `db/db.yaml` (to `env=<prod>`), and `old.yaml` only
-/// while the size is `small`.
-fn sized_pipeline(image: &str, dev: &str, prod: &str) -> Value {
-    let script = format!(
-        "size=$(sed -n 's/^ *size: *//p' /kratix/input/object.yaml | head -n1); \
-         mkdir -p /kratix/output/db; echo \"size: $size\" > /kratix/output/app.yaml; echo 'kind: Db' > /kratix/output/db/db.yaml; \
-         if [ \"$size\" = small ]; then echo 'old: true' > /kratix/output/old.yaml; fi; \
-         printf -- '- matchLabels:\\n    env: {dev}\\n- directory: db\\n  matchLabels:\\n    env: {prod}\\n' > /kratix/metadata/destination-selectors.yaml"
-    );
-    pipeline("place", image, &script)
-}
-
-async fn destination_ready(client: &kube::Client, name: &str) -> Value {
-    let destinations: Api<DynamicObject> =
-        Api::all_with(client.clone(), &kube::api::ApiResource::erase::<Destination>(&()));
-    status_until(&destinations, name, "the Destination to be Ready", |s| {
-        condition(s, "Ready").is_some_and(|c| c["status"] == "True")
-    })
-    .await
 }
 
 #[tokio::test]
@@ -497,65 +381,6 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
     }
 }
 
-/// A BucketStateStore `name` on the test server, its keys in Secret `name`.
-async fn bucket_store(
-    s3: &S3Server,
-    client: &kube::Client,
-    name: &str,
-    bucket: &str,
-    namespace: &str,
-    secret_key: &str,
-) {
-    apply_secret(
-        client,
-        namespace,
-        name,
-        json!({"accessKeyID": s3_server::ACCESS_KEY, "secretAccessKey": secret_key}),
-    )
-    .await;
-    let stores: Api<BucketStateStore> = Api::all(client.clone());
-    let store = BucketStateStore {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            ..ObjectMeta::default()
-        },
-        spec: BucketStateStoreSpec {
-            bucket_name: bucket.to_owned(),
-            endpoint: s3.endpoint(),
-            path: Some("platform".to_owned()),
-            secret_ref: Some(SecretReference {
-                name: name.to_owned(),
-                namespace: Some(namespace.to_owned()),
-            }),
-            insecure: Some(true),
-            use_dual_stack: None,
-            auth_method: Some("accessKey".to_owned()),
-        },
-        status: None,
-    };
-    stores
-        .create(&PostParams::default(), &store)
-        .await
-        .expect("bucket store created");
-}
-
-async fn objects_until(
-    s3: &S3Server,
-    bucket: &str,
-    what: &str,
-    done: impl Fn(&BTreeMap<String, String>) -> bool,
-) -> BTreeMap<String, String> {
-    wait_for(what, TIMEOUT, || async {
-        let objects = s3.objects(bucket).map_err(|e| e.to_string())?;
-        if done(&objects) {
-            Ok(objects)
-        } else {
-            Err(format!("objects now: {:?}", objects.keys().collect::<Vec<_>>()))
-        }
-    })
-    .await
-}
-
 #[tokio::test]
 async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
     let Setup {
@@ -603,7 +428,10 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
         let object = Destination {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
-                labels: Some(BTreeMap::from([("env".to_owned(), name.clone())])),
+                labels: Some(BTreeMap::from([
+                    ("env".to_owned(), name.clone()),
+                    ("suite".to_owned(), format!("s{suffix}")),
+                ])),
                 ..ObjectMeta::default()
             },
             spec: DestinationSpec {
@@ -633,7 +461,11 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
     let (promise, resource) = install_promise_with(
         &client,
         &suffix,
-        json!({"workflows": {"resource": {"configure": [sized_pipeline(&image, &dev, &prod)]}}}),
+        json!({
+            "destinationSelectors": [{"matchLabels": {"suite": format!("s{suffix}")}}],
+            "dependencies": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared-config", "namespace": "default"}}],
+            "workflows": {"resource": {"configure": [sized_pipeline(&image, &dev, &prod)]}},
+        }),
     )
     .await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
@@ -650,6 +482,18 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
     })
     .await;
     assert_eq!(objects[&db], "kind: Db\n");
+    for destination in [&dev, &prod] {
+        let dependencies =
+            format!("platform/{destination}/dependencies/{promise}/5058f/static/{promise}-dependencies.yaml");
+        let objects = objects_until(
+            &s3,
+            &bucket,
+            "the Promise's dependencies on both Destinations",
+            |o| o.contains_key(&dependencies),
+        )
+        .await;
+        assert!(objects[&dependencies].contains("shared-config"));
+    }
     let status = status_until(&requests, "orders", "the request to be Reconciled", |s| {
         condition(s, "Reconciled").is_some_and(|c| c["status"] == "True")
             && s["kratix"]["outputs"].as_array().is_some_and(|o| o.len() == 2)
@@ -708,37 +552,6 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
             .await
             .expect("cleanup");
     }
-}
-
-/// A Destination on `store` with a file layout and cleanup of its own.
-async fn destination_with(
-    client: &kube::Client,
-    name: &str,
-    store: &str,
-    filepath: Value,
-    cleanup: Option<&str>,
-) {
-    let destinations: Api<DynamicObject> =
-        Api::all_with(client.clone(), &kube::api::ApiResource::erase::<Destination>(&()));
-    let mut spec = json!({
-        "path": name,
-        "stateStoreRef": {"kind": "GitStateStore", "name": store},
-        "strictMatchLabels": true,
-        "filepath": filepath,
-    });
-    if let Some(cleanup) = cleanup {
-        spec["cleanup"] = json!(cleanup);
-    }
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Destination",
-        "metadata": {"name": name, "labels": {"env": name}},
-        "spec": spec,
-    }))
-    .expect("destination");
-    destinations
-        .create(&PostParams::default(), &object)
-        .await
-        .expect("destination created");
 }
 
 #[tokio::test]
@@ -866,6 +679,121 @@ async fn flat_and_aggregated_layouts_and_a_destination_that_cleans_up_after_itse
         .expect("promise deleted");
     destinations
         .delete(&aggregated, &DeleteParams::default())
+        .await
+        .expect("cleanup");
+}
+
+#[tokio::test]
+async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        ..
+    } = kratix_tests::agent_suite::setup(platform(), "escape").await;
+    let repo = format!("state-{suffix}");
+    let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
+    git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+    let store = format!("git-{suffix}");
+    apply_secret(
+        &client,
+        &namespace,
+        &store,
+        json!({"username": git_server::USERNAME, "password": git_server::PASSWORD}),
+    )
+    .await;
+    git_store(&client, &store, &git.http_url(&repo), &namespace, "basicAuth").await;
+    let dev = format!("dev-{suffix}");
+    destination(&client, &dev, &store, &[("env", &dev)]).await;
+    destination_ready(&client, &dev).await;
+
+    // A Work (written by hand: the work creator never makes such a path) with one
+    // file that climbs out of its directory and one that does not.
+    let works: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &namespace,
+        &kube::api::ApiResource::erase::<kratix_shared::api::work::Work>(&()),
+    );
+    let compress = |text: &str| kratix_shared::compression::compress(text.as_bytes());
+    let work: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Work",
+        "metadata": {"name": format!("escape-{suffix}"), "namespace": namespace},
+        "spec": {"promiseName": format!("p-{suffix}"), "workloadGroups": [{
+            "id": md5_hex(b"."), "directory": ".",
+            "workloads": [
+                {"filepath": "../../../../outside.yaml", "content": compress("escaped: true\n")},
+                {"filepath": "inside.yaml", "content": compress("inside: true\n")},
+            ],
+            "destinationSelectors": [{"matchLabels": {"env": dev}, "source": "promise"}],
+        }]},
+    }))
+    .expect("work");
+    works
+        .create(&PostParams::default(), &work)
+        .await
+        .expect("work created");
+    let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
+    let refused = wait_for("the placement to report the refusal", TIMEOUT, || async {
+        let all = placements
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?
+            .items;
+        all.iter()
+            .find_map(|p| {
+                p.status
+                    .as_ref()?
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == "WriteSucceeded" && c.status == "False")
+                    .map(|c| c.message.clone())
+            })
+            .ok_or_else(|| format!("{} placements, none refused yet", all.len()))
+    })
+    .await;
+    assert!(
+        refused.contains("../../../../outside.yaml") && refused.contains("leaves its directory"),
+        "{refused}"
+    );
+    let status = status_until(
+        &works,
+        &format!("escape-{suffix}"),
+        "the Work to say Failing",
+        |s| condition(s, "Ready").is_some_and(|c| c["message"] == "Failing"),
+    )
+    .await;
+    assert_eq!(
+        condition(&status, "Ready").map(|c| c["status"].clone()),
+        Some(json!("False"))
+    );
+    let files = git.files(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.ends_with("outside.yaml") || p.ends_with("inside.yaml")),
+        "nothing of a refused placement is written: {files:?}"
+    );
+
+    works
+        .delete(&format!("escape-{suffix}"), &DeleteParams::default())
+        .await
+        .expect("deleted");
+    wait_for("the placement to go", TIMEOUT, || async {
+        let left = placements
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?
+            .items;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} left", left.len()))
+        }
+    })
+    .await;
+    let destinations: Api<Destination> = Api::all(client.clone());
+    destinations
+        .delete(&dev, &DeleteParams::default())
         .await
         .expect("cleanup");
 }
