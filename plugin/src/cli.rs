@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Work with Promises on disk (offline).
@@ -35,6 +37,99 @@ pub enum PromiseCommand {
     Validate(ValidateArgs),
     /// Print every object running a workflow creates, in apply order.
     Render(RenderArgs),
+    /// Scaffold a new Promise: promise.yaml (or the split layout), an example
+    /// request, a README and, with --pipeline, a first pipeline's container.
+    ///
+    /// On a terminal, missing values are asked for; without one, NAME, --group
+    /// and --kind are required. Existing files are never overwritten without --force.
+    #[command(disable_version_flag = true)]
+    Init(InitArgs),
+    /// Add a container to a pipeline of a Promise on disk (creating the pipeline
+    /// when it does not exist), with a container scaffold, in either layout.
+    AddContainer(AddContainerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The Promise's name (a DNS label, e.g. redis).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// API group of the requests, e.g. example.org.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Kind of the requests, e.g. Redis.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// API version of the requests.
+    #[arg(long, value_name = "VERSION", default_value = "v1alpha1")]
+    pub version: String,
+    /// Plural of the kind (default: the kind in lower case, pluralised).
+    #[arg(long, value_name = "PLURAL")]
+    pub plural: Option<String>,
+    /// Directory to write to (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The split layout: api.yaml, dependencies.yaml and
+    /// workflows/<lifecycle>/<action>/workflow.yaml (the Promise is named after the directory).
+    #[arg(long)]
+    pub split: bool,
+    /// A first pipeline, as LIFECYCLE/ACTION/NAME (e.g. resource/configure/instance).
+    #[arg(long, value_name = "LIFECYCLE/ACTION/NAME", requires = "image")]
+    pub pipeline: Option<PipelinePath>,
+    /// Image of the first pipeline's container.
+    #[arg(long, value_name = "IMAGE", requires = "pipeline")]
+    pub image: Option<String>,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AddContainerArgs {
+    /// The pipeline, as LIFECYCLE/ACTION/PIPELINE (e.g. resource/configure/instance).
+    #[arg(value_name = "LIFECYCLE/ACTION/PIPELINE")]
+    pub pipeline: PipelinePath,
+    /// The container's image.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// The container's name (default: from the image's name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The Promise's directory (holding promise.yaml, or the split layout).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite the container scaffold's files if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `LIFECYCLE/ACTION/NAME`: a workflow and a pipeline name in it.
+#[derive(Debug, Clone)]
+pub struct PipelinePath {
+    pub workflow: kratix_shared::api::Workflow,
+    pub name: String,
+}
+
+impl std::str::FromStr for PipelinePath {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let Some((workflow, name)) = text.rsplit_once('/') else {
+            return Err(format!(
+                "{text:?} is not LIFECYCLE/ACTION/NAME, as in resource/configure/instance"
+            ));
+        };
+        let workflow = workflow.parse().map_err(|e| {
+            format!("{text:?}: {e}; write LIFECYCLE/ACTION/NAME, as in resource/configure/instance")
+        })?;
+        if name.is_empty() {
+            return Err(format!("{text:?} names no pipeline; write LIFECYCLE/ACTION/NAME"));
+        }
+        Ok(PipelinePath {
+            workflow,
+            name: name.to_owned(),
+        })
+    }
 }
 
 #[derive(Args, Debug)]

@@ -22,6 +22,7 @@ pub mod pipeline_env;
 pub mod render;
 pub mod requirements;
 pub mod resource_crd;
+pub mod scaffold;
 pub mod scheduling;
 pub mod source;
 pub mod state_batch;

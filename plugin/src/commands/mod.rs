@@ -1,5 +1,7 @@
 //! One module per command; `run` dispatches.
 
+mod promise_add_container;
+mod promise_init;
 mod promise_render;
 mod promise_validate;
 
@@ -13,6 +15,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Promise(PromiseCommand::Validate(args)) => promise_validate::run(&args),
         Command::Promise(PromiseCommand::Render(args)) => promise_render::run(&args),
+        Command::Promise(PromiseCommand::Init(args)) => promise_init::run(&args),
+        Command::Promise(PromiseCommand::AddContainer(args)) => promise_add_container::run(&args),
         Command::Version => {
             println!("kubectl-kratix {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

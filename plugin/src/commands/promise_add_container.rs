@@ -1,0 +1,176 @@
+//! `promise add-container`: adds a container to a pipeline in `promise.yaml` or
+//! in the split layout's `workflow.yaml`, writes its scaffold, and checks that
+//! the Promise is still valid (putting the file back when it is not).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kratix_shared::scaffold::{self, PipelineInput};
+use kratix_shared::source;
+use kratix_shared::validate::{Severity, validate_promise};
+use serde_json::Value;
+
+use super::promise_init::write_files;
+use super::promise_validate::problem_line;
+use crate::cli::AddContainerArgs;
+
+const EXIT_USAGE: u8 = 2;
+const EXIT_INVALID: u8 = 1;
+
+/// The file that holds the pipeline list, and whether it is the split layout's.
+fn pipelines_file(dir: &Path, workflow: kratix_shared::api::Workflow) -> Result<(PathBuf, bool)> {
+    let promise = dir.join("promise.yaml");
+    if promise.is_file() {
+        return Ok((promise, false));
+    }
+    if dir.join("api.yaml").is_file()
+        || dir.join("dependencies.yaml").is_file()
+        || dir.join("workflows").is_dir()
+    {
+        return Ok((source::workflow_file(dir, workflow), true));
+    }
+    bail!(
+        "{} holds no Promise: expected promise.yaml, or api.yaml and dependencies.yaml for the split layout (pass --dir, or run promise init first)",
+        dir.display()
+    )
+}
+
+fn read_yaml(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_saphyr::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}: {}",
+            path.display(),
+            kratix_shared::yaml::describe_yaml_error(&e)
+        )
+    })
+}
+
+pub fn run(args: &AddContainerArgs) -> Result<ExitCode> {
+    let input = PipelineInput {
+        workflow: args.pipeline.workflow,
+        pipeline: args.pipeline.name.clone(),
+        container: args
+            .name
+            .clone()
+            .unwrap_or_else(|| scaffold::default_container_name(&args.image)),
+        image: args.image.clone(),
+    };
+    let problems = scaffold::check_pipeline(&input);
+    if !problems.is_empty() {
+        for (flag, message) in &problems {
+            eprintln!("error: {flag}: {message}");
+        }
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let (file, split) = pipelines_file(&args.dir, input.workflow)?;
+    let before = file
+        .is_file()
+        .then(|| std::fs::read_to_string(&file))
+        .transpose()?;
+    let label = file.display().to_string();
+    let updated = if split {
+        let mut pipelines: Vec<Value> = match &before {
+            Some(_) => match read_yaml(&file)? {
+                Value::Array(list) => list,
+                Value::Null => Vec::new(),
+                _ => bail!("{label}: must be a list of Pipeline objects"),
+            },
+            None => Vec::new(),
+        };
+        scaffold::add_container(&mut pipelines, &input, &label)?;
+        Value::Array(pipelines)
+    } else {
+        let mut promise = read_yaml(&file)?;
+        let (kind, action) = (
+            input.workflow.workflow_type.as_str(),
+            input.workflow.action.as_str(),
+        );
+        let list = promise
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("{label}: is not a Promise"))?
+            .entry("spec")
+            .or_insert_with(|| Value::Object(Default::default()))
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("{label}: spec is not a map"))?
+            .entry("workflows")
+            .or_insert_with(|| Value::Object(Default::default()))
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("{label}: spec.workflows is not a map"))?
+            .entry(kind)
+            .or_insert_with(|| Value::Object(Default::default()))
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("{label}: spec.workflows.{kind} is not a map"))?
+            .entry(action)
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if list.is_null() {
+            *list = Value::Array(Vec::new());
+        }
+        let pipelines = list
+            .as_array_mut()
+            .ok_or_else(|| anyhow!("{label}: spec.workflows.{kind}.{action} is not a list"))?;
+        scaffold::add_container(pipelines, &input, &label)?;
+        promise
+    };
+    let container_files = scaffold::container_files(&input);
+    if !args.force
+        && let Some(existing) = container_files
+            .iter()
+            .map(|f| args.dir.join(&f.path))
+            .find(|p| p.exists())
+    {
+        bail!(
+            "{} already exists; nothing was changed (pass --force to overwrite the container scaffold)",
+            existing.display()
+        );
+    }
+    let text = serde_saphyr::to_string(&updated).map_err(|e| anyhow!("encoding {label}: {e}"))?;
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(&file, text).with_context(|| format!("writing {label}"))?;
+    // The Promise must still be valid; if not, the file goes back as it was.
+    let errors = errors_of(&args.dir)?;
+    if !errors.is_empty() {
+        match &before {
+            Some(original) => {
+                std::fs::write(&file, original).with_context(|| format!("restoring {label}"))?
+            }
+            None => std::fs::remove_file(&file).with_context(|| format!("removing {label}"))?,
+        }
+        for line in &errors {
+            println!("{line}");
+        }
+        eprintln!("the container was not added: the Promise would not be valid; {label} is unchanged");
+        return Ok(ExitCode::from(EXIT_INVALID));
+    }
+    write_files(&args.dir, &container_files, true)?;
+    println!(
+        "added container {} ({}) to pipeline {} of {} in {label}",
+        input.container, input.image, input.pipeline, input.workflow
+    );
+    for written in &container_files {
+        println!("created {}", args.dir.join(&written.path).display());
+    }
+    eprintln!(
+        "Customise {} and build it as {}",
+        args.dir.join(scaffold::container_dir(&input)).display(),
+        input.image
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The errors `promise validate` would print for the Promise in `dir`.
+fn errors_of(dir: &Path) -> Result<Vec<String>> {
+    let loaded = source::load(dir)?;
+    let mut lines = Vec::new();
+    for promise in &loaded.promises {
+        for problem in validate_promise(&promise.value).problems {
+            if problem.severity == Severity::Error {
+                lines.push(problem_line(promise, &problem));
+            }
+        }
+    }
+    Ok(lines)
+}

@@ -1,0 +1,191 @@
+//! `promise init`: asks for what it was not given (on a terminal), checks it,
+//! and writes the scaffold `kratix_shared::scaffold` lays out, never over an
+//! existing file without `--force`.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use kratix_shared::scaffold::{self, ApiInput, PipelineInput, ScaffoldFile};
+
+use crate::cli::InitArgs;
+
+/// Exit code of a usage error (a missing or malformed value), as clap's.
+const EXIT_USAGE: u8 = 2;
+
+/// The values still missing, asked for one by one with a default each.
+fn prompt(args: &InitArgs) -> Result<(String, String, String, Option<String>)> {
+    use dialoguer::Input;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => Input::<String>::new()
+            .with_prompt("Promise name")
+            .default("my-promise".to_owned())
+            .interact_text()?,
+    };
+    let group = match &args.group {
+        Some(group) => group.clone(),
+        None => Input::<String>::new()
+            .with_prompt("API group of its requests")
+            .default("example.org".to_owned())
+            .interact_text()?,
+    };
+    let kind = match &args.kind {
+        Some(kind) => kind.clone(),
+        None => Input::<String>::new()
+            .with_prompt("Kind of its requests")
+            .default(camel_case(&name))
+            .interact_text()?,
+    };
+    let plural = match &args.plural {
+        Some(plural) => Some(plural.clone()),
+        None if args.kind.is_none() => Some(
+            Input::<String>::new()
+                .with_prompt("Plural")
+                .default(scaffold::default_plural(&kind))
+                .interact_text()?,
+        ),
+        None => None,
+    };
+    Ok((name, group, kind, plural))
+}
+
+/// `my-promise` → `MyPromise`.
+fn camel_case(name: &str) -> String {
+    name.split(['-', '_', '.'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: &InitArgs) -> Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let (name, group, kind, plural) = if interactive {
+        prompt(args)?
+    } else {
+        let missing: Vec<&str> = [
+            ("NAME", args.name.is_none()),
+            ("--group", args.group.is_none()),
+            ("--kind", args.kind.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, missing)| missing.then_some(flag))
+        .collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "error: missing {}: there is no terminal to ask on, so pass them, as in\n  kubectl kratix promise init redis --group example.org --kind Redis",
+                missing.join(", ")
+            );
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        (
+            args.name.clone().unwrap_or_default(),
+            args.group.clone().unwrap_or_default(),
+            args.kind.clone().unwrap_or_default(),
+            args.plural.clone(),
+        )
+    };
+    let api = ApiInput {
+        plural: plural.unwrap_or_else(|| scaffold::default_plural(&kind)),
+        name,
+        group,
+        kind,
+        version: args.version.clone(),
+    };
+    let mut problems = scaffold::check_api(&api);
+    let pipeline = args.pipeline.as_ref().map(|path| {
+        let image = args.image.clone().unwrap_or_default();
+        PipelineInput {
+            workflow: path.workflow,
+            pipeline: path.name.clone(),
+            container: scaffold::default_container_name(&image),
+            image,
+        }
+    });
+    if let Some(pipeline) = &pipeline {
+        problems.extend(scaffold::check_pipeline(pipeline));
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&api.name));
+    if args.split {
+        let named = std::path::absolute(&dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+        if named.as_deref() != Some(api.name.as_str()) {
+            problems.push((
+                "--dir",
+                format!(
+                    "{} is not named {}: in the split layout the Promise is named after its directory",
+                    dir.display(),
+                    api.name
+                ),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        for (flag, message) in &problems {
+            eprintln!("error: {flag}: {message}");
+        }
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let command = std::env::args()
+        .skip(1)
+        .fold(String::from("kubectl kratix"), |line, arg| line + " " + &arg);
+    let files = scaffold::promise_files(&api, args.split, pipeline.as_ref(), &command)?;
+    write_files(&dir, &files, args.force)?;
+    for file in &files {
+        println!("created {}", dir.join(&file.path).display());
+    }
+    eprintln!(
+        "Next: kubectl kratix promise validate {0}; kubectl kratix promise add-container resource/configure/instance --image IMAGE --dir {0}",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every file, or none when one exists and `force` is off.
+pub fn write_files(dir: &Path, files: &[ScaffoldFile], force: bool) -> Result<()> {
+    if !force {
+        let existing: Vec<String> = files
+            .iter()
+            .map(|f| dir.join(&f.path))
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            bail!(
+                "{} already exist{}; nothing was written (pass --force to overwrite)",
+                existing.join(", "),
+                if existing.len() == 1 { "s" } else { "" }
+            );
+        }
+    }
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, &file.content).with_context(|| format!("writing {}", path.display()))?;
+        #[cfg(unix)]
+        if file.executable {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_become_kinds() {
+        assert_eq!(super::camel_case("my-redis_db"), "MyRedisDb");
+        assert_eq!(super::camel_case("redis"), "Redis");
+    }
+}

@@ -1,0 +1,470 @@
+//! `promise init` and `promise add-container`, run through the built binary: the
+//! files they write, that what they write validates, that nothing is overwritten
+//! without --force, the errors for missing and bad values, and the prompts on a
+//! real terminal (tmux).
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn kratix_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubectl-kratix"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("kubectl-kratix runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn yaml(path: &Path) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(path).expect("read")).expect("yaml")
+}
+
+fn validates(dir: &Path, path: &str) {
+    let output = kratix_in(dir, &["promise", "validate", path]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert_eq!(text(&output.stdout), "", "no problems");
+}
+
+#[test]
+fn init_writes_a_promise_that_validates_with_a_container_scaffold() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let output = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "redis",
+            "--group",
+            "example.org",
+            "--kind",
+            "Redis",
+            "--pipeline",
+            "resource/configure/instance",
+            "--image",
+            "example.org/redis-generate:v0.1.0",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "created redis/promise.yaml\n\
+         created redis/example-resource.yaml\n\
+         created redis/README.md\n\
+         created redis/workflows/resource/configure/instance/redis-generate/Dockerfile\n\
+         created redis/workflows/resource/configure/instance/redis-generate/scripts/pipeline.sh\n\
+         created redis/workflows/resource/configure/instance/redis-generate/resources/README.md\n"
+    );
+    validates(temp.path(), "redis");
+    let promise = yaml(&temp.path().join("redis/promise.yaml"));
+    assert_eq!(
+        promise["metadata"]["labels"]["kratix.io/promise-version"],
+        "v0.0.1"
+    );
+    assert_eq!(promise["spec"]["api"]["spec"]["names"]["plural"], "redises");
+    assert_eq!(
+        promise["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0],
+        serde_json::json!({"name": "redis-generate", "image": "example.org/redis-generate:v0.1.0"})
+    );
+    let example = yaml(&temp.path().join("redis/example-resource.yaml"));
+    assert_eq!(
+        (example["apiVersion"].as_str(), example["kind"].as_str()),
+        (Some("example.org/v1alpha1"), Some("Redis"))
+    );
+    let script = temp
+        .path()
+        .join("redis/workflows/resource/configure/instance/redis-generate/scripts/pipeline.sh");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&script).expect("script").permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "the script is executable");
+    }
+    let body = std::fs::read_to_string(&script).expect("script");
+    assert!(
+        body.contains("/kratix/input/object.yaml") && body.contains("/kratix/output/"),
+        "{body}"
+    );
+    let readme = std::fs::read_to_string(temp.path().join("redis/README.md")).expect("readme");
+    assert!(
+        readme.contains("kubectl kratix promise init redis --group example.org"),
+        "{readme}"
+    );
+    // The rendered Job runs the scaffolded container.
+    let render = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "render",
+            "redis",
+            "--workflow",
+            "resource/configure",
+            "--name-suffix",
+            "abcde",
+        ],
+    );
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    assert!(text(&render.stdout).contains("image: example.org/redis-generate:v0.1.0"));
+}
+
+#[test]
+fn init_never_overwrites_without_force() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "promise",
+        "init",
+        "redis",
+        "--group",
+        "example.org",
+        "--kind",
+        "Redis",
+    ];
+    assert!(kratix_in(temp.path(), &args).status.success());
+    let promise = temp.path().join("redis/promise.yaml");
+    std::fs::write(&promise, "# mine\n").expect("edit");
+    let again = kratix_in(temp.path(), &args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("redis/promise.yaml, redis/example-resource.yaml, redis/README.md already exist; nothing was written (pass --force to overwrite)"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&promise).expect("read"), "# mine\n");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert!(kratix_in(temp.path(), &forced).status.success());
+    validates(temp.path(), "redis");
+}
+
+#[test]
+fn without_a_terminal_missing_values_are_a_usage_error_naming_them() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let output = kratix_in(temp.path(), &["promise", "init", "redis"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).starts_with("error: missing --group, --kind: there is no terminal to ask on"),
+        "{}",
+        text(&output.stderr)
+    );
+    let bad = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "Redis_DB",
+            "--group",
+            "example",
+            "--kind",
+            "redis",
+            "--version",
+            "1",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let errors = text(&bad.stderr);
+    for flag in [
+        "error: NAME: \"Redis_DB\"",
+        "error: --group: \"example\" needs at least one dot",
+        "error: --kind:",
+        "error: --version: \"1\"",
+    ] {
+        assert!(errors.contains(flag), "{flag} in {errors}");
+    }
+    assert!(
+        std::fs::read_dir(temp.path()).expect("dir").next().is_none(),
+        "nothing written"
+    );
+    let half = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "x",
+            "--group",
+            "a.b",
+            "--kind",
+            "X",
+            "--pipeline",
+            "resource/configure/p",
+        ],
+    );
+    assert_eq!(half.status.code(), Some(2), "--pipeline needs --image");
+    assert!(text(&half.stderr).contains("--image"), "{}", text(&half.stderr));
+}
+
+#[test]
+fn the_split_layout_and_add_container_keep_the_promise_valid() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let init = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "cache",
+            "--split",
+            "--group",
+            "example.org",
+            "--kind",
+            "Cache",
+        ],
+    );
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    for file in [
+        "api.yaml",
+        "dependencies.yaml",
+        "example-resource.yaml",
+        "README.md",
+    ] {
+        assert!(temp.path().join("cache").join(file).is_file(), "{file}");
+    }
+    validates(temp.path(), "cache");
+    let add = |args: &[&str]| {
+        let mut all = vec!["promise", "add-container"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--dir", "cache"]);
+        kratix_in(temp.path(), &all)
+    };
+    let first = add(&["resource/configure/instance", "--image", "example.org/gen:v1"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).starts_with(
+        "added container gen (example.org/gen:v1) to pipeline instance of resource/configure in cache/workflows/resource/configure/workflow.yaml\n"
+    ));
+    let second = add(&[
+        "resource/configure/instance",
+        "--image",
+        "example.org/other:v1",
+        "--name",
+        "report",
+    ]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let pipelines = yaml(
+        &temp
+            .path()
+            .join("cache/workflows/resource/configure/workflow.yaml"),
+    );
+    let names: Vec<&str> = pipelines[0]["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["gen", "report"]);
+    assert!(
+        temp.path()
+            .join("cache/workflows/resource/configure/instance/report/Dockerfile")
+            .is_file()
+    );
+    validates(temp.path(), "cache");
+
+    let twice = add(&[
+        "resource/configure/instance",
+        "--image",
+        "example.org/other:v2",
+        "--name",
+        "report",
+    ]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(
+        text(&twice.stderr).contains("already has a container named report; choose another with --name"),
+        "{}",
+        text(&twice.stderr)
+    );
+    let reserved = add(&[
+        "resource/configure/instance",
+        "--image",
+        "x:v1",
+        "--name",
+        "reader",
+    ]);
+    assert_eq!(reserved.status.code(), Some(2));
+    let nowhere = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "add-container",
+            "resource/configure/a",
+            "--image",
+            "x:v1",
+        ],
+    );
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert!(
+        text(&nowhere.stderr).contains(". holds no Promise"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+    let bad_path = kratix_in(
+        temp.path(),
+        &["promise", "add-container", "resource/update/a", "--image", "x:v1"],
+    );
+    assert_eq!(bad_path.status.code(), Some(2));
+}
+
+#[test]
+fn add_container_to_a_single_file_promise_starts_a_new_pipeline() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    assert!(
+        kratix_in(
+            temp.path(),
+            &["promise", "init", "db", "--group", "example.org", "--kind", "Db"]
+        )
+        .status
+        .success()
+    );
+    let output = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "add-container",
+            "promise/configure/dependencies",
+            "--image",
+            "example.org/deps:v1",
+            "--dir",
+            "db",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let promise = yaml(&temp.path().join("db/promise.yaml"));
+    assert_eq!(
+        promise["spec"]["workflows"]["promise"]["configure"][0]["metadata"]["name"],
+        "dependencies"
+    );
+    validates(temp.path(), "db");
+}
+
+#[test]
+fn init_help_lists_its_flags() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let help = text(&kratix_in(temp.path(), &["promise", "init", "--help"]).stdout);
+    assert!(
+        help.contains("Usage: kubectl kratix promise init [OPTIONS] [NAME]"),
+        "{help}"
+    );
+    for flag in [
+        "--group <GROUP>",
+        "--kind <KIND>",
+        "--version <VERSION>",
+        "--plural <PLURAL>",
+        "--dir <DIR>",
+        "--split",
+        "--pipeline <LIFECYCLE/ACTION/NAME>",
+        "--image <IMAGE>",
+        "--force",
+        "[default: v1alpha1]",
+    ] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+    let help = text(&kratix_in(temp.path(), &["promise", "add-container", "--help"]).stdout);
+    assert!(help.contains("Usage: kubectl kratix promise add-container [OPTIONS] --image <IMAGE> <LIFECYCLE/ACTION/PIPELINE>"), "{help}");
+}
+
+/// tmux's screen of `session`.
+fn screen(session: &str) -> String {
+    let output = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", session])
+        .output()
+        .expect("tmux runs");
+    text(&output.stdout)
+}
+
+fn wait_for_screen(session: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = screen(session);
+        if shown.contains(needle) {
+            return shown;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never appeared; the screen:\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn keys(session: &str, keys: &[&str]) {
+    let status = Command::new("tmux")
+        .args(["send-keys", "-t", session])
+        .args(keys)
+        .status()
+        .expect("tmux runs");
+    assert!(status.success());
+}
+
+#[test]
+fn on_a_terminal_missing_values_are_asked_for_with_defaults() {
+    let has_tmux = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_tmux {
+        assert!(
+            std::env::var("CI").is_err(),
+            "tmux is needed to drive the prompts in a terminal (apt-get install tmux)"
+        );
+        eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let temp = tempfile::tempdir().expect("tempdir");
+    let session = format!("kratix-init-{}", std::process::id());
+    let command = format!(
+        "cd {} && {} promise init; echo EXIT=$? > {}/exit",
+        temp.path().display(),
+        env!("CARGO_BIN_EXE_kubectl-kratix"),
+        temp.path().display()
+    );
+    let status = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-s",
+            &session,
+            "sh",
+            "-c",
+            &command,
+        ])
+        .status()
+        .expect("tmux runs");
+    assert!(status.success());
+    wait_for_screen(&session, "Promise name [my-promise]");
+    keys(&session, &["billing", "Enter"]);
+    wait_for_screen(&session, "API group of its requests [example.org]");
+    keys(&session, &["Enter"]);
+    wait_for_screen(&session, "Kind of its requests [Billing]");
+    keys(&session, &["Enter"]);
+    wait_for_screen(&session, "Plural [billings]");
+    keys(&session, &["Enter"]);
+    let exit = temp.path().join("exit");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !exit.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "init never finished; the screen:\n{}",
+            screen(&session)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
+    assert_eq!(std::fs::read_to_string(&exit).expect("exit").trim(), "EXIT=0");
+    let promise = yaml(&temp.path().join("billing/promise.yaml"));
+    assert_eq!(promise["metadata"]["name"], "billing");
+    assert_eq!(promise["spec"]["api"]["metadata"]["name"], "billings.example.org");
+    assert_eq!(promise["spec"]["api"]["spec"]["names"]["kind"], "Billing");
+    validates(temp.path(), "billing");
+}

@@ -1,0 +1,580 @@
+//! What `promise init` and `promise add-container` write: a Promise in the single
+//! file or the split layout, an example request, a README, and a container
+//! scaffold (Dockerfile and a script that reads `/kratix/input/object.yaml` and
+//! writes to `/kratix/output`). Pure: the plugin asks for the inputs and writes
+//! the files.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::api::{Workflow, WorkflowAction};
+use crate::error::{Error, Result};
+use crate::validate::names;
+
+/// The Promise's API, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiInput {
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub version: String,
+    pub plural: String,
+}
+
+/// A pipeline with one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineInput {
+    pub workflow: Workflow,
+    pub pipeline: String,
+    pub container: String,
+    pub image: String,
+}
+
+/// One file to write, relative to the Promise's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaffoldFile {
+    pub path: String,
+    pub content: String,
+    pub executable: bool,
+}
+
+/// `kind` in lower case with an `s`, as kubectl's default plural.
+pub fn default_plural(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") || lower.ends_with("sh") {
+        format!("{lower}es")
+    } else if let Some(stem) = lower
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
+        format!("{stem}ies")
+    } else {
+        format!("{lower}s")
+    }
+}
+
+/// A container name from an image: its last path segment without the tag,
+/// anything but letters, digits and `-` made `-`, at most 63 characters.
+pub fn default_container_name(image: &str) -> String {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let without_tag = last.split(':').next().unwrap_or(last);
+    let mut name: String = without_tag
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(63);
+    let trimmed = name.trim_matches('-').to_owned();
+    if trimmed.is_empty() {
+        "main".to_owned()
+    } else {
+        trimmed
+    }
+}
+
+/// Every problem with the inputs, each naming its flag.
+pub fn check_api(input: &ApiInput) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if let Some(problem) = names::dns_label_problem(&input.name) {
+        problems.push(("NAME", format!("{:?} {problem}", input.name)));
+    }
+    if !input.group.contains('.') {
+        problems.push((
+            "--group",
+            format!("{:?} needs at least one dot, as in example.org", input.group),
+        ));
+    } else if let Some(problem) = names::dns_subdomain_problem(&input.group) {
+        problems.push(("--group", format!("{:?} {problem}", input.group)));
+    }
+    let kind_ok = input.kind.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && input.kind.chars().all(|c| c.is_ascii_alphanumeric());
+    if !kind_ok {
+        problems.push((
+            "--kind",
+            format!(
+                "{:?} must start with a capital letter and hold only letters and digits, as in Redis",
+                input.kind
+            ),
+        ));
+    }
+    let version_ok = input.version.starts_with('v')
+        && input.version[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+        && names::dns_1035_label_problem(&input.version).is_none();
+    if !version_ok {
+        problems.push((
+            "--version",
+            format!("{:?} must look like v1, v1alpha1 or v2beta3", input.version),
+        ));
+    }
+    if let Some(problem) = names::dns_label_problem(&input.plural) {
+        problems.push(("--plural", format!("{:?} {problem}", input.plural)));
+    } else if input.plural != input.plural.to_ascii_lowercase() {
+        problems.push(("--plural", format!("{:?} must be lower case", input.plural)));
+    }
+    problems
+}
+
+/// Every problem with a pipeline's names, each naming its flag.
+pub fn check_pipeline(input: &PipelineInput) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if let Some(problem) = names::dns_label_problem(&input.pipeline) {
+        problems.push((
+            "--pipeline",
+            format!("pipeline name {:?} {problem}", input.pipeline),
+        ));
+    }
+    if let Some(problem) = names::dns_label_problem(&input.container) {
+        problems.push((
+            "--name",
+            format!("container name {:?} {problem}", input.container),
+        ));
+    } else if ["reader", "work-writer", "status-writer"].contains(&input.container.as_str()) {
+        problems.push((
+            "--name",
+            format!(
+                "{:?} is the name of a Kratix container; choose another",
+                input.container
+            ),
+        ));
+    }
+    if input.image.trim().is_empty() || input.image.contains(char::is_whitespace) {
+        problems.push(("--image", format!("{:?} is not an image reference", input.image)));
+    }
+    problems
+}
+
+/// The Promise's CRD.
+pub fn crd(input: &ApiInput) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{}.{}", input.plural, input.group)},
+        "spec": {
+            "group": input.group,
+            "names": {
+                "kind": input.kind,
+                "plural": input.plural,
+                "singular": input.kind.to_ascii_lowercase(),
+            },
+            "scope": "Namespaced",
+            "versions": [{
+                "name": input.version,
+                "served": true,
+                "storage": true,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {"spec": {
+                        "type": "object",
+                        "default": {},
+                        "properties": {},
+                    }},
+                }},
+            }],
+        },
+    })
+}
+
+/// A Pipeline object with one container.
+pub fn pipeline_object(input: &PipelineInput) -> Value {
+    json!({
+        "apiVersion": "platform.kratix.io/v1alpha1",
+        "kind": "Pipeline",
+        "metadata": {"name": input.pipeline},
+        "spec": {"containers": [{"name": input.container, "image": input.image}]},
+    })
+}
+
+fn yaml(value: &Value, what: &str) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| Error::Encode {
+        what: what.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Where a pipeline's container scaffold lives.
+pub fn container_dir(input: &PipelineInput) -> String {
+    format!(
+        "workflows/{}/{}/{}/{}",
+        input.workflow.workflow_type.as_str(),
+        input.workflow.action.as_str(),
+        input.pipeline,
+        input.container
+    )
+}
+
+/// The files of a new Promise; `command` is the command line that made them
+/// (quoted in the README).
+pub fn promise_files(
+    api: &ApiInput,
+    split: bool,
+    pipeline: Option<&PipelineInput>,
+    command: &str,
+) -> Result<Vec<ScaffoldFile>> {
+    let mut files = Vec::new();
+    let mut workflows: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
+    workflows
+        .entry("promise".to_owned())
+        .or_default()
+        .insert("configure".to_owned(), Vec::new());
+    workflows
+        .entry("resource".to_owned())
+        .or_default()
+        .insert("configure".to_owned(), Vec::new());
+    if let Some(pipeline) = pipeline {
+        workflows
+            .entry(pipeline.workflow.workflow_type.as_str().to_owned())
+            .or_default()
+            .insert(
+                pipeline.workflow.action.as_str().to_owned(),
+                vec![pipeline_object(pipeline)],
+            );
+    }
+    if split {
+        files.push(file("api.yaml", yaml(&crd(api), "api.yaml")?));
+        files.push(file("dependencies.yaml", "[]\n".to_owned()));
+        if let Some(pipeline) = pipeline {
+            let path = format!(
+                "workflows/{}/{}/workflow.yaml",
+                pipeline.workflow.workflow_type.as_str(),
+                pipeline.workflow.action.as_str()
+            );
+            files.push(file(&path, yaml(&json!([pipeline_object(pipeline)]), &path)?));
+        }
+    } else {
+        let promise = json!({
+            "apiVersion": "platform.kratix.io/v1alpha1",
+            "kind": "Promise",
+            "metadata": {
+                "name": api.name,
+                "labels": {"kratix.io/promise-version": "v0.0.1"},
+            },
+            "spec": {
+                "api": crd(api),
+                "workflows": workflows,
+            },
+        });
+        files.push(file("promise.yaml", yaml(&promise, "promise.yaml")?));
+    }
+    let example = json!({
+        "apiVersion": format!("{}/{}", api.group, api.version),
+        "kind": api.kind,
+        "metadata": {"name": format!("example-{}", api.name), "namespace": "default"},
+        "spec": {},
+    });
+    files.push(file(
+        "example-resource.yaml",
+        yaml(&example, "example-resource.yaml")?,
+    ));
+    files.push(file("README.md", readme(api, split, pipeline, command)));
+    if let Some(pipeline) = pipeline {
+        files.extend(container_files(pipeline));
+    }
+    Ok(files)
+}
+
+fn file(path: &str, content: String) -> ScaffoldFile {
+    ScaffoldFile {
+        path: path.to_owned(),
+        content,
+        executable: false,
+    }
+}
+
+fn readme(api: &ApiInput, split: bool, pipeline: Option<&PipelineInput>, command: &str) -> String {
+    let layout = if split {
+        "- `api.yaml`: the API your users request, as a CustomResourceDefinition.\n\
+         - `dependencies.yaml`: what every Destination gets once the Promise is installed.\n\
+         - `workflows/<promise|resource>/<configure|delete>/workflow.yaml`: the pipelines.\n\
+         \n\
+         The Promise is named after this directory."
+    } else {
+        "- `promise.yaml`: the Promise: its API (`spec.api`), dependencies and workflows."
+    };
+    let container = pipeline.map_or_else(String::new, |p| {
+        format!(
+            "\n## The `{}` pipeline\n\n`{}/` holds its container `{}`: a `Dockerfile` and\n\
+             `scripts/pipeline.sh`, which reads the request from `/kratix/input/object.yaml`,\n\
+             writes what Destinations should get to `/kratix/output/` and a status to\n\
+             `/kratix/metadata/status.yaml`. Build and push it as `{}`:\n\n\
+             ```\ndocker build -t {} {}\ndocker push {}\n```\n",
+            p.pipeline,
+            container_dir(p),
+            p.container,
+            p.image,
+            p.image,
+            container_dir(p),
+            p.image
+        )
+    });
+    format!(
+        "# The {kind} Promise\n\n\
+         Generated by `{command}`.\n\n\
+         {layout}\n\
+         - `example-resource.yaml`: a request of `{group}/{version}` `{kind}`.\n\
+         {container}\n\
+         ## Next\n\n\
+         ```\n\
+         kubectl kratix promise add-container resource/configure/instance --image IMAGE   # a pipeline step\n\
+         kubectl kratix promise validate .                                                 # offline checks\n\
+         kubectl kratix promise render . --workflow resource/configure                      # the Job it runs\n\
+         ```\n\n\
+         Install it with `kubectl apply -f promise.yaml` (in the split layout, assemble it\n\
+         first), then request one with `kubectl apply -f example-resource.yaml`.\n",
+        kind = api.kind,
+        group = api.group,
+        version = api.version,
+    )
+}
+
+/// A container scaffold: a Dockerfile, the script it runs, and a `resources/`
+/// directory copied into the image.
+pub fn container_files(input: &PipelineInput) -> Vec<ScaffoldFile> {
+    let dir = container_dir(input);
+    let dockerfile = "FROM alpine:3.20\n\
+         RUN apk add --no-cache yq\n\
+         COPY scripts/pipeline.sh /usr/bin/pipeline.sh\n\
+         COPY resources /resources\n\
+         RUN chmod 0755 /usr/bin/pipeline.sh\n\
+         # Kratix's default security context runs pipelines as a non-root user.\n\
+         USER 65534\n\
+         CMD [\"/usr/bin/pipeline.sh\"]\n"
+        .to_owned();
+    let work = if input.workflow.action == WorkflowAction::Delete {
+        "# A delete pipeline's output is not written anywhere: clean up here.\n\
+         echo \"deleting $KRATIX_OBJECT_KIND $namespace/$name\"\n"
+            .to_owned()
+    } else {
+        "# Everything under /kratix/output goes to the Destinations.\n\
+         cat > /kratix/output/configmap.yaml <<EOF\n\
+         apiVersion: v1\n\
+         kind: ConfigMap\n\
+         metadata:\n  \
+           name: $name\n  \
+           namespace: $namespace\n\
+         data:\n  \
+           promise: $KRATIX_PROMISE_NAME\n\
+         EOF\n\
+         \n\
+         # The status.yaml keys land in the object's status.\n\
+         cat > /kratix/metadata/status.yaml <<EOF\n\
+         message: \"$KRATIX_OBJECT_KIND $name configured by $KRATIX_PIPELINE_NAME\"\n\
+         EOF\n"
+            .to_owned()
+    };
+    let script = format!(
+        "#!/bin/sh\n\
+         # The {pipeline} pipeline's {container} container ({workflow}).\n\
+         # Kratix mounts the object at /kratix/input/object.yaml and sets KRATIX_* variables.\n\
+         set -eu\n\
+         \n\
+         input=/kratix/input/object.yaml\n\
+         name=$(yq '.metadata.name' \"$input\")\n\
+         namespace=$(yq '.metadata.namespace // \"default\"' \"$input\")\n\
+         echo \"$KRATIX_PIPELINE_NAME ($KRATIX_WORKFLOW_TYPE/$KRATIX_WORKFLOW_ACTION) for $KRATIX_OBJECT_KIND $namespace/$name\"\n\
+         \n\
+         {work}",
+        pipeline = input.pipeline,
+        container = input.container,
+        workflow = input.workflow,
+    );
+    vec![
+        file(&format!("{dir}/Dockerfile"), dockerfile),
+        ScaffoldFile {
+            path: format!("{dir}/scripts/pipeline.sh"),
+            content: script,
+            executable: true,
+        },
+        file(
+            &format!("{dir}/resources/README.md"),
+            "Files here are copied into the image at /resources.\n".to_owned(),
+        ),
+    ]
+}
+
+/// Adds `input`'s container to the pipeline list `pipelines` (a YAML list of
+/// Pipeline objects): to the pipeline of that name, or to a new one at the end.
+/// Refuses a container name the pipeline already has.
+pub fn add_container(pipelines: &mut Vec<Value>, input: &PipelineInput, source: &str) -> Result<()> {
+    let container = json!({"name": input.container, "image": input.image});
+    let existing = pipelines
+        .iter_mut()
+        .find(|p| p.pointer("/metadata/name").and_then(Value::as_str) == Some(input.pipeline.as_str()));
+    match existing {
+        None => {
+            pipelines.push(pipeline_object(input));
+            Ok(())
+        }
+        Some(pipeline) => {
+            let containers = pipeline
+                .pointer_mut("/spec/containers")
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| Error::Invalid {
+                    source_name: source.to_owned(),
+                    path: format!("pipeline {}", input.pipeline),
+                    message: "has no spec.containers list; fix it, then add the container".to_owned(),
+                })?;
+            if containers
+                .iter()
+                .any(|c| c.get("name").and_then(Value::as_str) == Some(input.container.as_str()))
+            {
+                return Err(Error::Invalid {
+                    source_name: source.to_owned(),
+                    path: format!("pipeline {}", input.pipeline),
+                    message: format!(
+                        "already has a container named {}; choose another with --name",
+                        input.container
+                    ),
+                });
+            }
+            containers.push(container);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> ApiInput {
+        ApiInput {
+            name: "redis".to_owned(),
+            group: "example.org".to_owned(),
+            kind: "Redis".to_owned(),
+            version: "v1alpha1".to_owned(),
+            plural: "redises".to_owned(),
+        }
+    }
+
+    fn pipeline() -> PipelineInput {
+        PipelineInput {
+            workflow: Workflow::RESOURCE_CONFIGURE,
+            pipeline: "instance".to_owned(),
+            container: "generate".to_owned(),
+            image: "example.org/redis-generate:v0.1.0".to_owned(),
+        }
+    }
+
+    #[test]
+    fn plurals_and_container_names_have_sensible_defaults() {
+        assert_eq!(default_plural("Redis"), "redises");
+        assert_eq!(default_plural("Database"), "databases");
+        assert_eq!(default_plural("Policy"), "policies");
+        assert_eq!(default_plural("Gateway"), "gateways");
+        assert_eq!(
+            default_container_name("ghcr.io/org/My_Image.v2:1.0"),
+            "my-image-v2"
+        );
+        assert_eq!(default_container_name("busybox@sha256:abc"), "busybox");
+        assert_eq!(default_container_name(":::"), "main");
+    }
+
+    #[test]
+    fn bad_inputs_name_their_flag() {
+        let bad = ApiInput {
+            name: "Redis_DB".to_owned(),
+            group: "example".to_owned(),
+            kind: "redis".to_owned(),
+            version: "1".to_owned(),
+            plural: "Redises".to_owned(),
+        };
+        let flags: Vec<&str> = check_api(&bad).into_iter().map(|(flag, _)| flag).collect();
+        assert_eq!(flags, ["NAME", "--group", "--kind", "--version", "--plural"]);
+        assert!(check_api(&api()).is_empty());
+        let reserved = PipelineInput {
+            container: "reader".to_owned(),
+            ..pipeline()
+        };
+        assert_eq!(check_pipeline(&reserved)[0].0, "--name");
+    }
+
+    #[test]
+    fn a_single_file_promise_with_a_pipeline() {
+        let files = promise_files(
+            &api(),
+            false,
+            Some(&pipeline()),
+            "kubectl kratix promise init redis",
+        )
+        .expect("files");
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "promise.yaml",
+                "example-resource.yaml",
+                "README.md",
+                "workflows/resource/configure/instance/generate/Dockerfile",
+                "workflows/resource/configure/instance/generate/scripts/pipeline.sh",
+                "workflows/resource/configure/instance/generate/resources/README.md",
+            ]
+        );
+        let promise: Value = serde_saphyr::from_str(&files[0].content).expect("yaml");
+        assert_eq!(promise["metadata"]["name"], "redis");
+        assert_eq!(promise["spec"]["api"]["metadata"]["name"], "redises.example.org");
+        assert_eq!(
+            promise["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0]["image"],
+            "example.org/redis-generate:v0.1.0"
+        );
+        assert_eq!(promise["spec"]["workflows"]["promise"]["configure"], json!([]));
+        assert!(files[4].executable);
+        assert!(files[4].content.contains("/kratix/input/object.yaml"));
+        assert!(files[4].content.contains("/kratix/output/configmap.yaml"));
+        let example: Value = serde_saphyr::from_str(&files[1].content).expect("yaml");
+        assert_eq!(example["apiVersion"], "example.org/v1alpha1");
+    }
+
+    #[test]
+    fn the_split_layout_has_its_own_files() {
+        let files = promise_files(&api(), true, Some(&pipeline()), "init").expect("files");
+        let paths: Vec<&str> = files.iter().take(3).map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "api.yaml",
+                "dependencies.yaml",
+                "workflows/resource/configure/workflow.yaml"
+            ]
+        );
+        let list: Vec<Value> = serde_saphyr::from_str(&files[2].content).expect("yaml");
+        assert_eq!(list[0]["kind"], "Pipeline");
+        let delete = PipelineInput {
+            workflow: Workflow::RESOURCE_DELETE,
+            ..pipeline()
+        };
+        let script = &container_files(&delete)[1].content;
+        assert!(!script.contains("/kratix/output/"), "{script}");
+    }
+
+    #[test]
+    fn containers_join_their_pipeline_or_start_one() {
+        let mut pipelines = vec![pipeline_object(&pipeline())];
+        let second = PipelineInput {
+            container: "report".to_owned(),
+            ..pipeline()
+        };
+        add_container(&mut pipelines, &second, "promise.yaml").expect("added");
+        assert_eq!(pipelines.len(), 1);
+        assert_eq!(pipelines[0]["spec"]["containers"][1]["name"], "report");
+        let error = add_container(&mut pipelines, &second, "promise.yaml")
+            .expect_err("twice")
+            .to_string();
+        assert!(error.contains("already has a container named report"), "{error}");
+        let other = PipelineInput {
+            pipeline: "audit".to_owned(),
+            ..pipeline()
+        };
+        add_container(&mut pipelines, &other, "promise.yaml").expect("new pipeline");
+        assert_eq!(pipelines[1]["metadata"]["name"], "audit");
+    }
+}
