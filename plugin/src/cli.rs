@@ -26,6 +26,28 @@ pub enum Command {
     Promise(PromiseCommand),
     /// Print the version.
     Version,
+    /// Print a completion script for the shell, for `kubectl-kratix` run directly.
+    ///
+    /// For `kubectl kratix <TAB>`, put the `kubectl_complete-kratix` helper (in the
+    /// krew archive, or `krew/kubectl_complete-kratix`) on your PATH: kubectl asks it.
+    Completion {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// What kubectl's plugin completion asks: candidates for the last word, one per
+    /// line, then `:DIRECTIVE` (cobra's protocol).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Subcommand, Debug)]

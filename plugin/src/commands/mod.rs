@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches.
 
+mod completion;
 mod promise_add_container;
 mod promise_init;
 mod promise_render;
@@ -17,6 +18,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Render(args)) => promise_render::run(&args),
         Command::Promise(PromiseCommand::Init(args)) => promise_init::run(&args),
         Command::Promise(PromiseCommand::AddContainer(args)) => promise_add_container::run(&args),
+        Command::Completion { shell } => completion::script(shell),
+        Command::Complete { words } => completion::complete(&words),
         Command::Version => {
             println!("kubectl-kratix {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
