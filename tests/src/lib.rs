@@ -9,6 +9,7 @@ pub mod error;
 pub mod git_server;
 pub mod identity;
 pub mod images;
+pub mod krew;
 pub mod platform;
 pub mod proxy;
 pub mod runner;
