@@ -5,7 +5,8 @@ pub mod controller;
 pub mod crash_points;
 pub mod endpoints;
 pub mod leader;
-pub mod manifests;
+/// What installs the agent; the plugin's `install` applies the same objects.
+pub use kratix_shared::agent_manifests as manifests;
 pub mod metrics;
 pub mod pipeline_pod;
 pub mod state_store;

@@ -24,6 +24,10 @@ pub enum Command {
     /// Work with Promises on disk (offline).
     #[command(subcommand)]
     Promise(PromiseCommand),
+    /// Install the agent (kratix-agent) in the current cluster, or print what would be applied.
+    Install(InstallArgs),
+    /// Remove the agent; with --crds also the Kratix CRDs and so every Promise and request.
+    Uninstall(UninstallArgs),
     /// Print the version.
     Version,
     /// Print a completion script for the shell, for `kubectl-kratix` run directly.
@@ -199,4 +203,49 @@ pub struct RenderArgs {
 pub enum OutputFormat {
     Yaml,
     Json,
+}
+
+/// kubectl's `--dry-run` values that this plugin supports.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DryRun {
+    /// Print the objects; send nothing.
+    Client,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// The agent's image (also the pipeline adapter image).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Print the objects instead of applying them.
+    #[arg(long = "dry-run", value_enum, value_name = "client", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+    /// Wait until the agent's Deployment is Available.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Port of the agent's /healthz, /readyz and /metrics; 0 picks a free one and drops
+    /// the probes (for test platforms whose pods share the host's network).
+    #[arg(long, value_name = "PORT", default_value_t = kratix_shared::agent_manifests::HTTP_PORT)]
+    pub metrics_port: u16,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    /// Also delete the Kratix CRDs, and with them every Promise, request and Work.
+    #[arg(long)]
+    pub crds: bool,
+    /// Print what would be deleted instead of deleting it.
+    #[arg(long = "dry-run", value_enum, value_name = "client", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    kratix_shared::duration::parse_go_duration(text).map_err(|e| format!("{e}; write 30s, 5m or 1h"))
 }

@@ -1,6 +1,7 @@
 //! `kubectl kratix`: scaffold, validate, render, inspect and debug Kratix Promise workflows.
 
 mod cli;
+mod cluster;
 mod commands;
 mod output;
 

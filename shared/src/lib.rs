@@ -3,6 +3,7 @@
 //!
 //! Everything here is a pure function of data: no runtime, no HTTP.
 
+pub mod agent_manifests;
 pub mod api;
 pub mod canary;
 pub mod compression;

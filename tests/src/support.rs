@@ -154,6 +154,30 @@ pub fn agent_binary() -> PathBuf {
     agent_binary_of(false)
 }
 
+/// A directory holding the debug build of `kubectl-kratix` (built first), to put
+/// on `PATH` so that kubectl finds the plugin.
+pub fn plugin_path_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "kubectl-kratix"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building kubectl-kratix failed");
+        let dir = std::env::temp_dir().join(format!("kubectl-kratix-plugin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("plugin dir");
+        std::fs::copy(target.join("debug/kubectl-kratix"), dir.join("kubectl-kratix")).expect("copy plugin");
+        dir
+    })
+    .clone()
+}
+
 /// The release build of `kratix-agent`, for measurements.
 pub fn agent_binary_release() -> PathBuf {
     agent_binary_of(true)

@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches.
 
 mod completion;
+mod install;
 mod promise_add_container;
 mod promise_init;
 mod promise_render;
@@ -18,6 +19,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Render(args)) => promise_render::run(&args),
         Command::Promise(PromiseCommand::Init(args)) => promise_init::run(&args),
         Command::Promise(PromiseCommand::AddContainer(args)) => promise_add_container::run(&args),
+        Command::Install(args) => runtime()?.block_on(install::install(&args)),
+        Command::Uninstall(args) => runtime()?.block_on(install::uninstall(&args)),
         Command::Completion { shell } => completion::script(shell),
         Command::Complete { words } => completion::complete(&words),
         Command::Version => {
@@ -25,4 +28,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The runtime of the commands that talk to a cluster.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::labels::SYSTEM_NAMESPACE;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Namespace, ObjectFieldSelector, PodSpec,
@@ -11,7 +12,6 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kratix_shared::labels::SYSTEM_NAMESPACE;
 use serde_json::Value;
 
 pub const NAME: &str = "kratix-agent";
@@ -235,7 +235,7 @@ pub fn objects(image: &str, http_port: u16) -> Vec<Value> {
                     containers: vec![Container {
                         name: NAME.to_owned(),
                         image: Some(image.to_owned()),
-                        command: Some(vec![kratix_shared::render::ADAPTER_BINARY.to_owned()]),
+                        command: Some(vec![crate::render::ADAPTER_BINARY.to_owned()]),
                         args: Some(vec!["run".to_owned()]),
                         env: Some(vec![
                             env("PIPELINE_ADAPTER_IMG", image),
@@ -271,7 +271,7 @@ pub fn objects(image: &str, http_port: u16) -> Vec<Value> {
     };
     let mut out: Vec<Value> = vec![serde_json::to_value(namespace).unwrap_or_default()];
     out.extend(
-        kratix_shared::crds::all()
+        crate::crds::all()
             .into_iter()
             .map(|crd| serde_json::to_value(crd).unwrap_or_default()),
     );

@@ -1,0 +1,140 @@
+//! `kubectl kratix install` and `uninstall` on the local platform, run through
+//! kubectl (which finds the plugin on PATH): the agent installed from its
+//! manifests until its pod runs, the dry run printing what would be applied,
+//! kubectl's connection flags honoured, and a user without rights told so.
+
+use std::path::Path;
+use std::process::Output;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kratix_tests::support::{Platform, adapter_image, plugin_path_dir};
+use kube::api::{Api, ListParams};
+
+fn platform() -> &'static Platform {
+    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
+}
+
+fn kubectl_kratix(args: &[&str]) -> Output {
+    let path = format!(
+        "{}:{}",
+        plugin_path_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    platform()
+        .kubectl()
+        .arg("kratix")
+        .args(args)
+        .env("PATH", path)
+        .output()
+        .expect("kubectl runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
+    let image = adapter_image();
+    let client = platform().client().await;
+
+    let dry = kubectl_kratix(&["install", "--dry-run=client", "--image", &image]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let printed = text(&dry.stdout);
+    assert!(
+        printed.contains("kind: Deployment") && printed.contains(&format!("image: {image}")),
+        "{printed}"
+    );
+
+    // A user the platform grants nothing is told so, naming what it tried.
+    let denied = kubectl_kratix(&[
+        "install",
+        "--image",
+        &image,
+        "--as",
+        "system:serviceaccount:default:nobody",
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        text(&denied.stderr).contains("permission denied"),
+        "{}",
+        text(&denied.stderr)
+    );
+
+    let install = kubectl_kratix(&[
+        "install",
+        "--image",
+        &image,
+        "--metrics-port",
+        "0",
+        "--wait",
+        "--timeout",
+        "3m",
+    ]);
+    assert!(
+        install.status.success(),
+        "{}{}",
+        text(&install.stdout),
+        text(&install.stderr)
+    );
+    let out = text(&install.stdout);
+    assert!(out.contains("deployment kratix-agent applied"), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with("kratix-agent is available in kratix-platform-system"),
+        "{out}"
+    );
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "kratix-platform-system");
+    let running = pods
+        .list(&ListParams::default().labels("app.kubernetes.io/name=kratix-agent"))
+        .await
+        .expect("pods")
+        .items
+        .into_iter()
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .count();
+    assert!(running >= 1, "the agent's pod runs");
+
+    let plan = kubectl_kratix(&["uninstall", "--dry-run=client"]);
+    assert!(plan.status.success());
+    assert!(
+        text(&plan.stdout).starts_with("deployment kratix-agent would be deleted\n"),
+        "{}",
+        text(&plan.stdout)
+    );
+    assert!(
+        !text(&plan.stdout).contains("customresourcedefinition"),
+        "CRDs stay without --crds"
+    );
+
+    let kubeconfig = platform().kubeconfig.display().to_string();
+    let uninstall = kubectl_kratix(&[
+        "uninstall",
+        "--kubeconfig",
+        &kubeconfig,
+        "--request-timeout",
+        "30s",
+    ]);
+    assert!(uninstall.status.success(), "{}", text(&uninstall.stderr));
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "kratix-platform-system");
+    assert!(deployments.get_opt("kratix-agent").await.expect("read").is_none());
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(client.clone());
+    assert!(
+        crds.get_opt("promises.platform.kratix.io")
+            .await
+            .expect("read")
+            .is_some(),
+        "CRDs kept"
+    );
+
+    let nowhere = kubectl_kratix(&["install", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert!(
+        text(&nowhere.stderr).contains("/nonexistent/kubeconfig"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+}
