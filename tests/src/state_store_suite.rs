@@ -221,3 +221,18 @@ pub async fn destination_with(
         .await
         .expect("destination created");
 }
+
+/// A test's teardown: its Promise, then its Destinations.
+pub async fn remove(client: &kube::Client, promise: &str, destinations: &[&String]) {
+    use kube::api::DeleteParams;
+    crate::agent_suite::promises(client)
+        .delete(promise, &DeleteParams::default())
+        .await
+        .expect("promise deleted");
+    let api: Api<Destination> = Api::all(client.clone());
+    for name in destinations {
+        api.delete(name, &DeleteParams::default())
+            .await
+            .expect("destination deleted");
+    }
+}

@@ -18,7 +18,7 @@ use kratix_tests::git_server::{self, GitServer};
 use kratix_tests::s3_server::{self, S3Server};
 use kratix_tests::state_store_suite::{
     apply_secret, bucket_store, destination, destination_ready, destination_with, files_until, git_store,
-    objects_until, sized_pipeline,
+    objects_until, remove, sized_pipeline,
 };
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
@@ -368,17 +368,7 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
         "the six placements waiting for the server retry together and land in few commits: {} commits",
         commits - commits_before
     );
-    kratix_tests::agent_suite::promises(&client)
-        .delete(&promise, &DeleteParams::default())
-        .await
-        .expect("promise deleted");
-    let destinations: Api<Destination> = Api::all(client.clone());
-    for name in [&dev, &prod] {
-        destinations
-            .delete(name, &DeleteParams::default())
-            .await
-            .expect("cleanup");
-    }
+    remove(&client, &promise, &[&dev, &prod]).await;
 }
 
 #[tokio::test]
@@ -541,17 +531,7 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
         !o.keys().any(|k| k.contains(&format!("/resources/{namespace}/")))
     })
     .await;
-    kratix_tests::agent_suite::promises(&client)
-        .delete(&promise, &DeleteParams::default())
-        .await
-        .expect("promise deleted");
-    let destinations: Api<Destination> = Api::all(client.clone());
-    for name in [&dev, &prod] {
-        destinations
-            .delete(name, &DeleteParams::default())
-            .await
-            .expect("cleanup");
-    }
+    remove(&client, &promise, &[&dev, &prod]).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kratix_tests::agent_suite::{Setup, install_promise_with, request};
 use kratix_tests::git_server::{self, GitServer};
 use kratix_tests::state_store_suite::{
-    apply_secret, destination, destination_ready, files_until, git_store, sized_pipeline,
+    apply_secret, destination, destination_ready, files_until, git_store, remove, sized_pipeline,
 };
 use kratix_tests::support::Platform;
 use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, PostParams};
@@ -130,15 +130,5 @@ async fn files_edited_or_deleted_in_the_store_are_written_again_at_the_interval(
         .delete("orders", &DeleteParams::default())
         .await
         .expect("deleted");
-    kratix_tests::agent_suite::promises(&client)
-        .delete(&promise, &DeleteParams::default())
-        .await
-        .expect("promise deleted");
-    let destinations: Api<kratix_shared::api::destination::Destination> = Api::all(client.clone());
-    for name in [&dev, &prod] {
-        destinations
-            .delete(name, &DeleteParams::default())
-            .await
-            .expect("cleanup");
-    }
+    remove(&client, &promise, &[&dev, &prod]).await;
 }

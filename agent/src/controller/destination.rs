@@ -263,9 +263,7 @@ async fn delete(
         }
         return Ok(Action::requeue(DELETE_RECHECK));
     }
-    if let Ok(store) = context.caches.store_of(destination)
-        && let Ok(target) = StoreCaches::target(destination, &store)
-    {
+    if let Ok((store, target)) = context.caches.store_and_target(destination) {
         let paths = canary::files(&target).into_keys().collect();
         if let Err(error) = agent
             .state_stores

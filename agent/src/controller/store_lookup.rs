@@ -96,6 +96,13 @@ impl StoreCaches {
         }
     }
 
+    /// The Destination's store and where its files go in it.
+    pub fn store_and_target(&self, destination: &Destination) -> Result<(StoreObject, Target), String> {
+        let store = self.store_of(destination)?;
+        let target = Self::target(destination, &store)?;
+        Ok((store, target))
+    }
+
     /// Where the Destination's files go in `store`.
     pub fn target(destination: &Destination, store: &StoreObject) -> Result<Target, String> {
         let layout = Layout::of(&destination.name_any(), &destination.spec).map_err(|e| e.to_string())?;

@@ -153,11 +153,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         write_status(&api, &placement, Err(&message), None, None).await?;
         return Ok(Action::requeue(MISSING_RECHECK));
     };
-    let resolved = context
-        .caches
-        .store_of(&destination)
-        .and_then(|store| StoreCaches::target(&destination, &store).map(|target| (store, target)));
-    let (store, target) = match resolved {
+    let (store, target) = match context.caches.store_and_target(&destination) {
         Ok(found) => found,
         Err(message) => {
             write_status(&api, &placement, Err(&message), None, None).await?;
@@ -307,11 +303,7 @@ async fn delete(
         set_finalizers(api, placement, &remaining).await?;
         return Ok(Action::await_change());
     };
-    let resolved = context
-        .caches
-        .store_of(destination)
-        .and_then(|store| StoreCaches::target(destination, &store).map(|target| (store, target)));
-    let (store, target) = match resolved {
+    let (store, target) = match context.caches.store_and_target(destination) {
         Ok(found) => found,
         Err(message) => {
             events::publish_to(
