@@ -32,6 +32,8 @@ fn build_release(manifest: &Path, dist: &Path) -> PathBuf {
         .arg(manifest)
         .arg("--dist")
         .arg(dist)
+        // The packaging is what is under test; the debug build is already there.
+        .args(["--profile", "dev"])
         .output()
         .expect("build-release runs");
     assert!(
