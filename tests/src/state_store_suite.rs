@@ -236,3 +236,26 @@ pub async fn remove(client: &kube::Client, promise: &str, destinations: &[&Strin
             .expect("destination deleted");
     }
 }
+
+/// A test's own Git server with repository `state-<suffix>`, and GitStateStore
+/// `git-<suffix>` on it over HTTP with basic auth (its Secret in `namespace`).
+/// Returns the server (stopped when dropped), the repository and the store's name.
+pub async fn http_git_store(
+    client: &kube::Client,
+    namespace: &str,
+    suffix: &str,
+) -> (GitServer, String, String) {
+    let repo = format!("state-{suffix}");
+    let server = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
+    server.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
+    let store = format!("git-{suffix}");
+    apply_secret(
+        client,
+        namespace,
+        &store,
+        json!({"username": crate::git_server::USERNAME, "password": crate::git_server::PASSWORD}),
+    )
+    .await;
+    git_store(client, &store, &server.http_url(&repo), namespace, "basicAuth").await;
+    (server, repo, store)
+}

@@ -18,7 +18,7 @@ use kratix_tests::git_server::{self, GitServer};
 use kratix_tests::s3_server::{self, S3Server};
 use kratix_tests::state_store_suite::{
     apply_secret, bucket_store, destination, destination_ready, destination_with, files_until, git_store,
-    objects_until, remove, sized_pipeline,
+    http_git_store, objects_until, remove, sized_pipeline,
 };
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
@@ -542,18 +542,7 @@ async fn flat_and_aggregated_layouts_and_a_destination_that_cleans_up_after_itse
         suffix,
         image,
     } = kratix_tests::agent_suite::setup(platform(), "layouts").await;
-    let repo = format!("state-{suffix}");
-    let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
-    git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
-    let store = format!("git-{suffix}");
-    apply_secret(
-        &client,
-        &namespace,
-        &store,
-        json!({"username": git_server::USERNAME, "password": git_server::PASSWORD}),
-    )
-    .await;
-    git_store(&client, &store, &git.http_url(&repo), &namespace, "basicAuth").await;
+    let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let (flat, aggregated) = (format!("flat-{suffix}"), format!("agg-{suffix}"));
     destination_with(&client, &flat, &store, json!({"mode": "none"}), Some("all")).await;
     destination_with(
@@ -671,18 +660,7 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
         suffix,
         ..
     } = kratix_tests::agent_suite::setup(platform(), "escape").await;
-    let repo = format!("state-{suffix}");
-    let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
-    git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
-    let store = format!("git-{suffix}");
-    apply_secret(
-        &client,
-        &namespace,
-        &store,
-        json!({"username": git_server::USERNAME, "password": git_server::PASSWORD}),
-    )
-    .await;
-    git_store(&client, &store, &git.http_url(&repo), &namespace, "basicAuth").await;
+    let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;
     destination_ready(&client, &dev).await;

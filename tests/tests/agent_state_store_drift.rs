@@ -9,9 +9,8 @@ use std::process::Command;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kratix_tests::agent_suite::{Setup, install_promise_with, request};
-use kratix_tests::git_server::{self, GitServer};
 use kratix_tests::state_store_suite::{
-    apply_secret, destination, destination_ready, files_until, git_store, remove, sized_pipeline,
+    destination, destination_ready, files_until, http_git_store, remove, sized_pipeline,
 };
 use kratix_tests::support::Platform;
 use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, PostParams};
@@ -70,18 +69,7 @@ async fn files_edited_or_deleted_in_the_store_are_written_again_at_the_interval(
         .await
         .expect("config");
 
-    let repo = format!("state-{suffix}");
-    let server = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
-    server.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
-    let store = format!("git-{suffix}");
-    apply_secret(
-        &client,
-        &namespace,
-        &store,
-        json!({"username": git_server::USERNAME, "password": git_server::PASSWORD}),
-    )
-    .await;
-    git_store(&client, &store, &server.http_url(&repo), &namespace, "basicAuth").await;
+    let (server, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
     destination(&client, &dev, &store, &[("env", &dev)]).await;
     destination(&client, &prod, &store, &[("env", &prod)]).await;
