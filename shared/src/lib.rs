@@ -20,6 +20,8 @@ pub mod labels;
 pub mod naming;
 pub mod periodic;
 pub mod pipeline_env;
+pub mod pipeline_runs;
+pub mod rbac_grants;
 pub mod render;
 pub mod requirements;
 pub mod resource_crd;
@@ -35,6 +37,7 @@ pub mod validate;
 pub mod work_output;
 pub mod workflow_control;
 pub mod workflow_engine;
+pub mod workflow_report;
 pub mod yaml;
 
 pub use error::{Error, Result};
