@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,6 +25,9 @@ pub enum Command {
     /// Work with Promises on disk (offline).
     #[command(subcommand)]
     Promise(PromiseCommand),
+    /// Inspect, trigger and debug the workflows of Promises and their resources.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
     /// Install the agent (kratix-agent) in the current cluster, or print what would be applied.
     Install(InstallArgs),
     /// Remove the agent; with --crds also the Kratix CRDs and so every Promise and request.
@@ -248,4 +252,159 @@ pub struct UninstallArgs {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     kratix_shared::duration::parse_go_duration(text).map_err(|e| format!("{e}; write 30s, 5m or 1h"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkflowsCommand {
+    /// Each workflow's pipelines in order: phase, attempts, last run, duration,
+    /// Job and pod, then the conditions and where the output went.
+    ///
+    /// Without PROMISE: every Promise and its requests. With PROMISE: that
+    /// Promise and its requests (in -n's namespace, or all with -A). With
+    /// RESOURCE too: that request alone.
+    Status(StatusArgs),
+    /// Re-run a workflow now: sets kratix.io/manual-reconciliation (or, with
+    /// --all-resources, kratix.io/reconcile-resources on the Promise).
+    ///
+    /// With --wait, shows progress until the run ends; exits 1 if it fails.
+    Trigger(TriggerArgs),
+    /// Logs of a workflow's pipeline pods: each pipeline in order, and in it every
+    /// container in the order it runs (reader, your containers, work-writer,
+    /// status-writer), each line prefixed `pipeline › container`.
+    Logs(LogsArgs),
+    /// Per pipeline: the ServiceAccount it runs as, who owns it, and its Roles and
+    /// ClusterRoles with their bindings and rules.
+    ///
+    /// With --check VERB RESOURCE: whether each account may, answered from the
+    /// RBAC objects and confirmed with a SubjectAccessReview; exits 1 when any may not.
+    #[command(visible_alias = "sa")]
+    ServiceAccounts(ServiceAccountsArgs),
+}
+
+/// What `-o` prints for reports.
+#[derive(ValueEnum, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// The default table.
+    Table,
+    /// The table with more columns.
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(ValueEnum, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// A Promise's name.
+    #[arg(value_name = "PROMISE")]
+    pub promise: Option<String>,
+    /// One resource request of the Promise.
+    #[arg(value_name = "RESOURCE", requires = "promise")]
+    pub resource: Option<String>,
+    /// Requests in every namespace.
+    #[arg(short = 'A', long, conflicts_with = "resource")]
+    pub all_namespaces: bool,
+    /// Only requests (and Promises) with these labels, as kubectl's -l.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// table (default), wide, json or yaml; config.toml's `output` sets the default.
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", ignore_case = true)]
+    pub output: Option<ReportFormat>,
+    /// Print again whenever it changes, until interrupted.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Colour the phases: auto (on a terminal), always or never; NO_COLOR turns auto off.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    /// The Promise (alone: its own workflow).
+    #[arg(value_name = "PROMISE")]
+    pub promise: String,
+    /// One resource request of the Promise (its namespace: -n, else the context's).
+    #[arg(value_name = "RESOURCE", conflicts_with = "all_resources")]
+    pub resource: Option<String>,
+    /// Re-run the workflow of every request of the Promise.
+    #[arg(long)]
+    pub all_resources: bool,
+    /// Wait for the run to end, printing progress; exit 1 if it fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// The Promise (alone: its own workflow).
+    #[arg(value_name = "PROMISE")]
+    pub promise: String,
+    /// One resource request of the Promise (its namespace: -n, else the context's).
+    #[arg(value_name = "RESOURCE")]
+    pub resource: Option<String>,
+    /// Only this pipeline.
+    #[arg(long, value_name = "PIPELINE")]
+    pub pipeline: Option<String>,
+    /// Only this container (reader, work-writer, status-writer or one of yours).
+    #[arg(short = 'c', long, value_name = "CONTAINER")]
+    pub container: Option<String>,
+    /// Follow: stream each container as it starts, pipeline after pipeline,
+    /// until the workflow ends.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only lines newer than this (5s, 2m, 3h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Only the last N lines of each container.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<i64>,
+    /// Start each line with its timestamp.
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Which run: 0 is the latest (default), 1 the one before, and so on, as
+    /// far back as the Jobs Kratix keeps (numberOfJobsToKeep).
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "follow")]
+    pub run: usize,
+    /// Colour the prefixes: auto (on a terminal), always or never.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServiceAccountsArgs {
+    /// The Promise.
+    #[arg(value_name = "PROMISE")]
+    pub promise: String,
+    /// One resource request: its resource pipelines' accounts only.
+    #[arg(value_name = "RESOURCE")]
+    pub resource: Option<String>,
+    /// Whether each account may VERB RESOURCE (as kubectl auth can-i: `create
+    /// deployments.apps`, `get pods/log`), in -n's namespace; without -n, in the
+    /// account's own.
+    #[arg(long, num_args = 2, value_names = ["VERB", "RESOURCE"])]
+    pub check: Option<Vec<String>>,
+    /// table (default), wide (adds each grant's binding) , json or yaml.
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", ignore_case = true)]
+    pub output: Option<ReportFormat>,
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }

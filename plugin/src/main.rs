@@ -3,7 +3,10 @@
 mod cli;
 mod cluster;
 mod commands;
+mod kratix_objects;
 mod output;
+mod preferences;
+mod table;
 
 use std::process::ExitCode;
 

@@ -6,12 +6,16 @@ mod promise_add_container;
 mod promise_init;
 mod promise_render;
 mod promise_validate;
+mod workflows_logs;
+mod workflows_service_accounts;
+mod workflows_status;
+mod workflows_trigger;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, PromiseCommand};
+use crate::cli::{Cli, Command, PromiseCommand, WorkflowsCommand};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -19,6 +23,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Render(args)) => promise_render::run(&args),
         Command::Promise(PromiseCommand::Init(args)) => promise_init::run(&args),
         Command::Promise(PromiseCommand::AddContainer(args)) => promise_add_container::run(&args),
+        Command::Workflows(WorkflowsCommand::Status(args)) => {
+            runtime()?.block_on(workflows_status::run(&args))
+        }
+        Command::Workflows(WorkflowsCommand::Trigger(args)) => {
+            runtime()?.block_on(workflows_trigger::run(&args))
+        }
+        Command::Workflows(WorkflowsCommand::Logs(args)) => runtime()?.block_on(workflows_logs::run(&args)),
+        Command::Workflows(WorkflowsCommand::ServiceAccounts(args)) => {
+            runtime()?.block_on(workflows_service_accounts::run(&args))
+        }
         Command::Install(args) => runtime()?.block_on(install::install(&args)),
         Command::Uninstall(args) => runtime()?.block_on(install::uninstall(&args)),
         Command::Completion { shell } => completion::script(shell),

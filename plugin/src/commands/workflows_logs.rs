@@ -1,0 +1,458 @@
+//! `workflows logs PROMISE [RESOURCE]`: a run's pipeline pods, pipeline by
+//! pipeline, each container in the order it runs, every line prefixed with a
+//! coloured `pipeline › container` whose colours come from the names (so they
+//! are the same on every run). `-f` follows containers as they start until the
+//! workflow ends. Log lines go to stdout; `+ pipeline › container (pod)`
+//! markers to stderr, as stern does.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::labels;
+use kratix_shared::pipeline_runs::{self, ContainerStage, RunJob};
+use kratix_shared::workflow_engine::{FAILED, SUCCEEDED, SUSPENDED};
+use kratix_shared::workflow_report::{self, JOB_NAME_LABEL};
+use kube::api::{Api, DynamicObject, ListParams, LogParams};
+use serde_json::Value;
+
+use crate::cli::LogsArgs;
+use crate::cluster::{Cluster, explain};
+use crate::kratix_objects::{self as objects, LivePromise};
+use crate::preferences;
+
+/// Whose workflow: the Promise's own, or one request's.
+struct Subject {
+    promise: LivePromise,
+    workflow_type: WorkflowType,
+    /// The object whose status records the run.
+    api: Api<DynamicObject>,
+    name: String,
+    /// Namespace of the pipeline pods.
+    namespace: String,
+    /// Label selector of its Jobs and pods.
+    selector: String,
+}
+
+pub async fn run(args: &LogsArgs) -> Result<ExitCode> {
+    let preferences = preferences::load()?;
+    let colour = preferences::stdout_colour(args.color, &preferences);
+    let cluster = args.cluster.connect().await?;
+    let subject = subject(&cluster, args).await?;
+    let printer = Printer { colour };
+    if args.follow {
+        follow(&cluster, &subject, args, &printer).await
+    } else {
+        past_run(&cluster, &subject, args, &printer).await
+    }
+}
+
+async fn subject(cluster: &Cluster, args: &LogsArgs) -> Result<Subject> {
+    let promise = objects::promise(cluster, &args.promise).await?;
+    let mut selector = format!(
+        "{}={},{}={}",
+        labels::MANAGED_BY,
+        labels::MANAGED_BY_KRATIX,
+        labels::PROMISE_NAME,
+        promise.name
+    );
+    let Some(name) = &args.resource else {
+        selector.push_str(&format!(",{}=promise", labels::WORKFLOW_TYPE));
+        let namespace = objects::pipeline_namespace(&promise, WorkflowType::Promise, None);
+        return Ok(Subject {
+            api: Api::all_with(cluster.client.clone(), &objects::promise_resource()),
+            name: promise.name.clone(),
+            workflow_type: WorkflowType::Promise,
+            namespace,
+            selector,
+            promise,
+        });
+    };
+    let api = objects::api_of(&promise)?;
+    let namespace = objects::namespace_or_default(cluster, args.cluster.namespace.as_deref());
+    let request = objects::request(cluster, &promise, &namespace, name).await?;
+    selector.push_str(&format!(
+        ",{}=resource,{}={name}",
+        labels::WORKFLOW_TYPE,
+        labels::RESOURCE_NAME
+    ));
+    let pipeline_namespace = objects::pipeline_namespace(&promise, WorkflowType::Resource, Some(&request));
+    let request_namespace = request
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if pipeline_namespace != request_namespace && !request_namespace.is_empty() {
+        // A pipelineNamespace holds the pods of same-named requests from every namespace.
+        selector.push_str(&format!(",{}={request_namespace}", labels::RESOURCE_NAMESPACE));
+    }
+    let resource = objects::request_resource(api);
+    let requests = if api.namespaced {
+        Api::namespaced_with(cluster.client.clone(), &namespace, &resource)
+    } else {
+        Api::all_with(cluster.client.clone(), &resource)
+    };
+    Ok(Subject {
+        api: requests,
+        name: name.clone(),
+        workflow_type: WorkflowType::Resource,
+        namespace: pipeline_namespace,
+        selector,
+        promise,
+    })
+}
+
+fn position(subject: &Subject, action: &str, pipeline: &str) -> Option<usize> {
+    let action = match action {
+        "delete" => WorkflowAction::Delete,
+        _ => WorkflowAction::Configure,
+    };
+    let workflow = Workflow {
+        workflow_type: subject.workflow_type,
+        action,
+    };
+    objects::pipeline_names(&subject.promise, workflow)
+        .iter()
+        .position(|p| p == pipeline)
+}
+
+async fn pods_of(cluster: &Cluster, subject: &Subject, job: &str) -> Result<Vec<Pod>> {
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("{JOB_NAME_LABEL}={job}")))
+        .await
+        .map_err(|e| explain(&e, cluster, &format!("listing the pods of Job {job}")))?;
+    let mut pods = listed.items;
+    pods.sort_by_key(|p| {
+        (
+            p.metadata.creation_timestamp.clone().map(|t| t.0),
+            p.metadata.name.clone(),
+        )
+    });
+    Ok(pods)
+}
+
+fn log_params(args: &LogsArgs, follow: bool, container: &str) -> LogParams {
+    LogParams {
+        container: Some(container.to_owned()),
+        follow,
+        since_seconds: args.since.map(|d| d.as_secs().max(1) as i64),
+        tail_lines: args.tail,
+        timestamps: args.timestamps,
+        ..LogParams::default()
+    }
+}
+
+fn wanted(args: &LogsArgs, pipeline: &str, container: &str) -> bool {
+    args.pipeline.as_deref().is_none_or(|p| p == pipeline)
+        && args.container.as_deref().is_none_or(|c| c == container)
+}
+
+/// A finished or running run, `--run N` back.
+async fn past_run(
+    cluster: &Cluster,
+    subject: &Subject,
+    args: &LogsArgs,
+    printer: &Printer,
+) -> Result<ExitCode> {
+    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+    let listed = jobs
+        .list(&ListParams::default().labels(&subject.selector))
+        .await
+        .map_err(|e| explain(&e, cluster, "listing the pipeline Jobs"))?;
+    let all_runs = pipeline_runs::runs(listed.items.iter().map(RunJob::of).collect(), |a, p| {
+        position(subject, a, p)
+    });
+    let Some(run) = all_runs.iter().rev().nth(args.run) else {
+        if all_runs.is_empty() {
+            bail!(
+                "no pipeline Jobs of {} in namespace {}: the workflow has not run (kubectl kratix workflows status {} shows why)",
+                describe(subject),
+                subject.namespace,
+                subject.promise.name
+            );
+        }
+        bail!(
+            "--run {}: only {} run{} of {} kept (the kratix ConfigMap's numberOfJobsToKeep sets how many); --run 0 is the latest",
+            args.run,
+            all_runs.len(),
+            if all_runs.len() == 1 { " is" } else { "s are" },
+            describe(subject)
+        );
+    };
+    let mut shown = 0;
+    for job in run {
+        let pods = pods_of(cluster, subject, &job.name).await?;
+        if pods.is_empty() && args.pipeline.as_deref().is_none_or(|p| p == job.pipeline) {
+            eprintln!(
+                "- {} (job {}): no pods left (Kubernetes deletes them when a Job with restartPolicy OnFailure fails); -f on the next run shows its logs as they are written",
+                printer.prefix(&job.pipeline, "*"),
+                job.name
+            );
+        }
+        for pod in pods {
+            for container in pipeline_runs::containers_in_run_order(&pod) {
+                if !wanted(args, &job.pipeline, &container) {
+                    continue;
+                }
+                let stage = pipeline_runs::container_stage(&pod, &container);
+                if matches!(stage, ContainerStage::Waiting | ContainerStage::Skipped) {
+                    printer.marker('-', &job.pipeline, &container, &pod, "did not run");
+                    continue;
+                }
+                printer.marker('+', &job.pipeline, &container, &pod, "");
+                let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                match pods.logs(&name, &log_params(args, false, &container)).await {
+                    Ok(text) => {
+                        for line in text.lines() {
+                            printer.line(&job.pipeline, &container, line)?;
+                        }
+                    }
+                    Err(e) => printer.marker(
+                        '!',
+                        &job.pipeline,
+                        &container,
+                        &pod,
+                        &explain(&e, cluster, "reading logs").to_string(),
+                    ),
+                }
+                shown += 1;
+            }
+        }
+    }
+    if shown == 0 && (args.pipeline.is_some() || args.container.is_some()) {
+        bail!(
+            "no container of this run matches --pipeline/--container; leave them out to see every container"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(subject: &Subject) -> String {
+    match subject.workflow_type {
+        WorkflowType::Promise => format!("promise/{}", subject.name),
+        WorkflowType::Resource => format!("request {}", subject.name),
+    }
+}
+
+/// Follows the current (or next) run: pipeline after pipeline as the
+/// object's progress names their Jobs, each container as it starts.
+async fn follow(
+    cluster: &Cluster,
+    subject: &Subject,
+    args: &LogsArgs,
+    printer: &Printer,
+) -> Result<ExitCode> {
+    let pods_api: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+    let mut done: HashSet<(String, String)> = HashSet::new();
+    let mut waiting_said = false;
+    loop {
+        let object = match subject.api.get(&subject.name).await {
+            Ok(object) => serde_json::to_value(&object)?,
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                eprintln!("{} was deleted; its workflow has ended", describe(subject));
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(e) => return Err(explain(&e, cluster, &format!("reading {}", describe(subject)))),
+        };
+        let progress = workflow_report::progress_of(&object);
+        let rerun_asked = workflow_report::TRIGGER_LABELS.iter().any(|l| {
+            object
+                .pointer("/metadata/labels")
+                .and_then(|m| m.get(*l))
+                .is_some()
+        });
+        // A spec change the agent has not started a run for yet: that run is next.
+        let current_hash = match subject.workflow_type {
+            WorkflowType::Promise => kratix_shared::hash::spec_hash(&object),
+            WorkflowType::Resource => kratix_shared::hash::resource_hash(&subject.promise.object, &object),
+        };
+        let stale = progress.hash.as_deref().is_some_and(|h| h != current_hash);
+        if progress.pipelines.is_empty() || rerun_asked || stale {
+            if !waiting_said {
+                eprintln!("waiting for the workflow of {} to start", describe(subject));
+                waiting_said = true;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        let mut blocked = false;
+        for pipeline in &progress.pipelines {
+            let Some(job) = &pipeline.job_name else {
+                blocked = true;
+                break;
+            };
+            for pod in pods_of(cluster, subject, job).await? {
+                let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                for container in pipeline_runs::containers_in_run_order(&pod) {
+                    let key = (pod_name.clone(), container.clone());
+                    if done.contains(&key) {
+                        continue;
+                    }
+                    // Containers start one after another: re-read the pod for each.
+                    let current = pods_api.get(&pod_name).await.unwrap_or_else(|_| pod.clone());
+                    let stage = pipeline_runs::container_stage(&current, &container);
+                    if stage == ContainerStage::Skipped {
+                        done.insert(key);
+                        continue;
+                    }
+                    if !wanted(args, &pipeline.name, &container) {
+                        if stage == ContainerStage::Waiting {
+                            blocked = true;
+                            break;
+                        }
+                        done.insert(key);
+                        continue;
+                    }
+                    // The pod's status can lag the container: the logs API says
+                    // first whether it has started.
+                    let params = log_params(args, true, &container);
+                    let reader = match pods_api.log_stream(&pod_name, &params).await {
+                        Ok(reader) => reader,
+                        Err(e) if stage == ContainerStage::Waiting => {
+                            tracing::debug!(%e, pod = %pod_name, %container, "not started yet");
+                            blocked = true;
+                            break;
+                        }
+                        Err(e) => {
+                            printer.marker('!', &pipeline.name, &container, &current, &e.to_string());
+                            done.insert(key);
+                            continue;
+                        }
+                    };
+                    done.insert(key);
+                    printer.marker('+', &pipeline.name, &container, &current, "");
+                    consume(reader, &pipeline.name, &container, printer).await?;
+                }
+                if blocked {
+                    break;
+                }
+            }
+            if blocked {
+                break;
+            }
+            match pipeline.phase.as_str() {
+                SUCCEEDED => continue,
+                FAILED | SUSPENDED => {
+                    // Another pod may still come (a Job retrying); the phase is final.
+                    eprintln!(
+                        "pipeline {} {}: the workflow stops here",
+                        pipeline.name,
+                        pipeline.phase.to_lowercase()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                _ => {
+                    blocked = true;
+                    break;
+                }
+            }
+        }
+        if !blocked {
+            eprintln!("the workflow of {} has ended", describe(subject));
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn consume(
+    reader: impl futures::AsyncBufRead + Unpin,
+    pipeline: &str,
+    container: &str,
+    printer: &Printer,
+) -> Result<()> {
+    let mut lines = reader.lines();
+    while let Some(line) = lines.next().await {
+        match line {
+            Ok(line) => printer.line(pipeline, container, &line)?,
+            Err(e) => {
+                tracing::debug!(%e, pipeline, container, "log stream ended");
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prefixes and colours.
+struct Printer {
+    colour: bool,
+}
+
+/// stern's palette: bright cyan, green, magenta, yellow, blue, red.
+const PALETTE: [u8; 6] = [96, 92, 95, 93, 94, 91];
+
+/// FNV-1a: the same name always gets the same colour.
+fn colour_of(name: &str) -> u8 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in name.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    PALETTE[(hash % PALETTE.len() as u32) as usize]
+}
+
+impl Printer {
+    fn prefix(&self, pipeline: &str, container: &str) -> String {
+        if self.colour {
+            format!(
+                "\x1b[{}m{pipeline}\x1b[0m › \x1b[{}m{container}\x1b[0m",
+                colour_of(pipeline),
+                colour_of(container)
+            )
+        } else {
+            format!("{pipeline} › {container}")
+        }
+    }
+
+    fn line(&self, pipeline: &str, container: &str, line: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        match writeln!(out, "{} {line}", self.prefix(pipeline, container)) {
+            // A closed pipe (| head) ends the command quietly.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            other => other?,
+        }
+        Ok(())
+    }
+
+    fn marker(&self, sign: char, pipeline: &str, container: &str, pod: &Pod, note: &str) {
+        let pod = pod.metadata.name.as_deref().unwrap_or_default();
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!(": {note}")
+        };
+        eprintln!("{sign} {} ({pod}){note}", self.prefix(pipeline, container));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_keeps_its_colour() {
+        assert_eq!(colour_of("instance"), colour_of("instance"));
+        let colours: HashSet<u8> = ["reader", "work-writer", "status-writer", "a", "b", "c"]
+            .iter()
+            .map(|n| colour_of(n))
+            .collect();
+        assert!(colours.len() > 1, "names spread over the palette");
+    }
+
+    #[test]
+    fn prefixes_without_colour_are_plain() {
+        let printer = Printer { colour: false };
+        assert_eq!(printer.prefix("instance", "reader"), "instance › reader");
+        let coloured = Printer { colour: true }.prefix("instance", "reader");
+        assert!(coloured.contains("\x1b["), "{coloured}");
+    }
+}

@@ -1,0 +1,489 @@
+//! `workflows service-accounts PROMISE [RESOURCE]` (alias `sa`): per pipeline
+//! the ServiceAccount it runs as, who owns it, and its grants (rbac-lookup
+//! style). `--check VERB RESOURCE` answers for each account from the RBAC
+//! objects (as kubectl-who-can) and confirms with a SubjectAccessReview.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use comfy_table::Cell;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::labels;
+use kratix_shared::rbac_grants::{self, Access, Grant, RbacObjects, ServiceAccountRef};
+use kratix_shared::render::names;
+use kube::api::{Api, ListParams, PostParams};
+use kube::discovery::{Discovery, Scope};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::cli::{ReportFormat, ServiceAccountsArgs};
+use crate::cluster::{Cluster, explain};
+use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::{preferences, table};
+
+/// One pipeline's identity.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PipelineAccount {
+    /// `resource/configure/instance`.
+    pipeline: String,
+    service_account: ServiceAccountRef,
+    /// `kratix` (the agent made it), `user` (spec.rbac.serviceAccount, made by
+    /// someone else) or `missing` (not created yet).
+    owner: &'static str,
+    grants: Vec<Grant>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<CheckAnswer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckAnswer {
+    verb: String,
+    resource: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    namespace: String,
+    /// From the RBAC objects.
+    allowed: bool,
+    /// The grants that allow it (`ClusterRole/x via RoleBinding/ns/y`).
+    allowed_by: Vec<String>,
+    /// The API server's SubjectAccessReview; none when it could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject_access_review: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review_error: Option<String>,
+}
+
+const WORKFLOWS: [(WorkflowType, WorkflowAction); 4] = [
+    (WorkflowType::Promise, WorkflowAction::Configure),
+    (WorkflowType::Promise, WorkflowAction::Delete),
+    (WorkflowType::Resource, WorkflowAction::Configure),
+    (WorkflowType::Resource, WorkflowAction::Delete),
+];
+
+/// The service account a pipeline names, else the pipeline ID Kratix derives.
+fn account_name(promise: &LivePromise, workflow: Workflow, pipeline: &str) -> String {
+    let (kind, action) = (workflow.workflow_type.as_str(), workflow.action.as_str());
+    promise
+        .object
+        .pointer(&format!("/spec/workflows/{kind}/{action}"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| p.pointer("/metadata/name").and_then(Value::as_str) == Some(pipeline))
+        .and_then(|p| p.pointer("/spec/rbac/serviceAccount"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map_or_else(
+            || names::pipeline_id(&promise.name, workflow, pipeline),
+            str::to_owned,
+        )
+}
+
+/// Each pipeline with the namespaces it runs in.
+async fn accounts(
+    cluster: &Cluster,
+    promise: &LivePromise,
+    resource: Option<&str>,
+) -> Result<Vec<(String, ServiceAccountRef)>> {
+    let requests = match resource {
+        Some(reference) => vec![objects::request_anywhere(cluster, promise, reference).await?],
+        None => objects::requests(cluster, promise, &Namespaces::All, None).await?,
+    };
+    let mut out = Vec::new();
+    for (workflow_type, action) in WORKFLOWS {
+        if resource.is_some() && workflow_type == WorkflowType::Promise {
+            continue;
+        }
+        let workflow = Workflow {
+            workflow_type,
+            action,
+        };
+        let namespaces: BTreeSet<String> = match workflow_type {
+            WorkflowType::Promise => [objects::pipeline_namespace(promise, workflow_type, None)].into(),
+            WorkflowType::Resource => requests
+                .iter()
+                .map(|r| objects::pipeline_namespace(promise, workflow_type, Some(r)))
+                .collect(),
+        };
+        for pipeline in objects::pipeline_names(promise, workflow) {
+            let name = account_name(promise, workflow, &pipeline);
+            for namespace in &namespaces {
+                out.push((
+                    format!("{workflow}/{pipeline}"),
+                    ServiceAccountRef {
+                        namespace: namespace.clone(),
+                        name: name.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn rbac_objects(cluster: &Cluster) -> Result<RbacObjects> {
+    let params = ListParams::default();
+    let client = &cluster.client;
+    let (roles, cluster_roles, role_bindings, cluster_role_bindings) = (
+        Api::<Role>::all(client.clone()),
+        Api::<ClusterRole>::all(client.clone()),
+        Api::<RoleBinding>::all(client.clone()),
+        Api::<ClusterRoleBinding>::all(client.clone()),
+    );
+    let (roles, cluster_roles, role_bindings, cluster_role_bindings) = futures::try_join!(
+        roles.list(&params),
+        cluster_roles.list(&params),
+        role_bindings.list(&params),
+        cluster_role_bindings.list(&params),
+    )
+    .map_err(|e| {
+        explain(
+            &e,
+            cluster,
+            "listing Roles, ClusterRoles and their bindings (this view reads them cluster-wide)",
+        )
+    })?;
+    Ok(RbacObjects {
+        roles: roles.items,
+        cluster_roles: cluster_roles.items,
+        role_bindings: role_bindings.items,
+        cluster_role_bindings: cluster_role_bindings.items,
+    })
+}
+
+async fn owner(cluster: &Cluster, promise: &str, account: &ServiceAccountRef) -> Result<&'static str> {
+    let accounts: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), &account.namespace);
+    let found = accounts.get_opt(&account.name).await.map_err(|e| {
+        explain(
+            &e,
+            cluster,
+            &format!("reading ServiceAccount {}/{}", account.namespace, account.name),
+        )
+    })?;
+    Ok(match found {
+        None => "missing",
+        Some(sa)
+            if sa
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(labels::PROMISE_NAME))
+                .map(String::as_str)
+                == Some(promise) =>
+        {
+            "kratix"
+        }
+        Some(_) => "user",
+    })
+}
+
+/// `kubectl auth can-i`'s RESOURCE: `pods`, `pods/log`, `deployments.apps`,
+/// a kind or a singular name, resolved by discovery.
+struct Target {
+    group: String,
+    resource: String,
+    subresource: String,
+    namespaced: bool,
+}
+
+async fn resolve(cluster: &Cluster, text: &str) -> Result<Target> {
+    let (resource, subresource) = text.split_once('/').unwrap_or((text, ""));
+    let (name, group) = match resource.split_once('.') {
+        Some((name, group)) => (name, Some(group)),
+        None => (resource, None),
+    };
+    let name = name.to_ascii_lowercase();
+    let discovery = Discovery::new(cluster.client.clone())
+        .run()
+        .await
+        .map_err(|e| explain(&e, cluster, "discovering the API's resources"))?;
+    let mut found = Vec::new();
+    for api_group in discovery.groups() {
+        if group.is_some_and(|g| g != api_group.name()) {
+            continue;
+        }
+        for (resource, capabilities) in api_group.recommended_resources() {
+            let kind = resource.kind.to_ascii_lowercase();
+            if resource.plural == name || kind == name {
+                found.push(Target {
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    subresource: subresource.to_owned(),
+                    namespaced: capabilities.scope == Scope::Namespaced,
+                });
+            }
+        }
+    }
+    // The core group first, as kubectl prefers it.
+    found.sort_by_key(|t| !t.group.is_empty());
+    match found.into_iter().next() {
+        Some(target) => Ok(target),
+        None => bail!(
+            "--check: the API serves no resource {text:?}; write it as kubectl auth can-i does (pods, pods/log, deployments.apps); kubectl api-resources lists them"
+        ),
+    }
+}
+
+async fn review(cluster: &Cluster, account: &ServiceAccountRef, access: &Access) -> Result<bool> {
+    let reviews: Api<SubjectAccessReview> = Api::all(cluster.client.clone());
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(account.user_name()),
+            groups: Some(account.groups().to_vec()),
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(access.verb.clone()),
+                group: Some(access.group.clone()),
+                resource: Some(access.resource.clone()),
+                subresource: Some(access.subresource.clone()).filter(|s| !s.is_empty()),
+                namespace: Some(access.namespace.clone()).filter(|s| !s.is_empty()),
+                ..ResourceAttributes::default()
+            }),
+            ..SubjectAccessReviewSpec::default()
+        },
+        ..SubjectAccessReview::default()
+    };
+    let answered = reviews
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| explain(&e, cluster, "asking for a SubjectAccessReview"))?;
+    Ok(answered.status.is_some_and(|s| s.allowed))
+}
+
+pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
+    let preferences = preferences::load()?;
+    let format = args.output.or(preferences.output).unwrap_or(ReportFormat::Table);
+    let colour = preferences::stdout_colour(args.color, &preferences);
+    let cluster = args.cluster.connect().await?;
+    let promise = objects::promise(&cluster, &args.promise).await?;
+    let pipelines = accounts(&cluster, &promise, args.resource.as_deref()).await?;
+    if pipelines.is_empty() {
+        eprintln!(
+            "Promise {} has no pipelines{}: no service accounts",
+            promise.name,
+            if args.resource.is_some() {
+                " for resources"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rbac = rbac_objects(&cluster).await?;
+    let target = match &args.check {
+        Some(check) => Some(resolve(&cluster, &check[1]).await?),
+        None => None,
+    };
+    let mut report = Vec::new();
+    for (pipeline, account) in pipelines {
+        let grants = rbac_grants::grants_of(&rbac, &account);
+        let check = match (&args.check, &target) {
+            (Some(check), Some(target)) => {
+                let namespace = if target.namespaced {
+                    args.cluster
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| account.namespace.clone())
+                } else {
+                    String::new()
+                };
+                let access = Access {
+                    verb: check[0].clone(),
+                    group: target.group.clone(),
+                    resource: target.resource.clone(),
+                    subresource: target.subresource.clone(),
+                    name: String::new(),
+                    namespace: namespace.clone(),
+                };
+                let allowed_by: Vec<String> = rbac_grants::allowing(&grants, &access)
+                    .iter()
+                    .map(|(grant, _)| format!("{} via {}", grant.role, grant.source))
+                    .collect();
+                let (subject_access_review, review_error) = match review(&cluster, &account, &access).await {
+                    Ok(allowed) => (Some(allowed), None),
+                    Err(e) => (None, Some(format!("{e:#}"))),
+                };
+                Some(CheckAnswer {
+                    verb: check[0].clone(),
+                    resource: check[1].clone(),
+                    namespace,
+                    allowed: !allowed_by.is_empty(),
+                    allowed_by,
+                    subject_access_review,
+                    review_error,
+                })
+            }
+            _ => None,
+        };
+        report.push(PipelineAccount {
+            owner: owner(&cluster, &promise.name, &account).await?,
+            pipeline,
+            service_account: account,
+            grants,
+            check,
+        });
+    }
+    match format {
+        ReportFormat::Json => {
+            let list = json!({"kind": "PipelineServiceAccountList", "items": report});
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        ReportFormat::Yaml => {
+            let list = json!({"kind": "PipelineServiceAccountList", "items": report});
+            print!(
+                "{}",
+                kratix_shared::yaml::to_yaml_stream(&[list]).context("encoding YAML")?
+            );
+        }
+        ReportFormat::Table | ReportFormat::Wide if args.check.is_some() => {
+            print!("{}", check_table(&report, colour))
+        }
+        ReportFormat::Table | ReportFormat::Wide => {
+            print!("{}", grants_table(&report, format == ReportFormat::Wide, colour));
+        }
+    }
+    let mut code = ExitCode::SUCCESS;
+    for account in &report {
+        let Some(check) = &account.check else { continue };
+        if !check.allowed {
+            code = ExitCode::from(1);
+        }
+        if let Some(reviewed) = check.subject_access_review
+            && reviewed != check.allowed
+        {
+            eprintln!(
+                "warning: for {}/{} the RBAC objects say {} but the API server's review says {} (aggregated ClusterRoles or another authorizer decide there)",
+                account.service_account.namespace,
+                account.service_account.name,
+                yes_no(check.allowed),
+                yes_no(reviewed)
+            );
+        }
+        if let Some(error) = &check.review_error {
+            eprintln!(
+                "warning: the answer for {} is not confirmed: {error}",
+                account.service_account.name
+            );
+        }
+    }
+    Ok(code)
+}
+
+fn yes_no(allowed: bool) -> &'static str {
+    if allowed { "yes" } else { "no" }
+}
+
+fn account_cell(account: &ServiceAccountRef) -> String {
+    format!("{}/{}", account.namespace, account.name)
+}
+
+fn grants_table(report: &[PipelineAccount], wide: bool, colour: bool) -> String {
+    let mut headers = vec!["PIPELINE", "SERVICE ACCOUNT", "OWNER", "SCOPE", "ROLE"];
+    if wide {
+        headers.push("SOURCE");
+    }
+    headers.push("RULES");
+    let mut table = table::new(&headers, colour);
+    for account in report {
+        if account.grants.is_empty() {
+            let mut row = vec![
+                account.pipeline.clone(),
+                account_cell(&account.service_account),
+                account.owner.to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+            ];
+            if wide {
+                row.push("-".to_owned());
+            }
+            row.push("(no grants)".to_owned());
+            table.add_row(row);
+        }
+        for grant in &account.grants {
+            let mut row = vec![
+                account.pipeline.clone(),
+                account_cell(&account.service_account),
+                account.owner.to_owned(),
+                grant.scope.to_string(),
+                grant.role.clone(),
+            ];
+            if wide {
+                let via = grant
+                    .via_group
+                    .as_deref()
+                    .map(|g| format!(" (group {g})"))
+                    .unwrap_or_default();
+                row.push(format!("{}{via}", grant.source));
+            }
+            let rules = if grant.role_exists {
+                grant
+                    .rules
+                    .iter()
+                    .map(rbac_grants::describe_rule)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                "(role not found: grants nothing)".to_owned()
+            };
+            row.push(rules);
+            table.add_row(row);
+        }
+    }
+    table::render(&table)
+}
+
+fn check_table(report: &[PipelineAccount], colour: bool) -> String {
+    let mut table = table::new(
+        &[
+            "PIPELINE",
+            "SERVICE ACCOUNT",
+            "NAMESPACE",
+            "ALLOWED",
+            "REVIEW",
+            "ALLOWED BY",
+        ],
+        colour,
+    );
+    for account in report {
+        let Some(check) = &account.check else { continue };
+        let answer = |allowed: bool| {
+            table::phase_cell(if allowed { "yes" } else { "no" }, false).fg_if(colour, allowed)
+        };
+        table.add_row(vec![
+            Cell::new(&account.pipeline),
+            Cell::new(account_cell(&account.service_account)),
+            Cell::new(if check.namespace.is_empty() {
+                "(cluster)"
+            } else {
+                &check.namespace
+            }),
+            answer(check.allowed),
+            check.subject_access_review.map_or_else(|| Cell::new("-"), answer),
+            Cell::new(if check.allowed_by.is_empty() {
+                "-".to_owned()
+            } else {
+                check.allowed_by.join("\n")
+            }),
+        ]);
+    }
+    table::render(&table)
+}
+
+/// Green for yes, red for no, when colouring.
+trait ColourIf {
+    fn fg_if(self, colour: bool, good: bool) -> Self;
+}
+
+impl ColourIf for Cell {
+    fn fg_if(self, colour: bool, good: bool) -> Cell {
+        match (colour, good) {
+            (false, _) => self,
+            (true, true) => self.fg(comfy_table::Color::Green),
+            (true, false) => self.fg(comfy_table::Color::Red),
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! `workflows status [PROMISE] [RESOURCE]`: every selected object's workflow,
+//! pipeline by pipeline, then (for one Promise or one request) its conditions
+//! and outputs. `--watch` prints again whenever a Promise, request or Job changes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use futures::{StreamExt, stream};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::labels;
+use kratix_shared::workflow_report::{self, NOT_STARTED, ReportInput, WorkflowReport};
+use kube::api::{Api, DynamicObject};
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+
+use crate::cli::{ReportFormat, StatusArgs};
+use crate::cluster::Cluster;
+use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::{preferences, table};
+
+pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
+    let preferences = preferences::load()?;
+    let format = args.output.or(preferences.output).unwrap_or(ReportFormat::Table);
+    let colour = preferences::stdout_colour(args.color, &preferences);
+    let cluster = args.cluster.connect().await?;
+    let namespaces = if args.all_namespaces {
+        Namespaces::All
+    } else {
+        Namespaces::One(objects::namespace_or_default(
+            &cluster,
+            args.cluster.namespace.as_deref(),
+        ))
+    };
+    let mut last = String::new();
+    let mut changes = if args.watch {
+        Some(change_stream(&cluster, args, &namespaces).await?)
+    } else {
+        None
+    };
+    loop {
+        let reports = gather(&cluster, args, &namespaces).await?;
+        let text = print(&reports, args, format, colour, &namespaces)?;
+        if text != last {
+            if !last.is_empty() && matches!(format, ReportFormat::Table | ReportFormat::Wide) {
+                println!();
+            }
+            print!("{text}");
+            last = text;
+        }
+        if reports.is_empty() && !args.watch {
+            eprintln!("No Promises found; kubectl get promises lists what this cluster has.");
+        }
+        if reports
+            .iter()
+            .any(|r| r.pipelines.iter().any(|p| p.phase == NOT_STARTED))
+            && !objects::agent_installed(&cluster).await
+        {
+            eprintln!(
+                "warning: no Kratix agent runs in {} (nothing will run these workflows); kubectl kratix install installs it",
+                labels::SYSTEM_NAMESPACE
+            );
+        }
+        let Some(changes) = changes.as_mut() else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        // One change usually comes with several (a Job, its object's status): settle first.
+        if changes.next().await.is_none() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while let Some(Some(_)) = futures::FutureExt::now_or_never(changes.next()) {}
+    }
+}
+
+/// The reports of everything selected: Promises first, then requests by
+/// namespace and name.
+async fn gather(
+    cluster: &Cluster,
+    args: &StatusArgs,
+    namespaces: &Namespaces,
+) -> Result<Vec<WorkflowReport>> {
+    let promises = match &args.promise {
+        Some(name) => vec![objects::promise(cluster, name).await?],
+        None => objects::promises(cluster, None).await?,
+    };
+    let mut subjects: Vec<(usize, Option<Value>)> = Vec::new();
+    let mut requests_by_promise = Vec::new();
+    for (index, promise) in promises.iter().enumerate() {
+        match &args.resource {
+            Some(name) => {
+                let namespace = match namespaces {
+                    Namespaces::One(ns) => ns.clone(),
+                    Namespaces::All => "default".to_owned(),
+                };
+                let request = objects::request(cluster, promise, &namespace, name).await?;
+                requests_by_promise.push((index, vec![request]));
+            }
+            None => {
+                subjects.push((index, None));
+                let requests =
+                    objects::requests(cluster, promise, namespaces, args.selector.as_deref()).await?;
+                requests_by_promise.push((index, requests));
+            }
+        }
+    }
+    for (index, requests) in requests_by_promise {
+        subjects.extend(requests.into_iter().map(|r| (index, Some(r))));
+    }
+    let (jobs, pods) = jobs_and_pods(cluster, &promises, &subjects, args).await?;
+    // Indexed once: a thousand requests must not scan a thousand Jobs each.
+    let mut jobs_by_name: HashMap<(&str, &str), &Job> = HashMap::new();
+    for job in &jobs {
+        if let (Some(ns), Some(name)) = (job.metadata.namespace.as_deref(), job.metadata.name.as_deref()) {
+            jobs_by_name.insert((ns, name), job);
+        }
+    }
+    let mut pods_by_job: HashMap<(&str, &str), Vec<&Pod>> = HashMap::new();
+    for pod in &pods {
+        if let (Some(ns), Some(job)) = (pod.metadata.namespace.as_deref(), workflow_report::pod_job(pod)) {
+            pods_by_job.entry((ns, job)).or_default().push(pod);
+        }
+    }
+    let now = Timestamp::now();
+    let mut reports = Vec::with_capacity(subjects.len());
+    for (index, request) in &subjects {
+        let promise = &promises[*index];
+        let (object, workflow_type, outputs) = match request {
+            Some(request) => (
+                request,
+                WorkflowType::Resource,
+                workflow_report::outputs_from_status(request),
+            ),
+            None => {
+                let works = objects::promise_works(cluster, &promise.name).await?;
+                (
+                    &promise.object,
+                    WorkflowType::Promise,
+                    workflow_report::outputs_from_works(&works),
+                )
+            }
+        };
+        let namespace = objects::pipeline_namespace(promise, workflow_type, request.as_ref());
+        let names = objects::pipeline_names(
+            promise,
+            Workflow {
+                workflow_type,
+                action: WorkflowAction::Configure,
+            },
+        );
+        let recorded = workflow_report::recorded_jobs(object);
+        let jobs: Vec<&Job> = recorded
+            .iter()
+            .filter_map(|name| jobs_by_name.get(&(namespace.as_str(), name.as_str())).copied())
+            .collect();
+        let pods: Vec<&Pod> = recorded
+            .iter()
+            .filter_map(|name| pods_by_job.get(&(namespace.as_str(), name.as_str())))
+            .flatten()
+            .copied()
+            .collect();
+        reports.push(workflow_report::build(&ReportInput {
+            object,
+            promise: &promise.name,
+            configure_pipelines: &names,
+            jobs: &jobs,
+            pods: &pods,
+            outputs,
+            now,
+        }));
+    }
+    Ok(reports)
+}
+
+/// The Jobs and pods of the namespaces the selected workflows run in: one
+/// list each across the cluster with -A, else one per namespace.
+async fn jobs_and_pods(
+    cluster: &Cluster,
+    promises: &[LivePromise],
+    subjects: &[(usize, Option<Value>)],
+    args: &StatusArgs,
+) -> Result<(Vec<Job>, Vec<Pod>)> {
+    let promise = (promises.len() == 1).then(|| promises[0].name.as_str());
+    if args.all_namespaces {
+        return objects::jobs_and_pods(cluster, &Namespaces::All, promise).await;
+    }
+    let namespaces: BTreeSet<String> = subjects
+        .iter()
+        .map(|(index, request)| {
+            let kind = if request.is_some() {
+                WorkflowType::Resource
+            } else {
+                WorkflowType::Promise
+            };
+            objects::pipeline_namespace(&promises[*index], kind, request.as_ref())
+        })
+        .collect();
+    let mut all = (Vec::new(), Vec::new());
+    for namespace in namespaces {
+        let (jobs, pods) = objects::jobs_and_pods(cluster, &Namespaces::One(namespace), promise).await?;
+        all.0.extend(jobs);
+        all.1.extend(pods);
+    }
+    Ok(all)
+}
+
+/// Everything a change can come from: Promises, their requests, Kratix Jobs.
+async fn change_stream(
+    cluster: &Cluster,
+    args: &StatusArgs,
+    namespaces: &Namespaces,
+) -> Result<stream::SelectAll<stream::BoxStream<'static, ()>>> {
+    let config = watcher::Config::default();
+    let mut streams: Vec<stream::BoxStream<'static, ()>> = Vec::new();
+    let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
+    streams.push(quiet(watcher(promises, config.clone())));
+    let jobs: Api<Job> = Api::all(cluster.client.clone());
+    let job_config =
+        watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_KRATIX));
+    streams.push(quiet(watcher(jobs, job_config)));
+    let listed = match &args.promise {
+        Some(name) => vec![objects::promise(cluster, name).await?],
+        None => objects::promises(cluster, None).await?,
+    };
+    for promise in &listed {
+        let Some(api) = &promise.api else { continue };
+        let resource = objects::request_resource(api);
+        let requests: Api<DynamicObject> = match namespaces {
+            Namespaces::One(ns) if api.namespaced => {
+                Api::namespaced_with(cluster.client.clone(), ns, &resource)
+            }
+            _ => Api::all_with(cluster.client.clone(), &resource),
+        };
+        streams.push(quiet(watcher(requests, config.clone())));
+    }
+    Ok(stream::select_all(streams))
+}
+
+/// A watcher as a stream of "something changed"; errors (a watch that
+/// expired, a dropped connection) are retried by the watcher itself.
+fn quiet<K, S>(events: S) -> stream::BoxStream<'static, ()>
+where
+    K: Send + 'static,
+    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+{
+    events
+        .filter_map(|event| async move {
+            match event {
+                Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => None,
+                Ok(_) => Some(()),
+                Err(error) => {
+                    tracing::debug!(%error, "watch interrupted; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    None
+                }
+            }
+        })
+        .boxed()
+}
+
+fn object_label(report: &WorkflowReport) -> String {
+    if report.kind == "Promise" {
+        format!("promise/{}", report.name)
+    } else {
+        format!("{}/{}", report.kind.to_ascii_lowercase(), report.name)
+    }
+}
+
+fn print(
+    reports: &[WorkflowReport],
+    args: &StatusArgs,
+    format: ReportFormat,
+    colour: bool,
+    namespaces: &Namespaces,
+) -> Result<String> {
+    match format {
+        ReportFormat::Json | ReportFormat::Yaml => {
+            let list = json!({"kind": "WorkflowStatusList", "items": reports});
+            if format == ReportFormat::Json {
+                let mut text = serde_json::to_string_pretty(&list)?;
+                text.push('\n');
+                Ok(text)
+            } else {
+                kratix_shared::yaml::to_yaml_stream(&[list]).context("encoding YAML")
+            }
+        }
+        ReportFormat::Table | ReportFormat::Wide => {
+            let wide = format == ReportFormat::Wide;
+            let mut out = pipelines_table(reports, wide, colour, matches!(namespaces, Namespaces::All));
+            // One object asked for: its conditions and outputs too.
+            let detailed = match (&args.promise, &args.resource) {
+                (_, Some(_)) => reports.iter().find(|r| r.kind != "Promise"),
+                (Some(_), None) => reports.iter().find(|r| r.kind == "Promise"),
+                _ => None,
+            };
+            if let Some(report) = detailed {
+                out.push_str(&details(report, colour));
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn pipelines_table(reports: &[WorkflowReport], wide: bool, colour: bool, all_namespaces: bool) -> String {
+    let now = Timestamp::now();
+    let mut headers = Vec::new();
+    if all_namespaces {
+        headers.push("NAMESPACE");
+    }
+    headers.extend([
+        "OBJECT", "PIPELINE", "PHASE", "ATTEMPTS", "LAST RUN", "DURATION", "JOB",
+    ]);
+    if wide {
+        headers.extend(["POD", "OUTPUTS"]);
+    }
+    headers.push("MESSAGE");
+    let mut table = table::new(&headers, colour);
+    for report in reports {
+        let outputs = report
+            .outputs
+            .iter()
+            .map(|o| {
+                let version = o
+                    .version
+                    .as_deref()
+                    .map(|v| format!("@{}", short_version(v)))
+                    .unwrap_or_default();
+                format!("{}:{}{version}", o.destination, o.path)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: Vec<Option<&workflow_report::PipelineReport>> = if report.pipelines.is_empty() {
+            vec![None]
+        } else {
+            report.pipelines.iter().map(Some).collect()
+        };
+        for pipeline in rows {
+            let mut row = Vec::new();
+            if all_namespaces {
+                row.push(comfy_table::Cell::new(report.namespace.as_deref().unwrap_or("-")));
+            }
+            row.push(comfy_table::Cell::new(object_label(report)));
+            let Some(p) = pipeline else {
+                row.push(comfy_table::Cell::new("-"));
+                row.push(comfy_table::Cell::new(if report.paused { "Paused" } else { "-" }));
+                for _ in 0..4 {
+                    row.push(comfy_table::Cell::new("-"));
+                }
+                if wide {
+                    row.push(comfy_table::Cell::new("-"));
+                    row.push(comfy_table::Cell::new(if outputs.is_empty() {
+                        "-"
+                    } else {
+                        &outputs
+                    }));
+                }
+                row.push(comfy_table::Cell::new("no configure pipelines"));
+                table.add_row(row);
+                continue;
+            };
+            let pipeline_name = if report.action == "configure" {
+                p.name.clone()
+            } else {
+                format!("{} ({})", p.name, report.action)
+            };
+            row.push(comfy_table::Cell::new(pipeline_name));
+            let phase = if report.paused {
+                format!("{} (paused)", p.phase)
+            } else {
+                p.phase.clone()
+            };
+            row.push(table::phase_cell(&phase, colour));
+            row.push(comfy_table::Cell::new(table::or_dash(p.attempts)));
+            row.push(comfy_table::Cell::new(p.last_run.as_deref().map_or_else(
+                || "-".to_owned(),
+                |t| format!("{} ago", table::age(t, now)),
+            )));
+            row.push(comfy_table::Cell::new(table::or_dash(
+                p.duration_seconds.map(table::short_duration),
+            )));
+            row.push(comfy_table::Cell::new(table::or_dash(p.job.as_deref())));
+            if wide {
+                row.push(comfy_table::Cell::new(table::or_dash(p.pod.as_deref())));
+                row.push(comfy_table::Cell::new(if outputs.is_empty() {
+                    "-"
+                } else {
+                    &outputs
+                }));
+            }
+            let mut message = p.message.clone().unwrap_or_default();
+            if let Some(retry) = &p.next_retry_at {
+                message = format!("{message} (retry at {retry})").trim().to_owned();
+            }
+            row.push(comfy_table::Cell::new(if message.is_empty() {
+                "-".to_owned()
+            } else {
+                message
+            }));
+            table.add_row(row);
+        }
+    }
+    table::render(&table)
+}
+
+/// Commits are long: 12 characters identify one, as git's short form.
+fn short_version(version: &str) -> &str {
+    version.get(..12).unwrap_or(version)
+}
+
+fn details(report: &WorkflowReport, colour: bool) -> String {
+    let now = Timestamp::now();
+    let label = object_label(report);
+    let mut out = String::new();
+    out.push_str(&format!("\nConditions of {label}:\n"));
+    if report.conditions.is_empty() {
+        out.push_str("  (none yet)\n");
+    } else {
+        let mut table = table::new(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"], colour);
+        for condition in &report.conditions {
+            table.add_row(vec![
+                comfy_table::Cell::new(&condition.condition_type),
+                table::phase_cell(&condition.status, colour),
+                comfy_table::Cell::new(if condition.reason.is_empty() {
+                    "-"
+                } else {
+                    &condition.reason
+                }),
+                comfy_table::Cell::new(
+                    condition
+                        .last_transition_time
+                        .as_deref()
+                        .map_or_else(|| "-".to_owned(), |t| table::age(t, now)),
+                ),
+                comfy_table::Cell::new(if condition.message.is_empty() {
+                    "-"
+                } else {
+                    &condition.message
+                }),
+            ]);
+        }
+        out.push_str(&table::render(&table));
+    }
+    out.push_str(&format!("\nOutputs of {label}:\n"));
+    if report.outputs.is_empty() {
+        out.push_str("  (none written yet)\n");
+    } else {
+        let mut table = table::new(&["PIPELINE", "DESTINATION", "PATH", "VERSION"], colour);
+        for output in &report.outputs {
+            table.add_row(vec![
+                table::or_dash(output.pipeline.as_deref()),
+                output.destination.clone(),
+                output.path.clone(),
+                table::or_dash(output.version.as_deref()),
+            ]);
+        }
+        out.push_str(&table::render(&table));
+    }
+    out
+}

@@ -1,0 +1,305 @@
+//! `workflows trigger PROMISE [RESOURCE] [--all-resources] [--wait]`: the
+//! labels Kratix re-runs workflows for, and with `--wait` the run followed to
+//! its end (as `kubectl rollout status` follows a rollout).
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::labels;
+use kratix_shared::workflow_report::{self, RunProgress};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::cli::TriggerArgs;
+use crate::cluster::{Cluster, explain};
+use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::table;
+
+/// One object whose new run is awaited.
+struct Target {
+    label: String,
+    api: Api<DynamicObject>,
+    name: String,
+    before: BTreeSet<String>,
+    last: Option<RunProgress>,
+    outcome: Option<RunProgress>,
+}
+
+fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn refuse_paused(object: &Value, what: &str) -> Result<()> {
+    if object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(labels::PAUSED))
+        .is_some()
+    {
+        bail!(
+            "{what} is paused (label {}): nothing runs until it is removed (kubectl label ... {}-)",
+            labels::PAUSED,
+            labels::PAUSED
+        );
+    }
+    Ok(())
+}
+
+fn refuse_empty(promise: &LivePromise, workflow_type: WorkflowType) -> Result<()> {
+    let workflow = Workflow {
+        workflow_type,
+        action: WorkflowAction::Configure,
+    };
+    if objects::pipeline_names(promise, workflow).is_empty() {
+        bail!(
+            "Promise {} has no {workflow} pipelines (spec.workflows.{}.configure is empty): there is nothing to run",
+            promise.name,
+            workflow_type.as_str()
+        );
+    }
+    Ok(())
+}
+
+async fn label(cluster: &Cluster, api: &Api<DynamicObject>, name: &str, key: &str, what: &str) -> Result<()> {
+    let patch = json!({"metadata": {"labels": {key: "true"}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| explain(&e, cluster, &format!("labelling {what}")))?;
+    Ok(())
+}
+
+pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
+    let cluster = args.cluster.connect().await?;
+    let promise = objects::promise(&cluster, &args.promise).await?;
+    let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
+    let promise_label = format!("promise/{}", promise.name);
+    let mut targets = Vec::new();
+    if args.all_resources {
+        let api = objects::api_of(&promise)?;
+        refuse_paused(&promise.object, &promise_label)?;
+        refuse_empty(&promise, WorkflowType::Resource)?;
+        let requests = objects::requests(&cluster, &promise, &Namespaces::All, None).await?;
+        for request in &requests {
+            let namespace = text(request, "/metadata/namespace");
+            let resource = objects::request_resource(api);
+            let requests_api = if api.namespaced {
+                Api::namespaced_with(cluster.client.clone(), namespace, &resource)
+            } else {
+                Api::all_with(cluster.client.clone(), &resource)
+            };
+            let name = text(request, "/metadata/name").to_owned();
+            targets.push(Target {
+                label: request_label(api.kind.as_str(), namespace, &name),
+                api: requests_api,
+                name,
+                before: workflow_report::recorded_jobs(request),
+                last: None,
+                outcome: None,
+            });
+        }
+        label(
+            &cluster,
+            &promises,
+            &promise.name,
+            labels::RECONCILE_RESOURCES,
+            &promise_label,
+        )
+        .await?;
+        println!(
+            "{promise_label} labelled {}: the workflows of its {} requests re-run",
+            labels::RECONCILE_RESOURCES,
+            requests.len()
+        );
+    } else if let Some(name) = &args.resource {
+        let api = objects::api_of(&promise)?;
+        let namespace = objects::namespace_or_default(&cluster, args.cluster.namespace.as_deref());
+        let request = objects::request(&cluster, &promise, &namespace, name).await?;
+        let what = request_label(&api.kind, text(&request, "/metadata/namespace"), name);
+        refuse_paused(&request, &what)?;
+        refuse_paused(&promise.object, &promise_label)?;
+        refuse_empty(&promise, WorkflowType::Resource)?;
+        let resource = objects::request_resource(api);
+        let requests_api = if api.namespaced {
+            Api::namespaced_with(cluster.client.clone(), &namespace, &resource)
+        } else {
+            Api::all_with(cluster.client.clone(), &resource)
+        };
+        label(
+            &cluster,
+            &requests_api,
+            name,
+            labels::MANUAL_RECONCILIATION,
+            &what,
+        )
+        .await?;
+        println!("{what} labelled {}", labels::MANUAL_RECONCILIATION);
+        targets.push(Target {
+            label: what,
+            api: requests_api,
+            name: name.clone(),
+            before: workflow_report::recorded_jobs(&request),
+            last: None,
+            outcome: None,
+        });
+    } else {
+        refuse_paused(&promise.object, &promise_label)?;
+        refuse_empty(&promise, WorkflowType::Promise)?;
+        label(
+            &cluster,
+            &promises,
+            &promise.name,
+            labels::MANUAL_RECONCILIATION,
+            &promise_label,
+        )
+        .await?;
+        println!("{promise_label} labelled {}", labels::MANUAL_RECONCILIATION);
+        targets.push(Target {
+            label: promise_label.clone(),
+            api: promises.clone(),
+            name: promise.name.clone(),
+            before: workflow_report::recorded_jobs(&promise.object),
+            last: None,
+            outcome: None,
+        });
+    }
+    if !args.wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !objects::agent_installed(&cluster).await {
+        eprintln!(
+            "warning: no Kratix agent runs in {}: nothing will pick the trigger up; kubectl kratix install installs it",
+            labels::SYSTEM_NAMESPACE
+        );
+    }
+    wait(&cluster, &mut targets, args, &promise.name).await
+}
+
+fn request_label(kind: &str, namespace: &str, name: &str) -> String {
+    let kind = kind.to_ascii_lowercase();
+    if namespace.is_empty() {
+        format!("{kind}/{name}")
+    } else {
+        format!("{kind}/{name} in {namespace}")
+    }
+}
+
+async fn wait(
+    cluster: &Cluster,
+    targets: &mut [Target],
+    args: &TriggerArgs,
+    promise: &str,
+) -> Result<ExitCode> {
+    let started = Instant::now();
+    let deadline = started + args.timeout;
+    // With --all-resources the Promise's label goes first, then each request's.
+    loop {
+        for target in targets.iter_mut().filter(|t| t.outcome.is_none()) {
+            let object = match target.api.get(&target.name).await {
+                Ok(object) => serde_json::to_value(&object)?,
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    println!("{}: deleted while waiting", target.label);
+                    target.outcome = Some(RunProgress::Failed {
+                        pipeline: "-".to_owned(),
+                        message: "deleted".to_owned(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(explain(&e, cluster, &format!("reading {}", target.label))),
+            };
+            let progress = workflow_report::run_progress(&object, &target.before);
+            if target.last.as_ref() != Some(&progress) {
+                report(target, &progress, started);
+                target.last = Some(progress.clone());
+            }
+            match progress {
+                RunProgress::Succeeded | RunProgress::Failed { .. } => target.outcome = Some(progress),
+                RunProgress::Suspended { retry_at: None, .. } => target.outcome = Some(progress),
+                _ => {}
+            }
+        }
+        let done = targets.iter().filter(|t| t.outcome.is_some()).count();
+        if done == targets.len() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let waiting: Vec<&str> = targets
+                .iter()
+                .filter(|t| t.outcome.is_none())
+                .map(|t| t.label.as_str())
+                .collect();
+            eprintln!(
+                "error: timed out after {} waiting for {}; kubectl kratix workflows status {promise} shows where they are",
+                table::short_duration(args.timeout.as_secs() as i64),
+                waiting.join(", ")
+            );
+            return Ok(ExitCode::from(1));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let failed: Vec<&Target> = targets
+        .iter()
+        .filter(|t| !matches!(t.outcome, Some(RunProgress::Succeeded)))
+        .collect();
+    let took = table::short_duration(started.elapsed().as_secs() as i64);
+    if failed.is_empty() {
+        println!(
+            "{} workflow{} succeeded in {took}",
+            targets.len(),
+            if targets.len() == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "error: {} of {} workflows did not succeed; kubectl kratix workflows logs {promise} [RESOURCE] shows their pipelines' logs",
+        failed.len(),
+        targets.len()
+    );
+    Ok(ExitCode::from(1))
+}
+
+fn report(target: &Target, progress: &RunProgress, started: Instant) {
+    let at = table::short_duration(started.elapsed().as_secs() as i64);
+    match progress {
+        RunProgress::Waiting => println!("{}: waiting for the agent to start the run", target.label),
+        RunProgress::Running {
+            index,
+            total,
+            pipeline,
+        } => {
+            println!(
+                "{}: pipeline {pipeline} running ({}/{total}) [{at}]",
+                target.label,
+                index + 1
+            );
+        }
+        RunProgress::Succeeded => println!("{}: workflow succeeded [{at}]", target.label),
+        RunProgress::Failed { pipeline, message } => {
+            let detail = if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {message}")
+            };
+            println!("{}: pipeline {pipeline} failed{detail} [{at}]", target.label);
+        }
+        RunProgress::Suspended {
+            pipeline,
+            message,
+            retry_at,
+        } => match retry_at {
+            Some(at) => println!(
+                "{}: pipeline {pipeline} suspended until {at}: {message}",
+                target.label
+            ),
+            None => println!(
+                "{}: pipeline {pipeline} suspended the workflow: {message} (remove the label {} to resume)",
+                target.label,
+                labels::WORKFLOW_SUSPENDED
+            ),
+        },
+    }
+}
