@@ -105,6 +105,18 @@ impl Platform {
         command
     }
 
+    /// `kubectl kratix ...` as a user runs it: kubectl finding the plugin on PATH.
+    pub fn kubectl_kratix(&self) -> Command {
+        let path = format!(
+            "{}:{}",
+            plugin_path_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = self.kubectl();
+        command.arg("kratix").env("PATH", path);
+        command
+    }
+
     /// Builds an image unless it exists already; returns its reference.
     pub fn image(&self, spec: &ImageSpec) -> String {
         let conf = platform::containers_conf().expect("containers.conf");

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kratix_tests::support::{Platform, adapter_image, plugin_path_dir};
+use kratix_tests::support::{Platform, adapter_image};
 use kube::api::{Api, ListParams};
 
 fn platform() -> &'static Platform {
@@ -16,16 +16,9 @@ fn platform() -> &'static Platform {
 }
 
 fn kubectl_kratix(args: &[&str]) -> Output {
-    let path = format!(
-        "{}:{}",
-        plugin_path_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     platform()
-        .kubectl()
-        .arg("kratix")
+        .kubectl_kratix()
         .args(args)
-        .env("PATH", path)
         .output()
         .expect("kubectl runs")
 }
