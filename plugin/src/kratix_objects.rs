@@ -49,18 +49,36 @@ fn to_value(object: &DynamicObject) -> Result<Value> {
     Ok(serde_json::to_value(object)?)
 }
 
-/// A 404 from listing or getting Promises means the CRD is missing when the
-/// API server does not name the object.
+/// What a 404 on the Promises API means.
+#[derive(Debug, PartialEq, Eq)]
+enum Missing {
+    /// `promises.platform.kratix.io "x" not found`: that Promise.
+    Promise,
+    /// "the server could not find the requested resource": the CRD itself.
+    KratixApi,
+}
+
+fn missing(message: &str, name: Option<&str>) -> Missing {
+    match name {
+        Some(name) if message.contains(&format!("\"{name}\"")) => Missing::Promise,
+        _ => Missing::KratixApi,
+    }
+}
+
 fn promise_error(error: kube::Error, cluster: &Cluster, name: Option<&str>) -> anyhow::Error {
     match (&error, name) {
-        (kube::Error::Api(status), Some(name)) if status.code == 404 && status.message.contains(name) => {
-            anyhow!("Promise {name} not found; kubectl get promises lists the Promises on this cluster")
+        (kube::Error::Api(status), name) if status.code == 404 => {
+            match (missing(&status.message, name), name) {
+                (Missing::Promise, Some(name)) => anyhow!(
+                    "Promise {name} not found; kubectl get promises lists the Promises on this cluster"
+                ),
+                _ => anyhow!(
+                    "this cluster has no Kratix API (promises.{} is not served at {}); install it with kubectl kratix install",
+                    labels::GROUP,
+                    cluster.server
+                ),
+            }
         }
-        (kube::Error::Api(status), _) if status.code == 404 => anyhow!(
-            "this cluster has no Kratix API (promises.{} is not served at {}); install it with kubectl kratix install",
-            labels::GROUP,
-            cluster.server
-        ),
         _ => explain(
             &error,
             cluster,
@@ -150,13 +168,21 @@ pub async fn requests(
     if let Some(selector) = selector {
         params = params.labels(selector);
     }
-    let listed = requests.list(&params).await.map_err(|e| {
-        explain(
-            &e,
-            cluster,
-            &format!("listing {} requests of Promise {}", api.kind, promise.name),
-        )
-    })?;
+    let listed = match requests.list(&params).await {
+        Ok(listed) => listed,
+        // The agent serves a Promise's API once the Promise is installed: until then none.
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            tracing::debug!(promise = %promise.name, "its API is not served yet");
+            return Ok(Vec::new());
+        }
+        Err(e) => {
+            return Err(explain(
+                &e,
+                cluster,
+                &format!("listing {} requests of Promise {}", api.kind, promise.name),
+            ));
+        }
+    };
     let mut out = listed.items.iter().map(to_value).collect::<Result<Vec<_>>>()?;
     out.sort_by_key(|o| {
         (
@@ -335,4 +361,25 @@ const REFERENCE_CONTROLLER: &str = "kratix-platform-controller-manager";
 /// The namespace to use: `-n`, else the context's.
 pub fn namespace_or_default(cluster: &Cluster, flag: Option<&str>) -> String {
     flag.map_or_else(|| cluster.client.default_namespace().to_owned(), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_404_names_the_promise_or_the_missing_api() {
+        assert_eq!(
+            missing("promises.platform.kratix.io \"redis\" not found", Some("redis")),
+            Missing::Promise
+        );
+        assert_eq!(
+            missing("the server could not find the requested resource", Some("redis")),
+            Missing::KratixApi
+        );
+        assert_eq!(
+            missing("the server could not find the requested resource", None),
+            Missing::KratixApi
+        );
+    }
 }

@@ -123,6 +123,44 @@ async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
         "CRDs kept"
     );
 
+    // Without the agent nothing runs, and the workflow commands say so.
+    let suffix = format!("noagent{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let lonely_name = format!("cache-{suffix}");
+    let (lonely, _) = kratix_tests::agent_suite::cache_promise(
+        &suffix,
+        serde_json::json!({"workflows": {"promise": {"configure": [
+            kratix_tests::agent_suite::pipeline("setup", "busybox", "true")
+        ]}}}),
+    );
+    let promises = kratix_tests::agent_suite::promises(&client);
+    promises
+        .create(&kube::api::PostParams::default(), &lonely)
+        .await
+        .expect("promise created");
+    let status = kubectl_kratix(&["workflows", "status", &lonely_name]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert!(
+        text(&status.stdout).contains("NotStarted"),
+        "{}",
+        text(&status.stdout)
+    );
+    assert!(
+        text(&status.stderr).contains("no Kratix agent runs in kratix-platform-system"),
+        "{}",
+        text(&status.stderr)
+    );
+    let waited = kubectl_kratix(&["workflows", "trigger", &lonely_name, "--wait", "--timeout", "3s"]);
+    assert_eq!(waited.status.code(), Some(1));
+    assert!(
+        text(&waited.stderr).contains("no Kratix agent runs") && text(&waited.stderr).contains("timed out"),
+        "{}",
+        text(&waited.stderr)
+    );
+    promises
+        .delete(&lonely_name, &kube::api::DeleteParams::default())
+        .await
+        .expect("promise deleted");
+
     let nowhere = kubectl_kratix(&["install", "--kubeconfig", "/nonexistent/kubeconfig"]);
     assert_eq!(nowhere.status.code(), Some(1));
     assert!(

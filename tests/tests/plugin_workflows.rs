@@ -337,6 +337,25 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
     let first = status_until(&requests, "good", "the first run", completed).await;
     let first_job = first["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
 
+    // Watched while triggered, colour asked for in config.toml.
+    let config = tempfile::NamedTempFile::new().expect("config file");
+    std::fs::write(config.path(), "color = \"always\"\n").expect("config written");
+    let mut watch = platform()
+        .kubectl_kratix()
+        .args([
+            "workflows",
+            "status",
+            &promise,
+            "good",
+            "-n",
+            &namespace,
+            "--watch",
+        ])
+        .env("KUBECTL_KRATIX_CONFIG", config.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("status --watch starts");
     let run = succeeded(&kubectl_kratix(&[
         "workflows",
         "trigger",
@@ -362,6 +381,47 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
             .as_ref()
             .is_none_or(|l| !l.contains_key("kratix.io/manual-reconciliation")),
         "the agent took the label off"
+    );
+    let new_job = after.data["status"]["kratix"]["workflows"]["pipelines"][0]["jobName"]
+        .as_str()
+        .expect("job")
+        .to_owned();
+    let watched = wait_for_output(&mut watch, &new_job).await;
+    let tables = watched.matches("OBJECT").count();
+    assert!(tables >= 2, "printed again on change: {watched}");
+    assert!(
+        watched.contains("\x1b["),
+        "config.toml's color = always: {watched:?}"
+    );
+    let plain = platform()
+        .kubectl_kratix()
+        .args(["workflows", "status", &promise, "good", "-n", &namespace])
+        .env("KUBECTL_KRATIX_CONFIG", config.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("status");
+    assert!(
+        !text(&plain.stdout).contains("\x1b["),
+        "NO_COLOR wins over the file"
+    );
+    let forced = platform()
+        .kubectl_kratix()
+        .args([
+            "workflows",
+            "status",
+            &promise,
+            "good",
+            "-n",
+            &namespace,
+            "--color",
+            "always",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("status");
+    assert!(
+        text(&forced.stdout).contains("\x1b["),
+        "but not over --color always"
     );
 
     // The failing run's logs are caught live: Kubernetes deletes the pods of a
@@ -602,4 +662,34 @@ fn allowed(result: Result<(), kube::Error>) -> bool {
         Err(kube::Error::Api(status)) if status.code == 403 => false,
         Err(other) => panic!("unexpected answer: {other}"),
     }
+}
+
+/// Reads a running command's stdout until it contains `needle` (or two
+/// minutes pass), then stops the command and returns what it printed.
+async fn wait_for_output(child: &mut std::process::Child, needle: &str) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, receiver) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    while Instant::now() < deadline && !seen.contains(needle) {
+        match receiver.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => tokio::task::yield_now().await,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert!(seen.contains(needle), "no {needle:?} in {seen}");
+    seen
 }
