@@ -256,24 +256,30 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Subcommand, Debug)]
 pub enum WorkflowsCommand {
-    /// Each workflow's pipelines in order: phase, attempts, last run, duration,
-    /// Job and pod, then the conditions and where the output went.
+    /// Each workflow's pipelines (phase, attempts, last run, duration, Job, pod),
+    /// conditions and outputs.
+    ///
+    /// Pipelines come in the order they run; for one Promise or one request its
+    /// conditions and where its output went (Destination, path, commit) follow.
     ///
     /// Without PROMISE: every Promise and its requests. With PROMISE: that
     /// Promise and its requests (in -n's namespace, or all with -A). With
     /// RESOURCE too: that request alone.
     Status(StatusArgs),
-    /// Re-run a workflow now: sets kratix.io/manual-reconciliation (or, with
-    /// --all-resources, kratix.io/reconcile-resources on the Promise).
+    /// Re-run a workflow now, and with --wait follow it to its end.
+    ///
+    /// Sets kratix.io/manual-reconciliation (or, with --all-resources,
+    /// kratix.io/reconcile-resources on the Promise).
     ///
     /// With --wait, shows progress until the run ends; exits 1 if it fails.
     Trigger(TriggerArgs),
-    /// Logs of a workflow's pipeline pods: each pipeline in order, and in it every
-    /// container in the order it runs (reader, your containers, work-writer,
-    /// status-writer), each line prefixed `pipeline › container`.
+    /// Logs of a workflow's pipeline pods, in run order, prefixed `pipeline › container`.
+    ///
+    /// Each pipeline in order, and in it every container in the order it runs
+    /// (reader, your containers, work-writer, status-writer). Log lines go to
+    /// stdout, `+ pipeline › container (pod)` markers to stderr.
     Logs(LogsArgs),
-    /// Per pipeline: the ServiceAccount it runs as, who owns it, and its Roles and
-    /// ClusterRoles with their bindings and rules.
+    /// Per pipeline: its ServiceAccount, who owns it, and its roles, bindings and rules.
     ///
     /// With --check VERB RESOURCE: whether each account may, answered from the
     /// RBAC objects and confirmed with a SubjectAccessReview; exits 1 when any may not.
