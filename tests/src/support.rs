@@ -163,7 +163,7 @@ fn get_or_start(variable: &str, default: &str, testenv_exe: &Path, up_args: &[&s
 /// The `kratix-agent` binary of this workspace, built first (cargo is quick
 /// when it is up to date).
 pub fn agent_binary() -> PathBuf {
-    agent_binary_of(false)
+    workspace_binary("kratix-agent", false)
 }
 
 /// A directory holding the debug build of `kubectl-kratix` (built first), to put
@@ -192,27 +192,29 @@ pub fn plugin_path_dir() -> PathBuf {
 
 /// The release build of `kratix-agent`, for measurements.
 pub fn agent_binary_release() -> PathBuf {
-    agent_binary_of(true)
+    workspace_binary("kratix-agent", true)
 }
 
-fn agent_binary_of(release: bool) -> PathBuf {
+/// The release build of `kubectl-kratix`, for measurements.
+pub fn plugin_binary_release() -> PathBuf {
+    workspace_binary("kubectl-kratix", true)
+}
+
+/// A binary of this workspace (package and binary share the name), built first.
+fn workspace_binary(name: &str, release: bool) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
-    build
-        .args(["build", "--quiet", "-p", "kratix-agent"])
-        .current_dir(&root);
+    build.args(["build", "--quiet", "-p", name]).current_dir(&root);
     if release {
         build.arg("--release");
     }
     let status = build.status().expect("cargo runs");
-    assert!(status.success(), "building kratix-agent failed");
-    target
-        .join(if release { "release" } else { "debug" })
-        .join("kratix-agent")
+    assert!(status.success(), "building {name} failed");
+    target.join(if release { "release" } else { "debug" }).join(name)
 }
 
 /// The pipeline adapter image, built from this workspace's agent once per test binary.
