@@ -14,6 +14,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     init_tracing();
+    // With both rustls providers compiled in (a workspace build unifies the
+    // agent's aws-lc-rs with kube's ring), rustls cannot pick: choose ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,

@@ -3,11 +3,33 @@
 //! ages and durations.
 
 use comfy_table::presets::NOTHING;
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use k8s_openapi::jiff::Timestamp;
 
-/// A table with these headers; `colour` turns styling on.
+/// Columns that wrap when the table is wider than the terminal.
+const WRAPPING: [&str; 9] = [
+    "JOB",
+    "POD",
+    "OUTPUTS",
+    "MESSAGE",
+    "RULES",
+    "PATH",
+    "ALLOWED BY",
+    "SOURCE",
+    "SERVICE ACCOUNT",
+];
+
+/// A table with these headers, fitted to the terminal; `colour` turns styling on.
 pub fn new(headers: &[&str], colour: bool) -> Table {
+    build(headers, colour, true)
+}
+
+/// A table that keeps its width, as kubectl's `-o wide` does.
+pub fn wide(headers: &[&str], colour: bool) -> Table {
+    build(headers, colour, false)
+}
+
+fn build(headers: &[&str], colour: bool, fit: bool) -> Table {
     let mut table = Table::new();
     table
         .load_style(NOTHING)
@@ -19,11 +41,15 @@ pub fn new(headers: &[&str], colour: bool) -> Table {
         table.force_no_tty();
     }
     // Without a terminal nothing is wrapped: scripts get whole lines.
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+    if !fit || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         table.set_content_arrangement(ContentArrangement::Disabled);
     }
-    for column in table.column_iter_mut() {
+    for (column, header) in table.column_iter_mut().zip(headers) {
         column.set_padding((0, 3));
+        // Short columns keep their width; the long ones wrap to fit the terminal.
+        if !WRAPPING.contains(header) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
     }
     if let Some(last) = table.column_iter_mut().last() {
         last.set_padding((0, 0));

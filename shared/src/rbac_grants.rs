@@ -233,9 +233,14 @@ pub fn describe_rule(rule: &PolicyRule) -> String {
     let mut resources = Vec::new();
     for resource in rule.resources.iter().flatten() {
         for group in &groups {
+            // As kubectl describe writes them: `deployments.apps/scale`.
+            let (name, subresource) = match resource.split_once('/') {
+                Some((name, sub)) => (name, format!("/{sub}")),
+                None => (resource.as_str(), String::new()),
+            };
             resources.push(match *group {
-                "" => resource.clone(),
-                group => format!("{resource}.{group}"),
+                "" => format!("{name}{subresource}"),
+                group => format!("{name}.{group}{subresource}"),
             });
         }
     }

@@ -198,6 +198,16 @@ async fn logs_follow_a_two_pipeline_workflow_live_and_status_shows_it() {
     );
     assert!(table.contains("Outputs of cache/shop:"), "{table}");
 
+    // On a terminal the table fits its width: long columns wrap, short ones do not.
+    let screen = on_terminal(100, &["workflows", "status", &promise, "shop", "-n", &namespace]);
+    assert!(screen.lines().all(|l| l.chars().count() <= 100), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("cache/shop") && l.contains("Succeeded")),
+        "{screen}"
+    );
+
     let json = succeeded(&kubectl_kratix(&[
         "workflows",
         "status",
@@ -340,22 +350,26 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
     // Watched while triggered, colour asked for in config.toml.
     let config = tempfile::NamedTempFile::new().expect("config file");
     std::fs::write(config.path(), "color = \"always\"\n").expect("config written");
-    let mut watch = platform()
-        .kubectl_kratix()
-        .args([
-            "workflows",
-            "status",
-            &promise,
-            "good",
-            "-n",
-            &namespace,
-            "--watch",
-        ])
-        .env("KUBECTL_KRATIX_CONFIG", config.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("status --watch starts");
+    let mut watch = Watched::new(
+        platform()
+            .kubectl_kratix()
+            .args([
+                "workflows",
+                "status",
+                &promise,
+                "good",
+                "-n",
+                &namespace,
+                "--watch",
+            ])
+            .env("KUBECTL_KRATIX_CONFIG", config.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("status --watch starts"),
+    );
+    let first_job_name = first_job.as_str().expect("job name").to_owned();
+    watch.until(&first_job_name).await;
     let run = succeeded(&kubectl_kratix(&[
         "workflows",
         "trigger",
@@ -386,7 +400,8 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
         .as_str()
         .expect("job")
         .to_owned();
-    let watched = wait_for_output(&mut watch, &new_job).await;
+    let watched = watch.until(&new_job).await.to_owned();
+    drop(watch);
     let tables = watched.matches("OBJECT").count();
     assert!(tables >= 2, "printed again on change: {watched}");
     assert!(
@@ -664,32 +679,112 @@ fn allowed(result: Result<(), kube::Error>) -> bool {
     }
 }
 
-/// Reads a running command's stdout until it contains `needle` (or two
-/// minutes pass), then stops the command and returns what it printed.
-async fn wait_for_output(child: &mut std::process::Child, needle: &str) -> String {
-    let stdout = child.stdout.take().expect("stdout");
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
+/// A running command's stdout, read as it comes.
+struct Watched {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Watched {
+    fn new(mut child: std::process::Child) -> Watched {
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut seen = String::new();
-    while Instant::now() < deadline && !seen.contains(needle) {
-        match receiver.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => tokio::task::yield_now().await,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        });
+        Watched {
+            child,
+            lines,
+            seen: String::new(),
         }
     }
-    child.kill().ok();
-    child.wait().ok();
-    assert!(seen.contains(needle), "no {needle:?} in {seen}");
-    seen
+
+    /// Everything printed so far, once it contains `needle` (two minutes at most).
+    async fn until(&mut self, needle: &str) -> &str {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline && !self.seen.contains(needle) {
+            match self.lines.try_recv() {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+            }
+        }
+        assert!(self.seen.contains(needle), "no {needle:?} in {}", self.seen);
+        &self.seen
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// What `kubectl kratix ARGS` shows on a terminal `width` columns wide (tmux).
+fn on_terminal(width: u16, args: &[&str]) -> String {
+    let session = format!("plugin-workflows-{}", std::process::id());
+    let mut command = vec![
+        "env".to_owned(),
+        format!("KUBECONFIG={}", platform().kubeconfig.display()),
+        "KUBECTL_KRATIX_CONFIG=/dev/null".to_owned(),
+        format!(
+            "PATH={}:{}",
+            kratix_tests::support::plugin_path_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+        "kubectl".to_owned(),
+        "kratix".to_owned(),
+    ];
+    command.extend(args.iter().map(|a| (*a).to_owned()));
+    let script = format!("{}; echo; echo DONE; sleep 30", shell_words(&command));
+    let started = std::process::Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            &width.to_string(),
+            "-y",
+            "60",
+            &script,
+        ])
+        .status()
+        .expect("tmux runs (tests/run installs it)");
+    assert!(started.success(), "tmux new-session");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let screen = loop {
+        let captured = std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &session])
+            .output()
+            .expect("tmux capture-pane");
+        let screen = text(&captured.stdout);
+        if screen.contains("DONE") || Instant::now() > deadline {
+            break screen;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = std::process::Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
+    screen
+}
+
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -387,7 +387,11 @@ fn grants_table(report: &[PipelineAccount], wide: bool, colour: bool) -> String 
         headers.push("SOURCE");
     }
     headers.push("RULES");
-    let mut table = table::new(&headers, colour);
+    let mut table = if wide {
+        table::wide(&headers, colour)
+    } else {
+        table::new(&headers, colour)
+    };
     for account in report {
         if account.grants.is_empty() {
             let mut row = vec![

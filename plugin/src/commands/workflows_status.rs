@@ -318,21 +318,33 @@ fn pipelines_table(reports: &[WorkflowReport], wide: bool, colour: bool, all_nam
         headers.extend(["POD", "OUTPUTS"]);
     }
     headers.push("MESSAGE");
-    let mut table = table::new(&headers, colour);
+    let mut table = if wide {
+        table::wide(&headers, colour)
+    } else {
+        table::new(&headers, colour)
+    };
     for report in reports {
-        let outputs = report
-            .outputs
-            .iter()
-            .map(|o| {
-                let version = o
-                    .version
-                    .as_deref()
-                    .map(|v| format!("@{}", short_version(v)))
-                    .unwrap_or_default();
-                format!("{}:{}{version}", o.destination, o.path)
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        // Each pipeline's own outputs (all of them where a Work names no pipeline).
+        let outputs_of = |pipeline: Option<&str>| {
+            let listed: Vec<String> = report
+                .outputs
+                .iter()
+                .filter(|o| pipeline.is_none() || o.pipeline.is_none() || o.pipeline.as_deref() == pipeline)
+                .map(|o| {
+                    let version = o
+                        .version
+                        .as_deref()
+                        .map(|v| format!("@{}", short_version(v)))
+                        .unwrap_or_default();
+                    format!("{}:{}{version}", o.destination, o.path)
+                })
+                .collect();
+            if listed.is_empty() {
+                "-".to_owned()
+            } else {
+                listed.join(", ")
+            }
+        };
         let rows: Vec<Option<&workflow_report::PipelineReport>> = if report.pipelines.is_empty() {
             vec![None]
         } else {
@@ -352,13 +364,14 @@ fn pipelines_table(reports: &[WorkflowReport], wide: bool, colour: bool, all_nam
                 }
                 if wide {
                     row.push(comfy_table::Cell::new("-"));
-                    row.push(comfy_table::Cell::new(if outputs.is_empty() {
-                        "-"
-                    } else {
-                        &outputs
-                    }));
+                    row.push(comfy_table::Cell::new(outputs_of(None)));
                 }
-                row.push(comfy_table::Cell::new("no configure pipelines"));
+                let kind = if report.kind == "Promise" {
+                    "promise"
+                } else {
+                    "resource"
+                };
+                row.push(comfy_table::Cell::new(format!("no {kind} configure pipelines")));
                 table.add_row(row);
                 continue;
             };
@@ -375,21 +388,18 @@ fn pipelines_table(reports: &[WorkflowReport], wide: bool, colour: bool, all_nam
             };
             row.push(table::phase_cell(&phase, colour));
             row.push(comfy_table::Cell::new(table::or_dash(p.attempts)));
-            row.push(comfy_table::Cell::new(p.last_run.as_deref().map_or_else(
-                || "-".to_owned(),
-                |t| format!("{} ago", table::age(t, now)),
-            )));
+            row.push(comfy_table::Cell::new(
+                p.last_run
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |t| table::age(t, now)),
+            ));
             row.push(comfy_table::Cell::new(table::or_dash(
                 p.duration_seconds.map(table::short_duration),
             )));
             row.push(comfy_table::Cell::new(table::or_dash(p.job.as_deref())));
             if wide {
                 row.push(comfy_table::Cell::new(table::or_dash(p.pod.as_deref())));
-                row.push(comfy_table::Cell::new(if outputs.is_empty() {
-                    "-"
-                } else {
-                    &outputs
-                }));
+                row.push(comfy_table::Cell::new(outputs_of(Some(&p.name))));
             }
             let mut message = p.message.clone().unwrap_or_default();
             if let Some(retry) = &p.next_retry_at {
