@@ -284,15 +284,21 @@ pub fn pipeline_namespace(
     }
 }
 
-/// The pipeline names of one of the Promise's workflows, in order.
-pub fn pipeline_names(promise: &LivePromise, workflow: Workflow) -> Vec<String> {
+/// One of the Promise's workflows, its pipelines as stored (unparsed).
+pub fn pipelines(promise: &LivePromise, workflow: Workflow) -> &[Value] {
     let (kind, action) = (workflow.workflow_type.as_str(), workflow.action.as_str());
     promise
         .object
         .pointer(&format!("/spec/workflows/{kind}/{action}"))
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The pipeline names of one of the Promise's workflows, in order (a delete
+/// workflow runs its first pipeline only).
+pub fn pipeline_names(promise: &LivePromise, workflow: Workflow) -> Vec<String> {
+    pipelines(promise, workflow)
+        .iter()
         .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
         .map(str::to_owned)
         .take(if workflow.action == WorkflowAction::Delete {

@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::Namespace;
-use kratix_tests::support::{Platform, agent_binary_release, install_kratix_crds};
-use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, PostParams};
+use kratix_tests::support::{Platform, agent_binary_release, ensure_namespace, install_kratix_crds};
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use kube::runtime::WatchStreamExt as _;
 use serde_json::{Value, json};
 
@@ -78,21 +77,9 @@ fn completed(object: &DynamicObject) -> bool {
 }
 
 async fn namespace(client: &kube::Client, name: &str) -> Result<()> {
-    let namespace = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            ..ObjectMeta::default()
-        },
-        ..Namespace::default()
-    };
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
+    ensure_namespace(client, name)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(error) => Err(error).with_context(|| format!("creating namespace {name}")),
-    }
+        .with_context(|| format!("creating namespace {name}"))
 }
 
 fn promise() -> Value {

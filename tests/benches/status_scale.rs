@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_tests::support::{Platform, install_kratix_crds, plugin_binary_release};
-use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
+use kratix_tests::support::{Platform, ensure_namespace, install_kratix_crds, plugin_binary_release};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const ENV: &str = "status-bench";
@@ -89,21 +88,9 @@ fn status(namespace: &str, name: &str) -> Value {
 }
 
 async fn namespace(client: &kube::Client, name: &str) -> Result<()> {
-    let namespace = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            ..ObjectMeta::default()
-        },
-        ..Namespace::default()
-    };
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
+    ensure_namespace(client, name)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(error) => Err(error).with_context(|| format!("creating namespace {name}")),
-    }
+        .with_context(|| format!("creating namespace {name}"))
 }
 
 async fn populate(platform: &Platform, requests: usize) -> Result<()> {

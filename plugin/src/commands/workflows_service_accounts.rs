@@ -67,13 +67,8 @@ const WORKFLOWS: [(WorkflowType, WorkflowAction); 4] = [
 
 /// The service account a pipeline names, else the pipeline ID Kratix derives.
 fn account_name(promise: &LivePromise, workflow: Workflow, pipeline: &str) -> String {
-    let (kind, action) = (workflow.workflow_type.as_str(), workflow.action.as_str());
-    promise
-        .object
-        .pointer(&format!("/spec/workflows/{kind}/{action}"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    objects::pipelines(promise, workflow)
+        .iter()
         .find(|p| p.pointer("/metadata/name").and_then(Value::as_str) == Some(pipeline))
         .and_then(|p| p.pointer("/spec/rbac/serviceAccount"))
         .and_then(Value::as_str)

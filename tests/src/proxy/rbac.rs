@@ -1,19 +1,14 @@
 //! Kubernetes RBAC, evaluated over the Roles, ClusterRoles and bindings stored
 //! in the API, as the API server's RBAC authorizer does (no aggregation).
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
+use kratix_shared::rbac_grants::{self, Access};
 
-use super::request_info::{Attributes, ResourceAttributes};
+use super::request_info::Attributes;
 use crate::identity::Identity;
 
-/// The RBAC objects to evaluate against.
-#[derive(Debug, Clone, Default)]
-pub struct RbacObjects {
-    pub roles: Vec<Role>,
-    pub cluster_roles: Vec<ClusterRole>,
-    pub role_bindings: Vec<RoleBinding>,
-    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
-}
+/// The RBAC objects to evaluate against (the plugin's type: one shape for both).
+pub use kratix_shared::rbac_grants::RbacObjects;
 
 /// Paths every authenticated user may read (system:discovery, system:public-info-viewer).
 const PUBLIC_PATHS: [&str; 7] = [
@@ -39,57 +34,22 @@ fn subject_matches(subject: &Subject, identity: &Identity, binding_namespace: &s
     }
 }
 
-fn contains(list: &Option<Vec<String>>, value: &str) -> bool {
-    list.iter().flatten().any(|item| item == "*" || item == value)
-}
-
-fn verb_matches(rule: &PolicyRule, verb: &str) -> bool {
-    rule.verbs.iter().any(|v| v == "*" || v == verb)
-}
-
-fn resource_matches(rule: &PolicyRule, request: &ResourceAttributes) -> bool {
-    let combined = if request.subresource.is_empty() {
-        request.resource.clone()
-    } else {
-        format!("{}/{}", request.resource, request.subresource)
-    };
-    rule.resources.iter().flatten().any(|r| {
-        r == "*"
-            || *r == combined
-            || (!request.subresource.is_empty() && *r == format!("*/{}", request.subresource))
-    })
-}
-
-fn name_matches(rule: &PolicyRule, name: &str) -> bool {
-    match &rule.resource_names {
-        None => true,
-        Some(names) if names.is_empty() => true,
-        Some(names) => !name.is_empty() && names.iter().any(|n| n == name),
-    }
-}
-
-fn non_resource_matches(rule: &PolicyRule, path: &str) -> bool {
-    rule.non_resource_urls.iter().flatten().any(|url| {
-        url == "*"
-            || url == path
-            || url
-                .strip_suffix('*')
-                .is_some_and(|prefix| path.starts_with(prefix))
-    })
-}
-
-/// Whether one rule allows the request.
+/// Whether one rule allows the request: the same rule matching as
+/// `kubectl kratix workflows service-accounts --check` reads from the objects.
 pub fn rule_allows(rule: &PolicyRule, attributes: &Attributes) -> bool {
-    if !verb_matches(rule, &attributes.verb) {
-        return false;
-    }
     match &attributes.resource {
-        Some(request) => {
-            contains(&rule.api_groups, &request.group)
-                && resource_matches(rule, request)
-                && name_matches(rule, &request.name)
-        }
-        None => non_resource_matches(rule, &attributes.path),
+        Some(request) => rbac_grants::rule_allows(
+            rule,
+            &Access {
+                verb: attributes.verb.clone(),
+                group: request.group.clone(),
+                resource: request.resource.clone(),
+                subresource: request.subresource.clone(),
+                name: request.name.clone(),
+                namespace: request.namespace.clone(),
+            },
+        ),
+        None => rbac_grants::non_resource_rule_allows(rule, &attributes.verb, &attributes.path),
     }
 }
 
