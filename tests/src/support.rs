@@ -166,8 +166,8 @@ pub fn agent_binary() -> PathBuf {
     workspace_binary("kratix-agent", false)
 }
 
-/// A directory holding the debug build of `kubectl-kratix` (built first), to put
-/// on `PATH` so that kubectl finds the plugin.
+/// A directory holding the debug build of `kubectl-kratix` (built first) and its
+/// completion helper, to put on `PATH` so that kubectl finds the plugin.
 pub fn plugin_path_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -185,6 +185,12 @@ pub fn plugin_path_dir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("kubectl-kratix-plugin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("plugin dir");
         std::fs::copy(target.join("debug/kubectl-kratix"), dir.join("kubectl-kratix")).expect("copy plugin");
+        // kubectl asks this helper to complete the plugin's arguments.
+        std::fs::copy(
+            root.join("krew/kubectl_complete-kratix"),
+            dir.join("kubectl_complete-kratix"),
+        )
+        .expect("copy the completion helper");
         dir
     })
     .clone()

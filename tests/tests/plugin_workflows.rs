@@ -554,6 +554,29 @@ async fn service_accounts_show_cross_namespace_grants_and_check_matches_enforcem
     status_until(&requests, "app", "the workflow to complete", completed).await;
     let account = format!("{promise}-resource-configure-write");
 
+    // kubectl completes the Promise and then the request from the cluster.
+    let complete = |words: &[&str]| {
+        let output = platform()
+            .kubectl()
+            .args(["__complete", "kratix"])
+            .args(words)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    kratix_tests::support::plugin_path_dir().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .output()
+            .expect("kubectl __complete");
+        text(&output.stdout)
+    };
+    let promises = complete(&["workflows", "sa", &promise[..promise.len() - 2]]);
+    assert!(promises.lines().any(|l| l == promise), "{promises}");
+    let requests = complete(&["workflows", "logs", &promise, "-n", &namespace, ""]);
+    assert_eq!(requests.lines().collect::<Vec<_>>(), ["app", ":4"], "{requests}");
+
     let view = succeeded(&kubectl_kratix(&["workflows", "sa", &promise]));
     let header = view.lines().next().unwrap_or_default();
     for column in ["PIPELINE", "SERVICE ACCOUNT", "OWNER", "SCOPE", "ROLE", "RULES"] {

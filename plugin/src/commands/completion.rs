@@ -24,6 +24,62 @@ pub fn script(shell: CompletionShell) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the last word is: known now, or names the cluster holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wanted {
+    Known(Vec<String>, u8),
+    /// A Promise's name (the first argument of a `workflows` command).
+    Promises,
+    /// A request of this Promise (their second argument), in this namespace (or the context's).
+    Requests {
+        promise: String,
+        namespace: Option<String>,
+    },
+}
+
+/// The words of a `workflows` command's positional arguments and `-n`.
+fn workflow_arguments(done: &[String]) -> (Vec<&str>, Option<String>) {
+    let mut positionals = Vec::new();
+    let mut namespace = None;
+    let mut iter = done.iter().skip_while(|w| *w != "workflows").skip(2);
+    while let Some(word) = iter.next() {
+        match word.as_str() {
+            "-n" | "--namespace" => namespace = iter.next().cloned(),
+            w if w.starts_with("--namespace=") => namespace = w.split_once('=').map(|(_, v)| v.to_owned()),
+            w if w.starts_with('-') => {}
+            w => positionals.push(w),
+        }
+    }
+    (positionals, namespace)
+}
+
+/// What to offer for the last of `words`: static candidates, or names to ask the cluster for.
+pub fn wanted(words: &[String]) -> Wanted {
+    let (known, directive) = candidates(words);
+    let done = &words[..words.len().saturating_sub(1)];
+    let in_workflows = done.first().map(String::as_str) == Some("workflows") && done.len() >= 2;
+    let current = words.last().map(String::as_str).unwrap_or_default();
+    if !in_workflows || current.starts_with('-') || directive == DIRECTIVE_NO_FILES && !known.is_empty() {
+        return Wanted::Known(known, directive);
+    }
+    // A flag's value (other than the Promise and request names) stays as it was.
+    if done
+        .last()
+        .is_some_and(|w| w.starts_with('-') && !w.contains('=') && !matches!(w.as_str(), "-A" | "-f" | "-w"))
+    {
+        return Wanted::Known(Vec::new(), DIRECTIVE_NO_FILES);
+    }
+    let (positionals, namespace) = workflow_arguments(done);
+    match positionals.as_slice() {
+        [] => Wanted::Promises,
+        [promise] => Wanted::Requests {
+            promise: (*promise).to_owned(),
+            namespace,
+        },
+        _ => Wanted::Known(Vec::new(), DIRECTIVE_NO_FILES),
+    }
+}
+
 /// The candidates for the last of `words` (the words after `kratix`, the last
 /// possibly empty), and the directive.
 pub fn candidates(words: &[String]) -> (Vec<String>, u8) {
@@ -84,8 +140,76 @@ pub fn candidates(words: &[String]) -> (Vec<String>, u8) {
     }
 }
 
+/// The connection flags among the words typed so far (`--kubeconfig P`,
+/// `--context C`, either also as `--flag=value`).
+fn connection(words: &[String]) -> crate::cluster::ClusterArgs {
+    let mut args = crate::cluster::ClusterArgs::default();
+    let mut iter = words.iter();
+    while let Some(word) = iter.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_owned())),
+            None => (word.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| iter.next().cloned());
+        match flag {
+            "--kubeconfig" => args.kubeconfig = value().map(Into::into),
+            "--context" => args.context = value(),
+            _ => {}
+        }
+    }
+    args
+}
+
+/// Names from the cluster the kubeconfig points at; none when it cannot be
+/// asked within two seconds (completion must never hang a shell).
+fn from_cluster(wanted: &Wanted, words: &[String]) -> Vec<String> {
+    let ask = async {
+        let cluster = connection(words).connect().await.ok()?;
+        match wanted {
+            Wanted::Promises => {
+                let promises = crate::kratix_objects::promises(&cluster, None).await.ok()?;
+                Some(promises.into_iter().map(|p| p.name).collect())
+            }
+            Wanted::Requests { promise, namespace } => {
+                let promise = crate::kratix_objects::promise(&cluster, promise).await.ok()?;
+                let namespace = crate::kratix_objects::namespace_or_default(&cluster, namespace.as_deref());
+                let namespaces = crate::kratix_objects::Namespaces::One(namespace);
+                let requests = crate::kratix_objects::requests(&cluster, &promise, &namespaces, None)
+                    .await
+                    .ok()?;
+                Some(
+                    requests
+                        .iter()
+                        .filter_map(|r| r.pointer("/metadata/name").and_then(serde_json::Value::as_str))
+                        .map(str::to_owned)
+                        .collect(),
+                )
+            }
+            Wanted::Known(..) => None,
+        }
+    };
+    let Ok(runtime) = super::runtime() else {
+        return Vec::new();
+    };
+    runtime
+        .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(2), ask).await })
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 pub fn complete(words: &[String]) -> Result<ExitCode> {
-    let (candidates, directive) = candidates(words);
+    let (candidates, directive) = match wanted(words) {
+        Wanted::Known(candidates, directive) => (candidates, directive),
+        other => {
+            let current = words.last().map(String::as_str).unwrap_or_default();
+            let names = from_cluster(&other, &words[..words.len().saturating_sub(1)])
+                .into_iter()
+                .filter(|n| n.starts_with(current))
+                .collect();
+            (names, DIRECTIVE_NO_FILES)
+        }
+    };
     for candidate in candidates {
         println!("{candidate}");
     }
@@ -119,5 +243,49 @@ mod tests {
         assert_eq!((files.len(), directive), (0, DIRECTIVE_DEFAULT));
         let (value, directive) = candidates(&words(&["promise", "init", "--dir", ""]));
         assert_eq!((value.len(), directive), (0, DIRECTIVE_DEFAULT));
+    }
+
+    #[test]
+    fn workflow_arguments_are_names_from_the_cluster() {
+        assert_eq!(wanted(&words(&["workflows", "logs", ""])), Wanted::Promises);
+        assert_eq!(
+            wanted(&words(&["workflows", "status", "-A", "re"])),
+            Wanted::Promises
+        );
+        assert_eq!(
+            wanted(&words(&["workflows", "trigger", "redis", "-n", "team-a", ""])),
+            Wanted::Requests {
+                promise: "redis".to_owned(),
+                namespace: Some("team-a".to_owned())
+            }
+        );
+        assert_eq!(
+            wanted(&words(&["workflows", "logs", "redis", "cache", ""])),
+            Wanted::Known(Vec::new(), DIRECTIVE_NO_FILES)
+        );
+        assert_eq!(
+            wanted(&words(&["workflows", "logs", "--since", ""])),
+            Wanted::Known(Vec::new(), DIRECTIVE_NO_FILES)
+        );
+        let Wanted::Known(flags, _) = wanted(&words(&["workflows", "logs", "--fol"])) else {
+            panic!("flags are known")
+        };
+        assert_eq!(flags, ["--follow"]);
+        let Wanted::Known(subcommands, _) = wanted(&words(&["workflows", ""])) else {
+            panic!("subcommands are known")
+        };
+        assert!(
+            subcommands.iter().any(|c| c.starts_with("status\t")),
+            "{subcommands:?}"
+        );
+        let flags = connection(&words(&[
+            "workflows",
+            "logs",
+            "--context",
+            "prod",
+            "--kubeconfig=/k",
+        ]));
+        assert_eq!(flags.context.as_deref(), Some("prod"));
+        assert_eq!(flags.kubeconfig.as_deref(), Some(std::path::Path::new("/k")));
     }
 }

@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The runtime of the commands that talk to a cluster.
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
