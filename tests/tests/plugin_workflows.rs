@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kratix_tests::agent_suite::{
-    Setup, install_promise, pipeline, request, setup as agent_setup, status_until,
+    Setup, install_promise, install_promise_with, pipeline, request, setup as agent_setup, status_until,
 };
 use kratix_tests::support::Platform;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -313,6 +313,20 @@ async fn logs_follow_a_two_pipeline_workflow_live_and_status_shows_it() {
         text(&too_far.stderr).contains("only 1 run is"),
         "{}",
         text(&too_far.stderr)
+    );
+
+    let denied = kubectl_kratix(&[
+        "workflows",
+        "status",
+        &promise,
+        "--as",
+        "system:serviceaccount:default:nobody",
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        text(&denied.stderr).contains("permission denied reading Promise"),
+        "{}",
+        text(&denied.stderr)
     );
 
     let missing = kubectl_kratix(&["workflows", "status", "no-such-promise"]);
@@ -689,6 +703,98 @@ async fn service_accounts_show_cross_namespace_grants_and_check_matches_enforcem
     assert!(
         table.contains("ALLOWED BY") && table.contains(&format!("via RoleBinding/{other}/")),
         "{table}"
+    );
+}
+
+/// The Promise's own workflow: status, trigger --wait and logs run in the
+/// system namespace, and -l narrows the requests listed.
+#[tokio::test]
+async fn a_promise_workflow_is_triggered_and_its_logs_read() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("wfpromise").await;
+    let (promise, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {
+            "promise": {"configure": [pipeline("setup", &image, "echo configuring the promise")]},
+            "resource": {"configure": [pipeline("instance", &image, "echo an instance")]}
+        }}),
+    )
+    .await;
+    kratix_tests::agent_suite::promise_status_until(&client, &promise, "the promise workflow", |s| {
+        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+    })
+    .await;
+    let run = succeeded(&kubectl_kratix(&[
+        "workflows",
+        "trigger",
+        &promise,
+        "--wait",
+        "--timeout",
+        "3m",
+    ]));
+    assert!(
+        run.contains(&format!("promise/{promise}: pipeline setup running (1/1)")),
+        "{run}"
+    );
+    assert!(run.contains("1 workflow succeeded"), "{run}");
+    let logs = succeeded(&kubectl_kratix(&["workflows", "logs", &promise]));
+    assert!(logs.contains("setup › main configuring the promise"), "{logs}");
+    let before = succeeded(&kubectl_kratix(&[
+        "workflows",
+        "logs",
+        &promise,
+        "--run",
+        "1",
+        "-c",
+        "main",
+    ]));
+    assert_eq!(
+        before.trim(),
+        "setup › main configuring the promise",
+        "the run before the trigger"
+    );
+    let status = succeeded(&kubectl_kratix(&[
+        "workflows",
+        "status",
+        &promise,
+        "-n",
+        &namespace,
+    ]));
+    let row = status
+        .lines()
+        .find(|l| l.starts_with(&format!("promise/{promise}")))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(row.contains("setup") && row.contains("Succeeded"), "{status}");
+    assert!(
+        status.contains(&format!("Conditions of promise/{promise}:")),
+        "{status}"
+    );
+
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "plain", json!({})).await;
+    request(&requests, &resource, &namespace, "gold", json!({})).await;
+    let labelled = json!({"metadata": {"labels": {"tier": "gold"}}});
+    requests
+        .patch("gold", &PatchParams::default(), &Patch::Merge(&labelled))
+        .await
+        .expect("labelled");
+    let selected = succeeded(&kubectl_kratix(&[
+        "workflows",
+        "status",
+        &promise,
+        "-n",
+        &namespace,
+        "-l",
+        "tier=gold",
+    ]));
+    assert!(
+        selected.contains("cache/gold") && !selected.contains("cache/plain"),
+        "{selected}"
     );
 }
 
