@@ -318,7 +318,7 @@ pub struct StatusArgs {
     /// Requests in every namespace.
     #[arg(short = 'A', long, conflicts_with = "resource")]
     pub all_namespaces: bool,
-    /// Only requests (and Promises) with these labels, as kubectl's -l.
+    /// Only requests with these labels, as kubectl's -l (Promises are all shown).
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
     /// table (default), wide, json or yaml; config.toml's `output` sets the default.

@@ -25,6 +25,7 @@ pub mod rbac_grants;
 pub mod render;
 pub mod requirements;
 pub mod resource_crd;
+pub mod run_progress;
 pub mod scaffold;
 pub mod scheduling;
 pub mod source;

@@ -55,13 +55,19 @@ impl ServiceAccountRef {
 }
 
 /// Where a grant applies.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
     /// A ClusterRoleBinding: every namespace and cluster-scoped resources.
     ClusterWide,
     /// A RoleBinding: its namespace only.
     Namespace(String),
+}
+
+/// As the table writes it: `cluster-wide` or the namespace.
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl std::fmt::Display for Scope {

@@ -3,8 +3,6 @@
 //! duration, Job, pod, why it is stuck), its conditions and where its output
 //! went. Built from the object, its Jobs and their pods; no IO.
 
-use std::collections::BTreeSet;
-
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::jiff::Timestamp;
@@ -13,7 +11,6 @@ use serde_json::Value;
 
 use crate::api::promise::{PipelineStatus, WorkflowsStatus};
 use crate::labels;
-use crate::workflow_engine::{FAILED, RUNNING, SUCCEEDED, SUSPENDED};
 
 /// Phase shown for a pipeline the agent has not recorded yet.
 pub const NOT_STARTED: &str = "NotStarted";
@@ -116,7 +113,7 @@ pub fn progress_of(object: &Value) -> WorkflowsStatus {
         .unwrap_or_default()
 }
 
-fn has_label(object: &Value, key: &str) -> bool {
+pub(crate) fn has_label(object: &Value, key: &str) -> bool {
     object
         .pointer("/metadata/labels")
         .and_then(|l| l.get(key))
@@ -385,104 +382,6 @@ fn output_from(output: &Value) -> OutputReport {
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
             .map(str::to_owned),
-    }
-}
-
-/// How a triggered run stands, judged against the Jobs the object's progress
-/// named before the trigger (a new run's pipelines name new Jobs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunProgress {
-    /// The agent has not picked the trigger up yet.
-    Waiting,
-    /// Pipeline `index` (of `total`) runs.
-    Running {
-        index: usize,
-        total: usize,
-        pipeline: String,
-    },
-    Succeeded,
-    Failed {
-        pipeline: String,
-        message: String,
-    },
-    /// Suspended by the pipeline's `workflow-control.yaml`; with a retry time,
-    /// the agent resumes it then.
-    Suspended {
-        pipeline: String,
-        message: String,
-        retry_at: Option<String>,
-    },
-}
-
-/// The trigger labels the agent removes once it has started the new run.
-pub const TRIGGER_LABELS: [&str; 3] = [
-    labels::MANUAL_RECONCILIATION,
-    labels::RUN_FROM_START,
-    labels::RECONCILE_RESOURCES,
-];
-
-/// The Jobs an object's progress names now: what "before the trigger" means.
-pub fn recorded_jobs(object: &Value) -> BTreeSet<String> {
-    progress_of(object)
-        .pipelines
-        .into_iter()
-        .filter_map(|p| p.job_name)
-        .collect()
-}
-
-pub fn run_progress(object: &Value, before: &BTreeSet<String>) -> RunProgress {
-    if TRIGGER_LABELS.iter().any(|label| has_label(object, label)) {
-        return RunProgress::Waiting;
-    }
-    let progress = progress_of(object);
-    let total = progress.pipelines.len();
-    let is_new = |p: &PipelineStatus| p.job_name.as_ref().is_some_and(|j| !before.contains(j));
-    if total > 0
-        && progress
-            .pipelines
-            .iter()
-            .all(|p| p.phase == SUCCEEDED && is_new(p))
-    {
-        return RunProgress::Succeeded;
-    }
-    for (index, pipeline) in progress.pipelines.iter().enumerate() {
-        if !is_new(pipeline) {
-            continue;
-        }
-        let message = pipeline.message.clone().unwrap_or_default();
-        match pipeline.phase.as_str() {
-            FAILED => {
-                return RunProgress::Failed {
-                    pipeline: pipeline.name.clone(),
-                    message,
-                };
-            }
-            SUSPENDED => {
-                return RunProgress::Suspended {
-                    pipeline: pipeline.name.clone(),
-                    message,
-                    retry_at: pipeline.next_retry_at.as_ref().map(|t| t.0.to_string()),
-                };
-            }
-            RUNNING => {
-                return RunProgress::Running {
-                    index,
-                    total,
-                    pipeline: pipeline.name.clone(),
-                };
-            }
-            _ => {}
-        }
-    }
-    // Between two pipelines: the next one is about to start.
-    let started = progress.pipelines.iter().any(is_new);
-    match progress.pipelines.iter().position(|p| p.phase != SUCCEEDED) {
-        Some(index) if started => RunProgress::Running {
-            index,
-            total,
-            pipeline: progress.pipelines[index].name.clone(),
-        },
-        _ => RunProgress::Waiting,
     }
 }
 

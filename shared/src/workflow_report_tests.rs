@@ -165,49 +165,6 @@ fn works_outputs_carry_their_pipeline() {
 }
 
 #[test]
-fn a_triggered_run_is_judged_by_the_jobs_it_names() {
-    let before_run = request(json!([
-        {"name": "a", "phase": "Succeeded", "jobName": "a-1"},
-        {"name": "b", "phase": "Succeeded", "jobName": "b-1"}
-    ]));
-    let before = recorded_jobs(&before_run);
-    assert_eq!(run_progress(&before_run, &before), RunProgress::Waiting);
-
-    let mut labelled = before_run.clone();
-    labelled["metadata"]["labels"][labels::MANUAL_RECONCILIATION] = json!("true");
-    assert_eq!(run_progress(&labelled, &before), RunProgress::Waiting);
-
-    let between = request(json!([
-        {"name": "a", "phase": "Succeeded", "jobName": "a-2"},
-        {"name": "b", "phase": "Pending"}
-    ]));
-    assert_eq!(
-        run_progress(&between, &before),
-        RunProgress::Running {
-            index: 1,
-            total: 2,
-            pipeline: "b".to_owned()
-        }
-    );
-    let failed = request(json!([
-        {"name": "a", "phase": "Succeeded", "jobName": "a-2"},
-        {"name": "b", "phase": "Failed", "jobName": "b-2", "message": "exit 1"}
-    ]));
-    assert_eq!(
-        run_progress(&failed, &before),
-        RunProgress::Failed {
-            pipeline: "b".to_owned(),
-            message: "exit 1".to_owned()
-        }
-    );
-    let done = request(json!([
-        {"name": "a", "phase": "Succeeded", "jobName": "a-2"},
-        {"name": "b", "phase": "Succeeded", "jobName": "b-2"}
-    ]));
-    assert_eq!(run_progress(&done, &before), RunProgress::Succeeded);
-}
-
-#[test]
 fn a_failed_job_without_pods_explains_itself() {
     let object = request(json!([{"name": "instance", "phase": "Failed", "jobName": "j"}]));
     let job: Job = serde_json::from_value(json!({

@@ -329,6 +329,15 @@ async fn logs_follow_a_two_pipeline_workflow_live_and_status_shows_it() {
         text(&denied.stderr)
     );
 
+    // Nothing to follow is said at once rather than waited on.
+    let nothing = kubectl_kratix(&["workflows", "logs", &promise, "-f"]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(
+        text(&nothing.stderr).contains("no promise/configure pipelines"),
+        "{}",
+        text(&nothing.stderr)
+    );
+
     let missing = kubectl_kratix(&["workflows", "status", "no-such-promise"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(

@@ -37,15 +37,50 @@ pub enum Wanted {
     },
 }
 
-/// The words of a `workflows` command's positional arguments and `-n`.
-fn workflow_arguments(done: &[String]) -> (Vec<&str>, Option<String>) {
+/// Whether `word` is a flag of `command` that takes a value in the next word.
+fn takes_value(command: &clap::Command, word: &str) -> bool {
+    if word.contains('=') {
+        return false;
+    }
+    let matches = |a: &clap::Arg| a.get_action().takes_values();
+    if let Some(long) = word.strip_prefix("--") {
+        return command
+            .get_arguments()
+            .any(|a| a.get_long() == Some(long) && matches(a));
+    }
+    let mut short = word.strip_prefix('-').unwrap_or_default().chars();
+    match (short.next(), short.next()) {
+        (Some(c), None) => command
+            .get_arguments()
+            .any(|a| a.get_short() == Some(c) && matches(a)),
+        _ => false,
+    }
+}
+
+/// The command the words name (`workflows logs`), as clap knows it.
+fn leaf<'c>(root: &'c clap::Command, done: &[String]) -> &'c clap::Command {
+    let mut command = root;
+    for word in done.iter().filter(|w| !w.starts_with('-')) {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub,
+            None => break,
+        }
+    }
+    command
+}
+
+/// The positional words after `workflows <command>`, and `-n`'s value.
+fn workflow_arguments<'w>(command: &clap::Command, done: &'w [String]) -> (Vec<&'w str>, Option<String>) {
     let mut positionals = Vec::new();
     let mut namespace = None;
-    let mut iter = done.iter().skip_while(|w| *w != "workflows").skip(2);
+    let mut iter = done.iter().skip(2);
     while let Some(word) = iter.next() {
         match word.as_str() {
             "-n" | "--namespace" => namespace = iter.next().cloned(),
             w if w.starts_with("--namespace=") => namespace = w.split_once('=').map(|(_, v)| v.to_owned()),
+            w if takes_value(command, w) => {
+                iter.next();
+            }
             w if w.starts_with('-') => {}
             w => positionals.push(w),
         }
@@ -62,14 +97,13 @@ pub fn wanted(words: &[String]) -> Wanted {
     if !in_workflows || current.starts_with('-') || directive == DIRECTIVE_NO_FILES && !known.is_empty() {
         return Wanted::Known(known, directive);
     }
-    // A flag's value (other than the Promise and request names) stays as it was.
-    if done
-        .last()
-        .is_some_and(|w| w.starts_with('-') && !w.contains('=') && !matches!(w.as_str(), "-A" | "-f" | "-w"))
-    {
+    let root = Cli::command();
+    let command = leaf(&root, done);
+    // A flag's value: nothing to offer.
+    if done.last().is_some_and(|w| takes_value(command, w)) {
         return Wanted::Known(Vec::new(), DIRECTIVE_NO_FILES);
     }
-    let (positionals, namespace) = workflow_arguments(done);
+    let (positionals, namespace) = workflow_arguments(command, done);
     match positionals.as_slice() {
         [] => Wanted::Promises,
         [promise] => Wanted::Requests {
@@ -266,6 +300,24 @@ mod tests {
         assert_eq!(
             wanted(&words(&["workflows", "logs", "--since", ""])),
             Wanted::Known(Vec::new(), DIRECTIVE_NO_FILES)
+        );
+        assert_eq!(
+            wanted(&words(&["workflows", "trigger", "--wait", ""])),
+            Wanted::Promises,
+            "--wait takes no value"
+        );
+        assert_eq!(
+            wanted(&words(&[
+                "workflows",
+                "status",
+                "--context",
+                "prod",
+                "-o",
+                "wide",
+                ""
+            ])),
+            Wanted::Promises,
+            "flag values are not arguments"
         );
         let Wanted::Known(flags, _) = wanted(&words(&["workflows", "logs", "--fol"])) else {
             panic!("flags are known")

@@ -17,8 +17,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::labels;
 use kratix_shared::pipeline_runs::{self, ContainerStage, RunJob};
+use kratix_shared::run_progress;
 use kratix_shared::workflow_engine::{FAILED, SUCCEEDED, SUSPENDED};
-use kratix_shared::workflow_report::{self, JOB_NAME_LABEL};
+use kratix_shared::workflow_report;
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use serde_json::Value;
 
@@ -26,6 +27,10 @@ use crate::cli::LogsArgs;
 use crate::cluster::{Cluster, explain};
 use crate::kratix_objects::{self as objects, LivePromise};
 use crate::preferences;
+
+/// The Job label every Kubernetes version puts on a Job's pods (1.27 added
+/// `batch.kubernetes.io/job-name` beside it).
+const LEGACY_JOB_NAME_LABEL: &str = "job-name";
 
 /// Whose workflow: the Promise's own, or one request's.
 struct Subject {
@@ -88,8 +93,14 @@ async fn subject(cluster: &Cluster, args: &LogsArgs) -> Result<Subject> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    if pipeline_namespace != request_namespace && !request_namespace.is_empty() {
-        // A pipelineNamespace holds the pods of same-named requests from every namespace.
+    let has_pipeline_namespace = promise
+        .object
+        .pointer("/spec/workflows/config/pipelineNamespace")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    if has_pipeline_namespace && !request_namespace.is_empty() {
+        // A pipelineNamespace holds the pods of same-named requests from every
+        // namespace; their Jobs say whose they are.
         selector.push_str(&format!(",{}={request_namespace}", labels::RESOURCE_NAMESPACE));
     }
     let resource = objects::request_resource(api);
@@ -125,7 +136,7 @@ fn position(subject: &Subject, action: &str, pipeline: &str) -> Option<usize> {
 async fn pods_of(cluster: &Cluster, subject: &Subject, job: &str) -> Result<Vec<Pod>> {
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
     let listed = pods
-        .list(&ListParams::default().labels(&format!("{JOB_NAME_LABEL}={job}")))
+        .list(&ListParams::default().labels(&format!("{LEGACY_JOB_NAME_LABEL}={job}")))
         .await
         .map_err(|e| explain(&e, cluster, &format!("listing the pods of Job {job}")))?;
     let mut pods = listed.items;
@@ -251,8 +262,13 @@ async fn follow(
     printer: &Printer,
 ) -> Result<ExitCode> {
     let pods_api: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+    let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
     let mut done: HashSet<(String, String)> = HashSet::new();
     let mut waiting_said = false;
+    let workflow = Workflow {
+        workflow_type: subject.workflow_type,
+        action: WorkflowAction::Configure,
+    };
     loop {
         let object = match subject.api.get(&subject.name).await {
             Ok(object) => serde_json::to_value(&object)?,
@@ -260,22 +276,70 @@ async fn follow(
                 eprintln!("{} was deleted; its workflow has ended", describe(subject));
                 return Ok(ExitCode::SUCCESS);
             }
-            Err(e) => return Err(explain(&e, cluster, &format!("reading {}", describe(subject)))),
+            Err(kube::Error::Api(status)) => {
+                return Err(explain(
+                    &kube::Error::Api(status),
+                    cluster,
+                    &format!("reading {}", describe(subject)),
+                ));
+            }
+            // A dropped connection or a busy API server: try again.
+            Err(e) => {
+                eprintln!("warning: reading {}: {e}; retrying", describe(subject));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        // The Promise as it is now: its spec is part of a request's hash.
+        let promise = match subject.workflow_type {
+            WorkflowType::Promise => object.clone(),
+            WorkflowType::Resource => match promises.get(&subject.promise.name).await {
+                Ok(promise) => serde_json::to_value(&promise)?,
+                Err(_) => subject.promise.object.clone(),
+            },
         };
         let progress = workflow_report::progress_of(&object);
-        let rerun_asked = workflow_report::TRIGGER_LABELS.iter().any(|l| {
-            object
+        if progress.pipelines.is_empty() {
+            let live = objects::LivePromise {
+                name: subject.promise.name.clone(),
+                object: promise.clone(),
+                api: None,
+            };
+            if objects::pipeline_names(&live, workflow).is_empty() {
+                bail!(
+                    "Promise {} has no {workflow} pipelines: there is no run to follow",
+                    subject.promise.name
+                );
+            }
+        }
+        for (what, paused) in [
+            (describe(subject), &object),
+            (format!("promise/{}", subject.promise.name), &promise),
+        ] {
+            if paused
                 .pointer("/metadata/labels")
-                .and_then(|m| m.get(*l))
+                .and_then(|l| l.get(labels::PAUSED))
                 .is_some()
-        });
+            {
+                bail!(
+                    "{what} is paused (label {}): nothing runs until it is removed",
+                    labels::PAUSED
+                );
+            }
+        }
+        if !run_progress::progress_names_jobs(&object) {
+            bail!(
+                "{}: its recorded progress names no Jobs (Kratix's own controller records phases only), so -f cannot follow it; without -f, logs reads the kept Jobs",
+                describe(subject)
+            );
+        }
         // A spec change the agent has not started a run for yet: that run is next.
         let current_hash = match subject.workflow_type {
             WorkflowType::Promise => kratix_shared::hash::spec_hash(&object),
-            WorkflowType::Resource => kratix_shared::hash::resource_hash(&subject.promise.object, &object),
+            WorkflowType::Resource => kratix_shared::hash::resource_hash(&promise, &object),
         };
         let stale = progress.hash.as_deref().is_some_and(|h| h != current_hash);
-        if progress.pipelines.is_empty() || rerun_asked || stale {
+        if progress.pipelines.is_empty() || run_progress::trigger_pending(&object) || stale {
             if !waiting_said {
                 eprintln!("waiting for the workflow of {} to start", describe(subject));
                 waiting_said = true;
@@ -340,6 +404,11 @@ async fn follow(
             }
             match pipeline.phase.as_str() {
                 SUCCEEDED => continue,
+                // Suspended until a retry time: the agent resumes it then.
+                SUSPENDED if pipeline.next_retry_at.is_some() => {
+                    blocked = true;
+                    break;
+                }
                 FAILED | SUSPENDED => {
                     // Another pod may still come (a Job retrying); the phase is final.
                     eprintln!(

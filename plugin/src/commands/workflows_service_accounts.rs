@@ -58,6 +58,25 @@ struct CheckAnswer {
     review_error: Option<String>,
 }
 
+/// Verbs of the API server and of RBAC's special cases, as `kubectl auth can-i` knows them.
+const KNOWN_VERBS: [&str; 15] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "proxy",
+    "use",
+    "bind",
+    "escalate",
+    "impersonate",
+    "approve",
+    "*",
+];
+
 const WORKFLOWS: [(WorkflowType, WorkflowAction); 4] = [
     (WorkflowType::Promise, WorkflowAction::Configure),
     (WorkflowType::Promise, WorkflowAction::Delete),
@@ -188,8 +207,19 @@ struct Target {
 
 async fn resolve(cluster: &Cluster, text: &str) -> Result<Target> {
     let (resource, subresource) = text.split_once('/').unwrap_or((text, ""));
+    // `deployments.v1.apps` names a version too, as kubectl accepts: the group is what RBAC needs.
     let (name, group) = match resource.split_once('.') {
-        Some((name, group)) => (name, Some(group)),
+        Some((name, group)) => {
+            let group = match group.split_once('.') {
+                Some((version, rest))
+                    if version.starts_with('v') && version[1..].starts_with(|c: char| c.is_ascii_digit()) =>
+                {
+                    rest
+                }
+                _ => group,
+            };
+            (name, Some(group))
+        }
         None => (resource, None),
     };
     let name = name.to_ascii_lowercase();
@@ -257,16 +287,35 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
     let promise = objects::promise(&cluster, &args.promise).await?;
     let pipelines = accounts(&cluster, &promise, args.resource.as_deref()).await?;
     if pipelines.is_empty() {
-        eprintln!(
-            "Promise {} has no pipelines{}: no service accounts",
-            promise.name,
-            if args.resource.is_some() {
-                " for resources"
-            } else {
-                ""
+        let has_resource_pipelines = [WorkflowAction::Configure, WorkflowAction::Delete]
+            .into_iter()
+            .any(|action| {
+                !objects::pipeline_names(
+                    &promise,
+                    Workflow {
+                        workflow_type: WorkflowType::Resource,
+                        action,
+                    },
+                )
+                .is_empty()
+            });
+        let why = match (args.resource.is_some(), has_resource_pipelines) {
+            (_, false) => "has no pipelines",
+            (false, true) => {
+                "has resource pipelines but no requests yet (their accounts live in the requests' namespaces) and no promise pipelines"
             }
-        );
+            (true, true) => "has no resource pipelines for this request",
+        };
+        eprintln!("Promise {} {why}: no service accounts to show", promise.name);
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(check) = &args.check
+        && !KNOWN_VERBS.contains(&check[0].as_str())
+    {
+        eprintln!(
+            "warning: {:?} is not a verb the API server knows (get, list, watch, create, update, patch, delete, deletecollection, ...); the answer is for that exact verb",
+            check[0]
+        );
     }
     let rbac = rbac_objects(&cluster).await?;
     let target = match &args.check {
@@ -344,7 +393,8 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
     let mut code = ExitCode::SUCCESS;
     for account in &report {
         let Some(check) = &account.check else { continue };
-        if !check.allowed {
+        // The API server's review decides where there is one (another authorizer may allow).
+        if !check.subject_access_review.unwrap_or(check.allowed) {
             code = ExitCode::from(1);
         }
         if let Some(reviewed) = check.subject_access_review

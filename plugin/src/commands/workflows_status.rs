@@ -37,6 +37,7 @@ pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
         ))
     };
     let mut last = String::new();
+    let mut agent_warned = false;
     let mut changes = if args.watch {
         Some(change_stream(&cluster, args, &namespaces).await?)
     } else {
@@ -55,11 +56,13 @@ pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
         if reports.is_empty() && !args.watch {
             eprintln!("No Promises found; kubectl get promises lists what this cluster has.");
         }
-        if reports
-            .iter()
-            .any(|r| r.pipelines.iter().any(|p| p.phase == NOT_STARTED))
+        if !agent_warned
+            && reports
+                .iter()
+                .any(|r| r.pipelines.iter().any(|p| p.phase == NOT_STARTED))
             && !objects::agent_installed(&cluster).await
         {
+            agent_warned = true;
             eprintln!(
                 "warning: no Kratix agent runs in {} (nothing will run these workflows); kubectl kratix install installs it",
                 labels::SYSTEM_NAMESPACE
@@ -152,7 +155,7 @@ async fn gather(
                 action: WorkflowAction::Configure,
             },
         );
-        let recorded = workflow_report::recorded_jobs(object);
+        let recorded = kratix_shared::run_progress::recorded_jobs(object);
         let jobs: Vec<&Job> = recorded
             .iter()
             .filter_map(|name| jobs_by_name.get(&(namespace.as_str(), name.as_str())).copied())
@@ -218,14 +221,32 @@ async fn change_stream(
     let mut streams: Vec<stream::BoxStream<'static, ()>> = Vec::new();
     let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
     streams.push(quiet(watcher(promises, config.clone())));
-    let jobs: Api<Job> = Api::all(cluster.client.clone());
-    let job_config =
-        watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_KRATIX));
-    streams.push(quiet(watcher(jobs, job_config)));
     let listed = match &args.promise {
         Some(name) => vec![objects::promise(cluster, name).await?],
         None => objects::promises(cluster, None).await?,
     };
+    let job_config =
+        watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_KRATIX));
+    // Without -A, the namespaces the shown workflows run in (users with namespace
+    // rights only can watch those).
+    let job_apis: Vec<Api<Job>> = match namespaces {
+        Namespaces::All => vec![Api::all(cluster.client.clone())],
+        Namespaces::One(ns) => {
+            let mut watched = BTreeSet::from([ns.clone(), labels::SYSTEM_NAMESPACE.to_owned()]);
+            watched.extend(
+                listed
+                    .iter()
+                    .map(|p| objects::pipeline_namespace(p, WorkflowType::Promise, None)),
+            );
+            watched
+                .iter()
+                .map(|ns| Api::namespaced(cluster.client.clone(), ns))
+                .collect()
+        }
+    };
+    for jobs in job_apis {
+        streams.push(quiet(watcher(jobs, job_config.clone())));
+    }
     for promise in &listed {
         let Some(api) = &promise.api else { continue };
         let resource = objects::request_resource(api);
@@ -253,8 +274,9 @@ where
                 Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => None,
                 Ok(_) => Some(()),
                 Err(error) => {
-                    tracing::debug!(%error, "watch interrupted; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    // The watcher retries by itself; say why, at most every few seconds.
+                    eprintln!("warning: watch interrupted ({error}); retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
                     None
                 }
             }

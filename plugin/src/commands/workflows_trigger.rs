@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::labels;
-use kratix_shared::workflow_report::{self, RunProgress};
+use kratix_shared::run_progress::{self, RunProgress};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -24,8 +24,12 @@ struct Target {
     api: Api<DynamicObject>,
     name: String,
     before: BTreeSet<String>,
+    /// Its progress names Jobs (kratix-agent's record; Kratix's own has phases only).
+    followable: bool,
     last: Option<RunProgress>,
     outcome: Option<RunProgress>,
+    /// Deleted while waited for: with --all-resources not a failure.
+    deleted: bool,
 }
 
 fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
@@ -35,12 +39,15 @@ fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
         .unwrap_or_default()
 }
 
-fn refuse_paused(object: &Value, what: &str) -> Result<()> {
-    if object
+fn has_label(object: &Value, key: &str) -> bool {
+    object
         .pointer("/metadata/labels")
-        .and_then(|l| l.get(labels::PAUSED))
+        .and_then(|l| l.get(key))
         .is_some()
-    {
+}
+
+fn refuse_paused(object: &Value, what: &str) -> Result<()> {
+    if has_label(object, labels::PAUSED) {
         bail!(
             "{what} is paused (label {}): nothing runs until it is removed (kubectl label ... {}-)",
             labels::PAUSED,
@@ -83,7 +90,24 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
         let api = objects::api_of(&promise)?;
         refuse_paused(&promise.object, &promise_label)?;
         refuse_empty(&promise, WorkflowType::Resource)?;
-        let requests = objects::requests(&cluster, &promise, &Namespaces::All, None).await?;
+        let listed = objects::requests(&cluster, &promise, &Namespaces::All, None).await?;
+        let (paused, requests): (Vec<Value>, Vec<Value>) =
+            listed.into_iter().partition(|r| has_label(r, labels::PAUSED));
+        for request in &paused {
+            eprintln!(
+                "{} is paused (label {}): skipped",
+                request_label(
+                    &api.kind,
+                    text(request, "/metadata/namespace"),
+                    text(request, "/metadata/name")
+                ),
+                labels::PAUSED
+            );
+        }
+        if requests.is_empty() {
+            println!("Promise {} has no requests to re-run", promise.name);
+            return Ok(ExitCode::SUCCESS);
+        }
         for request in &requests {
             let namespace = text(request, "/metadata/namespace");
             let resource = objects::request_resource(api);
@@ -97,9 +121,11 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
                 label: request_label(api.kind.as_str(), namespace, &name),
                 api: requests_api,
                 name,
-                before: workflow_report::recorded_jobs(request),
+                before: run_progress::recorded_jobs(request),
+                followable: run_progress::progress_names_jobs(request),
                 last: None,
                 outcome: None,
+                deleted: false,
             });
         }
         label(
@@ -142,9 +168,11 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
             label: what,
             api: requests_api,
             name: name.clone(),
-            before: workflow_report::recorded_jobs(&request),
+            before: run_progress::recorded_jobs(&request),
+            followable: run_progress::progress_names_jobs(&request),
             last: None,
             outcome: None,
+            deleted: false,
         });
     } else {
         refuse_paused(&promise.object, &promise_label)?;
@@ -162,13 +190,21 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
             label: promise_label.clone(),
             api: promises.clone(),
             name: promise.name.clone(),
-            before: workflow_report::recorded_jobs(&promise.object),
+            before: run_progress::recorded_jobs(&promise.object),
+            followable: run_progress::progress_names_jobs(&promise.object),
             last: None,
             outcome: None,
+            deleted: false,
         });
     }
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(target) = targets.iter().find(|t| !t.followable) {
+        bail!(
+            "{}: its recorded progress names no Jobs (Kratix's own controller records phases only), so --wait cannot tell this run from the last; kratix-agent records them (kubectl kratix install)",
+            target.label
+        );
     }
     if !objects::agent_installed(&cluster).await {
         eprintln!(
@@ -203,15 +239,27 @@ async fn wait(
                 Ok(object) => serde_json::to_value(&object)?,
                 Err(kube::Error::Api(status)) if status.code == 404 => {
                     println!("{}: deleted while waiting", target.label);
+                    target.deleted = true;
                     target.outcome = Some(RunProgress::Failed {
                         pipeline: "-".to_owned(),
                         message: "deleted".to_owned(),
                     });
                     continue;
                 }
-                Err(e) => return Err(explain(&e, cluster, &format!("reading {}", target.label))),
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    return Err(explain(
+                        &kube::Error::Api(status),
+                        cluster,
+                        &format!("reading {}", target.label),
+                    ));
+                }
+                // A dropped connection or a busy API server: try again until the deadline.
+                Err(e) => {
+                    eprintln!("warning: reading {}: {e}; retrying", target.label);
+                    continue;
+                }
             };
-            let progress = workflow_report::run_progress(&object, &target.before);
+            let progress = run_progress::run_progress(&object, &target.before);
             if target.last.as_ref() != Some(&progress) {
                 report(target, &progress, started);
                 target.last = Some(progress.clone());
@@ -244,6 +292,7 @@ async fn wait(
     let failed: Vec<&Target> = targets
         .iter()
         .filter(|t| !matches!(t.outcome, Some(RunProgress::Succeeded)))
+        .filter(|t| !(args.all_resources && t.deleted))
         .collect();
     let took = table::short_duration(started.elapsed().as_secs() as i64);
     if failed.is_empty() {
