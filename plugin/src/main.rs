@@ -1,5 +1,6 @@
 //! `kubectl kratix`: scaffold, validate, render, inspect and debug Kratix Promise workflows.
 
+mod access_review;
 mod cli;
 mod cluster;
 mod commands;

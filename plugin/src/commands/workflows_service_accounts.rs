@@ -6,24 +6,22 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use comfy_table::Cell;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::labels;
 use kratix_shared::rbac_grants::{self, Access, Grant, RbacObjects, ServiceAccountRef};
 use kratix_shared::render::names;
-use kube::api::{Api, ListParams, PostParams};
-use kube::discovery::{Discovery, Scope};
+use kube::api::{Api, ListParams};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cli::{ReportFormat, ServiceAccountsArgs};
 use crate::cluster::{Cluster, explain};
 use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
-use crate::{preferences, table};
+use crate::{access_review, preferences, table};
 
 /// One pipeline's identity.
 #[derive(Debug, Clone, Serialize)]
@@ -196,89 +194,6 @@ async fn owner(cluster: &Cluster, promise: &str, account: &ServiceAccountRef) ->
     })
 }
 
-/// `kubectl auth can-i`'s RESOURCE: `pods`, `pods/log`, `deployments.apps`,
-/// a kind or a singular name, resolved by discovery.
-struct Target {
-    group: String,
-    resource: String,
-    subresource: String,
-    namespaced: bool,
-}
-
-async fn resolve(cluster: &Cluster, text: &str) -> Result<Target> {
-    let (resource, subresource) = text.split_once('/').unwrap_or((text, ""));
-    // `deployments.v1.apps` names a version too, as kubectl accepts: the group is what RBAC needs.
-    let (name, group) = match resource.split_once('.') {
-        Some((name, group)) => {
-            let group = match group.split_once('.') {
-                Some((version, rest))
-                    if version.starts_with('v') && version[1..].starts_with(|c: char| c.is_ascii_digit()) =>
-                {
-                    rest
-                }
-                _ => group,
-            };
-            (name, Some(group))
-        }
-        None => (resource, None),
-    };
-    let name = name.to_ascii_lowercase();
-    let discovery = Discovery::new(cluster.client.clone())
-        .run()
-        .await
-        .map_err(|e| explain(&e, cluster, "discovering the API's resources"))?;
-    let mut found = Vec::new();
-    for api_group in discovery.groups() {
-        if group.is_some_and(|g| g != api_group.name()) {
-            continue;
-        }
-        for (resource, capabilities) in api_group.recommended_resources() {
-            let kind = resource.kind.to_ascii_lowercase();
-            if resource.plural == name || kind == name {
-                found.push(Target {
-                    group: resource.group.clone(),
-                    resource: resource.plural.clone(),
-                    subresource: subresource.to_owned(),
-                    namespaced: capabilities.scope == Scope::Namespaced,
-                });
-            }
-        }
-    }
-    // The core group first, as kubectl prefers it.
-    found.sort_by_key(|t| !t.group.is_empty());
-    match found.into_iter().next() {
-        Some(target) => Ok(target),
-        None => bail!(
-            "--check: the API serves no resource {text:?}; write it as kubectl auth can-i does (pods, pods/log, deployments.apps); kubectl api-resources lists them"
-        ),
-    }
-}
-
-async fn review(cluster: &Cluster, account: &ServiceAccountRef, access: &Access) -> Result<bool> {
-    let reviews: Api<SubjectAccessReview> = Api::all(cluster.client.clone());
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(account.user_name()),
-            groups: Some(account.groups().to_vec()),
-            resource_attributes: Some(ResourceAttributes {
-                verb: Some(access.verb.clone()),
-                group: Some(access.group.clone()),
-                resource: Some(access.resource.clone()),
-                subresource: Some(access.subresource.clone()).filter(|s| !s.is_empty()),
-                namespace: Some(access.namespace.clone()).filter(|s| !s.is_empty()),
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
-    };
-    let answered = reviews
-        .create(&PostParams::default(), &review)
-        .await
-        .map_err(|e| explain(&e, cluster, "asking for a SubjectAccessReview"))?;
-    Ok(answered.status.is_some_and(|s| s.allowed))
-}
-
 pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
     let preferences = preferences::load()?;
     let format = args.output.or(preferences.output).unwrap_or(ReportFormat::Table);
@@ -319,7 +234,7 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
     }
     let rbac = rbac_objects(&cluster).await?;
     let target = match &args.check {
-        Some(check) => Some(resolve(&cluster, &check[1]).await?),
+        Some(check) => Some(access_review::resolve(&cluster, &check[1]).await?),
         None => None,
     };
     let mut report = Vec::new();
@@ -347,10 +262,11 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
                     .iter()
                     .map(|(grant, _)| format!("{} via {}", grant.role, grant.source))
                     .collect();
-                let (subject_access_review, review_error) = match review(&cluster, &account, &access).await {
-                    Ok(allowed) => (Some(allowed), None),
-                    Err(e) => (None, Some(format!("{e:#}"))),
-                };
+                let (subject_access_review, review_error) =
+                    match access_review::review(&cluster, &account, &access).await {
+                        Ok(allowed) => (Some(allowed), None),
+                        Err(e) => (None, Some(format!("{e:#}"))),
+                    };
                 Some(CheckAnswer {
                     verb: check[0].clone(),
                     resource: check[1].clone(),
