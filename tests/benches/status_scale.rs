@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_tests::support::{Platform, ensure_namespace, install_kratix_crds, plugin_binary_release};
+use kratix_tests::support::{
+    Platform, ensure_namespace, install_kratix_crds, plugin_binary_release, wait_established,
+};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -112,21 +114,7 @@ async fn populate(platform: &Platform, requests: usize) -> Result<()> {
     crds.create(&PostParams::default(), &serde_json::from_value(api())?)
         .await
         .context("creating the requests' CRD")?;
-    let start = Instant::now();
-    loop {
-        let crd = crds.get(&format!("caches.{GROUP}")).await?;
-        let established = crd
-            .status
-            .and_then(|s| s.conditions)
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-        if established {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            bail!("the requests' CRD is not Established after 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_established(&client, &format!("caches.{GROUP}")).await;
     let resource = ApiResource {
         group: GROUP.into(),
         version: "v1".into(),

@@ -253,24 +253,7 @@ pub async fn install_kratix_crds(client: &kube::Client) {
         }
     }
     for crd in kratix_shared::crds::all() {
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        wait_for(
-            &format!("{name} to be Established"),
-            Duration::from_secs(30),
-            || async {
-                let crd = api.get(&name).await.map_err(|e| e.to_string())?;
-                let established = crd
-                    .status
-                    .and_then(|s| s.conditions)
-                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-                if established {
-                    Ok(())
-                } else {
-                    Err("not yet".to_owned())
-                }
-            },
-        )
-        .await;
+        wait_established(client, &crd.metadata.name.unwrap_or_default()).await;
     }
 }
 
@@ -337,4 +320,27 @@ pub async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<(), k
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
         Err(error) => Err(error),
     }
+}
+
+/// Waits (30 s at most) until CustomResourceDefinition `name` is Established.
+pub async fn wait_established(client: &kube::Client, name: &str) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    wait_for(
+        &format!("{name} to be Established"),
+        Duration::from_secs(30),
+        || async {
+            let crd = api.get(name).await.map_err(|e| e.to_string())?;
+            let established = crd
+                .status
+                .and_then(|s| s.conditions)
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+            if established {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        },
+    )
+    .await;
 }
