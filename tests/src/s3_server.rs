@@ -34,6 +34,13 @@ fn binary() -> Result<PathBuf> {
     if binary.is_file() {
         return Ok(binary);
     }
+    // Tests starting in parallel on a fresh machine build it once, one after another.
+    std::fs::create_dir_all(&root).step(format!("creating {}", root.display()))?;
+    let lock = std::fs::File::create(root.join("build.lock")).step("opening the s3s-fs build lock")?;
+    lock.lock().step("locking the s3s-fs build")?;
+    if binary.is_file() {
+        return Ok(binary);
+    }
     let step = format!("building s3s-fs {VERSION} (the S3 test server, once, a few minutes)");
     eprintln!("s3_server: {step}");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -33,7 +33,7 @@ pub const INSTANT_SUITE_ENV: &str = "tests-instant";
 fn running(name: &str) -> Option<Platform> {
     let env = paths::env_dir(name);
     let state = EnvState::load(&env.join("state.json")).ok()?;
-    state.pids.daemon.is_some_and(is_alive).then(|| Platform {
+    state.pids.node.is_some_and(is_alive).then(|| Platform {
         name: name.to_owned(),
         kubeconfig: env.join("kubeconfig"),
     })
@@ -70,7 +70,7 @@ impl Platform {
     }
 
     /// A client acting as a service account (through impersonation, which the
-    /// proxy evaluates with the same RBAC as a pod's token).
+    /// API server authorizes as it would that account's token).
     pub async fn client_as(&self, namespace: &str, account: &str) -> kube::Client {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
         let mut config =
@@ -81,7 +81,8 @@ impl Platform {
         kube::Client::try_from(config).expect("client")
     }
 
-    /// A fresh namespace for one test.
+    /// A fresh namespace for one test, once its `default` service account
+    /// exists (admission refuses pods that name a missing account).
     pub async fn namespace(&self, client: &kube::Client, prefix: &str) -> String {
         let name = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         let namespace = Namespace {
@@ -95,12 +96,14 @@ impl Platform {
             .create(&PostParams::default(), &namespace)
             .await
             .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
+        wait_for_default_service_account(client, &name).await;
         name
     }
 
-    /// `kubectl` pointed at this environment.
+    /// `kubectl` pointed at this environment: the one built with the control
+    /// plane, at its release.
     pub fn kubectl(&self) -> Command {
-        let mut command = Command::new("kubectl");
+        let mut command = Command::new(kubectl_binary());
         command.env("KUBECONFIG", &self.kubeconfig);
         command
     }
@@ -301,6 +304,54 @@ where
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+}
+
+/// The `kubectl` built with the control plane.
+pub fn kubectl_binary() -> PathBuf {
+    platform::control_plane::kubectl()
+}
+
+/// Where instant mode's host processes find kubectl: a copy of the control
+/// plane's, outside `/root` (which the pods' non-root users cannot enter).
+/// tests/run makes the same copy.
+pub const HOST_KUBECTL: &str = "/tmp/kubectl-kratix-testenv/kubectl";
+
+/// [`HOST_KUBECTL`], copied from the control plane's kubectl when missing.
+pub fn host_kubectl() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let target = PathBuf::from(HOST_KUBECTL);
+    let source = kubectl_binary();
+    let same = |a: &Path, b: &Path| {
+        std::fs::metadata(a).ok().map(|m| m.len()) == std::fs::metadata(b).ok().map(|m| m.len())
+    };
+    if !same(&source, &target) {
+        let dir = target.parent().expect("a folder");
+        std::fs::create_dir_all(dir).expect("the host kubectl folder");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("permissions");
+        let partial = target.with_extension("partial");
+        std::fs::copy(&source, &partial).unwrap_or_else(|e| panic!("copying {}: {e}", source.display()));
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).expect("permissions");
+        std::fs::rename(&partial, &target).expect("the host kubectl");
+    }
+    target
+}
+
+/// Waits (30 s at most) until namespace `namespace` has its `default` service account.
+pub async fn wait_for_default_service_account(client: &kube::Client, namespace: &str) {
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), namespace);
+    wait_for(
+        &format!("the default service account of {namespace}"),
+        Duration::from_secs(30),
+        || async {
+            match accounts.get_opt("default").await {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => Err("not yet".to_owned()),
+                Err(error) => Err(error.to_string()),
+            }
+        },
+    )
+    .await;
 }
 
 /// Creates namespace `name` unless it exists.

@@ -8,16 +8,24 @@ use kratix_tests::support::{Platform, job_condition};
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
-/// Must match the instant environment tests/run starts.
-const HOST_IMAGES: [&str; 4] = [
-    "--host-image",
-    "localhost/testenv-host-sh:=/bin/sh",
-    "--host-image",
-    "localhost/testenv-host-kubectl:=/usr/bin/kubectl",
-];
+/// Must match the instant environment tests/run starts: `sh` and the
+/// control plane's `kubectl` as host binaries.
+fn host_images() -> Vec<String> {
+    vec![
+        "--host-image".to_owned(),
+        "localhost/testenv-host-sh:=/bin/sh".to_owned(),
+        "--host-image".to_owned(),
+        format!(
+            "localhost/testenv-host-kubectl:={}",
+            kratix_tests::support::host_kubectl().display()
+        ),
+    ]
+}
 
 fn platform() -> &'static Platform {
-    Platform::get_instant(std::path::Path::new(env!("CARGO_BIN_EXE_testenv")), &HOST_IMAGES)
+    let args = host_images();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Platform::get_instant(std::path::Path::new(env!("CARGO_BIN_EXE_testenv")), &args)
 }
 
 async fn run_job(client: &kube::Client, namespace: &str, job: Value, condition: &str) {

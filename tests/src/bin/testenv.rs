@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kratix_tests::node::host::{Bind, HostImages};
 use kratix_tests::platform::{self, UpOptions, processes::is_alive};
-use kratix_tests::runner::host::{Bind, HostImages};
 
 fn parse_host_image(entry: &str) -> Result<(String, std::path::PathBuf), String> {
     HostImages::parse_entry(entry)
@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start an environment and print `export KUBECONFIG=...`.
+    /// Start an environment and print `export KUBECONFIG=...` and the `PATH`
+    /// that puts its kubectl first.
     Up {
         #[arg(long, default_value = "default")]
         name: String,
@@ -74,13 +75,13 @@ enum Command {
         #[arg(long, default_value = "default")]
         name: String,
     },
-    /// Run an environment's proxy and runner (started by `up`).
+    /// Run an environment's node (started by `up`).
     #[command(hide = true)]
-    Daemon {
+    Node {
         #[arg(long)]
         name: String,
     },
-    /// Instant mode's container launcher (used by the runner): bind the mounts
+    /// Instant mode's container launcher (used by the node): bind the mounts
     /// in a private mount namespace, become UID:GID, exec the command.
     #[command(hide = true)]
     HostExec {
@@ -98,7 +99,7 @@ fn main() -> ExitCode {
     // Before any thread starts: a multi-threaded process cannot enter a mount namespace.
     if let Command::HostExec { user, binds, command } = &cli.command {
         let failure = match Bind::parse_all(binds) {
-            Ok(binds) => kratix_tests::runner::host::exec_with_binds(&binds, user, command),
+            Ok(binds) => kratix_tests::node::host::exec_with_binds(&binds, user, command),
             Err(error) => error,
         };
         eprintln!("testenv host-exec: {failure}");
@@ -133,15 +134,16 @@ fn main() -> ExitCode {
                 });
                 let up = platform::up(&UpOptions { name, instant, testenv_exe }).await?;
                 eprintln!(
-                    "testenv: environment {:?} up in {:.1}s ({}); API server on 127.0.0.1:{}, proxy http://127.0.0.1:{} and https://127.0.0.1:{}",
+                    "testenv: environment {:?} up in {:.1}s ({}); kube-apiserver on https://127.0.0.1:{}, node {} ({})",
                     up.state.name,
                     up.state.start_seconds,
-                    if up.state.cold { "cold: built the API server" } else { "warm" },
+                    if up.state.cold { "cold: built Kubernetes" } else { "warm" },
                     up.state.ports.apiserver,
-                    up.state.ports.proxy_http,
-                    up.state.ports.proxy_https
+                    kratix_tests::platform::certs::NODE_NAME,
+                    platform::control_plane::versions(),
                 );
                 println!("export KUBECONFIG={}", up.kubeconfig.display());
+                println!("export PATH={}:\"$PATH\"", up.bin.display());
                 Ok(())
             }
             Command::GitServer { name } => {
@@ -170,11 +172,13 @@ fn main() -> ExitCode {
                 for state in platform::list() {
                     let running = |pid: Option<u32>| if pid.is_some_and(is_alive) { "running" } else { "stopped" };
                     println!(
-                        "{}: etcd {}, apiserver {}, proxy+runner {}; started in {:.1}s ({}){}",
+                        "{}: etcd {}, kube-apiserver {}, kube-controller-manager {}, kube-scheduler {}, node {}; started in {:.1}s ({}){}",
                         state.name,
                         running(state.pids.etcd),
                         running(state.pids.apiserver),
-                        running(state.pids.daemon),
+                        running(state.pids.controller_manager),
+                        running(state.pids.scheduler),
+                        running(state.pids.node),
                         state.start_seconds,
                         if state.cold { "cold" } else { "warm" },
                         if state.instant.is_some() { ", instant mode" } else { "" }
@@ -182,7 +186,7 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
-            Command::Daemon { name } => platform::run_daemon(&name).await,
+            Command::Node { name } => platform::run_node(&name).await,
             Command::HostExec { .. } => unreachable!("handled before the runtime starts"),
             Command::Image { reference, dir, binaries, user, entrypoint, with_git } => {
                 let mut spec = kratix_tests::images::ImageSpec { reference, dir, binaries, user, entrypoint, ..Default::default() };

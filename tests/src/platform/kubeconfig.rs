@@ -1,26 +1,23 @@
-//! kubeconfig files of an environment.
+//! kubeconfig files of an environment: one per identity, each straight to the
+//! API server with that identity's client certificate.
 
 use std::path::Path;
 
+use super::certs::{Identity, Pki};
 use crate::error::{Result, StepContext};
 
-/// A kubeconfig for the proxy's plain-HTTP port: the admin identity, no credentials.
-pub fn proxy_kubeconfig(name: &str, port: u16) -> String {
+/// A kubeconfig for `identity` at `https://127.0.0.1:<port>`, whose context is
+/// named after the environment.
+pub fn for_identity(env_name: &str, port: u16, pki: &Pki, identity: Identity) -> String {
+    let user = identity.stem();
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-         contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: admin\n    namespace: default\n\
-         current-context: {name}\nusers:\n- name: admin\n  user: {{}}\n"
-    )
-}
-
-/// A kubeconfig straight to the API server with the admin client certificate.
-pub fn admin_kubeconfig(name: &str, port: u16, pki: &Path) -> String {
-    let pki = pki.display();
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: https://127.0.0.1:{port}\n\
-         \x20   certificate-authority: {pki}/ca.crt\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: admin\n\
-         current-context: {name}\nusers:\n- name: admin\n  user:\n    client-certificate: {pki}/admin.crt\n\
-         \x20   client-key: {pki}/admin.key\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {env_name}\n  cluster:\n    server: https://127.0.0.1:{port}\n\
+         \x20   certificate-authority: {ca}\ncontexts:\n- name: {env_name}\n  context:\n    cluster: {env_name}\n    user: {user}\n\
+         \x20   namespace: default\ncurrent-context: {env_name}\nusers:\n- name: {user}\n  user:\n    client-certificate: {cert}\n\
+         \x20   client-key: {key}\n",
+        ca = pki.ca_cert_path().display(),
+        cert = pki.cert_path(identity).display(),
+        key = pki.key_path(identity).display(),
     )
 }
 

@@ -1,8 +1,7 @@
 //! Environments: bring one up, list them, take one down.
 
-pub mod apiserver;
-pub mod builtin_kinds;
 pub mod certs;
+pub mod control_plane;
 pub mod kubeconfig;
 pub mod paths;
 pub mod processes;
@@ -12,26 +11,25 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::core::v1::{Node, ServiceAccount};
+use kube::api::Api;
 
 use crate::error::{Result, StepContext, fail};
-use crate::identity::Tokens;
-use crate::proxy::Proxy;
-use crate::runner::{self, RunnerContext};
+use crate::node::{self, NodeContext};
+use certs::{Identity, NODE_NAME, Pki};
 use processes::{free_port, is_alive, spawn_detached, stop};
 use state::{EnvPaths, EnvState, Pids, Ports};
 
 const STOP_GRACE: Duration = Duration::from_secs(5);
-const PROXY_READY_TIMEOUT: Duration = Duration::from_secs(30);
+const NODE_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Options of `testenv up`.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
     pub name: String,
     /// Instant mode, with the images that run as host binaries.
-    pub instant: Option<crate::runner::host::HostImages>,
-    /// The `testenv` executable that runs the proxy and runner (`testenv daemon`).
+    pub instant: Option<crate::node::host::HostImages>,
+    /// The `testenv` executable that runs the node (`testenv node`).
     pub testenv_exe: std::path::PathBuf,
 }
 
@@ -39,6 +37,8 @@ pub struct UpOptions {
 pub struct Up {
     pub state: EnvState,
     pub kubeconfig: std::path::PathBuf,
+    /// The folder of the control plane's binaries, kubectl among them.
+    pub bin: std::path::PathBuf,
 }
 
 /// Installs Debian packages the platform needs when their commands are missing.
@@ -53,9 +53,22 @@ pub fn ensure_packages() -> Result<()> {
     ensure_commands(&wanted)
 }
 
-/// Installs the Debian package of each `(command, package)` whose command is missing.
+/// Installs the Debian package of each `(command, package)` whose command is
+/// missing. One install at a time across processes: tests starting in
+/// parallel on a fresh machine would otherwise fight over apt's lock.
 pub fn ensure_commands(wanted: &[(&str, &str)]) -> Result<()> {
-    let missing: Vec<&str> = wanted
+    if missing_packages(wanted).is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(paths::state_root()).step("creating the state folder")?;
+    let lock_path = paths::state_root().join("apt.lock");
+    let lock = std::fs::File::create(&lock_path).step(format!("opening {}", lock_path.display()))?;
+    lock.lock().step(format!("locking {}", lock_path.display()))?;
+    install_missing(wanted)
+}
+
+fn missing_packages<'a>(wanted: &[(&str, &'a str)]) -> Vec<&'a str> {
+    wanted
         .iter()
         .filter(|(command, _)| {
             Command::new("sh")
@@ -65,7 +78,11 @@ pub fn ensure_commands(wanted: &[(&str, &str)]) -> Result<()> {
                 .unwrap_or(true)
         })
         .map(|(_, package)| *package)
-        .collect();
+        .collect()
+}
+
+fn install_missing(wanted: &[(&str, &str)]) -> Result<()> {
+    let missing = missing_packages(wanted);
     if missing.is_empty() {
         return Ok(());
     }
@@ -94,12 +111,12 @@ pub fn ensure_commands(wanted: &[(&str, &str)]) -> Result<()> {
     }
 }
 
-/// Brings an environment up and returns once its proxy answers.
+/// Brings an environment up and returns once its node is Ready.
 pub async fn up(options: &UpOptions) -> Result<Up> {
     let started = Instant::now();
     let paths = EnvPaths::new(&options.name);
     if let Ok(existing) = EnvState::load(&paths.state())
-        && existing.pids.daemon.is_some_and(is_alive)
+        && existing.pids.node.is_some_and(is_alive)
     {
         return Err(fail(
             "checking for a running environment",
@@ -112,7 +129,7 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
     if options.instant.is_none() {
         ensure_packages()?;
     }
-    let (bin, built) = apiserver::ensure_built()?;
+    let (bin, built) = control_plane::ensure_built()?;
     // A fresh environment every time: stale etcd data would resurrect old objects.
     if paths.root.exists() {
         std::fs::remove_dir_all(&paths.root).step(format!("clearing {}", paths.root.display()))?;
@@ -120,25 +137,24 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
     for dir in [paths.root.clone(), paths.logs(), paths.pods()] {
         std::fs::create_dir_all(&dir).step(format!("creating {}", dir.display()))?;
     }
-    let pki = certs::generate()?;
-    pki.write(&paths.pki())?;
+    let pki = certs::generate(&paths.pki())?;
     let ports = Ports {
         etcd_client: free_port()?,
         etcd_peer: free_port()?,
         apiserver: free_port()?,
-        proxy_http: free_port()?,
-        proxy_https: free_port()?,
+        node: free_port()?,
     };
-    std::fs::write(
-        paths.admin_kubeconfig(),
-        kubeconfig::admin_kubeconfig(&options.name, ports.apiserver, &paths.pki()),
-    )
-    .step("writing the admin kubeconfig")?;
-    std::fs::write(
-        paths.kubeconfig(),
-        kubeconfig::proxy_kubeconfig(&options.name, ports.proxy_http),
-    )
-    .step("writing the kubeconfig")?;
+    let write_kubeconfig = |path: std::path::PathBuf, identity: Identity| {
+        std::fs::write(
+            &path,
+            kubeconfig::for_identity(&options.name, ports.apiserver, &pki, identity),
+        )
+        .step(format!("writing {}", path.display()))
+    };
+    write_kubeconfig(paths.kubeconfig(), Identity::Admin)?;
+    for identity in [Identity::ControllerManager, Identity::Scheduler, Identity::Node] {
+        write_kubeconfig(paths.component_kubeconfig(identity), identity)?;
+    }
     let mut state = EnvState {
         name: options.name.clone(),
         ports: ports.clone(),
@@ -162,6 +178,7 @@ pub async fn up(options: &UpOptions) -> Result<Up> {
     Ok(Up {
         state,
         kubeconfig: paths.kubeconfig(),
+        bin,
     })
 }
 
@@ -171,100 +188,70 @@ async fn start_processes(
     state: &mut EnvState,
     testenv_exe: &std::path::Path,
 ) -> Result<()> {
-    state.pids.etcd = Some(apiserver::start_etcd(bin, paths, &state.ports)?);
+    state.pids.etcd = Some(control_plane::start_etcd(bin, paths, &state.ports)?);
     state.save(&paths.state())?;
-    let apiserver_pid = apiserver::start_apiserver(bin, paths, &state.ports)?;
-    state.pids.apiserver = Some(apiserver_pid);
+    let apiserver = control_plane::start_apiserver(bin, paths, &state.ports)?;
+    state.pids.apiserver = Some(apiserver);
     state.save(&paths.state())?;
-    let admin = kubeconfig::client(&paths.admin_kubeconfig()).await?;
-    apiserver::wait_ready(&admin, apiserver_pid, &paths.logs().join("apiserver.log")).await?;
-    install_builtin_kinds(&admin).await?;
+    let admin = kubeconfig::client(&paths.kubeconfig()).await?;
+    control_plane::wait_ready(&admin, apiserver, &paths.logs().join("kube-apiserver.log")).await?;
+    state.pids.controller_manager = Some(control_plane::start_controller_manager(bin, paths)?);
+    state.pids.scheduler = Some(control_plane::start_scheduler(bin, paths)?);
+    state.save(&paths.state())?;
 
-    let mut daemon = Command::new(testenv_exe);
-    daemon.args(["daemon", "--name", &state.name]);
-    let daemon_log = paths.logs().join("daemon.log");
-    state.pids.daemon = Some(spawn_detached(
-        "starting the proxy and runner",
-        daemon,
-        &daemon_log,
-    )?);
+    let mut node = Command::new(testenv_exe);
+    node.args(["node", "--name", &state.name]);
+    let node_log = paths.logs().join("node.log");
+    let node_pid = spawn_detached("starting the node", node, &node_log)?;
+    state.pids.node = Some(node_pid);
     state.save(&paths.state())?;
-    let client = kubeconfig::client(&paths.kubeconfig()).await?;
-    wait_for_proxy(&client, state.pids.daemon.unwrap_or_default(), &daemon_log).await?;
-    create_initial_namespaces(&client).await
+    wait_for_node(&admin, node_pid, &node_log).await?;
+    wait_for_default_service_account(&admin, state, paths).await
 }
 
-async fn install_builtin_kinds(admin: &kube::Client) -> Result<()> {
-    let step = "installing the built-in kinds";
-    let api: Api<CustomResourceDefinition> = Api::all(admin.clone());
-    let mut names = Vec::new();
-    for crd in builtin_kinds::crds() {
-        let crd: CustomResourceDefinition = serde_json::from_value(crd).step(step)?;
-        names.push(crd.metadata.name.clone().unwrap_or_default());
-        api.create(&PostParams::default(), &crd).await.step(format!(
-            "{step}: {}",
-            names.last().map(String::as_str).unwrap_or_default()
-        ))?;
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for name in names {
-        loop {
-            let crd = api.get(&name).await.step(step)?;
-            let established = crd
-                .status
-                .and_then(|s| s.conditions)
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-            if established {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(fail(step, format!("{name} did not become Established")));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    Ok(())
-}
-
-async fn wait_for_proxy(client: &kube::Client, pid: u32, log: &std::path::Path) -> Result<()> {
-    let step = "waiting for the proxy";
-    let deadline = Instant::now() + PROXY_READY_TIMEOUT;
+/// Waits until the node has registered and is Ready, so the scheduler binds to it.
+async fn wait_for_node(client: &kube::Client, pid: u32, log: &std::path::Path) -> Result<()> {
+    let step = "waiting for the node to be Ready";
+    let nodes: Api<Node> = Api::all(client.clone());
+    let deadline = Instant::now() + NODE_READY_TIMEOUT;
     loop {
-        let request = http::Request::get("/api/v1/namespaces")
-            .body(Vec::new())
-            .step(step)?;
-        match client.request_text(request).await {
-            Ok(_) => return Ok(()),
-            Err(error) => {
-                processes::ensure_running(step, pid, log)?;
-                if Instant::now() > deadline {
-                    return Err(fail(
-                        step,
-                        format!("no answer after {PROXY_READY_TIMEOUT:?}: {error}"),
-                    ));
-                }
-            }
+        let node = nodes.get_opt(NODE_NAME).await.step(step)?;
+        if node.as_ref().is_some_and(node::registration::is_ready) {
+            return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        processes::ensure_running(step, pid, log)?;
+        if Instant::now() > deadline {
+            return Err(fail(
+                step,
+                format!("not Ready after {NODE_READY_TIMEOUT:?}: {node:?}"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn create_initial_namespaces(client: &kube::Client) -> Result<()> {
-    use k8s_openapi::api::core::v1::Namespace;
-    let api: Api<Namespace> = Api::all(client.clone());
-    for name in builtin_kinds::INITIAL_NAMESPACES {
-        let namespace = Namespace {
-            metadata: kube::api::ObjectMeta {
-                name: Some(name.to_owned()),
-                ..Default::default()
-            },
-            ..Namespace::default()
-        };
-        api.create(&PostParams::default(), &namespace)
-            .await
-            .step(format!("creating namespace {name}"))?;
+/// Pods name the `default` account unless told otherwise, and admission refuses
+/// them until the controller manager has made it.
+async fn wait_for_default_service_account(
+    client: &kube::Client,
+    state: &EnvState,
+    paths: &EnvPaths,
+) -> Result<()> {
+    let step = "waiting for the default service account";
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let deadline = Instant::now() + NODE_READY_TIMEOUT;
+    loop {
+        if accounts.get_opt("default").await.step(step)?.is_some() {
+            return Ok(());
+        }
+        if let Some(pid) = state.pids.controller_manager {
+            processes::ensure_running(step, pid, &paths.logs().join("kube-controller-manager.log"))?;
+        }
+        if Instant::now() > deadline {
+            return Err(fail(step, format!("none after {NODE_READY_TIMEOUT:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(())
 }
 
 /// podman settings that work on these machines: no CAP_SYS_RESOURCE (so small
@@ -289,53 +276,30 @@ pub fn containers_conf() -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// Runs the proxy and the runner of environment `name` in this process.
-pub async fn run_daemon(name: &str) -> Result<()> {
+/// Runs the node of environment `name` in this process.
+pub async fn run_node(name: &str) -> Result<()> {
     let paths = EnvPaths::new(name);
     let state = EnvState::load(&paths.state())?;
-    let pki = certs::Pki::read(&paths.pki())?;
-    let tokens = Tokens::default();
-    // RBAC objects are not in the core group: watch them straight from the API server.
-    let admin = kubeconfig::client(&paths.admin_kubeconfig()).await?;
-    let rbac = crate::proxy::rbac_cache::RbacCache::start(&admin).await;
-    let proxy = Arc::new(Proxy::new(
-        &pki,
-        state.ports.apiserver,
-        state.ports.proxy_http,
-        tokens.clone(),
-        rbac,
-        paths.pods(),
-    )?);
-    let serving = {
-        let pki = certs::Pki::read(&paths.pki())?;
-        let (http, https) = (state.ports.proxy_http, state.ports.proxy_https);
-        tokio::spawn(async move { proxy.serve(http, https, &pki).await })
-    };
-    let client = kubeconfig::client(&paths.kubeconfig()).await?;
-    let context = Arc::new(RunnerContext {
+    let pki = Pki::at(&paths.pki());
+    let client = kubeconfig::client(&paths.component_kubeconfig(Identity::Node)).await?;
+    let context = Arc::new(NodeContext {
         client,
         env_name: name.to_owned(),
         pods_dir: paths.pods(),
         containers_conf: containers_conf()?,
-        api_port: state.ports.proxy_https,
-        ca_cert: pki.ca_cert.clone(),
-        tokens,
+        api_port: state.ports.apiserver,
+        node_port: state.ports.node,
+        pki,
         instant: state.instant.clone(),
     });
-    tokio::select! {
-        result = serving => result.step("running the proxy")?,
-        () = runner::run(context) => Ok(()),
-    }
+    node::run(context).await
 }
 
 /// Stops everything environment `name` started, and nothing else.
 pub fn down(name: &str) -> Result<()> {
     let paths = EnvPaths::new(name);
     let state = EnvState::load(&paths.state())?;
-    for pid in [state.pids.daemon, state.pids.apiserver, state.pids.etcd]
-        .into_iter()
-        .flatten()
-    {
+    for pid in state.pids.in_stop_order() {
         stop(pid, STOP_GRACE);
     }
     remove_containers(name);
@@ -351,13 +315,13 @@ pub fn forget(name: &str) -> Result<()> {
 /// Removes the podman containers of an environment (they carry its label).
 fn remove_containers(name: &str) {
     let conf = containers_conf().ok();
-    crate::runner::podman::remove_labelled(
+    crate::node::podman::remove_labelled(
         conf.as_deref(),
-        &format!("{}={name}", crate::runner::podman::ENV_LABEL),
+        &format!("{}={name}", crate::node::podman::ENV_LABEL),
         0,
     );
     // And any container process podman lost track of.
-    crate::runner::strays::kill_orphans(name, &[]);
+    crate::node::strays::kill_orphans(name, &[]);
 }
 
 /// Every environment with its state.

@@ -1,10 +1,11 @@
-//! Where environments and the built API server live (outside the repository).
+//! Where environments and the built control plane live (outside the repository).
 
 use std::path::PathBuf;
 
-/// Version of the Debian source package the API server is built from; part of
-/// the cache key so a new pin rebuilds.
-pub const APISERVER_BUILD: &str = "apiserver-0.36.4-1";
+/// The Kubernetes release the control plane is built from; part of the cache
+/// key so a new pin rebuilds. The module proxy serves every staging module of
+/// v1.37.2 and v1.36.3.
+pub const KUBERNETES_VERSION: &str = "v1.37.2";
 
 fn home() -> PathBuf {
     std::env::var_os("HOME")
@@ -24,12 +25,13 @@ pub fn state_root() -> PathBuf {
     base.join("kubectl-kratix-testenv")
 }
 
-/// The built API server and etcd, cached across runs.
-pub fn apiserver_cache() -> PathBuf {
+/// The built control plane, etcd and kubectl, cached across runs.
+pub fn kubernetes_cache() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| home().join(".cache"));
-    base.join("kubectl-kratix-testenv").join(APISERVER_BUILD)
+    base.join("kubectl-kratix-testenv")
+        .join(format!("kubernetes-{KUBERNETES_VERSION}"))
 }
 
 /// The folder of environment `name`.

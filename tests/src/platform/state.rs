@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::certs::Identity;
 use super::paths::env_dir;
 use crate::error::{Result, StepContext};
 
@@ -12,18 +13,33 @@ pub struct Ports {
     pub etcd_client: u16,
     pub etcd_peer: u16,
     pub apiserver: u16,
-    /// Plain HTTP on loopback: the admin identity, no credentials.
-    pub proxy_http: u16,
-    /// TLS: in-cluster clients with service-account tokens.
-    pub proxy_https: u16,
+    /// The node's kubelet endpoint (`/containerLogs` over TLS).
+    pub node: u16,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pids {
     pub etcd: Option<u32>,
     pub apiserver: Option<u32>,
-    /// The proxy and runner.
-    pub daemon: Option<u32>,
+    pub controller_manager: Option<u32>,
+    pub scheduler: Option<u32>,
+    /// The node agent (`testenv node`).
+    pub node: Option<u32>,
+}
+
+impl Pids {
+    /// Every process, the node first: the order to stop them in.
+    pub fn in_stop_order(&self) -> impl Iterator<Item = u32> {
+        [
+            self.node,
+            self.scheduler,
+            self.controller_manager,
+            self.apiserver,
+            self.etcd,
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -34,10 +50,10 @@ pub struct EnvState {
     /// Instant mode: these images run as host processes, every other container
     /// succeeds at once.
     #[serde(default)]
-    pub instant: Option<crate::runner::host::HostImages>,
+    pub instant: Option<crate::node::host::HostImages>,
     /// Seconds since the Unix epoch.
     pub started_at: u64,
-    /// Time `up` took, and whether it had to build the API server first (cold).
+    /// Time `up` took, and whether it had to build the control plane first (cold).
     pub start_seconds: f64,
     pub cold: bool,
 }
@@ -64,15 +80,15 @@ impl EnvPaths {
     pub fn etcd_data(&self) -> PathBuf {
         self.root.join("etcd")
     }
-    /// kubeconfig for users: the proxy over plain HTTP.
+    /// The users' kubeconfig: the cluster admin (`system:masters`).
     pub fn kubeconfig(&self) -> PathBuf {
         self.root.join("kubeconfig")
     }
-    /// kubeconfig straight to the API server with the admin certificate.
-    pub fn admin_kubeconfig(&self) -> PathBuf {
-        self.root.join("admin.kubeconfig")
+    /// The kubeconfig of a component (controller manager, scheduler, node).
+    pub fn component_kubeconfig(&self, identity: Identity) -> PathBuf {
+        self.root.join(format!("{}.kubeconfig", identity.stem()))
     }
-    /// Pod folders: volumes, logs, service-account files.
+    /// Pod folders: volumes and container logs.
     pub fn pods(&self) -> PathBuf {
         self.root.join("pods")
     }
@@ -84,7 +100,7 @@ impl EnvState {
         serde_json::from_str(&text).step(format!("parsing {}", path.display()))
     }
 
-    /// Written beside and renamed over, so the daemon (which reads it as it
+    /// Written beside and renamed over, so the node (which reads it as it
     /// starts, while `up` may be saving it again) never sees half a file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).step("encoding the environment state")?;

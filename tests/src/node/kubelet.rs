@@ -6,20 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, Pod, PodCondition, PodIP, PodStatus, Secret,
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
-use super::RunnerContext;
+use super::NodeContext;
 use super::pod_env::{self, ConfigError};
 use super::pod_status::PodStatusWriter;
 use super::podman::{self, ContainerRun, ENV_LABEL, POD_UID_LABEL};
+use super::volumes::VolumeMaker;
 
-const SERVICE_ACCOUNT_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 const RETRY: Duration = Duration::from_secs(2);
 /// Restart back-off: Kubernetes starts at 10 s; tests cannot wait that long.
 const RESTART_BACKOFF: Duration = Duration::from_millis(500);
@@ -53,12 +53,14 @@ enum Outcome {
 }
 
 struct PodRun {
-    ctx: Arc<RunnerContext>,
+    ctx: Arc<NodeContext>,
     pod: Pod,
     dir: PathBuf,
     status: Arc<PodStatusWriter>,
     volumes: Mutex<Vec<(String, PathBuf)>>,
-    token: Mutex<Option<String>>,
+    /// Turns true when the pod is being deleted: containers get SIGTERM and
+    /// the pod's grace period, and nothing restarts or starts any more.
+    terminating: watch::Receiver<bool>,
 }
 
 fn waiting(reason: &str, message: Option<String>) -> ContainerState {
@@ -81,8 +83,9 @@ fn pod_condition(type_: &str, ok: bool, reason: Option<&str>) -> PodCondition {
     }
 }
 
-/// Runs `pod` to the end (or until the task is aborted).
-pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
+/// Runs `pod` to the end, or until `terminating` turns true and its containers
+/// have stopped.
+pub async fn run_pod(ctx: Arc<NodeContext>, pod: Pod, terminating: watch::Receiver<bool>) {
     let namespace = pod
         .metadata
         .namespace
@@ -109,15 +112,19 @@ pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
         .iter()
         .map(|c| container_status(c, "PodInitializing"))
         .collect();
+    // What the API server set (the QoS class among it) stays.
     let status = PodStatus {
         phase: Some("Pending".to_owned()),
         host_ip: Some("127.0.0.1".to_owned()),
+        host_ips: Some(vec![HostIP {
+            ip: "127.0.0.1".to_owned(),
+        }]),
         pod_ip: Some("127.0.0.1".to_owned()),
         pod_ips: Some(vec![PodIP {
             ip: "127.0.0.1".to_owned(),
         }]),
         start_time: Some(now()),
-        qos_class: Some("Burstable".to_owned()),
+        qos_class: pod.status.as_ref().and_then(|s| s.qos_class.clone()),
         conditions: Some(vec![
             pod_condition("PodScheduled", true, None),
             pod_condition("Initialized", init.is_empty(), None),
@@ -140,7 +147,7 @@ pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
         dir,
         status: writer.clone(),
         volumes: Mutex::new(Vec::new()),
-        token: Mutex::new(None),
+        terminating,
     });
     // Dropped (and so stopped) with this task, when the pod is deleted too.
     let mut writing = tokio::task::JoinSet::new();
@@ -148,9 +155,6 @@ pub async fn run_pod(ctx: Arc<RunnerContext>, pod: Pod) {
     run.clone().execute().await;
     writing.abort_all();
     writer.flush().await;
-    if let Some(token) = run.token.lock().await.take() {
-        run.ctx.tokens.revoke(&token);
-    }
 }
 
 impl PodRun {
@@ -199,92 +203,33 @@ impl PodRun {
         .await;
     }
 
-    /// Volumes and the service-account files; retried until they can be made.
+    fn is_terminating(&self) -> bool {
+        *self.terminating.borrow()
+    }
+
+    /// Resolves when the pod starts terminating.
+    async fn terminated(&self) {
+        let mut terminating = self.terminating.clone();
+        let _ = terminating.wait_for(|t| *t).await;
+    }
+
+    /// Waits `RETRY`, or less when the pod starts terminating.
+    async fn pause(&self) {
+        tokio::select! {
+            () = tokio::time::sleep(RETRY) => {}
+            () = self.terminated() => {}
+        }
+    }
+
+    /// The pod's volumes; retried until they can be made.
     async fn prepare(&self) -> Result<(), ConfigError> {
-        let spec = self.pod.spec.clone().unwrap_or_default();
-        let namespace = self
-            .pod
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_owned());
-        let mut volumes = Vec::new();
-        for volume in spec.volumes.iter().flatten() {
-            let dir = self.dir.join("volumes").join(&volume.name);
-            let create = |dir: &Path| -> Result<(), ConfigError> {
-                std::fs::create_dir_all(dir).map_err(|e| ConfigError(e.to_string()))?;
-                // emptyDir is world-writable, so non-root containers can write.
-                use std::os::unix::fs::PermissionsExt as _;
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))
-                    .map_err(|e| ConfigError(e.to_string()))
-            };
-            if volume.empty_dir.is_some() {
-                create(&dir)?;
-            } else if let Some(source) = &volume.config_map {
-                let api: Api<ConfigMap> = Api::namespaced(self.ctx.client.clone(), &namespace);
-                let data = match api
-                    .get_opt(&source.name)
-                    .await
-                    .map_err(|e| ConfigError(e.to_string()))?
-                {
-                    Some(cm) => cm
-                        .data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.into_bytes()))
-                        .collect(),
-                    None if source.optional == Some(true) => Vec::new(),
-                    None => return Err(ConfigError(format!("configmap {:?} not found", source.name))),
-                };
-                create(&dir)?;
-                write_projection(&dir, data, source.items.as_deref())?;
-            } else if let Some(source) = &volume.secret {
-                let secret_name = source.secret_name.clone().unwrap_or_default();
-                let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &namespace);
-                let data = match api
-                    .get_opt(&secret_name)
-                    .await
-                    .map_err(|e| ConfigError(e.to_string()))?
-                {
-                    Some(secret) => secret
-                        .data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.0))
-                        .collect(),
-                    None if source.optional == Some(true) => Vec::new(),
-                    None => return Err(ConfigError(format!("secret {secret_name:?} not found"))),
-                };
-                create(&dir)?;
-                write_projection(&dir, data, source.items.as_deref())?;
-            } else {
-                return Err(ConfigError(format!(
-                    "volume {:?}: only emptyDir, configMap and secret volumes are supported here",
-                    volume.name
-                )));
-            }
-            volumes.push((volume.name.clone(), dir));
+        let volumes = VolumeMaker {
+            client: &self.ctx.client,
+            pod: &self.pod,
+            pod_dir: &self.dir,
         }
-        if spec.automount_service_account_token != Some(false) {
-            let account = spec
-                .service_account_name
-                .clone()
-                .unwrap_or_else(|| "default".to_owned());
-            let dir = self.dir.join("serviceaccount");
-            std::fs::create_dir_all(&dir).map_err(|e| ConfigError(e.to_string()))?;
-            let token = self.ctx.tokens.mint(&namespace, &account);
-            for (file, content) in [
-                ("token", token.as_str()),
-                ("ca.crt", self.ctx.ca_cert.as_str()),
-                ("namespace", namespace.as_str()),
-            ] {
-                std::fs::write(dir.join(file), content).map_err(|e| ConfigError(e.to_string()))?;
-            }
-            if let Some(old) = self.token.lock().await.replace(token) {
-                self.ctx.tokens.revoke(&old);
-            }
-            volumes.push((String::new(), dir));
-        }
+        .make_all()
+        .await?;
         *self.volumes.lock().await = volumes;
         Ok(())
     }
@@ -305,13 +250,17 @@ impl PodRun {
                         }
                     })
                     .await;
-                    tokio::time::sleep(RETRY).await;
+                    if self.is_terminating() {
+                        self.finish("Failed").await;
+                        return;
+                    }
+                    self.pause().await;
                 }
             }
         }
         let spec = self.pod.spec.clone().unwrap_or_default();
         for (index, container) in spec.init_containers.iter().flatten().enumerate() {
-            if !self.run_with_restarts(Kind::Init, index, container).await {
+            if self.is_terminating() || !self.run_with_restarts(Kind::Init, index, container).await {
                 self.finish("Failed").await;
                 return;
             }
@@ -348,6 +297,9 @@ impl PodRun {
         let mut backoff = RESTART_BACKOFF;
         loop {
             let Outcome::Exited(code) = self.run_container(kind, index, container, restarts).await;
+            if self.is_terminating() {
+                return code == 0;
+            }
             let restart = match policy.as_str() {
                 "Never" => false,
                 "OnFailure" => code != 0,
@@ -372,7 +324,10 @@ impl PodRun {
             if kind == Kind::Main {
                 self.set_conditions(true, false).await;
             }
-            tokio::time::sleep(backoff).await;
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = self.terminated() => return false,
+            }
             backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
         }
     }
@@ -388,6 +343,9 @@ impl PodRun {
 
     /// One run of one container: waits for its image and configuration, then runs it.
     async fn run_container(&self, kind: Kind, index: usize, container: &Container, restart: i32) -> Outcome {
+        if self.is_terminating() {
+            return Outcome::Exited(137);
+        }
         let image = container.image.clone().unwrap_or_default();
         let conf = self.ctx.containers_conf.clone();
         // Instant mode runs mapped images on the host and skips the rest.
@@ -410,7 +368,10 @@ impl PodRun {
                 entry.state = Some(waiting("ErrImagePull", Some(message.clone())))
             })
             .await;
-            tokio::time::sleep(RETRY).await;
+            self.pause().await;
+            if self.is_terminating() {
+                return Outcome::Exited(137);
+            }
         }
         let spec = loop {
             match self.container_run(container, &image, restart).await {
@@ -420,7 +381,10 @@ impl PodRun {
                         entry.state = Some(waiting("CreateContainerConfigError", Some(message.clone())));
                     })
                     .await;
-                    tokio::time::sleep(RETRY).await;
+                    self.pause().await;
+                    if self.is_terminating() {
+                        return Outcome::Exited(137);
+                    }
                 }
             }
         };
@@ -450,10 +414,12 @@ impl PodRun {
             };
             self.set_conditions(true, all_ready).await;
         }
-        let outcome = match &host_binary {
-            Some(Some(binary)) => super::logged::run(super::host::command(&spec, binary), &log).await,
-            _ => podman::run(&conf, &spec, &log).await,
-        };
+        if self.is_terminating() {
+            return Outcome::Exited(137);
+        }
+        let outcome = self
+            .run_until_terminated(&spec, host_binary.flatten().as_deref(), &log)
+            .await;
         let code = match outcome {
             Ok(code) => code,
             Err(error) => {
@@ -483,6 +449,52 @@ impl PodRun {
         })
         .await;
         Outcome::Exited(code)
+    }
+
+    /// Runs the container; when the pod starts terminating, stops it with the
+    /// pod's grace period (podman sends SIGTERM, then SIGKILL) and returns its
+    /// exit code.
+    async fn run_until_terminated(
+        &self,
+        spec: &ContainerRun,
+        host_binary: Option<&Path>,
+        log: &Path,
+    ) -> std::io::Result<i32> {
+        let conf = &self.ctx.containers_conf;
+        let running = async {
+            match host_binary {
+                Some(binary) => super::logged::run(super::host::command(spec, binary), log).await,
+                None => podman::run(conf, spec, log).await,
+            }
+        };
+        tokio::pin!(running);
+        tokio::select! {
+            outcome = &mut running => outcome,
+            () = self.terminated() => {
+                if host_binary.is_some() {
+                    // Dropping the run kills the host process.
+                    return Ok(137);
+                }
+                // The container may not exist yet (`podman run` is still
+                // creating it): stop again until the run ends.
+                loop {
+                    podman::stop(conf, &spec.container_name, self.grace_seconds()).await;
+                    if let Ok(outcome) = tokio::time::timeout(Duration::from_secs(1), &mut running).await {
+                        return outcome;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pod's termination grace period (what its deletion asked for, else its spec's).
+    fn grace_seconds(&self) -> u32 {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .and_then(|s| u32::try_from(s).ok())
+            .unwrap_or(30)
     }
 
     /// Instant mode: a container that is not the agent's counts as succeeded at once.
@@ -610,9 +622,6 @@ impl PodRun {
             };
             mounts.push((host, mount.mount_path.clone(), mount.read_only == Some(true)));
         }
-        if let Some((_, dir)) = volumes.iter().find(|(name, _)| name.is_empty()) {
-            mounts.push((dir.clone(), SERVICE_ACCOUNT_MOUNT.to_owned(), true));
-        }
         let uid = self.pod.metadata.uid.clone().unwrap_or_default();
         let run = ContainerRun {
             container_name: format!(
@@ -650,38 +659,4 @@ impl PodRun {
             ),
         ]
     }
-}
-
-/// Writes configMap or secret data as files (all keys, or the listed items).
-fn write_projection(
-    dir: &Path,
-    data: Vec<(String, Vec<u8>)>,
-    items: Option<&[k8s_openapi::api::core::v1::KeyToPath]>,
-) -> Result<(), ConfigError> {
-    let files: Vec<(String, Vec<u8>)> = match items {
-        None => data,
-        Some(items) => {
-            let mut files = Vec::new();
-            for item in items {
-                match data.iter().find(|(k, _)| *k == item.key) {
-                    Some((_, value)) => files.push((item.path.clone(), value.clone())),
-                    None => {
-                        return Err(ConfigError(format!(
-                            "key {:?} is not in the volume's source",
-                            item.key
-                        )));
-                    }
-                }
-            }
-            files
-        }
-    };
-    for (path, content) in files {
-        let target = dir.join(&path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| ConfigError(e.to_string()))?;
-        }
-        std::fs::write(&target, content).map_err(|e| ConfigError(e.to_string()))?;
-    }
-    Ok(())
 }

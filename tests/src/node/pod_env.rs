@@ -54,7 +54,11 @@ pub fn field_value(pod: &Pod, path: &str) -> Result<String, ConfigError> {
         "metadata.name" => meta.name.clone().unwrap_or_default(),
         "metadata.namespace" => meta.namespace.clone().unwrap_or_default(),
         "metadata.uid" => meta.uid.clone().unwrap_or_default(),
-        "spec.nodeName" => "testenv".to_owned(),
+        "spec.nodeName" => pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default(),
         "spec.serviceAccountName" => pod
             .spec
             .as_ref()

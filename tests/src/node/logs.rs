@@ -1,5 +1,6 @@
-//! `pods/log`, served from the runner's log files with kubectl's parameters:
-//! `container`, `follow`, `previous`, `sinceSeconds`, `tailLines`, `timestamps`.
+//! Container logs from the kubelet's log files, with the kubelet's query
+//! parameters: `follow`, `previous`, `sinceSeconds`, `sinceTime`, `tailLines`,
+//! `timestamps` and `limitBytes` (the API server passes kubectl's on).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,8 +16,11 @@ pub struct LogOptions {
     pub follow: bool,
     pub previous: bool,
     pub since_seconds: Option<i64>,
+    /// RFC 3339, as `sinceTime` carries it.
+    pub since_time: Option<Timestamp>,
     pub tail_lines: Option<usize>,
     pub timestamps: bool,
+    pub limit_bytes: Option<usize>,
 }
 
 impl LogOptions {
@@ -31,12 +35,37 @@ impl LogOptions {
                 "previous" => options.previous = truthy,
                 "timestamps" => options.timestamps = truthy,
                 "sinceSeconds" => options.since_seconds = value.parse().ok(),
+                "sinceTime" => options.since_time = decode(value).parse().ok(),
+                "limitBytes" => options.limit_bytes = value.parse().ok(),
                 "tailLines" => options.tail_lines = value.parse().ok(),
                 _ => {}
             }
         }
         options
     }
+}
+
+/// Undoes the percent-encoding of a query value (`sinceTime` carries `:`).
+fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&value[i + 1..i + 3], 16) {
+                Ok(byte) => {
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Why a log cannot be served (a 400 or 404 with this message).
@@ -92,7 +121,7 @@ pub fn locate(pod: &Pod, pod_dir: &Path, options: &LogOptions) -> Result<(PathBu
     } else {
         restarts
     };
-    let file = crate::runner::kubelet::log_file(pod_dir, &container, restart);
+    let file = crate::node::kubelet::log_file(pod_dir, &container, restart);
     if !file.is_file() {
         let reason = entry
             .and_then(|c| c.state.as_ref())
@@ -108,7 +137,11 @@ pub fn locate(pod: &Pod, pod_dir: &Path, options: &LogOptions) -> Result<(PathBu
 
 /// Filters stored lines (`<RFC 3339 timestamp> <text>`) by the options.
 pub fn render(content: &str, options: &LogOptions, now: Timestamp) -> String {
-    let cutoff = options.since_seconds.map(|s| now.as_second() - s);
+    let cutoff = match (options.since_seconds, options.since_time) {
+        (Some(seconds), _) => Some(now.as_second() - seconds),
+        (None, Some(time)) => Some(time.as_second()),
+        (None, None) => None,
+    };
     let lines: Vec<&str> = content
         .lines()
         .filter(|line| match cutoff {
@@ -128,6 +161,15 @@ pub fn render(content: &str, options: &LogOptions, now: Timestamp) -> String {
             out.push_str(line.split_once(' ').map_or(*line, |(_, text)| text));
         }
         out.push('\n');
+    }
+    if let Some(limit) = options.limit_bytes
+        && out.len() > limit
+    {
+        let mut end = limit;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
     }
     out
 }
@@ -204,8 +246,10 @@ mod tests {
                 follow: true,
                 previous: false,
                 since_seconds: Some(60),
+                since_time: None,
                 tail_lines: Some(5),
-                timestamps: true
+                timestamps: true,
+                limit_bytes: None,
             }
         );
     }
@@ -237,7 +281,7 @@ mod tests {
             previous: true,
             ..Default::default()
         };
-        let file = crate::runner::kubelet::log_file(dir.path(), "status-writer", 0);
+        let file = crate::node::kubelet::log_file(dir.path(), "status-writer", 0);
         std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
         std::fs::write(&file, "").expect("write");
         assert_eq!(locate(&pod(), dir.path(), &options).expect("found").0, file);
@@ -251,6 +295,18 @@ mod tests {
                 .0
                 .contains("is waiting to start")
         );
+    }
+
+    #[test]
+    fn since_time_and_byte_limits() {
+        let options = LogOptions::from_query(Some("sinceTime=2026-01-01T00%3A01%3A00Z&limitBytes=4"));
+        assert_eq!(
+            options.since_time,
+            Some("2026-01-01T00:01:00Z".parse().expect("time"))
+        );
+        let content = "2026-01-01T00:00:00Z one\n2026-01-01T00:01:00Z two\n2026-01-01T00:02:00Z three\n";
+        let now: Timestamp = "2026-01-01T00:02:30Z".parse().expect("time");
+        assert_eq!(render(content, &options, now), "two\n");
     }
 
     #[test]

@@ -103,6 +103,19 @@ pub async fn run(containers_conf: &Path, spec: &ContainerRun, log: &Path) -> std
     super::logged::run(command, log).await
 }
 
+/// Stops a running container: SIGTERM, then SIGKILL after `grace` seconds.
+pub async fn stop(containers_conf: &Path, container_name: &str, grace: u32) {
+    let result = podman(containers_conf)
+        .args(["stop", "--ignore", "-t", &grace.to_string(), container_name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await;
+    if let Err(error) = result {
+        tracing::warn!(container = %container_name, %error, "podman stop failed");
+    }
+}
+
 /// Removes every container carrying `label` (`key=value`). Blocking: `down`
 /// calls it directly, the kubelet from a blocking task.
 /// `grace` is how long a container may take to end after SIGTERM before SIGKILL.
