@@ -133,6 +133,10 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             "report what happened",
         ),
         (
+            rule(&[""], &["events"], &["list"]),
+            "read why the Job controller cannot create a pipeline's pod (FailedCreate)",
+        ),
+        (
             rule(
                 &["coordination.k8s.io"],
                 &["leases"],

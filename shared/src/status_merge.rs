@@ -124,6 +124,13 @@ pub fn set_condition(
     }
 }
 
+/// Removes a condition, when present.
+pub fn remove_condition(status: &mut Map<String, Value>, type_: &str) {
+    if let Some(Value::Array(list)) = status.get_mut("conditions") {
+        list.retain(|c| condition_type(c) != Some(type_));
+    }
+}
+
 /// The last pipeline of a configure workflow ran without suspending: a pending
 /// message becomes the settled one, and `ConfigureWorkflowCompleted` is True.
 /// Delete workflows are not marked (the object is going away).

@@ -19,6 +19,30 @@ pub const SUCCEEDED: &str = "Succeeded";
 pub const FAILED: &str = "Failed";
 pub const SUSPENDED: &str = "Suspended";
 
+/// Our own condition (Kratix has none for it): False when the cluster lastingly
+/// refuses what a pipeline needs, with one of the reasons below; removed when
+/// a fresh run starts.
+pub const PIPELINE_ADMITTED: &str = "PipelineAdmitted";
+/// Admission refuses the pipeline's pod (Pod Security, a LimitRange, a webhook).
+pub const POD_REFUSED: &str = "PodRefused";
+/// The namespace the pipeline runs in does not exist.
+pub const NAMESPACE_MISSING: &str = "PipelineNamespaceMissing";
+/// The namespace is being deleted: nothing new may be created in it.
+pub const NAMESPACE_TERMINATING: &str = "NamespaceTerminating";
+
+/// The reason a refused create lastingly fails, from the API server's answer:
+/// the namespace is missing (404 naming a namespace) or being deleted (403 from
+/// namespace lifecycle admission). Anything else is retried.
+pub fn namespace_refusal(code: u16, message: &str) -> Option<&'static str> {
+    if code == 404 && message.starts_with("namespaces ") {
+        Some(NAMESPACE_MISSING)
+    } else if code == 403 && message.contains("because it is being terminated") {
+        Some(NAMESPACE_TERMINATING)
+    } else {
+        None
+    }
+}
+
 /// A Job's state as the engine needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -33,6 +57,17 @@ pub enum JobState {
 pub struct ObservedJob {
     pub name: String,
     pub state: JobState,
+    /// Why admission refuses the pod this running Job needs (a Pod Security
+    /// violation, a namespace being deleted, ...), when it does: the Job
+    /// controller would retry for ever, reporting it only as an Event.
+    pub refusal: Option<String>,
+}
+
+impl ObservedJob {
+    /// Running, and not held up by a refusal that no retry will fix.
+    fn is_running(&self) -> bool {
+        self.state == JobState::Running && self.refusal.is_none()
+    }
 }
 
 /// Everything the decision depends on.
@@ -77,6 +112,13 @@ pub enum Decision {
     Succeeded { index: usize },
     /// Pipeline `index` failed: the workflow stops until a spec change or re-run.
     Failed { index: usize },
+    /// Pipeline `index`'s Job cannot create its pod (`message` says why): stop
+    /// the Job and record the pipeline as failed, with that message.
+    Refused {
+        index: usize,
+        job: String,
+        message: String,
+    },
     /// Pipeline `index` suspended the workflow; with a retry time, resume then.
     Suspended { index: usize, retry_at: Option<Time> },
     /// Every pipeline of the current run succeeded.
@@ -116,7 +158,7 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
     if situation.pipelines.is_empty() {
         return Decision::NothingToRun;
     }
-    if let Some(running) = situation.jobs.iter().find(|j| j.state == JobState::Running) {
+    if let Some(running) = situation.jobs.iter().find(|j| j.is_running()) {
         if situation.rerun && situation.stop_running {
             return Decision::StopJob {
                 job: running.name.clone(),
@@ -142,11 +184,22 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
                         fresh_run: false,
                     };
                 };
-                return match job(situation.jobs, &name).map(|j| j.state) {
+                return match job(situation.jobs, &name) {
                     None => Decision::EnsureJob { index, job: name },
-                    Some(JobState::Running) => Decision::Wait { job: name },
-                    Some(JobState::Succeeded) => Decision::Succeeded { index },
-                    Some(JobState::Failed) => Decision::Failed { index },
+                    Some(ObservedJob {
+                        state: JobState::Running,
+                        refusal: Some(message),
+                        ..
+                    }) => Decision::Refused {
+                        index,
+                        job: name,
+                        message: message.clone(),
+                    },
+                    Some(observed) => match observed.state {
+                        JobState::Running => Decision::Wait { job: name },
+                        JobState::Succeeded => Decision::Succeeded { index },
+                        JobState::Failed => Decision::Failed { index },
+                    },
                 };
             }
             FAILED => return Decision::Failed { index },
@@ -214,6 +267,25 @@ pub fn mark(progress: &WorkflowsStatus, index: usize, phase: &str, now: Timestam
         entry.last_transition_time = Some(Time(now));
     }
     next
+}
+
+/// The progress with pipeline `index` failed because its pod was refused,
+/// the refusal as its message.
+pub fn refused(progress: &WorkflowsStatus, index: usize, message: &str, now: Timestamp) -> WorkflowsStatus {
+    let mut next = mark(progress, index, FAILED, now);
+    if let Some(entry) = next.pipelines.get_mut(index) {
+        entry.message = Some(message.to_owned());
+    }
+    next
+}
+
+/// Whether a `FailedCreate` Event's message is a refusal that retrying will
+/// not fix: admission forbids the pod (Pod Security, a LimitRange, a webhook, a
+/// namespace being deleted). A missing service account (created just before
+/// the Job) and an exhausted quota are passing and do not count.
+pub fn is_lasting_refusal(message: &str) -> bool {
+    const PASSING: [&str; 3] = ["error looking up service account", "exceeded quota", "not found"];
+    message.contains("is forbidden:") && !PASSING.iter().any(|p| message.contains(p))
 }
 
 /// A finished Job as pruning sees it.
@@ -287,6 +359,7 @@ mod tests {
         ObservedJob {
             name: name.to_owned(),
             state,
+            refusal: None,
         }
     }
 
@@ -342,6 +415,100 @@ mod tests {
                 Decision::Completed,
             ]
         );
+    }
+
+    #[test]
+    fn a_refused_pod_fails_its_pipeline_with_the_refusal_and_stays_failed() {
+        let pipelines = names();
+        let first = decide(&situation(&pipelines, &WorkflowsStatus::default(), &[]));
+        assert_eq!(
+            first,
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+        let progress = start(
+            &situation(&pipelines, &WorkflowsStatus::default(), &[]),
+            0,
+            true,
+            "job-0",
+            now(),
+        );
+        let message = "pods \"job-0-x\" is forbidden: violates PodSecurity \"restricted:latest\"";
+        let jobs = [ObservedJob {
+            refusal: Some(message.to_owned()),
+            ..job("job-0", JobState::Running)
+        }];
+        let decision = decide(&situation(&pipelines, &progress, &jobs));
+        assert_eq!(
+            decision,
+            Decision::Refused {
+                index: 0,
+                job: "job-0".to_owned(),
+                message: message.to_owned()
+            }
+        );
+        let failed = refused(&progress, 0, message, now());
+        assert_eq!(failed.pipelines[0].phase, FAILED);
+        assert_eq!(failed.pipelines[0].message.as_deref(), Some(message));
+        // Once the Job is stopped, it is an ordinary failure that keeps its message.
+        let stopped = [job("job-0", JobState::Failed)];
+        assert_eq!(
+            decide(&situation(&pipelines, &failed, &stopped)),
+            Decision::Failed { index: 0 }
+        );
+        // A refused Job of an older run is not waited on.
+        let old = [ObservedJob {
+            refusal: Some(message.to_owned()),
+            ..job("old", JobState::Running)
+        }];
+        assert_eq!(
+            decide(&situation(&pipelines, &WorkflowsStatus::default(), &old)),
+            Decision::Start {
+                index: 0,
+                fresh_run: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_or_terminating_namespace_is_a_lasting_refusal() {
+        assert_eq!(
+            namespace_refusal(404, "namespaces \"gone\" not found"),
+            Some(NAMESPACE_MISSING)
+        );
+        assert_eq!(
+            namespace_refusal(
+                403,
+                "serviceaccounts \"sa\" is forbidden: unable to create new content in namespace x because it is being terminated"
+            ),
+            Some(NAMESPACE_TERMINATING)
+        );
+        assert_eq!(namespace_refusal(404, "serviceaccounts \"sa\" not found"), None);
+        assert_eq!(
+            namespace_refusal(403, "roles.rbac.authorization.k8s.io is forbidden"),
+            None
+        );
+    }
+
+    #[test]
+    fn only_lasting_refusals_count() {
+        assert!(is_lasting_refusal(
+            "Error creating: pods \"p\" is forbidden: violates PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"
+        ));
+        assert!(is_lasting_refusal(
+            "Error creating: pods \"p\" is forbidden: unable to create new content in namespace x because it is being terminated"
+        ));
+        assert!(!is_lasting_refusal(
+            "Error creating: pods \"p\" is forbidden: error looking up service account ns/sa: serviceaccount \"sa\" not found"
+        ));
+        assert!(!is_lasting_refusal(
+            "Error creating: pods \"p\" is forbidden: exceeded quota: q, requested: pods=1"
+        ));
+        assert!(!is_lasting_refusal(
+            "Error creating: Timeout: request did not complete"
+        ));
     }
 
     #[test]

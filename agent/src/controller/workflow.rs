@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::promise::WorkflowsStatus;
 use kratix_shared::api::resource_api::ResourceApi;
@@ -15,7 +16,7 @@ use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::naming::random_suffix;
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
-use kratix_shared::status_merge::set_condition;
+use kratix_shared::status_merge::{remove_condition, set_condition};
 use kratix_shared::workflow_engine::{self, Decision, JobState, ObservedJob, Situation};
 use kratix_shared::{labels, periodic};
 use kube::ResourceExt;
@@ -206,6 +207,135 @@ impl Run<'_> {
         }
     }
 
+    /// Records pipeline `index` as failed (`next` is the progress saying so):
+    /// the workflow's completion condition False, Kratix's reason and message,
+    /// and, the first time, a Warning Event and the metrics.
+    async fn fail(
+        &self,
+        progress: &WorkflowsStatus,
+        next: WorkflowsStatus,
+        index: usize,
+        jobs: &[Job],
+        mut status: Map<String, Value>,
+    ) -> Step {
+        let configure = self.workflow.action == WorkflowAction::Configure;
+        let pipeline = self
+            .pipelines
+            .get(index)
+            .map(|p| p.name().to_owned())
+            .unwrap_or_default();
+        let newly_failed = progress
+            .pipelines
+            .get(index)
+            .is_some_and(|p| p.phase != workflow_engine::FAILED);
+        prune_jobs(self.jobs, jobs, progress, self.agent).await;
+        set_progress(&mut status, &next);
+        let (reason, message) = if configure {
+            status.insert("workflowsFailed".to_owned(), Value::from(1));
+            (
+                "ConfigureWorkflowFailed",
+                format!("A Configure Pipeline has failed: {pipeline}"),
+            )
+        } else {
+            (
+                "DeleteWorkflowFailed",
+                "The Delete Pipeline has failed".to_owned(),
+            )
+        };
+        set_condition(
+            &mut status,
+            completion_condition(self.workflow.action),
+            "False",
+            reason,
+            &message,
+            &now(),
+        );
+        if newly_failed {
+            self.finished(progress, index, "failed");
+            self.event(
+                EventType::Warning,
+                reason,
+                format!("A {} Pipeline has failed: {pipeline}", self.workflow),
+            )
+            .await;
+        }
+        Step::Settled {
+            state: Settled::Failed,
+            status,
+        }
+    }
+
+    /// When creating pipeline `index`'s objects failed because its namespace is
+    /// missing or being deleted: records the pipeline as failed with our
+    /// condition saying so (retrying would loop for ever) and returns the step.
+    /// Other errors are returned, to be retried.
+    async fn namespace_refused(
+        &self,
+        applied: Result<(), ReconcileError>,
+        progress: &WorkflowsStatus,
+        index: usize,
+        jobs: &[Job],
+        mut status: Map<String, Value>,
+    ) -> Result<Option<Step>, ReconcileError> {
+        let error = match applied {
+            Ok(()) => return Ok(None),
+            Err(error) => error,
+        };
+        let refusal = match &error {
+            ReconcileError::Kube { source, .. } => match source.as_ref() {
+                kube::Error::Api(answer) => workflow_engine::namespace_refusal(answer.code, &answer.message)
+                    .map(|reason| (reason, answer.message.clone())),
+                _ => None,
+            },
+            ReconcileError::Invalid(_) => None,
+        };
+        let Some((reason, message)) = refusal else {
+            return Err(error);
+        };
+        let pipeline = self
+            .pipelines
+            .get(index)
+            .map(|p| p.name().to_owned())
+            .unwrap_or_default();
+        let text = format!("pipeline {pipeline} cannot run: {message}");
+        set_condition(
+            &mut status,
+            workflow_engine::PIPELINE_ADMITTED,
+            "False",
+            reason,
+            &text,
+            &now(),
+        );
+        self.event(EventType::Warning, reason, text.clone()).await;
+        let next = workflow_engine::refused(progress, index, &text, Timestamp::now());
+        Ok(Some(self.fail(progress, next, index, jobs, status).await))
+    }
+
+    /// Why admission refuses the pod of a running Job, when it lastingly does.
+    /// Asked only of a Job with no pod yet: the Job controller reports a
+    /// refused pod as a `FailedCreate` Event on the Job and nowhere else.
+    async fn pod_refusal(&self, job: &Job) -> Option<String> {
+        let status = job.status.as_ref();
+        if status.and_then(|s| s.active).unwrap_or(0) > 0 || status.and_then(|s| s.failed).unwrap_or(0) > 0 {
+            return None;
+        }
+        let namespace = job.namespace()?;
+        let uid = job.uid()?;
+        let events: Api<Event> = Api::namespaced(self.agent.client.clone(), &namespace);
+        let params = ListParams::default().fields(&format!("involvedObject.uid={uid},reason=FailedCreate"));
+        let listed = match events.list(&params).await {
+            Ok(listed) => listed.items,
+            Err(error) => {
+                tracing::warn!(job = %job.name_any(), %error, "reading the Job's events failed");
+                return None;
+            }
+        };
+        listed
+            .into_iter()
+            .filter_map(|e| e.message)
+            .rfind(|m| workflow_engine::is_lasting_refusal(m))
+    }
+
     /// Takes the next step.
     pub async fn step(&self) -> Result<Step, ReconcileError> {
         let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
@@ -217,13 +347,20 @@ impl Run<'_> {
             .await
             .map_err(|e| ReconcileError::kube(format!("listing the Jobs of {}", self.describe()), e))?
             .items;
-        let observed: Vec<ObservedJob> = jobs
-            .iter()
-            .map(|j| ObservedJob {
-                name: j.name_any(),
-                state: job_state(j),
-            })
-            .collect();
+        let mut observed = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let state = job_state(job);
+            let refusal = if state == JobState::Running {
+                self.pod_refusal(job).await
+            } else {
+                None
+            };
+            observed.push(ObservedJob {
+                name: job.name_any(),
+                state,
+                refusal,
+            });
+        }
         let manual = has_label(self.object, labels::MANUAL_RECONCILIATION);
         let situation = Situation {
             action: self.workflow.action,
@@ -279,6 +416,9 @@ impl Run<'_> {
                 let job_name = resources.job.metadata.name.clone().unwrap_or_default();
                 let next = workflow_engine::start(&situation, index, fresh_run, &job_name, Timestamp::now());
                 set_progress(&mut status, &next);
+                if fresh_run {
+                    remove_condition(&mut status, workflow_engine::PIPELINE_ADMITTED);
+                }
                 if configure {
                     status.insert("message".to_owned(), Value::String("Pending".to_owned()));
                     if fresh_run {
@@ -303,7 +443,7 @@ impl Run<'_> {
                     );
                 }
                 // Progress first: a crash after this write re-creates this very Job.
-                status::replace(self.api, self.object, status).await?;
+                status::replace(self.api, self.object, status.clone()).await?;
                 crash_point(crash_points::PROGRESS_RECORDED);
                 if situation.rerun {
                     self.remove_labels(&[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START])
@@ -314,7 +454,13 @@ impl Run<'_> {
                         .await?;
                     self.agent.stale_rbac.done(self.workflow, resources);
                 }
-                apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await?;
+                let applied = apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await;
+                if let Some(refused) = self
+                    .namespace_refused(applied, &next, index, &jobs, status)
+                    .await?
+                {
+                    return Ok(refused);
+                }
                 crash_point(crash_points::JOB_CREATED);
                 let action = if configure { "Configure" } else { "Delete" };
                 tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
@@ -331,7 +477,14 @@ impl Run<'_> {
                 // The recorded name's suffix makes the render produce that very Job.
                 let suffix = job.rsplit('-').next().unwrap_or_default().to_owned();
                 if let Some(resources) = self.render(&suffix)?.get(index) {
-                    apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await?;
+                    let applied =
+                        apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await;
+                    if let Some(refused) = self
+                        .namespace_refused(applied, &progress, index, &jobs, status)
+                        .await?
+                    {
+                        return Ok(refused);
+                    }
                 }
                 Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
             }
@@ -347,45 +500,40 @@ impl Run<'_> {
                 status::replace(self.api, self.object, status).await?;
                 Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
             }
-            Decision::Failed { index } => {
+            Decision::Refused { index, job, message } => {
                 let pipeline = names.get(index).cloned().unwrap_or_default();
-                let newly_failed = progress
-                    .pipelines
-                    .get(index)
-                    .is_some_and(|p| p.phase != workflow_engine::FAILED);
-                prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
-                let next = workflow_engine::mark(&progress, index, workflow_engine::FAILED, Timestamp::now());
-                set_progress(&mut status, &next);
-                let (reason, message) = if configure {
-                    status.insert("workflowsFailed".to_owned(), Value::from(1));
-                    (
-                        "ConfigureWorkflowFailed",
-                        format!("A Configure Pipeline has failed: {pipeline}"),
+                // The Job controller would keep trying for ever: stop it where it is.
+                let namespace = jobs
+                    .iter()
+                    .find(|j| j.name_any() == job)
+                    .and_then(ResourceExt::namespace)
+                    .unwrap_or_default();
+                let job_api: Api<Job> = Api::namespaced(self.agent.client.clone(), &namespace);
+                job_api
+                    .patch(
+                        &job,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"spec": {"suspend": true}})),
                     )
-                } else {
-                    (
-                        "DeleteWorkflowFailed",
-                        "The Delete Pipeline has failed".to_owned(),
-                    )
-                };
+                    .await
+                    .map_err(|e| ReconcileError::kube(format!("suspending Job {job}"), e))?;
+                let text = format!("pipeline {pipeline}: Job {job} cannot create its pod: {message}");
                 set_condition(
                     &mut status,
-                    completion_condition(self.workflow.action),
+                    workflow_engine::PIPELINE_ADMITTED,
                     "False",
-                    reason,
-                    &message,
+                    workflow_engine::POD_REFUSED,
+                    &text,
                     &now(),
                 );
-                if newly_failed {
-                    self.finished(&progress, index, "failed");
-                    self.event(
-                        EventType::Warning,
-                        reason,
-                        format!("A {} Pipeline has failed: {pipeline}", self.workflow),
-                    )
+                self.event(EventType::Warning, workflow_engine::POD_REFUSED, text.clone())
                     .await;
-                }
-                settled(Settled::Failed, status)
+                let next = workflow_engine::refused(&progress, index, &text, Timestamp::now());
+                Ok(self.fail(&progress, next, index, &jobs, status).await)
+            }
+            Decision::Failed { index } => {
+                let next = workflow_engine::mark(&progress, index, workflow_engine::FAILED, Timestamp::now());
+                Ok(self.fail(&progress, next, index, &jobs, status).await)
             }
             Decision::Suspended { retry_at, .. } => {
                 if !configure {
