@@ -5,7 +5,7 @@
 //! the agent removes the stale grant; the default grants let each pipeline
 //! touch its own object and Work and nothing more.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
@@ -32,7 +32,7 @@ async fn setup(prefix: &str) -> Setup {
 fn kubectl_image() -> String {
     platform().image(&ImageSpec {
         reference: "testenv-kubectl:v1".into(),
-        binaries: vec![PathBuf::from("/usr/bin/kubectl")],
+        binaries: vec![kratix_tests::support::kubectl_binary()],
         user: Some(65534),
         ..Default::default()
     })
@@ -408,4 +408,48 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
         .expect("its ClusterRoleBinding");
     let platform_roles: Api<Role> = Api::namespaced(client.clone(), platform_namespace);
     platform_roles.get(&promise_id).await.expect("its Role for Works");
+
+    // What the real authorizer says the request pipeline's account may do in
+    // its namespace: the three rules docs/decisions.md lists, and nothing else
+    // beyond what the namespace's `default` account (any authenticated user) may.
+    let can_i_list = |account: &str| {
+        let output = platform()
+            .kubectl()
+            .args(["auth", "can-i", "--list", "-n", &namespace])
+            .arg(format!("--as=system:serviceaccount:{namespace}:{account}"))
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let listed = String::from_utf8_lossy(&output.stdout).into_owned();
+        let rows: Vec<(String, String)> = listed
+            .lines()
+            .skip(1)
+            .filter(|line| !line.starts_with(' '))
+            .filter_map(|line| {
+                let resource = line.split_whitespace().next()?;
+                let verbs = line.rsplit_once('[')?.1.trim_end_matches(']');
+                Some((resource.to_owned(), verbs.to_owned()))
+            })
+            .collect();
+        (rows, listed)
+    };
+    let (everyone, _) = can_i_list("default");
+    let (rows, listed) = can_i_list(&resource_id);
+    let mut granted: Vec<(String, String)> = rows.into_iter().filter(|row| !everyone.contains(row)).collect();
+    granted.sort();
+    let plural = format!("caches.a{suffix}.example.org");
+    let mut expected = vec![
+        (plural.clone(), "get patch".to_owned()),
+        (format!("{plural}/status"), "get update patch".to_owned()),
+        (
+            "works.platform.kratix.io".to_owned(),
+            "list create patch".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(granted, expected, "kubectl auth can-i --list:\n{listed}");
 }
