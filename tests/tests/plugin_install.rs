@@ -9,7 +9,7 @@ use std::process::Output;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_tests::support::{Platform, adapter_image};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
@@ -101,6 +101,33 @@ async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
         "CRDs stay without --crds"
     );
 
+    // A Work in the agent's namespace, held by a finalizer as the agent's hold
+    // them: deleting the namespace without the agent would never finish.
+    let works: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "kratix-platform-system",
+        &kube::api::ApiResource::erase::<kratix_shared::api::Work>(&()),
+    );
+    let held_name = format!("held-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let held: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Work",
+        "metadata": {"name": held_name, "namespace": "kratix-platform-system",
+            "finalizers": [kratix_tests::agent_suite::HOLD]},
+        "spec": {"promiseName": "nobody", "workloadGroups": []}
+    }))
+    .expect("work");
+    works
+        .create(&kube::api::PostParams::default(), &held)
+        .await
+        .expect("work created");
+    let refused = kubectl_kratix(&["uninstall", "--crds"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("delete the Promises first"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     let kubeconfig = platform().kubeconfig.display().to_string();
     let uninstall = kubectl_kratix(&[
         "uninstall",
@@ -110,6 +137,29 @@ async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
         "30s",
     ]);
     assert!(uninstall.status.success(), "{}", text(&uninstall.stderr));
+    assert!(
+        text(&uninstall.stderr).contains("namespace kratix-platform-system kept"),
+        "{}",
+        text(&uninstall.stderr)
+    );
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let system = namespaces
+        .get("kratix-platform-system")
+        .await
+        .expect("namespace kept");
+    assert!(system.metadata.deletion_timestamp.is_none(), "not being deleted");
+    works
+        .patch(
+            &held_name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .expect("released");
+    works
+        .delete(&held_name, &kube::api::DeleteParams::default())
+        .await
+        .expect("work deleted");
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "kratix-platform-system");
     assert!(deployments.get_opt("kratix-agent").await.expect("read").is_none());
     let crds: Api<

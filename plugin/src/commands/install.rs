@@ -137,6 +137,24 @@ async fn wait_established(cluster: &Cluster, name: &str) -> Result<()> {
     }
 }
 
+/// How many objects of Kratix kind `K` there are (in `namespace`, or
+/// everywhere); none when the kind is not installed.
+async fn count<K>(cluster: &Cluster, namespace: Option<&str>) -> Result<usize>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+{
+    let api: Api<K> = match namespace {
+        Some(namespace) => Api::namespaced(cluster.client.clone(), namespace),
+        None => Api::all(cluster.client.clone()),
+    };
+    match api.list_metadata(&kube::api::ListParams::default()).await {
+        Ok(list) => Ok(list.items.len()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(0),
+        Err(e) => Err(explain(&e, cluster, &format!("listing {}s", K::kind(&())))),
+    }
+}
+
 pub async fn uninstall(args: &UninstallArgs) -> Result<ExitCode> {
     // In reverse: the agent first, its identity, then (only when asked) the CRDs,
     // whose deletion deletes every Promise, request and Work.
@@ -144,7 +162,7 @@ pub async fn uninstall(args: &UninstallArgs) -> Result<ExitCode> {
         &kratix_shared::render::default_adapter_image(),
         agent_manifests::HTTP_PORT,
     );
-    let chosen: Vec<&Value> = all
+    let mut chosen: Vec<&Value> = all
         .iter()
         .rev()
         .filter(|o| args.crds || o["kind"] != "CustomResourceDefinition")
@@ -157,6 +175,35 @@ pub async fn uninstall(args: &UninstallArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = args.cluster.connect().await?;
+    // Kratix objects carry the agent's finalizers: once the agent is gone nothing
+    // removes them, and whatever deletes them (a namespace, a CRD) waits for ever.
+    if args.crds {
+        let promises = {
+            let api: Api<kratix_shared::api::Promise> = Api::all(cluster.client.clone());
+            match api.list_metadata(&kube::api::ListParams::default()).await {
+                Ok(list) => list.items.len(),
+                Err(kube::Error::Api(status)) if status.code == 404 => 0,
+                Err(e) => return Err(explain(&e, &cluster, "listing Promises")),
+            }
+        };
+        let works = count::<kratix_shared::api::Work>(&cluster, None).await?;
+        if promises + works > 0 {
+            bail!(
+                "{promises} Promise(s) and {works} Work(s) remain: delete the Promises first, while the agent runs \
+                 (their delete pipelines and state-store cleanup need it), then run uninstall --crds"
+            );
+        }
+    }
+    let system = kratix_shared::labels::SYSTEM_NAMESPACE;
+    let held = count::<kratix_shared::api::Work>(&cluster, Some(system)).await?
+        + count::<kratix_shared::api::WorkPlacement>(&cluster, Some(system)).await?;
+    if held > 0 {
+        chosen.retain(|o| !(o["kind"] == "Namespace" && o["metadata"]["name"] == system));
+        eprintln!(
+            "namespace {system} kept: it holds {held} Work(s) and WorkPlacement(s) the agent's finalizers guard; \
+             deleting it without the agent would never finish. Delete the Promises while the agent runs to empty it."
+        );
+    }
     for object in chosen {
         let (api, name, kind) = api_for(&cluster, object).await?;
         match api.delete(&name, &DeleteParams::background()).await {
