@@ -151,6 +151,23 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
         last["kratix"]["workflows"]["pipelines"][0]["jobName"],
         "the Job kept is the latest run's"
     );
+    // The agent deletes pruned Jobs with background propagation and leaves
+    // their pods to the garbage collector, which removes them by owner.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    wait_for("the pruned Jobs' pods to be collected", TIMEOUT, || async {
+        let listed = pods.list(&of_promise).await.map_err(|e| e.to_string())?;
+        let owners: Vec<String> = listed
+            .items
+            .iter()
+            .flat_map(|p| p.owner_references().iter().map(|o| o.name.clone()))
+            .collect();
+        if owners.iter().all(|o| *o == names[0]) {
+            Ok(())
+        } else {
+            Err(format!("pods owned by {owners:?}"))
+        }
+    })
+    .await;
     config_maps
         .delete("kratix", &DeleteParams::default())
         .await

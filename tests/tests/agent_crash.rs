@@ -91,7 +91,7 @@ fn configure(
 /// Reconfigures the agent's Deployment and waits for its pods to run with it.
 async fn reconfigure(client: &kube::Client, replicas: i32, env: Vec<EnvVar>, markers: bool) {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM);
-    // The runner writes the Deployment's status too: retry on a conflict.
+    // The Deployment controller writes its status too: retry on a conflict.
     let wanted_env = wait_for("the agent's Deployment to be replaced", TIMEOUT, || async {
         let mut deployment = deployments.get(AGENT).await.map_err(|e| e.to_string())?;
         let wanted_env = configure(&mut deployment, replicas, env.clone(), markers);

@@ -37,7 +37,7 @@ pub fn ensure_built() -> Result<(PathBuf, bool)> {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("platform/build-kubernetes.sh");
     eprintln!(
-        "testenv: building Kubernetes {} into {} (about 15 minutes on 2 cores, once)",
+        "testenv: building Kubernetes {} into {} (about 5 minutes on 2 cores, once)",
         super::paths::KUBERNETES_VERSION,
         cache.display()
     );
