@@ -335,6 +335,22 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
             "  agent API requests: {:.1} per resource request ({calls:.0} in all)",
             calls / requests as f64
         );
+        let by_method: Vec<String> = metrics
+            .lines()
+            .filter(|l| l.starts_with("kratix_agent_api_requests_total{"))
+            .filter_map(|l| {
+                let method = l.split("method=\"").nth(1)?.split('"').next()?;
+                let value: f64 = l.rsplit(' ').next()?.parse().ok()?;
+                let series = &l[..l.rfind(' ')?];
+                let before = before
+                    .lines()
+                    .find(|b| b.starts_with(series))
+                    .and_then(|b| b.rsplit(' ').next()?.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                Some(format!("{method} {:.1}", (value - before) / requests as f64))
+            })
+            .collect();
+        println!("  of which, per resource request: {}", by_method.join(", "));
         println!(
             "  agent reconciles: {:.1} per resource request",
             reconciles / requests as f64
