@@ -105,20 +105,18 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .reflect(writer)
         .applied_objects()
         .predicate_filter(workflow_inputs, PredicateConfig::default());
+    let work_changes =
+        changed_works(watcher(works, watcher::Config::default().labels(&work_selector)).default_backoff());
     Controller::for_stream_with(changes, store, resource)
-        .watches(
-            works,
-            watcher::Config::default().labels(&work_selector),
-            move |work: Work| {
-                let labels = work.labels();
-                let name = labels.get(labels::RESOURCE_NAME)?;
-                let namespace = labels
-                    .get(labels::RESOURCE_NAMESPACE)
-                    .cloned()
-                    .or_else(|| work.namespace())?;
-                Some(ObjectRef::new_with(name, work_mapped.clone()).within(&namespace))
-            },
-        )
+        .watches_stream(work_changes, move |work: Work| {
+            let labels = work.labels();
+            let name = labels.get(labels::RESOURCE_NAME)?;
+            let namespace = labels
+                .get(labels::RESOURCE_NAMESPACE)
+                .cloned()
+                .or_else(|| work.namespace())?;
+            Some(ObjectRef::new_with(name, work_mapped.clone()).within(&namespace))
+        })
         .watches(
             jobs,
             watcher::Config::default().labels(&job_selector),
@@ -168,6 +166,48 @@ fn workflow_inputs(request: &DynamicObject) -> Option<u64> {
     request.finalizers().hash(&mut hasher);
     request.metadata.deletion_timestamp.is_some().hash(&mut hasher);
     Some(hasher.finish())
+}
+
+/// What a request reads from its Works: their spec (through the generation),
+/// their deletion and their status (conditions, outputs). A finalizer added or
+/// the agent's bookkeeping in metadata changes none of it, and each such
+/// update would otherwise cost the request a read and a Job list.
+fn work_inputs(work: &Work) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    work.metadata.generation.hash(&mut hasher);
+    work.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    serde_json::to_string(&work.status)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The Works whose [`work_inputs`] changed, and every deleted one.
+fn changed_works(
+    events: impl futures::Stream<Item = Result<watcher::Event<Work>, watcher::Error>> + Send + 'static,
+) -> impl futures::Stream<Item = Result<Work, watcher::Error>> + Send + 'static {
+    let mut seen: std::collections::HashMap<(Option<String>, String), u64> = Default::default();
+    events.flat_map(move |event| {
+        let changed: Vec<Result<Work, watcher::Error>> = match event {
+            Ok(watcher::Event::Apply(work) | watcher::Event::InitApply(work)) => {
+                let key = (work.namespace(), work.name_any());
+                let inputs = work_inputs(&work);
+                if seen.insert(key, inputs) == Some(inputs) {
+                    Vec::new()
+                } else {
+                    vec![Ok(work)]
+                }
+            }
+            Ok(watcher::Event::Delete(work)) => {
+                seen.remove(&(work.namespace(), work.name_any()));
+                vec![Ok(work)]
+            }
+            Ok(watcher::Event::Init | watcher::Event::InitDone) => Vec::new(),
+            Err(error) => vec![Err(error)],
+        };
+        futures::stream::iter(changed)
+    })
 }
 
 /// Whether the Job has ended (Complete, Failed, or stopped by suspension).
