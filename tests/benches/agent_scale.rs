@@ -158,7 +158,19 @@ fn floor_job(name: &str) -> Result<Job> {
 
 /// The floor: `jobs` Jobs created directly (16 at a time, as the requests
 /// are), timed until every one is Complete. Seconds.
-async fn measure_floor(client: &kube::Client, jobs: usize) -> Result<f64> {
+/// Every request the API server has served so far (its own metric), to see
+/// how much work a phase costs the whole platform.
+async fn apiserver_requests(client: &kube::Client) -> Result<f64> {
+    let request = http::Request::get("/metrics").body(Vec::new())?;
+    let text = client
+        .request_text(request)
+        .await
+        .context("reading the API server's metrics")?;
+    Ok(counter_total(&text, "apiserver_request_total{"))
+}
+
+async fn measure_floor(client: &kube::Client, jobs: usize) -> Result<(f64, f64)> {
+    let served_before = apiserver_requests(client).await?;
     namespace(client, "floor").await?;
     kratix_tests::support::wait_for_default_service_account(client, "floor").await;
     let api: Api<Job> = Api::namespaced(client.clone(), "floor");
@@ -201,13 +213,14 @@ async fn measure_floor(client: &kube::Client, jobs: usize) -> Result<f64> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let served = apiserver_requests(client).await? - served_before;
     eprintln!("  floor: {jobs} Jobs Complete after {seconds:.1} s");
     // Out of the agent's way: its run is measured on a quiet platform.
     kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
         .delete("floor", &kube::api::DeleteParams::default())
         .await
         .context("deleting the floor's namespace")?;
-    Ok(seconds)
+    Ok((seconds, served))
 }
 
 async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> Result<()> {
@@ -215,7 +228,7 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
     install_kratix_crds(&client).await;
     namespace(&client, "kratix-platform-system").await?;
     namespace(&client, "bench").await?;
-    let floor = measure_floor(&client, 2 * requests).await?;
+    let (floor, floor_served) = measure_floor(&client, 2 * requests).await?;
     let address = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.local_addr()?.to_string()
@@ -266,6 +279,7 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
             plural: "caches".into(),
         };
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "bench", &resource);
+        let served_before = apiserver_requests(&client).await?;
         let start = Instant::now();
         let created: Vec<Result<DynamicObject, kube::Error>> = futures::stream::iter(0..requests)
             .map(|i| {
@@ -322,6 +336,7 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
         println!(
             "agent at scale: {requests} requests of a Promise with two configure pipelines (instant mode)"
         );
+        let served = apiserver_requests(&client).await? - served_before;
         let ratio = seconds / floor;
         println!(
             "  every workflow completed in {seconds:.1} s; the floor ({} Jobs of the same shape, no agent) in {floor:.1} s",
@@ -330,6 +345,11 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
         println!(
             "  ratio to the floor: {ratio:.2}   (target <= {TARGET_RATIO}: {})",
             verdict(ratio <= TARGET_RATIO)
+        );
+        println!(
+            "  API server requests per Job: {:.1} with the agent (its own, the pipelines' and the platform's), {:.1} in the floor",
+            served / (2 * requests) as f64,
+            floor_served / (2 * requests) as f64
         );
         println!(
             "  agent API requests: {:.1} per resource request ({calls:.0} in all)",

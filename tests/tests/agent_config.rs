@@ -38,14 +38,19 @@ fn kratix_config(text: &str) -> ConfigMap {
     }
 }
 
-/// The agent's pod (name, restarts): a config change must not restart it.
+/// The agent's running pod (name, restarts): a config change must not restart it.
 async fn agent_pod(client: &kube::Client) -> (String, i32) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "kratix-platform-system");
     let listed = pods
         .list(&ListParams::default().labels("app.kubernetes.io/name=kratix-agent"))
         .await
         .expect("pods");
-    let pod = listed.items.first().expect("the agent's pod");
+    // A pod replaced by the suite's install may still be terminating: not that one.
+    let pod = listed
+        .items
+        .iter()
+        .find(|p| p.metadata.deletion_timestamp.is_none())
+        .expect("the agent's pod");
     let restarts = pod
         .status
         .as_ref()
