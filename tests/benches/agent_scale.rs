@@ -132,6 +132,47 @@ where
     }
 }
 
+fn job_complete(job: &Job) -> bool {
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Complete" && c.status == "True"))
+}
+
+/// Waits until `count` distinct objects of `api` are `done`, calling
+/// `progress` with the count as each one is. A watch, not a poll: listing
+/// every object each second would load the API server the benchmark measures.
+async fn watch_until_all<K>(
+    api: &Api<K>,
+    count: usize,
+    what: &str,
+    done: impl Fn(&K) -> bool,
+    mut progress: impl FnMut(usize),
+) -> Result<()>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let mut seen = std::collections::BTreeSet::new();
+    let events = kube::runtime::watcher(api.clone(), kube::runtime::watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
+    let mut events = std::pin::pin!(events);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    while seen.len() < count {
+        let next = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .map_err(|_| anyhow::anyhow!("timed out: {}/{count} {what}", seen.len()))?;
+        let Some(object) = next else {
+            bail!("the watch ended before {count} {what}");
+        };
+        let object = object.with_context(|| format!("watching until {count} {what}"))?;
+        if done(&object) && seen.insert(object.meta().name.clone().unwrap_or_default()) {
+            progress(seen.len());
+        }
+    }
+    Ok(())
+}
+
 /// A Job shaped as a pipeline's: the Kratix containers around one user
 /// container, as init containers, then the status-writer.
 fn floor_job(name: &str) -> Result<Job> {
@@ -189,29 +230,7 @@ async fn measure_floor(client: &kube::Client, jobs: usize) -> Result<(f64, f64)>
     if let Some(Err(error)) = created.into_iter().find(Result::is_err) {
         bail!("creating the floor's Jobs: {error}");
     }
-    let mut done = std::collections::BTreeSet::new();
-    let events = kube::runtime::watcher(api.clone(), kube::runtime::watcher::Config::default())
-        .default_backoff()
-        .applied_objects();
-    let mut events = std::pin::pin!(events);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
-    while done.len() < jobs {
-        let next = tokio::time::timeout_at(deadline, events.next())
-            .await
-            .map_err(|_| anyhow::anyhow!("timed out: {}/{jobs} floor Jobs complete", done.len()))?;
-        let Some(job) = next else {
-            bail!("the watch of the floor's Jobs ended");
-        };
-        let job = job.context("watching the floor's Jobs")?;
-        let complete = job
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Complete" && c.status == "True"));
-        if complete {
-            done.insert(job.metadata.name.clone().unwrap_or_default());
-        }
-    }
+    watch_until_all(&api, jobs, "floor Jobs complete", job_complete, |_| {}).await?;
     let seconds = start.elapsed().as_secs_f64();
     let served = apiserver_requests(client).await? - served_before;
     eprintln!("  floor: {jobs} Jobs Complete after {seconds:.1} s");
@@ -299,32 +318,15 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
         if let Some(Err(error)) = created.into_iter().find(Result::is_err) {
             bail!("creating the requests: {error}");
         }
-        // A watch, not a poll: listing every request each second would load the
-        // API server the benchmark measures.
-        let mut done = std::collections::BTreeSet::new();
-        let events = kube::runtime::watcher(api.clone(), kube::runtime::watcher::Config::default())
-            .default_backoff()
-            .applied_objects();
-        let mut events = std::pin::pin!(events);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
-        while done.len() < requests {
-            let next = tokio::time::timeout_at(deadline, events.next())
-                .await
-                .map_err(|_| anyhow::anyhow!("timed out: {}/{requests} workflows completed", done.len()))?;
-            let Some(object) = next else {
-                bail!("the watch of the requests ended");
-            };
-            let object = object.context("watching the requests")?;
-            if completed(&object) && done.insert(object.metadata.name.clone().unwrap_or_default()) {
-                let count = done.len();
-                if count % 50 == 0 || count == 1 || count == requests {
-                    eprintln!(
-                        "  {count}/{requests} completed after {:.1} s",
-                        start.elapsed().as_secs_f64()
-                    );
-                }
+        watch_until_all(&api, requests, "workflows completed", completed, |count| {
+            if count % 50 == 0 || count == 1 || count == requests {
+                eprintln!(
+                    "  {count}/{requests} completed after {:.1} s",
+                    start.elapsed().as_secs_f64()
+                );
             }
-        }
+        })
+        .await?;
         let seconds = start.elapsed().as_secs_f64();
         let metrics = http_get(&address, "/metrics")?;
         let calls = counter_total(&metrics, "kratix_agent_api_requests_total") - baseline;
