@@ -36,6 +36,10 @@ pub enum Error {
     #[error("WorkPlacement {placement}: {message}")]
     Placement { placement: String, message: String },
 
+    /// A batch of state-store changes would make a path the store cannot hold.
+    #[error("state store: {message}")]
+    StorePath { message: String },
+
     /// An object could not be encoded.
     #[error("cannot encode {what}: {message}")]
     Encode { what: String, message: String },

@@ -8,10 +8,10 @@
 //! leave its directory is refused without touching anything, and the others still
 //! land.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::work::Workload;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::naming::md5_hex;
 use crate::state_layout::{self, Layout, PlacementView, PlacementWrite};
 use crate::state_sync;
@@ -102,6 +102,9 @@ pub struct BatchPlan {
     pub writes: BTreeMap<String, Option<Vec<u8>>>,
     /// One per change, in order: whether it changed anything, or why it was refused.
     pub results: Vec<Result<bool>>,
+    /// Path in `writes` → the index of the change that wrote it last, so that a
+    /// writer that cannot make one path fails that change alone.
+    pub owners: BTreeMap<String, usize>,
 }
 
 impl BatchPlan {
@@ -138,15 +141,20 @@ pub fn plan(changes: &[Change], contents: &StoreContents<'_>) -> BatchPlan {
     let mut overlay = Overlay {
         contents,
         writes: BTreeMap::new(),
+        owners: BTreeMap::new(),
     };
     let mut results = Vec::with_capacity(changes.len());
-    for change in changes {
-        let result = overlay.operations(change).map(|ops| overlay.commit(ops));
+    for (index, change) in changes.iter().enumerate() {
+        let result = overlay
+            .operations(change)
+            .and_then(|ops| overlay.refuse_conflicts(&ops).map(|()| ops))
+            .map(|ops| overlay.commit(index, ops));
         results.push(result);
     }
     BatchPlan {
         writes: overlay.writes,
         results,
+        owners: overlay.owners,
     }
 }
 
@@ -154,6 +162,7 @@ pub fn plan(changes: &[Change], contents: &StoreContents<'_>) -> BatchPlan {
 struct Overlay<'a, 'b> {
     contents: &'a StoreContents<'b>,
     writes: BTreeMap<String, Option<Vec<u8>>>,
+    owners: BTreeMap<String, usize>,
 }
 
 type Operations = Vec<(String, Option<Vec<u8>>)>;
@@ -203,8 +212,51 @@ impl Overlay<'_, '_> {
         found
     }
 
-    /// Applies one change's operations; says whether any changed the store.
-    fn commit(&mut self, operations: Operations) -> bool {
+    /// Refuses operations that would need a path to be a file and a directory at
+    /// once (no filesystem, and so no Git checkout, can hold both), before any of
+    /// them is made: the change fails alone instead of the whole batch.
+    fn refuse_conflicts(&self, operations: &Operations) -> Result<()> {
+        let deleted: BTreeSet<&str> = operations
+            .iter()
+            .filter(|(_, content)| content.is_none())
+            .map(|(path, _)| path.as_str())
+            .collect();
+        let put: BTreeSet<&str> = operations
+            .iter()
+            .filter(|(_, content)| content.is_some())
+            .map(|(path, _)| path.as_str())
+            .collect();
+        let refuse = |message: String| Error::StorePath { message };
+        for path in &put {
+            let mut ancestor = *path;
+            while let Some((parent, _)) = ancestor.rsplit_once('/') {
+                ancestor = parent;
+                if put.contains(parent) || (self.exists(parent) && !deleted.contains(parent)) {
+                    return Err(refuse(format!(
+                        "{path} needs {parent} to be a directory, but it is a file; rename one of them"
+                    )));
+                }
+            }
+            let prefix = format!("{path}/");
+            let below_put = put
+                .range(prefix.as_str()..)
+                .next()
+                .is_some_and(|p| p.starts_with(&prefix));
+            let below_kept = self
+                .files_under(path)
+                .iter()
+                .any(|f| !deleted.contains(f.as_str()));
+            if below_put || below_kept {
+                return Err(refuse(format!(
+                    "{path} is a directory in the state store, so it cannot be written as a file; rename one of them"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies change `index`'s operations; says whether any changed the store.
+    fn commit(&mut self, index: usize, operations: Operations) -> bool {
         let mut changed = false;
         for (path, content) in operations {
             let differs = match &content {
@@ -219,7 +271,9 @@ impl Overlay<'_, '_> {
                 };
                 if restores_original {
                     self.writes.remove(&path);
+                    self.owners.remove(&path);
                 } else {
+                    self.owners.insert(path.clone(), index);
                     self.writes.insert(path, content);
                 }
             }
@@ -228,7 +282,32 @@ impl Overlay<'_, '_> {
     }
 
     /// What one change does, or why it is refused (then nothing of it is done).
+    /// Every path is checked once more as a whole, whatever made it.
     fn operations(&self, change: &Change) -> Result<Operations> {
+        if let Change::Write {
+            target, placement, ..
+        }
+        | Change::Remove {
+            target, placement, ..
+        } = change
+        {
+            placement.view().check()?;
+            state_layout::destination_root(&target.store_path, &target.destination_path)?;
+        }
+        let operations = self.unchecked_operations(change)?;
+        for (path, _) in &operations {
+            if let Some(why) = state_layout::path_problem(path)
+                .or_else(|| path.starts_with('/').then(|| "is absolute".to_owned()))
+            {
+                return Err(Error::StorePath {
+                    message: format!("{path:?} {why}; nothing of this change was written"),
+                });
+            }
+        }
+        Ok(operations)
+    }
+
+    fn unchecked_operations(&self, change: &Change) -> Result<Operations> {
         match change {
             Change::PutFiles(files) => Ok(files
                 .iter()
@@ -510,6 +589,76 @@ mod tests {
         assert!(matches!(plan.results[1], Ok(true)));
         assert_eq!(plan.writes.len(), 1);
         assert_eq!(plan.message(&changes), "Update from: good");
+    }
+
+    #[test]
+    fn a_remove_named_to_empty_another_directory_is_refused() {
+        let mut store = BTreeMap::new();
+        let theirs = [write(Layout::Nested, record("theirs", &[("x.yaml", "1")]))];
+        store = apply(&store, &planned(&store, &theirs));
+        // A resource name with a slash, or no group id, would make the placement's
+        // directory a parent of other tenants' files.
+        for hostile in [
+            PlacementRecord {
+                resource: "theirs/instance".to_owned(),
+                ..record("mine", &[])
+            },
+            PlacementRecord {
+                group_id: String::new(),
+                resource: String::new(),
+                ..record("mine", &[])
+            },
+        ] {
+            let remove = Change::Remove {
+                target: target(Layout::Nested),
+                placement: hostile,
+                aggregate: vec![],
+            };
+            let plan = planned(&store, &[remove]);
+            assert!(plan.results[0].is_err(), "{:?}", plan.results);
+            assert!(plan.is_empty(), "{:?}", plan.writes);
+        }
+        let hostile_files = Change::DeleteFiles(vec!["clusters/../../x".to_owned()]);
+        assert!(planned(&store, &[hostile_files]).results[0].is_err());
+    }
+
+    #[test]
+    fn a_path_that_is_both_a_file_and_a_directory_fails_its_change_alone() {
+        let store = BTreeMap::from([("clusters/dev/app".to_owned(), "a file".to_owned())]);
+        let changes = [
+            write(Layout::Flat, record("dir", &[("app/x.yaml", "1")])),
+            write(Layout::Flat, record("good", &[("ok.yaml", "1")])),
+            write(Layout::Flat, record("file", &[("ok.yaml/y.yaml", "1")])),
+        ];
+        let plan = planned(&store, &changes);
+        let error = plan.results[0].as_ref().expect_err("file in the way").to_string();
+        assert!(
+            error.contains("clusters/dev/app") && error.contains("is a file"),
+            "{error}"
+        );
+        assert!(matches!(plan.results[1], Ok(true)), "{:?}", plan.results);
+        let error = plan.results[2]
+            .as_ref()
+            .expect_err("written file in the way")
+            .to_string();
+        assert!(error.contains("clusters/dev/ok.yaml"), "{error}");
+        assert_eq!(
+            plan.writes.keys().collect::<Vec<_>>(),
+            ["clusters/dev/.kratix/team-a-good.yaml", "clusters/dev/ok.yaml"]
+        );
+        // A directory in the way of a file.
+        let store = BTreeMap::from([("clusters/dev/app/inner.yaml".to_owned(), "x".to_owned())]);
+        let plan = planned(&store, &[write(Layout::Flat, record("f", &[("app", "1")]))]);
+        let error = plan.results[0]
+            .as_ref()
+            .expect_err("directory in the way")
+            .to_string();
+        assert!(error.contains("is a directory"), "{error}");
+        // Each write is owned by the change that made it, so a writer that fails
+        // at one path knows which change to fail.
+        let plan = planned(&BTreeMap::new(), &changes);
+        assert_eq!(plan.owners["clusters/dev/app/x.yaml"], 0);
+        assert_eq!(plan.owners["clusters/dev/ok.yaml"], 1);
     }
 
     #[test]

@@ -69,6 +69,35 @@ impl PlacementView<'_> {
     fn label(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+
+    /// Refuses a placement whose names would not make one directory segment each:
+    /// they come from the WorkPlacement, which a pipeline may write, and decide
+    /// which directory of the store is this placement's to rewrite.
+    pub fn check(&self) -> Result<()> {
+        let fields = [
+            ("metadata.namespace", self.namespace, false),
+            ("metadata.name", self.name, false),
+            ("spec.promiseName", self.promise, false),
+            ("spec.resourceName", self.resource, true),
+            (
+                "metadata.labels[kratix.io/pipeline-name]",
+                self.pipeline.unwrap_or_default(),
+                true,
+            ),
+            ("spec.id", self.group_id, false),
+        ];
+        for (field, value, optional) in fields {
+            if let Some(why) = segment_problem(value, optional) {
+                return Err(Error::Placement {
+                    placement: self.label(),
+                    message: format!(
+                        "{field} {value:?} {why}; it must be one directory name in the state store"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Joins store path segments, skipping empty ones and stray slashes.
@@ -81,9 +110,58 @@ pub fn join(parts: &[&str]) -> String {
         .join("/")
 }
 
-/// `relative` under `base`, or why not: absolute paths and `..` that climb out are
-/// refused (the reference drops such a write silently; here it is an error that the
-/// WorkPlacement and the resource report).
+/// The longest path segment written to a store: NAME_MAX of common filesystems.
+pub const MAX_SEGMENT_BYTES: usize = 255;
+/// The longest path written to a store, from its root: Linux's PATH_MAX.
+pub const MAX_PATH_BYTES: usize = 4096;
+/// The flat layout's directory of ownership files: the agent's own.
+const OWNERSHIP_DIRECTORY: &str = ".kratix";
+
+/// Why `path` (`/`-separated, relative) may not name anything in a state store,
+/// if it may not. Every segment of every store path comes from objects that
+/// pipelines, tenants or a state store's owner write, so none may climb (`..`),
+/// reach Git's own files (`.git`, in any case: some filesystems fold it), hold a
+/// NUL or be longer than a filesystem takes.
+pub fn path_problem(path: &str) -> Option<String> {
+    if path.contains('\0') {
+        return Some("contains a NUL byte".to_owned());
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Some(format!("is longer than {MAX_PATH_BYTES} bytes"));
+    }
+    for segment in path.split('/') {
+        if segment == ".." {
+            return Some("climbs out of its directory with `..`".to_owned());
+        }
+        if segment.eq_ignore_ascii_case(".git") {
+            return Some("names Git's own directory `.git`".to_owned());
+        }
+        if segment.len() > MAX_SEGMENT_BYTES {
+            return Some(format!("has a segment longer than {MAX_SEGMENT_BYTES} bytes"));
+        }
+    }
+    None
+}
+
+/// Why `value` may not be one segment of a store path, if it may not; empty is
+/// allowed only when `optional`.
+fn segment_problem(value: &str, optional: bool) -> Option<String> {
+    if value.is_empty() {
+        return (!optional).then(|| "is empty".to_owned());
+    }
+    if value.contains('/') {
+        return Some("contains `/`".to_owned());
+    }
+    if value == "." {
+        return Some("is `.`".to_owned());
+    }
+    path_problem(value)
+}
+
+/// `relative` under `base`, or why not: absolute paths, `..`, `.git` and names
+/// no filesystem takes are refused (the reference drops a write that leaves its
+/// directory silently; here it is an error that the WorkPlacement and the
+/// resource report).
 pub fn inside(placement: &str, base: &str, relative: &str) -> Result<String> {
     let refuse = |why: &str| Error::Placement {
         placement: placement.to_owned(),
@@ -92,22 +170,38 @@ pub fn inside(placement: &str, base: &str, relative: &str) -> Result<String> {
     if relative.starts_with('/') {
         return Err(refuse("is absolute"));
     }
-    let mut kept: Vec<&str> = Vec::new();
-    for segment in relative.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                if kept.pop().is_none() {
-                    return Err(refuse("leaves its directory"));
-                }
-            }
-            other => kept.push(other),
-        }
+    if let Some(why) = path_problem(relative) {
+        return Err(refuse(&why));
     }
+    let kept = join(&[relative]);
     if kept.is_empty() {
         return Err(refuse("names no file"));
     }
-    Ok(join(&[base, &kept.join("/")]))
+    let path = join(&[base, &kept]);
+    if path.len() > MAX_PATH_BYTES {
+        return Err(refuse(&format!(
+            "is longer than {MAX_PATH_BYTES} bytes under {base:?}"
+        )));
+    }
+    Ok(path)
+}
+
+/// The store's and the Destination's `spec.path`, joined, or why not. A leading
+/// `/` means the store's root, as in the reference.
+pub fn destination_root(store_path: &str, destination_path: &str) -> Result<String> {
+    for (owner, path) in [
+        ("the state store", store_path),
+        ("the Destination", destination_path),
+    ] {
+        if let Some(why) = path_problem(path.trim_start_matches('/')) {
+            return Err(Error::Invalid {
+                source_name: owner.to_owned(),
+                path: "spec.path".to_owned(),
+                message: format!("{path:?} {why}; name a directory inside the store"),
+            });
+        }
+    }
+    Ok(join(&[store_path, destination_path]))
 }
 
 /// The directory of a placement in the nested layout, relative to the Destination.
@@ -151,7 +245,10 @@ pub fn location(
 
 /// The ownership file of a placement in the flat layout, relative to the Destination.
 pub fn ownership_file(placement: &PlacementView<'_>) -> String {
-    format!(".kratix/{}-{}.yaml", placement.namespace, placement.name)
+    format!(
+        "{OWNERSHIP_DIRECTORY}/{}-{}.yaml",
+        placement.namespace, placement.name
+    )
 }
 
 /// One placement's part of the store, every path relative to the store's root.
@@ -174,7 +271,8 @@ pub fn placement_write(
     layout: &Layout,
     placement: &PlacementView<'_>,
 ) -> Result<PlacementWrite> {
-    let root = join(&[store_path, destination_path]);
+    placement.check()?;
+    let root = destination_root(store_path, destination_path)?;
     let mut write = PlacementWrite::default();
     let base = match layout {
         Layout::Nested => {
@@ -186,6 +284,17 @@ pub fn placement_write(
     };
     for workload in placement.workloads {
         let path = inside(&placement.label(), &base, &workload.filepath)?;
+        if *layout == Layout::Flat
+            && join(&[&workload.filepath]).starts_with(&format!("{OWNERSHIP_DIRECTORY}/"))
+        {
+            return Err(Error::Placement {
+                placement: placement.label(),
+                message: format!(
+                    "workload path {:?} is inside `{OWNERSHIP_DIRECTORY}`, where the agent records which files each placement owns; write it elsewhere",
+                    workload.filepath
+                ),
+            });
+        }
         write.files.insert(path, content_of(placement, workload)?);
     }
     if *layout == Layout::Flat {
@@ -230,6 +339,10 @@ pub fn aggregated(
     filename: &str,
     placements: &[PlacementView<'_>],
 ) -> Result<(String, Vec<u8>)> {
+    let root = destination_root(store_path, destination_path)?;
+    for placement in placements {
+        placement.check()?;
+    }
     let mut sorted: Vec<&PlacementView<'_>> = placements.iter().collect();
     sorted.sort_by_key(|p| (p.namespace, p.name));
     let mut documents: Vec<String> = Vec::new();
@@ -249,11 +362,7 @@ pub fn aggregated(
             documents.push(text.trim_end_matches('\n').to_owned());
         }
     }
-    let path = inside(
-        "aggregated file",
-        &join(&[store_path, destination_path]),
-        filename,
-    )?;
+    let path = inside("aggregated file", &root, filename)?;
     let mut content = documents.join("\n---\n");
     if !content.is_empty() {
         content.push('\n');
@@ -324,7 +433,14 @@ mod tests {
 
     #[test]
     fn paths_that_leave_their_directory_are_refused_with_the_placement_named() {
-        for bad in ["../../etc/passwd", "/etc/passwd", "a/../../b", "", "./"] {
+        for bad in [
+            "../../etc/passwd",
+            "/etc/passwd",
+            "a/../../b",
+            "",
+            "./",
+            "a/../b.yaml",
+        ] {
             let files = [workload(bad, "x")];
             let error = placement_write("", "dev", &Layout::Nested, &resource_placement(&files))
                 .expect_err(bad)
@@ -335,9 +451,142 @@ mod tests {
             );
         }
         assert_eq!(
-            inside("p", "base", "a/../b.yaml").expect("stays inside"),
-            "base/b.yaml"
+            inside("p", "base", "./a//b.yaml").expect("inside"),
+            "base/a/b.yaml"
         );
+    }
+
+    #[test]
+    fn hostile_workload_paths_are_refused_naming_what_is_wrong() {
+        let long = "x".repeat(256);
+        let cases = [
+            ("a/../b.yaml", "`..`"),
+            (".git/config", "`.git`"),
+            ("sub/.GIT/hooks/pre-commit", "`.git`"),
+            ("a\0b.yaml", "NUL"),
+            (long.as_str(), "255 bytes"),
+        ];
+        for (bad, why) in cases {
+            let files = [workload(bad, "x")];
+            for layout in [Layout::Nested, Layout::Flat] {
+                let error = placement_write("", "", &layout, &resource_placement(&files))
+                    .expect_err(bad)
+                    .to_string();
+                assert!(error.contains(why), "{bad}: {error}");
+            }
+        }
+        let deep = format!("{}/x.yaml", ["d"; 2100].join("/"));
+        let files = [workload(&deep, "x")];
+        let error = placement_write("", "", &Layout::Nested, &resource_placement(&files))
+            .expect_err("too long")
+            .to_string();
+        assert!(error.contains("4096 bytes"), "{error}");
+        // The flat layout's ownership files are the agent's, not a workload's.
+        let files = [workload(".kratix/team-b-other.yaml", "files: [x]")];
+        let error = placement_write("", "dev", &Layout::Flat, &resource_placement(&files))
+            .expect_err("ownership file")
+            .to_string();
+        assert!(error.contains("`.kratix`"), "{error}");
+    }
+
+    #[test]
+    fn hostile_names_cannot_move_a_placement_out_of_its_directory() {
+        let files = [workload("x.yaml", "x")];
+        let base = resource_placement(&files);
+        let cases: Vec<(PlacementView<'_>, &str)> = vec![
+            (
+                PlacementView {
+                    group_id: "../../../x",
+                    ..base.clone()
+                },
+                "spec.id",
+            ),
+            (
+                PlacementView {
+                    group_id: "",
+                    ..base.clone()
+                },
+                "spec.id",
+            ),
+            (
+                PlacementView {
+                    resource: "..",
+                    ..base.clone()
+                },
+                "spec.resourceName",
+            ),
+            (
+                PlacementView {
+                    resource: "other/instance",
+                    ..base.clone()
+                },
+                "spec.resourceName",
+            ),
+            (
+                PlacementView {
+                    promise: "",
+                    ..base.clone()
+                },
+                "spec.promiseName",
+            ),
+            (
+                PlacementView {
+                    promise: ".git",
+                    ..base.clone()
+                },
+                "spec.promiseName",
+            ),
+            (
+                PlacementView {
+                    namespace: "..",
+                    ..base.clone()
+                },
+                "metadata.namespace",
+            ),
+            (
+                PlacementView {
+                    pipeline: Some("a/b"),
+                    ..base.clone()
+                },
+                "kratix.io/pipeline-name",
+            ),
+        ];
+        for (placement, field) in cases {
+            for layout in [Layout::Nested, Layout::Flat] {
+                let error = placement_write("", "dev", &layout, &placement)
+                    .expect_err(field)
+                    .to_string();
+                assert!(error.contains(field), "{field}: {error}");
+            }
+            let error = aggregated("", "dev", "all.yaml", std::slice::from_ref(&placement))
+                .expect_err(field)
+                .to_string();
+            assert!(error.contains(field), "{field}: {error}");
+        }
+    }
+
+    #[test]
+    fn store_and_destination_paths_may_not_climb_or_reach_git() {
+        let files = [workload("x.yaml", "x")];
+        let placement = resource_placement(&files);
+        for (store, destination) in [("..", "dev"), ("", "../../etc"), ("", ".git"), ("a\0", "dev")] {
+            for layout in [Layout::Nested, Layout::Flat] {
+                let error = placement_write(store, destination, &layout, &placement)
+                    .expect_err(destination)
+                    .to_string();
+                assert!(error.contains("spec.path"), "{store}/{destination}: {error}");
+            }
+            assert!(aggregated(store, destination, "all.yaml", std::slice::from_ref(&placement)).is_err());
+        }
+        // A leading slash is where the reference's own join puts it: the store's root.
+        let write = placement_write("/clusters", "/dev", &Layout::Flat, &placement).expect("leading slash");
+        assert!(write.files.contains_key("clusters/dev/x.yaml"));
+        for bad in ["../x.yaml", ".git/config"] {
+            assert!(
+                aggregated("", "dev", bad, std::slice::from_ref(&placement)).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -690,6 +690,28 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
         .create(&PostParams::default(), &work)
         .await
         .expect("work created");
+    // Names that would move a placement's directory are refused by the CRD's
+    // patterns before the agent sees them (and by the agent again if not).
+    for (field, value) in [("promiseName", json!("../x")), ("resourceName", json!("a/b"))] {
+        let mut hostile = work.clone();
+        hostile.metadata.name = Some(format!("hostile-{suffix}"));
+        hostile.data["spec"][field] = value;
+        let error = works
+            .create(&PostParams::default(), &hostile)
+            .await
+            .expect_err("refused by the CRD")
+            .to_string();
+        assert!(error.contains(&format!("spec.{field}")), "{error}");
+    }
+    let mut hostile = work.clone();
+    hostile.metadata.name = Some(format!("hostile-{suffix}"));
+    hostile.data["spec"]["workloadGroups"][0]["id"] = json!("../../x");
+    let error = works
+        .create(&PostParams::default(), &hostile)
+        .await
+        .expect_err("refused by the CRD")
+        .to_string();
+    assert!(error.contains("spec.workloadGroups[0].id"), "{error}");
     let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
     let refused = wait_for("the placement to report the refusal", TIMEOUT, || async {
         let all = placements
@@ -710,7 +732,7 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
     })
     .await;
     assert!(
-        refused.contains("../../../../outside.yaml") && refused.contains("leaves its directory"),
+        refused.contains("../../../../outside.yaml") && refused.contains("climbs out of its directory"),
         "{refused}"
     );
     let status = status_until(

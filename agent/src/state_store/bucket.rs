@@ -197,36 +197,62 @@ impl Bucket {
             );
         }
         let writes: Vec<(String, Option<Vec<u8>>)> = plan.writes.clone().into_iter().collect();
-        let results: Vec<Result<(String, Option<ObjectState>), StoreError>> = futures::stream::iter(writes)
-            .map(|(key, content)| {
-                let client = client.clone();
-                async move {
-                    let path = Path::from(key.as_str());
-                    match content {
-                        Some(bytes) => {
-                            let md5 = kratix_shared::naming::md5_hex(&bytes);
-                            let put = client
-                                .put(&path, bytes.into())
-                                .await
-                                .map_err(|e| self.fail(&format!("writing {key}"), e, credentials))?;
-                            Ok((key, Some((Some(md5), put.version.or(put.e_tag)))))
+        #[allow(clippy::type_complexity)]
+        let results: Vec<Result<(String, Option<ObjectState>), (String, StoreError)>> =
+            futures::stream::iter(writes)
+                .map(|(key, content)| {
+                    let client = client.clone();
+                    async move {
+                        let path = Path::from(key.as_str());
+                        match content {
+                            Some(bytes) => {
+                                let md5 = kratix_shared::naming::md5_hex(&bytes);
+                                let put = match client.put(&path, bytes.into()).await {
+                                    Ok(put) => put,
+                                    Err(e) => {
+                                        let error = self.fail(&format!("writing {key}"), e, credentials);
+                                        return Err((key, error));
+                                    }
+                                };
+                                Ok((key, Some((Some(md5), put.version.or(put.e_tag)))))
+                            }
+                            None => match client.delete(&path).await {
+                                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok((key, None)),
+                                Err(e) => {
+                                    let error = self.fail(&format!("deleting {key}"), e, credentials);
+                                    Err((key, error))
+                                }
+                            },
                         }
-                        None => match client.delete(&path).await {
-                            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok((key, None)),
-                            Err(e) => Err(self.fail(&format!("deleting {key}"), e, credentials)),
-                        },
                     }
-                }
-            })
-            .buffer_unordered(PARALLEL_WRITES)
-            .collect()
-            .await;
+                })
+                .buffer_unordered(PARALLEL_WRITES)
+                .collect()
+                .await;
+        let attempted = results.len();
+        let mut failures = Vec::new();
         for result in results {
-            let (key, written) = result?;
-            match written {
-                Some(entry) => listing.insert(key, entry),
-                None => listing.remove(&key),
-            };
+            match result {
+                Ok((key, Some(entry))) => {
+                    listing.insert(key, entry);
+                }
+                Ok((key, None)) => {
+                    listing.remove(&key);
+                }
+                Err(failure) => failures.push(failure),
+            }
+        }
+        // Every write failing is the store's fault (credentials, the network):
+        // the whole batch is retried. Some failing is their changes' fault alone.
+        if attempted > 0 && failures.len() == attempted {
+            return Err(failures.swap_remove(0).1);
+        }
+        for (key, error) in failures {
+            if let Some(index) = plan.owners.get(&key) {
+                plan.results[*index] = Err(kratix_shared::Error::StorePath {
+                    message: format!("{error}; the change is retried"),
+                });
+            }
         }
         Ok(BatchOutcome {
             results: plan.results,

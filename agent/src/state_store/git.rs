@@ -82,17 +82,37 @@ impl GitRepo {
         min_fetch_interval: Duration,
     ) -> Result<BatchOutcome, StoreError> {
         let mut last_rejection = None;
-        for _ in 0..PUSH_ATTEMPTS {
+        // Changes the clone could not take (a path the filesystem refuses): each
+        // fails alone, and the batch is planned again without it.
+        let mut refused: BTreeMap<usize, String> = BTreeMap::new();
+        let mut pushes = 0;
+        while pushes < PUSH_ATTEMPTS {
             self.refresh(auth, min_fetch_interval).await?;
             let (files, contents) = self.snapshot().await?;
             let read = |path: &str| contents.get(path).cloned();
-            let plan = state_batch::plan(
-                changes,
+            let active: Vec<Change> = changes
+                .iter()
+                .enumerate()
+                .map(|(index, change)| {
+                    if refused.contains_key(&index) {
+                        Change::PutFiles(BTreeMap::new())
+                    } else {
+                        change.clone()
+                    }
+                })
+                .collect();
+            let mut plan = state_batch::plan(
+                &active,
                 &StoreContents {
                     files: &files,
                     read: &read,
                 },
             );
+            for (index, message) in &refused {
+                plan.results[*index] = Err(kratix_shared::Error::StorePath {
+                    message: message.clone(),
+                });
+            }
             if plan.is_empty() {
                 let version = self.head().await?;
                 return Ok(BatchOutcome {
@@ -100,7 +120,24 @@ impl GitRepo {
                     version,
                 });
             }
-            self.apply(&plan.writes).await?;
+            if let Err((path, error)) = self.apply(&plan.writes).await {
+                match plan.owners.get(&path) {
+                    Some(index) => {
+                        refused.insert(
+                            *index,
+                            format!("{path}: {error}; nothing of this change was written"),
+                        );
+                        continue;
+                    }
+                    None => {
+                        return Err(StoreError::Failed(format!(
+                            "{}: writing {path} in the clone: {error}",
+                            self.label
+                        )));
+                    }
+                }
+            }
+            pushes += 1;
             self.git(&["add", "--all", "."], auth).await?;
             let message = plan.message(changes);
             let name = format!("user.name={}", self.author_name);
@@ -165,6 +202,9 @@ impl GitRepo {
             self.git(&["init", "--quiet", &branch], auth).await?;
             self.git(&["remote", "add", "origin", &self.url.clone()], auth)
                 .await?;
+            // A store's symbolic links are checked out as plain files: none can
+            // point the agent's writes outside the clone.
+            self.git(&["config", "core.symlinks", "false"], auth).await?;
             self.synced_at = None;
         }
         let fresh = self.synced_at.is_some_and(|at| at.elapsed() < min_fetch_interval);
@@ -233,31 +273,18 @@ impl GitRepo {
         .map_err(|e| StoreError::Failed(format!("reading the clone: {e}")))?
     }
 
-    async fn apply(&self, writes: &BTreeMap<String, Option<Vec<u8>>>) -> Result<(), StoreError> {
+    /// Makes the writes in the clone; the first path that cannot be made, and why.
+    async fn apply(&self, writes: &BTreeMap<String, Option<Vec<u8>>>) -> Result<(), (String, String)> {
         let dir = self.dir.clone();
         let writes = writes.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        tokio::task::spawn_blocking(move || {
             for (path, content) in &writes {
-                let target = dir.join(path);
-                match content {
-                    Some(bytes) => {
-                        if let Some(parent) = target.parent() {
-                            std::fs::create_dir_all(parent)?;
-                        }
-                        std::fs::write(&target, bytes)?;
-                    }
-                    None => match std::fs::remove_file(&target) {
-                        Ok(()) => remove_empty_parents(&dir, &target),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    },
-                }
+                apply_one(&dir, path, content.as_deref()).map_err(|e| (path.clone(), e.to_string()))?;
             }
             Ok(())
         })
         .await
-        .map_err(|e| StoreError::Failed(format!("writing the clone: {e}")))?
-        .map_err(|e| StoreError::Failed(format!("writing the clone at {}: {e}", self.dir.display())))
+        .unwrap_or_else(|e| Err((String::new(), format!("the writing task failed: {e}"))))
     }
 
     /// The commit the branch is at, `None` while it has none.
@@ -315,6 +342,44 @@ impl GitRepo {
         } else {
             Err(StoreError::Failed(message))
         }
+    }
+}
+
+/// Writes (or, with no content, deletes) one file of the clone. No symbolic link
+/// on the way is followed: a store may hold one pointing anywhere on the agent's
+/// filesystem, and the agent writes only inside its clone.
+fn apply_one(dir: &Path, relative: &str, content: Option<&[u8]>) -> std::io::Result<()> {
+    let target = dir.join(relative);
+    let mut current = dir.to_path_buf();
+    for component in Path::new(relative).components() {
+        current.push(component);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link in the store; the agent follows no links, so remove it from the store",
+                    current.strip_prefix(dir).unwrap_or(&current).display()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(e),
+        }
+    }
+    match content {
+        Some(bytes) => {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, bytes)
+        }
+        None => match std::fs::remove_file(&target) {
+            Ok(()) => {
+                remove_empty_parents(dir, &target);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        },
     }
 }
 

@@ -8,6 +8,17 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// What a Promise's or a request's name may be in a Work: a DNS subdomain, so
+/// that it makes one directory name in a state store. The agent checks again
+/// before it writes (the CRD may be older, or someone else's).
+const OBJECT_NAME: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+/// The same, or empty (dependency Works have no request).
+const OPTIONAL_OBJECT_NAME: &str = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$";
+/// A workload group id: one directory name (an md5 hex where Kratix makes it).
+const GROUP_ID: &str = r"^[A-Za-z0-9][-A-Za-z0-9_.]*$";
+/// A workload's path: no NUL; the agent refuses `..`, `.git` and absolute paths.
+const FILEPATH: &str = r"^[^\x00]+$";
+
 /// The output of one pipeline run, grouped by target directory.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
@@ -27,9 +38,11 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 pub struct WorkSpec {
+    #[schemars(regex(pattern = OBJECT_NAME), length(max = 253))]
     pub promise_name: String,
     /// Empty for dependency Works (static dependencies and Promise workflows).
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(regex(pattern = OPTIONAL_OBJECT_NAME), length(max = 253))]
     pub resource_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_execution_timestamp: Option<Time>,
@@ -42,6 +55,7 @@ pub struct WorkSpec {
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadGroup {
     /// md5 hex of `directory`.
+    #[schemars(regex(pattern = GROUP_ID), length(max = 253))]
     pub id: String,
     /// `.` for the default group, else a top-level directory of `/kratix/output`.
     pub directory: String,
@@ -54,6 +68,7 @@ pub struct WorkloadGroup {
 /// One file: its path under `/kratix/output` and its gzip-then-base64 content.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct Workload {
+    #[schemars(regex(pattern = FILEPATH), length(max = 4096))]
     pub filepath: String,
     #[serde(default)]
     pub content: String,
@@ -110,13 +125,17 @@ pub struct WorkOutput {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct WorkPlacementSpec {
+    #[schemars(regex(pattern = OBJECT_NAME), length(max = 253))]
     pub target_destination_name: String,
     #[serde(default)]
     pub workloads: Vec<Workload>,
+    #[schemars(regex(pattern = OBJECT_NAME), length(max = 253))]
     pub promise_name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(regex(pattern = OPTIONAL_OBJECT_NAME), length(max = 253))]
     pub resource_name: String,
     /// The workload group id.
+    #[schemars(regex(pattern = GROUP_ID), length(max = 253))]
     pub id: String,
     /// The Work generation this placement was written from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
