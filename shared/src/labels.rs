@@ -37,6 +37,43 @@ pub const MISPLACED: &str = "kratix.io/misplaced";
 /// On a Destination (`"true"`): only dry-run Works go there; on a Work: it is a dry run.
 pub const DRY_RUN: &str = "kratix.io/dry-run";
 
+/// Why `key` may not be a label a pipeline sets on its Job and pod, if it may not:
+/// the agent sets these itself and selects its Jobs by them (Kratix lets a
+/// pipeline's labels override its own, which makes a run loop forever), and the
+/// Job controller owns the `batch.kubernetes.io/` ones.
+pub fn reserved_job_label(key: &str) -> Option<&'static str> {
+    const AGENT_SET: [&str; 8] = [
+        PROMISE_NAME,
+        RESOURCE_NAME,
+        RESOURCE_NAMESPACE,
+        PIPELINE_NAME,
+        WORKFLOW_TYPE,
+        WORKFLOW_ACTION,
+        HASH,
+        MANAGED_BY,
+    ];
+    if AGENT_SET.contains(&key) {
+        Some("is set by the agent on every pipeline Job and pod, which it finds its Jobs by")
+    } else if key.starts_with("batch.kubernetes.io/") || key == "job-name" || key == "controller-uid" {
+        Some("is set by the agent's Job controller on every pipeline pod")
+    } else {
+        None
+    }
+}
+
+/// Why `key` may not be an annotation a pipeline sets on its pod, if it may not:
+/// the agent sets these on pipeline Jobs and pods to say whose run it is.
+pub fn reserved_job_annotation(key: &str) -> Option<&'static str> {
+    let agent_set = [
+        JOB_RESOURCE_NAMESPACE,
+        JOB_RESOURCE_NAME,
+        JOB_RESOURCE_KIND,
+        JOB_RESOURCE_API_VERSION,
+    ];
+    (agent_set.contains(&key) || TRACE_ANNOTATIONS.contains(&key))
+        .then_some("is set by the agent on every pipeline Job and pod, to say whose run it is")
+}
+
 /// Label value standing for "every namespace" on user-permission ClusterRoles
 /// (`*` is not a legal label value; the underscore cannot clash with a namespace).
 pub const ALL_NAMESPACES_LABEL_VALUE: &str = "kratix_all_namespaces";

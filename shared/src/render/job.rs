@@ -264,7 +264,18 @@ impl JobContext<'_> {
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
-        let mut labels = BTreeMap::from([
+        // The pipeline's own labels first: the agent's, which it selects its Jobs
+        // by, always win (a departure from Kratix, docs/decisions.md).
+        let mut labels: BTreeMap<String, String> = self
+            .pipeline
+            .metadata
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| labels::reserved_job_label(key).is_none())
+            .collect();
+        labels.extend([
             (labels::PROMISE_NAME.to_owned(), self.promise.to_owned()),
             (
                 labels::WORKFLOW_TYPE.to_owned(),
@@ -287,8 +298,6 @@ impl JobContext<'_> {
                 labels.insert(labels::RESOURCE_NAMESPACE.to_owned(), (*namespace).to_owned());
             }
         }
-        // The pipeline's own labels win on conflict.
-        labels.extend(self.pipeline.metadata.labels.clone().unwrap_or_default());
         labels
     }
 
@@ -316,7 +325,15 @@ impl JobContext<'_> {
     }
 
     fn pod_annotations(&self) -> Option<BTreeMap<String, String>> {
-        let mut annotations = self.pipeline.metadata.annotations.clone().unwrap_or_default();
+        let mut annotations: BTreeMap<String, String> = self
+            .pipeline
+            .metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| labels::reserved_job_annotation(key).is_none())
+            .collect();
         annotations.extend(self.subject.trace_annotations());
         (!annotations.is_empty()).then_some(annotations)
     }

@@ -733,7 +733,13 @@ fn pipeline_fields_and_labels_reach_the_job() {
     })
     .expect("renders");
     let job = to_json(&rendered[0].job);
-    assert_eq!(job["metadata"]["labels"]["kratix.io/pipeline-name"], "overridden");
+    // The agent finds its Jobs by its own labels: a pipeline's never override them
+    // (validation refuses such a Promise; rendering holds the line regardless).
+    assert_eq!(job["metadata"]["labels"]["kratix.io/pipeline-name"], "deps");
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["labels"]["kratix.io/pipeline-name"],
+        "deps"
+    );
     assert_eq!(job["metadata"]["labels"]["team"], "a");
     assert_eq!(
         job["spec"]["template"]["metadata"]["annotations"],

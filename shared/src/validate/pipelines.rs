@@ -82,16 +82,25 @@ pub fn validate_workflow(
 }
 
 fn validate_metadata_maps(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
-    validate_labels(
-        pipeline.metadata.labels.as_ref(),
-        &format!("{path}.metadata.labels"),
-        problems,
-    );
+    let labels_path = format!("{path}.metadata.labels");
+    validate_labels(pipeline.metadata.labels.as_ref(), &labels_path, problems);
+    for key in pipeline.metadata.labels.iter().flatten().map(|(k, _)| k) {
+        if let Some(why) = crate::labels::reserved_job_label(key) {
+            problems.error(
+                &labels_path,
+                format!("key {key:?} {why}; remove it from the pipeline"),
+            );
+        }
+    }
+    let annotations_path = format!("{path}.metadata.annotations");
     for key in pipeline.metadata.annotations.iter().flatten().map(|(k, _)| k) {
         if let Some(problem) = qualified_name_problem(key) {
+            problems.error(&annotations_path, format!("key {key:?}: {problem}"));
+        }
+        if let Some(why) = crate::labels::reserved_job_annotation(key) {
             problems.error(
-                format!("{path}.metadata.annotations"),
-                format!("key {key:?}: {problem}"),
+                &annotations_path,
+                format!("key {key:?} {why}; remove it from the pipeline"),
             );
         }
     }

@@ -350,6 +350,57 @@ fn pipeline_labels_and_annotations_must_be_valid() {
 }
 
 #[test]
+fn the_labels_and_annotations_the_agent_sets_on_jobs_are_reserved() {
+    let base = "spec.workflows.resource.configure[0].metadata";
+    for key in [
+        "kratix.io/hash",
+        "kratix.io/promise-name",
+        "kratix.io/resource-name",
+        "kratix.io/resource-namespace",
+        "kratix.io/pipeline-name",
+        "kratix.io/workflow-type",
+        "kratix.io/workflow-action",
+        "app.kubernetes.io/managed-by",
+        "batch.kubernetes.io/controller-uid",
+        "job-name",
+    ] {
+        let mut value = promise();
+        set(
+            &mut value,
+            "/spec/workflows/resource/configure/0/metadata",
+            json!({"name": "instance", "labels": {key: "x"}}),
+        );
+        expect(
+            &value,
+            Severity::Error,
+            &format!("{base}.labels"),
+            &format!("key {key:?} is set by the agent"),
+        );
+    }
+    for key in ["kratix.io/job-resource-name", "kratix.io/trace-parent"] {
+        let mut value = promise();
+        set(
+            &mut value,
+            "/spec/workflows/resource/configure/0/metadata",
+            json!({"name": "instance", "annotations": {key: "x"}}),
+        );
+        expect(
+            &value,
+            Severity::Error,
+            &format!("{base}.annotations"),
+            &format!("key {key:?} is set by the agent"),
+        );
+    }
+    let mut value = promise();
+    set(
+        &mut value,
+        "/spec/workflows/resource/configure/0/metadata",
+        json!({"name": "instance", "labels": {"kratix.io/team": "a"}, "annotations": {"kratix.io/owner": "b"}}),
+    );
+    assert_eq!(problems(&value), vec![]);
+}
+
+#[test]
 fn reconciliation_interval_is_at_least_a_minute() {
     let mut value = promise();
     value["spec"]["workflows"]["config"] = json!({"reconciliationInterval": "30s"});
