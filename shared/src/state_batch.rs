@@ -84,6 +84,38 @@ pub enum Change {
 }
 
 impl Change {
+    /// How many bytes planning this change inflates (what a batch holds in
+    /// memory), counted without keeping them; content past a placement's limit
+    /// counts as the limit (it is refused when planned).
+    pub fn inflated_bytes(&self) -> usize {
+        let inflated = |placements: &mut dyn Iterator<Item = &PlacementRecord>| -> usize {
+            placements
+                .flat_map(|p| &p.workloads)
+                .map(|w| {
+                    crate::compression::decompressed_len(&w.content, crate::compression::MAX_PLACEMENT_BYTES)
+                        .unwrap_or(crate::compression::MAX_PLACEMENT_BYTES)
+                })
+                .sum()
+        };
+        match self {
+            Change::Write {
+                target,
+                placement,
+                aggregate,
+            }
+            | Change::Remove {
+                target,
+                placement,
+                aggregate,
+            } => match target.layout {
+                Layout::Aggregated { .. } => inflated(&mut aggregate.iter()),
+                _ => inflated(&mut std::iter::once(placement)),
+            },
+            Change::PutFiles(files) => files.values().map(Vec::len).sum(),
+            Change::DeleteFiles(_) => 0,
+        }
+    }
+
     /// What a commit message calls this change.
     pub fn describe(&self) -> String {
         match self {
@@ -133,6 +165,22 @@ impl BatchPlan {
 pub struct StoreContents<'a> {
     pub files: &'a BTreeMap<String, Option<String>>,
     pub read: &'a dyn Fn(&str) -> Option<Vec<u8>>,
+}
+
+/// How many of the changes (in order, sized by `inflated`) make one batch: as
+/// many as fit in `budget` bytes, and always the first, so a change over the
+/// budget still goes (alone) and is refused or written.
+pub fn batch_len(inflated: impl Iterator<Item = usize>, budget: usize) -> usize {
+    let mut total = 0usize;
+    let mut count = 0;
+    for size in inflated {
+        total = total.saturating_add(size);
+        if count > 0 && total > budget {
+            break;
+        }
+        count += 1;
+    }
+    count
 }
 
 /// Plans `changes` in order over `contents`: a later change sees what the earlier
@@ -659,6 +707,20 @@ mod tests {
         let plan = planned(&BTreeMap::new(), &changes);
         assert_eq!(plan.owners["clusters/dev/app/x.yaml"], 0);
         assert_eq!(plan.owners["clusters/dev/ok.yaml"], 1);
+    }
+
+    #[test]
+    fn a_batch_is_cut_by_the_bytes_its_changes_inflate_to() {
+        let big = "x".repeat(1000);
+        let change = write(Layout::Nested, record("a", &[("a.yaml", &big), ("b.yaml", &big)]));
+        assert_eq!(change.inflated_bytes(), 2000);
+        let put = Change::PutFiles(BTreeMap::from([("c".to_owned(), vec![0; 10])]));
+        assert_eq!(put.inflated_bytes(), 10);
+        assert_eq!(batch_len([10, 20, 30, 40].into_iter(), 60), 3);
+        assert_eq!(batch_len([10, 20, 30, 40].into_iter(), 59), 2);
+        // One change over the budget still goes alone: it is refused or written.
+        assert_eq!(batch_len([100, 1].into_iter(), 60), 1);
+        assert_eq!(batch_len(std::iter::empty(), 60), 0);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::api::destination::DestinationSpec;
 use crate::api::work::Workload;
-use crate::compression::decompress;
+use crate::compression::{MAX_PLACEMENT_BYTES, decompress_bounded, mebibytes};
 use crate::error::{Error, Result};
 
 pub const NESTED_BY_METADATA: &str = "nestedByMetadata";
@@ -274,6 +274,7 @@ pub fn placement_write(
     placement.check()?;
     let root = destination_root(store_path, destination_path)?;
     let mut write = PlacementWrite::default();
+    let mut left = MAX_PLACEMENT_BYTES;
     let base = match layout {
         Layout::Nested => {
             let directory = join(&[&root, &nested_directory(placement)]);
@@ -295,7 +296,9 @@ pub fn placement_write(
                 ),
             });
         }
-        write.files.insert(path, content_of(placement, workload)?);
+        write
+            .files
+            .insert(path, content_of(placement, workload, &mut left)?);
     }
     if *layout == Layout::Flat {
         let owned: Vec<String> = write
@@ -346,12 +349,14 @@ pub fn aggregated(
     let mut sorted: Vec<&PlacementView<'_>> = placements.iter().collect();
     sorted.sort_by_key(|p| (p.namespace, p.name));
     let mut documents: Vec<String> = Vec::new();
+    // The aggregated file is one file: all of it within one placement's budget.
+    let mut left = MAX_PLACEMENT_BYTES;
     for placement in sorted {
         let mut workloads: Vec<&Workload> = placement.workloads.iter().collect();
         workloads.sort_by(|a, b| a.filepath.cmp(&b.filepath));
         for workload in workloads {
             inside(&placement.label(), "", &workload.filepath)?;
-            let bytes = content_of(placement, workload)?;
+            let bytes = content_of(placement, workload, &mut left)?;
             let text = String::from_utf8(bytes).map_err(|_| Error::Placement {
                 placement: placement.label(),
                 message: format!(
@@ -370,11 +375,22 @@ pub fn aggregated(
     Ok((path, content.into_bytes()))
 }
 
-fn content_of(placement: &PlacementView<'_>, workload: &Workload) -> Result<Vec<u8>> {
-    decompress(&workload.content).ok_or_else(|| Error::Placement {
+/// A workload's content, inflated at most to what is left of the placement's
+/// budget (`left`, which it lowers).
+fn content_of(placement: &PlacementView<'_>, workload: &Workload, left: &mut usize) -> Result<Vec<u8>> {
+    let bytes = decompress_bounded(&workload.content, *left).map_err(|e| Error::Placement {
         placement: placement.label(),
-        message: format!("the content of {} is not gzip+base64", workload.filepath),
-    })
+        message: match e {
+            crate::compression::ContentError::TooLarge { .. } => format!(
+                "the content of {} takes the placement past {} once inflated (the most one workload group may hold); split the output across groups or pipelines",
+                workload.filepath,
+                mebibytes(MAX_PLACEMENT_BYTES)
+            ),
+            other => format!("the content of {} {}", workload.filepath, other.describe()),
+        },
+    })?;
+    *left -= bytes.len();
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -587,6 +603,39 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn content_is_inflated_only_up_to_the_placement_limit() {
+        let bomb = Workload {
+            filepath: "bomb.yaml".to_owned(),
+            content: compress(&vec![b'a'; crate::compression::MAX_PLACEMENT_BYTES + 1]),
+        };
+        let files = [bomb];
+        let error = placement_write("", "dev", &Layout::Nested, &resource_placement(&files))
+            .expect_err("bomb")
+            .to_string();
+        assert!(error.contains("bomb.yaml") && error.contains("16 MiB"), "{error}");
+        // Under the limit each, over it together.
+        let half = vec![b'b'; crate::compression::MAX_PLACEMENT_BYTES / 2 + 1];
+        let files = [
+            Workload {
+                filepath: "one.yaml".to_owned(),
+                content: compress(&half),
+            },
+            Workload {
+                filepath: "two.yaml".to_owned(),
+                content: compress(&half),
+            },
+        ];
+        let error = placement_write("", "dev", &Layout::Flat, &resource_placement(&files))
+            .expect_err("too much together")
+            .to_string();
+        assert!(error.contains("16 MiB"), "{error}");
+        let error = aggregated("", "dev", "all.yaml", &[resource_placement(&files)])
+            .expect_err("too much together")
+            .to_string();
+        assert!(error.contains("16 MiB"), "{error}");
     }
 
     #[test]

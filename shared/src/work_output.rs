@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::api::work::{Workload, WorkloadGroup, WorkloadGroupScheduling};
 use crate::api::workflow::WorkflowType;
-use crate::compression::compress;
+use crate::compression::{MAX_PLACEMENT_BYTES, MAX_WORK_BYTES, compress, mebibytes};
 use crate::naming::md5_hex;
 use crate::yaml::parse_documents;
 use crate::{Error, Result};
@@ -172,6 +172,9 @@ fn collect_files(
         if metadata.is_dir() {
             collect_files(root, canonical_root, &path, out)?;
         } else if metadata.is_file() {
+            if metadata.len() > MAX_PLACEMENT_BYTES as u64 {
+                return Err(too_large(&path, metadata.len()));
+            }
             let relative = path
                 .strip_prefix(root)
                 .unwrap_or(&path)
@@ -187,6 +190,75 @@ fn collect_files(
         }
     }
     Ok(())
+}
+
+fn too_large(path: &Path, bytes: u64) -> Error {
+    Error::Invalid {
+        source_name: path.display().to_string(),
+        path: String::new(),
+        message: format!(
+            "is {}, more than one workload group may hold ({}); keep large data out of /kratix/output",
+            mebibytes(usize::try_from(bytes).unwrap_or(usize::MAX)),
+            mebibytes(MAX_PLACEMENT_BYTES)
+        ),
+    }
+}
+
+/// Refuses a group whose files together are more than a placement may hold.
+fn check_group_size(directory: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
+    if total > MAX_PLACEMENT_BYTES {
+        return Err(Error::Invalid {
+            source_name: format!("/kratix/output/{directory}"),
+            path: String::new(),
+            message: format!(
+                "holds {} in all, more than one workload group may hold ({}); split it across directories (destination-selectors.yaml) or pipelines",
+                mebibytes(total),
+                mebibytes(MAX_PLACEMENT_BYTES)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses workload groups that would make a Work larger than the API server
+/// stores (Kratix issue #226: the reference fails at create with etcd's words),
+/// naming the largest files by their size once compressed.
+pub fn check_work_size(groups: &[WorkloadGroup]) -> Result<()> {
+    let mut files: Vec<(&str, usize)> = groups
+        .iter()
+        .flat_map(|g| &g.workloads)
+        .map(|w| (w.filepath.as_str(), w.content.len()))
+        .collect();
+    // Each file's path and content, and a little JSON around them.
+    let total: usize = files
+        .iter()
+        .map(|(path, content)| path.len() + content + 32)
+        .sum();
+    if total <= MAX_WORK_BYTES {
+        return Ok(());
+    }
+    files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let largest: Vec<String> = files
+        .iter()
+        .take(5)
+        .map(|(path, size)| format!("{path} ({})", megabytes(*size)))
+        .collect();
+    Err(Error::Invalid {
+        source_name: "/kratix/output".to_owned(),
+        path: String::new(),
+        message: format!(
+            "is {} once compressed, more than a Work can hold ({}, etcd's object limit less room for metadata); largest files: {}; keep large data out of /kratix/output or split it across pipelines",
+            megabytes(total),
+            megabytes(MAX_WORK_BYTES),
+            largest.join(", ")
+        ),
+    })
+}
+
+/// `1.4 MB`: what the API server's limit is usually quoted in.
+fn megabytes(bytes: usize) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
 fn workloads(files: Vec<(String, Vec<u8>)>) -> Vec<Workload> {
@@ -227,6 +299,7 @@ pub fn workload_groups(
         }
         let mut files = Vec::new();
         collect_files(output_dir, &canonical_root, &dir, &mut files)?;
+        check_group_size(&selector.directory, &files)?;
         groups.push(WorkloadGroup {
             id: md5_hex(selector.directory.as_bytes()),
             directory: selector.directory.clone(),
@@ -249,6 +322,7 @@ pub fn workload_groups(
         .filter(|(path, _)| !claimed.iter().any(|c| path.starts_with(c.as_str())))
         .collect();
     if !rest.is_empty() {
+        check_group_size(ROOT, &rest)?;
         let mut scheduling = Vec::new();
         if let Some(root) = selectors.iter().find(|s| s.directory == ROOT) {
             scheduling.push(WorkloadGroupScheduling {
@@ -294,6 +368,42 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn an_output_too_large_for_a_work_is_refused_naming_its_largest_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Random bytes do not compress: 2 MB stays 2 MB, past what a Work holds.
+        let mut noise = Vec::with_capacity(2_000_000);
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        while noise.len() < 2_000_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            noise.extend_from_slice(&state.to_le_bytes());
+        }
+        std::fs::write(dir.path().join("noise.bin"), &noise).expect("write");
+        std::fs::write(dir.path().join("small.yaml"), "a: 1\n").expect("write");
+        let groups = workload_groups(dir.path(), &[], &[], WorkflowType::Resource).expect("groups");
+        let error = check_work_size(&groups).expect_err("too large").to_string();
+        assert!(error.contains("noise.bin") && error.contains("MB"), "{error}");
+        assert!(error.contains("/kratix/output"), "{error}");
+        std::fs::remove_file(dir.path().join("noise.bin")).expect("remove");
+        let groups = workload_groups(dir.path(), &[], &[], WorkflowType::Resource).expect("groups");
+        check_work_size(&groups).expect("fits");
+    }
+
+    #[test]
+    fn a_file_larger_than_a_placement_may_inflate_to_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = std::fs::File::create(dir.path().join("huge.yaml")).expect("create");
+        // Sparse: no disk, no memory.
+        file.set_len(crate::compression::MAX_PLACEMENT_BYTES as u64 + 1)
+            .expect("size");
+        let error = workload_groups(dir.path(), &[], &[], WorkflowType::Resource)
+            .expect_err("too large")
+            .to_string();
+        assert!(error.contains("huge.yaml") && error.contains("16 MiB"), "{error}");
     }
 
     #[test]

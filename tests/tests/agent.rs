@@ -7,12 +7,15 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
 use kratix_shared::api::work::Work;
 use kratix_tests::agent_suite::{Setup, condition, install_promise, pipeline, request, status_until};
 use kratix_tests::support::{Platform, wait_for};
 use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams, PostParams};
 use serde_json::{Value, json};
 
 fn platform() -> &'static Platform {
@@ -152,6 +155,69 @@ async fn a_failing_pipeline_stops_the_workflow_and_a_spec_change_runs_it_again()
         jobs.list(&selector).await.expect("jobs").items.len(),
         3,
         "the new run started from the first pipeline"
+    );
+}
+
+#[tokio::test]
+async fn an_output_too_large_for_a_work_fails_its_pipeline_naming_the_largest_file() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("too-large").await;
+    // 2 MB of noise does not compress: the Work would pass etcd's object limit.
+    let (_, resource) = install_promise(
+        &client,
+        &suffix,
+        vec![pipeline(
+            "big",
+            &image,
+            "head -c 2000000 /dev/urandom > /kratix/output/noise.bin; echo 'a: 1' > /kratix/output/small.yaml",
+        )],
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "huge", json!({"size": "large"})).await;
+    // Kubernetes deletes a failed Job's pods (restartPolicy OnFailure): the
+    // work-writer's words are read while its pod is there.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let logs = wait_for("the work-writer to say why", Duration::from_secs(120), || async {
+        let listed = pods
+            .list(&ListParams::default().labels("kratix.io/resource-name=huge"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut seen = String::new();
+        for pod in listed.items {
+            let params = LogParams {
+                container: Some("work-writer".to_owned()),
+                ..LogParams::default()
+            };
+            if let Ok(text) = pods.logs(&pod.name_any(), &params).await {
+                seen.push_str(&text);
+            }
+        }
+        if seen.contains("more than a Work can hold") {
+            Ok(seen)
+        } else {
+            Err(format!("work-writer logs so far: {seen:?}"))
+        }
+    })
+    .await;
+    assert!(logs.contains("noise.bin (2."), "{logs}");
+    status_until(&requests, "huge", "the workflow to fail", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["reason"] == "ConfigureWorkflowFailed")
+    })
+    .await;
+    let works: Api<Work> = Api::namespaced(client.clone(), &namespace);
+    assert!(
+        works
+            .list(&ListParams::default().labels("kratix.io/resource-name=huge"))
+            .await
+            .expect("works")
+            .items
+            .is_empty(),
+        "no Work is written"
     );
 }
 

@@ -67,6 +67,7 @@ pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
     };
     let output = args.input_directory.join("input");
     let groups = work_output::workload_groups(&output, &selectors, &promise_scheduling, workflow_type)?;
+    work_output::check_work_size(&groups)?;
 
     let mut work_labels = BTreeMap::from([
         (labels::PROMISE_NAME.to_owned(), args.promise_name.clone()),

@@ -10,13 +10,13 @@ pub mod bucket;
 pub mod credentials;
 pub mod git;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
-use kratix_shared::state_batch::Change;
+use kratix_shared::state_batch::{self, Change};
 use kube::ResourceExt as _;
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,6 +26,10 @@ use tokio::sync::{mpsc, oneshot};
 const BATCH_WINDOW: Duration = Duration::from_millis(25);
 /// The most changes in one batch.
 const MAX_BATCH: usize = 5000;
+/// The most bytes a batch's changes may inflate to: what planning one holds in
+/// memory. The rest waits for the next batch; the agent's memory limit is sized
+/// for this (`kratix_shared::agent_manifests`).
+const BATCH_BYTES: usize = 32 << 20;
 /// How long a caller waits for its change to be written.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -265,6 +269,15 @@ async fn wait<T>(store: &StoreObject, outcome: oneshot::Receiver<T>) -> Result<T
     }
 }
 
+/// A request with the bytes its change inflates to.
+fn sized(request: Request) -> (Request, usize) {
+    let size = match &request {
+        Request::Change(change, ..) => change.inflated_bytes(),
+        Request::Probe(_) => 0,
+    };
+    (request, size)
+}
+
 /// One store's writer: takes what is pending, writes it as one batch, answers
 /// each caller, and again, until the store is forgotten or replaced.
 async fn run_writer(
@@ -276,15 +289,25 @@ async fn run_writer(
     // A writer made anew starts from a fresh clone.
     let _ = std::fs::remove_dir_all(&dir);
     let mut backend = Backend::new(&store, &dir);
-    while let Some(first) = requests.recv().await {
-        let mut pending = vec![first];
-        tokio::time::sleep(BATCH_WINDOW).await;
-        while pending.len() < MAX_BATCH {
+    // Requests left over when the last batch was cut by its bytes, with their sizes.
+    let mut carried: VecDeque<(Request, usize)> = VecDeque::new();
+    loop {
+        if carried.is_empty() {
+            let Some(first) = requests.recv().await else {
+                break;
+            };
+            carried.push_back(sized(first));
+            tokio::time::sleep(BATCH_WINDOW).await;
+        }
+        while carried.len() < MAX_BATCH {
             match requests.try_recv() {
-                Ok(request) => pending.push(request),
+                Ok(request) => carried.push_back(sized(request)),
                 Err(_) => break,
             }
         }
+        let count =
+            state_batch::batch_len(carried.iter().take(MAX_BATCH).map(|(_, size)| *size), BATCH_BYTES);
+        let pending: Vec<Request> = carried.drain(..count).map(|(request, _)| request).collect();
         let mut changes = Vec::new();
         let mut replies = Vec::new();
         let mut probes = Vec::new();
