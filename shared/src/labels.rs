@@ -21,6 +21,11 @@ pub const WORKFLOW_TYPE: &str = "kratix.io/workflow-type";
 pub const WORKFLOW_ACTION: &str = "kratix.io/workflow-action";
 pub const WORK_TYPE: &str = "kratix.io/work-type";
 pub const HASH: &str = "kratix.io/hash";
+/// On every pipeline Job and pod the agent makes: the UID of the object whose
+/// workflow it runs (kubectl-kratix's addition). A Job counts as an object's only
+/// with it: names repeat across namespaces (`pipelineNamespace`) and over time,
+/// UIDs do not, and owner references cannot cross namespaces.
+pub const OBJECT_UID: &str = "agent.kratix.io/object-uid";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// Value of [`MANAGED_BY`] on every Job and Pod Kratix creates.
 pub const MANAGED_BY_KRATIX: &str = "Kratix";
@@ -42,7 +47,8 @@ pub const DRY_RUN: &str = "kratix.io/dry-run";
 /// pipeline's labels override its own, which makes a run loop forever), and the
 /// Job controller owns the `batch.kubernetes.io/` ones.
 pub fn reserved_job_label(key: &str) -> Option<&'static str> {
-    const AGENT_SET: [&str; 8] = [
+    const AGENT_SET: [&str; 9] = [
+        OBJECT_UID,
         PROMISE_NAME,
         RESOURCE_NAME,
         RESOURCE_NAMESPACE,

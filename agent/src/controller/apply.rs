@@ -139,17 +139,82 @@ pub async fn apply_pipeline(
     }
     crate::crash_points::crash_point(crate::crash_points::RBAC_APPLIED);
     // A Job is never updated: each run has its own, and one that exists
-    // already (created before a crash) is the one wanted.
+    // already (created before a crash) is the one wanted, if it is this run's.
     let job = &resources.job;
-    match namespaced::<Job>(client, job)
-        .create(&PostParams::default(), job)
-        .await
-    {
+    let jobs = namespaced::<Job>(client, job);
+    match jobs.create(&PostParams::default(), job).await {
         Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let existing = jobs
+                .get(&job.name_any())
+                .await
+                .map_err(|e| ReconcileError::kube(format!("reading Job {}", job.name_any()), e))?;
+            match foreign_job(job, &existing) {
+                None => Ok(()),
+                Some(why) => Err(ReconcileError::Invalid(why)),
+            }
+        }
         Err(error) => Err(ReconcileError::kube(
             format!("creating Job {}", job.name_any()),
             error,
         )),
+    }
+}
+
+/// Why `existing`, found under the name of the `wanted` Job, is not this run's,
+/// if it is not: a Job counts as a run's only with the object's UID and the
+/// run's hash, as the agent sets them.
+pub fn foreign_job(wanted: &Job, existing: &Job) -> Option<String> {
+    for key in [labels::OBJECT_UID, labels::HASH] {
+        let want = wanted.labels().get(key);
+        let have = existing.labels().get(key);
+        if want != have {
+            return Some(format!(
+                "Job {}/{} exists but is not this run's (its {key} label is {:?}, not {:?}); the agent does not use a Job it did not make: delete it",
+                existing.namespace().unwrap_or_default(),
+                existing.name_any(),
+                have.map(String::as_str).unwrap_or(""),
+                want.map(String::as_str).unwrap_or("")
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(uid: &str, hash: &str) -> Job {
+        let mut job = Job::default();
+        job.metadata.name = Some("kratix-cache-orders-make-abcde".to_owned());
+        job.metadata.namespace = Some("pipes".to_owned());
+        job.metadata.labels = Some(
+            [(labels::OBJECT_UID, uid), (labels::HASH, hash)]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        );
+        job
+    }
+
+    #[test]
+    fn a_job_under_the_same_name_counts_only_with_the_objects_uid_and_the_runs_hash() {
+        let wanted = job("uid-a", "h1");
+        assert_eq!(foreign_job(&wanted, &job("uid-a", "h1")), None);
+        let other_request = foreign_job(&wanted, &job("uid-b", "h1")).expect("another object's");
+        assert!(
+            other_request.contains("agent.kratix.io/object-uid") && other_request.contains("uid-b"),
+            "{other_request}"
+        );
+        assert!(
+            foreign_job(&wanted, &job("uid-a", "h0")).is_some(),
+            "another run's"
+        );
+        assert!(
+            foreign_job(&wanted, &job("", "")).is_some(),
+            "made by someone else"
+        );
     }
 }

@@ -174,6 +174,33 @@ impl PromiseObject {
             .unwrap_or_default()
     }
 
+    /// Where the Promise's own workflow Jobs are: the only place they count.
+    pub fn jobs(&self, client: &kube::Client) -> Api<Job> {
+        let namespace = kratix_shared::render::job_namespace(
+            &self.typed.spec,
+            kratix_shared::api::workflow::WorkflowType::Promise,
+            "",
+        );
+        Api::namespaced(client.clone(), &namespace)
+    }
+
+    /// Selects the Promise's own workflow Jobs (`action`: one action's only), by
+    /// its UID: a Job labelled alike by anyone else is not one of them.
+    pub fn job_selector(&self, action: Option<&str>) -> String {
+        let mut selector = format!(
+            "{}={},{}=promise,{}={}",
+            labels::PROMISE_NAME,
+            self.name,
+            labels::WORKFLOW_TYPE,
+            labels::OBJECT_UID,
+            self.object.uid().unwrap_or_default()
+        );
+        if let Some(action) = action {
+            selector.push_str(&format!(",{}={action}", labels::WORKFLOW_ACTION));
+        }
+        selector
+    }
+
     /// A run of one of the Promise's own workflows.
     pub fn run<'a>(
         &'a self,
@@ -302,14 +329,8 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     // The Promise's own configure workflow runs before its API is served.
     let pipelines = promise.pipelines(&validated, Workflow::PROMISE_CONFIGURE);
     let hash = spec_hash(&promise.value);
-    let jobs: Api<Job> = Api::all(agent.client.clone());
-    let job_selector = format!(
-        "{}={},{}=promise,{}=configure",
-        labels::PROMISE_NAME,
-        promise.name,
-        labels::WORKFLOW_TYPE,
-        labels::WORKFLOW_ACTION
-    );
+    let jobs = promise.jobs(&agent.client);
+    let job_selector = promise.job_selector(Some("configure"));
     let run = promise.run(
         agent,
         Workflow::PROMISE_CONFIGURE,

@@ -51,12 +51,20 @@ pub async fn reconcile(
                 labels::WORKFLOW_ACTION
             );
             let jobs: Api<Job> = Api::all(client.clone());
+            // Only a live request's Jobs count: anyone can label a Job alike in
+            // their own namespace, and must not hold the deletion up by it.
+            let requests = request_uids(client, validated).await?;
             let running = jobs
                 .list(&ListParams::default().labels(&configure_jobs))
                 .await
                 .map_err(|e| ReconcileError::kube("listing resource Jobs", e))?
                 .items
                 .iter()
+                .filter(|j| {
+                    j.labels()
+                        .get(labels::OBJECT_UID)
+                        .is_some_and(|uid| requests.contains(uid))
+                })
                 .any(|j| j.status.as_ref().and_then(|s| s.active).unwrap_or_default() > 0);
             if running {
                 return Ok(Action::requeue(CLEANUP_RECHECK));
@@ -67,13 +75,16 @@ pub async fn reconcile(
                 .take(1)
                 .collect();
             let hash = spec_hash(&promise.value);
-            let selector = format!(
-                "{}={},{}=promise",
-                labels::PROMISE_NAME,
-                promise.name,
-                labels::WORKFLOW_TYPE
+            let own_jobs = promise.jobs(client);
+            let selector = promise.job_selector(None);
+            let run = promise.run(
+                agent,
+                Workflow::PROMISE_DELETE,
+                &delete,
+                &hash,
+                &own_jobs,
+                &selector,
             );
-            let run = promise.run(agent, Workflow::PROMISE_DELETE, &delete, &hash, &jobs, &selector);
             match run.step().await? {
                 Step::Acted(action) => Ok(action),
                 Step::Settled {
@@ -97,21 +108,13 @@ pub async fn reconcile(
             }
         }
         WORKFLOWS_CLEANUP => {
-            let selector = format!(
-                "{}={},{}=promise",
-                labels::PROMISE_NAME,
-                promise.name,
-                labels::WORKFLOW_TYPE
-            );
-            let jobs: Api<Job> = Api::all(client.clone());
+            let jobs = promise.jobs(client);
             let listed = jobs
-                .list(&ListParams::default().labels(&selector))
+                .list(&ListParams::default().labels(&promise.job_selector(None)))
                 .await
                 .map_err(|e| ReconcileError::kube("listing the Promise's Jobs", e))?;
             for job in listed.items {
-                let namespaced: Api<Job> =
-                    Api::namespaced(client.clone(), &job.namespace().unwrap_or_default());
-                ignore_missing(namespaced.delete(&job.name_any(), &background()).await)
+                ignore_missing(jobs.delete(&job.name_any(), &background()).await)
                     .map_err(|e| ReconcileError::kube(format!("deleting Job {}", job.name_any()), e))?;
             }
             remove().await?;
@@ -198,5 +201,21 @@ pub async fn reconcile(
             remove().await?;
             Ok(Action::await_change())
         }
+    }
+}
+
+/// The UIDs of the Promise's requests (none when it has no API, or it is gone).
+async fn request_uids(
+    client: &kube::Client,
+    validated: &kratix_shared::validate::Validated,
+) -> Result<std::collections::BTreeSet<String>, ReconcileError> {
+    let Some(resource_api) = &validated.resource_api else {
+        return Ok(std::collections::BTreeSet::new());
+    };
+    let requests: Api<DynamicObject> = Api::all_with(client.clone(), &resource::api_resource(resource_api));
+    match requests.list_metadata(&ListParams::default()).await {
+        Ok(list) => Ok(list.items.into_iter().filter_map(|r| r.metadata.uid).collect()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(std::collections::BTreeSet::new()),
+        Err(error) => Err(ReconcileError::kube("listing the Promise's requests", error)),
     }
 }

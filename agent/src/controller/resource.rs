@@ -252,15 +252,19 @@ impl Request<'_> {
             .to_owned()
     }
 
-    /// Selects this request's Jobs of both actions.
+    /// Selects this request's Jobs of both actions: by its UID, so a same-named
+    /// request elsewhere (sharing a `pipelineNamespace`) or a deleted one's
+    /// leftovers never count.
     pub fn job_selector(&self) -> String {
         format!(
-            "{}={},{}={},{}=resource",
+            "{}={},{}={},{}=resource,{}={}",
             labels::PROMISE_NAME,
             self.context.promise,
             labels::RESOURCE_NAME,
             self.name,
-            labels::WORKFLOW_TYPE
+            labels::WORKFLOW_TYPE,
+            labels::OBJECT_UID,
+            self.object.uid().unwrap_or_default()
         )
     }
 

@@ -292,6 +292,9 @@ impl JobContext<'_> {
             ),
             (labels::HASH.to_owned(), self.hash.to_owned()),
         ]);
+        if let Some(uid) = self.subject.uid() {
+            labels.insert(labels::OBJECT_UID.to_owned(), uid.to_owned());
+        }
         if let Subject::Resource { name, namespace, .. } = self.subject {
             labels.insert(labels::RESOURCE_NAME.to_owned(), (*name).to_owned());
             if self.pipeline_namespace_set {

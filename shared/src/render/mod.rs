@@ -180,9 +180,14 @@ impl<'a> Subject<'a> {
             .collect()
     }
 
+    /// The object's UID, when it has one (objects rendered offline may not).
+    pub fn uid(&self) -> Option<&str> {
+        metadata_str(self.object(), "uid").filter(|u| !u.is_empty())
+    }
+
     /// A plain owner reference to this object, when it has a uid.
     fn owner(&self) -> Option<OwnerReference> {
-        let uid = metadata_str(self.object(), "uid").filter(|u| !u.is_empty())?;
+        let uid = self.uid()?;
         Some(OwnerReference {
             api_version: self.api_version(),
             kind: self.kind().to_owned(),
@@ -190,6 +195,20 @@ impl<'a> Subject<'a> {
             uid: uid.to_owned(),
             ..OwnerReference::default()
         })
+    }
+}
+
+/// Where a workflow's Jobs run: the Promise's `pipelineNamespace`, else the
+/// system namespace for its own workflows and the request's for a request's.
+pub fn job_namespace(
+    spec: &crate::api::promise::PromiseSpec,
+    workflow_type: WorkflowType,
+    request_namespace: &str,
+) -> String {
+    match (spec.pipeline_namespace(), workflow_type) {
+        (Some(namespace), _) => namespace.to_owned(),
+        (None, WorkflowType::Promise) => labels::SYSTEM_NAMESPACE.to_owned(),
+        (None, WorkflowType::Resource) => request_namespace.to_owned(),
     }
 }
 
@@ -343,11 +362,7 @@ pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResour
         }
     };
     let pipeline_namespace_set = spec.pipeline_namespace().is_some();
-    let namespace = match (spec.pipeline_namespace(), workflow.workflow_type) {
-        (Some(ns), _) => ns.to_owned(),
-        (None, WorkflowType::Promise) => labels::SYSTEM_NAMESPACE.to_owned(),
-        (None, WorkflowType::Resource) => subject.namespace().to_owned(),
-    };
+    let namespace = job_namespace(&spec, workflow.workflow_type, subject.namespace());
     let hash = match (workflow.workflow_type, request.resource) {
         (WorkflowType::Resource, Some((object, _))) => resource_hash(request.promise, object),
         _ => spec_hash(request.promise),

@@ -106,6 +106,7 @@ fn promise_configure_job_is_exactly_as_the_contract_describes() {
     let rendered = render(&promise_with_deps(), Workflow::PROMISE_CONFIGURE, None, None);
     assert_eq!(rendered.len(), 1);
     let labels = json!({
+        "agent.kratix.io/object-uid": "promise-uid",
         "app.kubernetes.io/managed-by": "Kratix",
         // md5 of {"destinationSelectors":[{"matchLabels":{"env":"dev"}}],"workflows":...}
         "kratix.io/hash": "92e9a2e026bfe0e8ad13c211cc202bbc",
@@ -379,6 +380,10 @@ fn resource_workflow_in_the_request_namespace() {
         "f7dbfd8f823d9e79c7b037e77050c37a"
     );
     assert_eq!(job["metadata"]["labels"]["kratix.io/resource-name"], "cache");
+    assert_eq!(
+        job["metadata"]["labels"]["agent.kratix.io/object-uid"], "request-uid",
+        "the agent finds a request's Jobs by its UID"
+    );
     assert!(
         job["metadata"]["labels"]
             .get("kratix.io/resource-namespace")
