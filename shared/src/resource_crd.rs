@@ -122,9 +122,63 @@ pub fn resource_crd(promise: &str, api: &ResourceApi) -> CustomResourceDefinitio
     crd
 }
 
+/// The Promise's condition (kubectl-kratix's own) when its API is someone
+/// else's; present only while it is False.
+pub const API_OWNED: &str = "APIOwned";
+/// `APIOwned` False: the CRD exists and no Promise created it.
+pub const CRD_NOT_CREATED_BY_A_PROMISE: &str = "CRDNotCreatedByAPromise";
+/// `APIOwned` False: the CRD is another Promise's API.
+pub const API_CLAIMED_BY_ANOTHER_PROMISE: &str = "APIClaimedByAnotherPromise";
+
+/// Why Promise `promise` may not serve CRD `crd_name`, which exists with
+/// `existing_labels`, if it may not: the condition's reason and message. A
+/// Promise's API is the CRD it created (labelled with its name, as Kratix labels
+/// it): taking over any other would make the Promise's deletion delete that CRD
+/// and every object of it, and two Promises would both run workflows for the
+/// same requests.
+pub fn api_owner_conflict(
+    promise: &str,
+    crd_name: &str,
+    existing_labels: &BTreeMap<String, String>,
+) -> Option<(&'static str, String)> {
+    match existing_labels.get(labels::PROMISE_NAME) {
+        Some(owner) if owner == promise => None,
+        Some(owner) => Some((
+            API_CLAIMED_BY_ANOTHER_PROMISE,
+            format!(
+                "CRD {crd_name} is the API of Promise {owner}; an API has one Promise: give this Promise another API, or delete Promise {owner} first"
+            ),
+        )),
+        None => Some((
+            CRD_NOT_CREATED_BY_A_PROMISE,
+            format!(
+                "CRD {crd_name} exists and no Promise created it; the agent does not take over an API it did not make: name another API, or label the CRD {}={promise} to hand it to this Promise",
+                labels::PROMISE_NAME
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_promise_serves_only_the_crd_it_created() {
+        let ours = BTreeMap::from([(labels::PROMISE_NAME.to_owned(), "redis".to_owned())]);
+        assert_eq!(api_owner_conflict("redis", "redis.example.org", &ours), None);
+        let (reason, message) =
+            api_owner_conflict("other", "redis.example.org", &ours).expect("another Promise's");
+        assert_eq!(reason, API_CLAIMED_BY_ANOTHER_PROMISE);
+        assert!(
+            message.contains("Promise redis") && message.contains("redis.example.org"),
+            "{message}"
+        );
+        let (reason, message) =
+            api_owner_conflict("redis", "redis.example.org", &BTreeMap::new()).expect("nobody's");
+        assert_eq!(reason, CRD_NOT_CREATED_BY_A_PROMISE);
+        assert!(message.contains("kratix.io/promise-name=redis"), "{message}");
+    }
 
     fn api(columns: bool) -> ResourceApi {
         let mut version = json!({"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {

@@ -172,3 +172,205 @@ async fn same_named_requests_sharing_a_pipeline_namespace_keep_their_own_jobs() 
     );
     assert!(!left.contains(&recorded[0]), "{left:?}");
 }
+
+/// The Promise `name` whose API is `caches.<group>`, not yet installed.
+fn promise_for_api(name: &str, group: &str, image: &str) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
+        "metadata": {"name": name},
+        "spec": {
+            "api": {
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": format!("caches.{group}")},
+                "spec": {"group": group, "names": {"kind": "Cache", "plural": "caches"}, "scope": "Namespaced",
+                    "versions": [{"name": "v1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+            },
+            "workflows": {"resource": {"configure": [pipeline("make", image, "true")]}}
+        }
+    }))
+    .expect("promise")
+}
+
+/// Waits for the Promise's `APIOwned` condition to be False, and returns it.
+async fn refused_api(client: &kube::Client, name: &str) -> serde_json::Value {
+    let status =
+        kratix_tests::agent_suite::promise_status_until(client, name, "the API to be refused", |s| {
+            condition(s, "APIOwned").is_some_and(|c| c["status"] == "False")
+        })
+        .await;
+    assert_eq!(status["status"], "Unavailable", "{status}");
+    condition(&status, "APIOwned").cloned().expect("condition")
+}
+
+#[tokio::test]
+async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = kratix_tests::agent_suite::setup(platform(), "takeover").await;
+    let group = format!("hand{suffix}.example.org");
+    let crd_name = format!("caches.{group}");
+    // Someone's own CRD, with an object of theirs.
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(client.clone());
+    let theirs = promise_for_api("unused", &group, &image).data["spec"]["api"].clone();
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(theirs).expect("crd"),
+    )
+    .await
+    .expect("their CRD");
+    kratix_tests::support::wait_established(&client, &crd_name).await;
+    let resource = kube::api::ApiResource {
+        group: group.clone(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: "Cache".into(),
+        plural: "caches".into(),
+    };
+    let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": format!("{group}/v1"), "kind": "Cache",
+        "metadata": {"name": "theirs", "namespace": namespace}, "spec": {}
+    }))
+    .expect("object");
+    objects
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("their object");
+
+    let promise = format!("takeover-{suffix}");
+    kratix_tests::agent_suite::promises(&client)
+        .create(&PostParams::default(), &promise_for_api(&promise, &group, &image))
+        .await
+        .expect("promise created");
+    let refused = refused_api(&client, &promise).await;
+    assert_eq!(refused["reason"], "CRDNotCreatedByAPromise", "{refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains(&crd_name)),
+        "{refused}"
+    );
+    let crd = crds.get(&crd_name).await.expect("their CRD");
+    assert!(
+        !crd.labels().contains_key("kratix.io/promise-name"),
+        "the CRD was not relabelled"
+    );
+    assert!(
+        objects
+            .get("theirs")
+            .await
+            .expect("their object")
+            .finalizers()
+            .is_empty(),
+        "no request finalizer on their object"
+    );
+    kratix_tests::agent_suite::promises(&client)
+        .delete(&promise, &DeleteParams::default())
+        .await
+        .expect("promise deleted");
+    wait_for("the Promise to go", TIMEOUT, || async {
+        match kratix_tests::agent_suite::promises(&client)
+            .get_opt(&promise)
+            .await
+        {
+            Ok(None) => Ok(()),
+            other => Err(format!("{:?}", other.map(|p| p.map(|p| p.finalizers().to_vec())))),
+        }
+    })
+    .await;
+    assert!(
+        crds.get_opt(&crd_name).await.expect("read").is_some(),
+        "their CRD stays"
+    );
+    assert!(
+        objects.get_opt("theirs").await.expect("read").is_some(),
+        "their object stays"
+    );
+    crds.delete(&crd_name, &DeleteParams::default())
+        .await
+        .expect("cleanup");
+}
+
+#[tokio::test]
+async fn a_second_promise_for_the_same_api_is_refused_and_its_deletion_leaves_the_first_alone() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = kratix_tests::agent_suite::setup(platform(), "same-api").await;
+    let group = format!("twice{suffix}.example.org");
+    let first = format!("first-{suffix}");
+    let second = format!("second-{suffix}");
+    let promises = kratix_tests::agent_suite::promises(&client);
+    promises
+        .create(&PostParams::default(), &promise_for_api(&first, &group, &image))
+        .await
+        .expect("first promise");
+    kratix_tests::agent_suite::promise_status_until(
+        &client,
+        &first,
+        "the first Promise to be Available",
+        |s| s["status"] == "Available",
+    )
+    .await;
+    let resource = kube::api::ApiResource {
+        group: group.clone(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: "Cache".into(),
+        plural: "caches".into(),
+    };
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    status_until(&requests, "orders", "the request to complete", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+
+    promises
+        .create(&PostParams::default(), &promise_for_api(&second, &group, &image))
+        .await
+        .expect("second promise");
+    let refused = refused_api(&client, &second).await;
+    assert_eq!(refused["reason"], "APIClaimedByAnotherPromise", "{refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains(&first)),
+        "{refused}"
+    );
+    promises
+        .delete(&second, &DeleteParams::default())
+        .await
+        .expect("second deleted");
+    wait_for("the second Promise to go", TIMEOUT, || async {
+        match promises.get_opt(&second).await {
+            Ok(None) => Ok(()),
+            other => Err(format!("{:?}", other.map(|p| p.map(|p| p.finalizers().to_vec())))),
+        }
+    })
+    .await;
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(client.clone());
+    let crd = crds
+        .get(&format!("caches.{group}"))
+        .await
+        .expect("the first's CRD stays");
+    assert_eq!(
+        crd.labels().get("kratix.io/promise-name"),
+        Some(&first),
+        "still the first Promise's"
+    );
+    let kept = requests.get("orders").await.expect("the first's request stays");
+    assert!(kept.metadata.deletion_timestamp.is_none());
+    let status = promises.get(&first).await.expect("first");
+    assert_eq!(status.data["status"]["status"], "Available");
+    promises
+        .delete(&first, &DeleteParams::default())
+        .await
+        .expect("cleanup");
+}

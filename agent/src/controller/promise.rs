@@ -16,9 +16,9 @@ use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::hash::spec_hash;
 use kratix_shared::requirements::{self, Found};
-use kratix_shared::resource_crd::resource_crd;
+use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
 use kratix_shared::status_conditions::{WorkReadiness, WorkflowState};
-use kratix_shared::status_merge::set_condition;
+use kratix_shared::status_merge::{remove_condition, set_condition};
 use kratix_shared::validate::{Severity, validate_promise};
 use kratix_shared::{finalizers, labels};
 use kube::ResourceExt;
@@ -293,6 +293,11 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         return Ok(Action::await_change());
     }
     let resource_api = validated.resource_api.clone();
+    if let Some(resource_api) = &resource_api
+        && let Some(action) = refuse_foreign_api(agent, promise, resource_api, &mut status).await?
+    {
+        return Ok(action);
+    }
     let delete_pipelines = promise.pipelines(&validated, Workflow::PROMISE_DELETE);
     let wanted = finalizers::promise(resource_api.is_some(), !delete_pipelines.is_empty());
     if let Some(next) = finalizers::synced(promise.object.finalizers(), &wanted, &finalizers::ALL_PROMISE) {
@@ -510,6 +515,70 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
 
 /// Creates or updates the API's CRD and waits until it is Established; grants
 /// the agent access to it. `Some` while it is not yet served.
+/// How often a Promise refused another's API looks again (the other Promise or
+/// the CRD may go).
+const API_CONFLICT_RECHECK: Duration = Duration::from_secs(60);
+
+/// Why Promise `promise` may not serve its API's CRD, if it may not (the CRD
+/// exists and is not this Promise's): `APIOwned`'s reason and message.
+pub async fn api_conflict(
+    client: &kube::Client,
+    promise: &str,
+    resource_api: &ResourceApi,
+) -> Result<Option<(&'static str, String)>, ReconcileError> {
+    let crd_name = resource_crd(promise, resource_api)
+        .metadata
+        .name
+        .unwrap_or_default();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let existing = crds
+        .get_metadata_opt(&crd_name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?;
+    Ok(existing.and_then(|crd| api_owner_conflict(promise, &crd_name, crd.labels())))
+}
+
+/// Refuses a Promise whose API is another's CRD: `Unavailable` with `APIOwned`
+/// False, its resource controller stopped, nothing of the CRD touched; looked
+/// at again now and then. A resolved refusal's condition goes.
+async fn refuse_foreign_api(
+    agent: &Arc<Agent>,
+    promise: &PromiseObject,
+    resource_api: &ResourceApi,
+    status: &mut Map<String, Value>,
+) -> Result<Option<Action>, ReconcileError> {
+    let Some((reason, message)) = api_conflict(&agent.client, &promise.name, resource_api).await? else {
+        let refused_before = status
+            .get("conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|all| all.iter().any(|c| c["type"] == API_OWNED));
+        if refused_before {
+            remove_condition(status, API_OWNED);
+            promise.write_if_changed(status.clone()).await?;
+        }
+        return Ok(None);
+    };
+    if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
+        handle.task.abort();
+    }
+    mark_unavailable(status, reason, &message);
+    set_condition(status, API_OWNED, "False", reason, &message, &now());
+    status.insert("message".to_owned(), Value::String(message.clone()));
+    if promise.write_if_changed(status.clone()).await? {
+        events::publish(
+            agent,
+            &promise.object,
+            &api_resource(),
+            EventType::Warning,
+            reason,
+            "InstallAPI",
+            message,
+        )
+        .await;
+    }
+    Ok(Some(Action::requeue(API_CONFLICT_RECHECK)))
+}
+
 async fn install_api(
     agent: &Agent,
     name: &str,
@@ -521,6 +590,10 @@ async fn install_api(
     match crds.create(&PostParams::default(), &crd).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 409 => {
+            // Made by someone else since the check: not taken over.
+            if let Some((_, message)) = api_conflict(&agent.client, name, resource_api).await? {
+                return Err(ReconcileError::Invalid(message));
+            }
             let patch = json!({"metadata": {"labels": crd.metadata.labels}, "spec": crd.spec});
             crds.patch(&crd_name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

@@ -53,7 +53,7 @@ pub async fn reconcile(
             let jobs: Api<Job> = Api::all(client.clone());
             // Only a live request's Jobs count: anyone can label a Job alike in
             // their own namespace, and must not hold the deletion up by it.
-            let requests = request_uids(client, validated).await?;
+            let requests = request_uids(client, &promise.name, validated).await?;
             let running = jobs
                 .list(&ListParams::default().labels(&configure_jobs))
                 .await
@@ -125,6 +125,14 @@ pub async fn reconcile(
                 remove().await?;
                 return Ok(Action::await_change());
             };
+            // Another's API: its requests are not this Promise's to delete.
+            if super::promise::api_conflict(client, &promise.name, resource_api)
+                .await?
+                .is_some()
+            {
+                remove().await?;
+                return Ok(Action::await_change());
+            }
             let ar = resource::api_resource(resource_api);
             let requests: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
             let listed = match requests.list(&ListParams::default()).await {
@@ -184,7 +192,11 @@ pub async fn reconcile(
             Ok(Action::requeue(CLEANUP_RECHECK))
         }
         API_CRD_CLEANUP => {
-            if let Some(resource_api) = &validated.resource_api {
+            if let Some(resource_api) = &validated.resource_api
+                && super::promise::api_conflict(client, &promise.name, resource_api)
+                    .await?
+                    .is_none()
+            {
                 let crd_name = resource_crd(&promise.name, resource_api)
                     .metadata
                     .name
@@ -207,11 +219,18 @@ pub async fn reconcile(
 /// The UIDs of the Promise's requests (none when it has no API, or it is gone).
 async fn request_uids(
     client: &kube::Client,
+    promise_name: &str,
     validated: &kratix_shared::validate::Validated,
 ) -> Result<std::collections::BTreeSet<String>, ReconcileError> {
     let Some(resource_api) = &validated.resource_api else {
         return Ok(std::collections::BTreeSet::new());
     };
+    if super::promise::api_conflict(client, &promise_name, resource_api)
+        .await?
+        .is_some()
+    {
+        return Ok(std::collections::BTreeSet::new());
+    }
     let requests: Api<DynamicObject> = Api::all_with(client.clone(), &resource::api_resource(resource_api));
     match requests.list_metadata(&ListParams::default()).await {
         Ok(list) => Ok(list.items.into_iter().filter_map(|r| r.metadata.uid).collect()),
