@@ -225,7 +225,7 @@ async fn request_uids(
     let Some(resource_api) = &validated.resource_api else {
         return Ok(std::collections::BTreeSet::new());
     };
-    if super::promise::api_conflict(client, &promise_name, resource_api)
+    if super::promise::api_conflict(client, promise_name, resource_api)
         .await?
         .is_some()
     {
