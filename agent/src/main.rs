@@ -212,6 +212,7 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         promises: Default::default(),
         resource_controllers: Default::default(),
         state_stores: state_store::StateStores::new(client_for_stores, options.state_dir),
+        retries: Default::default(),
     });
     let lost = async {
         match &elector {

@@ -1,5 +1,5 @@
 //! Periodic re-runs (contract 7 and 8.5): when a finished configure workflow
-//! is due to run again.
+//! is due to run again; and when a failed reconcile or write is tried again.
 
 use std::time::Duration;
 
@@ -69,9 +69,57 @@ pub fn rerun(
     if due <= now { Rerun::Now } else { Rerun::At(due) }
 }
 
+/// The first wait after a failure.
+pub const RETRY_BASE: Duration = Duration::from_secs(1);
+/// The longest wait between tries: a power of two seconds, so its multiples on
+/// the clock are multiples of every shorter step too.
+pub const RETRY_CAP: Duration = Duration::from_secs(256);
+
+/// How long to wait after the `failures`-th failure in a row (1 for the first):
+/// doubling from [`RETRY_BASE`] to [`RETRY_CAP`], so something that keeps
+/// failing (an invalid object, a dead credential) costs little. The wait ends on
+/// a multiple of its step on the wall clock (`now` in milliseconds since the
+/// epoch), at least half a step away: objects failing against one state store
+/// retry together, so the store coming back gets one batch, not one per object.
+pub fn retry_delay(failures: u32, now: u64) -> Duration {
+    let base = RETRY_BASE.as_millis() as u64;
+    let cap = RETRY_CAP.as_millis() as u64;
+    let doublings = failures.saturating_sub(1).min(32);
+    let step = base.saturating_mul(1u64 << doublings).min(cap);
+    let mut wait = step - now % step;
+    if wait < step / 2 {
+        wait += step;
+    }
+    Duration::from_millis(wait)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_double_up_to_the_cap_and_end_on_the_clock() {
+        let now = 1_700_000_000_123;
+        let waits: Vec<u64> = (1..=12).map(|n| retry_delay(n, now).as_millis() as u64).collect();
+        for (n, wait) in waits.iter().enumerate() {
+            let step = (1000u64 << n).min(256_000);
+            assert!(
+                *wait >= step / 2 && *wait <= step + step / 2,
+                "failure {}: {wait} ms",
+                n + 1
+            );
+            assert_eq!((now + wait) % step, 0, "failure {} ends on the clock", n + 1);
+        }
+        assert_eq!(waits[9..], [waits[8]; 3], "capped");
+        // Two objects failing at about the same time, whatever their counts past
+        // the cap, retry at the same instant.
+        assert_eq!(
+            now + retry_delay(9, now).as_millis() as u64,
+            now + 700 + retry_delay(40, now + 700).as_millis() as u64
+        );
+        assert!(retry_delay(u32::MAX, now) <= RETRY_CAP + RETRY_CAP / 2);
+        assert!(retry_delay(0, now) >= RETRY_BASE / 2);
+    }
     use serde_json::json;
 
     fn status(state: &str, reason: &str, at: &str) -> Map<String, Value> {

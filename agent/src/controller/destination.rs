@@ -25,7 +25,6 @@ use super::store_lookup::StoreCaches;
 use super::work::status_with;
 use super::{Agent, ReconcileError, events};
 
-const FAILED_RETRY: Duration = Duration::from_secs(15);
 const DELETE_RECHECK: Duration = Duration::from_secs(1);
 
 struct Context {
@@ -50,6 +49,7 @@ pub async fn run(agent: Arc<Agent>) {
     );
     let (git_stores, bucket_stores, store_changes) = super::store_lookup::store_caches_and_changes(&client);
     let metrics = agent.metrics.clone();
+    let retries_agent = agent.clone();
     let context = Arc::new(Context {
         agent,
         caches: StoreCaches {
@@ -62,6 +62,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
+            super::reconciled(&retries_agent, "Destination", &result);
             metrics.reconciled("destination", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "destination reconcile failed");
@@ -71,8 +72,9 @@ pub async fn run(agent: Arc<Agent>) {
         .await;
 }
 
-fn error_policy(_: Arc<Destination>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    super::retry_after(error)
+fn error_policy(destination: Arc<Destination>, error: &ReconcileError, context: Arc<Context>) -> Action {
+    let key = super::retries::key("Destination", None, &destination.name_any());
+    super::retry_after(&context.agent, &key, error)
 }
 
 fn condition(status: &'static str, reason: &'static str, message: String) -> Condition {
@@ -118,7 +120,9 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
                 condition("False", "DestinationNotReady", message),
             )
             .await?;
-            return Ok(Action::requeue(FAILED_RETRY));
+            return Ok(Action::requeue(
+                context.agent.retries.failed(&failing_key(&destination)),
+            ));
         }
     };
     let sharing = context
@@ -148,7 +152,9 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             condition("False", "DestinationNotReady", message),
         )
         .await?;
-        return Ok(Action::requeue(FAILED_RETRY));
+        return Ok(Action::requeue(
+            context.agent.retries.failed(&failing_key(&destination)),
+        ));
     }
     let target = match StoreCaches::target(&destination, &store) {
         Ok(target) => target,
@@ -193,6 +199,7 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
                 condition("True", "DestinationReady", "Destination is ready".to_owned())
             };
             write_ready(&api, &destination, ready).await?;
+            agent.retries.succeeded(&failing_key(&destination));
             let interval = agent.state_store_reconciliation_interval();
             Ok(if interval.is_zero() {
                 Action::await_change()
@@ -219,7 +226,9 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
                 )
                 .await;
             }
-            Ok(Action::requeue(FAILED_RETRY))
+            Ok(Action::requeue(
+                context.agent.retries.failed(&failing_key(&destination)),
+            ))
         }
     }
 }
@@ -280,7 +289,9 @@ async fn delete(
                 ),
             )
             .await?;
-            return Ok(Action::requeue(FAILED_RETRY));
+            return Ok(Action::requeue(
+                context.agent.retries.failed(&failing_key(destination)),
+            ));
         }
     }
     let wanted: Vec<String> = destination
@@ -341,4 +352,11 @@ async fn set_finalizers(
         )
     })?;
     Ok(())
+}
+
+/// The key of a Destination that is not ready (no store, a shared path, its
+/// canary files not written) for the agent's backoff: looked at less and less
+/// often while it stays so.
+fn failing_key(destination: &Destination) -> String {
+    super::retries::key("Destination-ready", None, &destination.name_any())
 }

@@ -14,6 +14,7 @@ pub mod rbac_cleanup;
 pub mod required_by;
 pub mod resource;
 pub mod resource_delete;
+pub mod retries;
 pub mod state_store_status;
 pub mod status;
 pub mod store_lookup;
@@ -85,6 +86,8 @@ pub struct Agent {
     pub resource_controllers: Mutex<HashMap<String, resource::Handle>>,
     /// The state-store writers, one per store.
     pub state_stores: crate::state_store::StateStores,
+    /// Failures in a row per object, for backoff.
+    pub retries: retries::Retries,
 }
 
 impl Agent {
@@ -128,20 +131,42 @@ impl Agent {
     }
 }
 
-/// How soon to look again after an error.
-pub const ERROR_REQUEUE: Duration = Duration::from_secs(2);
 /// How soon to look again after a write conflict.
 pub const CONFLICT_REQUEUE: Duration = Duration::from_millis(50);
 
 /// The retry policy of every controller: conflicts are retried at once and
-/// quietly, other errors after a pause with a warning.
-pub fn retry_after(error: &ReconcileError) -> kube::runtime::controller::Action {
+/// quietly; other errors with a warning, after a wait that doubles with each
+/// failure of that object in a row (reset by its next success, see
+/// [`succeeded`]).
+pub fn retry_after(agent: &Agent, key: &str, error: &ReconcileError) -> kube::runtime::controller::Action {
     if error.is_conflict() {
         tracing::debug!(%error, "write conflict; reading the object again");
         kube::runtime::controller::Action::requeue(CONFLICT_REQUEUE)
     } else {
-        tracing::warn!(%error, "reconcile failed; retrying");
-        kube::runtime::controller::Action::requeue(ERROR_REQUEUE)
+        let wait = agent.retries.failed(key);
+        tracing::warn!(%error, object = key, retry_in_s = wait.as_secs_f32(), "reconcile failed; retrying");
+        kube::runtime::controller::Action::requeue(wait)
+    }
+}
+
+/// A controller's reconcile of `reference` ended: a success resets its backoff.
+pub fn reconciled<K: kube::Resource>(
+    agent: &Agent,
+    what: &str,
+    result: &Result<
+        (
+            kube::runtime::reflector::ObjectRef<K>,
+            kube::runtime::controller::Action,
+        ),
+        kube::runtime::controller::Error<ReconcileError, kube::runtime::watcher::Error>,
+    >,
+) {
+    if let Ok((reference, _)) = result {
+        agent.retries.succeeded(&retries::key(
+            what,
+            reference.namespace.as_deref(),
+            &reference.name,
+        ));
     }
 }
 

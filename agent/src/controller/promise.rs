@@ -54,6 +54,7 @@ pub async fn run(agent: Arc<Agent>) {
     let requirers = Arc::new(Mutex::new(HashMap::<String, BTreeSet<String>>::new()));
     let requirers_of = requirers.clone();
     let metrics = agent.metrics.clone();
+    let retries_agent = agent.clone();
     let context = Arc::new(Context { agent, requirers });
     let controller = Controller::new_with(promises, watcher::Config::default(), api_resource());
     let _ = context.agent.promises.set(controller.store());
@@ -91,6 +92,7 @@ pub async fn run(agent: Arc<Agent>) {
         )
         .run(reconcile, error_policy, context)
         .for_each(|result| {
+            super::reconciled(&retries_agent, "Promise", &result);
             metrics.reconciled("promise", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "promise reconcile failed");
@@ -138,8 +140,9 @@ impl Context {
     }
 }
 
-fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    super::retry_after(error)
+fn error_policy(promise: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
+    let key = super::retries::key("Promise", None, &promise.name_any());
+    super::retry_after(&context.agent, &key, error)
 }
 
 /// One Promise, read fresh, in both shapes.

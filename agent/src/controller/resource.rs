@@ -89,6 +89,8 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         receiver.recv().await.map(|()| ((), receiver))
     });
     let metrics = agent.metrics.clone();
+    let retries_agent = agent.clone();
+    let retries_kind = format!("{}.{}", resource.kind, resource.group);
     let context = Arc::new(Context {
         agent,
         promise: promise.clone(),
@@ -141,6 +143,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
         .run(reconcile, error_policy, context)
         .for_each(|result| {
+            super::reconciled(&retries_agent, &retries_kind, &result);
             metrics.reconciled(&promise, result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "resource reconcile failed");
@@ -222,8 +225,10 @@ pub fn job_finished(job: &Job) -> bool {
         })
 }
 
-fn error_policy(_: Arc<DynamicObject>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    super::retry_after(error)
+fn error_policy(request: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
+    let kind = format!("{}.{}", context.resource.kind, context.resource.group);
+    let key = super::retries::key(&kind, request.namespace().as_deref(), &request.name_any());
+    super::retry_after(&context.agent, &key, error)
 }
 
 /// Everything a reconcile of one request reads first.

@@ -21,7 +21,6 @@ use crate::state_store::StoreObject;
 
 /// A store that answered is checked again this often (a rotated credential shows).
 const READY_RECHECK: Duration = Duration::from_secs(300);
-const FAILED_RECHECK: Duration = Duration::from_secs(30);
 
 /// What the controller needs of either kind of store.
 trait StoreKind:
@@ -68,9 +67,11 @@ pub async fn run(agent: Arc<Agent>) {
 async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
     let client = agent.client.clone();
     let metrics = agent.metrics.clone();
+    let retries_agent = agent.clone();
     Controller::new(Api::<K>::all(client), watcher::Config::default())
         .run(reconcile::<K>, error_policy::<K>, agent)
         .for_each(|result| {
+            super::reconciled(&retries_agent, K::KIND, &result);
             metrics.reconciled(&K::KIND.to_ascii_lowercase(), result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, kind = K::KIND, "state store reconcile failed");
@@ -80,8 +81,9 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
         .await;
 }
 
-fn error_policy<K: StoreKind>(_: Arc<K>, error: &ReconcileError, _: Arc<Agent>) -> Action {
-    super::retry_after(error)
+fn error_policy<K: StoreKind>(store: Arc<K>, error: &ReconcileError, agent: Arc<Agent>) -> Action {
+    let key = super::retries::key(K::KIND, None, &store.name_any());
+    super::retry_after(&agent, &key, error)
 }
 
 async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {
@@ -92,6 +94,8 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
     }
     let generation = store.meta().generation;
     let probed = agent.state_stores.probe(&K::object(store.clone())).await;
+    // A store that stays unreachable is probed less and less often.
+    let probe_key = super::retries::key(&format!("{}-probe", K::KIND), None, &name);
     let (state, ready, recheck) = match &probed {
         Ok(()) => (
             "Ready",
@@ -101,7 +105,10 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
                 reason: "StateStoreReady",
                 message: "State store is ready".to_owned(),
             },
-            READY_RECHECK,
+            {
+                agent.retries.succeeded(&probe_key);
+                READY_RECHECK
+            },
         ),
         Err(error) => (
             "NotReady",
@@ -111,7 +118,7 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
                 reason: "StateStoreNotReady",
                 message: error.to_string(),
             },
-            FAILED_RECHECK,
+            agent.retries.failed(&probe_key),
         ),
     };
     let (before, mut after) = status_with(store.status(), [&ready]);

@@ -52,12 +52,14 @@ pub async fn run(agent: Arc<Agent>) {
     .touched_objects()
     .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
     let metrics = agent.metrics.clone();
+    let retries_agent = agent.clone();
     let context = Arc::new(Context { agent, destinations });
     Controller::new(Api::<Work>::all(client.clone()), watcher::Config::default())
         .owns(Api::<WorkPlacement>::all(client), watcher::Config::default())
         .reconcile_all_on(destination_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
+            super::reconciled(&retries_agent, "Work", &result);
             metrics.reconciled("work", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "work reconcile failed");
@@ -67,8 +69,9 @@ pub async fn run(agent: Arc<Agent>) {
         .await;
 }
 
-fn error_policy(_: Arc<Work>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    super::retry_after(error)
+fn error_policy(work: Arc<Work>, error: &ReconcileError, context: Arc<Context>) -> Action {
+    let key = super::retries::key("Work", work.namespace().as_deref(), &work.name_any());
+    super::retry_after(&context.agent, &key, error)
 }
 
 async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, ReconcileError> {

@@ -26,8 +26,6 @@ use super::work::status_with;
 use super::{Agent, ReconcileError, events};
 use crate::state_store::StoreError;
 
-/// A placement that could not be written looks again this soon; see [`retry_tick`].
-const FAILED_RETRY: Duration = Duration::from_secs(5);
 /// A placement waiting for its Destination or store looks again this soon (their
 /// creation also wakes it at once).
 const MISSING_RECHECK: Duration = Duration::from_secs(30);
@@ -73,6 +71,7 @@ pub async fn run(agent: Arc<Agent>) {
     .touched_objects();
     let (git_stores, bucket_stores, store_changes) = super::store_lookup::store_caches_and_changes(&client);
     let metrics = agent.metrics.clone();
+    let retries_agent = agent.clone();
     let context = Arc::new(Context {
         agent,
         caches: StoreCaches {
@@ -97,6 +96,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
+            super::reconciled(&retries_agent, "WorkPlacement", &result);
             metrics.reconciled("workplacement", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "workplacement reconcile failed");
@@ -106,8 +106,13 @@ pub async fn run(agent: Arc<Agent>) {
         .await;
 }
 
-fn error_policy(_: Arc<WorkPlacement>, error: &ReconcileError, _: Arc<Context>) -> Action {
-    super::retry_after(error)
+fn error_policy(placement: Arc<WorkPlacement>, error: &ReconcileError, context: Arc<Context>) -> Action {
+    let key = super::retries::key(
+        "WorkPlacement",
+        placement.namespace().as_deref(),
+        &placement.name_any(),
+    );
+    super::retry_after(&context.agent, &key, error)
 }
 
 /// The placement as the writers need it.
@@ -220,6 +225,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
                 )
                 .await;
             }
+            agent.retries.succeeded(&write_key(&placement));
             let interval = agent.state_store_reconciliation_interval();
             Ok(if interval.is_zero() {
                 Action::await_change()
@@ -242,20 +248,21 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
                 )
                 .await;
             }
-            Ok(Action::requeue(retry_tick()))
+            Ok(Action::requeue(agent.retries.failed(&write_key(&placement))))
         }
     }
 }
 
-/// The time to the next multiple of [`FAILED_RETRY`] on the clock: every placement
-/// that failed against a store retries at the same instant, so when the store is
-/// back they all land in one batch instead of one commit each.
-fn retry_tick() -> Duration {
-    let period = FAILED_RETRY.as_millis() as u64;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    Duration::from_millis(period - now % period)
+/// The key of a placement's writes for the agent's backoff: a write that keeps
+/// failing (a dead credential, a refused path) is tried less and less often, and
+/// on the clock, so placements failing against one store retry together and land
+/// in one batch when it is back.
+fn write_key(placement: &WorkPlacement) -> String {
+    super::retries::key(
+        "WorkPlacement-write",
+        placement.namespace().as_deref(),
+        &placement.name_any(),
+    )
 }
 
 /// Every live placement on the Destination, with `this` in place of its cached copy.
@@ -338,13 +345,14 @@ async fn delete(
         .await
     {
         Ok(_) => {
+            agent.retries.succeeded(&write_key(placement));
             set_finalizers(api, placement, &remaining).await?;
             Ok(Action::await_change())
         }
         Err(StoreError::Failed(message) | StoreError::Rejected(message)) => {
             let message = format!("removing the files: {message}");
             write_status(api, placement, Err(&message), None, None).await?;
-            Ok(Action::requeue(retry_tick()))
+            Ok(Action::requeue(agent.retries.failed(&write_key(placement))))
         }
     }
 }
