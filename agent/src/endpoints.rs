@@ -4,15 +4,24 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
+
+/// A request's headers must arrive within this (a client that never sends them
+/// would hold its connection for ever).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// No connection, kept alive or not, lives longer than this.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections served at once; more are closed as they come.
+const MAX_CONNECTIONS: usize = 1024;
 
 /// What the endpoints report.
 pub struct Health {
@@ -43,16 +52,24 @@ fn respond(health: &Health, path: &str) -> Response<Full<Bytes>> {
     response
 }
 
-/// Binds `address` (an error names it) and serves until the process ends.
-pub async fn serve(address: SocketAddr, health: Arc<Health>) -> anyhow::Result<()> {
+/// Binds `address` (an error names it) and serves until the process ends; the
+/// address it listens on (port 0 picks one).
+pub async fn serve(address: SocketAddr, health: Arc<Health>) -> anyhow::Result<SocketAddr> {
     use anyhow::Context as _;
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("binding the health and metrics endpoint to {address}"))?;
+    let address = listener.local_addr().unwrap_or(address);
     tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            // Past the limit a connection is closed at once: the endpoint's
+            // memory stays bounded whoever connects.
+            let Ok(permit) = open.clone().try_acquire_owned() else {
                 continue;
             };
             let health = health.clone();
@@ -61,16 +78,20 @@ pub async fn serve(address: SocketAddr, health: Arc<Health>) -> anyhow::Result<(
                     let response = respond(&health, request.uri().path());
                     async move { Ok::<_, std::convert::Infallible>(response) }
                 });
-                if let Err(error) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!(%error, "health endpoint connection failed");
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
+                    Ok(Err(error)) => tracing::debug!(%error, "health endpoint connection failed"),
+                    Err(_) => tracing::debug!("health endpoint connection open too long; closed"),
+                    Ok(Ok(())) => {}
                 }
+                drop(permit);
             });
         }
     });
-    Ok(())
+    Ok(address)
 }
 
 #[cfg(test)]

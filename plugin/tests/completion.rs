@@ -80,3 +80,44 @@ fn kubectl_completes_plugin_arguments_through_the_helper() {
         format!("kubectl-kratix {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// A kubeconfig whose user's credentials come from an exec plugin that never
+/// answers (a login that waits for someone at a browser).
+fn hanging_kubeconfig(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+         clusters: [{name: k, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         contexts: [{name: c, context: {cluster: k, user: u}}]\n\
+         users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: sleep, args: ['300'], interactiveMode: IfAvailable}}}]\n",
+    )
+    .expect("kubeconfig");
+    path
+}
+
+#[test]
+fn completion_never_waits_for_a_credential_plugin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = hanging_kubeconfig(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-kratix"))
+        .args(["__complete", "workflows", "status", ""])
+        .env("KUBECONFIG", &kubeconfig)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let status = status.expect("completion waited on the credential plugin instead of giving up after 2 s");
+    assert!(status.success(), "{status}");
+}

@@ -97,6 +97,23 @@ fn job_state(job: &Job) -> JobState {
     }
 }
 
+/// The merge patch that removes those of `keys` present on `seen`, valid only
+/// while the object is still at `seen`'s resourceVersion; `None` when none is.
+pub fn label_removal(seen: &DynamicObject, keys: &[&str]) -> Option<Value> {
+    let removed: Map<String, Value> = keys
+        .iter()
+        .filter(|k| seen.labels().contains_key(**k))
+        .map(|k| ((*k).to_owned(), Value::Null))
+        .collect();
+    if removed.is_empty() {
+        return None;
+    }
+    Some(json!({"metadata": {
+        "labels": removed,
+        "resourceVersion": seen.metadata.resource_version.clone().unwrap_or_default(),
+    }}))
+}
+
 /// Whether `key` is `"true"` on the object.
 pub fn has_label(object: &DynamicObject, key: &str) -> bool {
     object.labels().get(key).map(String::as_str) == Some("true")
@@ -172,22 +189,15 @@ impl Run<'_> {
         .await;
     }
 
-    async fn remove_labels(&self, keys: &[&str]) -> Result<(), ReconcileError> {
-        let present: Vec<&&str> = keys
-            .iter()
-            .filter(|k| self.object.labels().contains_key(**k))
-            .collect();
-        if present.is_empty() {
+    /// Removes trigger labels from `seen`, the version of the object the
+    /// decision was made on: a conflict means someone changed it since (a label
+    /// put back asks for another run), and the reconcile looks again.
+    async fn remove_labels(&self, seen: &DynamicObject, keys: &[&str]) -> Result<(), ReconcileError> {
+        let Some(patch) = label_removal(seen, keys) else {
             return Ok(());
-        }
-        let removed: Map<String, Value> = present.iter().map(|k| ((**k).to_owned(), Value::Null)).collect();
-        let patch = json!({"metadata": {"labels": removed}});
+        };
         self.api
-            .patch(
-                &self.object.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
+            .patch(&seen.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| ReconcileError::kube(format!("removing labels from {}", self.describe()), e))?;
         Ok(())
@@ -443,11 +453,14 @@ impl Run<'_> {
                     );
                 }
                 // Progress first: a crash after this write re-creates this very Job.
-                status::replace(self.api, self.object, status.clone()).await?;
+                let recorded = status::replace(self.api, self.object, status.clone()).await?;
                 crash_point(crash_points::PROGRESS_RECORDED);
                 if situation.rerun {
-                    self.remove_labels(&[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START])
-                        .await?;
+                    self.remove_labels(
+                        &recorded,
+                        &[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START],
+                    )
+                    .await?;
                 }
                 if configure && self.agent.stale_rbac.needed(self.workflow, resources) {
                     rbac_cleanup::remove_stale_user_rbac(&self.agent.client, self.workflow, resources)
@@ -549,7 +562,8 @@ impl Run<'_> {
                 let retry_in = match retry_at.map(|t| t.0) {
                     Some(at) if at <= Timestamp::now() => {
                         // Due: the label goes, and the next pass re-runs the pipeline.
-                        self.remove_labels(&[labels::WORKFLOW_SUSPENDED]).await?;
+                        self.remove_labels(self.object, &[labels::WORKFLOW_SUSPENDED])
+                            .await?;
                         prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
                         Some(Duration::ZERO)
                     }
@@ -646,5 +660,28 @@ pub fn background() -> kube::api::DeleteParams {
     kube::api::DeleteParams {
         propagation_policy: Some(kube::api::PropagationPolicy::Background),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_labels_go_only_from_the_version_the_decision_saw() {
+        let mut seen: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "example.org/v1", "kind": "Cache",
+            "metadata": {"name": "orders", "resourceVersion": "42",
+                "labels": {"kratix.io/manual-reconciliation": "true", "team": "a"}}
+        }))
+        .expect("object");
+        let patch =
+            label_removal(&seen, &[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START]).expect("a patch");
+        assert_eq!(
+            patch,
+            json!({"metadata": {"labels": {"kratix.io/manual-reconciliation": null}, "resourceVersion": "42"}})
+        );
+        seen.metadata.labels = None;
+        assert_eq!(label_removal(&seen, &[labels::MANUAL_RECONCILIATION]), None);
     }
 }

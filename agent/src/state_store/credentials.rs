@@ -2,7 +2,7 @@
 //! form its writer hands them on; and the redaction that keeps them out of every
 //! message.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
@@ -22,8 +22,20 @@ pub enum GitAuth {
     },
     Ssh {
         command: String,
-        secrets: Vec<String>,
+        /// The key and known-hosts files the command names: removed when these
+        /// credentials are dropped, so no private key outlives its batch.
+        files: Vec<PathBuf>,
     },
+}
+
+impl Drop for GitAuth {
+    fn drop(&mut self) {
+        if let GitAuth::Ssh { files, .. } = self {
+            for file in files {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
 }
 
 impl GitAuth {
@@ -43,11 +55,13 @@ impl GitAuth {
         }
     }
 
-    /// `text` with every credential replaced by `***`.
+    /// `text` with every credential replaced by `***`, those written into a
+    /// URL included.
     pub fn redact(&self, text: &str) -> String {
+        let text = redact_url_credentials(text);
         match self {
-            GitAuth::None => text.to_owned(),
-            GitAuth::Basic { secrets, .. } | GitAuth::Ssh { secrets, .. } => redact(text, secrets),
+            GitAuth::None | GitAuth::Ssh { .. } => text,
+            GitAuth::Basic { secrets, .. } => redact(&text, secrets),
         }
     }
 }
@@ -58,6 +72,31 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         out = out.replace(secret.as_str(), "***");
     }
+    out
+}
+
+/// `text` with the `user:password@` of every URL in it replaced by `***@`: a
+/// store's URL may carry a token, and git repeats the URL in its messages.
+pub fn redact_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match authority.rfind('@') {
+            Some(user_end) if authority[..user_end].contains(':') => {
+                out.push_str("***");
+                out.push_str(&authority[user_end..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -149,39 +188,7 @@ pub async fn git_auth(
                 reference,
                 "ssh (the host key is always checked)",
             )?;
-            let write = |name: &str, content: &str| -> Result<std::path::PathBuf, StoreError> {
-                use std::io::Write as _;
-                use std::os::unix::fs::OpenOptionsExt as _;
-                std::fs::create_dir_all(key_dir).map_err(|e| {
-                    StoreError::Failed(format!("{label}: creating {}: {e}", key_dir.display()))
-                })?;
-                let path = key_dir.join(name);
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| StoreError::Failed(format!("{label}: writing {}: {e}", path.display())))?;
-                let mut text = content.to_owned();
-                if !text.ends_with('\n') {
-                    // ssh refuses a private key without its final newline.
-                    text.push('\n');
-                }
-                file.write_all(text.as_bytes())
-                    .map_err(|e| StoreError::Failed(format!("{label}: writing {}: {e}", path.display())))?;
-                Ok(path)
-            };
-            let key_file = write("ssh-key", &key)?;
-            let known_hosts_file = write("known_hosts", &known_hosts)?;
-            Ok(GitAuth::Ssh {
-                command: format!(
-                    "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20",
-                    shell_quote(&key_file),
-                    shell_quote(&known_hosts_file)
-                ),
-                secrets: Vec::new(),
-            })
+            ssh_auth(&label, &key, &known_hosts, key_dir)
         }
         "githubApp" => Err(StoreError::Failed(format!(
             "{label}: authMethod githubApp is not supported by kratix-agent; use basicAuth with a token as the password, or ssh"
@@ -190,6 +197,43 @@ pub async fn git_auth(
             "{label}: spec.authMethod {other:?} is not one of basicAuth, ssh"
         ))),
     }
+}
+
+/// SSH credentials: the key and known hosts written under `key_dir` (0600) for
+/// the life of the returned value.
+pub fn ssh_auth(label: &str, key: &str, known_hosts: &str, key_dir: &Path) -> Result<GitAuth, StoreError> {
+    let write = |name: &str, content: &str| -> Result<PathBuf, StoreError> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::create_dir_all(key_dir)
+            .map_err(|e| StoreError::Failed(format!("{label}: creating {}: {e}", key_dir.display())))?;
+        let path = key_dir.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| StoreError::Failed(format!("{label}: writing {}: {e}", path.display())))?;
+        let mut text = content.to_owned();
+        if !text.ends_with('\n') {
+            // ssh refuses a private key without its final newline.
+            text.push('\n');
+        }
+        file.write_all(text.as_bytes())
+            .map_err(|e| StoreError::Failed(format!("{label}: writing {}: {e}", path.display())))?;
+        Ok(path)
+    };
+    let key_file = write("ssh-key", key)?;
+    let known_hosts_file = write("known_hosts", known_hosts)?;
+    Ok(GitAuth::Ssh {
+        command: format!(
+            "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20",
+            shell_quote(&key_file),
+            shell_quote(&known_hosts_file)
+        ),
+        files: vec![key_file, known_hosts_file],
+    })
 }
 
 /// How the bucket client authenticates.
@@ -204,9 +248,10 @@ pub enum BucketCredentials {
 
 impl BucketCredentials {
     pub fn redact(&self, text: &str) -> String {
+        let text = redact_url_credentials(text);
         match self {
-            BucketCredentials::Ambient => text.to_owned(),
-            BucketCredentials::Keys { secret_key, .. } => redact(text, std::slice::from_ref(secret_key)),
+            BucketCredentials::Ambient => text,
+            BucketCredentials::Keys { secret_key, .. } => redact(&text, std::slice::from_ref(secret_key)),
         }
     }
 }
@@ -257,5 +302,43 @@ mod tests {
             "too short to be a credential"
         );
         assert_eq!(shell_quote(Path::new("/a b/it's")), r"'/a b/it'\''s'");
+    }
+
+    #[test]
+    fn credentials_written_into_a_store_url_are_redacted_too() {
+        let text = "fatal: unable to access 'https://kratix:t0ken@git.example.org/repo.git/': 403";
+        for redacted in [
+            GitAuth::None.redact(text),
+            redact_url_credentials(text),
+            BucketCredentials::Ambient.redact("GET http://AKIA:secret@minio:9000/b failed"),
+        ] {
+            assert!(
+                !redacted.contains("t0ken") && !redacted.contains("secret@"),
+                "{redacted}"
+            );
+        }
+        assert_eq!(
+            redact_url_credentials(text),
+            "fatal: unable to access 'https://***@git.example.org/repo.git/': 403"
+        );
+        assert_eq!(
+            redact_url_credentials("ssh://git@host/x and git@host:x.git stay"),
+            "ssh://git@host/x and git@host:x.git stay",
+            "a user name alone is no credential"
+        );
+    }
+
+    #[test]
+    fn ssh_key_files_live_only_as_long_as_the_credentials() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = ssh_auth("GitStateStore s", "KEY", "host ssh-ed25519 AAAA", dir.path()).expect("auth");
+        let key = dir.path().join("ssh-key");
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).expect("key").permissions());
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&key).expect("key"), "KEY\n");
+        drop(auth);
+        assert!(!key.exists(), "the private key is removed once the batch is done");
+        assert!(!dir.path().join("known_hosts").exists());
     }
 }

@@ -30,6 +30,8 @@ const MAX_BATCH: usize = 5000;
 /// memory. The rest waits for the next batch; the agent's memory limit is sized
 /// for this (`kratix_shared::agent_manifests`).
 const BATCH_BYTES: usize = 32 << 20;
+/// Numbers the writers' directories.
+static WRITER_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// How long a caller waits for its change to be written.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -230,7 +232,10 @@ impl StateStores {
             Some(writer) => writer.requests.clone(),
             None => {
                 let (sender, receiver) = mpsc::unbounded_channel();
-                let dir = self.root.join(format!("{}-{}", key.0, key.1));
+                // Each writer its own directory: a replaced writer removes its own
+                // as it ends, while its successor already works in another.
+                let serial = WRITER_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let dir = self.root.join(format!("{}-{}-{serial}", key.0, key.1));
                 tokio::spawn(run_writer(self.client.clone(), store.clone(), dir, receiver));
                 writers.insert(
                     key,
@@ -364,4 +369,6 @@ async fn run_writer(
             }
         }
     }
+    // The store is forgotten or replaced: its clone goes with it.
+    let _ = std::fs::remove_dir_all(&dir);
 }

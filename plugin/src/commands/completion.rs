@@ -25,7 +25,7 @@ pub fn script(shell: CompletionShell) -> Result<ExitCode> {
 }
 
 /// What the last word is: known now, or names the cluster holds.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wanted {
     Known(Vec<String>, u8),
     /// A Promise's name (the first argument of a `workflows` command).
@@ -197,7 +197,11 @@ fn connection(words: &[String]) -> crate::cluster::ClusterArgs {
 /// Names from the cluster the kubeconfig points at; none when it cannot be
 /// asked within two seconds (completion must never hang a shell).
 fn from_cluster(wanted: &Wanted, words: &[String]) -> Vec<String> {
-    let ask = async {
+    let wanted = wanted.clone();
+    let words = words.to_vec();
+    let ask = async move {
+        let wanted = &wanted;
+        let words = words.as_slice();
         let cluster = connection(words).connect().await.ok()?;
         match wanted {
             Wanted::Promises => {
@@ -222,11 +226,21 @@ fn from_cluster(wanted: &Wanted, words: &[String]) -> Vec<String> {
             Wanted::Known(..) => None,
         }
     };
-    let Ok(runtime) = super::runtime() else {
+    // On a thread of its own: a credential plugin runs as a blocking child
+    // process that no async timeout interrupts (a login waiting for a browser).
+    // The thread is left behind when time is up; the process ends right after.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("completion".to_owned())
+        .spawn(move || {
+            let names = super::runtime().ok().and_then(|runtime| runtime.block_on(ask));
+            let _ = sender.send(names);
+        });
+    if spawned.is_err() {
         return Vec::new();
-    };
-    runtime
-        .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(2), ask).await })
+    }
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(2))
         .ok()
         .flatten()
         .unwrap_or_default()
