@@ -286,6 +286,20 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     }
     let validated = validate_promise(&promise.value);
     if promise.object.metadata.deletion_timestamp.is_some() {
+        // After a restart nothing else starts it: the requests' own deletions,
+        // which the Promise's waits for, need it.
+        if let Some(resource_api) = &validated.resource_api
+            && promise
+                .object
+                .finalizers()
+                .iter()
+                .any(|f| f == finalizers::RESOURCE_REQUEST_CLEANUP)
+            && api_conflict(&agent.client, &promise.name, resource_api)
+                .await?
+                .is_none()
+        {
+            ensure_resource_controller(agent, &promise.name, resource_api, false).await;
+        }
         return promise_delete::reconcile(context, promise, &validated).await;
     }
     if let Some(problem) = validated.problems.iter().find(|p| p.severity == Severity::Error) {
@@ -327,10 +341,11 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         .await;
     }
     let requirements = check_requirements(agent, promise).await?;
-    if let Some(resource_api) = &resource_api
-        && let Some(action) = install_api(agent, &promise.name, resource_api).await?
-    {
-        return Ok(action);
+    if let Some(resource_api) = &resource_api {
+        if let Some(action) = install_api(agent, &promise.name, resource_api).await? {
+            return Ok(action);
+        }
+        ensure_resource_controller(agent, &promise.name, resource_api, false).await;
     }
     dependencies::sync(&agent.client, &promise.typed).await?;
 
@@ -384,11 +399,10 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         Settled::Paused | Settled::NothingToRun | Settled::Completed => {}
     }
 
-    if let Some(resource_api) = &resource_api {
-        // Requests look again when the Promise changed or was unavailable
-        // (they wait for its requirements).
-        start_resources(agent, promise, resource_api, spec_changed || !was_available).await?;
-    }
+    // Requests look again when the Promise changed or was unavailable (they
+    // wait for its requirements, and for it to be Available): once its status
+    // says so, so that they read it.
+    let look_again = spec_changed || !was_available;
     if !requirements_met {
         mark_unavailable(
             &mut status,
@@ -404,6 +418,9 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
             &now(),
         );
         promise.write_if_changed(status).await?;
+        if let Some(resource_api) = &resource_api {
+            start_resources(agent, promise, resource_api, look_again).await?;
+        }
         return Ok(Action::requeue(REQUIREMENTS_RECHECK));
     }
 
@@ -445,6 +462,9 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         set_reconciled(&mut status, WorkflowState::Completed, &[]);
     }
     promise.write_if_changed(status.clone()).await?;
+    if let Some(resource_api) = &resource_api {
+        start_resources(agent, promise, resource_api, look_again).await?;
+    }
     if became_available {
         events::publish(
             agent,
@@ -620,6 +640,35 @@ async fn install_api(
     Ok(None)
 }
 
+/// Starts the resource controller of Promise `name` unless it runs, or has it
+/// look at every request again (`look_again`). It runs whenever the Promise's
+/// API is installed, whatever its own workflow's state: its requests' deletions
+/// must be carried out even while the Promise cannot fulfil new ones (its
+/// requests' configure workflows wait for the Promise to be Available).
+pub async fn ensure_resource_controller(
+    agent: &Arc<Agent>,
+    name: &str,
+    resource_api: &ResourceApi,
+    look_again: bool,
+) {
+    let mut controllers = agent.resource_controllers.lock().await;
+    match controllers.get(name) {
+        Some(handle) if !handle.task.is_finished() => {
+            if look_again {
+                let _ = handle.rerun_all.send(());
+            }
+        }
+        _ => {
+            let handle = resource::start(
+                agent.clone(),
+                name.to_owned(),
+                resource::api_resource(resource_api),
+            );
+            controllers.insert(name.to_owned(), handle);
+        }
+    }
+}
+
 /// Starts the resource controller, or has it look at every request again
 /// (a changed Promise changes every request's hash); `kratix.io/reconcile-resources`
 /// re-runs every request's workflow (waiting for running Jobs) and is removed.
@@ -629,24 +678,7 @@ async fn start_resources(
     resource_api: &ResourceApi,
     look_again: bool,
 ) -> Result<(), ReconcileError> {
-    {
-        let mut controllers = agent.resource_controllers.lock().await;
-        match controllers.get(&promise.name) {
-            Some(handle) if !handle.task.is_finished() => {
-                if look_again {
-                    let _ = handle.rerun_all.send(());
-                }
-            }
-            _ => {
-                let handle = resource::start(
-                    agent.clone(),
-                    promise.name.clone(),
-                    resource::api_resource(resource_api),
-                );
-                controllers.insert(promise.name.clone(), handle);
-            }
-        }
-    }
+    ensure_resource_controller(agent, &promise.name, resource_api, look_again).await;
     if !has_label(&promise.object, labels::RECONCILE_RESOURCES) {
         return Ok(());
     }

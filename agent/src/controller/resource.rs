@@ -301,6 +301,25 @@ impl Request<'_> {
     }
 }
 
+/// Whether the request's Promise says it is Available: the cached copy, or
+/// the API server's when the cache may lag behind the Promise's own write.
+async fn promise_available(request: &Request<'_>) -> Result<bool, ReconcileError> {
+    let available =
+        |promise: &Value| promise.pointer("/status/status").and_then(Value::as_str) == Some("Available");
+    if available(&request.promise_value) {
+        return Ok(true);
+    }
+    let promises: Api<DynamicObject> = Api::all_with(
+        request.context.agent.client.clone(),
+        &super::promise::api_resource(),
+    );
+    let fresh = promises
+        .get_opt(&request.context.promise)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading Promise {}", request.context.promise), e))?;
+    Ok(fresh.is_some_and(|promise| available(&promise.data)))
+}
+
 async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<Action, ReconcileError> {
     let client = context.agent.client.clone();
     let name = cached.name_any();
@@ -393,6 +412,11 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     }
     if let Some(action) = requirements_gate(&request).await? {
         return Ok(action);
+    }
+    if !promise_available(&request).await? {
+        // Not yet (its own workflow runs first), or not while it cannot fulfil
+        // requests; it has every request looked at again once it is Available.
+        return Ok(Action::await_change());
     }
     let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
     let hash = resource_hash(&request.promise_value, &request.value);
