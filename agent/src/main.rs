@@ -49,6 +49,13 @@ enum Command {
         /// several replicas are safe. Off for a single agent run by hand.
         #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
         leader_elect: bool,
+        /// The leader Lease's name.
+        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT_LEASE", default_value = manifests::NAME)]
+        leader_elect_lease: String,
+        /// The leader Lease's namespace (default: the agent's own, else
+        /// kratix-platform-system).
+        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT_NAMESPACE")]
+        leader_elect_namespace: Option<String>,
         /// Where the state-store writers keep their Git clones (rebuilt on start).
         #[arg(long, env = "KRATIX_AGENT_STATE_DIR", default_value_os_t = std::env::temp_dir().join("kratix-agent"))]
         state_dir: PathBuf,
@@ -98,6 +105,8 @@ fn main() -> Result<()> {
                 pipeline_adapter_pull_secret,
                 metrics_address,
                 leader_elect,
+                leader_elect_lease,
+                leader_elect_namespace,
                 state_dir,
             } => {
                 run_controllers(RunOptions {
@@ -105,6 +114,8 @@ fn main() -> Result<()> {
                     pull_secret: pipeline_adapter_pull_secret,
                     metrics_address,
                     leader_elect,
+                    leader_elect_lease,
+                    leader_elect_namespace,
                     state_dir,
                 })
                 .await
@@ -139,6 +150,8 @@ struct RunOptions {
     pull_secret: Option<String>,
     metrics_address: std::net::SocketAddr,
     leader_elect: bool,
+    leader_elect_lease: String,
+    leader_elect_namespace: Option<String>,
     state_dir: PathBuf,
 }
 
@@ -179,10 +192,18 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("{}-{}", manifests::NAME, kratix_shared::naming::random_suffix()));
     let elector = options.leader_elect.then(|| {
-        let namespace = identity
-            .as_ref()
-            .map_or(kratix_shared::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str());
-        leader::Elector::new(client.clone(), namespace, manifests::NAME, pod.clone())
+        let namespace = options.leader_elect_namespace.clone().unwrap_or_else(|| {
+            identity
+                .as_ref()
+                .map_or(kratix_shared::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str())
+                .to_owned()
+        });
+        leader::Elector::new(
+            client.clone(),
+            &namespace,
+            &options.leader_elect_lease,
+            pod.clone(),
+        )
     });
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
@@ -223,8 +244,10 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
     tokio::select! {
         () = controller::run(agent) => Ok(()),
         reason = lost => {
-            // Stop at once: another replica may be leading already.
-            anyhow::bail!("lost the leader lease: {reason}; exiting so a restart stands by")
+            // Stop at once, before a standby may act: no task of the runtime
+            // gets to finish first.
+            tracing::error!("lost the leader lease: {reason}; exiting so a restart stands by");
+            std::process::exit(1)
         }
         _ = terminate.recv() => {
             if let Some(elector) = &elector {

@@ -64,9 +64,10 @@ fn main() -> Result<()> {
         args.targets
             .iter()
             .map(|name| {
-                TARGETS.iter().find(|t| t.name == name).with_context(|| {
-                    format!("no target {name:?}; `kratix-fuzz --list` names them")
-                })
+                TARGETS
+                    .iter()
+                    .find(|t| t.name == name)
+                    .with_context(|| format!("no target {name:?}; `kratix-fuzz --list` names them"))
             })
             .collect::<Result<_>>()?
     };
@@ -85,7 +86,10 @@ fn main() -> Result<()> {
             default_hook(info);
         }
     }));
-    let watch = Watchdog::start(Duration::from_secs(args.input_timeout_seconds), root.join("crashes"));
+    let watch = Watchdog::start(
+        Duration::from_secs(args.input_timeout_seconds),
+        root.join("crashes"),
+    );
     for target in chosen {
         run_target(target, &args, seed, root, &watch)?;
     }
@@ -184,9 +188,9 @@ fn peak_rss_kib() -> u64 {
 
 fn save(crashes: &Path, target: &str, kind: &str, input: &[u8]) -> PathBuf {
     let _ = std::fs::create_dir_all(crashes);
-    let digest = input
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+    let digest = input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
     let path = crashes.join(format!("{target}-{kind}-{digest:016x}"));
     let _ = std::fs::write(&path, input);
     path
@@ -194,7 +198,12 @@ fn save(crashes: &Path, target: &str, kind: &str, input: &[u8]) -> PathBuf {
 
 fn run_target(target: &FuzzTarget, args: &Args, seed: u64, root: &Path, watch: &Watchdog) -> Result<()> {
     let seeds = seeds(root, target.name)?;
-    let mut rng = Rng::new(seed ^ target.name.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
+    let mut rng = Rng::new(
+        seed ^ target
+            .name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))),
+    );
     // Recent inputs, so mutations can build on mutations.
     let mut pool: Vec<Vec<u8>> = seeds.clone();
     let deadline = Instant::now() + Duration::from_secs(args.seconds);

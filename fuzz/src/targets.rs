@@ -104,7 +104,10 @@ fn workload_paths(input: &[u8]) {
         if let Ok(joined) = state_layout::inside("fuzz", "clusters/dev", path) {
             // Whatever was accepted stays inside and names no Git file.
             assert!(joined.starts_with("clusters/dev/"), "{path:?} became {joined:?}");
-            assert!(state_layout::path_problem(&joined).is_none(), "{path:?} became {joined:?}");
+            assert!(
+                state_layout::path_problem(&joined).is_none(),
+                "{path:?} became {joined:?}"
+            );
         }
     }
 }
