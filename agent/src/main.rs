@@ -234,6 +234,7 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         resource_controllers: Default::default(),
         state_stores: state_store::StateStores::new(client_for_stores, options.state_dir),
         retries: Default::default(),
+        promise_policy_changed: tokio::sync::watch::Sender::new(()),
     });
     let lost = async {
         match &elector {

@@ -39,6 +39,18 @@ pub struct KratixConfig {
     pub selective_cache: bool,
     pub dry_run_enabled: bool,
     pub git_minimum_fetch_interval: Duration,
+    /// `promisePolicy`: kubectl-kratix's own, off by default.
+    pub promise_policy: PromisePolicy,
+}
+
+/// What a cluster admin may refuse in Promises (`validate::policy`): hostPath
+/// volumes, privileged or root containers, a custom service account, wildcard or
+/// escalating RBAC, and a `pipelineNamespace` outside `allowedPipelineNamespaces`
+/// (any, when empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PromisePolicy {
+    pub enabled: bool,
+    pub allowed_pipeline_namespaces: Vec<String>,
 }
 
 /// Defaults applied to every pipeline Job.
@@ -69,6 +81,7 @@ impl Default for KratixConfig {
             selective_cache: false,
             dry_run_enabled: false,
             git_minimum_fetch_interval: DEFAULT_GIT_FETCH_INTERVAL,
+            promise_policy: PromisePolicy::default(),
         }
     }
 }
@@ -84,6 +97,7 @@ struct RawConfig {
     selective_cache: Option<bool>,
     feature_flags: RawFeatureFlags,
     git: RawGit,
+    promise_policy: RawPromisePolicy,
     // Operational settings the agent reads elsewhere; accepted as they are.
     controller_leader_election: Option<Value>,
     logging: Option<Value>,
@@ -112,6 +126,13 @@ struct RawJobOptions {
 #[serde(rename_all = "camelCase", default)]
 struct RawFeatureFlags {
     dry_run: Option<bool>,
+}
+
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawPromisePolicy {
+    enabled: Option<bool>,
+    allowed_pipeline_namespaces: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, JsonSchema, Default)]
@@ -210,6 +231,16 @@ impl KratixConfig {
                 raw.git.minimum_fetch_interval,
                 DEFAULT_GIT_FETCH_INTERVAL,
             )?,
+            promise_policy: PromisePolicy {
+                enabled: raw.promise_policy.enabled.unwrap_or(false),
+                allowed_pipeline_namespaces: raw
+                    .promise_policy
+                    .allowed_pipeline_namespaces
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            },
         };
         let _ = (raw.controller_leader_election, raw.logging, raw.telemetry);
         Ok(LoadedConfig { config, warnings })
@@ -312,6 +343,30 @@ mod tests {
         assert_eq!(config.resource_binding_version_strategy, "floating");
         assert_eq!(config.git_minimum_fetch_interval, Duration::from_secs(5));
         assert!(!config.dry_run_enabled);
+    }
+
+    #[test]
+    fn the_promise_policy_is_off_unless_turned_on() {
+        let off = KratixConfig::from_config_yaml("c", "{}").expect("parses").config;
+        assert_eq!(off.promise_policy, PromisePolicy::default());
+        assert!(!off.promise_policy.enabled);
+        let on = KratixConfig::from_config_yaml(
+            "c",
+            "promisePolicy:\n  enabled: true\n  allowedPipelineNamespaces: [pipelines, '']\n",
+        )
+        .expect("parses")
+        .config;
+        assert_eq!(
+            on.promise_policy,
+            PromisePolicy {
+                enabled: true,
+                allowed_pipeline_namespaces: vec!["pipelines".to_owned()],
+            }
+        );
+        let error = KratixConfig::from_config_yaml("c", "promisePolicy:\n  enabled: maybe\n")
+            .expect_err("not a bool")
+            .to_string();
+        assert!(error.contains("promisePolicy.enabled"), "{error}");
     }
 
     #[test]

@@ -68,13 +68,22 @@ pub async fn run(agent: Arc<Agent>) {
                 continue;
             }
         };
-        let mut current = agent
-            .config
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if current.as_deref() != next.as_deref() {
-            tracing::info!("the kratix config changed; new pipelines use it");
-            *current = next;
+        let policy = |config: &Option<Arc<KratixConfig>>| config.as_ref().map(|c| c.promise_policy.clone());
+        let policy_changed = {
+            let mut current = agent
+                .config
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let changed = policy(&current) != policy(&next);
+            if current.as_deref() != next.as_deref() {
+                tracing::info!("the kratix config changed; new pipelines use it");
+                *current = next;
+            }
+            changed
+        };
+        if policy_changed {
+            // Every Promise is checked against the new policy.
+            agent.promise_policy_changed.send_replace(());
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct Agent {
     pub state_stores: crate::state_store::StateStores,
     /// Failures in a row per object, for backoff.
     pub retries: retries::Retries,
+    /// Told when the config's `promisePolicy` changes: every Promise is looked at again.
+    pub promise_policy_changed: tokio::sync::watch::Sender<()>,
 }
 
 impl Agent {

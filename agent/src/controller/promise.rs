@@ -19,7 +19,7 @@ use kratix_shared::requirements::{self, Found};
 use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
 use kratix_shared::status_conditions::{WorkReadiness, WorkflowState};
 use kratix_shared::status_merge::{remove_condition, set_condition};
-use kratix_shared::validate::{Severity, validate_promise};
+use kratix_shared::validate::{Severity, policy, validate_promise};
 use kratix_shared::{finalizers, labels};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -58,7 +58,12 @@ pub async fn run(agent: Arc<Agent>) {
     let context = Arc::new(Context { agent, requirers });
     let controller = Controller::new_with(promises, watcher::Config::default(), api_resource());
     let _ = context.agent.promises.set(controller.store());
+    let policy_changes = futures::stream::unfold(
+        context.agent.promise_policy_changed.subscribe(),
+        |mut receiver| async move { receiver.changed().await.ok().map(|()| ((), receiver)) },
+    );
     controller
+        .reconcile_all_on(policy_changes)
         .watches(
             jobs,
             watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
@@ -309,6 +314,9 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         promise.write_if_changed(status).await?;
         return Ok(Action::await_change());
     }
+    if let Some(action) = refuse_by_policy(agent, promise, &validated, &mut status).await? {
+        return Ok(action);
+    }
     let resource_api = validated.resource_api.clone();
     if let Some(resource_api) = &resource_api
         && let Some(action) = refuse_foreign_api(agent, promise, resource_api, &mut status).await?
@@ -538,6 +546,72 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
 
 /// Creates or updates the API's CRD and waits until it is Established; grants
 /// the agent access to it. `Some` while it is not yet served.
+/// Refuses a Promise the `kratix` ConfigMap's `promisePolicy` forbids:
+/// `Unavailable` with `PolicyAdmitted` False naming every refused field, before
+/// anything of it is made. A Promise the policy admits again loses the condition.
+async fn refuse_by_policy(
+    agent: &Arc<Agent>,
+    promise: &PromiseObject,
+    validated: &kratix_shared::validate::Validated,
+    status: &mut Map<String, Value>,
+) -> Result<Option<Action>, ReconcileError> {
+    let policy = agent
+        .config()
+        .map(|c| c.promise_policy.clone())
+        .unwrap_or_default();
+    let refused = policy::refusals(
+        &policy,
+        promise.typed.spec.pipeline_namespace(),
+        &validated.pipelines,
+    );
+    if refused.is_empty() {
+        let refused_before = status
+            .get("conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|all| all.iter().any(|c| c["type"] == policy::POLICY_ADMITTED));
+        if refused_before {
+            remove_condition(status, policy::POLICY_ADMITTED);
+            promise.write_if_changed(status.clone()).await?;
+        }
+        return Ok(None);
+    }
+    // Its requests run no pipeline of it either.
+    if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
+        handle.task.abort();
+    }
+    let fields: Vec<String> = refused
+        .iter()
+        .map(|r| format!("{}: {}", r.path, r.message))
+        .collect();
+    let message = format!(
+        "refused by the kratix ConfigMap's promisePolicy: {}",
+        fields.join("; ")
+    );
+    mark_unavailable(status, policy::REFUSED_BY_POLICY, &message);
+    set_condition(
+        status,
+        policy::POLICY_ADMITTED,
+        "False",
+        policy::REFUSED_BY_POLICY,
+        &message,
+        &now(),
+    );
+    status.insert("message".to_owned(), Value::String(message.clone()));
+    if promise.write_if_changed(status.clone()).await? {
+        events::publish(
+            agent,
+            &promise.object,
+            &api_resource(),
+            EventType::Warning,
+            policy::REFUSED_BY_POLICY,
+            "Admit",
+            message,
+        )
+        .await;
+    }
+    Ok(Some(Action::await_change()))
+}
+
 /// How often a Promise refused another's API looks again (the other Promise or
 /// the CRD may go).
 const API_CONFLICT_RECHECK: Duration = Duration::from_secs(60);

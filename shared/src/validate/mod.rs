@@ -6,6 +6,7 @@
 mod crd;
 pub mod names;
 mod pipelines;
+pub mod policy;
 
 use std::time::Duration;
 
