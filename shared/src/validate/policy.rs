@@ -194,7 +194,7 @@ mod tests {
         ];
         for (spec, path) in cases {
             let (paths, messages) = refused(spec, None);
-            assert_eq!(paths, [path.clone()], "{messages:?}");
+            assert_eq!(paths, [path], "{messages:?}");
         }
         for verb in ["escalate", "impersonate"] {
             let spec = json!({"containers": [{"name": "c", "image": "i"}], "rbac": {"permissions": [{"apiGroups": [""], "verbs": ["get", verb], "resources": ["users"]}]}});
