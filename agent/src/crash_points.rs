@@ -21,6 +21,18 @@ pub const JOB_FINISHED_UNRECORDED: &str = "job-finished-unrecorded";
 pub const DELETE_COMPLETED: &str = "delete-completed";
 /// The Works were deleted; the work-cleanup finalizer is still on the object.
 pub const WORKS_DELETED: &str = "works-deleted";
+/// A request's Jobs were deleted; the workflows-cleanup finalizer is still on it.
+pub const JOBS_DELETED: &str = "jobs-deleted";
+/// A Promise's delete pipeline completed; its finalizer is still on the Promise.
+pub const PROMISE_DELETE_COMPLETED: &str = "promise-delete-completed";
+/// A Promise's requests were asked to go; its request-cleanup finalizer stays.
+pub const REQUESTS_DELETED: &str = "requests-deleted";
+/// A Promise's dependency Works were deleted; its dependencies finalizer stays.
+pub const DEPENDENCIES_DELETED: &str = "dependencies-deleted";
+/// A Promise's API CRD was deleted; its CRD finalizer is still on the Promise.
+pub const CRD_DELETED: &str = "crd-deleted";
+/// A placement's files are in the state store; its status does not say so yet.
+pub const STORE_WRITTEN_UNRECORDED: &str = "store-written-unrecorded";
 
 struct Armed {
     points: Vec<String>,

@@ -1,7 +1,9 @@
 //! Crash recovery and replicas against the local platform: the agent killed
 //! with SIGKILL at each step boundary of a workflow finishes it with every
-//! pipeline run exactly once; of two replicas only the Lease holder acts, and
-//! the other takes over when the leader goes.
+//! pipeline run exactly once; killed at each step of a Promise's deletion, it
+//! still deletes everything; killed between a state-store write and its status,
+//! no file is lost and none is written twice; of two replicas only the Lease
+//! holder acts, and the other takes over when the leader goes.
 //!
 //! Pipelines count their own runs in the status (`runs-<pipeline>`, read back
 //! from `object.yaml`), so "exactly once" is checked by what ran, not by Jobs.
@@ -225,7 +227,7 @@ async fn the_agent_killed_at_every_step_boundary_finishes_every_workflow_exactly
             "crash at {point}: each pipeline ran once: {status}"
         );
     }
-    for point in ["delete-completed", "works-deleted"] {
+    for point in ["delete-completed", "works-deleted", "jobs-deleted"] {
         reconfigure(
             &client,
             1,
@@ -267,6 +269,154 @@ async fn the_agent_killed_at_every_step_boundary_finishes_every_workflow_exactly
             .expect("released");
     }
     restore(&client).await;
+}
+
+async fn arm(client: &kube::Client, point: &str) {
+    reconfigure(
+        client,
+        1,
+        vec![
+            env("KRATIX_AGENT_CRASH_AT", point),
+            env("KRATIX_AGENT_CRASH_MARKERS", MARKERS),
+        ],
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_promise_deletion_killed_at_every_step_still_deletes_everything() {
+    let _one_at_a_time = DEPLOYMENT.lock().await;
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("crash-promise").await;
+    let points = [
+        "requests-deleted",
+        "promise-delete-completed",
+        "dependencies-deleted",
+        "crd-deleted",
+    ];
+    for (index, point) in points.into_iter().enumerate() {
+        arm(&client, point).await;
+        let (promise, resource) = install_promise_with(
+            &client,
+            &format!("{suffix}{index}"),
+            json!({"workflows": {
+                "promise": {
+                    "configure": [pipeline("deps", &image, "echo 'kind: Operator' > /kratix/output/operator.yaml")],
+                    "delete": [pipeline("undeps", &image, "true")]
+                },
+                "resource": {"configure": [counting("first", &image)]}
+            }}),
+        )
+        .await;
+        let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+        kratix_tests::agent_suite::request(&requests, &resource, &namespace, "one", json!({})).await;
+        status_until(&requests, "one", "the request to complete", completed).await;
+        let promises = kratix_tests::agent_suite::promises(&client);
+        promises
+            .delete(&promise, &DeleteParams::default())
+            .await
+            .expect("promise deleted");
+        wait_for_crash(&client, point).await;
+        wait_for("the Promise to go after the crash", TIMEOUT, || async {
+            match promises.get_opt(&promise).await {
+                Ok(None) => Ok(()),
+                Ok(Some(p)) => Err(format!("crash at {point}: finalizers {:?}", p.finalizers())),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await;
+        let crds: Api<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        > = Api::all(client.clone());
+        assert!(
+            crds.get_opt(&format!("caches.{}", resource.group))
+                .await
+                .expect("read")
+                .is_none(),
+            "crash at {point}: the API went"
+        );
+        let works: Api<kratix_shared::api::work::Work> = Api::all(client.clone());
+        let left = works
+            .list(&ListParams::default().labels(&format!("kratix.io/promise-name={promise}")))
+            .await
+            .expect("works")
+            .items;
+        assert!(left.is_empty(), "crash at {point}: no Work is left: {left:?}");
+    }
+    restore(&client).await;
+}
+
+#[tokio::test]
+async fn a_write_killed_before_its_status_loses_no_file_and_writes_none_twice() {
+    use kratix_tests::state_store_suite::{destination, destination_ready, files_until, http_git_store};
+    let _one_at_a_time = DEPLOYMENT.lock().await;
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("crash-store").await;
+    let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
+    let dev = format!("dev-{suffix}");
+    destination(&client, &dev, &store, &[("env", &dev)]).await;
+    destination_ready(&client, &dev).await;
+    arm(&client, "store-written-unrecorded").await;
+    let (promise, resource) = install_promise_with(
+        &client,
+        &suffix,
+        json!({
+            "destinationSelectors": [{"matchLabels": {"env": dev}}],
+            "workflows": {"resource": {"configure": [pipeline("out", &image, "echo 'kind: App' > /kratix/output/app.yaml")]}}
+        }),
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    kratix_tests::agent_suite::request(&requests, &resource, &namespace, "one", json!({})).await;
+    wait_for_crash(&client, "store-written-unrecorded").await;
+    let (_, commits_at_crash) = git.head(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
+    let placements: Api<kratix_shared::api::work::WorkPlacement> =
+        Api::namespaced(client.clone(), &namespace);
+    wait_for("the placement to say it was written", TIMEOUT, || async {
+        let all = placements
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?
+            .items;
+        let written = all.iter().any(|p| {
+            p.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "WriteSucceeded" && c.status == "True")
+            })
+        });
+        if written {
+            Ok(())
+        } else {
+            Err(format!("{} placements, none written yet", all.len()))
+        }
+    })
+    .await;
+    let files = files_until(&git, &repo, "the request's file", |f| {
+        f.keys().any(|p| p.ends_with("/app.yaml") && p.contains("/one/"))
+    })
+    .await;
+    assert_eq!(
+        files.keys().filter(|p| p.ends_with("/app.yaml")).count(),
+        1,
+        "the file is there once: {files:?}"
+    );
+    let (_, commits_after) = git.head(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        commits_after, commits_at_crash,
+        "the restarted agent found the file written and committed nothing again"
+    );
+    restore(&client).await;
+    kratix_tests::state_store_suite::remove(&client, &promise, &[&dev]).await;
 }
 
 #[tokio::test]

@@ -91,6 +91,7 @@ pub async fn reconcile(
                     state: Settled::Completed | Settled::NothingToRun,
                     ..
                 } => {
+                    crate::crash_points::crash_point(crate::crash_points::PROMISE_DELETE_COMPLETED);
                     remove().await?;
                     Ok(Action::await_change())
                 }
@@ -155,6 +156,7 @@ pub async fn reconcile(
                 )
                 .map_err(|e| ReconcileError::kube(format!("deleting {}", request.name_any()), e))?;
             }
+            crate::crash_points::crash_point(crate::crash_points::REQUESTS_DELETED);
             Ok(Action::requeue(CLEANUP_RECHECK))
         }
         DEPENDANT_RESOURCES_CLEANUP => {
@@ -189,6 +191,7 @@ pub async fn reconcile(
                 )
                 .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
             }
+            crate::crash_points::crash_point(crate::crash_points::DEPENDENCIES_DELETED);
             Ok(Action::requeue(CLEANUP_RECHECK))
         }
         API_CRD_CLEANUP => {
@@ -204,6 +207,7 @@ pub async fn reconcile(
                 let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
                 ignore_missing(crds.delete(&crd_name, &DeleteParams::default()).await)
                     .map_err(|e| ReconcileError::kube(format!("deleting CRD {crd_name}"), e))?;
+                crate::crash_points::crash_point(crate::crash_points::CRD_DELETED);
             }
             remove().await?;
             Ok(Action::await_change())

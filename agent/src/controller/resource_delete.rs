@@ -117,6 +117,7 @@ pub async fn reconcile(
         }
         WORKFLOWS_CLEANUP => {
             delete_jobs(client, &pipeline_namespace, &request.job_selector()).await?;
+            crate::crash_points::crash_point(crate::crash_points::JOBS_DELETED);
             write_finalizers::remove(&request.api, &request.object, WORKFLOWS_CLEANUP).await?;
             Ok(Action::await_change())
         }

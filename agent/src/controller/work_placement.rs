@@ -202,6 +202,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         .await
     {
         Ok(written) => {
+            crate::crash_points::crash_point(crate::crash_points::STORE_WRITTEN_UNRECORDED);
             write_status(
                 &api,
                 &placement,
