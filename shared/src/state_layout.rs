@@ -310,9 +310,16 @@ pub fn placement_write(
             what: format!("the ownership file of {}", placement.label()),
             message: e.to_string(),
         })?;
-        write
-            .files
-            .insert(join(&[&root, &ownership_file(placement)]), text.into_bytes());
+        let ownership_path = join(&[&root, &ownership_file(placement)]);
+        if let Some(why) = path_problem(&ownership_path) {
+            return Err(Error::Placement {
+                placement: placement.label(),
+                message: format!(
+                    "its ownership file {ownership_path:?} {why}; shorten the WorkPlacement's namespace or name"
+                ),
+            });
+        }
+        write.files.insert(ownership_path, text.into_bytes());
     }
     Ok(write)
 }
@@ -579,6 +586,23 @@ mod tests {
                 .to_string();
             assert!(error.contains(field), "{field}: {error}");
         }
+    }
+
+    #[test]
+    fn a_name_too_long_for_the_ownership_file_is_refused() {
+        // Found by kratix-fuzz: each name fits a segment, the two together do not.
+        let files = [workload("x.yaml", "x")];
+        let (namespace, name) = ("n".repeat(63), "w".repeat(200));
+        let placement = PlacementView {
+            namespace: &namespace,
+            name: &name,
+            ..resource_placement(&files)
+        };
+        let error = placement_write("", "dev", &Layout::Flat, &placement)
+            .expect_err("too long")
+            .to_string();
+        assert!(error.contains("ownership file") && error.contains("255 bytes"), "{error}");
+        assert!(placement_write("", "dev", &Layout::Nested, &placement).is_ok());
     }
 
     #[test]
