@@ -51,7 +51,10 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
-const READ_WRITE: [&str; 7] = ["get", "list", "watch", "create", "update", "patch", "delete"];
+/// Everything the agent does to the objects it manages. No `update`: it writes
+/// them by (server-side apply or merge) patch only; `update` is kept for the
+/// status subresources it replaces and its Lease.
+const READ_WRITE: [&str; 6] = ["get", "list", "watch", "create", "patch", "delete"];
 
 /// The agent's rules, each with why it needs it.
 pub fn rules() -> Vec<(PolicyRule, &'static str)> {
@@ -60,7 +63,7 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             rule(
                 &["platform.kratix.io"],
                 &["promises"],
-                &["get", "list", "watch", "update", "patch"],
+                &["get", "list", "watch", "patch"],
             ),
             "reconcile Promises and their finalizers",
         ),
@@ -100,7 +103,7 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             rule(
                 &["platform.kratix.io"],
                 &["destinations", "gitstatestores", "bucketstatestores"],
-                &["get", "list", "watch", "update", "patch"],
+                &["get", "list", "watch", "patch"],
             ),
             "schedule Works onto Destinations, write to their stores, hold the cleanup finalizer",
         ),
@@ -124,9 +127,9 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             rule(
                 &["apiextensions.k8s.io"],
                 &["customresourcedefinitions"],
-                &["get", "list", "watch", "create", "update", "patch", "delete"],
+                &["get", "create", "patch", "delete"],
             ),
-            "install each Promise's API",
+            "install each Promise's API (read by name: no list or watch of every CRD)",
         ),
         (
             rule(&["batch"], &["jobs"], &READ_WRITE),
@@ -316,6 +319,21 @@ mod tests {
     #[test]
     fn every_rule_says_why() {
         assert!(rules().iter().all(|(_, why)| !why.is_empty()));
+    }
+
+    #[test]
+    fn update_only_where_the_agent_replaces_and_no_wildcard() {
+        for (rule, why) in rules() {
+            let resources = rule.resources.clone().unwrap_or_default();
+            assert!(!rule.verbs.iter().any(|v| v == "*"), "{why}");
+            assert!(!resources.iter().any(|r| r == "*"), "{why}");
+            if rule.verbs.iter().any(|v| v == "update") {
+                assert!(
+                    resources.iter().all(|r| r.ends_with("/status") || r == "leases"),
+                    "update on {resources:?}: {why}"
+                );
+            }
+        }
     }
 
     #[test]
