@@ -601,7 +601,10 @@ mod tests {
         let error = placement_write("", "dev", &Layout::Flat, &placement)
             .expect_err("too long")
             .to_string();
-        assert!(error.contains("ownership file") && error.contains("255 bytes"), "{error}");
+        assert!(
+            error.contains("ownership file") && error.contains("255 bytes"),
+            "{error}"
+        );
         assert!(placement_write("", "dev", &Layout::Nested, &placement).is_ok());
     }
 
