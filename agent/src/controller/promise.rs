@@ -546,6 +546,69 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
 
 /// Creates or updates the API's CRD and waits until it is Established; grants
 /// the agent access to it. `Some` while it is not yet served.
+/// One of our own refusals of a Promise: its condition (False while it
+/// lasts), reason, the Event's action and the message naming what to fix.
+struct Refusal {
+    condition: &'static str,
+    reason: &'static str,
+    action: &'static str,
+    message: String,
+}
+
+/// Refuses the Promise: `Unavailable` with the refusal's condition False, its
+/// resource controller stopped (its requests run no pipeline of it either), and
+/// a Warning Event when the status changed.
+async fn refuse(
+    agent: &Arc<Agent>,
+    promise: &PromiseObject,
+    status: &mut Map<String, Value>,
+    refusal: Refusal,
+) -> Result<(), ReconcileError> {
+    if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
+        handle.task.abort();
+    }
+    mark_unavailable(status, refusal.reason, &refusal.message);
+    set_condition(
+        status,
+        refusal.condition,
+        "False",
+        refusal.reason,
+        &refusal.message,
+        &now(),
+    );
+    status.insert("message".to_owned(), Value::String(refusal.message.clone()));
+    if promise.write_if_changed(status.clone()).await? {
+        events::publish(
+            agent,
+            &promise.object,
+            &api_resource(),
+            EventType::Warning,
+            refusal.reason,
+            refusal.action,
+            refusal.message,
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// A refusal that no longer holds: its condition goes.
+async fn lift_refusal(
+    promise: &PromiseObject,
+    status: &mut Map<String, Value>,
+    condition: &str,
+) -> Result<(), ReconcileError> {
+    let refused_before = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|all| all.iter().any(|c| c["type"] == condition));
+    if refused_before {
+        remove_condition(status, condition);
+        promise.write_if_changed(status.clone()).await?;
+    }
+    Ok(())
+}
+
 /// Refuses a Promise the `kratix` ConfigMap's `promisePolicy` forbids:
 /// `Unavailable` with `PolicyAdmitted` False naming every refused field, before
 /// anything of it is made. A Promise the policy admits again loses the condition.
@@ -565,19 +628,8 @@ async fn refuse_by_policy(
         &validated.pipelines,
     );
     if refused.is_empty() {
-        let refused_before = status
-            .get("conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|all| all.iter().any(|c| c["type"] == policy::POLICY_ADMITTED));
-        if refused_before {
-            remove_condition(status, policy::POLICY_ADMITTED);
-            promise.write_if_changed(status.clone()).await?;
-        }
+        lift_refusal(promise, status, policy::POLICY_ADMITTED).await?;
         return Ok(None);
-    }
-    // Its requests run no pipeline of it either.
-    if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
-        handle.task.abort();
     }
     let fields: Vec<String> = refused
         .iter()
@@ -587,28 +639,13 @@ async fn refuse_by_policy(
         "refused by the kratix ConfigMap's promisePolicy: {}",
         fields.join("; ")
     );
-    mark_unavailable(status, policy::REFUSED_BY_POLICY, &message);
-    set_condition(
-        status,
-        policy::POLICY_ADMITTED,
-        "False",
-        policy::REFUSED_BY_POLICY,
-        &message,
-        &now(),
-    );
-    status.insert("message".to_owned(), Value::String(message.clone()));
-    if promise.write_if_changed(status.clone()).await? {
-        events::publish(
-            agent,
-            &promise.object,
-            &api_resource(),
-            EventType::Warning,
-            policy::REFUSED_BY_POLICY,
-            "Admit",
-            message,
-        )
-        .await;
-    }
+    let refusal = Refusal {
+        condition: policy::POLICY_ADMITTED,
+        reason: policy::REFUSED_BY_POLICY,
+        action: "Admit",
+        message,
+    };
+    refuse(agent, promise, status, refusal).await?;
     Ok(Some(Action::await_change()))
 }
 
@@ -645,34 +682,16 @@ async fn refuse_foreign_api(
     status: &mut Map<String, Value>,
 ) -> Result<Option<Action>, ReconcileError> {
     let Some((reason, message)) = api_conflict(&agent.client, &promise.name, resource_api).await? else {
-        let refused_before = status
-            .get("conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|all| all.iter().any(|c| c["type"] == API_OWNED));
-        if refused_before {
-            remove_condition(status, API_OWNED);
-            promise.write_if_changed(status.clone()).await?;
-        }
+        lift_refusal(promise, status, API_OWNED).await?;
         return Ok(None);
     };
-    if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
-        handle.task.abort();
-    }
-    mark_unavailable(status, reason, &message);
-    set_condition(status, API_OWNED, "False", reason, &message, &now());
-    status.insert("message".to_owned(), Value::String(message.clone()));
-    if promise.write_if_changed(status.clone()).await? {
-        events::publish(
-            agent,
-            &promise.object,
-            &api_resource(),
-            EventType::Warning,
-            reason,
-            "InstallAPI",
-            message,
-        )
-        .await;
-    }
+    let refusal = Refusal {
+        condition: API_OWNED,
+        reason,
+        action: "InstallAPI",
+        message,
+    };
+    refuse(agent, promise, status, refusal).await?;
     Ok(Some(Action::requeue(API_CONFLICT_RECHECK)))
 }
 
