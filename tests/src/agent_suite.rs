@@ -314,3 +314,25 @@ pub fn pipeline(name: &str, image: &str, script: &str) -> Value {
         "spec": {"containers": [{"name": "main", "image": image, "command": ["sh", "-c", script]}]}
     })
 }
+
+/// Deletes `name` and waits until it is gone (its finalizers all run),
+/// naming the finalizers still on it when time is up.
+pub async fn delete_and_wait_gone(api: &Api<DynamicObject>, name: &str, what: &str) {
+    api.delete(name, &kube::api::DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("deleting {name}: {e}"));
+    wait_gone(api, name, what).await;
+}
+
+/// Waits until `name` is gone, naming the finalizers still on it when time is up.
+pub async fn wait_gone(api: &Api<DynamicObject>, name: &str, what: &str) {
+    use kube::ResourceExt as _;
+    crate::support::wait_for(what, TIMEOUT, || async {
+        match api.get_opt(name).await {
+            Ok(None) => Ok(()),
+            Ok(Some(object)) => Err(format!("still there with finalizers {:?}", object.finalizers())),
+            Err(error) => Err(error.to_string()),
+        }
+    })
+    .await;
+}

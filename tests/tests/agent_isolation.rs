@@ -5,11 +5,12 @@
 //! namespace neither stalls its workflow nor is touched by the agent.
 
 use std::path::Path;
-use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use kratix_tests::agent_suite::{Setup, condition, install_promise_with, pipeline, request, status_until};
-use kratix_tests::support::{Platform, ensure_namespace, wait_for};
+use kratix_tests::agent_suite::{
+    Setup, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
+};
+use kratix_tests::support::{Platform, ensure_namespace};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::json;
@@ -17,8 +18,6 @@ use serde_json::json;
 fn platform() -> &'static Platform {
     Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
 }
-
-const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A Job labelled as a workflow's, in `namespace`, that runs for ever without
 /// running anything: its pod fits no node.
@@ -69,19 +68,11 @@ async fn a_job_made_to_look_like_a_promise_workflow_neither_stalls_it_nor_is_tou
         "the agent left it alone"
     );
     // Deleting the Promise deletes its own Jobs, not one that only looks like them.
-    kratix_tests::agent_suite::promises(&client)
-        .delete(&promise, &DeleteParams::default())
-        .await
-        .expect("promise deleted");
-    wait_for("the Promise to go", TIMEOUT, || async {
-        match kratix_tests::agent_suite::promises(&client)
-            .get_opt(&promise)
-            .await
-        {
-            Ok(None) => Ok(()),
-            other => Err(format!("{:?}", other.map(|p| p.map(|p| p.finalizers().to_vec())))),
-        }
-    })
+    delete_and_wait_gone(
+        &kratix_tests::agent_suite::promises(&client),
+        &promise,
+        "the Promise to go",
+    )
     .await;
     assert!(
         jobs.get_opt("forged").await.expect("read").is_some(),
@@ -146,17 +137,7 @@ async fn same_named_requests_sharing_a_pipeline_namespace_keep_their_own_jobs() 
     );
 
     // Deleting one request deletes its Jobs, and only its.
-    first
-        .delete("same", &DeleteParams::default())
-        .await
-        .expect("deleted");
-    wait_for("the first request to go", TIMEOUT, || async {
-        match first.get_opt("same").await {
-            Ok(None) => Ok(()),
-            other => Err(format!("{:?}", other.map(|o| o.map(|o| o.finalizers().to_vec())))),
-        }
-    })
-    .await;
+    delete_and_wait_gone(&first, "same", "the first request to go").await;
     let left: Vec<String> = jobs
         .list(&selector)
         .await
@@ -268,19 +249,11 @@ async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
             .is_empty(),
         "no request finalizer on their object"
     );
-    kratix_tests::agent_suite::promises(&client)
-        .delete(&promise, &DeleteParams::default())
-        .await
-        .expect("promise deleted");
-    wait_for("the Promise to go", TIMEOUT, || async {
-        match kratix_tests::agent_suite::promises(&client)
-            .get_opt(&promise)
-            .await
-        {
-            Ok(None) => Ok(()),
-            other => Err(format!("{:?}", other.map(|p| p.map(|p| p.finalizers().to_vec())))),
-        }
-    })
+    delete_and_wait_gone(
+        &kratix_tests::agent_suite::promises(&client),
+        &promise,
+        "the Promise to go",
+    )
     .await;
     assert!(
         crds.get_opt(&crd_name).await.expect("read").is_some(),
@@ -342,17 +315,7 @@ async fn a_second_promise_for_the_same_api_is_refused_and_its_deletion_leaves_th
         refused["message"].as_str().is_some_and(|m| m.contains(&first)),
         "{refused}"
     );
-    promises
-        .delete(&second, &DeleteParams::default())
-        .await
-        .expect("second deleted");
-    wait_for("the second Promise to go", TIMEOUT, || async {
-        match promises.get_opt(&second).await {
-            Ok(None) => Ok(()),
-            other => Err(format!("{:?}", other.map(|p| p.map(|p| p.finalizers().to_vec())))),
-        }
-    })
-    .await;
+    delete_and_wait_gone(&promises, &second, "the second Promise to go").await;
     let crds: Api<
         k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
     > = Api::all(client.clone());

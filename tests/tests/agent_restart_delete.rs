@@ -11,9 +11,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_tests::agent_suite::{
     Setup, condition, install_promise_with, pipeline, promise_status_until, promises, request, status_until,
+    wait_gone,
 };
 use kratix_tests::support::{Platform, wait_for};
-use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::json;
 
@@ -53,17 +53,6 @@ async fn restart_agent(client: &kube::Client) {
             Ok(())
         } else {
             Err(format!("{} pods, none new and ready", listed.len()))
-        }
-    })
-    .await;
-}
-
-async fn gone(api: &Api<DynamicObject>, name: &str, what: &str) {
-    wait_for(what, TIMEOUT, || async {
-        match api.get_opt(name).await {
-            Ok(None) => Ok(()),
-            Ok(Some(object)) => Err(format!("still there with finalizers {:?}", object.finalizers())),
-            Err(error) => Err(error.to_string()),
         }
     })
     .await;
@@ -118,14 +107,14 @@ async fn after_a_restart_a_promise_whose_workflow_failed_still_deletes_its_reque
         .delete("first", &DeleteParams::default())
         .await
         .expect("request deleted");
-    gone(&requests, "first", "the request to be deleted after the restart").await;
+    wait_gone(&requests, "first", "the request to be deleted after the restart").await;
 
     restart_agent(&client).await;
     promises(&client)
         .delete(&promise, &DeleteParams::default())
         .await
         .expect("promise deleted");
-    gone(
+    wait_gone(
         &promises(&client),
         &promise,
         "the Promise to be deleted after the restart",
