@@ -97,75 +97,26 @@ fn libraries(binary: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Builds the image with `podman import`; returns its reference.
+/// The label holding a digest of everything that went into one of these images,
+/// so an unchanged image is kept rather than imported again.
+pub const CONTENT_LABEL: &str = "io.kratix.e2e.content";
+
+/// Builds the image with `podman import` unless one with the same content is
+/// there already; returns its reference. The image it replaces is removed: each
+/// suite imports the agent afresh, and 150 MB left behind per suite filled CI's disk.
 pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
     let reference = qualified(&spec.reference);
     let step = format!("building image {reference}");
     let temp = tempfile::tempdir().step(&step)?;
     let root = temp.path();
-    for dir in ["bin", "etc", "tmp", "usr/bin"] {
-        std::fs::create_dir_all(root.join(dir)).step(&step)?;
+    stage_root(spec, root, &step)?;
+    let mut changes = image_changes(spec).step(&step)?;
+    let digest = content_digest(root, &changes).step(format!("{step}: hashing its files"))?;
+    let previous = image_id(&reference, containers_conf);
+    if previous.is_some() && content_label(&reference, containers_conf).as_deref() == Some(&digest) {
+        return Ok(reference);
     }
-    let busybox = which("busybox")
-        .ok_or_else(|| fail(&step, "busybox is not installed (apt-get install busybox-static)"))?;
-    std::fs::copy(&busybox, root.join("bin/busybox")).step(&step)?;
-    let applets = Command::new(&busybox).arg("--list").output().step(&step)?;
-    for applet in String::from_utf8_lossy(&applets.stdout)
-        .lines()
-        .filter(|a| *a != "busybox")
-    {
-        let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
-    }
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).step(&step)?;
-    let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
-    if let Some(uid) = spec.user.filter(|u| *u != 0 && *u != 65534) {
-        passwd.push_str(&format!("user{uid}:x:{uid}:{uid}::/tmp:/bin/sh\n"));
-    }
-    std::fs::write(root.join("etc/passwd"), passwd).step(&step)?;
-    std::fs::write(root.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").step(&step)?;
-    for binary in &spec.binaries {
-        let real = std::fs::canonicalize(binary).step(format!("{step}: {}", binary.display()))?;
-        let name = binary
-            .file_name()
-            .ok_or_else(|| fail(&step, format!("{} has no file name", binary.display())))?;
-        std::fs::copy(&real, root.join("bin").join(name))
-            .step(format!("{step}: copying {}", real.display()))?;
-        for library in libraries(&real) {
-            let target = root.join(library.strip_prefix("/").unwrap_or(&library));
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).step(&step)?;
-            }
-            std::fs::copy(&library, &target).step(format!("{step}: copying {}", library.display()))?;
-        }
-    }
-    if let Some(dir) = &spec.dir {
-        copy_tree(dir, root).step(format!("{step}: copying {}", dir.display()))?;
-    }
-    for (host, inside) in &spec.files {
-        let target = root.join(inside.trim_start_matches('/'));
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).step(&step)?;
-        }
-        std::fs::copy(host, &target).step(format!("{step}: copying {}", host.display()))?;
-    }
-    let mut changes = vec!["ENV PATH=/bin:/usr/bin:/usr/local/bin".to_owned()];
-    for (key, value) in &spec.env {
-        changes.push(format!("ENV {key}={value}"));
-    }
-    if let Some(uid) = spec.user {
-        changes.push(format!("USER {uid}"));
-    }
-    if let Some(entrypoint) = &spec.entrypoint {
-        changes.push(format!(
-            "ENTRYPOINT {}",
-            serde_json::to_string(entrypoint).step(&step)?
-        ));
-    }
-    changes.push(format!(
-        "CMD {}",
-        serde_json::to_string(spec.cmd.as_deref().unwrap_or(&["/bin/sh".to_owned()])).step(&step)?
-    ));
+    changes.push(format!("LABEL {CONTENT_LABEL}={digest}"));
     let tarball = temp.path().with_extension("tar");
     let status = Command::new("tar")
         .arg("-C")
@@ -178,11 +129,8 @@ pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
     if !status.success() {
         return Err(fail(&step, "tar failed"));
     }
-    let mut import = Command::new("podman");
-    import
-        .env("CONTAINERS_CONF", containers_conf)
-        .arg("import")
-        .arg("--quiet");
+    let mut import = podman(containers_conf);
+    import.arg("import").arg("--quiet");
     for change in &changes {
         import.arg("--change").arg(change);
     }
@@ -197,7 +145,164 @@ pub fn build(spec: &ImageSpec, containers_conf: &Path) -> Result<String> {
             ),
         ));
     }
+    if let Some(previous) = previous.filter(|id| image_id(&reference, containers_conf).as_ref() != Some(id)) {
+        // Still in use by a container, it stays: `tests/run` prunes what is left.
+        let _ = podman(containers_conf).args(["image", "rm", &previous]).output();
+    }
     Ok(reference)
+}
+
+fn podman(containers_conf: &Path) -> Command {
+    let mut command = Command::new("podman");
+    command.env("CONTAINERS_CONF", containers_conf);
+    command
+}
+
+fn inspect(reference: &str, format: &str, containers_conf: &Path) -> Option<String> {
+    let output = podman(containers_conf)
+        .args(["image", "inspect", "--format", format, reference])
+        .output()
+        .ok()?;
+    let value = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    (output.status.success() && !value.is_empty()).then_some(value)
+}
+
+fn image_id(reference: &str, containers_conf: &Path) -> Option<String> {
+    inspect(reference, "{{.Id}}", containers_conf)
+}
+
+fn content_label(reference: &str, containers_conf: &Path) -> Option<String> {
+    inspect(
+        reference,
+        &format!("{{{{index .Labels \"{CONTENT_LABEL}\"}}}}"),
+        containers_conf,
+    )
+}
+
+/// Lays out the image's files under `root`: busybox and its applets, users,
+/// the binaries with their libraries, a directory's files and single files.
+fn stage_root(spec: &ImageSpec, root: &Path, step: &str) -> Result<()> {
+    for dir in ["bin", "etc", "tmp", "usr/bin"] {
+        std::fs::create_dir_all(root.join(dir)).step(step)?;
+    }
+    let busybox = which("busybox")
+        .ok_or_else(|| fail(step, "busybox is not installed (apt-get install busybox-static)"))?;
+    std::fs::copy(&busybox, root.join("bin/busybox")).step(step)?;
+    let applets = Command::new(&busybox).arg("--list").output().step(step)?;
+    for applet in String::from_utf8_lossy(&applets.stdout)
+        .lines()
+        .filter(|a| *a != "busybox")
+    {
+        let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).step(step)?;
+    let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
+    if let Some(uid) = spec.user.filter(|u| *u != 0 && *u != 65534) {
+        passwd.push_str(&format!("user{uid}:x:{uid}:{uid}::/tmp:/bin/sh\n"));
+    }
+    std::fs::write(root.join("etc/passwd"), passwd).step(step)?;
+    std::fs::write(root.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").step(step)?;
+    for binary in &spec.binaries {
+        let real = std::fs::canonicalize(binary).step(format!("{step}: {}", binary.display()))?;
+        let name = binary
+            .file_name()
+            .ok_or_else(|| fail(step, format!("{} has no file name", binary.display())))?;
+        std::fs::copy(&real, root.join("bin").join(name))
+            .step(format!("{step}: copying {}", real.display()))?;
+        for library in libraries(&real) {
+            let target = root.join(library.strip_prefix("/").unwrap_or(&library));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).step(step)?;
+            }
+            std::fs::copy(&library, &target).step(format!("{step}: copying {}", library.display()))?;
+        }
+    }
+    if let Some(dir) = &spec.dir {
+        copy_tree(dir, root).step(format!("{step}: copying {}", dir.display()))?;
+    }
+    for (host, inside) in &spec.files {
+        let target = root.join(inside.trim_start_matches('/'));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).step(step)?;
+        }
+        std::fs::copy(host, &target).step(format!("{step}: copying {}", host.display()))?;
+    }
+    Ok(())
+}
+
+/// The Dockerfile-style instructions `podman import --change` applies.
+fn image_changes(spec: &ImageSpec) -> serde_json::Result<Vec<String>> {
+    let mut changes = vec!["ENV PATH=/bin:/usr/bin:/usr/local/bin".to_owned()];
+    for (key, value) in &spec.env {
+        changes.push(format!("ENV {key}={value}"));
+    }
+    if let Some(uid) = spec.user {
+        changes.push(format!("USER {uid}"));
+    }
+    if let Some(entrypoint) = &spec.entrypoint {
+        changes.push(format!("ENTRYPOINT {}", serde_json::to_string(entrypoint)?));
+    }
+    changes.push(format!(
+        "CMD {}",
+        serde_json::to_string(spec.cmd.as_deref().unwrap_or(&["/bin/sh".to_owned()]))?
+    ));
+    Ok(changes)
+}
+
+fn hash_file(path: &Path, hasher: &mut sha2::Sha256) -> std::io::Result<()> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(()),
+            read => hasher.update(&buffer[..read]),
+        }
+    }
+}
+
+/// SHA-256 over every path under `root` (sorted) with its kind, mode and content
+/// or link target, then the instructions: equal digests mean equal images.
+fn content_digest(root: &Path, changes: &[String]) -> std::io::Result<String> {
+    use sha2::Digest as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut pending = vec![root.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if std::fs::symlink_metadata(&path)?.is_dir() {
+                pending.push(path.clone());
+            }
+            files.push(path);
+        }
+    }
+    files.sort();
+    for path in files {
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let meta = std::fs::symlink_metadata(&path)?;
+        hasher.update(relative.as_os_str().as_encoded_bytes());
+        hasher.update(meta.permissions().mode().to_le_bytes());
+        if meta.file_type().is_symlink() {
+            hasher.update(std::fs::read_link(&path)?.as_os_str().as_encoded_bytes());
+        } else if meta.is_file() {
+            hasher.update(meta.len().to_le_bytes());
+            hash_file(&path, &mut hasher)?;
+        }
+        hasher.update([0]);
+    }
+    for change in changes {
+        hasher.update(change.as_bytes());
+        hasher.update([0]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 fn which(command: &str) -> Option<PathBuf> {
@@ -211,6 +316,29 @@ fn which(command: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_digest_follows_content_modes_links_and_instructions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("bin")).unwrap();
+        std::fs::write(root.join("bin/tool"), "one").unwrap();
+        std::os::unix::fs::symlink("tool", root.join("bin/alias")).unwrap();
+        let changes = vec!["USER 65534".to_owned()];
+        let first = content_digest(root, &changes).unwrap();
+        assert_eq!(first, content_digest(root, &changes).unwrap(), "stable");
+        assert_ne!(first, content_digest(root, &["USER 0".to_owned()]).unwrap());
+        std::fs::set_permissions(root.join("bin/tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let executable = content_digest(root, &changes).unwrap();
+        assert_ne!(first, executable, "mode");
+        std::fs::write(root.join("bin/tool"), "two").unwrap();
+        let edited = content_digest(root, &changes).unwrap();
+        assert_ne!(executable, edited, "content");
+        std::fs::remove_file(root.join("bin/alias")).unwrap();
+        std::os::unix::fs::symlink("busybox", root.join("bin/alias")).unwrap();
+        assert_ne!(edited, content_digest(root, &changes).unwrap(), "link target");
+    }
 
     #[test]
     fn bare_names_live_under_localhost() {
