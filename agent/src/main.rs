@@ -50,11 +50,11 @@ enum Command {
         #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
         leader_elect: bool,
         /// The leader Lease's name.
-        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT_LEASE", default_value = manifests::NAME)]
+        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT_LEASE", default_value = manifests::NAME, value_parser = object_name)]
         leader_elect_lease: String,
         /// The leader Lease's namespace (default: the agent's own, else
         /// kratix-platform-system).
-        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT_NAMESPACE")]
+        #[arg(long, env = "KRATIX_AGENT_LEADER_ELECT_NAMESPACE", value_parser = namespace_name)]
         leader_elect_namespace: Option<String>,
         /// Where the state-store writers keep their Git clones (rebuilt on start).
         #[arg(long, env = "KRATIX_AGENT_STATE_DIR", default_value_os_t = std::env::temp_dir().join("kratix-agent"))]
@@ -143,6 +143,21 @@ async fn counting_client(metrics: std::sync::Arc<metrics::Metrics>) -> Result<ku
         .context("configuring the Kubernetes client")?
         .with_layer(&count)
         .build())
+}
+
+/// A Lease name, refused at start rather than by every renewal.
+fn object_name(value: &str) -> Result<String, String> {
+    match kratix_shared::validate::names::dns_subdomain_problem(value) {
+        None => Ok(value.to_owned()),
+        Some(problem) => Err(format!("a Lease name {problem}")),
+    }
+}
+
+fn namespace_name(value: &str) -> Result<String, String> {
+    match kratix_shared::validate::names::dns_label_problem(value) {
+        None => Ok(value.to_owned()),
+        Some(problem) => Err(format!("a namespace name {problem}")),
+    }
 }
 
 struct RunOptions {
