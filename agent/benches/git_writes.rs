@@ -25,6 +25,7 @@ fn placements(count: usize) -> Vec<PlacementRecord> {
     (0..count)
         .map(|i| PlacementRecord {
             namespace: "default".to_owned(),
+            request_namespace: None,
             name: format!("redis-orders-{i}.dev-5058f"),
             promise: "redis".to_owned(),
             resource: format!("orders-{i}"),

@@ -61,6 +61,7 @@ fn repo(url: &str, dir: &Path) -> GitRepo {
 fn write(name: &str, files: &[(&str, &str)], layout: Layout) -> Change {
     let placement = PlacementRecord {
         namespace: "team-a".to_owned(),
+        request_namespace: None,
         name: name.to_owned(),
         promise: "redis".to_owned(),
         resource: name.to_owned(),

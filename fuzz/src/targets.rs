@@ -112,8 +112,9 @@ fn workload_paths(input: &[u8]) {
     }
 }
 
-/// Fields separated by NUL: namespace, name, promise, resource, pipeline, group
-/// id, store path, Destination path, then workloads as path/content pairs.
+/// Fields separated by NUL: namespace (`NS\x01REQUEST_NS` adds a request
+/// namespace), name, promise, resource, pipeline, group id, store path,
+/// Destination path, then workloads as path/content pairs.
 fn store_layout(input: &[u8]) {
     let owned = text(input);
     let fields: Vec<&str> = owned.split('\0').collect();
@@ -132,8 +133,13 @@ fn store_layout(input: &[u8]) {
             },
         })
         .collect();
+    let (namespace, request_namespace) = match field(0).split_once('\x01') {
+        Some((namespace, request)) => (namespace, Some(request.to_owned())),
+        None => (field(0), None),
+    };
     let record = PlacementRecord {
-        namespace: field(0).to_owned(),
+        namespace: namespace.to_owned(),
+        request_namespace,
         name: field(1).to_owned(),
         promise: field(2).to_owned(),
         resource: field(3).to_owned(),

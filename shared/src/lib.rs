@@ -35,6 +35,7 @@ pub mod state_sync;
 pub mod status_conditions;
 pub mod status_merge;
 pub mod validate;
+pub mod work_origin;
 pub mod work_output;
 pub mod workflow_control;
 pub mod workflow_engine;

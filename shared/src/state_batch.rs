@@ -21,6 +21,8 @@ use crate::status_conditions::Condition;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementRecord {
     pub namespace: String,
+    /// See [`PlacementView::request_namespace`].
+    pub request_namespace: Option<String>,
     pub name: String,
     pub promise: String,
     pub resource: String,
@@ -33,6 +35,7 @@ impl PlacementRecord {
     pub fn view(&self) -> PlacementView<'_> {
         PlacementView {
             namespace: &self.namespace,
+            request_namespace: self.request_namespace.as_deref(),
             name: &self.name,
             promise: &self.promise,
             resource: &self.resource,
@@ -516,6 +519,7 @@ mod tests {
     fn record(name: &str, files: &[(&str, &str)]) -> PlacementRecord {
         PlacementRecord {
             namespace: "team-a".to_owned(),
+            request_namespace: None,
             name: name.to_owned(),
             promise: "redis".to_owned(),
             resource: name.to_owned(),

@@ -54,7 +54,12 @@ impl Layout {
 /// What the layout needs to know about one WorkPlacement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementView<'a> {
+    /// The WorkPlacement's (and its Work's) namespace.
     pub namespace: &'a str,
+    /// A resource's request namespace when its Work was written in the Promise's
+    /// `pipelineNamespace` (its `kratix.io/resource-namespace`): the nested layout
+    /// files the request under it, so same-named requests never share a directory.
+    pub request_namespace: Option<&'a str>,
     pub name: &'a str,
     pub promise: &'a str,
     /// Set for a resource's placement, empty for dependencies.
@@ -76,6 +81,11 @@ impl PlacementView<'_> {
     pub fn check(&self) -> Result<()> {
         let fields = [
             ("metadata.namespace", self.namespace, false),
+            (
+                "metadata.labels[kratix.io/resource-namespace]",
+                self.request_namespace.unwrap_or(self.namespace),
+                false,
+            ),
             ("metadata.name", self.name, false),
             ("spec.promiseName", self.promise, false),
             ("spec.resourceName", self.resource, true),
@@ -217,7 +227,7 @@ pub fn nested_directory(placement: &PlacementView<'_>) -> String {
     } else {
         join(&[
             "resources",
-            placement.namespace,
+            placement.request_namespace.unwrap_or(placement.namespace),
             placement.promise,
             placement.resource,
             placement.pipeline.unwrap_or_default(),
@@ -416,6 +426,7 @@ mod tests {
     fn resource_placement(workloads: &[Workload]) -> PlacementView<'_> {
         PlacementView {
             namespace: "team-a",
+            request_namespace: None,
             name: "w.dev-5058f",
             promise: "redis",
             resource: "cache",
@@ -446,6 +457,17 @@ mod tests {
             ..placement.clone()
         };
         assert_eq!(nested_directory(&deps), "dependencies/redis/5058f");
+        // Written in a pipelineNamespace: filed under the request's namespace, so
+        // same-named requests of two namespaces never share a directory.
+        let moved = PlacementView {
+            namespace: "pipelines",
+            request_namespace: Some("team-b"),
+            ..placement.clone()
+        };
+        assert_eq!(
+            nested_directory(&moved),
+            "resources/team-b/redis/cache/instance/5058f"
+        );
         assert_eq!(location("clusters", "dev", &Layout::Nested, &placement), dir);
         assert_eq!(location("", "dev", &Layout::Flat, &placement), "dev");
         let aggregated = Layout::Aggregated {
@@ -565,6 +587,13 @@ mod tests {
                     ..base.clone()
                 },
                 "metadata.namespace",
+            ),
+            (
+                PlacementView {
+                    request_namespace: Some("../team-b"),
+                    ..base.clone()
+                },
+                "kratix.io/resource-namespace",
             ),
             (
                 PlacementView {

@@ -664,6 +664,8 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;
     destination_ready(&client, &dev).await;
+    // A Work counts only for a Promise that exists, where its requests' pipelines run.
+    let (promise, _) = install_promise_with(&client, &suffix, json!({})).await;
 
     // A Work (written by hand: the work creator never makes such a path) with one
     // file that climbs out of its directory and one that does not.
@@ -676,7 +678,7 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
     let work: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Work",
         "metadata": {"name": format!("escape-{suffix}"), "namespace": namespace},
-        "spec": {"promiseName": format!("p-{suffix}"), "workloadGroups": [{
+        "spec": {"promiseName": promise, "resourceName": "escape", "workloadGroups": [{
             "id": md5_hex(b"."), "directory": ".",
             "workloads": [
                 {"filepath": "../../../../outside.yaml", "content": compress("escaped: true\n")},

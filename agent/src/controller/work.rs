@@ -14,8 +14,9 @@ use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
 use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
 use kratix_shared::status_conditions::Condition;
 use kratix_shared::status_merge::set_condition;
+use kratix_shared::work_origin::{self, NamedPromise, WorkOrigin};
 use kratix_shared::{finalizers, labels};
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
@@ -32,6 +33,9 @@ use super::{Agent, ReconcileError, apply, events};
 const UNSCHEDULED_RECHECK: Duration = Duration::from_secs(60);
 /// How often to look again while a deleted Work's placements are going.
 const DELETE_RECHECK: Duration = Duration::from_secs(1);
+/// A refused Work looks again this often: its Promise may appear or change its
+/// `pipelineNamespace`, and neither wakes Works.
+const REFUSED_RECHECK: Duration = Duration::from_secs(30);
 
 struct Context {
     agent: Arc<Agent>,
@@ -90,6 +94,19 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         set_finalizers(&works, &work, &wanted).await?;
         // The finalizer's own event brings the Work back.
         return Ok(Action::await_change());
+    }
+    let origin = WorkOrigin {
+        namespace: &namespace,
+        labels: work.labels(),
+        spec: &work.spec,
+    };
+    let promise = named_promise(agent, &work.spec.promise_name).await?;
+    let named = promise.as_ref().map(|pipeline_namespace| NamedPromise {
+        pipeline_namespace: pipeline_namespace.as_deref(),
+    });
+    if let Some(problem) = origin.problem(named) {
+        refuse(agent, &works, &work, &problem).await?;
+        return Ok(Action::requeue(REFUSED_RECHECK));
     }
     // Destinations are read from the cache; wait for its first listing.
     if tokio::time::timeout(Duration::from_secs(10), context.destinations.wait_until_ready())
@@ -161,6 +178,63 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
     Ok(Action::await_change())
 }
 
+/// The `pipelineNamespace` of the Promise named `name` (inner `None` when unset),
+/// or `None` when there is no such Promise: from the Promise controller's cache,
+/// read afresh when the cache has not seen it.
+async fn named_promise(agent: &Agent, name: &str) -> Result<Option<Option<String>>, ReconcileError> {
+    let pipeline_namespace = |promise: &DynamicObject| {
+        promise
+            .data
+            .pointer("/spec/workflows/config/pipelineNamespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let resource = super::promise::api_resource();
+    if let Some(cached) = agent
+        .promises
+        .get()
+        .and_then(|store| store.get(&reflector::ObjectRef::new_with(name, resource.clone())))
+    {
+        return Ok(Some(pipeline_namespace(&cached)));
+    }
+    let promises: Api<DynamicObject> = Api::all_with(agent.client.clone(), &resource);
+    let fresh = promises
+        .get_opt(name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading Promise {name}"), e))?;
+    Ok(fresh.as_ref().map(pipeline_namespace))
+}
+
+/// Marks a Work that may not be scheduled, once, with a Warning naming why. Its
+/// placements are neither made nor removed: removing them would delete files
+/// that may belong to the Work it imitates.
+async fn refuse(agent: &Agent, works: &Api<Work>, work: &Work, problem: &str) -> Result<(), ReconcileError> {
+    let (scheduled, ready) = work_origin::refused_conditions(problem);
+    let (current, status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
+    if status == current {
+        return Ok(());
+    }
+    works
+        .patch_status(
+            &work.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": status.get("conditions")}})),
+        )
+        .await
+        .map_err(|e| ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e))?;
+    tracing::warn!(work = %work.name_any(), namespace = ?work.namespace(), %problem, "work refused");
+    events::publish_to(
+        agent,
+        work.object_ref(&()),
+        EventType::Warning,
+        "WorkRefused",
+        "Schedule",
+        format!("{problem}; nothing of this Work is written to any state store"),
+    )
+    .await;
+    Ok(())
+}
+
 /// The WorkPlacement for one scheduled group: spec from the Work, the contract's
 /// labels, the Work's annotations, owned by the Work.
 fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<WorkPlacement> {
@@ -173,8 +247,11 @@ fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<Wo
             placement.destination.clone(),
         ),
     ]);
-    if let Some(pipeline) = work.labels().get(labels::PIPELINE_NAME) {
-        placement_labels.insert(labels::PIPELINE_NAME.to_owned(), pipeline.clone());
+    // The request's namespace, when it is not the Work's, decides its directory.
+    for key in [labels::PIPELINE_NAME, labels::RESOURCE_NAMESPACE] {
+        if let Some(value) = work.labels().get(key) {
+            placement_labels.insert(key.to_owned(), value.clone());
+        }
     }
     if placement.misplaced {
         placement_labels.insert(labels::MISPLACED.to_owned(), "true".to_owned());

@@ -119,6 +119,11 @@ fn error_policy(placement: Arc<WorkPlacement>, error: &ReconcileError, context: 
 pub fn record(placement: &WorkPlacement) -> PlacementRecord {
     PlacementRecord {
         namespace: placement.namespace().unwrap_or_default(),
+        request_namespace: placement
+            .labels()
+            .get(labels::RESOURCE_NAMESPACE)
+            .filter(|_| !placement.spec.resource_name.is_empty())
+            .cloned(),
         name: placement.name_any(),
         promise: placement.spec.promise_name.clone(),
         resource: placement.spec.resource_name.clone(),
