@@ -328,6 +328,53 @@ async fn a_pipeline_can_ask_to_retry_and_is_run_again_after_the_delay() {
 }
 
 #[tokio::test]
+async fn a_spec_change_runs_a_suspended_workflow_afresh_and_lifts_the_suspension() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("suspend").await;
+    // Suspends (with no retry) until the request asks for a large cache.
+    let script = "grep -q 'size: large' /kratix/input/object.yaml \
+                  || printf 'suspend: true\nmessage: waiting for large\n' > /kratix/metadata/workflow-control.yaml";
+    let (_, resource) = install_promise(&client, &suffix, vec![pipeline("gate", &image, script)]).await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    status_until(&requests, "orders", "the pipeline to suspend", |s| {
+        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Suspended"
+    })
+    .await;
+    let stored = requests.get("orders").await.expect("request");
+    assert_eq!(
+        stored
+            .labels()
+            .get("kratix.io/workflow-suspended")
+            .map(String::as_str),
+        Some("true")
+    );
+    requests
+        .patch(
+            "orders",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"size": "large"}})),
+        )
+        .await
+        .expect("spec changed");
+    status_until(&requests, "orders", "the fresh run to complete", |s| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+    })
+    .await;
+    let stored = requests.get("orders").await.expect("request");
+    assert!(
+        !stored.labels().contains_key("kratix.io/workflow-suspended"),
+        "the suspension ended with the run it suspended: {:?}",
+        stored.labels()
+    );
+}
+
+#[tokio::test]
 async fn a_paused_request_runs_nothing_until_unpaused() {
     let Setup {
         client,

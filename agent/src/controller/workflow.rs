@@ -455,12 +455,17 @@ impl Run<'_> {
                 // Progress first: a crash after this write re-creates this very Job.
                 let recorded = status::replace(self.api, self.object, status.clone()).await?;
                 crash_point(crash_points::PROGRESS_RECORDED);
+                // What asked for this run, and a suspension of the run it replaces
+                // (Kratix lifts it when a spec change or re-run starts afresh).
+                let mut done_with = Vec::new();
                 if situation.rerun {
-                    self.remove_labels(
-                        &recorded,
-                        &[labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START],
-                    )
-                    .await?;
+                    done_with.extend([labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START]);
+                }
+                if fresh_run && situation.suspended_label {
+                    done_with.push(labels::WORKFLOW_SUSPENDED);
+                }
+                if !done_with.is_empty() {
+                    self.remove_labels(&recorded, &done_with).await?;
                 }
                 if configure && self.agent.stale_rbac.needed(self.workflow, resources) {
                     rbac_cleanup::remove_stale_user_rbac(&self.agent.client, self.workflow, resources)
