@@ -56,10 +56,22 @@ pub fn rerun(
     if !(succeeded || failed && reconcile_after_failure) {
         return Rerun::Never;
     }
-    let Some(since) = condition
-        .get("lastTransitionTime")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse::<Timestamp>().ok())
+    // The condition's time does not move when a failure repeats (False stays
+    // False), so the run's own record says when it last ended.
+    let time = |entry: &Value| {
+        entry
+            .get("lastTransitionTime")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<Timestamp>().ok())
+    };
+    let pipelines = status
+        .get("kratix")
+        .and_then(|k| k.pointer("/workflows/pipelines"))
+        .and_then(Value::as_array);
+    let Some(since) = std::iter::once(time(condition))
+        .chain(pipelines.into_iter().flatten().map(time))
+        .flatten()
+        .max()
     else {
         return Rerun::Now;
     };
@@ -166,6 +178,28 @@ mod tests {
         assert_eq!(
             rerun(&failed, Duration::from_secs(60), false, later),
             Rerun::Never
+        );
+    }
+
+    #[test]
+    fn a_repeated_failure_waits_an_interval_from_the_latest_failure() {
+        // The condition went False at the first failure and stays so through
+        // every retry; the pipeline's record moved when the retry failed.
+        let mut failed = status("False", "ConfigureWorkflowFailed", "2026-01-01T00:00:00Z");
+        failed.insert(
+            "kratix".to_owned(),
+            json!({"workflows": {"pipelines": [
+                {"name": "make", "phase": "Failed", "lastTransitionTime": "2026-01-01T00:01:02Z"}
+            ]}}),
+        );
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            rerun(&failed, minute, true, at("2026-01-01T00:01:03Z")),
+            Rerun::At(at("2026-01-01T00:02:02Z"))
+        );
+        assert_eq!(
+            rerun(&failed, minute, true, at("2026-01-01T00:02:02Z")),
+            Rerun::Now
         );
     }
 

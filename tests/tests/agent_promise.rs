@@ -357,6 +357,63 @@ async fn a_completed_workflow_runs_again_after_the_promises_reconciliation_inter
 }
 
 #[tokio::test]
+async fn a_failing_workflow_is_retried_once_per_interval_not_back_to_back() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("retry-interval").await;
+    let (mut promise, resource) = cache_promise(
+        &suffix,
+        json!({"workflows": {"resource": {"configure": [pipeline("make", &image, "false")]}}}),
+    );
+    promise.metadata.annotations =
+        Some([("kratix.io/reconciliation-interval".to_owned(), "1m".to_owned())].into());
+    promises(&client)
+        .create(&PostParams::default(), &promise)
+        .await
+        .expect("promise");
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let failed = |s: &Value| {
+        condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["reason"] == "ConfigureWorkflowFailed")
+            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Failed"
+    };
+    let first = status_until(&requests, "orders", "the first failure", failed).await;
+    // reconcileAfterFailure (on by default) retries a minute later...
+    let second = kratix_tests::support::wait_for(
+        "the retry to fail too",
+        std::time::Duration::from_secs(150),
+        || async {
+            let status = requests
+                .get("orders")
+                .await
+                .map_err(|e| e.to_string())?
+                .data
+                .get("status")
+                .cloned()
+                .unwrap_or_default();
+            if failed(&status) && job_of(&status) != job_of(&first) {
+                Ok(status)
+            } else {
+                Err(status.to_string())
+            }
+        },
+    )
+    .await;
+    // ...and the next retry is a minute after that failure, not straight away.
+    tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    let later = requests.get("orders").await.expect("request");
+    let status = later.data.get("status").cloned().unwrap_or_default();
+    assert_eq!(
+        job_of(&status),
+        job_of(&second),
+        "no third run within 20 s of the second failure: {status}"
+    );
+}
+
+#[tokio::test]
 async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_event() {
     let Setup {
         client,
