@@ -375,3 +375,44 @@ async fn deleting_a_promise_runs_its_delete_pipeline_deletes_its_requests_and_ev
     );
     release(&promises, &promise_name).await;
 }
+
+#[tokio::test]
+async fn a_promise_deleted_and_applied_again_at_once_gets_its_pipelines_objects_back() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("reapply").await;
+    let spec = json!({"workflows": {"resource": {"configure": [pipeline("make", &image, "true")]}}});
+    let done = |s: &Value| condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True");
+    for round in ["first", "second"] {
+        let (promise, resource) = cache_promise(&suffix, spec.clone());
+        let promise_name = promise.name_any();
+        promises(&client)
+            .create(&PostParams::default(), &promise)
+            .await
+            .unwrap_or_else(|e| panic!("{round} Promise: {e}"));
+        promise_status_until(&client, &promise_name, "the Promise to be Available", |s| {
+            s["status"] == "Available"
+        })
+        .await;
+        let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+        kratix_tests::agent_suite::request(&requests, &resource, &namespace, "orders", json!({})).await;
+        // The second time, the pipeline's ServiceAccount and RBAC (deleted with
+        // the first Promise a moment ago) must be there again for its pod.
+        status_until(
+            &requests,
+            "orders",
+            &format!("the {round} request's workflow"),
+            done,
+        )
+        .await;
+        kratix_tests::agent_suite::delete_and_wait_gone(
+            &promises(&client),
+            &promise_name,
+            "the Promise to go",
+        )
+        .await;
+    }
+}

@@ -5,8 +5,10 @@
 //!
 //! Every request of a Promise in a namespace shares these objects, so an object
 //! applied unchanged a moment ago is not sent again: [`Applied`] remembers
-//! what was applied for [`REAPPLY_AFTER`]. An object deleted by hand is put
-//! back at the next pipeline start after that.
+//! what was applied for [`REAPPLY_AFTER`]. The ServiceAccount is read at every
+//! pipeline start: when it is gone (its Promise deleted and applied again, its
+//! namespace re-created), everything is applied afresh. Another object deleted
+//! by hand is put back at the next pipeline start after [`REAPPLY_AFTER`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -60,11 +62,19 @@ impl Applied {
     }
 }
 
-async fn apply<K>(api: &Api<K>, object: &K, applied: &Applied) -> Result<(), ReconcileError>
+/// Whether [`Applied`] may be trusted for this pipeline's objects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cache {
+    Trusted,
+    /// The objects were seen gone: apply each whatever was applied before.
+    Bypassed,
+}
+
+async fn apply<K>(api: &Api<K>, object: &K, applied: &Applied, cache: Cache) -> Result<(), ReconcileError>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
-    if applied.is_fresh(object) {
+    if cache == Cache::Trusted && applied.is_fresh(object) {
         return Ok(());
     }
     server_side_apply(api, object).await?;
@@ -108,34 +118,58 @@ pub async fn apply_pipeline(
     resources: &PipelineResources,
 ) -> Result<(), ReconcileError> {
     let account = &resources.service_account;
-    if !applied.is_fresh(account) {
-        let accounts: Api<ServiceAccount> = namespaced(client, account);
-        match accounts
-            .get_opt(&account.name_any())
-            .await
-            .map_err(|e| ReconcileError::kube("reading a service account", e))?
-        {
-            Some(existing) if !existing.labels().contains_key(labels::PROMISE_NAME) => {
-                // The user's: used as it is, never changed.
-                applied.record(account);
-            }
-            _ => apply(&accounts, account, applied).await?,
+    let accounts: Api<ServiceAccount> = namespaced(client, account);
+    let cache = match accounts
+        .get_opt(&account.name_any())
+        .await
+        .map_err(|e| ReconcileError::kube("reading a service account", e))?
+    {
+        Some(existing) if !existing.labels().contains_key(labels::PROMISE_NAME) => {
+            // The user's: used as it is, never changed.
+            applied.record(account);
+            Cache::Trusted
         }
-    }
+        Some(_) => {
+            apply(&accounts, account, applied, Cache::Trusted).await?;
+            Cache::Trusted
+        }
+        None => {
+            apply(&accounts, account, applied, Cache::Bypassed).await?;
+            Cache::Bypassed
+        }
+    };
     if let Some(config_map) = &resources.config_map {
-        apply(&namespaced::<ConfigMap>(client, config_map), config_map, applied).await?;
+        apply(
+            &namespaced::<ConfigMap>(client, config_map),
+            config_map,
+            applied,
+            cache,
+        )
+        .await?;
     }
     for role in &resources.roles {
-        apply(&namespaced::<Role>(client, role), role, applied).await?;
+        apply(&namespaced::<Role>(client, role), role, applied, cache).await?;
     }
     for binding in &resources.role_bindings {
-        apply(&namespaced::<RoleBinding>(client, binding), binding, applied).await?;
+        apply(
+            &namespaced::<RoleBinding>(client, binding),
+            binding,
+            applied,
+            cache,
+        )
+        .await?;
     }
     for role in &resources.cluster_roles {
-        apply(&Api::<ClusterRole>::all(client.clone()), role, applied).await?;
+        apply(&Api::<ClusterRole>::all(client.clone()), role, applied, cache).await?;
     }
     for binding in &resources.cluster_role_bindings {
-        apply(&Api::<ClusterRoleBinding>::all(client.clone()), binding, applied).await?;
+        apply(
+            &Api::<ClusterRoleBinding>::all(client.clone()),
+            binding,
+            applied,
+            cache,
+        )
+        .await?;
     }
     crate::crash_points::crash_point(crate::crash_points::RBAC_APPLIED);
     // A Job is never updated: each run has its own, and one that exists
