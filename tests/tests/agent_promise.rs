@@ -414,6 +414,68 @@ async fn a_failing_workflow_is_retried_once_per_interval_not_back_to_back() {
 }
 
 #[tokio::test]
+async fn a_running_promise_workflow_is_stopped_by_a_manual_reconciliation() {
+    let Setup {
+        client,
+        suffix,
+        image,
+        ..
+    } = setup("promise-stop").await;
+    // Hangs until the Promise it reads carries the test's annotation.
+    let (promise, _) = cache_promise(
+        &suffix,
+        json!({"workflows": {"promise": {"configure": [pipeline("setup", &image,
+            "grep -q 'example.com/fast' /kratix/input/object.yaml || sleep 600")]}}}),
+    );
+    let name = promise.name_any();
+    promises(&client)
+        .create(&PostParams::default(), &promise)
+        .await
+        .expect("promise");
+    let running = promise_status_until(&client, &name, "the Promise workflow to run", |s| {
+        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Running"
+    })
+    .await;
+    let first_job = job_of(&running);
+    let first_job = first_job.as_str().expect("job name").to_owned();
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+        Api::namespaced(client.clone(), "kratix-platform-system");
+    kratix_tests::support::wait_for("the Job to start", kratix_tests::agent_suite::TIMEOUT, || async {
+        jobs.get_opt(&first_job)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|_| ())
+            .ok_or_else(|| "no Job yet".to_owned())
+    })
+    .await;
+    promises(&client)
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {
+                "labels": {"kratix.io/manual-reconciliation": "true"},
+                "annotations": {"example.com/fast": "true"}}})),
+        )
+        .await
+        .expect("labelled");
+    let done = promise_status_until(&client, &name, "a second run to complete", |s| {
+        s["status"] == "Available"
+            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+            && job_of(s) != json!(first_job)
+    })
+    .await;
+    assert_ne!(job_of(&done), json!(first_job));
+    // The hanging Job was stopped, not waited for (or already pruned).
+    if let Some(job) = jobs.get_opt(&first_job).await.expect("read the Job") {
+        assert_eq!(
+            job.spec.and_then(|s| s.suspend),
+            Some(true),
+            "the first run's Job {first_job} was suspended"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_event() {
     let Setup {
         client,
