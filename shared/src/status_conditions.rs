@@ -111,6 +111,29 @@ pub enum WorkflowState {
     Paused,
 }
 
+/// Whether the object's `Reconciled` still says it was paused: the pause has
+/// just been lifted (while paused it is kept so; the next pass replaces it).
+pub fn resumed_from_pause(status: &serde_json::Map<String, serde_json::Value>) -> bool {
+    status
+        .get("conditions")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c["type"] == "Reconciled" && c["status"] == "Unknown" && c["reason"] == "PausedReconciliation"
+        })
+}
+
+/// `Reconciled` once a pause is lifted, as the workflow starts again.
+pub fn unpaused() -> Condition {
+    Condition {
+        type_: "Reconciled",
+        status: "Unknown",
+        reason: "Unpaused",
+        message: "Pending".to_owned(),
+    }
+}
+
 /// `Reconciled`, from the workflow and the Works, in the reference's order of precedence.
 pub fn reconciled(workflow: WorkflowState, works: &Condition) -> Condition {
     let condition = |status, reason, message: &str| Condition {
@@ -207,5 +230,18 @@ mod tests {
             reconciled(WorkflowState::Paused, &ready).reason,
             "PausedReconciliation"
         );
+    }
+
+    #[test]
+    fn only_a_reconciled_condition_still_saying_paused_means_just_unpaused() {
+        let with = |reason: &str| {
+            json!({"conditions": [{"type": "Reconciled", "status": "Unknown", "reason": reason}]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(resumed_from_pause(&with("PausedReconciliation")));
+        assert!(!resumed_from_pause(&with("WorkflowPending")));
+        assert!(!resumed_from_pause(&serde_json::Map::new()));
     }
 }

@@ -476,6 +476,73 @@ async fn a_running_promise_workflow_is_stopped_by_a_manual_reconciliation() {
 }
 
 #[tokio::test]
+async fn lifting_a_promises_pause_runs_its_workflow_again_and_leaves_its_requests_be() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("unpause").await;
+    let (promise_name, resource) = kratix_tests::agent_suite::install_promise_with(
+        &client,
+        &suffix,
+        json!({"workflows": {
+            "promise": {"configure": [pipeline("setup", &image, "true")]},
+            "resource": {"configure": [pipeline("make", &image, "true")]}
+        }}),
+    )
+    .await;
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    request(&requests, &resource, &namespace, "one", json!({})).await;
+    let request_run = job_of(&status_until(&requests, "one", "the request's run", completed).await);
+    let before = promise_status_until(&client, &promise_name, "the Promise's run", |s| {
+        s["status"] == "Available" && job_of(s).is_string()
+    })
+    .await;
+    let label = |value: Value| Patch::Merge(json!({"metadata": {"labels": {"kratix.io/paused": value}}}));
+    promises(&client)
+        .patch(&promise_name, &PatchParams::default(), &label(json!("true")))
+        .await
+        .expect("paused");
+    promise_status_until(&client, &promise_name, "the pause to be reported", |s| {
+        condition(s, "Reconciled").is_some_and(|c| c["reason"] == "PausedReconciliation")
+    })
+    .await;
+    promises(&client)
+        .patch(&promise_name, &PatchParams::default(), &label(Value::Null))
+        .await
+        .expect("unpaused");
+    // As Kratix's reconciliation system test asserts: the Promise's workflow runs again.
+    let after = promise_status_until(
+        &client,
+        &promise_name,
+        "the Promise's workflow to run again",
+        |s| {
+            s["status"] == "Available"
+                && job_of(s) != job_of(&before)
+                && condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
+        },
+    )
+    .await;
+    assert_ne!(
+        condition(&after, "ConfigureWorkflowCompleted").map(|c| c["lastTransitionTime"].clone()),
+        condition(&before, "ConfigureWorkflowCompleted").map(|c| c["lastTransitionTime"].clone()),
+    );
+    let stored = promises(&client).get(&promise_name).await.expect("promise");
+    assert!(
+        !stored
+            .labels()
+            .contains_key("internal.workflows.kratix.io/run-from-start"),
+        "{:?}",
+        stored.labels()
+    );
+    // Its requests resume where they were: a completed one does not run again.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let status = requests.get("one").await.expect("request").data["status"].clone();
+    assert_eq!(job_of(&status), request_run, "{status}");
+}
+
+#[tokio::test]
 async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_event() {
     let Setup {
         client,

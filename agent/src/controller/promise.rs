@@ -17,7 +17,7 @@ use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::hash::spec_hash;
 use kratix_shared::requirements::{self, Found};
 use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
-use kratix_shared::status_conditions::{WorkReadiness, WorkflowState};
+use kratix_shared::status_conditions::{self, WorkReadiness, WorkflowState};
 use kratix_shared::status_merge::{remove_condition, set_condition};
 use kratix_shared::validate::{Severity, policy, validate_promise};
 use kratix_shared::{finalizers, labels};
@@ -268,6 +268,35 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     reconcile_promise(&context, &promise).await
 }
 
+/// A lifted pause runs the Promise's own workflow again from the start, as in
+/// Kratix (its system test asserts it), and ends a suspension with it; its
+/// requests resume where they were (docs/decisions.md).
+async fn resume_from_pause(
+    promise: &PromiseObject,
+    mut status: Map<String, Value>,
+) -> Result<Action, ReconcileError> {
+    let patch = json!({"metadata": {"labels": {
+        labels::RUN_FROM_START: "true",
+        labels::WORKFLOW_SUSPENDED: null,
+    }}});
+    promise
+        .api
+        .patch(&promise.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ReconcileError::kube(format!("re-running Promise {}", promise.name), e))?;
+    let condition = status_conditions::unpaused();
+    set_condition(
+        &mut status,
+        condition.type_,
+        condition.status,
+        condition.reason,
+        &condition.message,
+        &now(),
+    );
+    promise.write_if_changed(status).await?;
+    Ok(Action::await_change())
+}
+
 async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result<Action, ReconcileError> {
     let agent = &context.agent;
     let mut status = status::status_of(&promise.object);
@@ -288,6 +317,19 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
             .await;
         }
         return Ok(Action::await_change());
+    }
+    let has_own_workflow = promise
+        .typed
+        .spec
+        .workflows
+        .promise
+        .as_ref()
+        .is_some_and(|p| !p.configure.is_empty());
+    if has_own_workflow
+        && promise.object.metadata.deletion_timestamp.is_none()
+        && status_conditions::resumed_from_pause(&status)
+    {
+        return resume_from_pause(promise, status).await;
     }
     let validated = validate_promise(&promise.value);
     if promise.object.metadata.deletion_timestamp.is_some() {
