@@ -271,35 +271,45 @@ pub fn work_outputs(placements: &[crate::api::work::WorkPlacement]) -> Vec<crate
     outputs
 }
 
-/// The conditions the scheduler owns on a WorkPlacement: `ScheduleSucceeded`, and
-/// `Ready` False while it is misplaced (the writer owns `Ready` otherwise).
-pub fn placement_conditions(placement: &Placement) -> Vec<Condition> {
+/// A WorkPlacement's scheduling conditions, Kratix's strings verbatim. `written`
+/// is where its writer's last write stands: `Ready` is Pending until a write, the
+/// writer's after one (Ready again once a misplaced placement matches; a failed
+/// write keeps its `Failing`).
+pub fn placement_conditions(placement: &Placement, written: Written) -> Vec<Condition> {
+    let condition = |type_, status, reason, message: &str| Condition {
+        type_,
+        status,
+        reason,
+        message: message.to_owned(),
+    };
     if placement.misplaced {
-        vec![
-            Condition {
-                type_: "ScheduleSucceeded",
-                status: "False",
-                reason: "DestinationSelectorMismatch",
-                message: format!(
-                    "Destination {} no longer matches the workload group's selectors; the files stay where they are",
-                    placement.destination
-                ),
-            },
-            Condition {
-                type_: "Ready",
-                status: "False",
-                reason: "Misplaced",
-                message: "Misplaced".to_owned(),
-            },
-        ]
-    } else {
-        vec![Condition {
-            type_: "ScheduleSucceeded",
-            status: "True",
-            reason: "ScheduledToDestination",
-            message: format!("Scheduled to Destination {}", placement.destination),
-        }]
+        return vec![
+            condition(
+                "ScheduleSucceeded",
+                "False",
+                "DestinationSelectorMismatch",
+                "Target destination no longer matches destinationSelectors",
+            ),
+            condition("Ready", "False", "Misplaced", "Misplaced"),
+        ];
     }
+    let mut conditions = vec![condition(
+        "ScheduleSucceeded",
+        "True",
+        "ScheduledToDestination",
+        "Scheduled to correct Destination",
+    )];
+    match written {
+        Written::NotYet => conditions.push(condition("Ready", "False", "ScheduledToDestination", "Pending")),
+        Written::Yes => conditions.push(condition(
+            "Ready",
+            "True",
+            "WorkloadsWrittenToTargetDestination",
+            "Ready",
+        )),
+        Written::Failed => {}
+    }
+    conditions
 }
 
 #[cfg(test)]
@@ -525,5 +535,43 @@ mod tests {
         assert_eq!((ready.status, ready.message.as_str()), ("False", "Pending"));
         let (_, ready) = work_conditions(&planned, |_| Written::Yes);
         assert_eq!((ready.status, ready.message.as_str()), ("True", "Ready"));
+    }
+    #[test]
+    fn placement_conditions_are_kratix_strings_and_leave_a_failed_write_failing() {
+        let placement = Placement {
+            name: "w.dev-5058f".to_owned(),
+            destination: "dev".to_owned(),
+            group: 0,
+            misplaced: false,
+        };
+        let strings = |conditions: Vec<Condition>| {
+            conditions
+                .into_iter()
+                .map(|c| format!("{}/{}/{}/{}", c.type_, c.status, c.reason, c.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strings(placement_conditions(&placement, Written::NotYet)),
+            [
+                "ScheduleSucceeded/True/ScheduledToDestination/Scheduled to correct Destination",
+                "Ready/False/ScheduledToDestination/Pending"
+            ]
+        );
+        assert_eq!(
+            strings(placement_conditions(&placement, Written::Yes))[1],
+            "Ready/True/WorkloadsWrittenToTargetDestination/Ready"
+        );
+        assert_eq!(placement_conditions(&placement, Written::Failed).len(), 1);
+        let misplaced = Placement {
+            misplaced: true,
+            ..placement
+        };
+        assert_eq!(
+            strings(placement_conditions(&misplaced, Written::Yes)),
+            [
+                "ScheduleSucceeded/False/DestinationSelectorMismatch/Target destination no longer matches destinationSelectors",
+                "Ready/False/Misplaced/Misplaced"
+            ]
+        );
     }
 }

@@ -476,7 +476,7 @@ pub fn write_conditions(outcome: std::result::Result<(), &str>, misplaced: bool)
                 type_: "WriteSucceeded",
                 status: "True",
                 reason: "WorkloadsWrittenToStateStore",
-                message: "Workloads written to the state store".to_owned(),
+                message: "Workloads written to State Store".to_owned(),
             });
             if !misplaced {
                 conditions.push(Condition {
@@ -787,7 +787,7 @@ mod tests {
                 .map(|c| (c.type_, c.status, c.message.as_str()))
                 .collect::<Vec<_>>(),
             [
-                ("WriteSucceeded", "True", "Workloads written to the state store"),
+                ("WriteSucceeded", "True", "Workloads written to State Store"),
                 ("Ready", "True", "Ready")
             ]
         );

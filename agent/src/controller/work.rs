@@ -319,7 +319,7 @@ async fn write_placement_conditions(
 ) -> Result<(), ReconcileError> {
     let (before, status) = status_with(
         current.status.as_ref(),
-        &scheduling::placement_conditions(placement),
+        &scheduling::placement_conditions(placement, written(Some(current))),
     );
     if status == before {
         return Ok(());
