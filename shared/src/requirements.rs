@@ -4,9 +4,12 @@
 
 use crate::api::promise::{Promise, PromiseReference, RequiredBy, RequiredPromise, RequiredPromiseStatus};
 use crate::labels;
+use crate::status_conditions::Condition;
 
 pub const INSTALLED: &str = "Requirement installed";
 pub const NOT_INSTALLED: &str = "Requirement not installed";
+pub const NOT_AT_VERSION: &str = "Requirement not installed at the specified version";
+pub const NOT_AVAILABLE: &str = "Requirement not available";
 
 /// What the cluster says about one required Promise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,19 +30,44 @@ pub fn evaluate<'a>(
     let states: Vec<RequiredPromiseStatus> = required
         .iter()
         .map(|requirement| {
-            let met = lookup(&requirement.name).is_some_and(|found| {
-                found.available
-                    && (requirement.version.is_empty() || found.version == Some(&requirement.version))
-            });
+            // Kratix's checks, in its order: there, at the version, Available.
+            let state = match lookup(&requirement.name) {
+                None => NOT_INSTALLED,
+                Some(found)
+                    if !requirement.version.is_empty() && found.version != Some(&requirement.version) =>
+                {
+                    NOT_AT_VERSION
+                }
+                Some(found) if !found.available => NOT_AVAILABLE,
+                Some(_) => INSTALLED,
+            };
             RequiredPromiseStatus {
                 name: requirement.name.clone(),
                 version: requirement.version.clone(),
-                state: if met { INSTALLED } else { NOT_INSTALLED }.to_owned(),
+                state: state.to_owned(),
             }
         })
         .collect();
     let all = states.iter().all(|s| s.state == INSTALLED);
     (states, all)
+}
+
+/// `RequirementsFulfilled` from the requirements' states, Kratix's strings: the
+/// last unmet requirement decides the reason, as there.
+pub fn fulfilled_condition(states: &[RequiredPromiseStatus]) -> Condition {
+    let condition = |status, reason, message: &str| Condition {
+        type_: "RequirementsFulfilled",
+        status,
+        reason,
+        message: message.to_owned(),
+    };
+    match states.iter().rev().find(|s| s.state != INSTALLED) {
+        None => condition("True", "RequirementsInstalled", "Requirements fulfilled"),
+        Some(unmet) if unmet.state == NOT_AVAILABLE => {
+            condition("False", "RequirementsNotAvailable", "Requirements not fulfilled")
+        }
+        Some(_) => condition("False", "RequirementsNotInstalled", "Requirements not fulfilled"),
+    }
 }
 
 /// The `status.requiredBy` entries `requirer` owns on Promise `required`: one per
@@ -128,8 +156,20 @@ mod tests {
             lookup,
         );
         assert!(!all);
-        assert!(states.iter().all(|s| s.state == NOT_INSTALLED));
+        assert_eq!(
+            states.iter().map(|s| s.state.as_str()).collect::<Vec<_>>(),
+            [NOT_AT_VERSION, NOT_AVAILABLE, NOT_INSTALLED]
+        );
         assert!(evaluate(&[], lookup).1, "no requirements are met");
+        let unmet = fulfilled_condition(&states);
+        assert_eq!(
+            (unmet.status, unmet.reason, unmet.message.as_str()),
+            ("False", "RequirementsNotInstalled", "Requirements not fulfilled")
+        );
+        let (states, _) = evaluate(&[required("x", ""), required("cache", "")], lookup);
+        assert_eq!(fulfilled_condition(&states).reason, "RequirementsNotAvailable");
+        let (states, _) = evaluate(&[required("db", "")], lookup);
+        assert_eq!(fulfilled_condition(&states).message, "Requirements fulfilled");
     }
 
     fn entry(requirer: &str, version: &str, required_version: &str) -> RequiredBy {

@@ -17,7 +17,7 @@ use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::hash::spec_hash;
 use kratix_shared::requirements::{self, Found};
 use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
-use kratix_shared::status_conditions::{self, WorkReadiness, WorkflowState};
+use kratix_shared::status_conditions::{self, WorkReadiness, WorkflowState, WorksOf};
 use kratix_shared::status_merge::{remove_condition, set_condition};
 use kratix_shared::validate::{Severity, policy, validate_promise};
 use kratix_shared::{finalizers, labels};
@@ -303,7 +303,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     if has_label(&promise.object, labels::PAUSED) {
         // As in Kratix, a pause holds deletion too, until it is lifted.
         mark_unavailable(&mut status, "PausedReconciliation", "Paused");
-        set_reconciled(&mut status, WorkflowState::Paused, &[]);
+        set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Paused, &[]);
         if promise.write_if_changed(status).await? {
             events::publish(
                 agent,
@@ -430,7 +430,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     match state {
         Settled::Suspended { retry_in } => {
             mark_unavailable(&mut status, "WorkflowSuspended", "Suspended");
-            set_reconciled(&mut status, WorkflowState::Suspended, &[]);
+            set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Suspended, &[]);
             promise.write_if_changed(status).await?;
             return Ok(retry_in.map_or_else(Action::await_change, Action::requeue));
         }
@@ -442,7 +442,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
                     "Cannot fulfil resource requests",
                 );
             }
-            set_reconciled(&mut status, WorkflowState::Failed, &[]);
+            set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Failed, &[]);
             promise.write_if_changed(status.clone()).await?;
             return periodic_rerun(agent, promise, &status).await;
         }
@@ -457,14 +457,14 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         mark_unavailable(
             &mut status,
             "PromiseUnavailable",
-            "Cannot fulfil resource requests: required Promises are not installed",
+            "Cannot fulfil resource requests",
         );
         set_condition(
             &mut status,
             "Reconciled",
             "Unknown",
             "RequirementsNotFulfilled",
-            "Requirements not fulfilled",
+            "Pending",
             &now(),
         );
         promise.write_if_changed(status).await?;
@@ -504,12 +504,12 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     if state == Settled::Completed {
         let works = promise_works(agent, &promise.name).await?;
         record_last_success(&mut status);
-        set_reconciled(&mut status, WorkflowState::Completed, &works);
+        set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Completed, &works);
     } else if state == Settled::NothingToRun {
         if let Some(kratix) = status.get_mut("kratix").and_then(Value::as_object_mut) {
             kratix.remove("workflows");
         }
-        set_reconciled(&mut status, WorkflowState::Completed, &[]);
+        set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Completed, &[]);
     }
     promise.write_if_changed(status.clone()).await?;
     if let Some(resource_api) = &resource_api {
@@ -552,12 +552,15 @@ impl Requirements {
             "requiredPromises".to_owned(),
             serde_json::to_value(&states).unwrap_or_default(),
         );
-        let (state, reason, message) = if all {
-            ("True", "RequirementsInstalled", "Requirements fulfilled")
-        } else {
-            ("False", "RequirementsNotInstalled", "Requirements not installed")
-        };
-        set_condition(status, "RequirementsFulfilled", state, reason, message, &now());
+        let condition = requirements::fulfilled_condition(&states);
+        set_condition(
+            status,
+            condition.type_,
+            condition.status,
+            condition.reason,
+            &condition.message,
+            &now(),
+        );
         all
     }
 }
