@@ -193,58 +193,93 @@ pub enum Written {
     NotYet,
 }
 
-/// The Work's `ScheduleSucceeded` and `Ready` conditions; `written` says where each
-/// placement's write stands. Ready means written: the reference calls a Work Ready
-/// once its placements exist, before a byte reaches the store, so a resource looked
-/// done while its files were still unwritten (or never written). Here a Work stays
-/// `Pending` until every placement is written; the messages are the contract's.
-pub fn work_conditions(schedule: &Schedule, written: impl Fn(&str) -> Written) -> (Condition, Condition) {
+/// The Work's `ScheduleSucceeded` and `Ready` conditions, as Kratix sets them
+/// (its strings verbatim): the scheduler's verdict, overridden when any
+/// placement's write failed. `Ready` does not wait for writes, as in Kratix;
+/// how many placements are written is [`written_count`]'s, in its own field.
+pub fn work_conditions(
+    schedule: &Schedule,
+    spec: &WorkSpec,
+    written: impl Fn(&str) -> Written,
+) -> (Condition, Condition) {
     let condition = |type_, status, reason, message: &str| Condition {
         type_,
         status,
         reason,
         message: message.to_owned(),
     };
-    let misplaced = schedule.placements.iter().any(|p| p.misplaced);
-    let scheduled = if !schedule.unscheduled.is_empty() {
-        condition(
-            "ScheduleSucceeded",
-            "False",
-            "UnscheduledWorkloads",
-            &format!(
-                "No Destination matches workload groups {}",
-                schedule.unscheduled.join(", ")
+    let failed: Vec<&str> = schedule
+        .placements
+        .iter()
+        .filter(|p| written(&p.name) == Written::Failed)
+        .map(|p| p.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        return (
+            condition(
+                "ScheduleSucceeded",
+                "False",
+                "WorkplacementsFailing",
+                &format!("Workplacements failed to write: [{}]", failed.join(",")),
             ),
-        )
-    } else if misplaced {
-        condition(
-            "ScheduleSucceeded",
-            "False",
-            "DestinationSelectorMismatch",
-            "Some workload groups are on Destinations that no longer match their selectors",
-        )
-    } else {
+            condition("Ready", "False", "WorkplacementsFailing", "Failing"),
+        );
+    }
+    if !schedule.unscheduled.is_empty() {
+        return (
+            condition(
+                "ScheduleSucceeded",
+                "False",
+                "UnscheduledWorkloads",
+                &format!(
+                    "No matching destination found for workloadGroups: [{}]",
+                    schedule.unscheduled.join(",")
+                ),
+            ),
+            condition("Ready", "False", "UnscheduledWorkloads", "Pending"),
+        );
+    }
+    let mut misplaced: Vec<&str> = schedule
+        .placements
+        .iter()
+        .filter(|p| p.misplaced)
+        .filter_map(|p| spec.workload_groups.get(p.group).map(|g| g.id.as_str()))
+        .collect();
+    misplaced.dedup();
+    if !misplaced.is_empty() {
+        return (
+            condition(
+                "ScheduleSucceeded",
+                "False",
+                "DestinationSelectorMismatch",
+                &format!(
+                    "Target destination no longer matches destinationSelectors for workloadGroups: [{}]",
+                    misplaced.join(",")
+                ),
+            ),
+            condition("Ready", "False", "Misplaced", "Misplaced"),
+        );
+    }
+    (
         condition(
             "ScheduleSucceeded",
             "True",
             "AllWorkplacementsScheduled",
             "All workplacements scheduled successfully",
-        )
-    };
-    // The message is the contract: Promise and request status read it.
-    let writes: Vec<Written> = schedule.placements.iter().map(|p| written(&p.name)).collect();
-    let ready = if !schedule.unscheduled.is_empty() {
-        condition("Ready", "False", "UnscheduledWorkloads", "Pending")
-    } else if writes.contains(&Written::Failed) {
-        condition("Ready", "False", "WorkplacementsFailing", "Failing")
-    } else if misplaced {
-        condition("Ready", "False", "Misplaced", "Misplaced")
-    } else if writes.contains(&Written::NotYet) {
-        condition("Ready", "False", "WorkplacementsPending", "Pending")
-    } else {
-        condition("Ready", "True", "AllWorkplacementsWritten", "Ready")
-    };
-    (scheduled, ready)
+        ),
+        condition("Ready", "True", "AllWorkplacementsScheduled", "Ready"),
+    )
+}
+
+/// How many of the Work's placements have their files in a store: the agent's
+/// `status.workPlacementsWritten`, which Kratix has no word for (its `Ready`
+/// says scheduled, not written).
+pub fn written_count(schedule: &Schedule, written: impl Fn(&str) -> Written) -> usize {
+    schedule
+        .placements
+        .iter()
+        .filter(|p| written(&p.name) == Written::Yes)
+        .count()
 }
 
 /// Where a Work's written placements are, by placement name: each placement whose
@@ -453,10 +488,14 @@ mod tests {
                 misplaced: true
             }]
         );
-        let (scheduled, ready) = work_conditions(&planned, |_| Written::Yes);
+        let (scheduled, ready) = work_conditions(&planned, &work, |_| Written::Yes);
         assert_eq!(
             (scheduled.status, scheduled.reason),
             ("False", "DestinationSelectorMismatch")
+        );
+        assert_eq!(
+            scheduled.message,
+            "Target destination no longer matches destinationSelectors for workloadGroups: [g1]"
         );
         assert_eq!(ready.message, "Misplaced");
     }
@@ -495,10 +534,14 @@ mod tests {
         let planned = schedule("w", &work, false, &fleet.views(), &[]);
         assert!(planned.placements.is_empty());
         assert_eq!(planned.unscheduled, ["g1"]);
-        let (scheduled, ready) = work_conditions(&planned, |_| Written::Yes);
+        let (scheduled, ready) = work_conditions(&planned, &work, |_| Written::Yes);
         assert_eq!(
             (scheduled.status, scheduled.reason),
             ("False", "UnscheduledWorkloads")
+        );
+        assert_eq!(
+            scheduled.message,
+            "No matching destination found for workloadGroups: [g1]"
         );
         assert_eq!((ready.status, ready.message.as_str()), ("False", "Pending"));
         let everywhere = schedule(
@@ -512,30 +555,48 @@ mod tests {
     }
 
     #[test]
-    fn a_work_is_ready_only_once_every_placement_is_written() {
+    fn a_work_is_ready_once_scheduled_failing_when_a_write_fails_and_counts_what_is_written() {
         let fleet = Fleet::new(&[("a", &[])]);
         let work = spec("", vec![group("g1", &[]), group("g2", &[])]);
         let planned = schedule("w", &work, false, &fleet.views(), &[]);
-        let (scheduled, ready) = work_conditions(&planned, |name| {
+        let one_failed = |name: &str| {
             if name == "w.a-g1" {
                 Written::Failed
             } else {
                 Written::Yes
             }
-        });
-        assert_eq!(scheduled.status, "True");
-        assert_eq!((ready.status, ready.message.as_str()), ("False", "Failing"));
-        let (_, ready) = work_conditions(&planned, |name| {
-            if name == "w.a-g1" {
-                Written::NotYet
-            } else {
-                Written::Yes
-            }
-        });
-        assert_eq!((ready.status, ready.message.as_str()), ("False", "Pending"));
-        let (_, ready) = work_conditions(&planned, |_| Written::Yes);
-        assert_eq!((ready.status, ready.message.as_str()), ("True", "Ready"));
+        };
+        let (scheduled, ready) = work_conditions(&planned, &work, one_failed);
+        assert_eq!(
+            (scheduled.status, scheduled.reason, scheduled.message.as_str()),
+            (
+                "False",
+                "WorkplacementsFailing",
+                "Workplacements failed to write: [w.a-g1]"
+            )
+        );
+        assert_eq!(
+            (ready.status, ready.reason, ready.message.as_str()),
+            ("False", "WorkplacementsFailing", "Failing")
+        );
+        assert_eq!(written_count(&planned, one_failed), 1);
+        // Not yet written is still Ready, as Kratix says it: the count tells.
+        let (scheduled, ready) = work_conditions(&planned, &work, |_| Written::NotYet);
+        assert_eq!(
+            (scheduled.reason, scheduled.message.as_str()),
+            (
+                "AllWorkplacementsScheduled",
+                "All workplacements scheduled successfully"
+            )
+        );
+        assert_eq!(
+            (ready.status, ready.reason, ready.message.as_str()),
+            ("True", "AllWorkplacementsScheduled", "Ready")
+        );
+        assert_eq!(written_count(&planned, |_| Written::NotYet), 0);
+        assert_eq!(written_count(&planned, |_| Written::Yes), 2);
     }
+
     #[test]
     fn placement_conditions_are_kratix_strings_and_leave_a_failed_write_failing() {
         let placement = Placement {

@@ -57,15 +57,28 @@ pub struct Condition {
     pub message: String,
 }
 
-/// `WorksSucceeded` from the object's Works (named for the message).
-pub fn works_succeeded(works: &[(String, WorkReadiness)]) -> Condition {
+/// Whose Works a `WorksSucceeded` condition speaks of: Kratix words and lists
+/// them differently for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorksOf {
+    Promise,
+    Resource,
+}
+
+/// `WorksSucceeded` from the object's Works, with Kratix's messages verbatim: a
+/// Promise's list Works as Go prints a slice (`[a b]`), a request's comma-joined
+/// in brackets (`[a,b]`); a Promise's failing Works are "not ready", as there.
+pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Condition {
     let names = |wanted: WorkReadiness| {
-        works
+        let names: Vec<&str> = works
             .iter()
             .filter(|(_, r)| *r == wanted)
             .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        match owner {
+            WorksOf::Promise => format!("[{}]", names.join(" ")),
+            WorksOf::Resource => format!("[{}]", names.join(",")),
+        }
     };
     let any = |wanted: WorkReadiness| works.iter().any(|(_, r)| *r == wanted);
     let condition = |status, reason, message: String| Condition {
@@ -74,29 +87,42 @@ pub fn works_succeeded(works: &[(String, WorkReadiness)]) -> Condition {
         reason,
         message,
     };
+    let (this, failed) = match owner {
+        WorksOf::Promise => ("this promise", "are not ready"),
+        WorksOf::Resource => ("this resource", "failed"),
+    };
     if any(WorkReadiness::Failing) {
         condition(
             "False",
             "WorksFailing",
-            format!("Some works are failing: {}", names(WorkReadiness::Failing)),
+            format!(
+                "Some works associated with {this} {failed}: {}",
+                names(WorkReadiness::Failing)
+            ),
         )
     } else if any(WorkReadiness::Pending) {
         condition(
             "Unknown",
             "WorksPending",
-            format!("Some works are not yet placed: {}", names(WorkReadiness::Pending)),
+            format!(
+                "Some works associated with {this} are not ready: {}",
+                names(WorkReadiness::Pending)
+            ),
         )
     } else if any(WorkReadiness::Misplaced) {
         condition(
             "False",
             "WorksMisplaced",
-            format!("Some works are misplaced: {}", names(WorkReadiness::Misplaced)),
+            format!(
+                "Some works associated with {this} are misplaced: {}",
+                names(WorkReadiness::Misplaced)
+            ),
         )
     } else {
         condition(
             "True",
             "WorksSucceeded",
-            "All works associated with this resource are ready".to_owned(),
+            format!("All works associated with {this} are ready"),
         )
     }
 }
@@ -198,20 +224,54 @@ mod tests {
             work("b", WorkReadiness::Pending),
             work("c", WorkReadiness::Failing),
         ];
-        assert_eq!(works_succeeded(&all).reason, "WorksFailing");
-        assert_eq!(works_succeeded(&all[..2]).reason, "WorksPending");
+        let resource = |works: &[(String, WorkReadiness)]| works_succeeded(WorksOf::Resource, works);
+        assert_eq!(resource(&all).reason, "WorksFailing");
+        assert_eq!(resource(&all[..2]).reason, "WorksPending");
+        assert_eq!(resource(&all[..1]).status, "False");
+        assert_eq!(resource(&[]).status, "True", "no Works is success");
+    }
+
+    #[test]
+    fn works_succeeded_messages_are_kratix_strings_for_each_owner() {
+        let failing = [
+            work("a", WorkReadiness::Failing),
+            work("b", WorkReadiness::Failing),
+        ];
         assert_eq!(
-            works_succeeded(&all[..2]).message,
-            "Some works are not yet placed: b"
+            works_succeeded(WorksOf::Resource, &failing).message,
+            "Some works associated with this resource failed: [a,b]"
         );
-        assert_eq!(works_succeeded(&all[..1]).status, "False");
-        assert_eq!(works_succeeded(&[]).status, "True", "no Works is success");
+        assert_eq!(
+            works_succeeded(WorksOf::Promise, &failing).message,
+            "Some works associated with this promise are not ready: [a b]"
+        );
+        let pending = [work("a", WorkReadiness::Pending)];
+        assert_eq!(
+            works_succeeded(WorksOf::Resource, &pending).message,
+            "Some works associated with this resource are not ready: [a]"
+        );
+        let misplaced = [
+            work("a", WorkReadiness::Misplaced),
+            work("b", WorkReadiness::Misplaced),
+        ];
+        assert_eq!(
+            works_succeeded(WorksOf::Promise, &misplaced).message,
+            "Some works associated with this promise are misplaced: [a b]"
+        );
+        assert_eq!(
+            works_succeeded(WorksOf::Promise, &[]).message,
+            "All works associated with this promise are ready"
+        );
+        assert_eq!(
+            works_succeeded(WorksOf::Resource, &[]).message,
+            "All works associated with this resource are ready"
+        );
     }
 
     #[test]
     fn reconciled_follows_the_workflow_then_the_works() {
-        let ready = works_succeeded(&[work("a", WorkReadiness::Ready)]);
-        let pending = works_succeeded(&[work("a", WorkReadiness::Pending)]);
+        let ready = works_succeeded(WorksOf::Resource, &[work("a", WorkReadiness::Ready)]);
+        let pending = works_succeeded(WorksOf::Resource, &[work("a", WorkReadiness::Pending)]);
         assert_eq!(reconciled(WorkflowState::Completed, &ready).reason, "Reconciled");
         assert_eq!(
             reconciled(WorkflowState::Completed, &pending).reason,

@@ -155,10 +155,9 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
     .await;
     assert_eq!(status["workPlacements"], 2, "{status}");
     assert_eq!(status["workPlacementsCreated"], 2, "{status}");
-    let ready = condition(&status, "Ready").cloned().unwrap_or_default();
     assert_eq!(
-        ready["status"], "False",
-        "the store does not exist, so the Work is not Ready: {status}"
+        status["workPlacementsWritten"], 0,
+        "the store does not exist, so nothing is written: {status}"
     );
 
     let placed: BTreeMap<String, WorkPlacement> = placements_of(&client, &namespace, &work_name)
@@ -229,19 +228,24 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         )
         .await
         .expect("relabelled");
-    let status = work_status_until(
-        &client,
-        &namespace,
-        &work_name,
-        "the placement to be misplaced",
-        |s| condition(s, "ScheduleSucceeded").is_some_and(|c| c["reason"] == "DestinationSelectorMismatch"),
-    )
+    let dev_placement = format!("{work_name}.{dev}-{}", &default_group.id[..5]);
+    wait_for("the placement to be misplaced", TIMEOUT, || async {
+        match placement_condition(&client, &namespace, &dev_placement, "ScheduleSucceeded").await {
+            Some((status, reason)) if reason == "DestinationSelectorMismatch" => Ok(status),
+            other => Err(format!("{other:?}")),
+        }
+    })
     .await;
-    // A failing write outranks a misplaced placement in the Work's Ready (contract
-    // 12.1); the placement itself says Misplaced.
+    // A failing write outranks a misplaced placement in the Work's conditions, as
+    // Kratix's Work controller overrides its scheduler's; the placement itself
+    // says Misplaced.
+    let status = work_status_until(&client, &namespace, &work_name, "the Work to say Failing", |s| {
+        condition(s, "Ready").is_some_and(|c| c["message"] == "Failing")
+    })
+    .await;
     assert_eq!(
-        condition(&status, "Ready").map(|c| c["message"].clone()),
-        Some(json!("Failing"))
+        condition(&status, "ScheduleSucceeded").map(|c| c["reason"].clone()),
+        Some(json!("WorkplacementsFailing"))
     );
     let placements = placements_of(&client, &namespace, &work_name).await;
     let misplaced: Vec<&str> = placements
@@ -250,7 +254,6 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         .map(|p| p.spec.target_destination_name.as_str())
         .collect();
     assert_eq!(misplaced, [dev.as_str()]);
-    let dev_placement = format!("{work_name}.{dev}-{}", &default_group.id[..5]);
     assert_eq!(
         placement_condition(&client, &namespace, &dev_placement, "ScheduleSucceeded").await,
         Some(("False".to_owned(), "DestinationSelectorMismatch".to_owned()))
@@ -290,8 +293,12 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         suffix,
         image,
     } = setup("unplaced").await;
+    // A store that works: a failing write would outrank the unscheduled group in
+    // the Work's conditions, as in Kratix.
+    let (_git, _repo, store) =
+        kratix_tests::state_store_suite::http_git_store(&client, &namespace, &suffix).await;
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
-    destination(&client, &dev, &[("env", &dev)]).await;
+    kratix_tests::state_store_suite::destination(&client, &dev, &store, &[("env", &dev)]).await;
     let (_, resource) = install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "orders", json!({})).await;
@@ -311,12 +318,23 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
     assert_eq!(status["workPlacementsCreated"], 1, "{status}");
     kratix_tests::agent_suite::event_until(&client, &namespace, &work_name, "NoMatchingDestination").await;
 
-    destination(&client, &prod, &[("env", &prod)]).await;
-    work_status_until(&client, &namespace, &work_name, "the group to be placed", |s| {
-        condition(s, "ScheduleSucceeded").is_some_and(|c| c["status"] == "True")
-            && s["workPlacementsCreated"] == 2
-    })
+    kratix_tests::state_store_suite::destination(&client, &prod, &store, &[("env", &prod)]).await;
+    let placed = work_status_until(
+        &client,
+        &namespace,
+        &work_name,
+        "the group to be placed and written",
+        |s| {
+            condition(s, "ScheduleSucceeded").is_some_and(|c| c["status"] == "True")
+                && s["workPlacementsCreated"] == 2
+                && s["workPlacementsWritten"] == 2
+        },
+    )
     .await;
+    assert_eq!(
+        condition(&placed, "Ready").map(|c| (c["reason"].clone(), c["message"].clone())),
+        Some((json!("AllWorkplacementsScheduled"), json!("Ready")))
+    );
     let destinations: Api<Destination> = Api::all(client.clone());
     for name in [&dev, &prod] {
         destinations

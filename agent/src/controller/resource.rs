@@ -10,7 +10,7 @@ use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
 use kratix_shared::hash::resource_hash;
-use kratix_shared::status_conditions::{WorkReadiness, WorkflowState, reconciled, works_succeeded};
+use kratix_shared::status_conditions::{WorkReadiness, WorkflowState, WorksOf, reconciled, works_succeeded};
 use kratix_shared::status_merge::set_condition;
 use kratix_shared::validate::{Validated, validate_promise};
 use kratix_shared::{finalizers, labels, periodic};
@@ -360,7 +360,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     if paused {
         // As in Kratix, a pause holds deletion too, until it is lifted.
         let mut status = status::status_of(&request.object);
-        set_reconciled(&mut status, WorkflowState::Paused, &[]);
+        set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Paused, &[]);
         write_if_changed(&request, status).await?;
         return Ok(Action::await_change());
     }
@@ -436,7 +436,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     };
     match state {
         Settled::Paused => {
-            set_reconciled(&mut status, WorkflowState::Paused, &[]);
+            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Paused, &[]);
             write_if_changed(&request, status).await?;
             Ok(Action::await_change())
         }
@@ -453,12 +453,12 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
             Ok(Action::await_change())
         }
         Settled::Suspended { retry_in } => {
-            set_reconciled(&mut status, WorkflowState::Suspended, &[]);
+            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Suspended, &[]);
             write_if_changed(&request, status).await?;
             Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
         }
         Settled::Failed => {
-            set_reconciled(&mut status, WorkflowState::Failed, &[]);
+            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Failed, &[]);
             write_if_changed(&request, status.clone()).await?;
             periodic_rerun(&request, &status).await
         }
@@ -476,7 +476,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
                 );
             }
             record_last_success(&mut status);
-            set_reconciled(&mut status, WorkflowState::Completed, &works);
+            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Completed, &works);
             write_if_changed(&request, status.clone()).await?;
             periodic_rerun(&request, &status).await
         }
@@ -656,11 +656,12 @@ async fn periodic_rerun(
 /// Sets WorksSucceeded (when the workflow completed) and Reconciled.
 pub fn set_reconciled(
     status: &mut Map<String, Value>,
+    owner: WorksOf,
     workflow: WorkflowState,
     works: &[(String, WorkReadiness)],
 ) {
     let now = now();
-    let works_condition = works_succeeded(works);
+    let works_condition = works_succeeded(owner, works);
     if workflow == WorkflowState::Completed {
         set_condition(
             status,

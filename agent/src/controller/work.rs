@@ -363,9 +363,8 @@ async fn write_status(
     plan: &Schedule,
     existing: &[WorkPlacement],
 ) -> Result<bool, ReconcileError> {
-    let (scheduled, ready) = scheduling::work_conditions(plan, |name| {
-        written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)))
-    });
+    let written_as = |name: &str| written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)));
+    let (scheduled, ready) = scheduling::work_conditions(plan, &work.spec, written_as);
     let (current, mut status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
     let was_unscheduled = current
         .get("conditions")
@@ -378,6 +377,10 @@ async fn write_status(
         json!(work.spec.workload_groups.len()),
     );
     status.insert("workPlacementsCreated".to_owned(), json!(plan.placements.len()));
+    status.insert(
+        "workPlacementsWritten".to_owned(),
+        json!(scheduling::written_count(plan, written_as)),
+    );
     let current_placements: Vec<WorkPlacement> = existing
         .iter()
         .filter(|p| {

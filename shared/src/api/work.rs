@@ -92,6 +92,10 @@ pub struct WorkStatus {
     pub work_placements: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_placements_created: Option<i64>,
+    /// How many placements have their files in a state store (kubectl-kratix's
+    /// addition: Kratix's `Ready` says scheduled, not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_placements_written: Option<i64>,
     /// Where each written placement's files are (kubectl-kratix's addition).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<WorkOutput>,
