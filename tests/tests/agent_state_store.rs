@@ -779,3 +779,139 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
         .await
         .expect("cleanup");
 }
+
+/// The note of the newest Event about `name` (as the last line of `kubectl
+/// describe` shows it, which Kratix's Destination tests read).
+async fn newest_event_note(client: &kube::Client, namespace: &str, name: &str) -> Option<String> {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), namespace);
+    let list = events.list(&ListParams::default()).await.ok()?;
+    list.items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .max_by_key(|e| {
+            e.series
+                .as_ref()
+                .map(|s| s.last_observed_time.0)
+                .or_else(|| e.event_time.as_ref().map(|t| t.0))
+        })
+        .and_then(|e| e.note)
+}
+
+async fn newest_event_until(client: &kube::Client, namespace: &str, name: &str, wanted: &str) {
+    wait_for(
+        &format!("an Event about {name} saying {wanted:?}"),
+        TIMEOUT,
+        || async {
+            match newest_event_note(client, namespace, name).await {
+                Some(note) if note.contains(wanted) => Ok(()),
+                other => Err(format!("newest: {other:?}")),
+            }
+        },
+    )
+    .await;
+}
+
+fn ready_is(status: &Value, wanted: &str) -> bool {
+    condition(status, "Ready").is_some_and(|c| c["status"] == wanted)
+}
+
+#[tokio::test]
+async fn destination_and_store_conditions_and_events_are_kratixs() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        ..
+    } = kratix_tests::agent_suite::setup(platform(), "kratix-words").await;
+    let (_git, _repo, store) = http_git_store(&client, &namespace, &suffix).await;
+    let dev = format!("dev-{suffix}");
+    destination(&client, &dev, &store, &[("env", &dev)]).await;
+    let ready = destination_ready(&client, &dev).await;
+    assert_eq!(
+        condition(&ready, "Ready").map(|c| (c["reason"].clone(), c["message"].clone())),
+        Some((
+            json!("TestDocumentsWritten"),
+            json!("Test documents written to State Store")
+        ))
+    );
+    // Events of cluster-scoped objects are in `default`.
+    newest_event_until(&client, "default", &dev, "Destination is Ready").await;
+    let stores: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &kube::api::ApiResource::erase::<GitStateStore>(&()),
+    );
+    let destinations: Api<DynamicObject> =
+        Api::all_with(client.clone(), &kube::api::ApiResource::erase::<Destination>(&()));
+    let store_status = status_until(&stores, &store, "the store to be Ready", |s| ready_is(s, "True")).await;
+    assert_eq!(store_status["status"], "Ready");
+    newest_event_until(
+        &client,
+        "default",
+        &store,
+        &format!("GitStateStore \"{store}\" is ready"),
+    )
+    .await;
+
+    // A store that does not exist.
+    let point_at = |name: &str| Patch::Merge(json!({"spec": {"stateStoreRef": {"name": name}}}));
+    destinations
+        .patch(&dev, &PatchParams::default(), &point_at("non-existing"))
+        .await
+        .expect("patched");
+    let missing = status_until(&destinations, &dev, "the Destination to be not Ready", |s| {
+        ready_is(s, "False")
+    })
+    .await;
+    assert_eq!(
+        condition(&missing, "Ready").map(|c| (c["reason"].clone(), c["message"].clone())),
+        Some((
+            json!("StateStoreNotFound"),
+            json!("GitStateStore/non-existing: not found")
+        ))
+    );
+    newest_event_until(&client, "default", &dev, "not found").await;
+    destinations
+        .patch(&dev, &PatchParams::default(), &point_at(&store))
+        .await
+        .expect("restored");
+    status_until(&destinations, &dev, "the Destination to be Ready again", |s| {
+        ready_is(s, "True")
+    })
+    .await;
+
+    // A store whose Secret does not exist.
+    stores
+        .patch(
+            &store,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"secretRef": {"name": "non-existent-secret"}}})),
+        )
+        .await
+        .expect("patched");
+    let broken = status_until(&stores, &store, "the store to be not Ready", |s| {
+        ready_is(s, "False")
+    })
+    .await;
+    let expected = format!("Secret non-existent-secret not found in namespace {namespace}");
+    assert_eq!(
+        condition(&broken, "Ready").map(|c| (c["reason"].clone(), c["message"].clone())),
+        Some((json!("SecretNotFound"), json!(expected)))
+    );
+    assert_eq!(broken["status"], "NotReady");
+    newest_event_until(&client, "default", &store, &expected).await;
+    status_until(&destinations, &dev, "the Destination to follow its store", |s| {
+        condition(s, "Ready").is_some_and(|c| c["reason"] == "StateStoreNotReady")
+    })
+    .await;
+    newest_event_until(
+        &client,
+        "default",
+        &dev,
+        &format!("GitStateStore/{store}: not ready"),
+    )
+    .await;
+    Api::<Destination>::all(client.clone())
+        .delete(&dev, &DeleteParams::default())
+        .await
+        .expect("cleanup");
+}

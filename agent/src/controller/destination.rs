@@ -12,12 +12,12 @@ use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::state_batch::Change;
 use kratix_shared::status_conditions::Condition;
 use kratix_shared::{canary, finalizers, labels};
+use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self};
 use kube::runtime::{Predicate as _, WatchStreamExt as _, predicates, watcher};
-use kube::{Resource as _, ResourceExt as _};
 use serde_json::json;
 
 use super::resource_delete::ignore_missing;
@@ -114,12 +114,18 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     let store = match context.caches.store_of(&destination) {
         Ok(store) => store,
         Err(message) => {
-            write_ready(
-                &api,
-                &destination,
-                condition("False", "DestinationNotReady", message),
-            )
-            .await?;
+            let reference = &destination.spec.state_store_ref;
+            let not_ready = if matches!(reference.kind.as_str(), "GitStateStore" | "BucketStateStore") {
+                // Kratix's words, which its Destination tests look for.
+                condition(
+                    "False",
+                    "StateStoreNotFound",
+                    format!("{}/{}: not found", reference.kind, reference.name),
+                )
+            } else {
+                condition("False", "DestinationNotReady", message)
+            };
+            report(agent, &api, &destination, not_ready).await?;
             return Ok(Action::requeue(
                 context.agent.retries.failed(&failing_key(&destination)),
             ));
@@ -146,7 +152,8 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             store.kind(),
             store.name()
         );
-        write_ready(
+        report(
+            agent,
             &api,
             &destination,
             condition("False", "DestinationNotReady", message),
@@ -159,7 +166,8 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     let target = match StoreCaches::target(&destination, &store) {
         Ok(target) => target,
         Err(message) => {
-            write_ready(
+            report(
+                agent,
                 &api,
                 &destination,
                 condition("False", "DestinationNotReady", message),
@@ -168,6 +176,19 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             return Ok(Action::await_change());
         }
     };
+    if store.says_not_ready() {
+        // As Kratix: a Destination is as ready as its store; the store's own
+        // condition says why, and its change wakes the Destination.
+        let not_ready = condition(
+            "False",
+            "StateStoreNotReady",
+            format!("{}/{}: not ready", store.kind(), store.name()),
+        );
+        report(agent, &api, &destination, not_ready).await?;
+        return Ok(Action::requeue(
+            context.agent.retries.failed(&failing_key(&destination)),
+        ));
+    }
     let init_workloads = destination
         .spec
         .init_workloads
@@ -198,7 +219,7 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             } else {
                 condition("True", "DestinationReady", "Destination is ready".to_owned())
             };
-            write_ready(&api, &destination, ready).await?;
+            report(agent, &api, &destination, ready).await?;
             agent.retries.succeeded(&failing_key(&destination));
             let interval = agent.state_store_reconciliation_interval();
             Ok(if interval.is_zero() {
@@ -208,24 +229,20 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             })
         }
         Err(error) => {
-            let message = error.to_string();
-            let changed = write_ready(
-                &api,
-                &destination,
-                condition("False", "StateStoreWriteFailed", message.clone()),
-            )
-            .await?;
-            if changed {
-                events::publish_to(
-                    agent,
-                    destination.object_ref(&()),
-                    EventType::Warning,
-                    "StateStoreWriteFailed",
-                    "Write",
-                    message,
+            let not_ready = if !init_workloads {
+                condition(
+                    "False",
+                    "StateStoreNotReady",
+                    format!("{}/{}: not ready", store.kind(), store.name()),
                 )
-                .await;
-            }
+            } else {
+                condition(
+                    "False",
+                    "StateStoreWriteFailed",
+                    format!("Failed to write test documents to State Store: {error}"),
+                )
+            };
+            report(agent, &api, &destination, not_ready).await?;
             Ok(Action::requeue(
                 context.agent.retries.failed(&failing_key(&destination)),
             ))
@@ -305,6 +322,31 @@ async fn delete(
 }
 
 /// Sets `Ready`; says whether it changed.
+/// Writes the Destination's `Ready` and, when it changed, Kratix's Event for it:
+/// Normal `DestinationReady` "Destination is Ready", or Warning
+/// `DestinationNotReady` with the condition's message.
+async fn report(
+    agent: &super::Agent,
+    api: &Api<Destination>,
+    destination: &Destination,
+    ready: Condition,
+) -> Result<(), ReconcileError> {
+    if !write_ready(api, destination, ready.clone()).await? {
+        return Ok(());
+    }
+    let (type_, reason, note) = if ready.status == "True" {
+        (
+            EventType::Normal,
+            "DestinationReady",
+            "Destination is Ready".to_owned(),
+        )
+    } else {
+        (EventType::Warning, "DestinationNotReady", ready.message)
+    };
+    events::publish_to(agent, events::reference(destination), type_, reason, reason, note).await;
+    Ok(())
+}
+
 async fn write_ready(
     api: &Api<Destination>,
     destination: &Destination,

@@ -1,7 +1,8 @@
 //! Kubernetes Events about Promises and requests (`kubectl describe` shows
 //! them). An Event that cannot be written is logged, never a failed reconcile.
 
-use kube::Resource as _;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Resource;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::events::{Event, EventType};
 
@@ -16,15 +17,18 @@ pub async fn publish(
     action: &str,
     note: String,
 ) {
-    publish_to(
-        agent,
-        object.object_ref(api_resource),
-        type_,
-        reason,
-        action,
-        note,
-    )
-    .await;
+    let mut reference = object.object_ref(api_resource);
+    reference.resource_version = object.meta().resource_version.clone();
+    publish_to(agent, reference, type_, reason, action, note).await;
+}
+
+/// The object's reference with its resourceVersion, as client-go makes it: an
+/// Event about the object as it is now starts its own series, not a repeat of an
+/// older one (which would keep that one's note).
+pub fn reference<K: Resource<DynamicType = ()>>(object: &K) -> ObjectReference {
+    let mut reference = object.object_ref(&());
+    reference.resource_version = object.meta().resource_version.clone();
+    reference
 }
 
 /// The same, for an object known by its reference.

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::work::status_with;
 use super::{Agent, ReconcileError, events};
-use crate::state_store::StoreObject;
+use crate::state_store::{StoreError, StoreObject};
 
 /// A store that answered is checked again this often (a rotated credential shows).
 const READY_RECHECK: Duration = Duration::from_secs(300);
@@ -110,16 +110,19 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
                 READY_RECHECK
             },
         ),
-        Err(error) => (
-            "NotReady",
-            Condition {
-                type_: "Ready",
-                status: "False",
-                reason: "StateStoreNotReady",
-                message: error.to_string(),
-            },
-            agent.retries.failed(&probe_key),
-        ),
+        Err(error) => {
+            let (reason, message) = not_ready(K::KIND, error);
+            (
+                "NotReady",
+                Condition {
+                    type_: "Ready",
+                    status: "False",
+                    reason,
+                    message,
+                },
+                agent.retries.failed(&probe_key),
+            )
+        }
     };
     let (before, mut after) = status_with(store.status(), [&ready]);
     after.insert("status".to_owned(), json!(state));
@@ -133,17 +136,69 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
         )
         .await
         .map_err(|e| ReconcileError::kube(format!("writing the status of {} {name}", K::KIND), e))?;
-        if let Err(error) = probed {
-            events::publish_to(
-                &agent,
-                store.object_ref(&()),
-                EventType::Warning,
-                "StateStoreNotReady",
-                "Probe",
-                error.to_string(),
-            )
-            .await;
-        }
+        // Kratix's Events: its Destination tests read them.
+        let (type_, reason, note) = match probed {
+            Ok(()) => (
+                EventType::Normal,
+                "Ready",
+                format!("{} {name:?} is ready", K::KIND),
+            ),
+            Err(_) => (EventType::Warning, "NotReady", ready.message.clone()),
+        };
+        events::publish_to(&agent, events::reference(&*store), type_, reason, reason, note).await;
     }
     Ok(Action::requeue(recheck))
+}
+
+/// Kratix's reason and message for a store that does not answer: a missing or
+/// unreadable Secret as such; git that cannot fetch as a writer that cannot be
+/// made ("unable to clone repository"); a bucket that refuses as a failed
+/// permission check (its probe is the writer's own check here).
+fn not_ready(kind: &str, error: &StoreError) -> (&'static str, String) {
+    match error {
+        StoreError::SecretNotFound { .. } => ("SecretNotFound", error.to_string()),
+        StoreError::SecretUnreadable(message) => ("StateStoreError", message.clone()),
+        StoreError::Failed(message) | StoreError::Rejected(message) if kind == "GitStateStore" => (
+            "ErrorInitialisingWriter",
+            format!("unable to clone repository: {message}"),
+        ),
+        StoreError::Failed(message) | StoreError::Rejected(message) => (
+            "ErrorValidatingPermissions",
+            format!(
+                "Error validating state store permissions: write permission validation failed: {message}"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_does_not_answer_is_reported_in_kratix_words() {
+        let missing = StoreError::SecretNotFound {
+            name: "creds".to_owned(),
+            namespace: "default".to_owned(),
+        };
+        assert_eq!(
+            not_ready("GitStateStore", &missing),
+            (
+                "SecretNotFound",
+                "Secret creds not found in namespace default".to_owned()
+            )
+        );
+        let (reason, message) = not_ready(
+            "GitStateStore",
+            &StoreError::Failed("Authentication failed".to_owned()),
+        );
+        assert_eq!(reason, "ErrorInitialisingWriter");
+        assert_eq!(message, "unable to clone repository: Authentication failed");
+        let (reason, message) = not_ready("BucketStateStore", &StoreError::Failed("AccessDenied".to_owned()));
+        assert_eq!(reason, "ErrorValidatingPermissions");
+        assert!(
+            message
+                .starts_with("Error validating state store permissions: write permission validation failed")
+        );
+    }
 }

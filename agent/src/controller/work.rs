@@ -161,7 +161,7 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
     if newly_unscheduled {
         events::publish_to(
             agent,
-            work.object_ref(&()),
+            events::reference(&*work),
             EventType::Warning,
             "NoMatchingDestination",
             "Schedule",
@@ -225,7 +225,7 @@ async fn refuse(agent: &Agent, works: &Api<Work>, work: &Work, problem: &str) ->
     tracing::warn!(work = %work.name_any(), namespace = ?work.namespace(), %problem, "work refused");
     events::publish_to(
         agent,
-        work.object_ref(&()),
+        events::reference(work),
         EventType::Warning,
         "WorkRefused",
         "Schedule",

@@ -13,18 +13,17 @@ use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::state_batch::{self, Change, PlacementRecord};
 use kratix_shared::state_layout::{self, Layout};
 use kratix_shared::{finalizers, labels};
+use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
-use kube::{Resource as _, ResourceExt as _};
 use serde_json::{Value, json};
 
 use super::store_lookup::StoreCaches;
 use super::work::status_with;
 use super::{Agent, ReconcileError, events};
-use crate::state_store::StoreError;
 
 /// A placement waiting for its Destination or store looks again this soon (their
 /// creation also wakes it at once).
@@ -219,7 +218,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             if written.changed {
                 events::publish_to(
                     agent,
-                    placement.object_ref(&()),
+                    events::reference(&*placement),
                     EventType::Normal,
                     "WorkloadsWrittenToStateStore",
                     "Write",
@@ -246,7 +245,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             if !was_failing {
                 events::publish_to(
                     agent,
-                    placement.object_ref(&()),
+                    events::reference(&*placement),
                     EventType::Warning,
                     "FailedWriteToDestination",
                     "Write",
@@ -321,7 +320,7 @@ async fn delete(
         Err(message) => {
             events::publish_to(
                 agent,
-                placement.object_ref(&()),
+                events::reference(placement),
                 EventType::Warning,
                 "FilesLeftInStateStore",
                 "Delete",
@@ -355,8 +354,8 @@ async fn delete(
             set_finalizers(api, placement, &remaining).await?;
             Ok(Action::await_change())
         }
-        Err(StoreError::Failed(message) | StoreError::Rejected(message)) => {
-            let message = format!("removing the files: {message}");
+        Err(error) => {
+            let message = format!("removing the files: {error}");
             write_status(api, placement, Err(&message), None, None).await?;
             Ok(Action::requeue(agent.retries.failed(&write_key(placement))))
         }

@@ -115,13 +115,13 @@ async fn secret_data(
     let secret = match secrets.get_opt(&reference.name).await {
         Ok(Some(secret)) => secret,
         Ok(None) => {
-            return Err(StoreError::Failed(format!(
-                "{store}: its secretRef names Secret {namespace}/{}, which does not exist; create it",
-                reference.name
-            )));
+            return Err(StoreError::SecretNotFound {
+                name: reference.name.clone(),
+                namespace: namespace.to_owned(),
+            });
         }
         Err(error) => {
-            return Err(StoreError::Failed(format!(
+            return Err(StoreError::SecretUnreadable(format!(
                 "{store}: reading Secret {namespace}/{}: {error}",
                 reference.name
             )));

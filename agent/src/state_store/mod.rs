@@ -39,6 +39,12 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(600);
 pub enum StoreError {
     #[error("{0}")]
     Failed(String),
+    /// The store's `secretRef` names a Secret that does not exist (Kratix's words).
+    #[error("Secret {name} not found in namespace {namespace}")]
+    SecretNotFound { name: String, namespace: String },
+    /// The store's Secret could not be read.
+    #[error("{0}")]
+    SecretUnreadable(String),
     /// A push lost a race with another writer; the batch is planned again.
     #[error("{0}")]
     Rejected(String),
@@ -78,6 +84,20 @@ impl StoreObject {
             StoreObject::Git(store) => store.name_any(),
             StoreObject::Bucket(store) => store.name_any(),
         }
+    }
+
+    /// Its own `Ready` condition is False: the store is known broken, whatever
+    /// one write to it says.
+    pub fn says_not_ready(&self) -> bool {
+        let status = match self {
+            StoreObject::Git(store) => store.status.as_ref(),
+            StoreObject::Bucket(store) => store.status.as_ref(),
+        };
+        status.is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "False")
+        })
     }
 
     /// The store's `spec.path`.
