@@ -22,6 +22,8 @@ pub struct ImageSpec {
     pub env: Vec<(String, String)>,
     /// Single host files copied to these paths in the image.
     pub files: Vec<(PathBuf, String)>,
+    /// Symbolic links (path in the image, target).
+    pub links: Vec<(String, String)>,
 }
 
 /// Adds what the agent's state-store writers need: `git` (with its HTTP transport,
@@ -208,8 +210,10 @@ fn stage_root(spec: &ImageSpec, root: &Path, step: &str) -> Result<()> {
         let name = binary
             .file_name()
             .ok_or_else(|| fail(step, format!("{} has no file name", binary.display())))?;
-        std::fs::copy(&real, root.join("bin").join(name))
-            .step(format!("{step}: copying {}", real.display()))?;
+        let target = root.join("bin").join(name);
+        // A busybox applet of that name is a link: replace it, never write through it.
+        let _ = std::fs::remove_file(&target);
+        std::fs::copy(&real, &target).step(format!("{step}: copying {}", real.display()))?;
         for library in libraries(&real) {
             let target = root.join(library.strip_prefix("/").unwrap_or(&library));
             if let Some(parent) = target.parent() {
@@ -220,6 +224,14 @@ fn stage_root(spec: &ImageSpec, root: &Path, step: &str) -> Result<()> {
     }
     if let Some(dir) = &spec.dir {
         copy_tree(dir, root).step(format!("{step}: copying {}", dir.display()))?;
+    }
+    for (inside, target) in &spec.links {
+        let path = root.join(inside.trim_start_matches('/'));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).step(step)?;
+        }
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(target, &path).step(format!("{step}: linking {inside}"))?;
     }
     for (host, inside) in &spec.files {
         let target = root.join(inside.trim_start_matches('/'));
@@ -305,7 +317,8 @@ fn content_digest(root: &Path, changes: &[String]) -> std::io::Result<String> {
         .collect())
 }
 
-fn which(command: &str) -> Option<PathBuf> {
+/// The first `command` on PATH.
+pub(crate) fn which(command: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?
         .to_str()?
         .split(':')

@@ -15,5 +15,6 @@ pub mod platform;
 pub mod s3_server;
 pub mod state_store_suite;
 pub mod support;
+pub mod tools;
 
 pub use error::{Error, Result};

@@ -778,3 +778,49 @@ async fn logs_follow_a_running_container_to_its_end() {
     let (_, tail, _) = kubectl(&["logs", "-n", &namespace, &pod, "--tail=2"]);
     assert_eq!(tail, "tick 4\ntick 5\n");
 }
+
+#[tokio::test]
+async fn the_pipeline_tools_image_runs_the_scripts_others_promises_ship() {
+    let client = platform().client().await;
+    let namespace = platform().namespace(&client, "tools").await;
+    let mut spec = ImageSpec {
+        reference: "testenv-pipeline-tools:v1".into(),
+        user: Some(65534),
+        ..Default::default()
+    };
+    kratix_tests::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
+    let image = platform().image(&spec);
+    // As Kratix's test Promises write them: a bash script through env, yq v4
+    // expressions, jq, kubectl.
+    let script = r#"#!/usr/bin/env bash
+set -euo pipefail
+printf 'spec:\n  size: large\n  replicas: 3\n' > /tmp/object.yaml
+size=$(yq '.spec.size' /tmp/object.yaml)
+yq -i '.spec.replicas += 1' /tmp/object.yaml
+replicas=$(yq -o=json '.spec' /tmp/object.yaml | jq -r '.replicas')
+echo "size=$size replicas=$replicas"
+yq --version
+kubectl version --client | head -n1
+"#;
+    let api = create_job(&client, &namespace, json!({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "tools"},
+        "spec": {"backoffLimit": 0, "template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": image, "command": ["/usr/bin/env", "bash", "-c", script]}]
+        }}}
+    })).await;
+    job_condition(&api, "tools", "Complete").await;
+    let pod = job_pods(&client, &namespace, "tools").await[0]
+        .metadata
+        .name
+        .clone()
+        .expect("pod name");
+    let (ok, logs, err) = kubectl(&["logs", "-n", &namespace, &pod]);
+    assert!(ok, "{err}");
+    assert!(logs.contains("size=large replicas=4"), "{logs}");
+    assert!(
+        logs.contains("mikefarah") && logs.contains(kratix_tests::tools::YQ_VERSION),
+        "{logs}"
+    );
+    assert!(logs.contains("Client Version: v1."), "{logs}");
+}
