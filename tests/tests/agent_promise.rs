@@ -283,6 +283,17 @@ async fn a_promise_waits_for_the_promises_it_requires() {
     })
     .await;
     assert_eq!(ready["requiredPromises"][0]["state"], "Requirement installed");
+    // No configure workflow: its Works say WorksSucceeded and nothing says
+    // Reconciled, as in Kratix (the wait's RequirementsNotFulfilled is gone).
+    let settled = promise_status_until(&client, &promise_name, "the Promise's Works to be judged", |s| {
+        condition(s, "WorksSucceeded").is_some()
+    })
+    .await;
+    assert_eq!(
+        condition(&settled, "WorksSucceeded").map(|c| c["message"].clone()),
+        Some(json!("All works associated with this promise are ready"))
+    );
+    assert!(condition(&settled, "Reconciled").is_none(), "{settled}");
     let done = status_until(&requests, "orders", "the request to run", completed).await;
     assert_eq!(
         condition(&done, "PromiseAvailable").map(|c| (c["status"].clone(), c["message"].clone())),

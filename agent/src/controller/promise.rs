@@ -509,7 +509,20 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         if let Some(kratix) = status.get_mut("kratix").and_then(Value::as_object_mut) {
             kratix.remove("workflows");
         }
-        set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Completed, &[]);
+        // As Kratix: its Works decide WorksSucceeded; with no workflow there is no
+        // ConfigureWorkflowCompleted, so nothing says Reconciled (one left from a
+        // wait for requirements, or from a workflow since removed, would mislead).
+        remove_condition(&mut status, "Reconciled");
+        let works = promise_works(agent, &promise.name).await?;
+        let condition = status_conditions::works_succeeded(WorksOf::Promise, &works);
+        set_condition(
+            &mut status,
+            condition.type_,
+            condition.status,
+            condition.reason,
+            &condition.message,
+            &now(),
+        );
     }
     promise.write_if_changed(status.clone()).await?;
     if let Some(resource_api) = &resource_api {
