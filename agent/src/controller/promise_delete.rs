@@ -208,6 +208,15 @@ pub async fn reconcile(
                 ignore_missing(crds.delete(&crd_name, &DeleteParams::default()).await)
                     .map_err(|e| ReconcileError::kube(format!("deleting CRD {crd_name}"), e))?;
                 crate::crash_points::crash_point(crate::crash_points::CRD_DELETED);
+                // The API server removes a CRD after its objects: the Promise goes
+                // only once its API has, so a Promise that is gone has no API left.
+                let left = crds
+                    .get_opt(&crd_name)
+                    .await
+                    .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?;
+                if left.is_some() {
+                    return Ok(Action::requeue(CLEANUP_RECHECK));
+                }
             }
             remove().await?;
             Ok(Action::await_change())
