@@ -124,6 +124,18 @@ pub fn set_condition(
     }
 }
 
+/// [`set_condition`] from a decided [`Condition`].
+pub fn set(status: &mut Map<String, Value>, condition: &crate::status_conditions::Condition, now: &str) {
+    set_condition(
+        status,
+        condition.type_,
+        condition.status,
+        condition.reason,
+        &condition.message,
+        now,
+    );
+}
+
 /// Removes a condition, when present.
 pub fn remove_condition(status: &mut Map<String, Value>, type_: &str) {
     if let Some(Value::Array(list)) = status.get_mut("conditions") {

@@ -323,6 +323,50 @@ async fn a_promise_waits_for_the_promises_it_requires() {
     .await;
 }
 
+/// A Promise whose requests' one pipeline runs `script`, re-run every minute
+/// (the shortest interval honoured), and its request `orders`.
+async fn request_under_a_one_minute_interval(
+    client: &kube::Client,
+    namespace: &str,
+    suffix: &str,
+    image: &str,
+    script: &str,
+) -> Api<DynamicObject> {
+    let (mut promise, resource) = cache_promise(
+        suffix,
+        json!({"workflows": {"resource": {"configure": [pipeline("make", image, script)]}}}),
+    );
+    promise.metadata.annotations =
+        Some([("kratix.io/reconciliation-interval".to_owned(), "1m".to_owned())].into());
+    promises(client)
+        .create(&PostParams::default(), &promise)
+        .await
+        .expect("promise");
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    request(&requests, &resource, namespace, "orders", json!({})).await;
+    requests
+}
+
+/// Waits (up to three minutes: one interval and a run) for a run of `orders`
+/// after the one in `previous` to reach `done`; returns the request.
+async fn next_run_until(
+    requests: &Api<DynamicObject>,
+    previous: &Value,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> DynamicObject {
+    kratix_tests::support::wait_for(what, std::time::Duration::from_secs(180), || async {
+        let stored = requests.get("orders").await.map_err(|e| e.to_string())?;
+        let status = stored.data.get("status").cloned().unwrap_or_default();
+        if done(&status) && job_of(&status) != job_of(previous) {
+            Ok(stored)
+        } else {
+            Err(status.to_string())
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_completed_workflow_runs_again_after_the_promises_reconciliation_interval() {
     let Setup {
@@ -331,34 +375,9 @@ async fn a_completed_workflow_runs_again_after_the_promises_reconciliation_inter
         suffix,
         image,
     } = setup("periodic").await;
-    let (mut promise, resource) = cache_promise(
-        &suffix,
-        json!({"workflows": {"resource": {"configure": [pipeline("make", &image, "true")]}}}),
-    );
-    // One minute is the shortest interval honoured.
-    promise.metadata.annotations =
-        Some([("kratix.io/reconciliation-interval".to_owned(), "1m".to_owned())].into());
-    promises(&client)
-        .create(&PostParams::default(), &promise)
-        .await
-        .expect("promise");
-    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
-    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let requests = request_under_a_one_minute_interval(&client, &namespace, &suffix, &image, "true").await;
     let first = status_until(&requests, "orders", "the first run", completed).await;
-    let rerun = kratix_tests::support::wait_for(
-        "the periodic re-run",
-        std::time::Duration::from_secs(180),
-        || async {
-            let stored = requests.get("orders").await.map_err(|e| e.to_string())?;
-            let status = stored.data.get("status").cloned().unwrap_or_default();
-            if completed(&status) && job_of(&status) != job_of(&first) {
-                Ok(stored)
-            } else {
-                Err(status.to_string())
-            }
-        },
-    )
-    .await;
+    let rerun = next_run_until(&requests, &first, "the periodic re-run", completed).await;
     assert!(
         !rerun
             .labels()
@@ -375,44 +394,15 @@ async fn a_failing_workflow_is_retried_once_per_interval_not_back_to_back() {
         suffix,
         image,
     } = setup("retry-interval").await;
-    let (mut promise, resource) = cache_promise(
-        &suffix,
-        json!({"workflows": {"resource": {"configure": [pipeline("make", &image, "false")]}}}),
-    );
-    promise.metadata.annotations =
-        Some([("kratix.io/reconciliation-interval".to_owned(), "1m".to_owned())].into());
-    promises(&client)
-        .create(&PostParams::default(), &promise)
-        .await
-        .expect("promise");
-    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
-    request(&requests, &resource, &namespace, "orders", json!({})).await;
+    let requests = request_under_a_one_minute_interval(&client, &namespace, &suffix, &image, "false").await;
     let failed = |s: &Value| {
         condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["reason"] == "ConfigureWorkflowFailed")
             && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Failed"
     };
     let first = status_until(&requests, "orders", "the first failure", failed).await;
     // reconcileAfterFailure (on by default) retries a minute later...
-    let second = kratix_tests::support::wait_for(
-        "the retry to fail too",
-        std::time::Duration::from_secs(150),
-        || async {
-            let status = requests
-                .get("orders")
-                .await
-                .map_err(|e| e.to_string())?
-                .data
-                .get("status")
-                .cloned()
-                .unwrap_or_default();
-            if failed(&status) && job_of(&status) != job_of(&first) {
-                Ok(status)
-            } else {
-                Err(status.to_string())
-            }
-        },
-    )
-    .await;
+    let second = next_run_until(&requests, &first, "the retry to fail too", failed).await;
+    let second = second.data.get("status").cloned().unwrap_or_default();
     // ...and the next retry is a minute after that failure, not straight away.
     tokio::time::sleep(std::time::Duration::from_secs(20)).await;
     let later = requests.get("orders").await.expect("request");

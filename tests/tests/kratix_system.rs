@@ -108,6 +108,68 @@ async fn eventually_true(what: &str, args: &[&str], types: &[&str]) {
     }
 }
 
+/// The Go test's three checks that a workflow ran in `kube-public`: a Job named
+/// with `job`, a Work named with `work`, and that Work's WorkPlacement.
+async fn ran_in_kube_public(
+    whose: &str,
+    job_selector: &str,
+    job: &str,
+    work_selector: &str,
+    work: &str,
+    pipeline: &str,
+) {
+    eventually_contains(
+        &format!("{whose} workflow to run in kube-public"),
+        &[
+            "get",
+            "jobs",
+            "--namespace",
+            "kube-public",
+            "--selector",
+            job_selector,
+        ],
+        job,
+    )
+    .await;
+    let work_name = eventually_contains(
+        &format!("{whose} Work in kube-public"),
+        &[
+            "get",
+            "works",
+            "--namespace",
+            "kube-public",
+            "--selector",
+            work_selector,
+            "-o=jsonpath={.items[0].metadata.name}",
+        ],
+        work,
+    )
+    .await;
+    let work_name = work_name.trim();
+    eventually_contains(
+        &format!("{whose} WorkPlacement in kube-public"),
+        &[
+            "get",
+            "workplacements",
+            "--namespace",
+            "kube-public",
+            "--selector",
+            &format!("kratix.io/work={work_name},kratix.io/pipeline-name={pipeline}"),
+        ],
+        work_name,
+    )
+    .await;
+}
+
+async fn gone_from_kube_public(what: &str, kind: &str, selector: &str) {
+    eventually_contains(
+        &format!("{what} to go"),
+        &["get", kind, "--namespace", "kube-public", "--selector", selector],
+        "No resources found in kube-public namespace",
+    )
+    .await;
+}
+
 /// A worker Destination as Kratix's quick-start registers one (no strict
 /// labels: Works without selectors land on it), on the platform's Git server.
 async fn worker_destination(client: &kube::Client, namespace: &str, suffix: &str) -> (String, GitServer) {
@@ -167,47 +229,13 @@ async fn promise_features_run_all_workflows_in_the_pipeline_namespace() {
     // Applying the Promise.
     let (ok, text) = kubectl(&["apply", "-f", promise_file]);
     assert!(ok, "{text}");
-    eventually_contains(
-        "the Promise workflow to run in kube-public",
-        &[
-            "get",
-            "jobs",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            promise_pipeline,
-        ],
+    ran_in_kube_public(
+        "the Promise's",
+        promise_pipeline,
         "kratix-namespaced-promise-promise",
-    )
-    .await;
-    let work = eventually_contains(
-        "the Promise's Work in kube-public",
-        &[
-            "get",
-            "works",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            promise_works,
-            "-o=jsonpath={.items[0].metadata.name}",
-        ],
+        promise_works,
         "namespaced-promise-promise",
-    )
-    .await;
-    eventually_contains(
-        "the Promise's WorkPlacement in kube-public",
-        &[
-            "get",
-            "workplacements",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            &format!(
-                "kratix.io/work={},kratix.io/pipeline-name=promise-configure",
-                work.trim()
-            ),
-        ],
-        work.trim(),
+        "promise-configure",
     )
     .await;
     eventually_true(
@@ -222,47 +250,13 @@ async fn promise_features_run_all_workflows_in_the_pipeline_namespace() {
     let resource_works = "kratix.io/pipeline-name=resource-configure,kratix.io/promise-name=namespaced-promise,kratix.io/work-type=resource,kratix.io/resource-name=test-request";
     let (ok, text) = kubectl(&["apply", "-f", request_file]);
     assert!(ok, "{text}");
-    eventually_contains(
-        "the request's workflow to run in kube-public",
-        &[
-            "get",
-            "jobs",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            resource_pipeline,
-        ],
+    ran_in_kube_public(
+        "the request's",
+        resource_pipeline,
         "kratix-namespaced-promise-test-request",
-    )
-    .await;
-    let work = eventually_contains(
-        "the request's Work in kube-public",
-        &[
-            "get",
-            "works",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            resource_works,
-            "-o=jsonpath={.items[0].metadata.name}",
-        ],
+        resource_works,
         "namespaced-promise-test-request",
-    )
-    .await;
-    eventually_contains(
-        "the request's WorkPlacement in kube-public",
-        &[
-            "get",
-            "workplacements",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            &format!(
-                "kratix.io/work={},kratix.io/pipeline-name=resource-configure",
-                work.trim()
-            ),
-        ],
-        work.trim(),
+        "resource-configure",
     )
     .await;
     eventually_true(
@@ -275,61 +269,12 @@ async fn promise_features_run_all_workflows_in_the_pipeline_namespace() {
     // Cleaning up everything at deletion.
     let (ok, text) = kubectl(&["delete", "-f", request_file, "--wait=true", "--timeout=120s"]);
     assert!(ok, "{text}");
-    let none_left = "No resources found in kube-public namespace";
-    eventually_contains(
-        "the request's Works to go",
-        &[
-            "get",
-            "works",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            resource_works,
-        ],
-        none_left,
-    )
-    .await;
-    eventually_contains(
-        "the request's Jobs to go",
-        &[
-            "get",
-            "jobs",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            resource_pipeline,
-        ],
-        none_left,
-    )
-    .await;
+    gone_from_kube_public("the request's Works", "works", resource_works).await;
+    gone_from_kube_public("the request's Jobs", "jobs", resource_pipeline).await;
     let (ok, text) = kubectl(&["delete", "-f", promise_file, "--ignore-not-found"]);
     assert!(ok, "{text}");
-    eventually_contains(
-        "the Promise's Jobs to go",
-        &[
-            "get",
-            "jobs",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            promise_pipeline,
-        ],
-        none_left,
-    )
-    .await;
-    eventually_contains(
-        "the Promise's Works to go",
-        &[
-            "get",
-            "works",
-            "--namespace",
-            "kube-public",
-            "--selector",
-            promise_works,
-        ],
-        none_left,
-    )
-    .await;
+    gone_from_kube_public("the Promise's Jobs", "jobs", promise_pipeline).await;
+    gone_from_kube_public("the Promise's Works", "works", promise_works).await;
     let (ok, text) = kubectl(&["delete", "destination", &worker]);
     assert!(ok, "{text}");
 }

@@ -18,7 +18,7 @@ use kratix_shared::hash::spec_hash;
 use kratix_shared::requirements::{self, Found};
 use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
 use kratix_shared::status_conditions::{self, WorkReadiness, WorkflowState, WorksOf};
-use kratix_shared::status_merge::{remove_condition, set_condition};
+use kratix_shared::status_merge::{self, remove_condition, set_condition};
 use kratix_shared::validate::{Severity, policy, validate_promise};
 use kratix_shared::{finalizers, labels};
 use kube::ResourceExt;
@@ -285,14 +285,7 @@ async fn resume_from_pause(
         .await
         .map_err(|e| ReconcileError::kube(format!("re-running Promise {}", promise.name), e))?;
     let condition = status_conditions::unpaused();
-    set_condition(
-        &mut status,
-        condition.type_,
-        condition.status,
-        condition.reason,
-        &condition.message,
-        &now(),
-    );
+    status_merge::set(&mut status, &condition, &now());
     promise.write_if_changed(status).await?;
     Ok(Action::await_change())
 }
@@ -515,14 +508,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         remove_condition(&mut status, "Reconciled");
         let works = promise_works(agent, &promise.name).await?;
         let condition = status_conditions::works_succeeded(WorksOf::Promise, &works);
-        set_condition(
-            &mut status,
-            condition.type_,
-            condition.status,
-            condition.reason,
-            &condition.message,
-            &now(),
-        );
+        status_merge::set(&mut status, &condition, &now());
     }
     promise.write_if_changed(status.clone()).await?;
     if let Some(resource_api) = &resource_api {
@@ -566,14 +552,7 @@ impl Requirements {
             serde_json::to_value(&states).unwrap_or_default(),
         );
         let condition = requirements::fulfilled_condition(&states);
-        set_condition(
-            status,
-            condition.type_,
-            condition.status,
-            condition.reason,
-            &condition.message,
-            &now(),
-        );
+        status_merge::set(status, &condition, &now());
         all
     }
 }

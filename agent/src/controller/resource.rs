@@ -11,7 +11,7 @@ use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
 use kratix_shared::hash::resource_hash;
 use kratix_shared::status_conditions::{WorkReadiness, WorkflowState, WorksOf, reconciled, works_succeeded};
-use kratix_shared::status_merge::set_condition;
+use kratix_shared::status_merge::{self, set_condition};
 use kratix_shared::validate::{Validated, validate_promise};
 use kratix_shared::{finalizers, labels, periodic};
 use kube::ResourceExt;
@@ -663,24 +663,10 @@ pub fn set_reconciled(
     let now = now();
     let works_condition = works_succeeded(owner, works);
     if workflow == WorkflowState::Completed {
-        set_condition(
-            status,
-            works_condition.type_,
-            works_condition.status,
-            works_condition.reason,
-            &works_condition.message,
-            &now,
-        );
+        status_merge::set(status, &works_condition, &now);
     }
     let condition = reconciled(workflow, &works_condition);
-    set_condition(
-        status,
-        condition.type_,
-        condition.status,
-        condition.reason,
-        &condition.message,
-        &now,
-    );
+    status_merge::set(status, &condition, &now);
 }
 
 /// Writes the status when it differs from the object's; says whether it wrote.

@@ -13,7 +13,7 @@ use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
 use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
 use kratix_shared::status_conditions::Condition;
-use kratix_shared::status_merge::set_condition;
+use kratix_shared::status_merge;
 use kratix_shared::work_origin::{self, NamedPromise, WorkOrigin};
 use kratix_shared::{finalizers, labels};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
@@ -298,14 +298,7 @@ pub(super) fn status_with<'a, S: serde::Serialize>(
     let mut after = before.clone();
     let now = now();
     for condition in conditions {
-        set_condition(
-            &mut after,
-            condition.type_,
-            condition.status,
-            condition.reason,
-            &condition.message,
-            &now,
-        );
+        status_merge::set(&mut after, condition, &now);
     }
     (before, after)
 }
