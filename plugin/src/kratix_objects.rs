@@ -284,6 +284,60 @@ pub fn pipeline_namespace(
     }
 }
 
+/// Where an object's pipeline Jobs run, and the label selector that picks its
+/// Jobs there: a Promise's (`request` None) or a request's; in a shared
+/// `pipelineNamespace` a request's by its namespace label too.
+pub fn object_jobs_selector(promise: &LivePromise, request: Option<&Value>) -> (String, String) {
+    let mut selector = format!(
+        "{}={},{}={}",
+        labels::MANAGED_BY,
+        labels::MANAGED_BY_KRATIX,
+        labels::PROMISE_NAME,
+        promise.name
+    );
+    let Some(request) = request else {
+        selector.push_str(&format!(",{}=promise", labels::WORKFLOW_TYPE));
+        return (pipeline_namespace(promise, WorkflowType::Promise, None), selector);
+    };
+    let name = request
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    selector.push_str(&format!(
+        ",{}=resource,{}={name}",
+        labels::WORKFLOW_TYPE,
+        labels::RESOURCE_NAME
+    ));
+    let request_namespace = request
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let has_pipeline_namespace = promise
+        .object
+        .pointer("/spec/workflows/config/pipelineNamespace")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    if has_pipeline_namespace && !request_namespace.is_empty() {
+        // A pipelineNamespace holds the pods of same-named requests from every
+        // namespace; their Jobs say whose they are.
+        selector.push_str(&format!(",{}={request_namespace}", labels::RESOURCE_NAMESPACE));
+    }
+    (
+        pipeline_namespace(promise, WorkflowType::Resource, Some(request)),
+        selector,
+    )
+}
+
+/// The Jobs `selector` picks in `namespace` (see [`object_jobs_selector`]).
+pub async fn object_jobs(cluster: &Cluster, namespace: &str, selector: &str) -> Result<Vec<Job>> {
+    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), namespace);
+    let listed = jobs
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| explain(&e, cluster, &format!("listing the pipeline Jobs in {namespace}")))?;
+    Ok(listed.items)
+}
+
 /// One of the Promise's workflows, its pipelines as stored (unparsed).
 pub fn pipelines(promise: &LivePromise, workflow: Workflow) -> &[Value] {
     let (kind, action) = (workflow.workflow_type.as_str(), workflow.action.as_str());

@@ -39,6 +39,7 @@ pub mod work_origin;
 pub mod work_output;
 pub mod workflow_control;
 pub mod workflow_engine;
+pub mod workflow_records;
 pub mod workflow_report;
 pub mod yaml;
 

@@ -66,7 +66,7 @@ pub fn rerun(
     };
     let pipelines = status
         .get("kratix")
-        .and_then(|k| k.pointer("/workflows/pipelines"))
+        .and_then(|k| k.pointer("/workflows/configure/pipelines"))
         .and_then(Value::as_array);
     let Some(since) = std::iter::once(time(condition))
         .chain(pipelines.into_iter().flatten().map(time))
@@ -188,9 +188,9 @@ mod tests {
         let mut failed = status("False", "ConfigureWorkflowFailed", "2026-01-01T00:00:00Z");
         failed.insert(
             "kratix".to_owned(),
-            json!({"workflows": {"pipelines": [
+            json!({"workflows": {"configure": {"pipelines": [
                 {"name": "make", "phase": "Failed", "lastTransitionTime": "2026-01-01T00:01:02Z"}
-            ]}}),
+            ]}}}),
         );
         let minute = Duration::from_secs(60);
         assert_eq!(

@@ -21,19 +21,29 @@ fn schema(value: serde_json::Value) -> JSONSchemaProps {
     serde_json::from_value(value).unwrap_or_default()
 }
 
-/// The status schema Kratix imposes; unknown keys are kept for pipelines' own fields.
+/// The status schema Kratix imposes; unknown keys are kept for pipelines' own
+/// fields, and under `kratix.workflows` for records in an older layout, until
+/// the agent takes them over.
 pub fn status_schema() -> JSONSchemaProps {
     let string = json!({"type": "string"});
     let integer = json!({"type": "integer", "format": "int64"});
+    let record = json!({"type": "object", "properties": {
+        "lastSuccessfulConfigureWorkflowTime": {"type": "string", "format": "date-time"},
+        "suspendedGeneration": integer,
+        "pipelines": {"type": "array", "items": {"type": "object", "properties": {
+            "name": string, "hash": string, "phase": string, "message": string,
+            "nextRetryAt": {"type": "string", "format": "date-time"},
+            "attempts": integer,
+            "lastTransitionTime": {"type": "string", "format": "date-time"},
+            "jobName": string
+        }}}
+    }});
     schema(json!({
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": true,
         "properties": {
             "message": string,
             "observedGeneration": integer,
-            "workflows": integer,
-            "workflowsSucceeded": integer,
-            "workflowsFailed": integer,
             "lastSuccessfulConfigureWorkflowTime": {"type": "string", "format": "date-time"},
             "conditions": {"type": "array", "items": {"type": "object", "properties": {
                 "lastTransitionTime": {"type": "string", "format": "date-time"},
@@ -41,16 +51,8 @@ pub fn status_schema() -> JSONSchemaProps {
             }}},
             "kratix": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {
                 "workflows": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {
-                    "lastSuccessfulConfigureWorkflowTime": {"type": "string", "format": "date-time"},
-                    "suspendedGeneration": integer,
-                    "hash": string,
-                    "pipelines": {"type": "array", "items": {"type": "object", "properties": {
-                        "name": string, "phase": string, "message": string,
-                        "nextRetryAt": {"type": "string", "format": "date-time"},
-                        "attempts": integer,
-                        "lastTransitionTime": {"type": "string", "format": "date-time"},
-                        "jobName": string
-                    }}}
+                    "configure": record,
+                    "delete": record
                 }}
             }}
         }

@@ -1,15 +1,19 @@
 //! How a triggered run stands (`kubectl kratix workflows trigger --wait`,
 //! `logs -f`): judged from the object's recorded progress against the Jobs it
-//! named before the trigger, since a new run's pipelines name new Jobs.
+//! ran in before the trigger, since a new run's pipelines run in new Jobs.
+//! kubectl-kratix's record names each pipeline's Job; Kratix's names none, so
+//! there the Job is found by its labels among the object's Jobs.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use k8s_openapi::api::batch::v1::Job;
+
 use crate::api::promise::PipelineStatus;
 use crate::labels;
 use crate::workflow_engine::{FAILED, RUNNING, SUCCEEDED, SUSPENDED};
-use crate::workflow_report::{has_label, progress_of};
+use crate::workflow_report::{has_label, job_of, progress_of, shown_progress};
 
 /// Where the run stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,22 +47,49 @@ pub const TRIGGER_LABELS: [&str; 3] = [
     labels::RECONCILE_RESOURCES,
 ];
 
-/// The Jobs an object's progress names now: what "before the trigger" means.
-pub fn recorded_jobs(object: &Value) -> BTreeSet<String> {
-    progress_of(object)
+/// Each pipeline entry of the record shown for `object`, with the Job it ran
+/// in (`jobs`: the object's Jobs, needed only when the record names none).
+pub fn entries_with_jobs(object: &Value, jobs: &[&Job]) -> Vec<(PipelineStatus, Option<String>)> {
+    let (action, record) = shown_progress(object);
+    record
         .pipelines
         .into_iter()
-        .filter_map(|p| p.job_name)
+        .map(|entry| {
+            let job = job_of(&entry, action, jobs).and_then(|j| j.metadata.name.clone());
+            let job = job.or_else(|| entry.job_name.clone());
+            (entry, job)
+        })
         .collect()
 }
 
-pub fn run_progress(object: &Value, before: &BTreeSet<String>) -> RunProgress {
+/// The Jobs the object's progress ran in now: what "before the trigger" means.
+pub fn recorded_jobs(object: &Value, jobs: &[&Job]) -> BTreeSet<String> {
+    entries_with_jobs(object, jobs)
+        .into_iter()
+        .filter_map(|(entry, job)| job.filter(|_| entry.phase != crate::workflow_engine::PENDING))
+        .collect()
+}
+
+pub fn run_progress(object: &Value, before: &BTreeSet<String>, jobs: &[&Job]) -> RunProgress {
     if TRIGGER_LABELS.iter().any(|label| has_label(object, label)) {
         return RunProgress::Waiting;
     }
-    let progress = progress_of(object);
+    let entries = entries_with_jobs(object, jobs);
+    let progress = crate::api::promise::WorkflowRecord {
+        pipelines: entries.iter().map(|(entry, _)| entry.clone()).collect(),
+        ..Default::default()
+    };
     let total = progress.pipelines.len();
-    let is_new = |p: &PipelineStatus| p.job_name.as_ref().is_some_and(|j| !before.contains(j));
+    let job_of_entry = |p: &PipelineStatus| {
+        entries
+            .iter()
+            .find(|(entry, _)| entry.name == p.name)
+            .and_then(|(_, job)| job.clone())
+    };
+    // A pending entry has not run: a Job found for it by labels is an older run's.
+    let is_new = |p: &PipelineStatus| {
+        p.phase != crate::workflow_engine::PENDING && job_of_entry(p).is_some_and(|j| !before.contains(&j))
+    };
     if total > 0
         && progress
             .pipelines
@@ -114,7 +145,8 @@ pub fn trigger_pending(object: &Value) -> bool {
 }
 
 /// Whether the recorded progress names the Jobs it ran: kratix-agent records
-/// them; Kratix's own controller records phases only, so a run cannot be followed.
+/// them; Kratix's own controller records phases only, and then the object's
+/// Jobs must be listed to follow a run.
 pub fn progress_names_jobs(object: &Value) -> bool {
     progress_of(object)
         .pipelines
@@ -131,7 +163,7 @@ mod tests {
 
     fn request(pipelines: Value) -> Value {
         json!({"metadata": {"name": "cache", "labels": {}},
-               "status": {"kratix": {"workflows": {"pipelines": pipelines}}}})
+               "status": {"kratix": {"workflows": {"configure": {"pipelines": pipelines}}}}})
     }
 
     #[test]
@@ -140,20 +172,20 @@ mod tests {
             {"name": "a", "phase": "Succeeded", "jobName": "a-1"},
             {"name": "b", "phase": "Succeeded", "jobName": "b-1"}
         ]));
-        let before = recorded_jobs(&before_run);
-        assert_eq!(run_progress(&before_run, &before), RunProgress::Waiting);
+        let before = recorded_jobs(&before_run, &[]);
+        assert_eq!(run_progress(&before_run, &before, &[]), RunProgress::Waiting);
 
         let mut labelled = before_run.clone();
         labelled["metadata"]["labels"][labels::MANUAL_RECONCILIATION] = json!("true");
         assert!(trigger_pending(&labelled));
-        assert_eq!(run_progress(&labelled, &before), RunProgress::Waiting);
+        assert_eq!(run_progress(&labelled, &before, &[]), RunProgress::Waiting);
 
         let between = request(json!([
             {"name": "a", "phase": "Succeeded", "jobName": "a-2"},
             {"name": "b", "phase": "Pending"}
         ]));
         assert_eq!(
-            run_progress(&between, &before),
+            run_progress(&between, &before, &[]),
             RunProgress::Running {
                 index: 1,
                 total: 2,
@@ -165,7 +197,7 @@ mod tests {
             {"name": "b", "phase": "Failed", "jobName": "b-2", "message": "exit 1"}
         ]));
         assert_eq!(
-            run_progress(&failed, &before),
+            run_progress(&failed, &before, &[]),
             RunProgress::Failed {
                 pipeline: "b".to_owned(),
                 message: "exit 1".to_owned()
@@ -175,15 +207,55 @@ mod tests {
             {"name": "a", "phase": "Succeeded", "jobName": "a-2"},
             {"name": "b", "phase": "Succeeded", "jobName": "b-2"}
         ]));
-        assert_eq!(run_progress(&done, &before), RunProgress::Succeeded);
+        assert_eq!(run_progress(&done, &before, &[]), RunProgress::Succeeded);
     }
 
     #[test]
-    fn progress_without_job_names_cannot_be_followed() {
+    fn progress_without_job_names_is_followed_through_the_jobs_labels() {
         let ours = request(json!([{"name": "a", "phase": "Succeeded", "jobName": "a-1"},
                                   {"name": "b", "phase": "Pending"}]));
         assert!(progress_names_jobs(&ours));
-        let reference = request(json!([{"name": "a", "phase": "Succeeded"}]));
-        assert!(!progress_names_jobs(&reference));
+        // Kratix's record (since its #933): phases and hashes, no Job names.
+        let kratix = |phases: [&str; 2]| {
+            request(json!([{"name": "a", "hash": "h1", "phase": phases[0]},
+                           {"name": "b", "hash": "h1", "phase": phases[1]}]))
+        };
+        assert!(!progress_names_jobs(&kratix(["Succeeded", "Succeeded"])));
+        let job = |name: &str, pipeline: &str, created: &str| -> Job {
+            serde_json::from_value(json!({"metadata": {
+                "name": name, "creationTimestamp": created,
+                "labels": {"kratix.io/workflow-action": "configure",
+                           "kratix.io/pipeline-name": pipeline, "kratix.io/hash": "h1"}}}))
+            .expect("job")
+        };
+        let old = [
+            job("a-1", "a", "2026-01-01T00:00:01Z"),
+            job("b-1", "b", "2026-01-01T00:00:02Z"),
+        ];
+        let old: Vec<&Job> = old.iter().collect();
+        let before = recorded_jobs(&kratix(["Succeeded", "Succeeded"]), &old);
+        assert_eq!(before, BTreeSet::from(["a-1".to_owned(), "b-1".to_owned()]));
+        // Re-run at the same hash: until a pipeline's new Job exists, nothing is new.
+        assert_eq!(
+            run_progress(&kratix(["Running", "Pending"]), &before, &old),
+            RunProgress::Waiting
+        );
+        let mut jobs = vec![job("a-2", "a", "2026-01-01T00:01:00Z")];
+        jobs.extend(old.iter().map(|j| (*j).clone()));
+        let jobs_now: Vec<&Job> = jobs.iter().collect();
+        assert_eq!(
+            run_progress(&kratix(["Running", "Pending"]), &before, &jobs_now),
+            RunProgress::Running {
+                index: 0,
+                total: 2,
+                pipeline: "a".to_owned()
+            }
+        );
+        jobs.push(job("b-2", "b", "2026-01-01T00:02:00Z"));
+        let jobs_now: Vec<&Job> = jobs.iter().collect();
+        assert_eq!(
+            run_progress(&kratix(["Succeeded", "Succeeded"]), &before, &jobs_now),
+            RunProgress::Succeeded
+        );
     }
 }

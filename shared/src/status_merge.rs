@@ -19,8 +19,8 @@ pub enum StatusError {
     KratixKey,
     #[error("status.yaml must be a mapping of status fields")]
     NotAMapping,
-    #[error("status.kratix.workflows.pipelines has no entry for pipeline {0:?}")]
-    MissingPipeline(String),
+    #[error("status.kratix.workflows.{action}.pipelines has no entry for pipeline {pipeline:?}")]
+    MissingPipeline { action: &'static str, pipeline: String },
 }
 
 /// Merges `incoming` (a pipeline's status.yaml) into `existing`: top-level keys
@@ -162,12 +162,8 @@ pub fn mark_completed(
         };
         status.insert("message".to_owned(), Value::String(settled.to_owned()));
     }
-    if let Some(workflows) = status
-        .get_mut(KRATIX_KEY)
-        .and_then(|k| k.get_mut("workflows"))
-        .and_then(Value::as_object_mut)
-    {
-        workflows.remove("suspendedGeneration");
+    if let Some(record) = record_mut(status, action) {
+        record.remove("suspendedGeneration");
     }
     set_condition(
         status,
@@ -179,14 +175,22 @@ pub fn mark_completed(
     );
 }
 
-fn pipeline_entry<'a>(
-    status: &'a mut Map<String, Value>,
-    pipeline: &str,
-) -> Result<Option<&'a mut Map<String, Value>>, StatusError> {
-    let Some(list) = status
+/// `status.kratix.workflows.<action>`, the record of the running workflow.
+fn record_mut(status: &mut Map<String, Value>, action: WorkflowAction) -> Option<&mut Map<String, Value>> {
+    status
         .get_mut(KRATIX_KEY)
         .and_then(|k| k.get_mut("workflows"))
-        .and_then(|w| w.get_mut("pipelines"))
+        .and_then(|w| w.get_mut(action.as_str()))
+        .and_then(Value::as_object_mut)
+}
+
+fn pipeline_entry<'a>(
+    status: &'a mut Map<String, Value>,
+    action: WorkflowAction,
+    pipeline: &str,
+) -> Result<Option<&'a mut Map<String, Value>>, StatusError> {
+    let Some(list) = record_mut(status, action)
+        .and_then(|r| r.get_mut("pipelines"))
         .and_then(Value::as_array_mut)
     else {
         return Ok(None);
@@ -195,13 +199,20 @@ fn pipeline_entry<'a>(
         .filter_map(Value::as_object_mut)
         .find(|entry| entry.get("name").and_then(Value::as_str) == Some(pipeline))
         .map(Some)
-        .ok_or_else(|| StatusError::MissingPipeline(pipeline.to_owned()))
+        .ok_or_else(|| StatusError::MissingPipeline {
+            action: action.as_str(),
+            pipeline: pipeline.to_owned(),
+        })
 }
 
 /// No suspension asked for: the pipeline's entry is Running and loses any
 /// suspension details. Nothing to do when the object records no pipelines.
-pub fn clear_suspension(status: &mut Map<String, Value>, pipeline: &str) -> Result<(), StatusError> {
-    if let Some(entry) = pipeline_entry(status, pipeline)? {
+pub fn clear_suspension(
+    status: &mut Map<String, Value>,
+    action: WorkflowAction,
+    pipeline: &str,
+) -> Result<(), StatusError> {
+    if let Some(entry) = pipeline_entry(status, action, pipeline)? {
         entry.insert("phase".to_owned(), Value::String("Running".to_owned()));
         for key in ["message", "attempts", "nextRetryAt"] {
             entry.remove(key);
@@ -215,13 +226,16 @@ pub fn clear_suspension(status: &mut Map<String, Value>, pipeline: &str) -> Resu
 /// `kratix.io/workflow-suspended`.
 pub fn record_suspension(
     status: &mut Map<String, Value>,
+    action: WorkflowAction,
     pipeline: &str,
     control: &WorkflowControl,
     generation: i64,
     now_plus: impl Fn(Duration) -> String,
 ) -> Result<(), StatusError> {
-    let entry =
-        pipeline_entry(status, pipeline)?.ok_or_else(|| StatusError::MissingPipeline(pipeline.to_owned()))?;
+    let entry = pipeline_entry(status, action, pipeline)?.ok_or_else(|| StatusError::MissingPipeline {
+        action: action.as_str(),
+        pipeline: pipeline.to_owned(),
+    })?;
     entry.insert("phase".to_owned(), Value::String("Suspended".to_owned()));
     match &control.message {
         Some(message) => entry.insert("message".to_owned(), Value::String(message.clone())),
@@ -238,12 +252,8 @@ pub fn record_suspension(
             entry.remove("nextRetryAt");
         }
     }
-    if let Some(workflows) = status
-        .get_mut(KRATIX_KEY)
-        .and_then(|k| k.get_mut("workflows"))
-        .and_then(Value::as_object_mut)
-    {
-        workflows.insert("suspendedGeneration".to_owned(), Value::from(generation));
+    if let Some(record) = record_mut(status, action) {
+        record.insert("suspendedGeneration".to_owned(), Value::from(generation));
     }
     Ok(())
 }
@@ -300,7 +310,7 @@ mod tests {
     #[test]
     fn completion_settles_the_message_and_sets_the_condition() {
         let mut status = map(
-            json!({"message": "Pending", "kratix": {"workflows": {"suspendedGeneration": 3, "pipelines": []}}}),
+            json!({"message": "Pending", "kratix": {"workflows": {"configure": {"suspendedGeneration": 3, "pipelines": []}}}}),
         );
         mark_completed(
             &mut status,
@@ -309,7 +319,11 @@ mod tests {
             "2026-01-01T00:00:00Z",
         );
         assert_eq!(status["message"], "Resource requested");
-        assert!(status["kratix"]["workflows"].get("suspendedGeneration").is_none());
+        assert!(
+            status["kratix"]["workflows"]["configure"]
+                .get("suspendedGeneration")
+                .is_none()
+        );
         assert_eq!(
             status["conditions"],
             json!([{"type": "ConfigureWorkflowCompleted", "status": "True", "reason": "PipelinesExecutedSuccessfully",
@@ -335,26 +349,35 @@ mod tests {
     }
 
     fn with_pipelines() -> Map<String, Value> {
-        map(json!({"kratix": {"workflows": {"pipelines": [
-            {"name": "first", "phase": "Suspended", "message": "old", "attempts": 2, "nextRetryAt": "x"},
-            {"name": "second", "phase": "Pending"}
-        ]}}}))
+        map(json!({"kratix": {"workflows": {
+            "configure": {"pipelines": [
+                {"name": "first", "phase": "Suspended", "message": "old", "attempts": 2, "nextRetryAt": "x"},
+                {"name": "second", "phase": "Pending"}
+            ]},
+            "delete": {"pipelines": [{"name": "first", "phase": "Running"}]},
+        }}}))
     }
 
     #[test]
     fn clearing_a_suspension_marks_the_pipeline_running() {
         let mut status = with_pipelines();
-        clear_suspension(&mut status, "first").expect("cleared");
+        clear_suspension(&mut status, WorkflowAction::Configure, "first").expect("cleared");
         assert_eq!(
-            status["kratix"]["workflows"]["pipelines"][0],
+            status["kratix"]["workflows"]["configure"]["pipelines"][0],
             json!({"name": "first", "phase": "Running"})
         );
         assert_eq!(
-            clear_suspension(&mut status, "third"),
-            Err(StatusError::MissingPipeline("third".into()))
+            clear_suspension(&mut status, WorkflowAction::Configure, "third"),
+            Err(StatusError::MissingPipeline {
+                action: "configure",
+                pipeline: "third".into()
+            })
         );
         let mut bare = map(json!({}));
-        assert_eq!(clear_suspension(&mut bare, "any"), Ok(()));
+        assert_eq!(
+            clear_suspension(&mut bare, WorkflowAction::Configure, "any"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -365,22 +388,43 @@ mod tests {
             message: Some("later".into()),
             suspend: false,
         };
-        record_suspension(&mut status, "first", &control, 7, |d| {
-            format!("in {}s", d.as_secs())
-        })
+        record_suspension(
+            &mut status,
+            WorkflowAction::Configure,
+            "first",
+            &control,
+            7,
+            |d| format!("in {}s", d.as_secs()),
+        )
         .expect("recorded");
         assert_eq!(
-            status["kratix"]["workflows"]["pipelines"][0],
+            status["kratix"]["workflows"]["configure"]["pipelines"][0],
             json!({"name": "first", "phase": "Suspended", "message": "later", "attempts": 3, "nextRetryAt": "in 60s"})
         );
-        assert_eq!(status["kratix"]["workflows"]["suspendedGeneration"], 7);
+        assert_eq!(
+            status["kratix"]["workflows"]["configure"]["suspendedGeneration"],
+            7
+        );
+        // The delete run's record is its own.
+        assert_eq!(
+            status["kratix"]["workflows"]["delete"],
+            json!({"pipelines": [{"name": "first", "phase": "Running"}]})
+        );
         let suspend = WorkflowControl {
             suspend: true,
             ..Default::default()
         };
-        record_suspension(&mut status, "second", &suspend, 7, |_| String::new()).expect("recorded");
+        record_suspension(
+            &mut status,
+            WorkflowAction::Configure,
+            "second",
+            &suspend,
+            7,
+            |_| String::new(),
+        )
+        .expect("recorded");
         assert_eq!(
-            status["kratix"]["workflows"]["pipelines"][1],
+            status["kratix"]["workflows"]["configure"]["pipelines"][1],
             json!({"name": "second", "phase": "Suspended"})
         );
     }

@@ -1,16 +1,17 @@
 //! The configure-workflow engine: what to do next for one object, decided from
 //! the progress recorded in its status and the Jobs observed for it.
 //!
-//! Progress lives in `status.kratix.workflows` (the reference's issue #922), not
-//! in the Jobs: the controller records a pipeline as Running, with the name of
-//! the Job it is about to create, before creating it. So a crash at any point
-//! resumes without running a pipeline twice or skipping one, deleting Jobs
-//! loses nothing, and no Job ordering by creation time is needed.
+//! Progress lives in `status.kratix.workflows.<action>` (as Kratix keeps it
+//! since its #933), not in the Jobs: the controller records a pipeline as
+//! Running, with the hash of the run and the name of the Job it is about to
+//! create, before creating it. So a crash at any point resumes without running
+//! a pipeline twice or skipping one, deleting Jobs loses nothing, and a pipeline
+//! Succeeded at the current hash is settled.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::promise::{PipelineStatus, WorkflowsStatus};
+use crate::api::promise::{PipelineStatus, WorkflowRecord};
 use crate::api::workflow::WorkflowAction;
 
 pub const PENDING: &str = "Pending";
@@ -44,8 +45,9 @@ pub fn namespace_refusal(code: u16, message: &str) -> Option<&'static str> {
 }
 
 /// A Job's state as the engine needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JobState {
+    #[default]
     Running,
     Succeeded,
     /// Failed, or stopped (suspended) before finishing.
@@ -53,10 +55,17 @@ pub enum JobState {
 }
 
 /// A Job of this object's workflow, whatever pipeline or spec it ran for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObservedJob {
     pub name: String,
     pub state: JobState,
+    /// Its `kratix.io/workflow-action`, `kratix.io/pipeline-name` and
+    /// `kratix.io/hash` labels: which run it belongs to when no record names it.
+    pub action: String,
+    pub pipeline: String,
+    pub hash: String,
+    /// Creation time (RFC 3339), to find a pipeline's newest Job.
+    pub created: String,
     /// Why admission refuses the pod this running Job needs (a Pod Security
     /// violation, a namespace being deleted, ...), when it does: the Job
     /// controller would retry for ever, reporting it only as an Event.
@@ -73,13 +82,14 @@ impl ObservedJob {
 /// Everything the decision depends on.
 #[derive(Debug, Clone)]
 pub struct Situation<'a> {
-    /// Configure, or delete (whose run replaces the configure run's record).
+    /// Configure, or delete (each keeps its own record).
     pub action: WorkflowAction,
     /// The workflow's pipelines' names, in order.
     pub pipelines: &'a [String],
     /// The object's current `kratix.io/hash`.
     pub hash: &'a str,
-    pub progress: &'a WorkflowsStatus,
+    /// The record of this action's workflow.
+    pub progress: &'a WorkflowRecord,
     pub jobs: &'a [ObservedJob],
     /// `kratix.io/manual-reconciliation` or `internal.workflows.kratix.io/run-from-start`.
     pub rerun: bool,
@@ -129,25 +139,32 @@ fn job<'a>(jobs: &'a [ObservedJob], name: &str) -> Option<&'a ObservedJob> {
     jobs.iter().find(|j| j.name == name)
 }
 
-/// Whether the recorded progress is a run of these pipelines at this hash.
+/// Whether the recorded progress is a run of these pipelines at this hash:
+/// every entry names its pipeline, and every one that began ran at this hash.
 fn is_current_run(situation: &Situation<'_>) -> bool {
     let progress = situation.progress;
-    recorded_action(progress) == situation.action
-        && progress.hash.as_deref() == Some(situation.hash)
-        && progress.pipelines.len() == situation.pipelines.len()
+    progress.pipelines.len() == situation.pipelines.len()
         && progress
             .pipelines
             .iter()
             .zip(situation.pipelines)
-            .all(|(entry, name)| entry.name == *name)
+            .all(|(entry, name)| {
+                entry.name == *name
+                    && (entry.phase == PENDING || entry.hash.as_deref() == Some(situation.hash))
+            })
 }
 
-/// The action the recorded run is for.
-fn recorded_action(progress: &WorkflowsStatus) -> WorkflowAction {
-    match progress.action.as_deref() {
-        Some("delete") => WorkflowAction::Delete,
-        _ => WorkflowAction::Configure,
-    }
+/// The newest Job of `pipeline` in this action at `hash`: the run a record
+/// written by Kratix (which names no Job) means.
+pub fn newest_job<'a>(
+    jobs: &'a [ObservedJob],
+    action: WorkflowAction,
+    pipeline: &str,
+    hash: &str,
+) -> Option<&'a ObservedJob> {
+    jobs.iter()
+        .filter(|j| j.action == action.as_str() && j.pipeline == pipeline && j.hash == hash)
+        .max_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)))
 }
 
 /// Decides the next step.
@@ -178,7 +195,11 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
         match entry.phase.as_str() {
             SUCCEEDED => continue,
             RUNNING => {
-                let Some(name) = entry.job_name.clone() else {
+                let named = entry.job_name.clone().or_else(|| {
+                    newest_job(situation.jobs, situation.action, &entry.name, situation.hash)
+                        .map(|j| j.name.clone())
+                });
+                let Some(name) = named else {
                     return Decision::Start {
                         index,
                         fresh_run: false,
@@ -228,18 +249,16 @@ pub fn start(
     fresh_run: bool,
     job_name: &str,
     now: Timestamp,
-) -> WorkflowsStatus {
+) -> WorkflowRecord {
     let mut next = situation.progress.clone();
     if fresh_run {
-        next.hash = Some(situation.hash.to_owned());
-        next.action =
-            (situation.action == WorkflowAction::Delete).then(|| situation.action.as_str().to_owned());
         next.suspended_generation = None;
         next.pipelines = situation
             .pipelines
             .iter()
             .map(|name| PipelineStatus {
                 name: name.clone(),
+                hash: Some(situation.hash.to_owned()),
                 phase: PENDING.to_owned(),
                 last_transition_time: Some(Time(now)),
                 ..PipelineStatus::default()
@@ -248,6 +267,7 @@ pub fn start(
     }
     if let Some(entry) = next.pipelines.get_mut(index) {
         entry.phase = RUNNING.to_owned();
+        entry.hash = Some(situation.hash.to_owned());
         entry.job_name = Some(job_name.to_owned());
         entry.message = None;
         entry.next_retry_at = None;
@@ -258,7 +278,7 @@ pub fn start(
 }
 
 /// The progress with pipeline `index` in `phase`.
-pub fn mark(progress: &WorkflowsStatus, index: usize, phase: &str, now: Timestamp) -> WorkflowsStatus {
+pub fn mark(progress: &WorkflowRecord, index: usize, phase: &str, now: Timestamp) -> WorkflowRecord {
     let mut next = progress.clone();
     if let Some(entry) = next.pipelines.get_mut(index)
         && entry.phase != phase
@@ -271,7 +291,7 @@ pub fn mark(progress: &WorkflowsStatus, index: usize, phase: &str, now: Timestam
 
 /// The progress with pipeline `index` failed because its pod was refused,
 /// the refusal as its message.
-pub fn refused(progress: &WorkflowsStatus, index: usize, message: &str, now: Timestamp) -> WorkflowsStatus {
+pub fn refused(progress: &WorkflowRecord, index: usize, message: &str, now: Timestamp) -> WorkflowRecord {
     let mut next = mark(progress, index, FAILED, now);
     if let Some(entry) = next.pipelines.get_mut(index) {
         entry.message = Some(message.to_owned());
@@ -300,7 +320,7 @@ pub struct PrunableJob {
 /// The Jobs to delete so that each pipeline keeps its newest `keep` Jobs
 /// (`numberOfJobsToKeep`, per object and pipeline as in Kratix); the Jobs the
 /// recorded progress names are never deleted.
-pub fn jobs_to_prune(jobs: &[PrunableJob], keep: usize, progress: &WorkflowsStatus) -> Vec<String> {
+pub fn jobs_to_prune(jobs: &[PrunableJob], keep: usize, progress: &WorkflowRecord) -> Vec<String> {
     let protected: Vec<&str> = progress
         .pipelines
         .iter()
@@ -339,7 +359,7 @@ mod tests {
 
     fn situation<'a>(
         pipelines: &'a [String],
-        progress: &'a WorkflowsStatus,
+        progress: &'a WorkflowRecord,
         jobs: &'a [ObservedJob],
     ) -> Situation<'a> {
         Situation {
@@ -360,6 +380,7 @@ mod tests {
             name: name.to_owned(),
             state,
             refusal: None,
+            ..ObservedJob::default()
         }
     }
 
@@ -367,7 +388,7 @@ mod tests {
     /// with `finish` saying how each created Job ends.
     fn drive(finish: impl Fn(usize) -> JobState) -> Vec<Decision> {
         let pipelines = names();
-        let mut progress = WorkflowsStatus::default();
+        let mut progress = WorkflowRecord::default();
         let mut jobs: Vec<ObservedJob> = Vec::new();
         let mut decisions = Vec::new();
         for _ in 0..20 {
@@ -420,7 +441,7 @@ mod tests {
     #[test]
     fn a_refused_pod_fails_its_pipeline_with_the_refusal_and_stays_failed() {
         let pipelines = names();
-        let first = decide(&situation(&pipelines, &WorkflowsStatus::default(), &[]));
+        let first = decide(&situation(&pipelines, &WorkflowRecord::default(), &[]));
         assert_eq!(
             first,
             Decision::Start {
@@ -429,7 +450,7 @@ mod tests {
             }
         );
         let progress = start(
-            &situation(&pipelines, &WorkflowsStatus::default(), &[]),
+            &situation(&pipelines, &WorkflowRecord::default(), &[]),
             0,
             true,
             "job-0",
@@ -464,7 +485,7 @@ mod tests {
             ..job("old", JobState::Running)
         }];
         assert_eq!(
-            decide(&situation(&pipelines, &WorkflowsStatus::default(), &old)),
+            decide(&situation(&pipelines, &WorkflowRecord::default(), &old)),
             Decision::Start {
                 index: 0,
                 fresh_run: true
@@ -541,7 +562,7 @@ mod tests {
         let progress = start(
             &Situation {
                 hash: "h0",
-                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+                ..situation(&pipelines, &WorkflowRecord::default(), &[])
             },
             0,
             true,
@@ -570,7 +591,7 @@ mod tests {
         let progress = start(
             &Situation {
                 hash: "h1",
-                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+                ..situation(&pipelines, &WorkflowRecord::default(), &[])
             },
             1,
             true,
@@ -600,7 +621,7 @@ mod tests {
         let progress = start(
             &Situation {
                 hash: "h1",
-                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+                ..situation(&pipelines, &WorkflowRecord::default(), &[])
             },
             0,
             true,
@@ -620,7 +641,7 @@ mod tests {
         let progress = start(
             &Situation {
                 hash: "h1",
-                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+                ..situation(&pipelines, &WorkflowRecord::default(), &[])
             },
             0,
             true,
@@ -642,7 +663,7 @@ mod tests {
         let first = start(
             &Situation {
                 hash: "h1",
-                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+                ..situation(&pipelines, &WorkflowRecord::default(), &[])
             },
             0,
             true,
@@ -666,7 +687,7 @@ mod tests {
         let mut progress = start(
             &Situation {
                 hash: "h1",
-                ..situation(&pipelines, &WorkflowsStatus::default(), &[])
+                ..situation(&pipelines, &WorkflowRecord::default(), &[])
             },
             1,
             true,
@@ -720,7 +741,7 @@ mod tests {
             &start(
                 &Situation {
                     hash: "h1",
-                    ..situation(&old, &WorkflowsStatus::default(), &[])
+                    ..situation(&old, &WorkflowRecord::default(), &[])
                 },
                 0,
                 true,
@@ -743,7 +764,7 @@ mod tests {
 
     #[test]
     fn paused_and_empty_workflows_do_nothing() {
-        let progress = WorkflowsStatus::default();
+        let progress = WorkflowRecord::default();
         let pipelines = names();
         let mut s = situation(&pipelines, &progress, &[]);
         s.paused = true;
@@ -764,7 +785,7 @@ mod tests {
             job("a3", "a", "2026-01-01T00:00:03Z"),
             job("b1", "b", "2026-01-01T00:00:01Z"),
         ];
-        let mut progress = WorkflowsStatus::default();
+        let mut progress = WorkflowRecord::default();
         assert_eq!(jobs_to_prune(&jobs, 2, &progress), ["a1"]);
         assert_eq!(jobs_to_prune(&jobs, 5, &progress), Vec::<String>::new());
         // A recorded Job survives even when it is old.
@@ -779,11 +800,10 @@ mod tests {
     #[test]
     fn a_fresh_run_records_every_pipeline_pending_but_the_started_one() {
         let pipelines = names();
-        let mut old = WorkflowsStatus {
+        let old = WorkflowRecord {
             suspended_generation: Some(3),
             ..Default::default()
         };
-        old.hash = Some("h0".into());
         let next = start(
             &Situation {
                 hash: "h1",
@@ -794,7 +814,8 @@ mod tests {
             "job-a",
             now(),
         );
-        assert_eq!(next.hash.as_deref(), Some("h1"));
+        assert!(next.pipelines.iter().all(|p| p.hash.as_deref() == Some("h1")));
+        assert_eq!(next.run_hash(), Some("h1"));
         assert_eq!(next.suspended_generation, None);
         let phases: Vec<&str> = next.pipelines.iter().map(|p| p.phase.as_str()).collect();
         assert_eq!(phases, [RUNNING, PENDING]);
@@ -802,47 +823,87 @@ mod tests {
     }
 
     #[test]
-    fn a_delete_run_is_not_mistaken_for_a_configure_run_of_the_same_pipeline_name() {
-        let pipelines = vec!["instance".to_owned()];
-        let configured = mark(
-            &start(
-                &situation(&pipelines, &WorkflowsStatus::default(), &[]),
-                0,
-                true,
-                "job-a",
-                now(),
-            ),
-            0,
-            SUCCEEDED,
-            now(),
-        );
-        let deleting = Situation {
-            action: WorkflowAction::Delete,
-            ..situation(&pipelines, &configured, &[])
+    fn a_pipeline_that_ran_at_another_hash_starts_a_fresh_run() {
+        let pipelines = names();
+        let done_at_h0 = WorkflowRecord {
+            pipelines: pipelines
+                .iter()
+                .map(|name| PipelineStatus {
+                    name: name.clone(),
+                    hash: Some("h0".into()),
+                    phase: SUCCEEDED.into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
         };
+        let fresh = Decision::Start {
+            index: 0,
+            fresh_run: true,
+        };
+        assert_eq!(decide(&situation(&pipelines, &done_at_h0, &[])), fresh);
+        // Pending entries have not run: their hash does not matter.
+        let mut half = done_at_h0.clone();
+        half.pipelines[0].hash = Some("h1".into());
+        half.pipelines[1].phase = PENDING.into();
         assert_eq!(
-            decide(&deleting),
+            decide(&situation(&pipelines, &half, &[])),
             Decision::Start {
-                index: 0,
-                fresh_run: true
+                index: 1,
+                fresh_run: false
             }
         );
-        let recorded = start(&deleting, 0, true, "job-d", now());
-        assert_eq!(recorded.action.as_deref(), Some("delete"));
-        let done = mark(&recorded, 0, SUCCEEDED, now());
+        // An entry with no hash at all (an older layout) has run at an unknown one.
+        let mut unknown = half.clone();
+        unknown.pipelines[0].hash = None;
+        assert_eq!(decide(&situation(&pipelines, &unknown, &[])), fresh);
+    }
+
+    #[test]
+    fn a_running_entry_without_a_job_name_follows_the_newest_job_of_its_pipeline_at_the_hash() {
+        // Kratix's record names no Job: the Job's labels say which run it is.
+        let pipelines = names();
+        let record = WorkflowRecord {
+            pipelines: vec![
+                PipelineStatus {
+                    name: "first".into(),
+                    hash: Some("h1".into()),
+                    phase: SUCCEEDED.into(),
+                    ..Default::default()
+                },
+                PipelineStatus {
+                    name: "second".into(),
+                    hash: Some("h1".into()),
+                    phase: RUNNING.into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let labelled = |name: &str, hash: &str, created: &str, state| ObservedJob {
+            name: name.into(),
+            state,
+            action: "configure".into(),
+            pipeline: "second".into(),
+            hash: hash.into(),
+            created: created.into(),
+            ..Default::default()
+        };
+        let jobs = [
+            labelled("old", "h0", "2026-01-01T00:00:09Z", JobState::Failed),
+            labelled("earlier", "h1", "2026-01-01T00:00:01Z", JobState::Failed),
+            labelled("newest", "h1", "2026-01-01T00:00:02Z", JobState::Succeeded),
+        ];
         assert_eq!(
-            decide(&Situation {
-                action: WorkflowAction::Delete,
-                ..situation(&pipelines, &done, &[])
-            }),
-            Decision::Completed
+            decide(&situation(&pipelines, &record, &jobs)),
+            Decision::Succeeded { index: 1 }
         );
-        // And a configure pass over a delete record starts afresh.
+        // With no such Job, the pipeline runs.
         assert_eq!(
-            decide(&situation(&pipelines, &done, &[])),
+            decide(&situation(&pipelines, &record, &jobs[..1])),
             Decision::Start {
-                index: 0,
-                fresh_run: true
+                index: 1,
+                fresh_run: false
             }
         );
     }
@@ -851,7 +912,7 @@ mod tests {
     fn a_running_configure_job_holds_back_the_delete_pipeline() {
         let pipelines = vec!["delete".to_owned()];
         let jobs = [job("configure-job", JobState::Running)];
-        let nothing_yet = WorkflowsStatus::default();
+        let nothing_yet = WorkflowRecord::default();
         let deleting = Situation {
             action: WorkflowAction::Delete,
             ..situation(&pipelines, &nothing_yet, &jobs)

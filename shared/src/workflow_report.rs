@@ -9,8 +9,10 @@ use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::promise::{PipelineStatus, WorkflowsStatus};
+use crate::api::promise::{PipelineStatus, WorkflowRecord};
+use crate::api::workflow::WorkflowAction;
 use crate::labels;
+use crate::workflow_records;
 
 /// Phase shown for a pipeline the agent has not recorded yet.
 pub const NOT_STARTED: &str = "NotStarted";
@@ -105,12 +107,19 @@ pub struct ReportInput<'a> {
     pub now: Timestamp,
 }
 
-/// `status.kratix.workflows`, decoded leniently (a malformed status shows as none).
-pub fn progress_of(object: &Value) -> WorkflowsStatus {
-    object
-        .pointer("/status/kratix/workflows")
-        .and_then(|w| serde_json::from_value(w.clone()).ok())
-        .unwrap_or_default()
+/// The workflow record to show for `object`, in any layout Kratix or
+/// kubectl-kratix wrote (its delete run's while it is going), decoded
+/// leniently: a malformed status shows as none.
+pub fn progress_of(object: &Value) -> WorkflowRecord {
+    shown_progress(object).1
+}
+
+/// [`progress_of`], with the action the record is for.
+pub fn shown_progress(object: &Value) -> (WorkflowAction, WorkflowRecord) {
+    let deleting = object
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null());
+    workflow_records::read_object(object).shown(deleting)
 }
 
 pub(crate) fn has_label(object: &Value, key: &str) -> bool {
@@ -130,7 +139,7 @@ fn text(object: &Value, pointer: &str) -> String {
 
 pub fn build(input: &ReportInput<'_>) -> WorkflowReport {
     let object = input.object;
-    let progress = progress_of(object);
+    let (action, progress) = shown_progress(object);
     let pipelines = if progress.pipelines.is_empty() {
         input
             .configure_pipelines
@@ -151,7 +160,7 @@ pub fn build(input: &ReportInput<'_>) -> WorkflowReport {
         progress
             .pipelines
             .iter()
-            .map(|p| pipeline_report(p, input))
+            .map(|p| pipeline_report(p, action, input))
             .collect()
     };
     let namespace = object
@@ -165,7 +174,7 @@ pub fn build(input: &ReportInput<'_>) -> WorkflowReport {
         namespace,
         name: text(object, "/metadata/name"),
         promise: input.promise.to_owned(),
-        action: progress.action.clone().unwrap_or_else(|| "configure".to_owned()),
+        action: action.as_str().to_owned(),
         pipelines,
         conditions: conditions(object),
         outputs: input.outputs.clone(),
@@ -173,14 +182,51 @@ pub fn build(input: &ReportInput<'_>) -> WorkflowReport {
     }
 }
 
-fn pipeline_report(progress: &PipelineStatus, input: &ReportInput<'_>) -> PipelineReport {
-    let job = progress.job_name.as_deref().and_then(|name| {
-        input
-            .jobs
+/// The Job of a pipeline's entry: the one it names, or, in Kratix's records
+/// (which name none), its pipeline's newest Job of this action at the entry's hash.
+pub fn job_of<'j>(progress: &PipelineStatus, action: WorkflowAction, jobs: &[&'j Job]) -> Option<&'j Job> {
+    if let Some(name) = progress.job_name.as_deref() {
+        return jobs
             .iter()
             .copied()
-            .find(|j| j.metadata.name.as_deref() == Some(name))
-    });
+            .find(|j| j.metadata.name.as_deref() == Some(name));
+    }
+    let label = |job: &Job, key: &str| {
+        job.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .cloned()
+            .unwrap_or_default()
+    };
+    jobs.iter()
+        .copied()
+        .filter(|j| {
+            label(j, labels::WORKFLOW_ACTION) == action.as_str()
+                && label(j, labels::PIPELINE_NAME) == progress.name
+                && progress
+                    .hash
+                    .as_ref()
+                    .is_none_or(|h| label(j, labels::HASH) == *h)
+        })
+        .max_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0))
+        })
+}
+
+fn pipeline_report(
+    progress: &PipelineStatus,
+    action: WorkflowAction,
+    input: &ReportInput<'_>,
+) -> PipelineReport {
+    let job = job_of(progress, action, input.jobs);
+    let job_name = job
+        .and_then(|j| j.metadata.name.clone())
+        .or_else(|| progress.job_name.clone());
     let started = job
         .and_then(|j| j.status.as_ref())
         .and_then(|s| s.start_time.as_ref())
@@ -194,10 +240,7 @@ fn pipeline_report(progress: &PipelineStatus, input: &ReportInput<'_>) -> Pipeli
         .or_else(|| progress.last_transition_time.as_ref().map(|t| t.0))
         .filter(|_| progress.phase != crate::workflow_engine::PENDING)
         .map(|t| t.to_string());
-    let pod = progress
-        .job_name
-        .as_deref()
-        .and_then(|name| newest_pod(input.pods, name));
+    let pod = job_name.as_deref().and_then(|name| newest_pod(input.pods, name));
     let message = progress
         .message
         .clone()
@@ -210,7 +253,7 @@ fn pipeline_report(progress: &PipelineStatus, input: &ReportInput<'_>) -> Pipeli
         attempts: progress.attempts,
         last_run,
         duration_seconds,
-        job: progress.job_name.clone(),
+        job: job_name,
         pod: pod.and_then(|p| p.metadata.name.clone()),
         message,
         next_retry_at: progress.next_retry_at.as_ref().map(|t| t.0.to_string()),

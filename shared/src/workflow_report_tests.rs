@@ -18,7 +18,7 @@ fn request(pipelines: Value) -> Value {
                 "lastTransitionTime": "2026-12-02T09:59:00Z"
             }],
             "kratix": {
-                "workflows": {"pipelines": pipelines},
+                "workflows": {"configure": {"pipelines": pipelines}},
                 "outputs": [{"pipeline": "instance", "destination": "worker-1",
                              "path": "dest/worker-1/resources/team-a/redis/cache/instance",
                              "versionID": "abc123"}]
@@ -184,4 +184,63 @@ fn a_failed_job_without_pods_explains_itself() {
         pipeline.message.as_deref(),
         Some("Job failed: BackoffLimitExceeded: Job has reached the specified backoff limit")
     );
+}
+
+#[test]
+fn every_layout_of_the_record_shows_the_same_pipelines_and_jobs() {
+    // kubectl-kratix's record names its Jobs; Kratix's (before and after its
+    // #933) names none, so the newest Job of the pipeline at the hash is shown.
+    let labelled = |name: &str, pipeline: &str, hash: &str, created: &str| -> Job {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "creationTimestamp": created, "labels": {
+                "kratix.io/workflow-action": "configure",
+                "kratix.io/pipeline-name": pipeline,
+                "kratix.io/hash": hash}},
+            "status": {"startTime": created}
+        }))
+        .expect("job")
+    };
+    let jobs = [
+        labelled("instance-old", "instance", "h0", "2026-12-02T09:50:00Z"),
+        labelled("instance-new", "instance", "h1", "2026-12-02T09:58:00Z"),
+    ];
+    let jobs: Vec<&Job> = jobs.iter().collect();
+    let with_workflows = |workflows: Value| {
+        let mut object = request(json!([]));
+        object["status"]["kratix"]["workflows"] = workflows;
+        object
+    };
+    let layouts = [
+        with_workflows(json!({"configure": {"pipelines": [
+            {"name": "instance", "hash": "h1", "phase": "Succeeded", "jobName": "instance-new"}]}})),
+        with_workflows(json!({"configure": {"pipelines": [
+            {"name": "instance", "hash": "h1", "phase": "Succeeded"}]}})),
+        with_workflows(json!({"hash": "h1", "pipelines": [
+            {"name": "instance", "phase": "Succeeded", "jobName": "instance-new"}]})),
+        with_workflows(json!({"pipelines": [{"name": "instance", "phase": "Succeeded"}]})),
+    ];
+    for object in &layouts {
+        let report = build(&input(object, &jobs, &[], &[]));
+        let [only] = report.pipelines.as_slice() else {
+            panic!("one pipeline from {object}: {:?}", report.pipelines)
+        };
+        assert_eq!(only.phase, "Succeeded", "{object}");
+        assert_eq!(only.job.as_deref(), Some("instance-new"), "{object}");
+        assert_eq!(report.action, "configure");
+    }
+}
+
+#[test]
+fn a_going_object_shows_its_delete_run() {
+    let mut object = request(json!([{"name": "instance", "hash": "h1", "phase": "Succeeded"}]));
+    object["status"]["kratix"]["workflows"]["delete"] =
+        json!({"pipelines": [{"name": "teardown", "hash": "h1", "phase": "Running"}]});
+    assert_eq!(
+        build(&input(&object, &[], &[], &[])).pipelines[0].name,
+        "instance"
+    );
+    object["metadata"]["deletionTimestamp"] = json!("2026-12-02T09:59:59Z");
+    let report = build(&input(&object, &[], &[], &[]));
+    assert_eq!(report.action, "delete");
+    assert_eq!(report.pipelines[0].name, "teardown");
 }

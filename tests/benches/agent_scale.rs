@@ -82,7 +82,9 @@ fn completed(object: &DynamicObject) -> bool {
         .into_iter()
         .flatten()
         .any(|c| c["type"] == "ConfigureWorkflowCompleted" && c["status"] == "True")
-        && object.data["status"]["workflowsSucceeded"] == 2
+        && object.data["status"]["kratix"]["workflows"]["configure"]["pipelines"]
+            .as_array()
+            .is_some_and(|p| p.len() == 2 && p.iter().all(|p| p["phase"] == "Succeeded"))
 }
 
 async fn namespace(client: &kube::Client, name: &str) -> Result<()> {

@@ -72,16 +72,17 @@ fn status(namespace: &str, name: &str) -> Value {
         ],
         "lastSuccessfulConfigureWorkflowTime": at,
         "kratix": {
-            "workflows": {
-                "hash": "0123456789abcdef0123456789abcdef",
+            "workflows": {"configure": {
                 "lastSuccessfulConfigureWorkflowTime": at,
                 "pipelines": [
-                    {"name": "first", "phase": "Succeeded", "attempts": 1, "lastTransitionTime": at,
+                    {"name": "first", "hash": "0123456789abcdef0123456789abcdef", "phase": "Succeeded",
+                     "attempts": 1, "lastTransitionTime": at,
                      "jobName": format!("kratix-statusbench-{name}-first-a1b2c")},
-                    {"name": "second", "phase": "Succeeded", "attempts": 1, "lastTransitionTime": at,
+                    {"name": "second", "hash": "0123456789abcdef0123456789abcdef", "phase": "Succeeded",
+                     "attempts": 1, "lastTransitionTime": at,
                      "jobName": format!("kratix-statusbench-{name}-second-d3e4f")}
                 ]
-            },
+            }},
             "outputs": [{"pipeline": "first", "destination": "worker-1",
                          "path": format!("worker-1/resources/{namespace}/statusbench/{name}/first"),
                          "versionID": "4f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39"}]

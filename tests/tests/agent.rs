@@ -62,11 +62,13 @@ async fn a_request_runs_both_configure_pipelines_in_order() {
         "the second pipeline saw the first one's status"
     );
     assert_eq!(status["message"], "Resource requested");
-    assert_eq!(
-        (status["workflows"].clone(), status["workflowsSucceeded"].clone()),
-        (json!(2), json!(2))
-    );
-    let phases: Vec<&str> = status["kratix"]["workflows"]["pipelines"]
+    for dropped in ["workflows", "workflowsSucceeded", "workflowsFailed"] {
+        assert!(
+            status.get(dropped).is_none(),
+            "Kratix no longer writes status.{dropped}"
+        );
+    }
+    let phases: Vec<&str> = status["kratix"]["workflows"]["configure"]["pipelines"]
         .as_array()
         .into_iter()
         .flatten()
@@ -122,9 +124,12 @@ async fn a_failing_pipeline_stops_the_workflow_and_a_spec_change_runs_it_again()
         condition(&status, "Reconciled").map(|c| (c["status"].clone(), c["message"].clone())),
         Some((json!("False"), json!("Failing")))
     );
-    assert_eq!(status["kratix"]["workflows"]["pipelines"][0]["phase"], "Failed");
     assert_eq!(
-        status["kratix"]["workflows"]["pipelines"][1]["phase"], "Pending",
+        status["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"],
+        "Failed"
+    );
+    assert_eq!(
+        status["kratix"]["workflows"]["configure"]["pipelines"][1]["phase"], "Pending",
         "later pipelines do not run"
     );
     let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
@@ -144,7 +149,7 @@ async fn a_failing_pipeline_stops_the_workflow_and_a_spec_change_runs_it_again()
             && s["observedGeneration"] == 2
     })
     .await;
-    let phases: Vec<&str> = status["kratix"]["workflows"]["pipelines"]
+    let phases: Vec<&str> = status["kratix"]["workflows"]["configure"]["pipelines"]
         .as_array()
         .into_iter()
         .flatten()
@@ -242,7 +247,7 @@ async fn manual_reconciliation_runs_the_workflow_again_and_is_removed() {
             && s["observedGeneration"].is_number()
     };
     let first = status_until(&requests, "orders", "the first run", done).await;
-    let first_job = first["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
+    let first_job = first["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"].clone();
     requests
         .patch(
             "orders",
@@ -255,12 +260,12 @@ async fn manual_reconciliation_runs_the_workflow_again_and_is_removed() {
         .expect("labelled");
     let second = status_until(&requests, "orders", "a second run", |s| {
         done(s)
-            && s["kratix"]["workflows"]["pipelines"][0]["jobName"] != first_job
-            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+            && s["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"] != first_job
+            && s["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Succeeded"
     })
     .await;
     assert_eq!(
-        second["kratix"]["workflows"]["pipelines"][0]["phase"],
+        second["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"],
         "Succeeded"
     );
     let stored = requests.get("orders").await.expect("request");
@@ -296,27 +301,30 @@ async fn a_pipeline_can_ask_to_retry_and_is_run_again_after_the_delay() {
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "orders", json!({})).await;
     let suspended = status_until(&requests, "orders", "the pipeline to suspend", |s| {
-        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Suspended"
+        s["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Suspended"
     })
     .await;
-    let entry = &suspended["kratix"]["workflows"]["pipelines"][0];
+    let entry = &suspended["kratix"]["workflows"]["configure"]["pipelines"][0];
     assert_eq!(entry["message"], "not ready yet");
     assert_eq!(entry["attempts"], 1);
     assert!(entry["nextRetryAt"].is_string());
     assert_eq!(
-        suspended["kratix"]["workflows"]["pipelines"][1]["phase"], "Pending",
+        suspended["kratix"]["workflows"]["configure"]["pipelines"][1]["phase"], "Pending",
         "the next pipeline waits"
     );
     let done = status_until(&requests, "orders", "the retry to complete the workflow", |s| {
         condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
-            && s["kratix"]["workflows"]["pipelines"][1]["phase"] == "Succeeded"
+            && s["kratix"]["workflows"]["configure"]["pipelines"][1]["phase"] == "Succeeded"
     })
     .await;
     // The re-run saw `attempts: 1` (it succeeded only then); a pipeline that runs
     // through clears its suspension details, attempts included (contract 5.4).
-    assert_eq!(done["kratix"]["workflows"]["pipelines"][0]["phase"], "Succeeded");
+    assert_eq!(
+        done["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"],
+        "Succeeded"
+    );
     assert!(
-        done["kratix"]["workflows"]["pipelines"][0]
+        done["kratix"]["workflows"]["configure"]["pipelines"][0]
             .get("attempts")
             .is_none()
     );
@@ -342,7 +350,7 @@ async fn a_spec_change_runs_a_suspended_workflow_afresh_and_lifts_the_suspension
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "orders", json!({})).await;
     status_until(&requests, "orders", "the pipeline to suspend", |s| {
-        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Suspended"
+        s["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Suspended"
     })
     .await;
     let stored = requests.get("orders").await.expect("request");
@@ -363,7 +371,7 @@ async fn a_spec_change_runs_a_suspended_workflow_afresh_and_lifts_the_suspension
         .expect("spec changed");
     status_until(&requests, "orders", "the fresh run to complete", |s| {
         condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
-            && s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+            && s["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Succeeded"
     })
     .await;
     let stored = requests.get("orders").await.expect("request");

@@ -27,7 +27,7 @@ fn platform() -> &'static Platform {
 const RESTRICTED: &str = "workflows:\n  defaultContainerSecurityContext:\n    allowPrivilegeEscalation: false\n    capabilities: {drop: [ALL]}\n    runAsNonRoot: true\n    seccompProfile: {type: RuntimeDefault}\n";
 
 fn first_pipeline(status: &Value) -> &Value {
-    &status["kratix"]["workflows"]["pipelines"][0]
+    &status["kratix"]["workflows"]["configure"]["pipelines"][0]
 }
 
 #[tokio::test]

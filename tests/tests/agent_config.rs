@@ -23,7 +23,7 @@ fn platform() -> &'static Platform {
 fn completed(status: &Value) -> bool {
     condition(status, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
         && status["observedGeneration"].is_number()
-        && status["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+        && status["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Succeeded"
 }
 
 fn kratix_config(text: &str) -> ConfigMap {
@@ -85,7 +85,7 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
     let of_promise = ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}"));
     let backoff_of = |status: &Value| {
         let jobs = jobs.clone();
-        let name = status["kratix"]["workflows"]["pipelines"][0]["jobName"]
+        let name = status["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
@@ -115,7 +115,7 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
     let mut backoff = None;
     // Pick-up is asynchronous: re-run until a Job shows the change.
     for _ in 0..5 {
-        let previous = last["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
+        let previous = last["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"].clone();
         requests
             .patch(
                 "orders",
@@ -125,7 +125,7 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
             .await
             .expect("re-run");
         last = status_until(&requests, "orders", "a re-run", |s| {
-            completed(s) && s["kratix"]["workflows"]["pipelines"][0]["jobName"] != previous
+            completed(s) && s["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"] != previous
         })
         .await;
         backoff = backoff_of(&last).await;
@@ -153,7 +153,7 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
     .await;
     assert_eq!(
         json!(names[0]),
-        last["kratix"]["workflows"]["pipelines"][0]["jobName"],
+        last["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"],
         "the Job kept is the latest run's"
     );
     // The agent deletes pruned Jobs with background propagation and leaves

@@ -68,8 +68,9 @@ async fn release(api: &Api<DynamicObject>, name: &str) {
     .await;
 }
 
-fn phases(status: &Value) -> Vec<String> {
-    status["kratix"]["workflows"]["pipelines"]
+/// The pipelines of `action`'s record (`configure` or `delete`).
+fn phases(status: &Value, action: &str) -> Vec<String> {
+    status["kratix"]["workflows"][action]["pipelines"]
         .as_array()
         .into_iter()
         .flatten()
@@ -123,7 +124,7 @@ async fn deleting_a_request_runs_its_delete_pipeline_then_removes_its_works_and_
             && s["observedGeneration"].is_number()
     })
     .await;
-    assert_eq!(phases(&configured), ["make=Succeeded"]);
+    assert_eq!(phases(&configured, "configure"), ["make=Succeeded"]);
     let stored = requests.get("orders").await.expect("request");
     for finalizer in [
         "kratix.io/delete-workflows",
@@ -151,8 +152,12 @@ async fn deleting_a_request_runs_its_delete_pipeline_then_removes_its_works_and_
         status["deletedBy"], "unmake",
         "the delete pipeline ran and saw the request"
     );
-    assert_eq!(phases(status), ["unmake=Succeeded"]);
-    assert_eq!(status["kratix"]["workflows"]["action"], "delete");
+    assert_eq!(phases(status, "delete"), ["unmake=Succeeded"]);
+    assert_eq!(
+        phases(status, "configure"),
+        ["make=Succeeded"],
+        "the configure run keeps its own record beside the delete run's"
+    );
     assert!(
         works.list(&of_promise).await.expect("works").items.is_empty(),
         "Works are deleted, the delete pipeline's output discarded"
@@ -283,7 +288,7 @@ async fn deleting_a_promise_runs_its_delete_pipeline_deletes_its_requests_and_ev
             && condition(s, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
     })
     .await;
-    assert_eq!(phases(&available), ["setup=Succeeded"]);
+    assert_eq!(phases(&available, "configure"), ["setup=Succeeded"]);
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     held_request(&requests, &resource, &namespace, "orders", json!({})).await;
     status_until(&requests, "orders", "the request's workflow to complete", |s| {

@@ -114,7 +114,7 @@ async fn same_named_requests_sharing_a_pipeline_namespace_keep_their_own_jobs() 
         })
         .await;
         recorded.push(
-            status["kratix"]["workflows"]["pipelines"][0]["jobName"]
+            status["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),

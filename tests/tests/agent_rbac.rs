@@ -218,7 +218,7 @@ async fn a_permission_in_another_namespace_works_and_is_removed_when_the_promise
         1
     );
 
-    let first_job = first["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
+    let first_job = first["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"].clone();
     let dropped = json!({"spec": {"workflows": {"resource": {"configure": [reader(json!([]))]}}}});
     promises(&client)
         .patch(&promise_name, &PatchParams::default(), &Patch::Merge(dropped))
@@ -226,7 +226,7 @@ async fn a_permission_in_another_namespace_works_and_is_removed_when_the_promise
         .expect("permission dropped");
     let second = status_until(&requests, "orders", "the request to run again", |s| {
         completed(s)
-            && s["kratix"]["workflows"]["pipelines"][0]["jobName"] != first_job
+            && s["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"] != first_job
             && s["seen"] != "north"
     })
     .await;

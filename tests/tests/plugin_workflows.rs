@@ -368,7 +368,7 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "good", json!({})).await;
     let first = status_until(&requests, "good", "the first run", completed).await;
-    let first_job = first["kratix"]["workflows"]["pipelines"][0]["jobName"].clone();
+    let first_job = first["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"].clone();
 
     // Watched while triggered, colour asked for in config.toml.
     let config = tempfile::NamedTempFile::new().expect("config file");
@@ -408,7 +408,7 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
     assert!(run.contains("1 workflow succeeded"), "{run}");
     let after = requests.get("good").await.expect("request");
     assert_ne!(
-        after.data["status"]["kratix"]["workflows"]["pipelines"][0]["jobName"], first_job,
+        after.data["status"]["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"], first_job,
         "a new Job ran"
     );
     assert!(
@@ -419,7 +419,7 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
             .is_none_or(|l| !l.contains_key("kratix.io/manual-reconciliation")),
         "the agent took the label off"
     );
-    let new_job = after.data["status"]["kratix"]["workflows"]["pipelines"][0]["jobName"]
+    let new_job = after.data["status"]["kratix"]["workflows"]["configure"]["pipelines"][0]["jobName"]
         .as_str()
         .expect("job")
         .to_owned();
@@ -735,7 +735,7 @@ async fn a_promise_workflow_is_triggered_and_its_logs_read() {
     )
     .await;
     kratix_tests::agent_suite::promise_status_until(&client, &promise, "the promise workflow", |s| {
-        s["kratix"]["workflows"]["pipelines"][0]["phase"] == "Succeeded"
+        s["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Succeeded"
     })
     .await;
     let run = succeeded(&kubectl_kratix(&[

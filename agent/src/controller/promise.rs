@@ -490,9 +490,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         "Ready to fulfil resource requests",
         &now(),
     );
-    for counter in ["workflows", "workflowsSucceeded", "workflowsFailed"] {
-        status.entry(counter).or_insert(Value::from(0));
-    }
+    super::workflow::drop_counters(&mut status);
     status.insert("observedGeneration".to_owned(), Value::from(generation));
     if state == Settled::Completed {
         let works = promise_works(agent, &promise.name).await?;

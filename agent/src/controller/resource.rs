@@ -594,7 +594,8 @@ fn set_outputs(status: &mut Map<String, Value>, outputs: Vec<Value>) {
     }
 }
 
-/// `lastSuccessfulConfigureWorkflowTime` (top level and under `kratix.workflows`)
+/// `lastSuccessfulConfigureWorkflowTime` (top level, as Kratix's older
+/// releases, and in the configure record under `kratix.workflows`)
 /// from the `ConfigureWorkflowCompleted` transition, once it is True.
 pub fn record_last_success(status: &mut Map<String, Value>) {
     let Some(time) = status
@@ -612,12 +613,12 @@ pub fn record_last_success(status: &mut Map<String, Value>) {
         return;
     };
     status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
-    if let Some(workflows) = status
+    if let Some(record) = status
         .get_mut("kratix")
-        .and_then(|k| k.get_mut("workflows"))
+        .and_then(|k| k.pointer_mut("/workflows/configure"))
         .and_then(Value::as_object_mut)
     {
-        workflows.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time);
+        record.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time);
     }
 }
 

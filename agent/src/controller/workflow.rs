@@ -10,7 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::jiff::Timestamp;
-use kratix_shared::api::promise::WorkflowsStatus;
+use kratix_shared::api::promise::WorkflowRecord;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
@@ -18,6 +18,7 @@ use kratix_shared::naming::random_suffix;
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
 use kratix_shared::status_merge::{remove_condition, set_condition};
 use kratix_shared::workflow_engine::{self, Decision, JobState, ObservedJob, Situation};
+use kratix_shared::workflow_records::{self, Layout};
 use kratix_shared::{labels, periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
@@ -119,20 +120,14 @@ pub fn has_label(object: &DynamicObject, key: &str) -> bool {
     object.labels().get(key).map(String::as_str) == Some("true")
 }
 
-pub fn progress_of(status: &Map<String, Value>) -> WorkflowsStatus {
-    status
-        .get("kratix")
-        .and_then(|k| k.get("workflows"))
-        .and_then(|w| serde_json::from_value(w.clone()).ok())
-        .unwrap_or_default()
-}
+/// The counters Kratix dropped (its #896): removed where an older release left them.
+const DROPPED_COUNTERS: [&str; 3] = ["workflows", "workflowsSucceeded", "workflowsFailed"];
 
-fn set_progress(status: &mut Map<String, Value>, progress: &WorkflowsStatus) {
-    let kratix = status.entry("kratix").or_insert_with(|| json!({}));
-    if !kratix.is_object() {
-        *kratix = json!({});
+/// Removes the workflow counters Kratix no longer writes.
+pub fn drop_counters(status: &mut Map<String, Value>) {
+    for counter in DROPPED_COUNTERS {
+        status.remove(counter);
     }
-    kratix["workflows"] = serde_json::to_value(progress).unwrap_or_default();
 }
 
 pub fn now() -> String {
@@ -204,7 +199,7 @@ impl Run<'_> {
     }
 
     /// Counts a pipeline's end and how long it ran (from its recorded start).
-    fn finished(&self, progress: &WorkflowsStatus, index: usize, outcome: &str) {
+    fn finished(&self, progress: &WorkflowRecord, index: usize, outcome: &str) {
         let workflow = self.workflow.to_string();
         self.agent.metrics.pipeline(&workflow, outcome);
         if let Some(started) = progress
@@ -222,8 +217,8 @@ impl Run<'_> {
     /// and, the first time, a Warning Event and the metrics.
     async fn fail(
         &self,
-        progress: &WorkflowsStatus,
-        next: WorkflowsStatus,
+        progress: &WorkflowRecord,
+        next: WorkflowRecord,
         index: usize,
         jobs: &[Job],
         mut status: Map<String, Value>,
@@ -239,9 +234,8 @@ impl Run<'_> {
             .get(index)
             .is_some_and(|p| p.phase != workflow_engine::FAILED);
         prune_jobs(self.jobs, jobs, progress, self.agent).await;
-        set_progress(&mut status, &next);
+        workflow_records::write(&mut status, self.workflow.action, &next);
         let (reason, message) = if configure {
-            status.insert("workflowsFailed".to_owned(), Value::from(1));
             (
                 "ConfigureWorkflowFailed",
                 format!("A Configure Pipeline has failed: {pipeline}"),
@@ -282,7 +276,7 @@ impl Run<'_> {
     async fn namespace_refused(
         &self,
         applied: Result<(), ReconcileError>,
-        progress: &WorkflowsStatus,
+        progress: &WorkflowRecord,
         index: usize,
         jobs: &[Job],
         mut status: Map<String, Value>,
@@ -346,17 +340,62 @@ impl Run<'_> {
             .rfind(|m| workflow_engine::is_lasting_refusal(m))
     }
 
+    /// Rewrites a record in an older layout (Kratix's before its #933, or
+    /// ours before we followed it) keyed, adopting what already succeeded at
+    /// the current hash, and looks again.
+    async fn adopt(
+        &self,
+        recorded: &workflow_records::Recorded,
+        names: &[String],
+        observed: &[ObservedJob],
+        current: Map<String, Value>,
+    ) -> Result<Step, ReconcileError> {
+        let completed = current
+            .get("conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "ConfigureWorkflowCompleted" && c["status"] == "True");
+        let adopted = workflow_records::adopt(recorded, names, observed, self.hash, completed);
+        let mut status = current;
+        drop_counters(&mut status);
+        workflow_records::write_all(&mut status, &adopted);
+        tracing::info!(
+            object = %self.describe(),
+            layout = ?recorded.layout,
+            adopted = adopted.get(self.workflow.action).is_some(),
+            "workflow record taken over in the keyed layout"
+        );
+        status::replace(self.api, self.object, status).await?;
+        Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
+    }
+
     /// Takes the next step.
     pub async fn step(&self) -> Result<Step, ReconcileError> {
         let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
         let current = status::status_of(self.object);
-        let progress = progress_of(&current);
-        let jobs = self
+        let deleting = self.workflow.action == WorkflowAction::Delete;
+        let recorded = workflow_records::read_status(&current, deleting);
+        // Jobs without our UID label (Kratix's) count only while a record Kratix
+        // wrote is taken over or followed: otherwise anyone able to create a Job
+        // labelled like the object's could hold its workflow up.
+        let uid = self.object.uid().unwrap_or_default();
+        let namespace = self.object.namespace().unwrap_or_default();
+        let with_kratix_jobs = workflow_records::needs_kratix_jobs(&recorded, self.workflow.action);
+        let selector = if with_kratix_jobs {
+            workflow_records::selector_without_uid(self.job_selector)
+        } else {
+            self.job_selector.to_owned()
+        };
+        let jobs: Vec<Job> = self
             .jobs
-            .list(&ListParams::default().labels(self.job_selector))
+            .list(&ListParams::default().labels(&selector))
             .await
             .map_err(|e| ReconcileError::kube(format!("listing the Jobs of {}", self.describe()), e))?
-            .items;
+            .items
+            .into_iter()
+            .filter(|j| workflow_records::is_objects_job(j.labels(), j.annotations(), &uid, &namespace))
+            .collect();
         let mut observed = Vec::with_capacity(jobs.len());
         for job in &jobs {
             let state = job_state(job);
@@ -365,12 +404,26 @@ impl Run<'_> {
             } else {
                 None
             };
+            let label = |key: &str| job.labels().get(key).cloned().unwrap_or_default();
             observed.push(ObservedJob {
                 name: job.name_any(),
                 state,
                 refusal,
+                action: label(labels::WORKFLOW_ACTION),
+                pipeline: label(labels::PIPELINE_NAME),
+                hash: label(labels::HASH),
+                created: job
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| t.0.to_string())
+                    .unwrap_or_default(),
             });
         }
+        if !matches!(recorded.layout, Layout::Keyed | Layout::Empty) {
+            return self.adopt(&recorded, &names, &observed, current).await;
+        }
+        let progress = recorded.get(self.workflow.action).cloned().unwrap_or_default();
         let manual = has_label(self.object, labels::MANUAL_RECONCILIATION);
         let situation = Situation {
             action: self.workflow.action,
@@ -387,19 +440,11 @@ impl Run<'_> {
         tracing::debug!(object = %self.describe(), workflow = %self.workflow, ?decision, "decided");
         let configure = self.workflow.action == WorkflowAction::Configure;
         let mut status = current.clone();
-        if configure {
-            status.insert("workflows".to_owned(), Value::from(names.len()));
-        }
+        drop_counters(&mut status);
         let settled = |state, status| Ok(Step::Settled { state, status });
         match decision {
             Decision::Paused => settled(Settled::Paused, status),
-            Decision::NothingToRun => {
-                if configure {
-                    status.insert("workflowsSucceeded".to_owned(), Value::from(0));
-                    status.insert("workflowsFailed".to_owned(), Value::from(0));
-                }
-                settled(Settled::NothingToRun, status)
-            }
+            Decision::NothingToRun => settled(Settled::NothingToRun, status),
             Decision::StopJob { job } => {
                 self.jobs
                     .patch(
@@ -425,16 +470,12 @@ impl Run<'_> {
                 };
                 let job_name = resources.job.metadata.name.clone().unwrap_or_default();
                 let next = workflow_engine::start(&situation, index, fresh_run, &job_name, Timestamp::now());
-                set_progress(&mut status, &next);
+                workflow_records::write(&mut status, self.workflow.action, &next);
                 if fresh_run {
                     remove_condition(&mut status, workflow_engine::PIPELINE_ADMITTED);
                 }
                 if configure {
                     status.insert("message".to_owned(), Value::String("Pending".to_owned()));
-                    if fresh_run {
-                        status.insert("workflowsSucceeded".to_owned(), Value::from(0));
-                        status.insert("workflowsFailed".to_owned(), Value::from(0));
-                    }
                     set_condition(
                         &mut status,
                         "ConfigureWorkflowCompleted",
@@ -511,10 +552,7 @@ impl Run<'_> {
                 self.finished(&progress, index, "succeeded");
                 let next =
                     workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());
-                set_progress(&mut status, &next);
-                if configure {
-                    status.insert("workflowsSucceeded".to_owned(), Value::from(index + 1));
-                }
+                workflow_records::write(&mut status, self.workflow.action, &next);
                 status::replace(self.api, self.object, status).await?;
                 Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
             }
@@ -579,10 +617,6 @@ impl Run<'_> {
             }
             Decision::Completed => {
                 prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
-                if configure {
-                    status.insert("workflowsSucceeded".to_owned(), Value::from(names.len()));
-                    status.insert("workflowsFailed".to_owned(), Value::from(0));
-                }
                 settled(Settled::Completed, status)
             }
         }
@@ -623,7 +657,7 @@ pub async fn periodic_rerun(
 
 /// Deletes old Jobs beyond `numberOfJobsToKeep` per pipeline; failures are
 /// logged and retried on a later pass.
-async fn prune_jobs(api: &Api<Job>, jobs: &[Job], progress: &WorkflowsStatus, agent: &Agent) {
+async fn prune_jobs(api: &Api<Job>, jobs: &[Job], progress: &WorkflowRecord, agent: &Agent) {
     let keep = agent.config().map_or(5, |c| c.number_of_jobs_to_keep) as usize;
     let finished: Vec<workflow_engine::PrunableJob> = jobs
         .iter()

@@ -43,12 +43,19 @@ fn updated_status(
     };
     let now = Timestamp::now().to_string();
     if control.stops_workflow() {
-        status_merge::record_suspension(&mut status, &env.pipeline_name, control, generation, now_plus)?;
+        status_merge::record_suspension(
+            &mut status,
+            env.action,
+            &env.pipeline_name,
+            control,
+            generation,
+            now_plus,
+        )?;
     } else {
         if env.is_last_pipeline {
             status_merge::mark_completed(&mut status, env.workflow_type, env.action, &now);
         }
-        status_merge::clear_suspension(&mut status, &env.pipeline_name)?;
+        status_merge::clear_suspension(&mut status, env.action, &env.pipeline_name)?;
     }
     if env.dry_run {
         status.insert("message".to_owned(), Value::String("Dry run executed".to_owned()));

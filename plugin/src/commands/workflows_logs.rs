@@ -21,7 +21,6 @@ use kratix_shared::run_progress;
 use kratix_shared::workflow_engine::{FAILED, SUCCEEDED, SUSPENDED};
 use kratix_shared::workflow_report;
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
-use serde_json::Value;
 
 use crate::cli::LogsArgs;
 use crate::cluster::{Cluster, explain};
@@ -60,16 +59,8 @@ pub async fn run(args: &LogsArgs) -> Result<ExitCode> {
 
 async fn subject(cluster: &Cluster, args: &LogsArgs) -> Result<Subject> {
     let promise = objects::promise(cluster, &args.promise).await?;
-    let mut selector = format!(
-        "{}={},{}={}",
-        labels::MANAGED_BY,
-        labels::MANAGED_BY_KRATIX,
-        labels::PROMISE_NAME,
-        promise.name
-    );
     let Some(name) = &args.resource else {
-        selector.push_str(&format!(",{}=promise", labels::WORKFLOW_TYPE));
-        let namespace = objects::pipeline_namespace(&promise, WorkflowType::Promise, None);
+        let (namespace, selector) = objects::object_jobs_selector(&promise, None);
         return Ok(Subject {
             api: Api::all_with(cluster.client.clone(), &objects::promise_resource()),
             name: promise.name.clone(),
@@ -82,27 +73,7 @@ async fn subject(cluster: &Cluster, args: &LogsArgs) -> Result<Subject> {
     let api = objects::api_of(&promise)?;
     let namespace = objects::namespace_or_default(cluster, args.cluster.namespace.as_deref());
     let request = objects::request(cluster, &promise, &namespace, name).await?;
-    selector.push_str(&format!(
-        ",{}=resource,{}={name}",
-        labels::WORKFLOW_TYPE,
-        labels::RESOURCE_NAME
-    ));
-    let pipeline_namespace = objects::pipeline_namespace(&promise, WorkflowType::Resource, Some(&request));
-    let request_namespace = request
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let has_pipeline_namespace = promise
-        .object
-        .pointer("/spec/workflows/config/pipelineNamespace")
-        .and_then(Value::as_str)
-        .is_some_and(|n| !n.is_empty());
-    if has_pipeline_namespace && !request_namespace.is_empty() {
-        // A pipelineNamespace holds the pods of same-named requests from every
-        // namespace; their Jobs say whose they are.
-        selector.push_str(&format!(",{}={request_namespace}", labels::RESOURCE_NAMESPACE));
-    }
+    let (pipeline_namespace, selector) = objects::object_jobs_selector(&promise, Some(&request));
     let resource = objects::request_resource(api);
     let requests = if api.namespaced {
         Api::namespaced_with(cluster.client.clone(), &namespace, &resource)
@@ -327,18 +298,20 @@ async fn follow(
                 );
             }
         }
-        if !run_progress::progress_names_jobs(&object) {
-            bail!(
-                "{}: its recorded progress names no Jobs (Kratix's own controller records phases only), so -f cannot follow it; without -f, logs reads the kept Jobs",
-                describe(subject)
-            );
-        }
+        // Kratix's own record names no Jobs: its Jobs' labels say which is whose.
+        let listed = if run_progress::progress_names_jobs(&object) {
+            Vec::new()
+        } else {
+            objects::object_jobs(cluster, &subject.namespace, &subject.selector).await?
+        };
+        let listed: Vec<&Job> = listed.iter().collect();
+        let entries = run_progress::entries_with_jobs(&object, &listed);
         // A spec change the agent has not started a run for yet: that run is next.
         let current_hash = match subject.workflow_type {
             WorkflowType::Promise => kratix_shared::hash::spec_hash(&object),
             WorkflowType::Resource => kratix_shared::hash::resource_hash(&promise, &object),
         };
-        let stale = progress.hash.as_deref().is_some_and(|h| h != current_hash);
+        let stale = progress.run_hash().is_some_and(|h| h != current_hash);
         if progress.pipelines.is_empty() || run_progress::trigger_pending(&object) || stale {
             if !waiting_said {
                 eprintln!("waiting for the workflow of {} to start", describe(subject));
@@ -348,8 +321,8 @@ async fn follow(
             continue;
         }
         let mut blocked = false;
-        for pipeline in &progress.pipelines {
-            let Some(job) = &pipeline.job_name else {
+        for (pipeline, job) in &entries {
+            let Some(job) = job else {
                 blocked = true;
                 break;
             };

@@ -155,7 +155,19 @@ async fn gather(
                 action: WorkflowAction::Configure,
             },
         );
-        let recorded = kratix_shared::run_progress::recorded_jobs(object);
+        // Kratix's own record names no Jobs: the object's Jobs are found by
+        // labels (a scan, so only then).
+        let candidates: Vec<&Job> = if kratix_shared::run_progress::progress_names_jobs(object) {
+            Vec::new()
+        } else {
+            let (_, selector) = objects::object_jobs_selector(promise, request.as_ref());
+            jobs_by_name
+                .iter()
+                .filter(|((ns, _), job)| *ns == namespace.as_str() && selects(&selector, job))
+                .map(|(_, job)| *job)
+                .collect()
+        };
+        let recorded = kratix_shared::run_progress::recorded_jobs(object, &candidates);
         let jobs: Vec<&Job> = recorded
             .iter()
             .filter_map(|name| jobs_by_name.get(&(namespace.as_str(), name.as_str())).copied())
@@ -177,6 +189,15 @@ async fn gather(
         }));
     }
     Ok(reports)
+}
+
+/// Whether every `key=value` term of `selector` is among the Job's labels.
+fn selects(selector: &str, job: &Job) -> bool {
+    let labels = job.metadata.labels.as_ref();
+    selector.split(',').all(|term| {
+        term.split_once('=')
+            .is_some_and(|(k, v)| labels.and_then(|l| l.get(k)).is_some_and(|have| have == v))
+    })
 }
 
 /// The Jobs and pods of the namespaces the selected workflows run in: one

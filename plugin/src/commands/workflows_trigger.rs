@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::labels;
 use kratix_shared::run_progress::{self, RunProgress};
@@ -24,8 +25,9 @@ struct Target {
     api: Api<DynamicObject>,
     name: String,
     before: BTreeSet<String>,
-    /// Its progress names Jobs (kratix-agent's record; Kratix's own has phases only).
-    followable: bool,
+    /// Where its Jobs run and the selector that picks them: Kratix's own
+    /// record names no Jobs, so a new run is told from the last by its Jobs.
+    jobs_at: (String, String),
     last: Option<RunProgress>,
     outcome: Option<RunProgress>,
     /// Deleted while waited for: with --all-resources not a failure.
@@ -117,12 +119,13 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
                 Api::all_with(cluster.client.clone(), &resource)
             };
             let name = text(request, "/metadata/name").to_owned();
+            let jobs_at = objects::object_jobs_selector(&promise, Some(request));
             targets.push(Target {
                 label: request_label(api.kind.as_str(), namespace, &name),
                 api: requests_api,
                 name,
-                before: run_progress::recorded_jobs(request),
-                followable: run_progress::progress_names_jobs(request),
+                before: before_trigger(&cluster, request, &jobs_at).await?,
+                jobs_at,
                 last: None,
                 outcome: None,
                 deleted: false,
@@ -155,6 +158,9 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
         } else {
             Api::all_with(cluster.client.clone(), &resource)
         };
+        // Read before the label: the agent may start the new run at once.
+        let jobs_at = objects::object_jobs_selector(&promise, Some(&request));
+        let before = before_trigger(&cluster, &request, &jobs_at).await?;
         label(
             &cluster,
             &requests_api,
@@ -168,8 +174,8 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
             label: what,
             api: requests_api,
             name: name.clone(),
-            before: run_progress::recorded_jobs(&request),
-            followable: run_progress::progress_names_jobs(&request),
+            before,
+            jobs_at,
             last: None,
             outcome: None,
             deleted: false,
@@ -177,6 +183,8 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
     } else {
         refuse_paused(&promise.object, &promise_label)?;
         refuse_empty(&promise, WorkflowType::Promise)?;
+        let jobs_at = objects::object_jobs_selector(&promise, None);
+        let before = before_trigger(&cluster, &promise.object, &jobs_at).await?;
         label(
             &cluster,
             &promises,
@@ -190,8 +198,8 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
             label: promise_label.clone(),
             api: promises.clone(),
             name: promise.name.clone(),
-            before: run_progress::recorded_jobs(&promise.object),
-            followable: run_progress::progress_names_jobs(&promise.object),
+            before,
+            jobs_at,
             last: None,
             outcome: None,
             deleted: false,
@@ -200,12 +208,6 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(target) = targets.iter().find(|t| !t.followable) {
-        bail!(
-            "{}: its recorded progress names no Jobs (Kratix's own controller records phases only), so --wait cannot tell this run from the last; kratix-agent records them (kubectl kratix install)",
-            target.label
-        );
-    }
     if !objects::agent_installed(&cluster).await {
         eprintln!(
             "warning: no Kratix agent runs in {}: nothing will pick the trigger up; kubectl kratix install installs it",
@@ -213,6 +215,30 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
         );
     }
     wait(&cluster, &mut targets, args, &promise.name).await
+}
+
+/// The object's Jobs when its record names none (Kratix's own), else none
+/// are needed.
+async fn jobs_unless_named(
+    cluster: &Cluster,
+    object: &Value,
+    jobs_at: &(String, String),
+) -> Result<Vec<Job>> {
+    if run_progress::progress_names_jobs(object) {
+        return Ok(Vec::new());
+    }
+    objects::object_jobs(cluster, &jobs_at.0, &jobs_at.1).await
+}
+
+/// The Jobs the object's last run ran in, read before the trigger.
+async fn before_trigger(
+    cluster: &Cluster,
+    object: &Value,
+    jobs_at: &(String, String),
+) -> Result<BTreeSet<String>> {
+    let jobs = jobs_unless_named(cluster, object, jobs_at).await?;
+    let jobs: Vec<&Job> = jobs.iter().collect();
+    Ok(run_progress::recorded_jobs(object, &jobs))
 }
 
 fn request_label(kind: &str, namespace: &str, name: &str) -> String {
@@ -259,7 +285,9 @@ async fn wait(
                     continue;
                 }
             };
-            let progress = run_progress::run_progress(&object, &target.before);
+            let jobs = jobs_unless_named(cluster, &object, &target.jobs_at).await?;
+            let jobs: Vec<&Job> = jobs.iter().collect();
+            let progress = run_progress::run_progress(&object, &target.before, &jobs);
             if target.last.as_ref() != Some(&progress) {
                 report(target, &progress, started);
                 target.last = Some(progress.clone());

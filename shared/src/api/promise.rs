@@ -143,13 +143,6 @@ pub struct PromiseStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_available_time: Option<Time>,
-    /// Deprecated counters, always written.
-    #[serde(default)]
-    pub workflows: i64,
-    #[serde(default)]
-    pub workflows_succeeded: i64,
-    #[serde(default)]
-    pub workflows_failed: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_promises: Vec<RequiredPromiseStatus>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -199,34 +192,47 @@ pub struct KratixPromiseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_available_time: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflows: Option<WorkflowsStatus>,
+    /// Workflow progress by action (configure, delete), as Kratix keeps it;
+    /// an older layout is kept as written until the agent takes it over.
+    #[schemars(schema_with = "preserve_unknown_object")]
+    pub workflows: Option<Value>,
 }
 
-/// Progress of a workflow: the record the engine resumes from.
+/// `status.kratix.workflows`: one record per workflow action, keyed
+/// `configure` and `delete` (Kratix's layout since its #933). Kept as loose
+/// JSON in the CRD so that older layouts survive until they are adopted.
+pub type WorkflowRecords = BTreeMap<String, WorkflowRecord>;
+
+/// Progress of one workflow (a configure or a delete run): the record the
+/// engine resumes from.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct WorkflowsStatus {
+pub struct WorkflowRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_successful_configure_workflow_time: Option<Time>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pipelines: Vec<PipelineStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_generation: Option<i64>,
-    /// The `kratix.io/hash` the current run is for (kubectl-kratix's record of
-    /// progress; the reference derives it from Jobs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hash: Option<String>,
-    /// `delete` while the delete workflow runs (the configure run's record is
-    /// replaced, as in Kratix); absent for configure runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
 }
 
-/// One pipeline's phase in `status.kratix.workflows.pipelines`.
+impl WorkflowRecord {
+    /// The `kratix.io/hash` the recorded run is for: a fresh run stamps every
+    /// pipeline with it.
+    pub fn run_hash(&self) -> Option<&str> {
+        self.pipelines.iter().find_map(|p| p.hash.as_deref())
+    }
+}
+
+/// One pipeline's entry in `status.kratix.workflows.<action>.pipelines`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineStatus {
     pub name: String,
+    /// The object's `kratix.io/hash` when this pipeline's run began: Succeeded
+    /// at the current hash means settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
     /// `Pending`, `Running`, `Succeeded`, `Failed` or `Suspended`.
     pub phase: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,7 +243,8 @@ pub struct PipelineStatus {
     pub attempts: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
-    /// The Job running (or that ran) this pipeline in the current run.
+    /// The Job running (or that ran) this pipeline in the current run
+    /// (kubectl-kratix's addition: Kratix's record names no Job).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
 }
