@@ -1,4 +1,4 @@
-//! `spec.requiredPromises` (contract 10.1 step 5): which required Promises are
+//! `spec.requiredPromises`: which required Promises are
 //! installed, as `status.requiredPromises` and `RequirementsFulfilled` report it,
 //! and the `status.requiredBy` each requirer keeps on the Promises it requires.
 
@@ -17,12 +17,29 @@ pub struct Found<'a> {
     pub available: bool,
     /// Its `kratix.io/promise-version` label.
     pub version: Option<&'a str>,
+    /// Every version it has been installed at (`status.kratix.revisions`).
+    pub revisions: &'a [String],
+}
+
+/// How many versions a Promise's `status.kratix.revisions` keeps, newest last.
+pub const REVISIONS_KEPT: usize = 64;
+
+/// `revisions` with `version` recorded: once, newest last, at most
+/// [`REVISIONS_KEPT`] (the oldest go first).
+pub fn record_revision(revisions: &[String], version: &str) -> Vec<String> {
+    let mut kept: Vec<String> = revisions.iter().filter(|v| *v != version).cloned().collect();
+    kept.push(version.to_owned());
+    let excess = kept.len().saturating_sub(REVISIONS_KEPT);
+    kept.drain(..excess);
+    kept
 }
 
 /// Each requirement's state, and whether all are installed. A requirement with
-/// a version is met only by that version (read from the required Promise's
-/// `kratix.io/promise-version` label; Kratix looks for a PromiseRevision of that
-/// version, a layer not modelled here).
+/// a version is met by a Promise that is, or has been, at that version since
+/// it was created: Kratix keeps a PromiseRevision per version a Promise was
+/// installed at and looks the requirement up among them, so an upgrade does
+/// not break a requirement on the version before. The agent keeps those
+/// versions in `status.kratix.revisions`.
 pub fn evaluate<'a>(
     required: &[RequiredPromise],
     lookup: impl Fn(&str) -> Option<Found<'a>>,
@@ -34,7 +51,9 @@ pub fn evaluate<'a>(
             let state = match lookup(&requirement.name) {
                 None => NOT_INSTALLED,
                 Some(found)
-                    if !requirement.version.is_empty() && found.version != Some(&requirement.version) =>
+                    if !requirement.version.is_empty()
+                        && found.version != Some(&requirement.version)
+                        && !found.revisions.contains(&requirement.version) =>
                 {
                     NOT_AT_VERSION
                 }
@@ -141,10 +160,12 @@ mod tests {
             "db" => Some(Found {
                 available: true,
                 version: Some("v2"),
+                revisions: &[],
             }),
             "cache" => Some(Found {
                 available: false,
                 version: None,
+                revisions: &[],
             }),
             _ => None,
         };
@@ -170,6 +191,36 @@ mod tests {
         assert_eq!(fulfilled_condition(&states).reason, "RequirementsNotAvailable");
         let (states, _) = evaluate(&[required("db", "")], lookup);
         assert_eq!(fulfilled_condition(&states).message, "Requirements fulfilled");
+    }
+
+    #[test]
+    fn a_requirement_on_a_version_the_promise_was_installed_at_holds_after_an_upgrade() {
+        let revisions = vec!["v1.0.0".to_owned(), "v2.0.0".to_owned()];
+        let upgraded = |_: &str| {
+            Some(Found {
+                available: true,
+                version: Some("v2.0.0"),
+                revisions: &revisions,
+            })
+        };
+        let (states, all) = evaluate(&[required("sub", "v1.0.0")], upgraded);
+        assert!(all, "{states:?}");
+        let (states, all) = evaluate(&[required("sub", "v3.0.0")], upgraded);
+        assert!(!all);
+        assert_eq!(states[0].state, NOT_AT_VERSION);
+    }
+
+    #[test]
+    fn revisions_are_recorded_once_newest_last_and_bounded() {
+        let once = record_revision(&[], "v1");
+        assert_eq!(once, ["v1"]);
+        let again = record_revision(&["v1".to_owned(), "v2".to_owned()], "v1");
+        assert_eq!(again, ["v2", "v1"]);
+        let many: Vec<String> = (0..REVISIONS_KEPT).map(|i| format!("v{i}")).collect();
+        let bounded = record_revision(&many, "new");
+        assert_eq!(bounded.len(), REVISIONS_KEPT);
+        assert_eq!(bounded.first().map(String::as_str), Some("v1"));
+        assert_eq!(bounded.last().map(String::as_str), Some("new"));
     }
 
     fn entry(requirer: &str, version: &str, required_version: &str) -> RequiredBy {

@@ -80,11 +80,13 @@ pub async fn run(agent: Arc<Agent>) {
             watcher::Config::default().labels(&format!("{}=promise", labels::WORK_TYPE)),
             move |work: Work| to_promise(work.labels()),
         )
-        // A change of a Promise wakes the Promises that require it.
-        .watches(
-            Api::<Promise>::all(client),
+        // A change of a Promise wakes the Promises that require it. Watched
+        // untyped: a Promise without a spec (a version marker) must not stop the watch.
+        .watches_with(
+            Api::<DynamicObject>::all_with(client, &api_resource()),
+            api_resource(),
             watcher::Config::default(),
-            move |changed: Promise| {
+            move |changed: DynamicObject| {
                 let names = requirers_of
                     .lock()
                     .map(|map| map.get(&changed.name_any()).cloned().unwrap_or_default())
@@ -253,7 +255,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         return Ok(Action::await_change());
     };
     let value = serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-    let typed: Promise = serde_json::from_value(value.clone())
+    let typed: Promise = Promise::from_json(&value)
         .map_err(|e| ReconcileError::Invalid(format!("Promise {name} does not decode: {e}")))?;
     let promise = PromiseObject {
         api,
@@ -411,6 +413,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     };
     if let Some(version) = promise.object.labels().get(labels::PROMISE_VERSION) {
         status.insert("version".to_owned(), Value::String(version.clone()));
+        record_revision(&mut status, version);
     }
     if let Some(resource_api) = &resource_api {
         status.insert("kind".to_owned(), Value::String(resource_api.kind.clone()));
@@ -555,6 +558,30 @@ impl Requirements {
     }
 }
 
+/// Records `version` in `status.kratix.revisions`: a requirement on a version
+/// this Promise has been installed at stays met after an upgrade.
+fn record_revision(status: &mut Map<String, Value>, version: &str) {
+    let kratix = status.entry("kratix").or_insert_with(|| json!({}));
+    if !kratix.is_object() {
+        *kratix = json!({});
+    }
+    let revisions = revisions_of(kratix);
+    kratix["revisions"] = json!(requirements::record_revision(&revisions, version));
+}
+
+/// `status.kratix.revisions` of a Promise's `kratix` status (leniently: anything
+/// not a list of strings is none).
+fn revisions_of(kratix: &Value) -> Vec<String> {
+    kratix
+        .get("revisions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
 async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Requirements, ReconcileError> {
     let required = &promise.typed.spec.required_promises;
     if required.is_empty() {
@@ -567,7 +594,21 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
             cached_or_read(agent, &requirement.name).await?,
         ));
     }
+    let revisions: Vec<(String, Vec<String>)> = found
+        .iter()
+        .map(|(name, p)| {
+            let kept = p
+                .as_ref()
+                .map(|p| revisions_of(&p.data["status"]["kratix"]))
+                .unwrap_or_default();
+            (name.clone(), kept)
+        })
+        .collect();
     Ok(Requirements(Some(requirements::evaluate(required, |name| {
+        let revisions = revisions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(&[][..], |(_, r)| r.as_slice());
         found
             .iter()
             .find(|(n, _)| n == name)
@@ -575,6 +616,7 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
             .map(|p| Found {
                 available: p.data["status"]["status"] == "Available",
                 version: p.labels().get(labels::PROMISE_VERSION).map(String::as_str),
+                revisions,
             })
     }))))
 }

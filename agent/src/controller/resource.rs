@@ -343,7 +343,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     };
     let promise_value =
         serde_json::to_value(promise_object.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-    let promise: Promise = serde_json::from_value(promise_value.clone())
+    let promise: Promise = Promise::from_json(&promise_value)
         .map_err(|e| ReconcileError::Invalid(format!("Promise {} does not decode: {e}", context.promise)))?;
     let request = Request {
         context: &context,

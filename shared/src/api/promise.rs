@@ -191,9 +191,13 @@ pub struct KratixPromiseStatus {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_available_time: Option<Time>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Every version the Promise has been installed at, newest last (Kratix
+    /// keeps a PromiseRevision for each; a requirement on any of them is met).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// Workflow progress by action (configure, delete), as Kratix keeps it;
     /// an older layout is kept as written until the agent takes it over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_unknown_object")]
     pub workflows: Option<Value>,
 }
@@ -247,6 +251,23 @@ pub struct PipelineStatus {
     /// (kubectl-kratix's addition: Kratix's record names no Job).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
+}
+
+impl Promise {
+    /// Decodes a Promise read as JSON. `spec` may be absent, as Kratix allows (a
+    /// Promise that only marks a version, for others to require): it reads as empty.
+    pub fn from_json(value: &Value) -> Result<Promise, serde_json::Error> {
+        match value.get("spec") {
+            Some(spec) if !spec.is_null() => serde_json::from_value(value.clone()),
+            _ => {
+                let mut with_spec = value.clone();
+                if let Some(map) = with_spec.as_object_mut() {
+                    map.insert("spec".to_owned(), Value::Object(serde_json::Map::new()));
+                }
+                serde_json::from_value(with_spec)
+            }
+        }
+    }
 }
 
 impl PromiseSpec {
