@@ -15,11 +15,9 @@ use serde::{Deserialize, Serialize};
     plural = "destinations",
     status = "DestinationStatus",
     category = "kratix",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    )
+    printcolumn = r#"{"name": "StateStoreKind", "type": "string", "description": "State store kind.", "jsonPath": ".spec.stateStoreRef.kind"}"#,
+    printcolumn = r#"{"name": "StateStoreName", "type": "string", "description": "State store name.", "jsonPath": ".spec.stateStoreRef.name"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "description": "Indicates the destination is ready to use.", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationSpec {

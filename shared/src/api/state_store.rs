@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
     doc = "A Git repository branch that Destination files are committed to",
     plural = "gitstatestores",
     status = "StateStoreStatus",
-    category = "kratix"
+    category = "kratix",
+    printcolumn = r#"{"name": "URL", "type": "string", "description": "URL of the git repository", "jsonPath": ".spec.url"}"#,
+    printcolumn = r#"{"name": "Branch", "type": "string", "description": "Branch of the git repository", "jsonPath": ".spec.branch"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "description": "Indicates the state store is ready to use", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GitStateStoreSpec {
@@ -42,7 +45,10 @@ pub struct GitStateStoreSpec {
     doc = "An S3-compatible bucket that Destination files are written to",
     plural = "bucketstatestores",
     status = "StateStoreStatus",
-    category = "kratix"
+    category = "kratix",
+    printcolumn = r#"{"name": "Name", "type": "string", "description": "Name of the bucket", "jsonPath": ".spec.bucketName"}"#,
+    printcolumn = r#"{"name": "Endpoint", "type": "string", "description": "Endpoint of the bucket", "jsonPath": ".spec.endpoint"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "description": "Indicates the state store is ready to use", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct BucketStateStoreSpec {

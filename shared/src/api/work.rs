@@ -30,11 +30,7 @@ const FILEPATH: &str = r"^[^\x00]+$";
     namespaced,
     status = "WorkStatus",
     category = "kratix",
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
-    )
+    printcolumn = r#"{"name": "STATUS", "type": "string", "description": "Status of this Work.", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct WorkSpec {
@@ -125,7 +121,9 @@ pub struct WorkOutput {
     shortname = "wps",
     namespaced,
     status = "WorkPlacementStatus",
-    category = "kratix"
+    category = "kratix",
+    printcolumn = r#"{"name": "DESTINATION", "type": "string", "description": "Destination this Workplacement is scheduled to.", "jsonPath": ".spec.targetDestinationName"}"#,
+    printcolumn = r#"{"name": "STATUS", "type": "string", "description": "Status of this Workplacement", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct WorkPlacementSpec {
