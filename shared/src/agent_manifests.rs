@@ -120,8 +120,8 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             "report whether each Destination and state store is ready",
         ),
         (
-            rule(&[""], &["secrets"], &["get"]),
-            "read each state store's credentials (secretRef may name any namespace)",
+            rule(&[""], &["secrets"], &["get", "list", "watch"]),
+            "read each state store's credentials (secretRef may name any namespace), and notice when they change",
         ),
         (
             rule(

@@ -6,20 +6,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, StateStoreStatus};
+use k8s_openapi::api::core::v1::Secret;
+use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, SecretReference, StateStoreStatus};
 use kratix_shared::status_conditions::Condition;
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
-use kube::runtime::watcher;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{WatchStreamExt as _, watcher};
 use serde_json::json;
 
 use super::work::status_with;
 use super::{Agent, ReconcileError, events};
 use crate::state_store::{StoreError, StoreObject};
 
-/// A store that answered is checked again this often (a rotated credential shows).
+/// A store that answered is checked again this often (a server that stopped
+/// answering shows; a changed Secret is checked at once).
 const READY_RECHECK: Duration = Duration::from_secs(300);
 
 /// What the controller needs of either kind of store.
@@ -35,6 +39,15 @@ trait StoreKind:
     const KIND: &'static str;
     fn object(store: Arc<Self>) -> StoreObject;
     fn status(&self) -> Option<&StateStoreStatus>;
+    fn secret_ref(&self) -> Option<&SecretReference>;
+}
+
+/// Whether `store` reads its credentials from Secret `namespace/name` (a
+/// reference without a namespace means `default`, as the credentials reader has it).
+fn references<K: StoreKind>(store: &K, namespace: &str, name: &str) -> bool {
+    store
+        .secret_ref()
+        .is_some_and(|r| r.name == name && r.namespace.as_deref().unwrap_or("default") == namespace)
 }
 
 impl StoreKind for GitStateStore {
@@ -45,6 +58,9 @@ impl StoreKind for GitStateStore {
     fn status(&self) -> Option<&StateStoreStatus> {
         self.status.as_ref()
     }
+    fn secret_ref(&self) -> Option<&SecretReference> {
+        self.spec.secret_ref.as_ref()
+    }
 }
 
 impl StoreKind for BucketStateStore {
@@ -54,6 +70,9 @@ impl StoreKind for BucketStateStore {
     }
     fn status(&self) -> Option<&StateStoreStatus> {
         self.status.as_ref()
+    }
+    fn secret_ref(&self) -> Option<&SecretReference> {
+        self.spec.secret_ref.as_ref()
     }
 }
 
@@ -68,7 +87,26 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
     let client = agent.client.clone();
     let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
-    Controller::new(Api::<K>::all(client), watcher::Config::default())
+    let controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
+    let stores = controller.store();
+    // A changed, removed or new credentials Secret is checked at once, as in
+    // Kratix: only the Secrets' metadata is watched, never their contents.
+    let secret_changes = watcher(
+        Api::<PartialObjectMeta<Secret>>::all(client),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects();
+    controller
+        .watches_stream(secret_changes, move |secret: PartialObjectMeta<Secret>| {
+            let (name, namespace) = (secret.name_any(), secret.namespace().unwrap_or_default());
+            stores
+                .state()
+                .into_iter()
+                .filter(|store| references(store.as_ref(), &namespace, &name))
+                .map(|store| ObjectRef::from_obj(store.as_ref()))
+                .collect::<Vec<_>>()
+        })
         .run(reconcile::<K>, error_policy::<K>, agent)
         .for_each(|result| {
             super::reconciled(&retries_agent, K::KIND, &result);
