@@ -143,18 +143,16 @@ pub fn remove_condition(status: &mut Map<String, Value>, type_: &str) {
     }
 }
 
-/// The last pipeline of a configure workflow ran without suspending: a pending
-/// message becomes the settled one, and `ConfigureWorkflowCompleted` is True.
-/// Delete workflows are not marked (the object is going away).
+/// The last pipeline of a workflow ran without suspending: a pending message
+/// becomes the settled one, the record's suspension goes, and
+/// `ConfigureWorkflowCompleted` is True. As in Kratix, whose status-writer does
+/// this after a delete workflow's last pipeline too (while the object goes).
 pub fn mark_completed(
     status: &mut Map<String, Value>,
     workflow_type: WorkflowType,
     action: WorkflowAction,
     now: &str,
 ) {
-    if action == WorkflowAction::Delete {
-        return;
-    }
     if status.get("message").and_then(Value::as_str) == Some("Pending") {
         let settled = match workflow_type {
             WorkflowType::Resource => "Resource requested",
@@ -332,9 +330,21 @@ mod tests {
         let mut custom = map(json!({"message": "All good"}));
         mark_completed(&mut custom, WorkflowType::Promise, WorkflowAction::Configure, "t");
         assert_eq!(custom["message"], "All good");
-        let mut deleting = map(json!({"message": "Pending"}));
+        // A delete workflow's end is marked alike, its own record's suspension gone.
+        let mut deleting = map(json!({"message": "Pending", "kratix": {"workflows": {
+            "configure": {"suspendedGeneration": 2}, "delete": {"suspendedGeneration": 3}}}}));
         mark_completed(&mut deleting, WorkflowType::Resource, WorkflowAction::Delete, "t");
-        assert_eq!(deleting, map(json!({"message": "Pending"})));
+        assert_eq!(deleting["message"], "Resource requested");
+        assert_eq!(deleting["conditions"][0]["status"], "True");
+        assert!(
+            deleting["kratix"]["workflows"]["delete"]
+                .get("suspendedGeneration")
+                .is_none()
+        );
+        assert_eq!(
+            deleting["kratix"]["workflows"]["configure"]["suspendedGeneration"],
+            2
+        );
     }
 
     #[test]

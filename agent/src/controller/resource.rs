@@ -410,13 +410,8 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         // The Promise is going: its requests run no more configure workflows.
         return Ok(Action::await_change());
     }
-    if let Some(action) = requirements_gate(&request).await? {
+    if let Some(action) = availability_gate(&request).await? {
         return Ok(action);
-    }
-    if !promise_available(&request).await? {
-        // Not yet (its own workflow runs first), or not while it cannot fulfil
-        // requests; it has every request looked at again once it is Available.
-        return Ok(Action::await_change());
     }
     let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
     let hash = resource_hash(&request.promise_value, &request.value);
@@ -483,15 +478,18 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     }
 }
 
-/// Requests wait while their Promise's required Promises are missing
-/// (contract 9.1 step 8). `None` when they are met.
-async fn requirements_gate(request: &Request<'_>) -> Result<Option<Action>, ReconcileError> {
+/// Requests wait while their Promise is not Available: its required Promises
+/// are missing, its own workflow runs first, or it cannot fulfil requests. As
+/// in Kratix, they say so in `PromiseAvailable` False (with Kratix's strings,
+/// whatever the cause) and `message: Pending`. `None` when the Promise is Available.
+async fn availability_gate(request: &Request<'_>) -> Result<Option<Action>, ReconcileError> {
     let unmet = request
         .promise
         .status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == "RequirementsFulfilled"))
         .is_some_and(|c| c.status == "False");
+    let unavailable = unmet || !promise_available(request).await?;
     let mut status = status::status_of(&request.object);
     let had_condition = status
         .get("conditions")
@@ -500,7 +498,7 @@ async fn requirements_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
             c.iter()
                 .any(|c| c.get("type").and_then(Value::as_str) == Some("PromiseAvailable"))
         });
-    if unmet {
+    if unavailable {
         status.insert("message".to_owned(), Value::String("Pending".to_owned()));
         set_condition(
             &mut status,
@@ -511,7 +509,13 @@ async fn requirements_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
             &now(),
         );
         write_if_changed(request, status).await?;
-        return Ok(Some(Action::requeue(Duration::from_secs(60))));
+        // Unmet requirements are looked at again in a minute, as in Kratix; an
+        // unavailable Promise has its requests looked at once it is Available.
+        return Ok(Some(if unmet {
+            Action::requeue(Duration::from_secs(60))
+        } else {
+            Action::await_change()
+        }));
     }
     if had_condition {
         set_condition(
