@@ -7,13 +7,15 @@
 //! the worker Destination Kratix's quick-start registers is one on the
 //! platform's own Git server. Skips, saying so, when the folder is absent.
 //!
-//! One module per group: `compound-promise`, `kratix-config`,
+//! One module per group: `compound-promise`, `destination`, `kratix-config`,
 //! `promise-features`, `reconciliation`, `workflow-control`. The others are listed with why in
 //! tests/README.md.
 
 // A test crate's root finds its modules beside it: the group folder says where.
 #[path = "kratix_system/compound_promise.rs"]
 mod compound_promise;
+#[path = "kratix_system/destination.rs"]
+mod destination;
 #[path = "kratix_system/harness.rs"]
 mod harness;
 #[path = "kratix_system/kratix_config.rs"]

@@ -2,18 +2,14 @@
 //! Available only while that one is installed (and stays so after the required
 //! Promise is upgraded: the version it was installed at still counts), its
 //! requests wait meanwhile, and deleting it leaves the required Promise alone.
-//! Kratix runs the group serially; both tests here share its Promise names, so
-//! they hold [`COMPOUND`] for their whole run.
+//! Kratix marks the group `Serial`: each test runs alone.
 
 use std::time::Duration;
 
-use crate::harness::{asset, consistently, eventually, kubectl, kubectl_ok, start};
+use crate::harness::{asset, consistently, eventually, kubectl, kubectl_ok, start_alone};
 
 /// Kratix's suite waits up to two minutes for each step of this group.
 const STEP: Duration = Duration::from_secs(120);
-
-/// Kratix marks the group `Serial`: its two tests use the same Promises.
-static COMPOUND: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn shows(what: &[&str], wanted: &str, timeout: Duration) {
     let mut args = vec!["get"];
@@ -45,10 +41,10 @@ fn delete_promises() {
 /// "When installing a compound promise with `requiredPromises`" "correctly sets the Compound Promise availability".
 #[tokio::test]
 async fn compound_promise_availability_follows_its_requirement() {
-    let Some((_client, dir)) = start("compound-promise").await else {
+    let Some(group) = start_alone("compound-promise").await else {
         return;
     };
-    let _serial = COMPOUND.lock().await;
+    let dir = group.dir.clone();
     delete_promises();
     // BeforeEach.
     kubectl_ok(&["apply", "-f", &asset(&dir, "promise.yaml")]);
@@ -107,10 +103,10 @@ async fn compound_promise_availability_follows_its_requirement() {
 /// "When the compound promise is deleted" "does not delete the sub-promises".
 #[tokio::test]
 async fn compound_promise_deletion_leaves_the_required_promise() {
-    let Some((_client, dir)) = start("compound-promise").await else {
+    let Some(group) = start_alone("compound-promise").await else {
         return;
     };
-    let _serial = COMPOUND.lock().await;
+    let dir = group.dir.clone();
     delete_promises();
     // BeforeEach.
     kubectl_ok(&["apply", "-f", &asset(&dir, "promise.yaml")]);

@@ -188,15 +188,50 @@ pub(crate) async fn worker_destination(
     (name, git, repo)
 }
 
-/// What a group's test starts from: the Kratix CRDs, the agent, and the images
-/// the group's assets name; `None` (said) when the assets are absent.
-pub(crate) async fn start(group: &str) -> Option<(kube::Client, PathBuf)> {
+/// Taken by every test for its whole run: shared by tests Kratix runs in
+/// parallel, alone by those it marks `Serial` (they register Destinations any
+/// Work may land on, or share names).
+static TURNS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// A test's turn on the platform, held until the test ends.
+pub(crate) enum Turn {
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'static, ()>),
+}
+
+/// What a group's test starts from: its turn, the Kratix CRDs, the agent, and
+/// the images the group's assets name.
+pub(crate) struct Group {
+    pub(crate) client: kube::Client,
+    pub(crate) dir: PathBuf,
+    _turn: Turn,
+}
+
+/// Starts a test of `group` Kratix runs in parallel with others; `None`
+/// (said) when the assets are absent.
+pub(crate) async fn start(group: &str) -> Option<Group> {
     let dir = assets(group)?;
+    let turn = Turn::Shared(TURNS.read().await);
+    Some(prepare(dir, turn).await)
+}
+
+/// Starts a test of `group` Kratix marks `Serial`: it runs alone.
+pub(crate) async fn start_alone(group: &str) -> Option<Group> {
+    let dir = assets(group)?;
+    let turn = Turn::Alone(TURNS.write().await);
+    Some(prepare(dir, turn).await)
+}
+
+async fn prepare(dir: PathBuf, turn: Turn) -> Group {
     let client = platform().client().await;
     install_kratix_crds(&client).await;
     install_agent(platform(), &client).await;
     build_images(&dir);
-    Some((client, dir))
+    Group {
+        client,
+        dir,
+        _turn: turn,
+    }
 }
 
 /// `kubectl` that must succeed (Kratix's `Kubectl`): its output.

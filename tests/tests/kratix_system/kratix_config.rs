@@ -51,9 +51,10 @@ async fn kratix_config_defaults_apply_where_the_promise_sets_none() {
     let Some(config) = assets("").map(|dir| asset(&dir, "kratix-config.yaml")) else {
         return;
     };
-    let Some((_client, dir)) = start("kratix-config").await else {
+    let Some(group) = start("kratix-config").await else {
         return;
     };
+    let dir = group.dir.clone();
     // The suite's setup.
     kubectl_ok(&["apply", "-f", &config]);
     // BeforeEach.

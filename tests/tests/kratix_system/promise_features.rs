@@ -1,25 +1,18 @@
 //! `promise_features_test.go`.
 
-use kratix_tests::agent_suite::install_agent;
-use kratix_tests::support::install_kratix_crds;
-
 use crate::harness::{
-    assets, build_images, eventually_true, gone_from_kube_public, kubectl, platform, ran_in_kube_public,
-    worker_destination,
+    eventually_true, gone_from_kube_public, kubectl, platform, ran_in_kube_public, start, worker_destination,
 };
 
 /// `promise_features_test.go`: "spec.workflows.config.pipelineNamespace"
 /// "should run all workflows in the specified namespace".
 #[tokio::test]
 async fn promise_features_run_all_workflows_in_the_pipeline_namespace() {
-    let Some(dir) = assets("promise-features") else {
+    let Some(group) = start("promise-features").await else {
         return;
     };
+    let (client, dir) = (group.client.clone(), group.dir.clone());
     let _worker = crate::harness::WORKER.lock().await;
-    let client = platform().client().await;
-    install_kratix_crds(&client).await;
-    install_agent(platform(), &client).await;
-    build_images(&dir);
     let namespace = platform().namespace(&client, "kratix-system").await;
     let suffix = namespace[namespace.len() - 6..].to_owned();
     // The Git server lives until the test ends, after the Destination is removed.

@@ -64,9 +64,10 @@ fn delete(args: &[&str]) {
 /// "When a Promise is paused" "pauses reconciliation and resumes after label has been removed".
 #[tokio::test]
 async fn reconciliation_a_paused_promise() {
-    let Some((client, dir)) = start("reconciliation").await else {
+    let Some(group) = start("reconciliation").await else {
         return;
     };
+    let (client, dir) = (group.client.clone(), group.dir.clone());
     let _worker = WORKER.lock().await;
     let namespace = platform().namespace(&client, "kratix-system").await;
     let suffix = namespace[namespace.len() - 6..].to_owned();
@@ -136,9 +137,10 @@ async fn reconciliation_a_paused_promise() {
 /// "When a Resource Request is paused" "does not do reconciliation for paused resource request".
 #[tokio::test]
 async fn reconciliation_a_paused_request() {
-    let Some((client, dir)) = start("reconciliation").await else {
+    let Some(group) = start("reconciliation").await else {
         return;
     };
+    let (client, dir) = (group.client.clone(), group.dir.clone());
     let _worker = WORKER.lock().await;
     let namespace = platform().namespace(&client, "kratix-system").await;
     let suffix = namespace[namespace.len() - 6..].to_owned();

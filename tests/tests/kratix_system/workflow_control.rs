@@ -149,9 +149,10 @@ fn equal<T: PartialEq + std::fmt::Debug>(seen: T, wanted: T, what: &str) -> Resu
 /// "When the file has 'retryAfter' set" "works".
 #[tokio::test]
 async fn workflow_control_retry_after() {
-    let Some((_client, dir)) = start("workflow-control").await else {
+    let Some(group) = start("workflow-control").await else {
         return;
     };
+    let dir = group.dir.clone();
     let promise = Object {
         kind: "promise",
         name: "workflow-retry",
@@ -435,9 +436,10 @@ fn resource_works() -> usize {
 /// "When pipelines are suspended by the workflow control file" "works".
 #[tokio::test]
 async fn workflow_control_suspend() {
-    let Some((_client, dir)) = start("workflow-control").await else {
+    let Some(group) = start("workflow-control").await else {
         return;
     };
+    let dir = group.dir.clone();
     let promise = Object {
         kind: "promise",
         name: "workflow-suspend",

@@ -1,0 +1,506 @@
+//! `destination_test.go`: a Destination's and its state store's `Ready` and
+//! Events as their references and credentials break and mend, and the
+//! `cleanup: all` strategy. Substitutions: the stores the assets point at
+//! Gitea and MinIO point at the platform's own Git and S3 servers, with the
+//! Secrets Kratix's quick-start makes (`gitea-credentials`, `minio-credentials`,
+//! and the BucketStateStore `default`) holding those servers' credentials;
+//! `mc ls` reads the S3 server's bucket instead. Kratix marks the group `Serial`.
+//!
+//! Not run yet: "filepath modes" (`aggregatedYAML`, `none`). They assert the
+//! exact files and WorkPlacements of a new Destination without strict labels,
+//! which every Work without selectors lands on: the suites run before on the
+//! same platform leave Promises and Works behind, so these need a platform of
+//! their own.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kratix_tests::git_server::{self, GitServer};
+use kratix_tests::s3_server::{self, S3Server};
+
+use crate::harness::{asset, eventually, kubectl, kubectl_ok, start_alone};
+
+/// Kratix's suite waits up to three minutes for each step of this group.
+const STEP: Duration = Duration::from_secs(180);
+
+/// The asset `file` with the value of each `key:` line replaced, as Kratix's
+/// quick-start would have the servers the assets name.
+fn substituted(dir: &Path, file: &str, replacements: &[(&str, &str)]) -> String {
+    let text = std::fs::read_to_string(dir.join(file)).expect("the asset");
+    text.lines()
+        .map(|line| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            replacements
+                .iter()
+                .find(|(key, _)| line.trim_start().starts_with(&format!("{key}:")))
+                .map_or_else(
+                    || line.to_owned(),
+                    |(key, value)| format!("{indent}{key}: {value}"),
+                )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `kubectl apply -f -` of `yaml`.
+fn apply_text(yaml: &str) {
+    use std::io::Write as _;
+    let mut child = crate::harness::platform()
+        .kubectl()
+        .args(["apply", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(yaml.as_bytes())
+        .expect("yaml piped");
+    let output = child.wait_with_output().expect("kubectl ends");
+    assert!(
+        output.status.success(),
+        "kubectl apply: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Kratix's `WaitReady`: `kubectl get` shows `True` (the READY column).
+async fn wait_ready(kind: &str, name: &str) {
+    eventually(&format!("{kind} {name} Ready"), STEP, || {
+        let (_, text) = kubectl(&["get", kind, name]);
+        if text.contains("True") { Ok(()) } else { Err(text) }
+    })
+    .await;
+}
+
+/// Kratix's `ExpectNotReady`: `False` within 30 s.
+async fn expect_not_ready(kind: &str, name: &str) {
+    eventually(
+        &format!("{kind} {name} not Ready"),
+        Duration::from_secs(30),
+        || {
+            let (_, text) = kubectl(&["get", kind, name]);
+            if text.contains("False") { Ok(()) } else { Err(text) }
+        },
+    )
+    .await;
+}
+
+/// Kratix's `ExpectEvent`: the last line of `kubectl describe` (the newest
+/// Event) says one of `wanted`.
+async fn expect_event(kind: &str, name: &str, wanted: &[&str]) {
+    eventually(
+        &format!("{kind} {name}'s newest Event to say one of {wanted:?}"),
+        STEP,
+        || {
+            let (_, text) = kubectl(&["describe", kind, name]);
+            let lines: Vec<&str> = text.split('\n').collect();
+            let last = lines.len().checked_sub(2).map_or("", |i| lines[i]);
+            if wanted.iter().any(|w| last.contains(w)) {
+                Ok(())
+            } else {
+                Err(format!("last line {last:?} of:\n{text}"))
+            }
+        },
+    )
+    .await;
+}
+
+/// Secret `name` in `default` with `data`, made or replaced (a test before may
+/// have left it, with credentials of a server since stopped).
+fn credentials(name: &str, data: &[(&str, &str)]) {
+    let lines: String = data
+        .iter()
+        .map(|(key, value)| format!("  {key}: \"{value}\"\n"))
+        .collect();
+    apply_text(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: default\ntype: Opaque\nstringData:\n{lines}"
+    ));
+}
+
+/// The Git server standing in for Gitea, its `kratix` repository, and the
+/// `gitea-credentials` Secret holding its credentials.
+fn gitea() -> GitServer {
+    let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
+    git.create_repo("kratix").unwrap_or_else(|e| panic!("{e}"));
+    credentials(
+        "gitea-credentials",
+        &[
+            ("username", git_server::USERNAME),
+            ("password", git_server::PASSWORD),
+        ],
+    );
+    git
+}
+
+/// The S3 server standing in for MinIO, its `kratix` bucket, and the
+/// `minio-credentials` Secret holding its credentials.
+fn minio() -> S3Server {
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    s3.create_bucket("kratix").unwrap_or_else(|e| panic!("{e}"));
+    credentials(
+        "minio-credentials",
+        &[
+            ("accessKeyID", s3_server::ACCESS_KEY),
+            ("secretAccessKey", s3_server::SECRET_KEY),
+        ],
+    );
+    s3
+}
+
+/// The outer BeforeEach: the Git store and the Destination on it.
+fn git_store_and_destination(dir: &Path, git: &GitServer) -> String {
+    let store = substituted(
+        dir,
+        "destination-git-test-store.yaml",
+        &[("url", &git.http_url("kratix"))],
+    );
+    apply_text(&store);
+    kubectl_ok(&["apply", "-f", &asset(dir, "destination-worker-git.yaml")]);
+    store
+}
+
+/// The outer AfterEach: the credentials mended, the Destination gone.
+fn outer_after_each(dir: &Path) {
+    kubectl_ok(&[
+        "patch",
+        "secret",
+        "gitea-credentials",
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        &format!(r#"{{"stringData":{{"username":"{}"}}}}"#, git_server::USERNAME),
+    ]);
+    kubectl_ok(&[
+        "delete",
+        "-f",
+        &asset(dir, "destination-worker-git.yaml"),
+        "--ignore-not-found",
+    ]);
+}
+
+/// "Git-backed destination status and events" "properly set the conditions and events".
+#[tokio::test]
+async fn destination_git_backed_status_and_events() {
+    let Some(group) = start_alone("destination").await else {
+        return;
+    };
+    let dir = group.dir.clone();
+    let git = gitea();
+    let store = git_store_and_destination(&dir, &git);
+
+    wait_ready("gitstatestore", "destination-git-test-store").await;
+    wait_ready("destination", "test-worker-git").await;
+    expect_event("destination", "test-worker-git", &["Destination is Ready"]).await;
+
+    // Failing when the state store ref is not found.
+    kubectl_ok(&[
+        "patch",
+        "destinations",
+        "test-worker-git",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"stateStoreRef":{"name":"non-existing"}}}"#,
+    ]);
+    expect_not_ready("destination", "test-worker-git").await;
+    expect_event("destination", "test-worker-git", &["not found"]).await;
+    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-worker-git.yaml")]);
+    wait_ready("destination", "test-worker-git").await;
+
+    // Failing when the state store's Secret does not exist.
+    kubectl_ok(&[
+        "patch",
+        "gitstatestore",
+        "destination-git-test-store",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"secretRef":{"name":"non-existent-secret"}}}"#,
+    ]);
+    expect_not_ready("gitstatestore", "destination-git-test-store").await;
+    expect_event(
+        "gitstatestore",
+        "destination-git-test-store",
+        &["Secret non-existent-secret not found in namespace default"],
+    )
+    .await;
+    expect_not_ready("destination", "test-worker-git").await;
+    expect_event("destination", "test-worker-git", &["not ready"]).await;
+    apply_text(&store);
+    wait_ready("gitstatestore", "destination-git-test-store").await;
+    wait_ready("destination", "test-worker-git").await;
+
+    // Failing when the credentials are wrong.
+    kubectl_ok(&[
+        "patch",
+        "secret",
+        "gitea-credentials",
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        r#"{"stringData":{"username":"invalid"}}"#,
+    ]);
+    expect_not_ready("gitstatestore", "destination-git-test-store").await;
+    expect_event(
+        "gitstatestore",
+        "destination-git-test-store",
+        &["unable to clone repository", "Authentication failed"],
+    )
+    .await;
+    expect_not_ready("destination", "test-worker-git").await;
+    expect_event(
+        "destination",
+        "test-worker-git",
+        &["StateStore/destination-git-test-store: not ready"],
+    )
+    .await;
+
+    outer_after_each(&dir);
+    kubectl_ok(&[
+        "delete",
+        "gitstatestore",
+        "destination-git-test-store",
+        "--ignore-not-found",
+    ]);
+}
+
+/// "Bucket-backed destination status and events" "properly set the conditions and events".
+#[tokio::test]
+async fn destination_bucket_backed_status_and_events() {
+    let Some(group) = start_alone("destination").await else {
+        return;
+    };
+    let dir = group.dir.clone();
+    let git = gitea();
+    let s3 = minio();
+    git_store_and_destination(&dir, &git);
+    // The inner BeforeEach.
+    let store = substituted(
+        &dir,
+        "destination-test-store.yaml",
+        &[("endpoint", &s3.endpoint())],
+    );
+    apply_text(&store);
+    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-worker-3.yaml")]);
+
+    wait_ready("bucketstatestore", "destination-test-store").await;
+    wait_ready("destination", "worker-3").await;
+    expect_event("destination", "worker-3", &["Destination is Ready"]).await;
+
+    // Failing when the state store ref is not found.
+    kubectl_ok(&[
+        "patch",
+        "destinations",
+        "worker-3",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"stateStoreRef":{"name":"non-existing"}}}"#,
+    ]);
+    expect_not_ready("destination", "worker-3").await;
+    expect_event("destination", "worker-3", &["not found"]).await;
+    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-worker-3.yaml")]);
+    wait_ready("destination", "worker-3").await;
+
+    // Failing when the state store's Secret does not exist.
+    kubectl_ok(&[
+        "patch",
+        "bucketstatestore",
+        "destination-test-store",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"secretRef":{"name":"non-existent-secret"}}}"#,
+    ]);
+    expect_not_ready("bucketstatestore", "destination-test-store").await;
+    expect_event(
+        "bucketstatestore",
+        "destination-test-store",
+        &["Secret non-existent-secret not found in namespace default"],
+    )
+    .await;
+    expect_not_ready("destination", "worker-3").await;
+    expect_event("destination", "worker-3", &["not ready"]).await;
+    apply_text(&store);
+    wait_ready("bucketstatestore", "destination-test-store").await;
+    wait_ready("destination", "worker-3").await;
+
+    // Failing when the credentials are wrong.
+    kubectl_ok(&[
+        "patch",
+        "secret",
+        "minio-credentials",
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        r#"{"stringData":{"accessKeyID":"invalid"}}"#,
+    ]);
+    expect_not_ready("bucketstatestore", "destination-test-store").await;
+    expect_event(
+        "bucketstatestore",
+        "destination-test-store",
+        &[
+            "write permission validation failed",
+            "Error validating state store permissions",
+        ],
+    )
+    .await;
+    expect_not_ready("destination", "worker-3").await;
+    expect_event("destination", "worker-3", &["not ready"]).await;
+
+    // The inner AfterEach, then the outer.
+    kubectl_ok(&[
+        "patch",
+        "secret",
+        "minio-credentials",
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        &format!(
+            r#"{{"stringData":{{"accessKeyID":"{}"}}}}"#,
+            s3_server::ACCESS_KEY
+        ),
+    ]);
+    kubectl_ok(&[
+        "delete",
+        "-f",
+        &asset(&dir, "destination-worker-3.yaml"),
+        "--ignore-not-found",
+    ]);
+    kubectl_ok(&["delete", "secret", "new-state-store-secret", "--ignore-not-found"]);
+    outer_after_each(&dir);
+    kubectl_ok(&[
+        "delete",
+        "bucketstatestore",
+        "destination-test-store",
+        "--ignore-not-found",
+    ]);
+    kubectl_ok(&[
+        "delete",
+        "gitstatestore",
+        "destination-git-test-store",
+        "--ignore-not-found",
+    ]);
+}
+
+/// The keys of the S3 bucket `kratix`, as `mc ls -r kind/kratix/<prefix>` lists them.
+fn bucket_keys(s3: &S3Server, prefix: &str) -> Vec<String> {
+    s3.objects("kratix")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_keys()
+        .filter(|k| k.starts_with(prefix))
+        .collect()
+}
+
+/// "cleanup all" "When destination cleanup strategy is set to 'all'"
+/// "reconciles successfully and delete all workplacements on deletion".
+#[tokio::test]
+async fn destination_cleanup_all_removes_everything_it_wrote() {
+    let Some(group) = start_alone("destination").await else {
+        return;
+    };
+    let dir = group.dir.clone();
+    let git = gitea();
+    let s3 = minio();
+    git_store_and_destination(&dir, &git);
+    // The quick-start's BucketStateStore `default`, on the S3 server.
+    apply_text(&format!(
+        "apiVersion: platform.kratix.io/v1alpha1
+kind: BucketStateStore
+metadata:
+  name: default
+spec:
+  authMethod: accessKey
+  bucketName: kratix
+  endpoint: {}
+  insecure: true
+  secretRef:
+    name: minio-credentials
+    namespace: default
+",
+        s3.endpoint()
+    ));
+    // BeforeEach.
+    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-cleanup-all.yaml")]);
+    kubectl_ok(&["apply", "-f", &asset(&dir, "promise-cleanup-all.yaml")]);
+    eventually("the Promise's CRD", STEP, || {
+        let (_, text) = kubectl(&["get", "crds"]);
+        if text.contains("cleanupalls.test.kratix.io") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
+    kubectl_ok(&["apply", "-f", &asset(&dir, "resources-cleanup-all.yaml")]);
+
+    wait_ready("destinations", "cleanup-all").await;
+    eventually("the cleanup finalizer", STEP, || {
+        let (_, text) = kubectl(&[
+            "get",
+            "destinations",
+            "cleanup-all",
+            "-ojsonpath={.metadata.finalizers}",
+        ]);
+        if text.contains("kratix.io/destination-cleanup") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
+    eventually("the Destination's files", STEP, || {
+        let listed = bucket_keys(&s3, "cleanup-all/").join("\n");
+        let wanted = [
+            "ns.yaml",
+            "/configmap.yaml",
+            "kratix-canary-namespace.yaml",
+            "kratix-canary-configmap.yaml",
+        ];
+        if wanted.iter().all(|w| listed.contains(w)) {
+            Ok(())
+        } else {
+            Err(listed)
+        }
+    })
+    .await;
+
+    kubectl_ok(&["delete", "destinations", "cleanup-all", "--timeout=180s"]);
+    eventually("every file of the Destination gone", STEP, || {
+        let listed = bucket_keys(&s3, "");
+        if listed.iter().any(|k| k.starts_with("cleanup-all")) {
+            Err(listed.join("\n"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+
+    // AfterEach, then the stand-ins' objects.
+    kubectl_ok(&[
+        "delete",
+        "-f",
+        &asset(&dir, "resources-cleanup-all.yaml"),
+        "--ignore-not-found",
+        "--timeout=180s",
+    ]);
+    kubectl_ok(&[
+        "delete",
+        "-f",
+        &asset(&dir, "promise-cleanup-all.yaml"),
+        "--ignore-not-found",
+        "--timeout=180s",
+    ]);
+    outer_after_each(&dir);
+    kubectl_ok(&["delete", "bucketstatestore", "default", "--ignore-not-found"]);
+    kubectl_ok(&[
+        "delete",
+        "gitstatestore",
+        "destination-git-test-store",
+        "--ignore-not-found",
+    ]);
+}
