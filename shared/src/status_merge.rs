@@ -88,15 +88,30 @@ pub fn keys_a_promise_drops(incoming: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Sets (or replaces) a condition, keeping its transition time when its status is unchanged.
-pub fn set_condition(
+/// How a condition's `lastTransitionTime` moves when it is set again. Kratix
+/// uses three rules for its objects' conditions, and each is kept where Kratix
+/// uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Cluster API's `conditions.Set`, which Kratix uses for most of a Promise's
+    /// and a request's conditions: the time moves when the status, reason or
+    /// message changes, and the list is kept sorted (`Ready` first, then by type).
+    OnAnyChange,
+    /// Kubernetes' `meta.SetStatusCondition` (Works, WorkPlacements, stores,
+    /// `RequirementsFulfilled`): the time moves only when the status changes.
+    OnStatusChange,
+    /// The status-writer's own rule: the condition is written anew, time and all.
+    Always,
+}
+
+/// Sets (or replaces) a condition, its transition time as `rule` says.
+pub fn set_condition_with(
     status: &mut Map<String, Value>,
-    type_: &str,
-    state: &str,
-    reason: &str,
-    message: &str,
+    rule: Transition,
+    condition: (&str, &str, &str, &str),
     now: &str,
 ) {
+    let (type_, state, reason, message) = condition;
     let conditions = status
         .entry("conditions")
         .or_insert_with(|| Value::Array(Vec::new()));
@@ -105,14 +120,18 @@ pub fn set_condition(
     }
     let Value::Array(list) = conditions else { return };
     let previous = list.iter().position(|c| condition_type(c) == Some(type_));
+    let field = |i: usize, key: &str| list[i].get(key).and_then(Value::as_str).map(str::to_owned);
+    let unchanged = previous.is_some_and(|i| match rule {
+        Transition::OnAnyChange => {
+            field(i, "status").as_deref() == Some(state)
+                && field(i, "reason").as_deref() == Some(reason)
+                && field(i, "message").as_deref() == Some(message)
+        }
+        Transition::OnStatusChange => field(i, "status").as_deref() == Some(state),
+        Transition::Always => false,
+    });
     let transition = previous
-        .and_then(|i| {
-            list[i]
-                .get("status")
-                .and_then(Value::as_str)
-                .filter(|s| *s == state)
-                .map(|_| i)
-        })
+        .filter(|_| unchanged)
         .and_then(|i| list[i].get("lastTransitionTime").cloned())
         .unwrap_or_else(|| Value::String(now.to_owned()));
     let condition = json!({
@@ -122,16 +141,57 @@ pub fn set_condition(
         Some(i) => list[i] = condition,
         None => list.push(condition),
     }
+    if rule == Transition::OnAnyChange {
+        // Cluster API's order: `Ready` first, then by type.
+        list.sort_by(|a, b| {
+            let key = |c: &Value| {
+                let type_ = condition_type(c).unwrap_or_default().to_owned();
+                (type_ != "Ready", type_)
+            };
+            key(a).cmp(&key(b))
+        });
+    }
+}
+
+/// Sets a Promise's or a request's condition as Kratix does for most of them
+/// ([`Transition::OnAnyChange`]).
+pub fn set_condition(
+    status: &mut Map<String, Value>,
+    type_: &str,
+    state: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) {
+    set_condition_with(
+        status,
+        Transition::OnAnyChange,
+        (type_, state, reason, message),
+        now,
+    );
 }
 
 /// [`set_condition`] from a decided [`Condition`].
 pub fn set(status: &mut Map<String, Value>, condition: &crate::status_conditions::Condition, now: &str) {
-    set_condition(
+    set_with(status, Transition::OnAnyChange, condition, now);
+}
+
+/// A decided [`Condition`], its transition time as `rule` says.
+pub fn set_with(
+    status: &mut Map<String, Value>,
+    rule: Transition,
+    condition: &crate::status_conditions::Condition,
+    now: &str,
+) {
+    set_condition_with(
         status,
-        condition.type_,
-        condition.status,
-        condition.reason,
-        &condition.message,
+        rule,
+        (
+            condition.type_,
+            condition.status,
+            condition.reason,
+            &condition.message,
+        ),
         now,
     );
 }
@@ -163,12 +223,15 @@ pub fn mark_completed(
     if let Some(record) = record_mut(status, action) {
         record.remove("suspendedGeneration");
     }
-    set_condition(
+    set_condition_with(
         status,
-        CONFIGURE_WORKFLOW_COMPLETED,
-        "True",
-        "PipelinesExecutedSuccessfully",
-        "Pipelines completed",
+        Transition::Always,
+        (
+            CONFIGURE_WORKFLOW_COMPLETED,
+            "True",
+            "PipelinesExecutedSuccessfully",
+            "Pipelines completed",
+        ),
         now,
     );
 }
@@ -348,14 +411,62 @@ mod tests {
     }
 
     #[test]
-    fn condition_transition_times_survive_an_unchanged_status() {
+    fn each_transition_rule_moves_the_time_as_kratix_does() {
+        let time = |status: &Map<String, Value>| status["conditions"][0]["lastTransitionTime"].clone();
+        // Cluster API: any change of status, reason or message moves it.
         let mut status = map(json!({}));
         set_condition(&mut status, "X", "True", "R", "m", "first");
-        set_condition(&mut status, "X", "True", "R2", "m2", "second");
-        assert_eq!(status["conditions"][0]["lastTransitionTime"], "first");
+        set_condition(&mut status, "X", "True", "R", "m", "second");
+        assert_eq!(time(&status), "first");
+        set_condition(&mut status, "X", "True", "R2", "m", "third");
+        assert_eq!(time(&status), "third");
+        set_condition(&mut status, "X", "True", "R2", "m2", "fourth");
+        assert_eq!(time(&status), "fourth");
+        // meta.SetStatusCondition: only a status change does.
+        let mut status = map(json!({}));
+        let on_status = Transition::OnStatusChange;
+        set_condition_with(&mut status, on_status, ("X", "True", "R", "m"), "first");
+        set_condition_with(&mut status, on_status, ("X", "True", "R2", "m2"), "second");
+        assert_eq!(time(&status), "first");
         assert_eq!(status["conditions"][0]["reason"], "R2");
-        set_condition(&mut status, "X", "False", "R3", "m3", "third");
-        assert_eq!(status["conditions"][0]["lastTransitionTime"], "third");
+        set_condition_with(&mut status, on_status, ("X", "False", "R3", "m3"), "third");
+        assert_eq!(time(&status), "third");
+        // The status-writer's: always.
+        set_condition_with(
+            &mut status,
+            Transition::Always,
+            ("X", "False", "R3", "m3"),
+            "fifth",
+        );
+        assert_eq!(time(&status), "fifth");
+    }
+
+    #[test]
+    fn cluster_api_keeps_ready_first_then_the_types_in_order() {
+        let mut status = map(json!({}));
+        for type_ in [
+            "WorksSucceeded",
+            "ConfigureWorkflowCompleted",
+            "Reconciled",
+            "Ready",
+        ] {
+            set_condition(&mut status, type_, "True", "R", "m", "t");
+        }
+        let types: Vec<&str> = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["type"].as_str())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "Ready",
+                "ConfigureWorkflowCompleted",
+                "Reconciled",
+                "WorksSucceeded"
+            ]
+        );
     }
 
     fn with_pipelines() -> Map<String, Value> {

@@ -553,7 +553,13 @@ impl Requirements {
             serde_json::to_value(&states).unwrap_or_default(),
         );
         let condition = requirements::fulfilled_condition(&states);
-        status_merge::set(status, &condition, &now());
+        // Kratix sets this one with meta.SetStatusCondition.
+        status_merge::set_with(
+            status,
+            status_merge::Transition::OnStatusChange,
+            &condition,
+            &now(),
+        );
         all
     }
 }

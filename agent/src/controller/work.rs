@@ -13,7 +13,7 @@ use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
 use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
 use kratix_shared::status_conditions::Condition;
-use kratix_shared::status_merge;
+use kratix_shared::status_merge::{self, Transition};
 use kratix_shared::work_origin::{self, NamedPromise, WorkOrigin};
 use kratix_shared::{finalizers, labels};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
@@ -297,8 +297,9 @@ pub(super) fn status_with<'a, S: serde::Serialize>(
         .unwrap_or_default();
     let mut after = before.clone();
     let now = now();
+    // Kratix sets these kinds' conditions with meta.SetStatusCondition.
     for condition in conditions {
-        status_merge::set(&mut after, condition, &now);
+        status_merge::set_with(&mut after, Transition::OnStatusChange, condition, &now);
     }
     (before, after)
 }

@@ -130,8 +130,11 @@ pub fn drop_counters(status: &mut Map<String, Value>) {
     }
 }
 
+/// Now, to the second, as Kratix writes its status times.
 pub fn now() -> String {
-    Timestamp::now().to_string()
+    Timestamp::from_second(Timestamp::now().as_second())
+        .unwrap_or_else(|_| Timestamp::now())
+        .to_string()
 }
 
 /// The condition a workflow's outcome is reported in.
