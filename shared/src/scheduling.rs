@@ -185,6 +185,25 @@ fn pick<'a>(work_name: &str, group_id: &str, candidates: &[&'a str]) -> Option<&
     Some(candidates[index])
 }
 
+/// The Work's `ScheduleSucceeded` and `Ready` when placing workload group
+/// `group_id` failed on an API error, as Kratix's scheduler sets them.
+pub fn failed_to_schedule(group_id: &str) -> (Condition, Condition) {
+    (
+        Condition {
+            type_: "ScheduleSucceeded",
+            status: "False",
+            reason: "FailedToScheduleWorkloads",
+            message: format!("Failed to schedule or update for workloadGroups: [{group_id}]"),
+        },
+        Condition {
+            type_: "Ready",
+            status: "False",
+            reason: "FailedToScheduleWorkloads",
+            message: "Pending".to_owned(),
+        },
+    )
+}
+
 /// Where a WorkPlacement's last write stands (its `WriteSucceeded` condition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -633,6 +652,23 @@ mod tests {
                 "ScheduleSucceeded/False/DestinationSelectorMismatch/Target destination no longer matches destinationSelectors",
                 "Ready/False/Misplaced/Misplaced"
             ]
+        );
+    }
+
+    #[test]
+    fn a_failed_placement_says_which_group_in_kratix_words() {
+        let (scheduled, ready) = failed_to_schedule("5058f1af8388633f609cadb75a75dc9d");
+        assert_eq!(
+            (scheduled.status, scheduled.reason, scheduled.message.as_str()),
+            (
+                "False",
+                "FailedToScheduleWorkloads",
+                "Failed to schedule or update for workloadGroups: [5058f1af8388633f609cadb75a75dc9d]"
+            )
+        );
+        assert_eq!(
+            (ready.type_, ready.status, ready.reason, ready.message.as_str()),
+            ("Ready", "False", "FailedToScheduleWorkloads", "Pending")
         );
     }
 }

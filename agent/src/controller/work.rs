@@ -150,7 +150,20 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         let Some(object) = placement_object(&work, placement) else {
             continue;
         };
-        let applied = apply::server_side_apply(&placements, &object).await?;
+        let applied = match apply::server_side_apply(&placements, &object).await {
+            Ok(applied) => applied,
+            Err(error) if error.is_conflict() => return Err(error),
+            Err(error) => {
+                // As Kratix: the Work says which group failed; then it is retried.
+                let group = work
+                    .spec
+                    .workload_groups
+                    .get(placement.group)
+                    .map(|g| g.id.as_str());
+                write_failed_to_schedule(&works, &work, group.unwrap_or_default()).await?;
+                return Err(error);
+            }
+        };
         write_placement_conditions(&placements, placement, &applied).await?;
     }
     for obsolete in &plan.obsolete {
@@ -351,6 +364,29 @@ fn written(placement: Option<&WorkPlacement>) -> Written {
 
 /// Writes the Work's status when it changed; says whether the Work has just
 /// become unschedulable (worth an Event).
+/// `ScheduleSucceeded` and `Ready` False/`FailedToScheduleWorkloads` on the Work.
+async fn write_failed_to_schedule(
+    works: &Api<Work>,
+    work: &Work,
+    group_id: &str,
+) -> Result<(), ReconcileError> {
+    let (scheduled, ready) = scheduling::failed_to_schedule(group_id);
+    let (current, status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
+    if status != current {
+        works
+            .patch_status(
+                &work.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": status})),
+            )
+            .await
+            .map_err(|e| {
+                ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e)
+            })?;
+    }
+    Ok(())
+}
+
 async fn write_status(
     works: &Api<Work>,
     work: &Work,
