@@ -4,13 +4,11 @@
 //! Gitea and MinIO point at the platform's own Git and S3 servers, with the
 //! Secrets Kratix's quick-start makes (`gitea-credentials`, `minio-credentials`,
 //! and the BucketStateStore `default`) holding those servers' credentials;
-//! `mc ls` reads the S3 server's bucket instead. Kratix marks the group `Serial`.
-//!
-//! Not run yet: "filepath modes" (`aggregatedYAML`, `none`). They assert the
-//! exact files and WorkPlacements of a new Destination without strict labels,
-//! which every Work without selectors lands on: the suites run before on the
-//! same platform leave Promises and Works behind, so these need a platform of
-//! their own.
+//! `mc ls` and `mc cat` read the S3 server's bucket instead. Kratix marks the
+//! group `Serial`. The filepath-mode tests assert every file and WorkPlacement
+//! of a new Destination without strict labels, which every Work without
+//! selectors lands on: like Kratix's, they need a platform no other suite has
+//! left Works on (tests/run gives this suite its own).
 
 use std::path::Path;
 use std::time::Duration;
@@ -387,6 +385,230 @@ async fn destination_bucket_backed_status_and_events() {
     ]);
 }
 
+/// The quick-start's BucketStateStore `default`, on the S3 server.
+fn default_bucket_store(s3: &S3Server) {
+    apply_text(&format!(
+        "apiVersion: platform.kratix.io/v1alpha1
+kind: BucketStateStore
+metadata:
+  name: default
+spec:
+  authMethod: accessKey
+  bucketName: kratix
+  endpoint: {}
+  insecure: true
+  secretRef:
+    name: minio-credentials
+    namespace: default
+",
+        s3.endpoint()
+    ));
+}
+
+/// Kratix's `filenames(mc ls -r kind/kratix/<prefix>)`: the keys under
+/// `prefix/`, relative to it, sorted.
+fn filenames(s3: &S3Server, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = bucket_keys(s3, &format!("{prefix}/"))
+        .into_iter()
+        .map(|k| k[prefix.len() + 1..].to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Kratix's `parseYAML(mc cat ...)` as `Kind:name`, sorted.
+fn kinds_and_names(s3: &S3Server, key: &str) -> Result<Vec<String>, String> {
+    let objects = s3.objects("kratix").map_err(|e| e.to_string())?;
+    let text = objects.get(key).ok_or_else(|| format!("no {key}"))?;
+    let documents = kratix_shared::yaml::parse_documents(key, text).map_err(|e| e.to_string())?;
+    let mut found: Vec<String> = documents
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d.value["kind"].as_str().unwrap_or_default(),
+                d.value["metadata"]["name"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+fn exactly(seen: Vec<String>, wanted: &[&str]) -> Result<(), String> {
+    let mut wanted: Vec<String> = wanted.iter().map(|w| (*w).to_owned()).collect();
+    wanted.sort();
+    if seen == wanted {
+        Ok(())
+    } else {
+        Err(format!("{seen:?}, wanted exactly {wanted:?}"))
+    }
+}
+
+async fn crd(name: &str, present: bool) {
+    eventually(&format!("CRD {name} present: {present}"), STEP, || {
+        let (_, text) = kubectl(&["get", "crds"]);
+        if text.contains(name) == present {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
+}
+
+/// "filepath modes" "aggregatedYAML" "aggregates workplacements into a single file".
+#[tokio::test]
+async fn destination_aggregated_yaml_writes_one_file() {
+    let Some(group) = start_alone("destination").await else {
+        return;
+    };
+    let dir = group.dir.clone();
+    let git = gitea();
+    let s3 = minio();
+    git_store_and_destination(&dir, &git);
+    default_bucket_store(&s3);
+    // BeforeEach.
+    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-aggregated-yaml.yaml")]);
+    kubectl_ok(&["apply", "-f", &asset(&dir, "promise.yaml")]);
+    crd("aggregates.test.kratix.io", true).await;
+    kubectl_ok(&["apply", "-f", &asset(&dir, "resources.yaml")]);
+
+    let canaries = ["kratix-canary-configmap.yaml", "kratix-canary-namespace.yaml"];
+    eventually("the aggregated file and the canaries", STEP, || {
+        exactly(
+            filenames(&s3, "aggregated-yaml"),
+            &["catalog.yaml", canaries[0], canaries[1]],
+        )
+    })
+    .await;
+    eventually("every workload in the catalog", STEP, || {
+        exactly(
+            kinds_and_names(&s3, "aggregated-yaml/catalog.yaml")?,
+            &[
+                "Namespace:aggregate-test-ns",
+                "ConfigMap:req-1",
+                "ConfigMap:req-2",
+            ],
+        )
+    })
+    .await;
+    kubectl_ok(&["delete", "aggregates", "req-1", "-n", "default", "--timeout=180s"]);
+    eventually("req-1 gone from the catalog", STEP, || {
+        exactly(
+            kinds_and_names(&s3, "aggregated-yaml/catalog.yaml")?,
+            &["Namespace:aggregate-test-ns", "ConfigMap:req-2"],
+        )
+    })
+    .await;
+    kubectl_ok(&["delete", "promises", "aggregate-promise", "--timeout=180s"]);
+    crd("aggregates.test.kratix.io", false).await;
+    eventually("only the canaries left", STEP, || {
+        exactly(filenames(&s3, "aggregated-yaml"), &canaries)
+    })
+    .await;
+
+    // AfterEach.
+    kubectl_ok(&["delete", "promises", "aggregate-promise", "--ignore-not-found"]);
+    kubectl_ok(&["delete", "-f", &asset(&dir, "destination-aggregated-yaml.yaml")]);
+    outer_after_each(&dir);
+    kubectl_ok(&["delete", "bucketstatestore", "default", "--ignore-not-found"]);
+    kubectl_ok(&[
+        "delete",
+        "gitstatestore",
+        "destination-git-test-store",
+        "--ignore-not-found",
+    ]);
+}
+
+/// "filepath modes" "none" "can write and delete from statestore".
+#[tokio::test]
+async fn destination_filepath_mode_none_writes_and_deletes() {
+    let Some(group) = start_alone("destination").await else {
+        return;
+    };
+    let dir = group.dir.clone();
+    let git = gitea();
+    git_store_and_destination(&dir, &git);
+    // BeforeEach.
+    kubectl_ok(&[
+        "apply",
+        "-f",
+        &asset(&dir, "destination-git-filepathmode-none.yaml"),
+    ]);
+    kubectl_ok(&["apply", "-f", &asset(&dir, "promise-filepathmode-none.yaml")]);
+    crd("modenone.test.kratix.io", true).await;
+    kubectl_ok(&["apply", "-f", &asset(&dir, "resource-filepathmode-none.yaml")]);
+
+    eventually("the request Reconciled", STEP, || {
+        let (_, text) = kubectl(&["get", "modenone", "modenone-request-1", "-n", "default"]);
+        if text.contains("Reconciled") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
+    eventually("a WorkPlacement Ready", STEP, || {
+        let (_, text) = kubectl(&["get", "workplacement", "-n", "default"]);
+        if text.contains("Ready") { Ok(()) } else { Err(text) }
+    })
+    .await;
+    kubectl_ok(&[
+        "delete",
+        "-f",
+        &asset(&dir, "resource-filepathmode-none.yaml"),
+        "--timeout=180s",
+    ]);
+    eventually("the request's WorkPlacement gone", STEP, || {
+        let (_, text) = kubectl(&[
+            "-n",
+            "default",
+            "get",
+            "workplacements",
+            "-l",
+            "kratix.io/targetDestinationName=test-worker-git-filepathmode-none",
+        ]);
+        if text.contains("modenone-request-1") {
+            Err(text)
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    kubectl_ok(&["delete", "promises", "filepathmode-none", "--timeout=180s"]);
+    eventually("every WorkPlacement of the Destination gone", STEP, || {
+        let (_, text) = kubectl(&[
+            "get",
+            "workplacements",
+            "--all-namespaces",
+            "-l",
+            "kratix.io/targetDestinationName=test-worker-git-filepathmode-none",
+        ]);
+        if text.contains("No resources found") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .await;
+
+    // AfterEach.
+    kubectl_ok(&["delete", "promises", "filepathmode-none", "--ignore-not-found"]);
+    kubectl_ok(&[
+        "delete",
+        "-f",
+        &asset(&dir, "destination-git-filepathmode-none.yaml"),
+    ]);
+    outer_after_each(&dir);
+    kubectl_ok(&[
+        "delete",
+        "gitstatestore",
+        "destination-git-test-store",
+        "--ignore-not-found",
+    ]);
+}
+
 /// The keys of the S3 bucket `kratix`, as `mc ls -r kind/kratix/<prefix>` lists them.
 fn bucket_keys(s3: &S3Server, prefix: &str) -> Vec<String> {
     s3.objects("kratix")
@@ -407,23 +629,7 @@ async fn destination_cleanup_all_removes_everything_it_wrote() {
     let git = gitea();
     let s3 = minio();
     git_store_and_destination(&dir, &git);
-    // The quick-start's BucketStateStore `default`, on the S3 server.
-    apply_text(&format!(
-        "apiVersion: platform.kratix.io/v1alpha1
-kind: BucketStateStore
-metadata:
-  name: default
-spec:
-  authMethod: accessKey
-  bucketName: kratix
-  endpoint: {}
-  insecure: true
-  secretRef:
-    name: minio-credentials
-    namespace: default
-",
-        s3.endpoint()
-    ));
+    default_bucket_store(&s3);
     // BeforeEach.
     kubectl_ok(&["apply", "-f", &asset(&dir, "destination-cleanup-all.yaml")]);
     kubectl_ok(&["apply", "-f", &asset(&dir, "promise-cleanup-all.yaml")]);
