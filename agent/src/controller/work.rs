@@ -365,6 +365,23 @@ fn written(placement: Option<&WorkPlacement>) -> Written {
 /// Writes the Work's status when it changed; says whether the Work has just
 /// become unschedulable (worth an Event).
 /// `ScheduleSucceeded` and `Ready` False/`FailedToScheduleWorkloads` on the Work.
+/// Merges `status` into the Work's.
+async fn patch_work_status(
+    works: &Api<Work>,
+    work: &Work,
+    status: Map<String, Value>,
+) -> Result<(), ReconcileError> {
+    works
+        .patch_status(
+            &work.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await
+        .map_err(|e| ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e))?;
+    Ok(())
+}
+
 async fn write_failed_to_schedule(
     works: &Api<Work>,
     work: &Work,
@@ -373,16 +390,7 @@ async fn write_failed_to_schedule(
     let (scheduled, ready) = scheduling::failed_to_schedule(group_id);
     let (current, status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
     if status != current {
-        works
-            .patch_status(
-                &work.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": status})),
-            )
-            .await
-            .map_err(|e| {
-                ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e)
-            })?;
+        patch_work_status(works, work, status).await?;
     }
     Ok(())
 }
@@ -428,16 +436,7 @@ async fn write_status(
         status.insert("outputs".to_owned(), Value::Null);
     }
     if status != current {
-        works
-            .patch_status(
-                &work.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": status})),
-            )
-            .await
-            .map_err(|e| {
-                ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e)
-            })?;
+        patch_work_status(works, work, status).await?;
     }
     Ok(!was_unscheduled && !plan.unscheduled.is_empty())
 }

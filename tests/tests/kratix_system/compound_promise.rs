@@ -6,24 +6,10 @@
 
 use std::time::Duration;
 
-use crate::harness::{asset, consistently, eventually, kubectl, kubectl_ok, start_alone};
+use crate::harness::{asset, consistently, eventually, kubectl, kubectl_ok, shows, start_alone};
 
 /// Kratix's suite waits up to two minutes for each step of this group.
 const STEP: Duration = Duration::from_secs(120);
-
-async fn shows(what: &[&str], wanted: &str, timeout: Duration) {
-    let mut args = vec!["get"];
-    args.extend_from_slice(what);
-    eventually(
-        &format!("kubectl get {} to show {wanted}", what.join(" ")),
-        timeout,
-        || {
-            let (_, text) = kubectl(&args);
-            if text.contains(wanted) { Ok(()) } else { Err(text) }
-        },
-    )
-    .await;
-}
 
 /// Kratix's AfterEach: both Promises gone, finalizers run.
 fn delete_promises() {

@@ -163,21 +163,95 @@ fn git_store_and_destination(dir: &Path, git: &GitServer) -> String {
 
 /// The outer AfterEach: the credentials mended, the Destination gone.
 fn outer_after_each(dir: &Path) {
-    kubectl_ok(&[
-        "patch",
-        "secret",
-        "gitea-credentials",
-        "-n",
-        "default",
-        "--type=merge",
-        "-p",
-        &format!(r#"{{"stringData":{{"username":"{}"}}}}"#, git_server::USERNAME),
-    ]);
+    set_credential("gitea-credentials", "username", git_server::USERNAME);
     kubectl_ok(&[
         "delete",
         "-f",
         &asset(dir, "destination-worker-git.yaml"),
         "--ignore-not-found",
+    ]);
+}
+
+/// One store-backed Destination as Kratix's two status-and-events tests walk it.
+struct StoreCase<'a> {
+    store_kind: &'a str,
+    store: &'a str,
+    /// The store as applied (the asset with the stand-in server's address).
+    store_yaml: &'a str,
+    destination: &'a str,
+    destination_file: &'a str,
+    /// The Secret, the key whose value is made invalid.
+    credentials: (&'a str, &'a str),
+    /// What the store's newest Event says once the credentials are wrong.
+    bad_credentials_events: &'a [&'a str],
+    /// What the Destination's newest Event says then.
+    destination_event: &'a str,
+}
+
+/// The steps both tests share: Ready; a missing store reference; a missing
+/// Secret; wrong credentials (left wrong: the AfterEach mends them).
+async fn store_status_and_events(dir: &Path, case: &StoreCase<'_>) {
+    let (store_kind, store, destination) = (case.store_kind, case.store, case.destination);
+    wait_ready(store_kind, store).await;
+    wait_ready("destination", destination).await;
+    expect_event("destination", destination, &["Destination is Ready"]).await;
+
+    // Failing when the state store ref is not found.
+    kubectl_ok(&[
+        "patch",
+        "destinations",
+        destination,
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"stateStoreRef":{"name":"non-existing"}}}"#,
+    ]);
+    expect_not_ready("destination", destination).await;
+    expect_event("destination", destination, &["not found"]).await;
+    kubectl_ok(&["apply", "-f", &asset(dir, case.destination_file)]);
+    wait_ready("destination", destination).await;
+
+    // Failing when the state store's Secret does not exist.
+    kubectl_ok(&[
+        "patch",
+        store_kind,
+        store,
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"secretRef":{"name":"non-existent-secret"}}}"#,
+    ]);
+    expect_not_ready(store_kind, store).await;
+    expect_event(
+        store_kind,
+        store,
+        &["Secret non-existent-secret not found in namespace default"],
+    )
+    .await;
+    expect_not_ready("destination", destination).await;
+    expect_event("destination", destination, &["not ready"]).await;
+    apply_text(case.store_yaml);
+    wait_ready(store_kind, store).await;
+    wait_ready("destination", destination).await;
+
+    // Failing when the credentials are wrong.
+    let (secret, key) = case.credentials;
+    set_credential(secret, key, "invalid");
+    expect_not_ready(store_kind, store).await;
+    expect_event(store_kind, store, case.bad_credentials_events).await;
+    expect_not_ready("destination", destination).await;
+    expect_event("destination", destination, &[case.destination_event]).await;
+}
+
+/// `kubectl patch secret <secret> -p '{"stringData":{"<key>":"<value>"}}'`.
+fn set_credential(secret: &str, key: &str, value: &str) {
+    kubectl_ok(&[
+        "patch",
+        "secret",
+        secret,
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        &format!(r#"{{"stringData":{{"{key}":"{value}"}}}}"#),
     ]);
 }
 
@@ -190,80 +264,20 @@ async fn destination_git_backed_status_and_events() {
     let dir = group.dir.clone();
     let git = gitea();
     let store = git_store_and_destination(&dir, &git);
-
-    wait_ready("gitstatestore", "destination-git-test-store").await;
-    wait_ready("destination", "test-worker-git").await;
-    expect_event("destination", "test-worker-git", &["Destination is Ready"]).await;
-
-    // Failing when the state store ref is not found.
-    kubectl_ok(&[
-        "patch",
-        "destinations",
-        "test-worker-git",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"stateStoreRef":{"name":"non-existing"}}}"#,
-    ]);
-    expect_not_ready("destination", "test-worker-git").await;
-    expect_event("destination", "test-worker-git", &["not found"]).await;
-    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-worker-git.yaml")]);
-    wait_ready("destination", "test-worker-git").await;
-
-    // Failing when the state store's Secret does not exist.
-    kubectl_ok(&[
-        "patch",
-        "gitstatestore",
-        "destination-git-test-store",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"secretRef":{"name":"non-existent-secret"}}}"#,
-    ]);
-    expect_not_ready("gitstatestore", "destination-git-test-store").await;
-    expect_event(
-        "gitstatestore",
-        "destination-git-test-store",
-        &["Secret non-existent-secret not found in namespace default"],
-    )
-    .await;
-    expect_not_ready("destination", "test-worker-git").await;
-    expect_event("destination", "test-worker-git", &["not ready"]).await;
-    apply_text(&store);
-    wait_ready("gitstatestore", "destination-git-test-store").await;
-    wait_ready("destination", "test-worker-git").await;
-
-    // Failing when the credentials are wrong.
-    kubectl_ok(&[
-        "patch",
-        "secret",
-        "gitea-credentials",
-        "-n",
-        "default",
-        "--type=merge",
-        "-p",
-        r#"{"stringData":{"username":"invalid"}}"#,
-    ]);
-    expect_not_ready("gitstatestore", "destination-git-test-store").await;
-    expect_event(
-        "gitstatestore",
-        "destination-git-test-store",
-        &["unable to clone repository", "Authentication failed"],
-    )
-    .await;
-    expect_not_ready("destination", "test-worker-git").await;
-    expect_event(
-        "destination",
-        "test-worker-git",
-        &["StateStore/destination-git-test-store: not ready"],
-    )
-    .await;
+    let case = StoreCase {
+        store_kind: "gitstatestore",
+        store: "destination-git-test-store",
+        store_yaml: &store,
+        destination: "test-worker-git",
+        destination_file: "destination-worker-git.yaml",
+        credentials: ("gitea-credentials", "username"),
+        bad_credentials_events: &["unable to clone repository", "Authentication failed"],
+        destination_event: "StateStore/destination-git-test-store: not ready",
+    };
+    store_status_and_events(&dir, &case).await;
 
     outer_after_each(&dir);
-    kubectl_ok(&[
-        "delete",
-        "gitstatestore",
-        "destination-git-test-store",
-        "--ignore-not-found",
-    ]);
+    kubectl_ok(&["delete", "gitstatestore", case.store, "--ignore-not-found"]);
 }
 
 /// "Bucket-backed destination status and events" "properly set the conditions and events".
@@ -284,99 +298,32 @@ async fn destination_bucket_backed_status_and_events() {
     );
     apply_text(&store);
     kubectl_ok(&["apply", "-f", &asset(&dir, "destination-worker-3.yaml")]);
-
-    wait_ready("bucketstatestore", "destination-test-store").await;
-    wait_ready("destination", "worker-3").await;
-    expect_event("destination", "worker-3", &["Destination is Ready"]).await;
-
-    // Failing when the state store ref is not found.
-    kubectl_ok(&[
-        "patch",
-        "destinations",
-        "worker-3",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"stateStoreRef":{"name":"non-existing"}}}"#,
-    ]);
-    expect_not_ready("destination", "worker-3").await;
-    expect_event("destination", "worker-3", &["not found"]).await;
-    kubectl_ok(&["apply", "-f", &asset(&dir, "destination-worker-3.yaml")]);
-    wait_ready("destination", "worker-3").await;
-
-    // Failing when the state store's Secret does not exist.
-    kubectl_ok(&[
-        "patch",
-        "bucketstatestore",
-        "destination-test-store",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"secretRef":{"name":"non-existent-secret"}}}"#,
-    ]);
-    expect_not_ready("bucketstatestore", "destination-test-store").await;
-    expect_event(
-        "bucketstatestore",
-        "destination-test-store",
-        &["Secret non-existent-secret not found in namespace default"],
-    )
-    .await;
-    expect_not_ready("destination", "worker-3").await;
-    expect_event("destination", "worker-3", &["not ready"]).await;
-    apply_text(&store);
-    wait_ready("bucketstatestore", "destination-test-store").await;
-    wait_ready("destination", "worker-3").await;
-
-    // Failing when the credentials are wrong.
-    kubectl_ok(&[
-        "patch",
-        "secret",
-        "minio-credentials",
-        "-n",
-        "default",
-        "--type=merge",
-        "-p",
-        r#"{"stringData":{"accessKeyID":"invalid"}}"#,
-    ]);
-    expect_not_ready("bucketstatestore", "destination-test-store").await;
-    expect_event(
-        "bucketstatestore",
-        "destination-test-store",
-        &[
+    let case = StoreCase {
+        store_kind: "bucketstatestore",
+        store: "destination-test-store",
+        store_yaml: &store,
+        destination: "worker-3",
+        destination_file: "destination-worker-3.yaml",
+        credentials: ("minio-credentials", "accessKeyID"),
+        bad_credentials_events: &[
             "write permission validation failed",
             "Error validating state store permissions",
         ],
-    )
-    .await;
-    expect_not_ready("destination", "worker-3").await;
-    expect_event("destination", "worker-3", &["not ready"]).await;
+        destination_event: "not ready",
+    };
+    store_status_and_events(&dir, &case).await;
 
     // The inner AfterEach, then the outer.
-    kubectl_ok(&[
-        "patch",
-        "secret",
-        "minio-credentials",
-        "-n",
-        "default",
-        "--type=merge",
-        "-p",
-        &format!(
-            r#"{{"stringData":{{"accessKeyID":"{}"}}}}"#,
-            s3_server::ACCESS_KEY
-        ),
-    ]);
+    set_credential("minio-credentials", "accessKeyID", s3_server::ACCESS_KEY);
     kubectl_ok(&[
         "delete",
         "-f",
-        &asset(&dir, "destination-worker-3.yaml"),
+        &asset(&dir, case.destination_file),
         "--ignore-not-found",
     ]);
     kubectl_ok(&["delete", "secret", "new-state-store-secret", "--ignore-not-found"]);
     outer_after_each(&dir);
-    kubectl_ok(&[
-        "delete",
-        "bucketstatestore",
-        "destination-test-store",
-        "--ignore-not-found",
-    ]);
+    kubectl_ok(&["delete", "bucketstatestore", case.store, "--ignore-not-found"]);
     kubectl_ok(&[
         "delete",
         "gitstatestore",

@@ -293,3 +293,18 @@ pub(crate) static WORKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 pub(crate) fn asset(dir: &Path, file: &str) -> String {
     dir.join(file).to_str().expect("a path").to_owned()
 }
+
+/// Kratix's `Eventually(kubectl get <what...>).Should(ContainSubstring(wanted))`.
+pub(crate) async fn shows(what: &[&str], wanted: &str, timeout: Duration) {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    eventually(
+        &format!("kubectl get {} to show {wanted}", what.join(" ")),
+        timeout,
+        || {
+            let (_, text) = kubectl(&args);
+            if text.contains(wanted) { Ok(()) } else { Err(text) }
+        },
+    )
+    .await;
+}

@@ -7,26 +7,11 @@ use std::time::Duration;
 use kratix_tests::state_store_suite::files_until;
 
 use crate::harness::{
-    WORKER, asset, consistently, eventually, kubectl, kubectl_ok, platform, start, worker_destination,
+    WORKER, asset, consistently, eventually, kubectl, kubectl_ok, platform, shows, start, worker_destination,
 };
 
 /// Kratix's suite waits up to four minutes for each step of this group.
 const STEP: Duration = Duration::from_secs(240);
-
-/// `kubectl get <what...>` contains `wanted`, eventually.
-async fn shows(what: &[&str], wanted: &str) {
-    let mut args = vec!["get"];
-    args.extend_from_slice(what);
-    eventually(
-        &format!("kubectl get {} to show {wanted}", what.join(" ")),
-        STEP,
-        || {
-            let (_, text) = kubectl(&args);
-            if text.contains(wanted) { Ok(()) } else { Err(text) }
-        },
-    )
-    .await;
-}
 
 /// Kratix's pod count: the resource pipelines' pods of `pausedtest` in `default`.
 fn resource_pods() -> String {
@@ -75,11 +60,11 @@ async fn reconciliation_a_paused_promise() {
 
     // BeforeEach.
     kubectl_ok(&["apply", "-f", &asset(&dir, "pause-promise.yaml")]);
-    shows(&["promise", "pausedtest"], "Available").await;
+    shows(&["promise", "pausedtest"], "Available", STEP).await;
     kubectl_ok(&["apply", "-f", &asset(&dir, "pause-promise-rr-one.yaml")]);
 
     let completed_at = configure_completed_at();
-    shows(&["pausedtest", "one", "-n", "default"], "Reconciled").await;
+    shows(&["pausedtest", "one", "-n", "default"], "Reconciled", STEP).await;
     let pods_before = resource_pods();
 
     // Accepting create and update requests while paused.
@@ -95,8 +80,8 @@ async fn reconciliation_a_paused_promise() {
     .await;
     kubectl_ok(&["apply", "-f", &asset(&dir, "pause-promise-rr-one-updated.yaml")]);
     kubectl_ok(&["apply", "-f", &asset(&dir, "pause-promise-rr-two.yaml")]);
-    shows(&["pausedtest", "two", "-n", "default"], "Paused").await;
-    shows(&["pausedtest", "one", "-n", "default"], "Paused").await;
+    shows(&["pausedtest", "two", "-n", "default"], "Paused", STEP).await;
+    shows(&["pausedtest", "one", "-n", "default"], "Paused", STEP).await;
 
     // Not running any workflow while paused.
     consistently("no pipeline pod while paused", Duration::from_secs(70), || {
@@ -123,8 +108,8 @@ async fn reconciliation_a_paused_promise() {
         if now.contains('3') { Ok(()) } else { Err(now) }
     })
     .await;
-    shows(&["pausedtest", "one", "-n", "default"], "Reconciled").await;
-    shows(&["pausedtest", "two", "-n", "default"], "Reconciled").await;
+    shows(&["pausedtest", "one", "-n", "default"], "Reconciled", STEP).await;
+    shows(&["pausedtest", "two", "-n", "default"], "Reconciled", STEP).await;
 
     // AfterEach.
     kubectl(&["label", "promise", "pausedtest", "kratix.io/paused-"]);
@@ -148,7 +133,7 @@ async fn reconciliation_a_paused_request() {
 
     // BeforeEach.
     kubectl_ok(&["apply", "-f", &asset(&dir, "pause-request-promise.yaml")]);
-    shows(&["promise", "pausedtest-rr"], "Available").await;
+    shows(&["promise", "pausedtest-rr"], "Available", STEP).await;
     kubectl_ok(&["apply", "-f", &asset(&dir, "pause-request-promise-rr.yaml")]);
 
     kubectl_ok(&[
@@ -182,7 +167,7 @@ async fn reconciliation_a_paused_request() {
         "default",
         "kratix.io/paused-",
     ]);
-    shows(&["pausedtestrr", "one", "-n", "default"], "Reconciled").await;
+    shows(&["pausedtestrr", "one", "-n", "default"], "Reconciled", STEP).await;
 
     // The worker check: the ConfigMap the updated request and Promise make,
     // `one-after` in `pausedtestrr` with `key1: config1`, is in the worker's files.
