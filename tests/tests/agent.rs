@@ -194,12 +194,17 @@ async fn an_output_too_large_for_a_work_fails_its_pipeline_naming_the_largest_fi
             .map_err(|e| e.to_string())?;
         let mut seen = String::new();
         for pod in listed.items {
-            let params = LogParams {
-                container: Some("work-writer".to_owned()),
-                ..LogParams::default()
-            };
-            if let Ok(text) = pods.logs(&pod.name_any(), &params).await {
-                seen.push_str(&text);
+            // The container is restarted in place after it fails (OnFailure):
+            // the failed attempt's words may be in the previous instance only.
+            for previous in [false, true] {
+                let params = LogParams {
+                    container: Some("work-writer".to_owned()),
+                    previous,
+                    ..LogParams::default()
+                };
+                if let Ok(text) = pods.logs(&pod.name_any(), &params).await {
+                    seen.push_str(&text);
+                }
             }
         }
         if seen.contains("more than a Work can hold") {
