@@ -231,13 +231,9 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
         metrics.leader.set(1);
     }
     tracing::info!(image = %adapter.image, "kratix-agent controllers starting");
-    let reporter = kube::runtime::events::Reporter {
-        controller: manifests::NAME.to_owned(),
-        instance: Some(pod),
-    };
     let client_for_stores = client.clone();
     let agent = Arc::new(controller::Agent {
-        recorder: kube::runtime::events::Recorder::new(client.clone(), reporter),
+        recorders: controller::events::Recorders::new(&client, &pod),
         client,
         config: std::sync::RwLock::new(config.map(Arc::new)),
         adapter,

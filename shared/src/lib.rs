@@ -16,6 +16,7 @@ pub mod duration;
 mod error;
 pub mod finalizers;
 pub mod hash;
+pub mod kratix_events;
 pub mod labels;
 pub mod naming;
 pub mod periodic;

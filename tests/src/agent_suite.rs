@@ -250,6 +250,58 @@ pub async fn event_until(
     .await
 }
 
+/// Waits for the Event about `regarding` with `reason` and `note`, and checks
+/// it is reported as Kratix reports it: by `controller`, with action = reason.
+pub async fn kratix_event_until(
+    client: &kube::Client,
+    namespace: &str,
+    regarding: &str,
+    controller: &str,
+    reason: &str,
+    note: &str,
+) {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), namespace);
+    let event = wait_for(
+        &format!("the {reason} Event {note:?} about {regarding}"),
+        TIMEOUT,
+        || async {
+            let listed = events
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| e.to_string())?
+                .items;
+            let about: Vec<_> = listed
+                .into_iter()
+                .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(regarding))
+                .collect();
+            about
+                .iter()
+                .find(|e| e.reason.as_deref() == Some(reason) && e.note.as_deref() == Some(note))
+                .cloned()
+                .ok_or_else(|| {
+                    let seen: Vec<String> = about
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e.reason.as_deref().unwrap_or(""),
+                                e.note.as_deref().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    format!("not yet; seen {seen:?}")
+                })
+        },
+    )
+    .await;
+    assert_eq!(
+        event.reporting_controller.as_deref(),
+        Some(controller),
+        "{event:?}"
+    );
+    assert_eq!(event.action.as_deref(), Some(reason), "{event:?}");
+}
+
 pub fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
     status["conditions"]
         .as_array()

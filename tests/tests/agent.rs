@@ -422,6 +422,15 @@ async fn a_paused_request_runs_nothing_until_unpaused() {
         condition(&paused, "Reconciled").map(|c| c["message"].clone()),
         Some(json!("Paused"))
     );
+    kratix_tests::agent_suite::kratix_event_until(
+        &client,
+        &namespace,
+        "orders",
+        "PromiseController",
+        "PausedReconciliation",
+        "'kratix.io/paused' label set to 'true' for this resource request; pausing reconciliation",
+    )
+    .await;
     let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
     let selector = ListParams::default().labels(&format!("kratix.io/promise-name={promise_name}"));
     assert!(

@@ -224,6 +224,15 @@ async fn a_failed_delete_pipeline_holds_the_request_until_a_spec_change_fixes_it
         condition(&failed, "DeleteWorkflowCompleted").map(|c| (c["status"].clone(), c["message"].clone())),
         Some((json!("False"), json!("The Delete Pipeline has failed")))
     );
+    kratix_tests::agent_suite::kratix_event_until(
+        &client,
+        &namespace,
+        "orders",
+        "PromiseController",
+        "Failed Pipeline",
+        "The Delete Pipeline has failed",
+    )
+    .await;
     let stored = requests.get("orders").await.expect("request");
     assert!(
         stored

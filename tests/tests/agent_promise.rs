@@ -71,6 +71,21 @@ async fn a_promise_runs_its_configure_workflow_and_writes_its_dependencies_befor
         status["message"], "operator installed",
         "the pipeline's message is kept"
     );
+    for (reason, note) in [
+        ("PipelineStarted", "Configure Pipeline started: setup"),
+        ("ConfigureWorkflowCompleted", "All workflows completed"),
+        ("Available", "Promise is available"),
+    ] {
+        kratix_tests::agent_suite::kratix_event_until(
+            &client,
+            "default",
+            &promise_name,
+            "PromiseController",
+            reason,
+            note,
+        )
+        .await;
+    }
     assert_eq!(
         condition(&status, "Available").map(|c| c["reason"].clone()),
         Some(json!("PromiseAvailable"))
@@ -221,6 +236,15 @@ async fn the_reconcile_resources_label_reruns_every_request_and_is_removed() {
         !stored.labels().contains_key("kratix.io/reconcile-resources"),
         "the label is removed"
     );
+    kratix_tests::agent_suite::kratix_event_until(
+        &client,
+        "default",
+        &promise_name,
+        "PromiseController",
+        "ReconcilingResources",
+        "Reconciling all resource requests",
+    )
+    .await;
     let request = requests.get("one").await.expect("request");
     assert!(
         !request
@@ -266,6 +290,15 @@ async fn a_promise_waits_for_the_promises_it_requires() {
         condition(&waiting, "Reconciled").map(|c| c["reason"].clone()),
         Some(json!("RequirementsNotFulfilled"))
     );
+    kratix_tests::agent_suite::kratix_event_until(
+        &client,
+        "default",
+        &promise_name,
+        "PromiseController",
+        "RequirementsNotInstalled",
+        &format!("Required Promise {required_name} not installed or unknown state"),
+    )
+    .await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "orders", json!({})).await;
     let pending = status_until(&requests, "orders", "the request to wait", |s| {
@@ -285,6 +318,20 @@ async fn a_promise_waits_for_the_promises_it_requires() {
     })
     .await;
     assert_eq!(ready["requiredPromises"][0]["state"], "Requirement installed");
+    for (reason, note) in [
+        ("RequirementsFulfilled", "All required promises are available"),
+        ("Available", "Promise is available"),
+    ] {
+        kratix_tests::agent_suite::kratix_event_until(
+            &client,
+            "default",
+            &promise_name,
+            "PromiseController",
+            reason,
+            note,
+        )
+        .await;
+    }
     // No configure workflow: its Works say WorksSucceeded and nothing says
     // Reconciled, as in Kratix (the wait's RequirementsNotFulfilled is gone).
     let settled = promise_status_until(&client, &promise_name, "the Promise's Works to be judged", |s| {
@@ -468,6 +515,15 @@ async fn a_running_promise_workflow_is_stopped_by_a_manual_reconciliation() {
     })
     .await;
     assert_ne!(job_of(&done), json!(first_job));
+    kratix_tests::agent_suite::kratix_event_until(
+        &client,
+        "default",
+        &name,
+        "PromiseController",
+        "PipelineSuspended",
+        "Configure Pipeline suspended: setup",
+    )
+    .await;
     // The hanging Job was stopped, not waited for (or already pruned).
     if let Some(job) = jobs.get_opt(&first_job).await.expect("read the Job") {
         assert_eq!(

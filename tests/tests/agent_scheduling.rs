@@ -67,6 +67,37 @@ fn two_groups(image: &str, dev: &str, prod: &str) -> Value {
     pipeline("place", image, &script)
 }
 
+/// The workload group a Work's `ScheduleSucceeded` says has no Destination.
+fn unplaced_group(status: &Value) -> String {
+    let message = condition(status, "ScheduleSucceeded")
+        .and_then(|c| c["message"].as_str())
+        .unwrap_or_default();
+    message
+        .rsplit_once('[')
+        .map(|(_, rest)| rest.trim_end_matches(']').to_owned())
+        .unwrap_or_default()
+}
+
+/// The Events of one namespace.
+struct Events<'a> {
+    client: &'a kube::Client,
+    namespace: &'a str,
+}
+
+impl Events<'_> {
+    async fn expect(&self, regarding: &str, controller: &str, reason: &str, note: &str) {
+        kratix_tests::agent_suite::kratix_event_until(
+            self.client,
+            self.namespace,
+            regarding,
+            controller,
+            reason,
+            note,
+        )
+        .await;
+    }
+}
+
 fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
     kratix_tests::agent_suite::condition(status, type_)
 }
@@ -188,6 +219,21 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         "{}",
         unwritten.message
     );
+    let events = Events {
+        client: &client,
+        namespace: &namespace,
+    };
+    events
+        .expect(
+            &dev_name,
+            "WorkPlacementController",
+            "FailedWriteToDestination",
+            &format!(
+                "error writing to destination; check kubectl get destination for more info: {}",
+                unwritten.message
+            ),
+        )
+        .await;
     work_status_until(&client, &namespace, &work_name, "the Work to say Failing", |s| {
         condition(s, "Ready").is_some_and(|c| c["message"] == "Failing")
     })
@@ -238,6 +284,16 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         }
     })
     .await;
+    events
+        .expect(
+            &dev_placement,
+            "Scheduler",
+            "DestinationSelectorMismatch",
+            &format!(
+                "labels for destination: {dev} no longer match the expected labels, marking this workplacement as misplaced"
+            ),
+        )
+        .await;
     // A failing write outranks a misplaced placement in the Work's conditions, as
     // Kratix's Work controller overrides its scheduler's; the placement itself
     // says Misplaced.
@@ -301,7 +357,8 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         kratix_tests::state_store_suite::http_git_store(&client, &namespace, &suffix).await;
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
     kratix_tests::state_store_suite::destination(&client, &dev, &store, &[("env", &dev)]).await;
-    let (_, resource) = install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
+    let (promise_name, resource) =
+        install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "orders", json!({})).await;
     let work_name = work_of(&client, &namespace, "orders").await.name_any();
@@ -318,7 +375,28 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         Some(json!("Pending"))
     );
     assert_eq!(status["workPlacementsCreated"], 1, "{status}");
-    kratix_tests::agent_suite::event_until(&client, &namespace, &work_name, "NoMatchingDestination").await;
+    // Kratix's Events, word for word, from the controller that reports each.
+    let group = unplaced_group(&status);
+    let events = Events {
+        client: &client,
+        namespace: &namespace,
+    };
+    events
+        .expect(
+            &work_name,
+            "Scheduler",
+            "NoMatchingDestination",
+            &format!("waiting for a destination with labels for workloadGroup: {group}"),
+        )
+        .await;
+    events
+        .expect(
+            &work_name,
+            "WorkController",
+            "WaitingDestination",
+            &format!("waiting for destination for workload group: [{group}]"),
+        )
+        .await;
 
     kratix_tests::state_store_suite::destination(&client, &prod, &store, &[("env", &prod)]).await;
     let placed = work_status_until(
@@ -337,6 +415,65 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         condition(&placed, "Ready").map(|c| (c["reason"].clone(), c["message"].clone())),
         Some((json!("AllWorkplacementsScheduled"), json!("Ready")))
     );
+    events
+        .expect(
+            &work_name,
+            "Scheduler",
+            "AllWorkplacementsScheduled",
+            "All workplacements scheduled successfully",
+        )
+        .await;
+    let on_prod = placements_of(&client, &namespace, &work_name)
+        .await
+        .into_iter()
+        .find(|p| p.spec.target_destination_name == prod)
+        .expect("the prod placement");
+    events
+        .expect(
+            &work_name,
+            "Scheduler",
+            "WorkplacementReconciled",
+            &format!(
+                "workplacement reconciled: {}, operation: created",
+                on_prod.name_any()
+            ),
+        )
+        .await;
+    let version = on_prod
+        .status
+        .as_ref()
+        .and_then(|s| s.version_id.clone())
+        .expect("a commit for the written placement");
+    events
+        .expect(
+            &on_prod.name_any(),
+            "WorkPlacementController",
+            "WorkloadsWrittenToStateStore",
+            &format!("successfully written to Destination: {prod} with versionID: {version}"),
+        )
+        .await;
+    for (reason, note) in [
+        ("PipelineStarted", "Configure Pipeline started: place"),
+        (
+            "WorksSucceeded",
+            "All works associated with this resource are ready",
+        ),
+        ("ReconcileSucceeded", "Successfully reconciled"),
+    ] {
+        events.expect("orders", "PromiseController", reason, note).await;
+    }
+    let cluster_scoped = Events {
+        client: &client,
+        namespace: "default",
+    };
+    cluster_scoped
+        .expect(
+            &promise_name,
+            "PromiseController",
+            "Available",
+            "Promise is available",
+        )
+        .await;
     let destinations: Api<Destination> = Api::all(client.clone());
     for name in [&dev, &prod] {
         destinations

@@ -9,13 +9,13 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::kratix_events::{KratixEvent, Reporter};
 use kratix_shared::state_batch::Change;
 use kratix_shared::status_conditions::Condition;
 use kratix_shared::{canary, finalizers, labels};
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self};
 use kube::runtime::{Predicate as _, WatchStreamExt as _, predicates, watcher};
 use serde_json::json;
@@ -321,7 +321,6 @@ async fn delete(
     Ok(Action::await_change())
 }
 
-/// Sets `Ready`; says whether it changed.
 /// Writes the Destination's `Ready` and, when it changed, Kratix's Event for it:
 /// Normal `DestinationReady` "Destination is Ready", or Warning
 /// `DestinationNotReady` with the condition's message.
@@ -334,16 +333,13 @@ async fn report(
     if !write_ready(api, destination, ready.clone()).await? {
         return Ok(());
     }
-    let (type_, reason, note) = if ready.status == "True" {
-        (
-            EventType::Normal,
-            "DestinationReady",
-            "Destination is Ready".to_owned(),
-        )
+    let reporter = Reporter::DestinationController;
+    let event = if ready.status == "True" {
+        KratixEvent::normal(reporter, "DestinationReady", "Destination is Ready")
     } else {
-        (EventType::Warning, "DestinationNotReady", ready.message)
+        KratixEvent::warning(reporter, "DestinationNotReady", ready.message)
     };
-    events::publish_to(agent, events::reference(destination), type_, reason, reason, note).await;
+    events::emit(agent, &events::reference(destination), &event).await;
     Ok(())
 }
 

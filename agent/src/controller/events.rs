@@ -1,25 +1,39 @@
-//! Kubernetes Events about Promises and requests (`kubectl describe` shows
-//! them). An Event that cannot be written is logged, never a failed reconcile.
+//! Kubernetes Events (`kubectl describe` and `kubectl events` show them), each
+//! reported by the Kratix controller that would report it, with Kratix's
+//! reasons and action = reason. What to say is decided in
+//! `kratix_shared::kratix_events`; this writes it. An Event that cannot be
+//! written is logged, never a failed reconcile.
+
+use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use kratix_shared::kratix_events::{self, KratixEvent, Reporter, Severity, Subject};
 use kube::Resource;
 use kube::api::{ApiResource, DynamicObject};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::{Event, EventType, Recorder};
+use serde_json::{Map, Value};
 
 use super::Agent;
 
-pub async fn publish(
-    agent: &Agent,
-    object: &DynamicObject,
-    api_resource: &ApiResource,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) {
-    let mut reference = object.object_ref(api_resource);
-    reference.resource_version = object.meta().resource_version.clone();
-    publish_to(agent, reference, type_, reason, action, note).await;
+/// One recorder per reporting controller: Kratix's Events name the controller
+/// (`reportingController`) and its instance as client-go does,
+/// `<controller>-<pod>`.
+pub struct Recorders(HashMap<Reporter, Recorder>);
+
+impl Recorders {
+    pub fn new(client: &kube::Client, pod: &str) -> Self {
+        let recorders = Reporter::ALL
+            .into_iter()
+            .map(|reporter| {
+                let identity = kube::runtime::events::Reporter {
+                    controller: reporter.name().to_owned(),
+                    instance: Some(format!("{}-{pod}", reporter.name())),
+                };
+                (reporter, Recorder::new(client.clone(), identity))
+            })
+            .collect();
+        Recorders(recorders)
+    }
 }
 
 /// The object's reference with its resourceVersion, as client-go makes it: an
@@ -31,25 +45,44 @@ pub fn reference<K: Resource<DynamicType = ()>>(object: &K) -> ObjectReference {
     reference
 }
 
-/// The same, for an object known by its reference.
-pub async fn publish_to(
-    agent: &Agent,
-    reference: k8s_openapi::api::core::v1::ObjectReference,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) {
-    let event = Event {
+/// The same, for an object of a kind known at run time.
+pub fn dynamic_reference(object: &DynamicObject, api_resource: &ApiResource) -> ObjectReference {
+    let mut reference = object.object_ref(api_resource);
+    reference.resource_version = object.meta().resource_version.clone();
+    reference
+}
+
+/// Writes one Event about the object `reference` names.
+pub async fn emit(agent: &Agent, reference: &ObjectReference, event: &KratixEvent) {
+    let Some(recorder) = agent.recorders.0.get(&event.reporter) else {
+        return;
+    };
+    let type_ = match event.severity {
+        Severity::Normal => EventType::Normal,
+        Severity::Warning => EventType::Warning,
+    };
+    let written = Event {
         type_,
-        reason: reason.to_owned(),
-        note: Some(note),
-        // Events repeat into one series by (type, reason, action, object):
-        // the action keeps a configure and a delete pipeline's starts apart.
-        action: action.to_owned(),
+        reason: event.reason.to_owned(),
+        note: Some(kratix_events::bounded_note(&event.note)),
+        action: event.reason.to_owned(),
         secondary: None,
     };
-    if let Err(error) = agent.recorder.publish(&event, &reference).await {
-        tracing::debug!(%error, reason, "writing an Event failed");
+    if let Err(error) = recorder.publish(&written, reference).await {
+        tracing::debug!(%error, reason = event.reason, "writing an Event failed");
+    }
+}
+
+/// Writes the Events Kratix emits as `subject`'s status goes from `before`
+/// to `after` (just written, about the object `reference` names).
+pub async fn status_changed(
+    agent: &Agent,
+    reference: &ObjectReference,
+    subject: Subject<'_>,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) {
+    for event in kratix_events::on_status_change(subject, before, after) {
+        emit(agent, reference, &event).await;
     }
 }

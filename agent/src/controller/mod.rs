@@ -68,7 +68,7 @@ pub struct Agent {
     pub client: kube::Client,
     /// `None` when there is no `kratix` ConfigMap; replaced when it changes.
     pub config: RwLock<Option<Arc<KratixConfig>>>,
-    pub recorder: kube::runtime::events::Recorder,
+    pub recorders: events::Recorders,
     /// Pipeline objects applied a moment ago, not sent again.
     pub applied: apply::Applied,
     /// Pipelines whose user-permission RBAC may need removing (see

@@ -15,6 +15,7 @@ use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::hash::spec_hash;
+use kratix_shared::kratix_events::{self, KratixEvent, Reporter};
 use kratix_shared::requirements::{self, Found};
 use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
 use kratix_shared::status_conditions::{self, WorkReadiness, WorkflowState, WorksOf};
@@ -24,7 +25,6 @@ use kratix_shared::{finalizers, labels};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
@@ -163,12 +163,17 @@ pub struct PromiseObject {
 }
 
 impl PromiseObject {
-    pub async fn write_if_changed(&self, status: Map<String, Value>) -> Result<bool, ReconcileError> {
-        if status::status_of(&self.object) == status {
-            return Ok(false);
-        }
-        status::replace(&self.api, &self.object, status).await?;
-        Ok(true)
+    pub async fn write_if_changed(
+        &self,
+        agent: &Agent,
+        status: Map<String, Value>,
+    ) -> Result<bool, ReconcileError> {
+        status::write_if_changed(agent, &self.api, &self.object, status).await
+    }
+
+    /// The Promise's reference for an Event about it as read.
+    pub fn reference(&self) -> k8s_openapi::api::core::v1::ObjectReference {
+        events::dynamic_reference(&self.object, &self.api_resource)
     }
 
     pub fn pipelines(
@@ -274,6 +279,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
 /// Kratix (its system test asserts it), and ends a suspension with it; its
 /// requests resume where they were (docs/decisions.md).
 async fn resume_from_pause(
+    agent: &Agent,
     promise: &PromiseObject,
     mut status: Map<String, Value>,
 ) -> Result<Action, ReconcileError> {
@@ -288,7 +294,7 @@ async fn resume_from_pause(
         .map_err(|e| ReconcileError::kube(format!("re-running Promise {}", promise.name), e))?;
     let condition = status_conditions::unpaused();
     status_merge::set(&mut status, &condition, &now());
-    promise.write_if_changed(status).await?;
+    promise.write_if_changed(agent, status).await?;
     Ok(Action::await_change())
 }
 
@@ -299,18 +305,8 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         // As in Kratix, a pause holds deletion too, until it is lifted.
         mark_unavailable(&mut status, "PausedReconciliation", "Paused");
         set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Paused, &[]);
-        if promise.write_if_changed(status).await? {
-            events::publish(
-                agent,
-                &promise.object,
-                &api_resource(),
-                EventType::Warning,
-                "Paused",
-                "Paused",
-                "Reconciliation is paused: kratix.io/paused is true".to_owned(),
-            )
-            .await;
-        }
+        // Kratix's PausedReconciliation Event goes with the status change.
+        promise.write_if_changed(agent, status).await?;
         return Ok(Action::await_change());
     }
     let has_own_workflow = promise
@@ -324,7 +320,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         && promise.object.metadata.deletion_timestamp.is_none()
         && status_conditions::resumed_from_pause(&status)
     {
-        return resume_from_pause(promise, status).await;
+        return resume_from_pause(agent, promise, status).await;
     }
     let validated = validate_promise(&promise.value);
     if promise.object.metadata.deletion_timestamp.is_some() {
@@ -348,7 +344,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         let message = format!("invalid Promise: {}: {}", problem.path, problem.message);
         status.insert("message".to_owned(), Value::String(message.clone()));
         mark_unavailable(&mut status, "PromiseUnavailable", &message);
-        promise.write_if_changed(status).await?;
+        promise.write_if_changed(agent, status).await?;
         return Ok(Action::await_change());
     }
     if let Some(action) = refuse_by_policy(agent, promise, &validated, &mut status).await? {
@@ -370,20 +366,16 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     let was_available = status.get("status").and_then(Value::as_str) == Some("Available");
     let spec_changed = status.get("observedGeneration").and_then(Value::as_i64) != Some(generation);
     if spec_changed && delete_pipelines.len() > 1 {
-        events::publish(
-            agent,
-            &promise.object,
-            &api_resource(),
-            EventType::Warning,
-            "MultipleDeletePipelines",
+        let event = KratixEvent::warning(
+            Reporter::PromiseController,
             "MultipleDeletePipelines",
             format!(
                 "spec.workflows.promise.delete has {} pipelines; only the first ({}) runs",
                 delete_pipelines.len(),
                 delete_pipelines[0].name()
             ),
-        )
-        .await;
+        );
+        events::emit(agent, &promise.reference(), &event).await;
     }
     let requirements = check_requirements(agent, promise).await?;
     if let Some(resource_api) = &resource_api {
@@ -427,7 +419,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         Settled::Suspended { retry_in } => {
             mark_unavailable(&mut status, "WorkflowSuspended", "Suspended");
             set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Suspended, &[]);
-            promise.write_if_changed(status).await?;
+            promise.write_if_changed(agent, status).await?;
             return Ok(retry_in.map_or_else(Action::await_change, Action::requeue));
         }
         Settled::Failed => {
@@ -439,7 +431,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
                 );
             }
             set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Failed, &[]);
-            promise.write_if_changed(status.clone()).await?;
+            promise.write_if_changed(agent, status.clone()).await?;
             return periodic_rerun(agent, promise, &status).await;
         }
         Settled::Paused | Settled::NothingToRun | Settled::Completed => {}
@@ -463,7 +455,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
             "Pending",
             &now(),
         );
-        promise.write_if_changed(status).await?;
+        promise.write_if_changed(agent, status).await?;
         if let Some(resource_api) = &resource_api {
             start_resources(agent, promise, resource_api, look_again).await?;
         }
@@ -497,7 +489,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     status.insert("observedGeneration".to_owned(), Value::from(generation));
     if state == Settled::Completed {
         let works = promise_works(agent, &promise.name).await?;
-        record_last_success(&mut status);
+        record_last_success(&mut status, false);
         set_reconciled(&mut status, WorksOf::Promise, WorkflowState::Completed, &works);
     } else if state == Settled::NothingToRun {
         if let Some(kratix) = status.get_mut("kratix").and_then(Value::as_object_mut) {
@@ -511,21 +503,9 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         let condition = status_conditions::works_succeeded(WorksOf::Promise, &works);
         status_merge::set(&mut status, &condition, &now());
     }
-    promise.write_if_changed(status.clone()).await?;
+    promise.write_if_changed(agent, status.clone()).await?;
     if let Some(resource_api) = &resource_api {
         start_resources(agent, promise, resource_api, look_again).await?;
-    }
-    if became_available {
-        events::publish(
-            agent,
-            &promise.object,
-            &api_resource(),
-            EventType::Normal,
-            "Available",
-            "Available",
-            "Promise is available".to_owned(),
-        )
-        .await;
     }
     if state == Settled::Completed {
         periodic_rerun(agent, promise, &status).await
@@ -634,7 +614,6 @@ async fn check_requirements(agent: &Agent, promise: &PromiseObject) -> Result<Re
 struct Refusal {
     condition: &'static str,
     reason: &'static str,
-    action: &'static str,
     message: String,
 }
 
@@ -660,23 +639,16 @@ async fn refuse(
         &now(),
     );
     status.insert("message".to_owned(), Value::String(refusal.message.clone()));
-    if promise.write_if_changed(status.clone()).await? {
-        events::publish(
-            agent,
-            &promise.object,
-            &api_resource(),
-            EventType::Warning,
-            refusal.reason,
-            refusal.action,
-            refusal.message,
-        )
-        .await;
+    if promise.write_if_changed(agent, status.clone()).await? {
+        let event = KratixEvent::warning(Reporter::PromiseController, refusal.reason, refusal.message);
+        events::emit(agent, &promise.reference(), &event).await;
     }
     Ok(())
 }
 
 /// A refusal that no longer holds: its condition goes.
 async fn lift_refusal(
+    agent: &Agent,
     promise: &PromiseObject,
     status: &mut Map<String, Value>,
     condition: &str,
@@ -687,7 +659,7 @@ async fn lift_refusal(
         .is_some_and(|all| all.iter().any(|c| c["type"] == condition));
     if refused_before {
         remove_condition(status, condition);
-        promise.write_if_changed(status.clone()).await?;
+        promise.write_if_changed(agent, status.clone()).await?;
     }
     Ok(())
 }
@@ -711,7 +683,7 @@ async fn refuse_by_policy(
         &validated.pipelines,
     );
     if refused.is_empty() {
-        lift_refusal(promise, status, policy::POLICY_ADMITTED).await?;
+        lift_refusal(agent, promise, status, policy::POLICY_ADMITTED).await?;
         return Ok(None);
     }
     let fields: Vec<String> = refused
@@ -725,7 +697,6 @@ async fn refuse_by_policy(
     let refusal = Refusal {
         condition: policy::POLICY_ADMITTED,
         reason: policy::REFUSED_BY_POLICY,
-        action: "Admit",
         message,
     };
     refuse(agent, promise, status, refusal).await?;
@@ -765,13 +736,12 @@ async fn refuse_foreign_api(
     status: &mut Map<String, Value>,
 ) -> Result<Option<Action>, ReconcileError> {
     let Some((reason, message)) = api_conflict(&agent.client, &promise.name, resource_api).await? else {
-        lift_refusal(promise, status, API_OWNED).await?;
+        lift_refusal(agent, promise, status, API_OWNED).await?;
         return Ok(None);
     };
     let refusal = Refusal {
         condition: API_OWNED,
         reason,
-        action: "InstallAPI",
         message,
     };
     refuse(agent, promise, status, refusal).await?;
@@ -880,17 +850,11 @@ async fn start_resources(
             .await
             .map_err(|e| ReconcileError::kube(format!("re-running {}", request.name_any()), e))?;
     }
-    events::publish(
+    tracing::info!(promise = %promise.name, requests = listed.items.len(), "re-running every request's workflows");
+    events::emit(
         agent,
-        &promise.object,
-        &api_resource(),
-        EventType::Normal,
-        "ReconcilingResources",
-        "ReconcilingResources",
-        format!(
-            "Re-running the workflows of {} resource requests",
-            listed.items.len()
-        ),
+        &promise.reference(),
+        &kratix_events::reconciling_resources(),
     )
     .await;
     let remove = json!({"metadata": {"labels": {labels::RECONCILE_RESOURCES: null}}});

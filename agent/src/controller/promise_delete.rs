@@ -99,11 +99,11 @@ pub async fn reconcile(
                     state: Settled::Suspended { retry_in },
                     status,
                 } => {
-                    promise.write_if_changed(status).await?;
+                    promise.write_if_changed(agent, status).await?;
                     Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
                 }
                 Step::Settled { status, .. } => {
-                    promise.write_if_changed(status).await?;
+                    promise.write_if_changed(agent, status).await?;
                     Ok(Action::await_change())
                 }
             }

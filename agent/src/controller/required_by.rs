@@ -47,7 +47,7 @@ pub async fn sync(agent: &Agent, requirer: &Promise) -> Result<(), ReconcileErro
         }
         // With the cached resourceVersion: a stale copy is a conflict, and the
         // requirer's reconcile runs again shortly with a fresher one.
-        match status::replace(&api, &required, new_status).await {
+        match status::replace(agent, &api, &required, new_status).await {
             Ok(_) => {}
             Err(error) if error.is_not_found() => {}
             Err(error) => return Err(error),

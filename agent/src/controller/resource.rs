@@ -470,7 +470,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
                     Value::String("Resource requested".to_owned()),
                 );
             }
-            record_last_success(&mut status);
+            record_last_success(&mut status, true);
             set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Completed, &works);
             write_if_changed(&request, status.clone()).await?;
             periodic_rerun(&request, &status).await
@@ -598,10 +598,12 @@ fn set_outputs(status: &mut Map<String, Value>, outputs: Vec<Value>) {
     }
 }
 
-/// `lastSuccessfulConfigureWorkflowTime` (top level, as Kratix's older
-/// releases, and in the configure record under `kratix.workflows`)
-/// from the `ConfigureWorkflowCompleted` transition, once it is True.
-pub fn record_last_success(status: &mut Map<String, Value>) {
+/// `lastSuccessfulConfigureWorkflowTime` in the configure record under
+/// `kratix.workflows` and, with `top_level` (a request's schema has the field,
+/// as Kratix's older releases wrote it; a Promise's has not, and the API server
+/// would drop it), at the top, from the `ConfigureWorkflowCompleted`
+/// transition, once it is True.
+pub fn record_last_success(status: &mut Map<String, Value>, top_level: bool) {
     let Some(time) = status
         .get("conditions")
         .and_then(Value::as_array)
@@ -616,7 +618,9 @@ pub fn record_last_success(status: &mut Map<String, Value>) {
     else {
         return;
     };
-    status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
+    if top_level {
+        status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
+    }
     if let Some(record) = status
         .get_mut("kratix")
         .and_then(|k| k.pointer_mut("/workflows/configure"))
@@ -679,11 +683,7 @@ pub async fn write_if_changed(
     request: &Request<'_>,
     status: Map<String, Value>,
 ) -> Result<bool, ReconcileError> {
-    if status::status_of(&request.object) == status {
-        return Ok(false);
-    }
-    status::replace(&request.api, &request.object, status).await?;
-    Ok(true)
+    status::write_if_changed(&request.context.agent, &request.api, &request.object, status).await
 }
 
 /// The API resource of a Promise's requests.

@@ -10,11 +10,11 @@ use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
 use kratix_shared::hash::resource_hash;
+use kratix_shared::kratix_events::{KratixEvent, Reporter};
 use kratix_shared::labels;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 
 use super::resource::{Context, Request, write_if_changed};
 use super::workflow::{Settled, Step, background};
@@ -144,17 +144,18 @@ pub async fn without_promise(
     if ours.is_empty() {
         return Ok(Action::await_change());
     }
-    events::publish(
-        &context.agent,
-        object,
-        &context.resource,
-        EventType::Warning,
-        "PromiseMissing",
+    let event = KratixEvent::warning(
+        Reporter::PromiseController,
         "PromiseMissing",
         format!(
             "Promise {} no longer exists: its delete pipeline cannot run; removing the finalizers",
             context.promise
         ),
+    );
+    events::emit(
+        &context.agent,
+        &events::dynamic_reference(object, &context.resource),
+        &event,
     )
     .await;
     let remaining: Vec<String> = object

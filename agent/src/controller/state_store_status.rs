@@ -8,12 +8,12 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, SecretReference, StateStoreStatus};
+use kratix_shared::kratix_events::{KratixEvent, Reporter};
 use kratix_shared::status_conditions::Condition;
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde_json::json;
@@ -175,15 +175,12 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
         .await
         .map_err(|e| ReconcileError::kube(format!("writing the status of {} {name}", K::KIND), e))?;
         // Kratix's Events: its Destination tests read them.
-        let (type_, reason, note) = match probed {
-            Ok(()) => (
-                EventType::Normal,
-                "Ready",
-                format!("{} {name:?} is ready", K::KIND),
-            ),
-            Err(_) => (EventType::Warning, "NotReady", ready.message.clone()),
+        let reporter = Reporter::for_store(K::KIND);
+        let event = match probed {
+            Ok(()) => KratixEvent::normal(reporter, "Ready", format!("{} {name:?} is ready", K::KIND)),
+            Err(_) => KratixEvent::warning(reporter, "NotReady", ready.message.clone()),
         };
-        events::publish_to(&agent, events::reference(&*store), type_, reason, reason, note).await;
+        events::emit(&agent, &events::reference(&*store), &event).await;
     }
     Ok(Action::requeue(recheck))
 }

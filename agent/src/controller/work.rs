@@ -11,6 +11,7 @@ use futures::StreamExt as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
+use kratix_shared::kratix_events::{self, KratixEvent, Reporter, Subject};
 use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
 use kratix_shared::status_conditions::Condition;
 use kratix_shared::status_merge::{self, Transition};
@@ -18,7 +19,6 @@ use kratix_shared::work_origin::{self, NamedPromise, WorkOrigin};
 use kratix_shared::{finalizers, labels};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource as _, ResourceExt as _};
@@ -86,7 +86,7 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
     let placements: Api<WorkPlacement> = Api::namespaced(agent.client.clone(), &namespace);
     let of_work = ListParams::default().labels(&format!("{}={name}", labels::WORK));
     if work.metadata.deletion_timestamp.is_some() {
-        return delete(&works, &placements, &work, &of_work).await;
+        return delete(agent, &works, &placements, &work, &of_work).await;
     }
     if !work.finalizers().iter().any(|f| f == finalizers::WORK_CLEANUP) {
         let mut wanted = work.finalizers().to_vec();
@@ -160,31 +160,29 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
                     .workload_groups
                     .get(placement.group)
                     .map(|g| g.id.as_str());
-                write_failed_to_schedule(&works, &work, group.unwrap_or_default()).await?;
+                write_failed_to_schedule(agent, &works, &work, group.unwrap_or_default()).await?;
                 return Err(error);
             }
         };
-        write_placement_conditions(&placements, placement, &applied).await?;
+        let before = existing
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(&placement.name));
+        let operation = match before {
+            None => Some("created"),
+            Some(before) if before.resource_version() != applied.resource_version() => Some("updated"),
+            Some(_) => None,
+        };
+        if let Some(operation) = operation {
+            let event = kratix_events::placement_reconciled(&placement.name, operation);
+            events::emit(agent, &events::reference(&*work), &event).await;
+        }
+        write_placement_conditions(agent, &placements, placement, &applied).await?;
     }
     for obsolete in &plan.obsolete {
         ignore_missing(placements.delete(obsolete, &DeleteParams::default()).await)
             .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {namespace}/{obsolete}"), e))?;
     }
-    let newly_unscheduled = write_status(&works, &work, &plan, &existing).await?;
-    if newly_unscheduled {
-        events::publish_to(
-            agent,
-            events::reference(&*work),
-            EventType::Warning,
-            "NoMatchingDestination",
-            "Schedule",
-            format!(
-                "no Destination matches workload groups {}; label a Destination to match, or change the selectors",
-                plan.unscheduled.join(", ")
-            ),
-        )
-        .await;
-    }
+    write_status(agent, &works, &work, &plan, &existing).await?;
     if !plan.unscheduled.is_empty() && !work.spec.resource_name.is_empty() {
         return Ok(Action::requeue(UNSCHEDULED_RECHECK));
     }
@@ -236,15 +234,12 @@ async fn refuse(agent: &Agent, works: &Api<Work>, work: &Work, problem: &str) ->
         .await
         .map_err(|e| ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e))?;
     tracing::warn!(work = %work.name_any(), namespace = ?work.namespace(), %problem, "work refused");
-    events::publish_to(
-        agent,
-        events::reference(work),
-        EventType::Warning,
+    let event = KratixEvent::warning(
+        Reporter::Scheduler,
         "WorkRefused",
-        "Schedule",
         format!("{problem}; nothing of this Work is written to any state store"),
-    )
-    .await;
+    );
+    events::emit(agent, &events::reference(work), &event).await;
     Ok(())
 }
 
@@ -320,6 +315,7 @@ pub(super) fn status_with<'a, S: serde::Serialize>(
 /// Sets the scheduler's conditions on a WorkPlacement when they changed, guarded
 /// by its resourceVersion so a writer's concurrent `WriteSucceeded` is never lost.
 async fn write_placement_conditions(
+    agent: &Agent,
     placements: &Api<WorkPlacement>,
     placement: &scheduling::Placement,
     current: &WorkPlacement,
@@ -331,7 +327,7 @@ async fn write_placement_conditions(
     if status == before {
         return Ok(());
     }
-    placements
+    let written = placements
         .patch_status(
             &placement.name,
             &PatchParams::default(),
@@ -347,6 +343,10 @@ async fn write_placement_conditions(
                 e,
             )
         })?;
+    let subject = Subject::WorkPlacement {
+        destination: &placement.destination,
+    };
+    events::status_changed(agent, &events::reference(&written), subject, &before, &status).await;
     Ok(())
 }
 
@@ -362,27 +362,33 @@ fn written(placement: Option<&WorkPlacement>) -> Written {
     }
 }
 
-/// Writes the Work's status when it changed; says whether the Work has just
-/// become unschedulable (worth an Event).
-/// `ScheduleSucceeded` and `Ready` False/`FailedToScheduleWorkloads` on the Work.
-/// Merges `status` into the Work's.
+/// Merges `status` into the Work's (whose status was `before`), then emits the
+/// Events Kratix's scheduler and Work controller emit for the change.
 async fn patch_work_status(
+    agent: &Agent,
     works: &Api<Work>,
     work: &Work,
+    before: &Map<String, Value>,
     status: Map<String, Value>,
 ) -> Result<(), ReconcileError> {
-    works
+    let written = works
         .patch_status(
             &work.name_any(),
             &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
+            &Patch::Merge(json!({"status": &status})),
         )
         .await
         .map_err(|e| ReconcileError::kube(format!("writing the status of Work {}", work.name_any()), e))?;
+    let subject = Subject::Work {
+        of_request: !work.spec.resource_name.is_empty(),
+    };
+    events::status_changed(agent, &events::reference(&written), subject, before, &status).await;
     Ok(())
 }
 
+/// `ScheduleSucceeded` and `Ready` False/`FailedToScheduleWorkloads` on the Work.
 async fn write_failed_to_schedule(
+    agent: &Agent,
     works: &Api<Work>,
     work: &Work,
     group_id: &str,
@@ -390,26 +396,22 @@ async fn write_failed_to_schedule(
     let (scheduled, ready) = scheduling::failed_to_schedule(group_id);
     let (current, status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
     if status != current {
-        patch_work_status(works, work, status).await?;
+        patch_work_status(agent, works, work, &current, status).await?;
     }
     Ok(())
 }
 
+/// Writes the Work's status when it changed.
 async fn write_status(
+    agent: &Agent,
     works: &Api<Work>,
     work: &Work,
     plan: &Schedule,
     existing: &[WorkPlacement],
-) -> Result<bool, ReconcileError> {
+) -> Result<(), ReconcileError> {
     let written_as = |name: &str| written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)));
     let (scheduled, ready) = scheduling::work_conditions(plan, &work.spec, written_as);
     let (current, mut status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
-    let was_unscheduled = current
-        .get("conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "ScheduleSucceeded" && c["reason"] == "UnscheduledWorkloads");
     status.insert(
         "workPlacements".to_owned(),
         json!(work.spec.workload_groups.len()),
@@ -436,14 +438,15 @@ async fn write_status(
         status.insert("outputs".to_owned(), Value::Null);
     }
     if status != current {
-        patch_work_status(works, work, status).await?;
+        patch_work_status(agent, works, work, &current, status).await?;
     }
-    Ok(!was_unscheduled && !plan.unscheduled.is_empty())
+    Ok(())
 }
 
 /// A deleted Work: its placements go first (each may hold its own finalizer while
 /// its files are removed from the store), then the Work's finalizer.
 async fn delete(
+    agent: &Agent,
     works: &Api<Work>,
     placements: &Api<WorkPlacement>,
     work: &Work,
@@ -452,24 +455,34 @@ async fn delete(
     if !work.finalizers().iter().any(|f| f == finalizers::WORK_CLEANUP) {
         return Ok(Action::await_change());
     }
-    let remaining = placements
-        .list(of_work)
-        .await
-        .map_err(|e| {
-            ReconcileError::kube(
+    let remaining = match placements.list(of_work).await {
+        Ok(listed) => listed.items,
+        Err(error) => {
+            let event =
+                kratix_events::failed_delete(&format!("failed to list associated workplacements: {error}"));
+            events::emit(agent, &events::reference(work), &event).await;
+            return Err(ReconcileError::kube(
                 format!("listing the WorkPlacements of Work {}", work.name_any()),
-                e,
-            )
-        })?
-        .items;
+                error,
+            ));
+        }
+    };
     if !remaining.is_empty() {
         for placement in remaining
             .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
         {
             let name = placement.name_any();
-            ignore_missing(placements.delete(&name, &DeleteParams::default()).await)
-                .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {name}"), e))?;
+            if let Err(error) = ignore_missing(placements.delete(&name, &DeleteParams::default()).await) {
+                let event = kratix_events::failed_delete(&format!(
+                    "deleting associated workplacement failed: {error}"
+                ));
+                events::emit(agent, &events::reference(work), &event).await;
+                return Err(ReconcileError::kube(
+                    format!("deleting WorkPlacement {name}"),
+                    error,
+                ));
+            }
         }
         return Ok(Action::requeue(DELETE_RECHECK));
     }

@@ -10,13 +10,13 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::kratix_events::{self, KratixEvent, Reporter};
 use kratix_shared::state_batch::{self, Change, PlacementRecord};
 use kratix_shared::state_layout::{self, Layout};
 use kratix_shared::{finalizers, labels};
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
 use serde_json::{Value, json};
@@ -159,13 +159,13 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         let message = format!(
             "Destination {destination_name} does not exist; create it, or the placement's files are written nowhere"
         );
-        write_status(&api, &placement, Err(&message), None, None).await?;
+        write_failure(agent, &api, &placement, &message).await?;
         return Ok(Action::requeue(MISSING_RECHECK));
     };
     let (store, target) = match context.caches.store_and_target(&destination) {
         Ok(found) => found,
         Err(message) => {
-            write_status(&api, &placement, Err(&message), None, None).await?;
+            write_failure(agent, &api, &placement, &message).await?;
             return Ok(Action::requeue(MISSING_RECHECK));
         }
     };
@@ -216,19 +216,8 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             )
             .await?;
             if written.changed {
-                events::publish_to(
-                    agent,
-                    events::reference(&*placement),
-                    EventType::Normal,
-                    "WorkloadsWrittenToStateStore",
-                    "Write",
-                    format!(
-                        "Workloads written to {} {} for Destination {destination_name}",
-                        store.kind(),
-                        store.name()
-                    ),
-                )
-                .await;
+                let event = kratix_events::written(destination_name, written.version.as_deref());
+                events::emit(agent, &events::reference(&*placement), &event).await;
             }
             agent.retries.succeeded(&write_key(&placement));
             let interval = agent.state_store_reconciliation_interval();
@@ -239,20 +228,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             })
         }
         Err(error) => {
-            let message = error.to_string();
-            let was_failing = failing(&placement);
-            write_status(&api, &placement, Err(&message), None, None).await?;
-            if !was_failing {
-                events::publish_to(
-                    agent,
-                    events::reference(&*placement),
-                    EventType::Warning,
-                    "FailedWriteToDestination",
-                    "Write",
-                    message,
-                )
-                .await;
-            }
+            write_failure(agent, &api, &placement, &error.to_string()).await?;
             Ok(Action::requeue(agent.retries.failed(&write_key(&placement))))
         }
     }
@@ -318,15 +294,12 @@ async fn delete(
     let (store, target) = match context.caches.store_and_target(destination) {
         Ok(found) => found,
         Err(message) => {
-            events::publish_to(
-                agent,
-                events::reference(placement),
-                EventType::Warning,
+            let event = KratixEvent::warning(
+                Reporter::WorkPlacementController,
                 "FilesLeftInStateStore",
-                "Delete",
                 format!("{message}; the placement's files could not be removed"),
-            )
-            .await;
+            );
+            events::emit(agent, &events::reference(placement), &event).await;
             set_finalizers(api, placement, &remaining).await?;
             return Ok(Action::await_change());
         }
@@ -355,11 +328,33 @@ async fn delete(
             Ok(Action::await_change())
         }
         Err(error) => {
+            let was_failing = failing(placement);
             let message = format!("removing the files: {error}");
             write_status(api, placement, Err(&message), None, None).await?;
+            if !was_failing {
+                let event = kratix_events::delete_files_failed(&error.to_string());
+                events::emit(agent, &events::reference(placement), &event).await;
+            }
             Ok(Action::requeue(agent.retries.failed(&write_key(placement))))
         }
     }
+}
+
+/// Records a write that failed, or could not be tried, and says so in Kratix's
+/// Warning the first time.
+async fn write_failure(
+    agent: &Agent,
+    api: &Api<WorkPlacement>,
+    placement: &WorkPlacement,
+    message: &str,
+) -> Result<(), ReconcileError> {
+    let was_failing = failing(placement);
+    write_status(api, placement, Err(message), None, None).await?;
+    if !was_failing {
+        let event = kratix_events::write_failed(message);
+        events::emit(agent, &events::reference(placement), &event).await;
+    }
+    Ok(())
 }
 
 /// Sets the writer's conditions and `versionID`, on the freshest copy of the

@@ -14,6 +14,7 @@ use kratix_shared::api::promise::WorkflowRecord;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::kratix_events::{self, KratixEvent, Reporter};
 use kratix_shared::naming::random_suffix;
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
 use kratix_shared::status_merge::{remove_condition, set_condition};
@@ -23,7 +24,6 @@ use kratix_shared::{labels, periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use serde_json::{Map, Value, json};
 
 use super::{Agent, ReconcileError, apply, events, rbac_cleanup, status};
@@ -170,21 +170,21 @@ impl Run<'_> {
         .map_err(|e| ReconcileError::Invalid(format!("rendering the {} workflow: {e}", self.workflow)))
     }
 
-    async fn event(&self, type_: EventType, reason: &str, note: String) {
-        let action = match self.workflow.action {
-            WorkflowAction::Configure => "ConfigurePipeline",
-            WorkflowAction::Delete => "DeletePipeline",
-        };
-        events::publish(
+    async fn announce(&self, event: KratixEvent) {
+        events::emit(
             self.agent,
-            self.object,
-            self.api_resource,
-            type_,
-            reason,
-            action,
-            note,
+            &events::dynamic_reference(self.object, self.api_resource),
+            &event,
         )
         .await;
+    }
+
+    /// "Configure" or "Delete", as Kratix's pipeline Events begin.
+    fn action_word(&self) -> &'static str {
+        match self.workflow.action {
+            WorkflowAction::Configure => "Configure",
+            WorkflowAction::Delete => "Delete",
+        }
     }
 
     /// Removes trigger labels from `seen`, the version of the object the
@@ -238,15 +238,17 @@ impl Run<'_> {
             .is_some_and(|p| p.phase != workflow_engine::FAILED);
         prune_jobs(self.jobs, jobs, progress, self.agent).await;
         workflow_records::write(&mut status, self.workflow.action, &next);
-        let (reason, message) = if configure {
+        let (reason, message, event) = if configure {
             (
                 "ConfigureWorkflowFailed",
                 format!("A Configure Pipeline has failed: {pipeline}"),
+                kratix_events::configure_failed(self.workflow.workflow_type.as_str(), &pipeline),
             )
         } else {
             (
                 "DeleteWorkflowFailed",
                 "The Delete Pipeline has failed".to_owned(),
+                kratix_events::delete_failed(),
             )
         };
         set_condition(
@@ -259,12 +261,7 @@ impl Run<'_> {
         );
         if newly_failed {
             self.finished(progress, index, "failed");
-            self.event(
-                EventType::Warning,
-                reason,
-                format!("A {} Pipeline has failed: {pipeline}", self.workflow),
-            )
-            .await;
+            self.announce(event).await;
         }
         Step::Settled {
             state: Settled::Failed,
@@ -313,7 +310,12 @@ impl Run<'_> {
             &text,
             &now(),
         );
-        self.event(EventType::Warning, reason, text.clone()).await;
+        self.announce(KratixEvent::warning(
+            Reporter::PromiseController,
+            reason,
+            text.clone(),
+        ))
+        .await;
         let next = workflow_engine::refused(progress, index, &text, Timestamp::now());
         Ok(Some(self.fail(progress, next, index, jobs, status).await))
     }
@@ -369,7 +371,7 @@ impl Run<'_> {
             adopted = adopted.get(self.workflow.action).is_some(),
             "workflow record taken over in the keyed layout"
         );
-        status::replace(self.api, self.object, status).await?;
+        status::replace(self.agent, self.api, self.object, status).await?;
         Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
     }
 
@@ -457,12 +459,12 @@ impl Run<'_> {
                     )
                     .await
                     .map_err(|e| ReconcileError::kube(format!("suspending Job {job}"), e))?;
-                self.event(
-                    EventType::Normal,
-                    "PipelineSuspended",
-                    format!("Stopped Job {job} for a manual reconciliation"),
-                )
-                .await;
+                let pipeline = observed
+                    .iter()
+                    .find(|j| j.name == job)
+                    .map_or(job.as_str(), |j| j.pipeline.as_str());
+                self.announce(kratix_events::pipeline_suspended(self.action_word(), pipeline))
+                    .await;
                 Ok(Step::Acted(Action::await_change()))
             }
             Decision::Wait { .. } => Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK))),
@@ -497,7 +499,7 @@ impl Run<'_> {
                     );
                 }
                 // Progress first: a crash after this write re-creates this very Job.
-                let recorded = status::replace(self.api, self.object, status.clone()).await?;
+                let recorded = status::replace(self.agent, self.api, self.object, status.clone()).await?;
                 crash_point(crash_points::PROGRESS_RECORDED);
                 // What asked for this run, and a suspension of the run it replaces
                 // (Kratix lifts it when a spec change or re-run starts afresh).
@@ -524,15 +526,10 @@ impl Run<'_> {
                     return Ok(refused);
                 }
                 crash_point(crash_points::JOB_CREATED);
-                let action = if configure { "Configure" } else { "Delete" };
                 tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
                 self.agent.metrics.pipeline(&self.workflow.to_string(), "started");
-                self.event(
-                    EventType::Normal,
-                    "PipelineStarted",
-                    format!("{action} Pipeline started: {}", names[index]),
-                )
-                .await;
+                self.announce(kratix_events::pipeline_started(self.action_word(), &names[index]))
+                    .await;
                 Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
             }
             Decision::EnsureJob { index, job } => {
@@ -556,7 +553,7 @@ impl Run<'_> {
                 let next =
                     workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());
                 workflow_records::write(&mut status, self.workflow.action, &next);
-                status::replace(self.api, self.object, status).await?;
+                status::replace(self.agent, self.api, self.object, status).await?;
                 Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
             }
             Decision::Refused { index, job, message } => {
@@ -585,8 +582,12 @@ impl Run<'_> {
                     &text,
                     &now(),
                 );
-                self.event(EventType::Warning, workflow_engine::POD_REFUSED, text.clone())
-                    .await;
+                self.announce(KratixEvent::warning(
+                    Reporter::PromiseController,
+                    workflow_engine::POD_REFUSED,
+                    text.clone(),
+                ))
+                .await;
                 let next = workflow_engine::refused(&progress, index, &text, Timestamp::now());
                 Ok(self.fail(&progress, next, index, &jobs, status).await)
             }
