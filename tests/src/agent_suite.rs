@@ -302,6 +302,14 @@ pub async fn kratix_event_until(
     assert_eq!(event.action.as_deref(), Some(reason), "{event:?}");
 }
 
+/// Waits for each of a Promise's Events, `(reason, note)`, as Kratix's
+/// PromiseController reports them (a cluster-scoped object's are in `default`).
+pub async fn promise_events_until(client: &kube::Client, promise: &str, expected: &[(&str, &str)]) {
+    for (reason, note) in expected {
+        kratix_event_until(client, "default", promise, "PromiseController", reason, note).await;
+    }
+}
+
 pub fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
     status["conditions"]
         .as_array()

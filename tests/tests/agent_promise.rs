@@ -71,21 +71,16 @@ async fn a_promise_runs_its_configure_workflow_and_writes_its_dependencies_befor
         status["message"], "operator installed",
         "the pipeline's message is kept"
     );
-    for (reason, note) in [
-        ("PipelineStarted", "Configure Pipeline started: setup"),
-        ("ConfigureWorkflowCompleted", "All workflows completed"),
-        ("Available", "Promise is available"),
-    ] {
-        kratix_tests::agent_suite::kratix_event_until(
-            &client,
-            "default",
-            &promise_name,
-            "PromiseController",
-            reason,
-            note,
-        )
-        .await;
-    }
+    kratix_tests::agent_suite::promise_events_until(
+        &client,
+        &promise_name,
+        &[
+            ("PipelineStarted", "Configure Pipeline started: setup"),
+            ("ConfigureWorkflowCompleted", "All workflows completed"),
+            ("Available", "Promise is available"),
+        ],
+    )
+    .await;
     assert_eq!(
         condition(&status, "Available").map(|c| c["reason"].clone()),
         Some(json!("PromiseAvailable"))
@@ -318,20 +313,15 @@ async fn a_promise_waits_for_the_promises_it_requires() {
     })
     .await;
     assert_eq!(ready["requiredPromises"][0]["state"], "Requirement installed");
-    for (reason, note) in [
-        ("RequirementsFulfilled", "All required promises are available"),
-        ("Available", "Promise is available"),
-    ] {
-        kratix_tests::agent_suite::kratix_event_until(
-            &client,
-            "default",
-            &promise_name,
-            "PromiseController",
-            reason,
-            note,
-        )
-        .await;
-    }
+    kratix_tests::agent_suite::promise_events_until(
+        &client,
+        &promise_name,
+        &[
+            ("RequirementsFulfilled", "All required promises are available"),
+            ("Available", "Promise is available"),
+        ],
+    )
+    .await;
     // No configure workflow: its Works say WorksSucceeded and nothing says
     // Reconciled, as in Kratix (the wait's RequirementsNotFulfilled is gone).
     let settled = promise_status_until(&client, &promise_name, "the Promise's Works to be judged", |s| {

@@ -54,6 +54,19 @@ pub fn dynamic_reference(object: &DynamicObject, api_resource: &ApiResource) -> 
 
 /// Writes one Event about the object `reference` names.
 pub async fn emit(agent: &Agent, reference: &ObjectReference, event: &KratixEvent) {
+    emit_related(agent, reference, None, event).await;
+}
+
+/// The same, naming a second object the Event is about. Events of one reason
+/// about one object at one resourceVersion repeat into a single series (its
+/// first note kept); a related object tells several apart, as a Work's Events
+/// about each of its placements.
+pub async fn emit_related(
+    agent: &Agent,
+    reference: &ObjectReference,
+    related: Option<ObjectReference>,
+    event: &KratixEvent,
+) {
     let Some(recorder) = agent.recorders.0.get(&event.reporter) else {
         return;
     };
@@ -66,7 +79,7 @@ pub async fn emit(agent: &Agent, reference: &ObjectReference, event: &KratixEven
         reason: event.reason.to_owned(),
         note: Some(kratix_events::bounded_note(&event.note)),
         action: event.reason.to_owned(),
-        secondary: None,
+        secondary: related,
     };
     if let Err(error) = recorder.publish(&written, reference).await {
         tracing::debug!(%error, reason = event.reason, "writing an Event failed");

@@ -174,7 +174,8 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         };
         if let Some(operation) = operation {
             let event = kratix_events::placement_reconciled(&placement.name, operation);
-            events::emit(agent, &events::reference(&*work), &event).await;
+            let related = Some(events::reference(&applied));
+            events::emit_related(agent, &events::reference(&*work), related, &event).await;
         }
         write_placement_conditions(agent, &placements, placement, &applied).await?;
     }
