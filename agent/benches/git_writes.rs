@@ -1,6 +1,6 @@
 //! Writing the outputs of many resources to a Git state store: the agent's
 //! writer, which commits and pushes every pending placement as one batch, against
-//! the reference's way (contract 12.2: one commit and one push per placement on a
+//! the reference's way (one commit and one push per placement on a
 //! warm clone), both with the `git` command line against the same local Git
 //! server over HTTP with basic auth. Prints both times and their ratio.
 //!
@@ -16,9 +16,9 @@ use kratix_agent::state_store::credentials::GitAuth;
 use kratix_agent::state_store::git::GitRepo;
 use kratix_shared::api::state_store::GitStateStoreSpec;
 use kratix_shared::api::work::Workload;
-use kratix_shared::compression::compress;
-use kratix_shared::state_batch::{Change, PlacementRecord, Target};
-use kratix_shared::state_layout::{self, Layout};
+use kratix_shared::codec::compression::compress;
+use kratix_shared::delivery::state_batch::{Change, PlacementRecord, Target};
+use kratix_shared::delivery::state_layout::{self, Layout};
 use kratix_tests::git_server::{GitServer, PASSWORD, USERNAME};
 
 fn placements(count: usize) -> Vec<PlacementRecord> {

@@ -6,7 +6,7 @@ pub mod crash_points;
 pub mod endpoints;
 pub mod leader;
 /// What installs the agent; the plugin's `install` applies the same objects.
-pub use kratix_shared::agent_manifests as manifests;
+pub use kratix_shared::install::agent_manifests as manifests;
 pub mod metrics;
 pub mod pipeline_pod;
 pub mod state_store;

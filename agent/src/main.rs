@@ -82,13 +82,13 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Crds => {
-            print!("{}", kratix_shared::crds::to_yaml()?);
+            print!("{}", kratix_shared::install::crds::to_yaml()?);
             return Ok(());
         }
         Command::Manifests { image, http_port } => {
             print!(
                 "{}",
-                kratix_shared::yaml::to_yaml_stream(&manifests::objects(image, *http_port))?
+                kratix_shared::codec::yaml::to_yaml_stream(&manifests::objects(image, *http_port))?
             );
             return Ok(());
         }
@@ -205,12 +205,18 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
     let pod = std::env::var("POD_NAME")
         .ok()
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("{}-{}", manifests::NAME, kratix_shared::naming::random_suffix()));
+        .unwrap_or_else(|| {
+            format!(
+                "{}-{}",
+                manifests::NAME,
+                kratix_shared::api::naming::random_suffix()
+            )
+        });
     let elector = options.leader_elect.then(|| {
         let namespace = options.leader_elect_namespace.clone().unwrap_or_else(|| {
             identity
                 .as_ref()
-                .map_or(kratix_shared::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str())
+                .map_or(kratix_shared::api::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str())
                 .to_owned()
         });
         leader::Elector::new(
@@ -293,7 +299,7 @@ mod tests {
     #[test]
     fn committed_crds_match_the_generated_ones() {
         let committed = include_str!("../manifests/crds.yaml");
-        let generated = kratix_shared::crds::to_yaml().expect("CRDs encode");
+        let generated = kratix_shared::install::crds::to_yaml().expect("CRDs encode");
         assert!(
             committed == generated,
             "agent/manifests/crds.yaml is stale: run `cargo run -p kratix-agent -- crds > agent/manifests/crds.yaml`"

@@ -11,9 +11,9 @@ use kratix_agent::state_store::credentials::GitAuth;
 use kratix_agent::state_store::git::GitRepo;
 use kratix_shared::api::state_store::GitStateStoreSpec;
 use kratix_shared::api::work::Workload;
-use kratix_shared::compression::compress;
-use kratix_shared::state_batch::{Change, PlacementRecord, Target};
-use kratix_shared::state_layout::Layout;
+use kratix_shared::codec::compression::compress;
+use kratix_shared::delivery::state_batch::{Change, PlacementRecord, Target};
+use kratix_shared::delivery::state_layout::Layout;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")

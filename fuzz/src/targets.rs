@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 
 use kratix_shared::api::work::Workload;
-use kratix_shared::compression::compress;
-use kratix_shared::state_batch::{self, Change, PlacementRecord, StoreContents, Target};
-use kratix_shared::state_layout::{self, Layout, PlacementView};
-use kratix_shared::{status_merge, validate, work_output, workflow_control, yaml};
+use kratix_shared::codec::compression::compress;
+use kratix_shared::delivery::state_batch::{self, Change, PlacementRecord, StoreContents, Target};
+use kratix_shared::delivery::state_layout::{self, Layout, PlacementView};
+use kratix_shared::{
+    codec::yaml, pipeline_pod::work_output, validate, workflow::control, workflow::status_merge,
+};
 use serde_json::json;
 
 pub struct FuzzTarget {
@@ -92,7 +94,7 @@ fn destination_selectors(input: &[u8]) {
 }
 
 fn workflow_control(input: &[u8]) {
-    if let Ok(control) = workflow_control::WorkflowControl::parse("workflow-control.yaml", &text(input)) {
+    if let Ok(control) = control::WorkflowControl::parse("workflow-control.yaml", &text(input)) {
         let _ = control.stops_workflow();
     }
 }

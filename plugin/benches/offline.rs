@@ -7,9 +7,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kratix_shared::api::WorkflowType;
+use kratix_shared::authoring::source;
 use kratix_shared::render::request::resource_request;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workflow_objects};
-use kratix_shared::source;
 use kratix_shared::validate::validate_promise;
 
 const CORPUS_ROUNDS: usize = 20;

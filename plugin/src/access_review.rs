@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
-use kratix_shared::rbac_grants::{Access, ServiceAccountRef};
+use kratix_shared::report::rbac_grants::{Access, ServiceAccountRef};
 use kube::api::{Api, PostParams};
 use kube::discovery::{Discovery, Scope};
 

@@ -232,7 +232,7 @@ pub struct InstallArgs {
     pub timeout: std::time::Duration,
     /// Port of the agent's /healthz, /readyz and /metrics; 0 picks a free one and drops
     /// the probes (for test platforms whose pods share the host's network).
-    #[arg(long, value_name = "PORT", default_value_t = kratix_shared::agent_manifests::HTTP_PORT)]
+    #[arg(long, value_name = "PORT", default_value_t = kratix_shared::install::agent_manifests::HTTP_PORT)]
     pub metrics_port: u16,
     #[command(flatten)]
     pub cluster: crate::cluster::ClusterArgs,
@@ -251,7 +251,7 @@ pub struct UninstallArgs {
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    kratix_shared::duration::parse_go_duration(text).map_err(|e| format!("{e}; write 30s, 5m or 1h"))
+    kratix_shared::codec::duration::parse_go_duration(text).map_err(|e| format!("{e}; write 30s, 5m or 1h"))
 }
 
 #[derive(Subcommand, Debug)]

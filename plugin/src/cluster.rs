@@ -93,7 +93,7 @@ fn request_timeout(text: &str) -> Result<Option<Duration>> {
     let duration = if text.chars().all(|c| c.is_ascii_digit()) {
         Duration::from_secs(text.parse().unwrap_or(0))
     } else {
-        kratix_shared::duration::parse_go_duration(text)
+        kratix_shared::codec::duration::parse_go_duration(text)
             .map_err(|e| anyhow!("--request-timeout {text:?}: {e}; write 30s, 1m or 0"))?
     };
     Ok((!duration.is_zero()).then_some(duration))

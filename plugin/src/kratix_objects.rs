@@ -7,9 +7,9 @@ use anyhow::{Result, anyhow, bail};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
-use kratix_shared::labels;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use serde_json::Value;
@@ -407,7 +407,10 @@ pub async fn promise_works(cluster: &Cluster, promise: &str) -> Result<Vec<Value
 /// Kratix's own controller counts too.
 pub async fn agent_installed(cluster: &Cluster) -> bool {
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), labels::SYSTEM_NAMESPACE);
-    for name in [kratix_shared::agent_manifests::NAME, REFERENCE_CONTROLLER] {
+    for name in [
+        kratix_shared::install::agent_manifests::NAME,
+        REFERENCE_CONTROLLER,
+    ] {
         if !matches!(deployments.get_opt(name).await, Ok(None)) {
             return true;
         }

@@ -8,7 +8,7 @@ use crate::cli::OutputFormat;
 /// Objects as a YAML stream or a JSON `v1` List.
 pub fn format_objects(objects: &[Value], format: OutputFormat) -> Result<String> {
     match format {
-        OutputFormat::Yaml => kratix_shared::yaml::to_yaml_stream(objects).context("encoding YAML"),
+        OutputFormat::Yaml => kratix_shared::codec::yaml::to_yaml_stream(objects).context("encoding YAML"),
         OutputFormat::Json => {
             let list = json!({
                 "apiVersion": "v1",

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use kratix_shared::api::{WorkflowAction, WorkflowType};
+use kratix_shared::authoring::source;
+use kratix_shared::codec::yaml::parse_documents;
 use kratix_shared::render::request::resource_request;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workflow_objects};
-use kratix_shared::source;
 use kratix_shared::validate::{Severity, validate_promise};
-use kratix_shared::yaml::parse_documents;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/marketplace");

@@ -380,7 +380,7 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
             reconciles / requests as f64
         );
         println!("  agent CPU time: {cpu:.1} s (the control plane, the node and the pipeline processes share the machine)");
-        let limit = kratix_shared::agent_manifests::MEMORY_LIMIT_MIB;
+        let limit = kratix_shared::install::agent_manifests::MEMORY_LIMIT_MIB;
         println!(
             "  agent peak RSS: {rss:.1} MiB   (target < {TARGET_RSS_MIB} MiB: {}; under half the Deployment's {limit} MiB limit: {})",
             verdict(rss < TARGET_RSS_MIB),

@@ -248,14 +248,14 @@ pub fn adapter_image() -> String {
 pub async fn install_kratix_crds(client: &kube::Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in kratix_shared::crds::all() {
+    for crd in kratix_shared::install::crds::all() {
         match api.create(&PostParams::default(), &crd).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(error) => panic!("installing {:?}: {error}", crd.metadata.name),
         }
     }
-    for crd in kratix_shared::crds::all() {
+    for crd in kratix_shared::install::crds::all() {
         wait_established(client, &crd.metadata.name.unwrap_or_default()).await;
     }
 }

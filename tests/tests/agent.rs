@@ -323,7 +323,7 @@ async fn a_pipeline_can_ask_to_retry_and_is_run_again_after_the_delay() {
     })
     .await;
     // The re-run saw `attempts: 1` (it succeeded only then); a pipeline that runs
-    // through clears its suspension details, attempts included (contract 5.4).
+    // through clears its suspension details, attempts included (as in Kratix).
     assert_eq!(
         done["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"],
         "Succeeded"

@@ -1,4 +1,4 @@
-//! Delete flows against the local platform (contract 11): a request's delete
+//! Delete flows against the local platform: a request's delete
 //! pipeline runs before it goes, its Works and Jobs are cleaned up after; a
 //! failed delete pipeline holds the request until it is fixed; deleting a
 //! Promise runs its own delete pipeline, deletes its requests (each running

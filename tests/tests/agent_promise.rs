@@ -1,11 +1,11 @@
-//! The Promise side of the agent against the local platform (contract 10): its
+//! The Promise side of the agent against the local platform: its
 //! own configure workflow and dependencies, an update re-running every
 //! request, `kratix.io/reconcile-resources`, and required Promises.
 
 use std::path::Path;
 
 use kratix_shared::api::work::Work;
-use kratix_shared::compression::decompress;
+use kratix_shared::codec::compression::decompress;
 use kratix_tests::agent_suite::{
     Setup, cache_promise, condition, install_promise, pipeline, promise_status_until, promises, request,
     status_until,

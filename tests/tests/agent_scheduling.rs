@@ -1,4 +1,4 @@
-//! Scheduling Works onto Destinations (contract 12.1) against the local platform:
+//! Scheduling Works onto Destinations against the local platform:
 //! a request's workload groups become WorkPlacements on the Destinations their
 //! selectors match, a Destination that stops matching leaves its placement marked
 //! misplaced, a group with nowhere to go is reported and placed once a Destination

@@ -1,4 +1,4 @@
-//! Pipeline output written to Git state stores (contract 12), on the local
+//! Pipeline output written to Git state stores, on the local
 //! platform with real pipeline pods and a real Git server on loopback: files
 //! land under each Destination's path with the contract's layout, an update
 //! rewrites them and removes what is no longer output, a delete removes them, a
@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
+use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::api::work::WorkPlacement;
-use kratix_shared::naming::md5_hex;
 use kratix_tests::agent_suite::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
 use kratix_tests::git_server::{self, GitServer};
 use kratix_tests::s3_server::{self, S3Server};
@@ -674,7 +674,7 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
         &namespace,
         &kube::api::ApiResource::erase::<kratix_shared::api::work::Work>(&()),
     );
-    let compress = |text: &str| kratix_shared::compression::compress(text.as_bytes());
+    let compress = |text: &str| kratix_shared::codec::compression::compress(text.as_bytes());
     let work: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Work",
         "metadata": {"name": format!("escape-{suffix}"), "namespace": namespace},

@@ -1,4 +1,4 @@
-//! Drift in a state store is repaired (contract 12.2, pain point 12): with a short
+//! Drift in a state store is repaired: with a short
 //! `stateStoreReconciliationInterval`, files edited or deleted in the Git
 //! repository behind the agent's back are written again. Its own test binary,
 //! because the interval is set in the `kratix` ConfigMap, which every test of an

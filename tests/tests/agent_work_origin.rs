@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::api::workflow::Workflow;
-use kratix_shared::naming::md5_hex;
 use kratix_shared::render::names::pipeline_id;
 use kratix_tests::agent_suite::{
     Setup, TIMEOUT, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
@@ -82,7 +82,7 @@ async fn a_pipeline_cannot_write_another_promises_dependencies_from_its_namespac
         "spec": {"promiseName": victim, "workloadGroups": [{
             "id": md5_hex(b"."), "directory": ".",
             "workloads": [{"filepath": "victim.yaml",
-                "content": kratix_shared::compression::compress(b"kind: Forged\n")}],
+                "content": kratix_shared::codec::compression::compress(b"kind: Forged\n")}],
             "destinationSelectors": [{"matchLabels": {"env": dev}, "source": "promise"}],
         }]},
     }))

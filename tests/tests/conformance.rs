@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_shared::resource_crd::resource_crd;
-use kratix_shared::source;
+use kratix_shared::authoring::source;
+use kratix_shared::render::resource_crd::resource_crd;
 use kratix_shared::validate::validate_promise;
 use kratix_tests::support::{Platform, wait_for};
 use kube::api::{Api, PostParams};

@@ -14,7 +14,7 @@ use kratix_shared::api::Workflow;
 use kratix_shared::api::pipeline::parse_pipelines;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
-use kratix_shared::compression::decompress;
+use kratix_shared::codec::compression::decompress;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow};
 use kratix_tests::images::ImageSpec;
 use kratix_tests::support::{Platform, adapter_image, install_kratix_crds, wait_for};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kratix_shared::config::{CONFIGMAP_KEY, CONFIGMAP_NAME, KratixConfig};
-use kratix_shared::labels::SYSTEM_NAMESPACE;
+use kratix_shared::api::config::{CONFIGMAP_KEY, CONFIGMAP_NAME, KratixConfig};
+use kratix_shared::api::labels::SYSTEM_NAMESPACE;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt as _, watcher};
 

@@ -1,14 +1,14 @@
-//! A Promise's `spec.dependencies` as one Work in `kratix-platform-system`
-//! (contract 10.1 step 7): created, brought up to date, or deleted when the
+//! A Promise's `spec.dependencies` as one Work in `kratix-platform-system`:
+//! created, brought up to date, or deleted when the
 //! Promise no longer has any.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::Promise;
+use kratix_shared::api::labels::SYSTEM_NAMESPACE;
+use kratix_shared::api::naming::random_object_name;
 use kratix_shared::api::work::Work;
-use kratix_shared::dependencies::{dependencies_work, work_base_name, work_labels};
-use kratix_shared::labels::SYSTEM_NAMESPACE;
-use kratix_shared::naming::random_object_name;
+use kratix_shared::render::dependencies::{dependencies_work, work_base_name, work_labels};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;

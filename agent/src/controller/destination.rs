@@ -1,4 +1,4 @@
-//! The Destination controller (contract 2.3, 12.3): writes the canary files and
+//! The Destination controller: writes the canary files and
 //! reports `Ready`, says when two Destinations of one store share a path, and,
 //! with `cleanup: all`, removes every placement on the Destination and the
 //! canaries before the Destination goes.
@@ -9,10 +9,10 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
-use kratix_shared::kratix_events::{KratixEvent, Reporter};
-use kratix_shared::state_batch::Change;
-use kratix_shared::status_conditions::Condition;
-use kratix_shared::{canary, finalizers, labels};
+use kratix_shared::delivery::state_batch::Change;
+use kratix_shared::workflow::conditions::Condition;
+use kratix_shared::workflow::events::{KratixEvent, Reporter};
+use kratix_shared::{api::labels, delivery::canary, workflow::finalizers};
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -140,8 +140,8 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
             other.name_any() != name
                 && other.metadata.deletion_timestamp.is_none()
                 && other.spec.state_store_ref == destination.spec.state_store_ref
-                && kratix_shared::state_layout::join(&[&other.spec.path])
-                    == kratix_shared::state_layout::join(&[&destination.spec.path])
+                && kratix_shared::delivery::state_layout::join(&[&other.spec.path])
+                    == kratix_shared::delivery::state_layout::join(&[&destination.spec.path])
         })
         .map(|other| other.name_any())
         .min();

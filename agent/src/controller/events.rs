@@ -1,13 +1,13 @@
 //! Kubernetes Events (`kubectl describe` and `kubectl events` show them), each
 //! reported by the Kratix controller that would report it, with Kratix's
 //! reasons and action = reason. What to say is decided in
-//! `kratix_shared::kratix_events`; this writes it. An Event that cannot be
+//! `kratix_shared::workflow::events`; this writes it. An Event that cannot be
 //! written is logged, never a failed reconcile.
 
 use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kratix_shared::kratix_events::{self, KratixEvent, Reporter, Severity, Subject};
+use kratix_shared::workflow::events::{self, KratixEvent, Reporter, Severity, Subject};
 use kube::Resource;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::events::{Event, EventType, Recorder};
@@ -77,7 +77,7 @@ pub async fn emit_related(
     let written = Event {
         type_,
         reason: event.reason.to_owned(),
-        note: Some(kratix_events::bounded_note(&event.note)),
+        note: Some(events::bounded_note(&event.note)),
         action: event.reason.to_owned(),
         secondary: related,
     };
@@ -95,7 +95,7 @@ pub async fn status_changed(
     before: &Map<String, Value>,
     after: &Map<String, Value>,
 ) {
-    for event in kratix_events::on_status_change(subject, before, after) {
+    for event in events::on_status_change(subject, before, after) {
         emit(agent, reference, &event).await;
     }
 }

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use kratix_shared::config::KratixConfig;
+use kratix_shared::api::config::KratixConfig;
 use kratix_shared::render::AdapterImage;
 use tokio::sync::Mutex;
 

@@ -1,4 +1,4 @@
-//! The Promise controller (contract 10): validates the Promise, keeps its
+//! The Promise controller: validates the Promise, keeps its
 //! finalizers, checks its required Promises, installs its API's CRD, writes its
 //! dependencies Work, runs its configure workflow, and then starts (or re-runs)
 //! the resource controller of its API.
@@ -11,17 +11,17 @@ use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::Promise;
+use kratix_shared::api::hash::spec_hash;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::hash::spec_hash;
-use kratix_shared::kratix_events::{self, KratixEvent, Reporter};
-use kratix_shared::requirements::{self, Found};
-use kratix_shared::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
-use kratix_shared::status_conditions::{self, WorkReadiness, WorkflowState, WorksOf};
-use kratix_shared::status_merge::{self, remove_condition, set_condition};
+use kratix_shared::render::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
 use kratix_shared::validate::{Severity, policy, validate_promise};
-use kratix_shared::{finalizers, labels};
+use kratix_shared::workflow::conditions::{self, WorkReadiness, WorkflowState, WorksOf};
+use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter};
+use kratix_shared::workflow::requirements::{self, Found};
+use kratix_shared::workflow::status_merge::{self, remove_condition, set_condition};
+use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
@@ -292,7 +292,7 @@ async fn resume_from_pause(
         .patch(&promise.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(|e| ReconcileError::kube(format!("re-running Promise {}", promise.name), e))?;
-    let condition = status_conditions::unpaused();
+    let condition = conditions::unpaused();
     status_merge::set(&mut status, &condition, &now());
     promise.write_if_changed(agent, status).await?;
     Ok(Action::await_change())
@@ -318,7 +318,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         .is_some_and(|p| !p.configure.is_empty());
     if has_own_workflow
         && promise.object.metadata.deletion_timestamp.is_none()
-        && status_conditions::resumed_from_pause(&status)
+        && conditions::resumed_from_pause(&status)
     {
         return resume_from_pause(agent, promise, status).await;
     }
@@ -500,7 +500,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         // wait for requirements, or from a workflow since removed, would mislead).
         remove_condition(&mut status, "Reconciled");
         let works = promise_works(agent, &promise.name).await?;
-        let condition = status_conditions::works_succeeded(WorksOf::Promise, &works);
+        let condition = conditions::works_succeeded(WorksOf::Promise, &works);
         status_merge::set(&mut status, &condition, &now());
     }
     promise.write_if_changed(agent, status.clone()).await?;

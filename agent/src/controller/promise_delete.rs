@@ -1,4 +1,4 @@
-//! Deleting a Promise (contract 11.2): its finalizers are worked through in
+//! Deleting a Promise: its finalizers are worked through in
 //! order, one step per pass: its delete pipeline, its Jobs, its requests
 //! (each running its own delete flow), everything it created (RBAC, service
 //! accounts, ConfigMaps), its Works, and last its API's CRD.
@@ -8,15 +8,15 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::Workflow;
+use kratix_shared::api::hash::spec_hash;
+use kratix_shared::api::labels;
 use kratix_shared::api::work::Work;
-use kratix_shared::finalizers::{
+use kratix_shared::render::resource_crd::resource_crd;
+use kratix_shared::validate::Validated;
+use kratix_shared::workflow::finalizers::{
     self, API_CRD_CLEANUP, DELETE_WORKFLOWS, DEPENDANT_RESOURCES_CLEANUP, DEPENDENCIES_CLEANUP,
     RESOURCE_REQUEST_CLEANUP, WORKFLOWS_CLEANUP,
 };
-use kratix_shared::hash::spec_hash;
-use kratix_shared::labels;
-use kratix_shared::resource_crd::resource_crd;
-use kratix_shared::validate::Validated;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;

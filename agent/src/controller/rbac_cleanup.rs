@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kratix_shared::api::Workflow;
-use kratix_shared::labels;
+use kratix_shared::api::labels;
 use kratix_shared::render::PipelineResources;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use kube::{Resource, ResourceExt};
@@ -112,7 +112,8 @@ impl StaleCheck {
 /// longer contains (a permission removed from the Promise). Only objects
 /// labelled with this pipeline's workflow type and action count, so a
 /// configure and a delete pipeline of the same name never remove each other's
-/// (the reference's quirk 17.11).
+/// (in the reference they can: its stale-RBAC selector ignores type and
+/// action).
 pub async fn remove_stale_user_rbac(
     client: &kube::Client,
     workflow: Workflow,
@@ -144,7 +145,9 @@ pub async fn remove_stale_user_rbac(
 }
 
 /// Deletes every binding, role, service account and ConfigMap labelled with
-/// `promise` (contract 11.2 step 6). Returns how many were still there.
+/// `promise`, for a Promise's
+/// `kratix.io/dynamic-controller-dependant-resources-cleanup` finalizer.
+/// Returns how many were still there.
 pub async fn delete_everything_of_promise(
     client: &kube::Client,
     promise: &str,

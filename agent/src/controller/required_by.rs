@@ -1,11 +1,11 @@
-//! `status.requiredBy` on the Promises a Promise requires (contract 10.1 step 5).
+//! `status.requiredBy` on the Promises a Promise requires.
 //! Each requirer keeps its own entries there and takes them away when it stops
 //! requiring a Promise or is deleted; the list is informational (requirers are
 //! woken by the Promise controller's own watch, not by reading it).
 
 use kratix_shared::api::Promise;
 use kratix_shared::api::promise::RequiredBy;
-use kratix_shared::requirements;
+use kratix_shared::workflow::requirements;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
+use kratix_shared::api::hash::resource_hash;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
-use kratix_shared::hash::resource_hash;
-use kratix_shared::status_conditions::{WorkReadiness, WorkflowState, WorksOf, reconciled, works_succeeded};
-use kratix_shared::status_merge::{self, set_condition};
 use kratix_shared::validate::{Validated, validate_promise};
-use kratix_shared::{finalizers, labels, periodic};
+use kratix_shared::workflow::conditions::{
+    WorkReadiness, WorkflowState, WorksOf, reconciled, works_succeeded,
+};
+use kratix_shared::workflow::status_merge::{self, set_condition};
+use kratix_shared::{api::labels, workflow::finalizers, workflow::periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};

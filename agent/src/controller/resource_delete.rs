@@ -1,17 +1,17 @@
-//! Deleting a resource request (contract 11.1): its finalizers are worked
+//! Deleting a resource request: its finalizers are worked
 //! through in order, one step per pass: the delete pipeline (its output is
 //! discarded), then its Works, then its Jobs.
 
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
+use kratix_shared::api::hash::resource_hash;
+use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
-use kratix_shared::hash::resource_hash;
-use kratix_shared::kratix_events::{KratixEvent, Reporter};
-use kratix_shared::labels;
+use kratix_shared::workflow::events::{KratixEvent, Reporter};
+use kratix_shared::workflow::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;

@@ -1,13 +1,13 @@
 //! Per-object backoff: how many times in a row each object's reconcile (or
 //! write) failed, and how long to wait before the next try
-//! (`kratix_shared::periodic::retry_delay`). kube-runtime's controller retries
+//! (`kratix_shared::workflow::periodic::retry_delay`). kube-runtime's controller retries
 //! on whatever the error policy says and keeps no count of its own.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kratix_shared::periodic::retry_delay;
+use kratix_shared::workflow::periodic::retry_delay;
 
 /// An entry not failed again for this long is forgotten (its object is gone, or
 /// succeeded without saying so): well past the longest wait.

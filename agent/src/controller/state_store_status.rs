@@ -1,4 +1,4 @@
-//! The state stores' readiness (contract 2.4): each GitStateStore and
+//! The state stores' readiness: each GitStateStore and
 //! BucketStateStore is reached with its credentials, and its `status`, `Ready` condition and `observedGeneration`
 //! say whether that worked and, when not, git's own words (credentials removed).
 
@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, SecretReference, StateStoreStatus};
-use kratix_shared::kratix_events::{KratixEvent, Reporter};
-use kratix_shared::status_conditions::Condition;
+use kratix_shared::workflow::conditions::Condition;
+use kratix_shared::workflow::events::{KratixEvent, Reporter};
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::PartialObjectMeta;

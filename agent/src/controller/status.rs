@@ -2,8 +2,8 @@
 //! so that a concurrent writer (a pipeline's status-writer) is never overwritten.
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kratix_shared::kratix_events::Subject;
-use kratix_shared::labels;
+use kratix_shared::api::labels;
+use kratix_shared::workflow::events::Subject;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Map, Value};

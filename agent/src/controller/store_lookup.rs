@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
-use kratix_shared::state_batch::Target;
-use kratix_shared::state_layout::Layout;
+use kratix_shared::delivery::state_batch::Target;
+use kratix_shared::delivery::state_layout::Layout;
 use kube::ResourceExt as _;
 use kube::runtime::reflector::{ObjectRef, Store};
 

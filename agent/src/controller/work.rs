@@ -1,7 +1,7 @@
-//! The Work controller (contract 12.1): schedules each Work's workload groups onto
+//! The Work controller: schedules each Work's workload groups onto
 //! Destinations as WorkPlacements, keeps them in line with the Work, and reports
 //! the Work's `ScheduleSucceeded` and `Ready`. The decisions are
-//! `kratix_shared::scheduling`'s; this module reads and writes.
+//! `kratix_shared::delivery::scheduling`'s; this module reads and writes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,12 +11,12 @@ use futures::StreamExt as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
-use kratix_shared::kratix_events::{self, KratixEvent, Reporter, Subject};
-use kratix_shared::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
-use kratix_shared::status_conditions::Condition;
-use kratix_shared::status_merge::{self, Transition};
-use kratix_shared::work_origin::{self, NamedPromise, WorkOrigin};
-use kratix_shared::{finalizers, labels};
+use kratix_shared::delivery::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
+use kratix_shared::delivery::work_origin::{self, NamedPromise, WorkOrigin};
+use kratix_shared::workflow::conditions::Condition;
+use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter, Subject};
+use kratix_shared::workflow::status_merge::{self, Transition};
+use kratix_shared::{api::labels, workflow::finalizers};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, Store};

@@ -1,4 +1,4 @@
-//! The WorkPlacement controller (contract 12.2): writes each placement's files to
+//! The WorkPlacement controller: writes each placement's files to
 //! its Destination's state store through the store's writer (which batches what
 //! arrives together), reports `WriteSucceeded`, `Ready` and `status.versionID`,
 //! rewrites every `stateStoreReconciliationInterval` to repair drift, and removes
@@ -10,10 +10,10 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
-use kratix_shared::kratix_events::{self, KratixEvent, Reporter};
-use kratix_shared::state_batch::{self, Change, PlacementRecord};
-use kratix_shared::state_layout::{self, Layout};
-use kratix_shared::{finalizers, labels};
+use kratix_shared::delivery::state_batch::{self, Change, PlacementRecord};
+use kratix_shared::delivery::state_layout::{self, Layout};
+use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter};
+use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};

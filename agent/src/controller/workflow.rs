@@ -10,17 +10,17 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::naming::random_suffix;
 use kratix_shared::api::promise::WorkflowRecord;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::kratix_events::{self, KratixEvent, Reporter};
-use kratix_shared::naming::random_suffix;
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
-use kratix_shared::status_merge::{remove_condition, set_condition};
-use kratix_shared::workflow_engine::{self, Decision, JobState, ObservedJob, Situation};
-use kratix_shared::workflow_records::{self, Layout};
-use kratix_shared::{labels, periodic};
+use kratix_shared::workflow::engine::{self, Decision, JobState, ObservedJob, Situation};
+use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter};
+use kratix_shared::workflow::records::{self, Layout};
+use kratix_shared::workflow::status_merge::{remove_condition, set_condition};
+use kratix_shared::{api::labels, workflow::periodic};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -235,9 +235,9 @@ impl Run<'_> {
         let newly_failed = progress
             .pipelines
             .get(index)
-            .is_some_and(|p| p.phase != workflow_engine::FAILED);
+            .is_some_and(|p| p.phase != engine::FAILED);
         prune_jobs(self.jobs, jobs, progress, self.agent).await;
-        workflow_records::write(&mut status, self.workflow.action, &next);
+        records::write(&mut status, self.workflow.action, &next);
         let (reason, message, event) = if configure {
             (
                 "ConfigureWorkflowFailed",
@@ -287,7 +287,7 @@ impl Run<'_> {
         };
         let refusal = match &error {
             ReconcileError::Kube { source, .. } => match source.as_ref() {
-                kube::Error::Api(answer) => workflow_engine::namespace_refusal(answer.code, &answer.message)
+                kube::Error::Api(answer) => engine::namespace_refusal(answer.code, &answer.message)
                     .map(|reason| (reason, answer.message.clone())),
                 _ => None,
             },
@@ -304,7 +304,7 @@ impl Run<'_> {
         let text = format!("pipeline {pipeline} cannot run: {message}");
         set_condition(
             &mut status,
-            workflow_engine::PIPELINE_ADMITTED,
+            engine::PIPELINE_ADMITTED,
             "False",
             reason,
             &text,
@@ -316,7 +316,7 @@ impl Run<'_> {
             text.clone(),
         ))
         .await;
-        let next = workflow_engine::refused(progress, index, &text, Timestamp::now());
+        let next = engine::refused(progress, index, &text, Timestamp::now());
         Ok(Some(self.fail(progress, next, index, jobs, status).await))
     }
 
@@ -342,7 +342,7 @@ impl Run<'_> {
         listed
             .into_iter()
             .filter_map(|e| e.message)
-            .rfind(|m| workflow_engine::is_lasting_refusal(m))
+            .rfind(|m| engine::is_lasting_refusal(m))
     }
 
     /// Rewrites a record in an older layout (Kratix's before its #933, or
@@ -350,7 +350,7 @@ impl Run<'_> {
     /// the current hash, and looks again.
     async fn adopt(
         &self,
-        recorded: &workflow_records::Recorded,
+        recorded: &records::Recorded,
         names: &[String],
         observed: &[ObservedJob],
         current: Map<String, Value>,
@@ -361,10 +361,10 @@ impl Run<'_> {
             .into_iter()
             .flatten()
             .any(|c| c["type"] == "ConfigureWorkflowCompleted" && c["status"] == "True");
-        let adopted = workflow_records::adopt(recorded, names, observed, self.hash, completed);
+        let adopted = records::adopt(recorded, names, observed, self.hash, completed);
         let mut status = current;
         drop_counters(&mut status);
-        workflow_records::write_all(&mut status, &adopted);
+        records::write_all(&mut status, &adopted);
         tracing::info!(
             object = %self.describe(),
             layout = ?recorded.layout,
@@ -380,15 +380,15 @@ impl Run<'_> {
         let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
         let current = status::status_of(self.object);
         let deleting = self.workflow.action == WorkflowAction::Delete;
-        let recorded = workflow_records::read_status(&current, deleting);
+        let recorded = records::read_status(&current, deleting);
         // Jobs without our UID label (Kratix's) count only while a record Kratix
         // wrote is taken over or followed: otherwise anyone able to create a Job
         // labelled like the object's could hold its workflow up.
         let uid = self.object.uid().unwrap_or_default();
         let namespace = self.object.namespace().unwrap_or_default();
-        let with_kratix_jobs = workflow_records::needs_kratix_jobs(&recorded, self.workflow.action);
+        let with_kratix_jobs = records::needs_kratix_jobs(&recorded, self.workflow.action);
         let selector = if with_kratix_jobs {
-            workflow_records::selector_without_uid(self.job_selector)
+            records::selector_without_uid(self.job_selector)
         } else {
             self.job_selector.to_owned()
         };
@@ -399,7 +399,7 @@ impl Run<'_> {
             .map_err(|e| ReconcileError::kube(format!("listing the Jobs of {}", self.describe()), e))?
             .items
             .into_iter()
-            .filter(|j| workflow_records::is_objects_job(j.labels(), j.annotations(), &uid, &namespace))
+            .filter(|j| records::is_objects_job(j.labels(), j.annotations(), &uid, &namespace))
             .collect();
         let mut observed = Vec::with_capacity(jobs.len());
         for job in &jobs {
@@ -441,7 +441,7 @@ impl Run<'_> {
             suspended_label: has_label(self.object, labels::WORKFLOW_SUSPENDED),
             paused: self.paused,
         };
-        let decision = workflow_engine::decide(&situation);
+        let decision = engine::decide(&situation);
         tracing::debug!(object = %self.describe(), workflow = %self.workflow, ?decision, "decided");
         let configure = self.workflow.action == WorkflowAction::Configure;
         let mut status = current.clone();
@@ -474,10 +474,10 @@ impl Run<'_> {
                     return Err(ReconcileError::Invalid(format!("no pipeline {index} to start")));
                 };
                 let job_name = resources.job.metadata.name.clone().unwrap_or_default();
-                let next = workflow_engine::start(&situation, index, fresh_run, &job_name, Timestamp::now());
-                workflow_records::write(&mut status, self.workflow.action, &next);
+                let next = engine::start(&situation, index, fresh_run, &job_name, Timestamp::now());
+                records::write(&mut status, self.workflow.action, &next);
                 if fresh_run {
-                    remove_condition(&mut status, workflow_engine::PIPELINE_ADMITTED);
+                    remove_condition(&mut status, engine::PIPELINE_ADMITTED);
                 }
                 if configure {
                     status.insert("message".to_owned(), Value::String("Pending".to_owned()));
@@ -550,9 +550,8 @@ impl Run<'_> {
             Decision::Succeeded { index } => {
                 crash_point(crash_points::JOB_FINISHED_UNRECORDED);
                 self.finished(&progress, index, "succeeded");
-                let next =
-                    workflow_engine::mark(&progress, index, workflow_engine::SUCCEEDED, Timestamp::now());
-                workflow_records::write(&mut status, self.workflow.action, &next);
+                let next = engine::mark(&progress, index, engine::SUCCEEDED, Timestamp::now());
+                records::write(&mut status, self.workflow.action, &next);
                 status::replace(self.agent, self.api, self.object, status).await?;
                 Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
             }
@@ -576,23 +575,23 @@ impl Run<'_> {
                 let text = format!("pipeline {pipeline}: Job {job} cannot create its pod: {message}");
                 set_condition(
                     &mut status,
-                    workflow_engine::PIPELINE_ADMITTED,
+                    engine::PIPELINE_ADMITTED,
                     "False",
-                    workflow_engine::POD_REFUSED,
+                    engine::POD_REFUSED,
                     &text,
                     &now(),
                 );
                 self.announce(KratixEvent::warning(
                     Reporter::PromiseController,
-                    workflow_engine::POD_REFUSED,
+                    engine::POD_REFUSED,
                     text.clone(),
                 ))
                 .await;
-                let next = workflow_engine::refused(&progress, index, &text, Timestamp::now());
+                let next = engine::refused(&progress, index, &text, Timestamp::now());
                 Ok(self.fail(&progress, next, index, &jobs, status).await)
             }
             Decision::Failed { index } => {
-                let next = workflow_engine::mark(&progress, index, workflow_engine::FAILED, Timestamp::now());
+                let next = engine::mark(&progress, index, engine::FAILED, Timestamp::now());
                 Ok(self.fail(&progress, next, index, &jobs, status).await)
             }
             Decision::Suspended { retry_at, .. } => {
@@ -629,7 +628,8 @@ impl Run<'_> {
 
 /// Re-runs a finished workflow when `interval` has passed since it finished,
 /// by the `run-from-start` label: a periodic run waits for a running Job
-/// rather than stopping it (the reference stops it, quirk 17.1).
+/// rather than stopping it (the reference sets the manual-reconciliation
+/// label, which stops it).
 pub async fn periodic_rerun(
     agent: &Agent,
     api: &Api<DynamicObject>,
@@ -663,10 +663,10 @@ pub async fn periodic_rerun(
 /// logged and retried on a later pass.
 async fn prune_jobs(api: &Api<Job>, jobs: &[Job], progress: &WorkflowRecord, agent: &Agent) {
     let keep = agent.config().map_or(5, |c| c.number_of_jobs_to_keep) as usize;
-    let finished: Vec<workflow_engine::PrunableJob> = jobs
+    let finished: Vec<engine::PrunableJob> = jobs
         .iter()
         .filter(|j| job_state(j) != JobState::Running)
-        .map(|j| workflow_engine::PrunableJob {
+        .map(|j| engine::PrunableJob {
             name: j.name_any(),
             pipeline: format!(
                 "{}/{}",
@@ -684,7 +684,7 @@ async fn prune_jobs(api: &Api<Job>, jobs: &[Job], progress: &WorkflowRecord, age
                 .unwrap_or_default(),
         })
         .collect();
-    for name in workflow_engine::jobs_to_prune(&finished, keep, progress) {
+    for name in engine::jobs_to_prune(&finished, keep, progress) {
         let Some(job) = jobs.iter().find(|j| j.name_any() == name) else {
             continue;
         };

@@ -6,7 +6,7 @@ pub mod update_status;
 pub mod work_creator;
 
 use anyhow::{Context, Result};
-use kratix_shared::pipeline_env::PipelineEnv;
+use kratix_shared::pipeline_pod::env::PipelineEnv;
 use kube::api::{Api, ApiResource, DynamicObject};
 
 /// The `KRATIX_*` variables of this container.

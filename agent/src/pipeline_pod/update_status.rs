@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kratix_shared::api::labels;
 use kratix_shared::api::workflow::WorkflowType;
-use kratix_shared::labels;
-use kratix_shared::pipeline_env::PipelineEnv;
-use kratix_shared::status_merge::{self, StatusError};
-use kratix_shared::workflow_control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
-use kratix_shared::yaml::parse_documents;
+use kratix_shared::codec::yaml::parse_documents;
+use kratix_shared::pipeline_pod::env::PipelineEnv;
+use kratix_shared::workflow::control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
+use kratix_shared::workflow::status_merge::{self, StatusError};
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 

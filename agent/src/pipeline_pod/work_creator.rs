@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::labels;
+use kratix_shared::api::naming::random_object_name;
 use kratix_shared::api::work::{Work, WorkSpec, WorkloadGroupScheduling};
 use kratix_shared::api::workflow::WorkflowType;
-use kratix_shared::labels;
-use kratix_shared::naming::random_object_name;
-use kratix_shared::work_output::{self, DESTINATION_SELECTORS_FILE};
-use kratix_shared::workflow_control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
+use kratix_shared::pipeline_pod::work_output::{self, DESTINATION_SELECTORS_FILE};
+use kratix_shared::workflow::control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 
 use super::{client, read_optional};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use kratix_shared::api::state_store::BucketStateStoreSpec;
-use kratix_shared::state_batch::{self, Change, StoreContents};
+use kratix_shared::delivery::state_batch::{self, Change, StoreContents};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _};
@@ -40,7 +40,8 @@ impl Bucket {
     }
 
     fn prefix(&self) -> Option<Path> {
-        let joined = kratix_shared::state_layout::join(&[self.spec.path.as_deref().unwrap_or_default()]);
+        let joined =
+            kratix_shared::delivery::state_layout::join(&[self.spec.path.as_deref().unwrap_or_default()]);
         (!joined.is_empty()).then(|| Path::from(joined.as_str()))
     }
 
@@ -206,7 +207,7 @@ impl Bucket {
                         let path = Path::from(key.as_str());
                         match content {
                             Some(bytes) => {
-                                let md5 = kratix_shared::naming::md5_hex(&bytes);
+                                let md5 = kratix_shared::api::naming::md5_hex(&bytes);
                                 let put = match client.put(&path, bytes.into()).await {
                                     Ok(put) => put,
                                     Err(e) => {

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use kratix_shared::naming::md5_hex;
-use kratix_shared::state_batch::{self, Change, StoreContents};
+use kratix_shared::api::naming::md5_hex;
+use kratix_shared::delivery::state_batch::{self, Change, StoreContents};
 
 use super::credentials::GitAuth;
 use super::{BatchOutcome, StoreError};
@@ -254,7 +254,7 @@ impl GitRepo {
         tokio::task::spawn_blocking(move || {
             let mut digests = BTreeMap::new();
             let mut ownership = BTreeMap::new();
-            let start = kratix_shared::state_layout::join(&[&store_path]);
+            let start = kratix_shared::delivery::state_layout::join(&[&store_path]);
             let root = if start.is_empty() {
                 dir.clone()
             } else {

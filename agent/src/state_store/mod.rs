@@ -3,7 +3,7 @@
 //! batch together (one commit for many placements).
 //!
 //! Controllers call [`StateStores::write`] with one change and wait for its own
-//! outcome; the writer plans the batch with `kratix_shared::state_batch` and
+//! outcome; the writer plans the batch with `kratix_shared::delivery::state_batch` and
 //! carries it out with the store's backend.
 
 pub mod bucket;
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
-use kratix_shared::state_batch::{self, Change};
+use kratix_shared::delivery::state_batch::{self, Change};
 use kube::ResourceExt as _;
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,7 +28,7 @@ const BATCH_WINDOW: Duration = Duration::from_millis(25);
 const MAX_BATCH: usize = 5000;
 /// The most bytes a batch's changes may inflate to: what planning one holds in
 /// memory. The rest waits for the next batch; the agent's memory limit is sized
-/// for this (`kratix_shared::agent_manifests`).
+/// for this (`kratix_shared::install::agent_manifests`).
 const BATCH_BYTES: usize = 32 << 20;
 /// Numbers the writers' directories.
 static WRITER_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use k8s_openapi::api::apps::v1::Deployment;
-use kratix_shared::agent_manifests;
+use kratix_shared::install::agent_manifests;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, Scope};
@@ -59,7 +59,7 @@ async fn api_for(cluster: &Cluster, object: &Value) -> Result<(Api<DynamicObject
 pub async fn install(args: &InstallArgs) -> Result<ExitCode> {
     let objects = objects(args);
     if args.dry_run == Some(DryRun::Client) {
-        print!("{}", kratix_shared::yaml::to_yaml_stream(&objects)?);
+        print!("{}", kratix_shared::codec::yaml::to_yaml_stream(&objects)?);
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = args.cluster.connect().await?;
@@ -76,8 +76,10 @@ pub async fn install(args: &InstallArgs) -> Result<ExitCode> {
         }
     }
     if args.wait {
-        let deployments: Api<Deployment> =
-            Api::namespaced(cluster.client.clone(), kratix_shared::labels::SYSTEM_NAMESPACE);
+        let deployments: Api<Deployment> = Api::namespaced(
+            cluster.client.clone(),
+            kratix_shared::api::labels::SYSTEM_NAMESPACE,
+        );
         let deadline = Instant::now() + args.timeout;
         loop {
             let deployment = deployments
@@ -96,7 +98,7 @@ pub async fn install(args: &InstallArgs) -> Result<ExitCode> {
             if available {
                 println!(
                     "kratix-agent is available in {}",
-                    kratix_shared::labels::SYSTEM_NAMESPACE
+                    kratix_shared::api::labels::SYSTEM_NAMESPACE
                 );
                 break;
             }
@@ -104,7 +106,7 @@ pub async fn install(args: &InstallArgs) -> Result<ExitCode> {
                 bail!(
                     "kratix-agent is not available after {} s; see kubectl -n {} describe deployment {} and its pod's logs",
                     args.timeout.as_secs(),
-                    kratix_shared::labels::SYSTEM_NAMESPACE,
+                    kratix_shared::api::labels::SYSTEM_NAMESPACE,
                     agent_manifests::NAME
                 );
             }
@@ -194,7 +196,7 @@ pub async fn uninstall(args: &UninstallArgs) -> Result<ExitCode> {
             );
         }
     }
-    let system = kratix_shared::labels::SYSTEM_NAMESPACE;
+    let system = kratix_shared::api::labels::SYSTEM_NAMESPACE;
     let held = count::<kratix_shared::api::Work>(&cluster, Some(system)).await?
         + count::<kratix_shared::api::WorkPlacement>(&cluster, Some(system)).await?;
     if held > 0 {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use kratix_shared::scaffold::{self, PipelineInput};
-use kratix_shared::source;
+use kratix_shared::authoring::scaffold::{self, PipelineInput};
+use kratix_shared::authoring::source;
 use kratix_shared::validate::{Severity, validate_promise};
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ fn read_yaml(path: &Path) -> Result<Value> {
         anyhow!(
             "{}: {}",
             path.display(),
-            kratix_shared::yaml::describe_yaml_error(&e)
+            kratix_shared::codec::yaml::describe_yaml_error(&e)
         )
     })
 }

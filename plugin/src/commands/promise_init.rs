@@ -1,5 +1,5 @@
 //! `promise init`: asks for what it was not given (on a terminal), checks it,
-//! and writes the scaffold `kratix_shared::scaffold` lays out, never over an
+//! and writes the scaffold `kratix_shared::authoring::scaffold` lays out, never over an
 //! existing file without `--force`.
 
 use std::io::IsTerminal as _;
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use kratix_shared::scaffold::{self, ApiInput, PipelineInput, ScaffoldFile};
+use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, ScaffoldFile};
 
 use crate::cli::InitArgs;
 

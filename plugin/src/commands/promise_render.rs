@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use kratix_shared::api::WorkflowType;
+use kratix_shared::api::config::KratixConfig;
 use kratix_shared::api::resource_api::ResourceApi;
-use kratix_shared::config::KratixConfig;
+use kratix_shared::authoring::source::{self, PromiseSource};
+use kratix_shared::codec::yaml::parse_documents;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workflow_objects};
-use kratix_shared::source::{self, PromiseSource};
 use kratix_shared::validate::{Severity, validate_promise};
-use kratix_shared::yaml::parse_documents;
 use serde_json::Value;
 
 use super::promise_validate::problem_line;

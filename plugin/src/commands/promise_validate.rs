@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use kratix_shared::source::{self, PromiseSource};
+use kratix_shared::authoring::source::{self, PromiseSource};
 use kratix_shared::validate::{Problem, Severity, validate_promise};
 
 use crate::cli::ValidateArgs;

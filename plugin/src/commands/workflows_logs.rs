@@ -14,12 +14,12 @@ use anyhow::{Result, bail};
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use kratix_shared::api::labels;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
-use kratix_shared::labels;
-use kratix_shared::pipeline_runs::{self, ContainerStage, RunJob};
-use kratix_shared::run_progress;
-use kratix_shared::workflow_engine::{FAILED, SUCCEEDED, SUSPENDED};
-use kratix_shared::workflow_report;
+use kratix_shared::report::pipeline_runs::{self, ContainerStage, RunJob};
+use kratix_shared::report::run_progress;
+use kratix_shared::report::workflow as workflow_report;
+use kratix_shared::workflow::engine::{FAILED, SUCCEEDED, SUSPENDED};
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
 
 use crate::cli::LogsArgs;
@@ -308,8 +308,8 @@ async fn follow(
         let entries = run_progress::entries_with_jobs(&object, &listed);
         // A spec change the agent has not started a run for yet: that run is next.
         let current_hash = match subject.workflow_type {
-            WorkflowType::Promise => kratix_shared::hash::spec_hash(&object),
-            WorkflowType::Resource => kratix_shared::hash::resource_hash(&promise, &object),
+            WorkflowType::Promise => kratix_shared::api::hash::spec_hash(&object),
+            WorkflowType::Resource => kratix_shared::api::hash::resource_hash(&promise, &object),
         };
         let stale = progress.run_hash().is_some_and(|h| h != current_hash);
         if progress.pipelines.is_empty() || run_progress::trigger_pending(&object) || stale {

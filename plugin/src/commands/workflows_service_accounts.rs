@@ -10,10 +10,10 @@ use anyhow::{Context as _, Result};
 use comfy_table::Cell;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kratix_shared::api::labels;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
-use kratix_shared::labels;
-use kratix_shared::rbac_grants::{self, Access, Grant, RbacObjects, ServiceAccountRef};
 use kratix_shared::render::names;
+use kratix_shared::report::rbac_grants::{self, Access, Grant, RbacObjects, ServiceAccountRef};
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -296,7 +296,7 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
             let list = json!({"kind": "PipelineServiceAccountList", "items": report});
             print!(
                 "{}",
-                kratix_shared::yaml::to_yaml_stream(&[list]).context("encoding YAML")?
+                kratix_shared::codec::yaml::to_yaml_stream(&[list]).context("encoding YAML")?
             );
         }
         ReportFormat::Table | ReportFormat::Wide if args.check.is_some() => {

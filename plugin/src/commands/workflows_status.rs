@@ -11,9 +11,9 @@ use futures::{StreamExt, stream};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::labels;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
-use kratix_shared::labels;
-use kratix_shared::workflow_report::{self, NOT_STARTED, ReportInput, WorkflowReport};
+use kratix_shared::report::workflow::{self as workflow_report, NOT_STARTED, ReportInput, WorkflowReport};
 use kube::api::{Api, DynamicObject};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
@@ -157,7 +157,7 @@ async fn gather(
         );
         // Kratix's own record names no Jobs: the object's Jobs are found by
         // labels (a scan, so only then).
-        let candidates: Vec<&Job> = if kratix_shared::run_progress::progress_names_jobs(object) {
+        let candidates: Vec<&Job> = if kratix_shared::report::run_progress::progress_names_jobs(object) {
             Vec::new()
         } else {
             let (_, selector) = objects::object_jobs_selector(promise, request.as_ref());
@@ -167,7 +167,7 @@ async fn gather(
                 .map(|(_, job)| *job)
                 .collect()
         };
-        let recorded = kratix_shared::run_progress::recorded_jobs(object, &candidates);
+        let recorded = kratix_shared::report::run_progress::recorded_jobs(object, &candidates);
         let jobs: Vec<&Job> = recorded
             .iter()
             .filter_map(|name| jobs_by_name.get(&(namespace.as_str(), name.as_str())).copied())
@@ -328,7 +328,7 @@ fn print(
                 text.push('\n');
                 Ok(text)
             } else {
-                kratix_shared::yaml::to_yaml_stream(&[list]).context("encoding YAML")
+                kratix_shared::codec::yaml::to_yaml_stream(&[list]).context("encoding YAML")
             }
         }
         ReportFormat::Table | ReportFormat::Wide => {

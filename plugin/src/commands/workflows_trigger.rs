@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use k8s_openapi::api::batch::v1::Job;
+use kratix_shared::api::labels;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
-use kratix_shared::labels;
-use kratix_shared::run_progress::{self, RunProgress};
+use kratix_shared::report::run_progress::{self, RunProgress};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 

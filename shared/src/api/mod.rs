@@ -1,9 +1,14 @@
-//! Rust types for `platform.kratix.io/v1alpha1`.
+//! The Kratix API: Rust types for `platform.kratix.io/v1alpha1`, the `kratix`
+//! config, and the labels, names and hash every Kratix object carries.
 //!
 //! PromiseRevision and ResourceBinding (the reference's versioning layer) are not
 //! modelled yet: resource workflows render from the live Promise.
 
+pub mod config;
 pub mod destination;
+pub mod hash;
+pub mod labels;
+pub mod naming;
 pub mod pipeline;
 pub mod promise;
 pub mod resource_api;

@@ -15,8 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
-use crate::labels::API_VERSION;
+use crate::api::labels::API_VERSION;
+use crate::codec::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
 
 /// `kind` every pipeline must carry.
 pub const PIPELINE_KIND: &str = "Pipeline";

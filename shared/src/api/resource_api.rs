@@ -6,7 +6,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use serde_json::Value;
 
-use crate::decode::{FieldProblem, decode_collecting};
+use crate::codec::decode::{FieldProblem, decode_collecting};
 
 pub const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
 pub const CRD_KIND: &str = "CustomResourceDefinition";

@@ -45,8 +45,8 @@ pub fn is_last_pipeline(last: bool) -> EnvVar {
 /// Trace context handed to the work-writer from the Pod's own annotations.
 pub fn trace_env() -> Vec<EnvVar> {
     [
-        ("KRATIX_TRACE_PARENT", crate::labels::TRACE_PARENT),
-        ("KRATIX_TRACE_STATE", crate::labels::TRACE_STATE),
+        ("KRATIX_TRACE_PARENT", crate::api::labels::TRACE_PARENT),
+        ("KRATIX_TRACE_STATE", crate::api::labels::TRACE_STATE),
     ]
     .into_iter()
     .map(|(name, annotation)| EnvVar {

@@ -1,4 +1,4 @@
-//! The pipeline Job: Kratix's containers around the user's (contract section 4).
+//! The pipeline Job: Kratix's containers around the user's.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +13,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use super::env::{default_env, is_last_pipeline, trace_env};
 use super::names::{self, READER, STATUS_WRITER, WORK_WRITER};
 use super::{AdapterImage, Subject};
+use crate::api::config::KratixConfig;
+use crate::api::labels;
 use crate::api::pipeline::{Pipeline, PipelineContainer};
 use crate::api::workflow::{Workflow, WorkflowAction, WorkflowType};
-use crate::config::KratixConfig;
-use crate::labels;
 
 /// Where the adapter binary lives in the pipeline adapter image.
 pub const ADAPTER_BINARY: &str = "/bin/kratix-agent";

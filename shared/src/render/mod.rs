@@ -1,14 +1,18 @@
-//! Pipeline → Kubernetes objects: what running a workflow creates.
+//! What the agent makes from a Promise: a workflow's Kubernetes objects
+//! (Pipeline → Job, ServiceAccount, RBAC, ConfigMaps; this module), the CRD of
+//! its API (`resource_crd`) and its dependencies as a Work (`dependencies`).
 //!
-//! A pure function of the Promise, the request, the config and the pipeline
+//! Rendering a workflow is a pure function of the Promise, the request, the config and the pipeline
 //! adapter image. The agent applies its output; `kubectl kratix promise render`
 //! prints it.
 
+pub mod dependencies;
 mod env;
 mod job;
 pub mod names;
 mod rbac;
 pub mod request;
+pub mod resource_crd;
 
 use std::collections::BTreeMap;
 
@@ -22,14 +26,14 @@ use serde_json::Value;
 
 pub use job::{ADAPTER_BINARY, builtin_resources, kratix_security_context};
 
+use crate::api::config::KratixConfig;
+use crate::api::hash::{resource_hash, spec_hash};
+use crate::api::labels;
+use crate::api::naming::random_suffix;
 use crate::api::pipeline::Pipeline;
 use crate::api::promise::{PromiseScheduling, PromiseSpec};
 use crate::api::resource_api::ResourceApi;
 use crate::api::workflow::{Workflow, WorkflowAction, WorkflowType};
-use crate::config::KratixConfig;
-use crate::hash::{resource_hash, spec_hash};
-use crate::labels;
-use crate::naming::random_suffix;
 use crate::{Error, Result};
 
 /// Data key of the destination-selectors ConfigMap.

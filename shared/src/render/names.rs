@@ -1,7 +1,7 @@
-//! Names of the objects a pipeline run creates (contract sections 4 and 6).
+//! Names of the objects a pipeline run creates.
 
+use crate::api::naming::{deterministic_object_name, name_with_suffix};
 use crate::api::workflow::Workflow;
-use crate::naming::{deterministic_object_name, name_with_suffix};
 
 pub const READER: &str = "reader";
 pub const WORK_WRITER: &str = "work-writer";

@@ -1,4 +1,4 @@
-//! The ServiceAccount and RBAC objects of one pipeline (contract section 6).
+//! The ServiceAccount and RBAC objects of one pipeline.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +9,9 @@ use k8s_openapi::api::rbac::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::names;
+use crate::api::labels;
 use crate::api::pipeline::Pipeline;
 use crate::api::workflow::{Workflow, WorkflowAction};
-use crate::labels;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 const ALL_NAMESPACES: &str = "*";

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::api::resource_api::ResourceApi;
-use crate::defaulting::apply_defaults;
+use crate::codec::defaulting::apply_defaults;
 use crate::{Error, Result};
 
 /// Name and namespace of the placeholder request.

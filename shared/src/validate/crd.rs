@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::Problems;
 use super::names::{dns_1035_label_problem, dns_subdomain_problem};
 use crate::api::resource_api::{CRD_API_VERSION, CRD_KIND, ResourceApi};
-use crate::decode::{FieldProblemKind, join_path};
+use crate::codec::decode::{FieldProblemKind, join_path};
 
 /// Validates the embedded CRD and returns it decoded when it is usable.
 pub fn validate_api(api: &Value, problems: &mut Problems) -> Option<ResourceApi> {

@@ -16,12 +16,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::Pipeline;
+use crate::api::labels::API_VERSION;
 use crate::api::promise::PromiseSpec;
 use crate::api::resource_api::ResourceApi;
 use crate::api::workflow::Workflow;
-use crate::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
-use crate::duration::parse_go_duration;
-use crate::labels::API_VERSION;
+use crate::codec::decode::{FieldProblem, FieldProblemKind, decode_collecting, join_path};
+use crate::codec::duration::parse_go_duration;
 
 pub use pipelines::{MAX_PIPELINE_ID, validate_labels};
 
@@ -141,13 +141,13 @@ pub fn validate_promise(document: &Value) -> Validated {
         .metadata
         .annotations
         .as_ref()
-        .and_then(|a| a.get(crate::labels::RECONCILIATION_INTERVAL_ANNOTATION))
+        .and_then(|a| a.get(crate::api::labels::RECONCILIATION_INTERVAL_ANNOTATION))
     {
         validate_interval(
             interval,
             &format!(
                 "metadata.annotations.{}",
-                crate::labels::RECONCILIATION_INTERVAL_ANNOTATION
+                crate::api::labels::RECONCILIATION_INTERVAL_ANNOTATION
             ),
             &mut problems,
         );

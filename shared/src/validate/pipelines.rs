@@ -8,7 +8,7 @@ use super::Problems;
 use super::names::{dns_label_problem, dns_subdomain_problem, label_value_problem, qualified_name_problem};
 use crate::api::pipeline::{Pipeline, parse_pipeline};
 use crate::api::workflow::{Workflow, WorkflowAction};
-use crate::decode::FieldProblemKind;
+use crate::codec::decode::FieldProblemKind;
 use crate::render::names::{KRATIX_CONTAINERS, KRATIX_VOLUMES, pipeline_id};
 
 /// Longest `<promise>-<type>-<action>-<pipeline>` the reference accepts.
@@ -85,7 +85,7 @@ fn validate_metadata_maps(pipeline: &Pipeline, path: &str, problems: &mut Proble
     let labels_path = format!("{path}.metadata.labels");
     validate_labels(pipeline.metadata.labels.as_ref(), &labels_path, problems);
     for key in pipeline.metadata.labels.iter().flatten().map(|(k, _)| k) {
-        if let Some(why) = crate::labels::reserved_job_label(key) {
+        if let Some(why) = crate::api::labels::reserved_job_label(key) {
             problems.error(
                 &labels_path,
                 format!("key {key:?} {why}; remove it from the pipeline"),
@@ -97,7 +97,7 @@ fn validate_metadata_maps(pipeline: &Pipeline, path: &str, problems: &mut Proble
         if let Some(problem) = qualified_name_problem(key) {
             problems.error(&annotations_path, format!("key {key:?}: {problem}"));
         }
-        if let Some(why) = crate::labels::reserved_job_annotation(key) {
+        if let Some(why) = crate::api::labels::reserved_job_annotation(key) {
             problems.error(
                 &annotations_path,
                 format!("key {key:?} {why}; remove it from the pipeline"),

@@ -3,8 +3,8 @@
 //! Promises can refuse, each refusal naming the field.
 
 use crate::api::Pipeline;
+use crate::api::config::PromisePolicy;
 use crate::api::workflow::Workflow;
-use crate::config::PromisePolicy;
 
 /// The Promise's condition (kubectl-kratix's own) while the policy refuses it.
 pub const POLICY_ADMITTED: &str = "PolicyAdmitted";

@@ -367,7 +367,7 @@ fn filenames(s3: &S3Server, prefix: &str) -> Vec<String> {
 fn kinds_and_names(s3: &S3Server, key: &str) -> Result<Vec<String>, String> {
     let objects = s3.objects("kratix").map_err(|e| e.to_string())?;
     let text = objects.get(key).ok_or_else(|| format!("no {key}"))?;
-    let documents = kratix_shared::yaml::parse_documents(key, text).map_err(|e| e.to_string())?;
+    let documents = kratix_shared::codec::yaml::parse_documents(key, text).map_err(|e| e.to_string())?;
     let mut found: Vec<String> = documents
         .iter()
         .map(|d| {

@@ -1,0 +1,10 @@
+//! From Works to files: which Destinations a Work goes to (and whether it may go
+//! anywhere), where its files land in a state store, and what one batch of
+//! writes does, including the Destinations' canary files.
+
+pub mod canary;
+pub mod scheduling;
+pub mod state_batch;
+pub mod state_layout;
+pub mod state_sync;
+pub mod work_origin;

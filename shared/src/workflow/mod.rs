@@ -1,0 +1,14 @@
+//! Workflows and the status they leave: the engine that decides a workflow's
+//! next step, its records in `status.kratix.workflows`, what a pipeline may ask
+//! (`control`), periodic re-runs, finalizers, requirements, and the conditions
+//! and Events Kratix derives from it all.
+
+pub mod conditions;
+pub mod control;
+pub mod engine;
+pub mod events;
+pub mod finalizers;
+pub mod periodic;
+pub mod records;
+pub mod requirements;
+pub mod status_merge;
