@@ -24,7 +24,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::ReconcileError;
+use super::error::ReconcileError;
 
 /// How long an applied object is trusted to be still as applied.
 pub const REAPPLY_AFTER: Duration = Duration::from_secs(60);

@@ -20,10 +20,10 @@ use kube::runtime::reflector::{self};
 use kube::runtime::{Predicate as _, WatchStreamExt as _, predicates, watcher};
 use serde_json::json;
 
-use super::resource_delete::ignore_missing;
+use super::error::ignore_missing;
+use super::status::status_with;
 use super::store_lookup::StoreCaches;
-use super::work::status_with;
-use super::{Agent, ReconcileError, events};
+use super::{context::Agent, error::ReconcileError, events};
 
 const DELETE_RECHECK: Duration = Duration::from_secs(1);
 
@@ -62,7 +62,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::reconciled(&retries_agent, "Destination", &result);
+            super::context::reconciled(&retries_agent, "Destination", &result);
             metrics.reconciled("destination", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "destination reconcile failed");
@@ -74,7 +74,7 @@ pub async fn run(agent: Arc<Agent>) {
 
 fn error_policy(destination: Arc<Destination>, error: &ReconcileError, context: Arc<Context>) -> Action {
     let key = super::retries::key("Destination", None, &destination.name_any());
-    super::retry_after(&context.agent, &key, error)
+    super::context::retry_after(&context.agent, &key, error)
 }
 
 fn condition(status: &'static str, reason: &'static str, message: String) -> Condition {
@@ -325,7 +325,7 @@ async fn delete(
 /// Normal `DestinationReady` "Destination is Ready", or Warning
 /// `DestinationNotReady` with the condition's message.
 async fn report(
-    agent: &super::Agent,
+    agent: &super::context::Agent,
     api: &Api<Destination>,
     destination: &Destination,
     ready: Condition,

@@ -4,37 +4,14 @@
 //! `kratix_shared::workflow::events`; this writes it. An Event that cannot be
 //! written is logged, never a failed reconcile.
 
-use std::collections::HashMap;
-
 use k8s_openapi::api::core::v1::ObjectReference;
-use kratix_shared::workflow::events::{self, KratixEvent, Reporter, Severity, Subject};
+use kratix_shared::workflow::events::{self, KratixEvent, Severity, Subject};
 use kube::Resource;
 use kube::api::{ApiResource, DynamicObject};
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType};
 use serde_json::{Map, Value};
 
-use super::Agent;
-
-/// One recorder per reporting controller: Kratix's Events name the controller
-/// (`reportingController`) and its instance as client-go does,
-/// `<controller>-<pod>`.
-pub struct Recorders(HashMap<Reporter, Recorder>);
-
-impl Recorders {
-    pub fn new(client: &kube::Client, pod: &str) -> Self {
-        let recorders = Reporter::ALL
-            .into_iter()
-            .map(|reporter| {
-                let identity = kube::runtime::events::Reporter {
-                    controller: reporter.name().to_owned(),
-                    instance: Some(format!("{}-{pod}", reporter.name())),
-                };
-                (reporter, Recorder::new(client.clone(), identity))
-            })
-            .collect();
-        Recorders(recorders)
-    }
-}
+use super::context::Agent;
 
 /// The object's reference with its resourceVersion, as client-go makes it: an
 /// Event about the object as it is now starts its own series, not a repeat of an
@@ -67,7 +44,7 @@ pub async fn emit_related(
     related: Option<ObjectReference>,
     event: &KratixEvent,
 ) {
-    let Some(recorder) = agent.recorders.0.get(&event.reporter) else {
+    let Some(recorder) = agent.recorders.of(event.reporter) else {
         return;
     };
     let type_ = match event.severity {

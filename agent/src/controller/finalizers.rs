@@ -5,7 +5,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
 
-use super::ReconcileError;
+use super::error::ReconcileError;
 
 pub async fn set(
     api: &Api<DynamicObject>,

@@ -11,11 +11,11 @@ use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::Promise;
+use kratix_shared::api::Workflow;
 use kratix_shared::api::hash::spec_hash;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
-use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::render::resource_crd::{API_OWNED, api_owner_conflict, resource_crd};
+use kratix_shared::render::resource_crd::{API_OWNED, resource_crd};
 use kratix_shared::validate::{Severity, policy, validate_promise};
 use kratix_shared::workflow::conditions::{self, WorkReadiness, WorkflowState, WorksOf};
 use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter};
@@ -23,23 +23,27 @@ use kratix_shared::workflow::requirements::{self, Found};
 use kratix_shared::workflow::status_merge::{self, remove_condition, set_condition};
 use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
 
-use super::resource::{interval_of, record_last_success, set_reconciled};
-use super::workflow::{self, Settled, Step, has_label, now};
-use super::{Agent, ReconcileError, dependencies, events, promise_delete, required_by, resource, status};
+use super::context::interval_of;
+use super::promise_object::{
+    API_CONFLICT_RECHECK, Context, PromiseObject, api_conflict, api_resource, cached_or_read,
+};
+use super::status::now;
+use super::status::{record_last_success, set_reconciled};
+use super::workflow::{self, Settled, Step, has_label};
+use super::{
+    context::Agent, dependencies, error::ReconcileError, events, promise_delete, required_by, resource,
+    status,
+};
 
 /// How often to look at unmet requirements again (changes of the required
 /// Promises also wake the Promise).
 const REQUIREMENTS_RECHECK: Duration = Duration::from_secs(60);
-
-pub fn api_resource() -> ApiResource {
-    ApiResource::erase::<Promise>(&())
-}
 
 pub async fn run(agent: Arc<Agent>) {
     let client = agent.client.clone();
@@ -99,7 +103,7 @@ pub async fn run(agent: Arc<Agent>) {
         )
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::reconciled(&retries_agent, "Promise", &result);
+            super::context::reconciled(&retries_agent, "Promise", &result);
             metrics.reconciled("promise", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "promise reconcile failed");
@@ -109,138 +113,9 @@ pub async fn run(agent: Arc<Agent>) {
         .await;
 }
 
-/// The Promise `name`: from the Promise controller's cache, or read when the
-/// cache does not have it (yet).
-pub async fn cached_or_read(agent: &Agent, name: &str) -> Result<Option<Arc<DynamicObject>>, ReconcileError> {
-    if let Some(cached) = agent
-        .promises
-        .get()
-        .and_then(|store| store.get(&ObjectRef::new_with(name, api_resource())))
-    {
-        return Ok(Some(cached));
-    }
-    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &api_resource());
-    Ok(api
-        .get_opt(name)
-        .await
-        .map_err(|e| ReconcileError::kube(format!("reading Promise {name}"), e))?
-        .map(Arc::new))
-}
-
-pub struct Context {
-    pub agent: Arc<Agent>,
-    /// Required Promise name → the Promises that require it.
-    requirers: Arc<Mutex<HashMap<String, BTreeSet<String>>>>,
-}
-
-impl Context {
-    fn record_requirements(&self, promise: &Promise) {
-        let name = promise.name_any();
-        if let Ok(mut map) = self.requirers.lock() {
-            for requirers in map.values_mut() {
-                requirers.remove(&name);
-            }
-            for required in &promise.spec.required_promises {
-                map.entry(required.name.clone()).or_default().insert(name.clone());
-            }
-        }
-    }
-}
-
 fn error_policy(promise: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
     let key = super::retries::key("Promise", None, &promise.name_any());
-    super::retry_after(&context.agent, &key, error)
-}
-
-/// One Promise, read fresh, in both shapes.
-pub struct PromiseObject {
-    pub api: Api<DynamicObject>,
-    pub api_resource: ApiResource,
-    pub object: DynamicObject,
-    pub typed: Promise,
-    pub value: Value,
-    pub name: String,
-}
-
-impl PromiseObject {
-    pub async fn write_if_changed(
-        &self,
-        agent: &Agent,
-        status: Map<String, Value>,
-    ) -> Result<bool, ReconcileError> {
-        status::write_if_changed(agent, &self.api, &self.object, status).await
-    }
-
-    /// The Promise's reference for an Event about it as read.
-    pub fn reference(&self) -> k8s_openapi::api::core::v1::ObjectReference {
-        events::dynamic_reference(&self.object, &self.api_resource)
-    }
-
-    pub fn pipelines(
-        &self,
-        validated: &kratix_shared::validate::Validated,
-        workflow: Workflow,
-    ) -> Vec<Pipeline> {
-        validated
-            .pipelines
-            .iter()
-            .find(|(w, _)| *w == workflow)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_default()
-    }
-
-    /// Where the Promise's own workflow Jobs are: the only place they count.
-    pub fn jobs(&self, client: &kube::Client) -> Api<Job> {
-        let namespace = kratix_shared::render::job_namespace(
-            &self.typed.spec,
-            kratix_shared::api::workflow::WorkflowType::Promise,
-            "",
-        );
-        Api::namespaced(client.clone(), &namespace)
-    }
-
-    /// Selects the Promise's own workflow Jobs (`action`: one action's only), by
-    /// its UID: a Job labelled alike by anyone else is not one of them.
-    pub fn job_selector(&self, action: Option<&str>) -> String {
-        let mut selector = format!(
-            "{}={},{}=promise,{}={}",
-            labels::PROMISE_NAME,
-            self.name,
-            labels::WORKFLOW_TYPE,
-            labels::OBJECT_UID,
-            self.object.uid().unwrap_or_default()
-        );
-        if let Some(action) = action {
-            selector.push_str(&format!(",{}={action}", labels::WORKFLOW_ACTION));
-        }
-        selector
-    }
-
-    /// A run of one of the Promise's own workflows.
-    pub fn run<'a>(
-        &'a self,
-        agent: &'a Agent,
-        workflow: Workflow,
-        pipelines: &'a [Pipeline],
-        hash: &'a str,
-        jobs: &'a Api<Job>,
-        job_selector: &'a str,
-    ) -> workflow::Run<'a> {
-        workflow::Run {
-            agent,
-            api: &self.api,
-            api_resource: &self.api_resource,
-            object: &self.object,
-            promise: &self.value,
-            resource: None,
-            workflow,
-            pipelines,
-            hash,
-            jobs,
-            job_selector,
-            paused: false,
-        }
-    }
+    super::context::retry_after(&context.agent, &key, error)
 }
 
 fn mark_unavailable(status: &mut Map<String, Value>, reason: &str, message: &str) {
@@ -703,29 +578,6 @@ async fn refuse_by_policy(
     Ok(Some(Action::await_change()))
 }
 
-/// How often a Promise refused another's API looks again (the other Promise or
-/// the CRD may go).
-const API_CONFLICT_RECHECK: Duration = Duration::from_secs(60);
-
-/// Why Promise `promise` may not serve its API's CRD, if it may not (the CRD
-/// exists and is not this Promise's): `APIOwned`'s reason and message.
-pub async fn api_conflict(
-    client: &kube::Client,
-    promise: &str,
-    resource_api: &ResourceApi,
-) -> Result<Option<(&'static str, String)>, ReconcileError> {
-    let crd_name = resource_crd(promise, resource_api)
-        .metadata
-        .name
-        .unwrap_or_default();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let existing = crds
-        .get_metadata_opt(&crd_name)
-        .await
-        .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?;
-    Ok(existing.and_then(|crd| api_owner_conflict(promise, &crd_name, crd.labels())))
-}
-
 /// Refuses a Promise whose API is another's CRD: `Unavailable` with `APIOwned`
 /// False, its resource controller stopped, nothing of the CRD touched; looked
 /// at again now and then. A resolved refusal's condition goes.
@@ -808,7 +660,7 @@ pub async fn ensure_resource_controller(
             let handle = resource::start(
                 agent.clone(),
                 name.to_owned(),
-                resource::api_resource(resource_api),
+                super::request::api_resource(resource_api),
             );
             controllers.insert(name.to_owned(), handle);
         }
@@ -829,7 +681,7 @@ async fn start_resources(
         return Ok(());
     }
     let requests: Api<DynamicObject> =
-        Api::all_with(agent.client.clone(), &resource::api_resource(resource_api));
+        Api::all_with(agent.client.clone(), &super::request::api_resource(resource_api));
     let listed = requests
         .list(&ListParams::default())
         .await
@@ -839,7 +691,7 @@ async fn start_resources(
         let namespaced: Api<DynamicObject> = Api::namespaced_with(
             agent.client.clone(),
             &request.namespace().unwrap_or_default(),
-            &resource::api_resource(resource_api),
+            &super::request::api_resource(resource_api),
         );
         namespaced
             .patch(

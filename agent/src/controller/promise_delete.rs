@@ -21,10 +21,10 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;
 
-use super::promise::{Context, PromiseObject};
-use super::resource_delete::ignore_missing;
+use super::error::ignore_missing;
+use super::promise_object::{Context, PromiseObject};
 use super::workflow::{Settled, Step, background};
-use super::{ReconcileError, finalizers as write_finalizers, rbac_cleanup, resource};
+use super::{error::ReconcileError, finalizers as write_finalizers, rbac_cleanup, request};
 
 /// How soon to look again while something is going away.
 const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
@@ -127,14 +127,14 @@ pub async fn reconcile(
                 return Ok(Action::await_change());
             };
             // Another's API: its requests are not this Promise's to delete.
-            if super::promise::api_conflict(client, &promise.name, resource_api)
+            if super::promise_object::api_conflict(client, &promise.name, resource_api)
                 .await?
                 .is_some()
             {
                 remove().await?;
                 return Ok(Action::await_change());
             }
-            let ar = resource::api_resource(resource_api);
+            let ar = request::api_resource(resource_api);
             let requests: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
             let listed = match requests.list(&ListParams::default()).await {
                 Ok(list) => list.items,
@@ -196,7 +196,7 @@ pub async fn reconcile(
         }
         API_CRD_CLEANUP => {
             if let Some(resource_api) = &validated.resource_api
-                && super::promise::api_conflict(client, &promise.name, resource_api)
+                && super::promise_object::api_conflict(client, &promise.name, resource_api)
                     .await?
                     .is_none()
             {
@@ -238,13 +238,13 @@ async fn request_uids(
     let Some(resource_api) = &validated.resource_api else {
         return Ok(std::collections::BTreeSet::new());
     };
-    if super::promise::api_conflict(client, promise_name, resource_api)
+    if super::promise_object::api_conflict(client, promise_name, resource_api)
         .await?
         .is_some()
     {
         return Ok(std::collections::BTreeSet::new());
     }
-    let requests: Api<DynamicObject> = Api::all_with(client.clone(), &resource::api_resource(resource_api));
+    let requests: Api<DynamicObject> = Api::all_with(client.clone(), &request::api_resource(resource_api));
     match requests.list_metadata(&ListParams::default()).await {
         Ok(list) => Ok(list.items.into_iter().filter_map(|r| r.metadata.uid).collect()),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(std::collections::BTreeSet::new()),

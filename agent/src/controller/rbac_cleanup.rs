@@ -13,7 +13,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
-use super::ReconcileError;
+use super::error::ReconcileError;
 
 /// (namespace, name) of every object of one kind.
 type Names = BTreeSet<(String, String)>;

@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
 
-use super::{Agent, ReconcileError, status};
+use super::{context::Agent, error::ReconcileError, status};
 
 /// Brings every Promise's `status.requiredBy` in line with what `requirer`
 /// requires now. Reads the Promise cache; writes only the Promises that change.
@@ -19,7 +19,7 @@ pub async fn sync(agent: &Agent, requirer: &Promise) -> Result<(), ReconcileErro
         return Ok(());
     };
     let name = requirer.name_any();
-    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &super::promise::api_resource());
+    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &super::promise_object::api_resource());
     for required in store.state() {
         let required_name = required.name_any();
         if required_name == name {

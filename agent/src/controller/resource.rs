@@ -7,15 +7,11 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::hash::resource_hash;
-use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
-use kratix_shared::validate::{Validated, validate_promise};
-use kratix_shared::workflow::conditions::{
-    WorkReadiness, WorkflowState, WorksOf, reconciled, works_succeeded,
-};
-use kratix_shared::workflow::status_merge::{self, set_condition};
-use kratix_shared::{api::labels, workflow::finalizers, workflow::periodic};
+use kratix_shared::workflow::conditions::{WorkReadiness, WorkflowState, WorksOf};
+use kratix_shared::workflow::status_merge::set_condition;
+use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -24,54 +20,21 @@ use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use super::workflow::{self, Settled, Step, has_label, now};
-use super::{Agent, ReconcileError, resource_delete, status};
+use super::context::{Agent, ResourceControllerHandle, interval_of};
+use super::request::{Context, Request, write_if_changed};
+use super::status::now;
+use super::status::{record_last_success, set_reconciled};
+use super::workflow::{self, Settled, Step, has_label};
+use super::{error::ReconcileError, resource_delete, status};
 
 /// Requests of one Promise reconciled at the same time.
 const RECONCILE_CONCURRENCY: u16 = 16;
 
-/// A running resource controller.
-pub struct Handle {
-    pub task: tokio::task::AbortHandle,
-    /// Sending re-runs every resource of the Promise (its spec changed).
-    pub rerun_all: mpsc::UnboundedSender<()>,
-}
-
-pub struct Context {
-    pub agent: Arc<Agent>,
-    pub promise: String,
-    pub resource: ApiResource,
-    /// The Promise validated last, by its uid and resourceVersion: validation
-    /// parses every pipeline, and a Promise changes rarely.
-    validated: std::sync::Mutex<Option<(String, Arc<Validated>)>>,
-}
-
-impl Context {
-    fn validated(&self, promise: &DynamicObject, value: &Value) -> Arc<Validated> {
-        let version = format!(
-            "{}/{}",
-            promise.uid().unwrap_or_default(),
-            promise.resource_version().unwrap_or_default()
-        );
-        if let Ok(cache) = self.validated.lock()
-            && let Some((cached, validated)) = cache.as_ref()
-            && *cached == version
-        {
-            return validated.clone();
-        }
-        let validated = Arc::new(validate_promise(value));
-        if let Ok(mut cache) = self.validated.lock() {
-            *cache = Some((version, validated.clone()));
-        }
-        validated
-    }
-}
-
 /// Starts the controller for `promise`'s API.
-pub fn start(agent: Arc<Agent>, promise: String, resource: ApiResource) -> Handle {
+pub fn start(agent: Arc<Agent>, promise: String, resource: ApiResource) -> ResourceControllerHandle {
     let (rerun_all, rerun_receiver) = mpsc::unbounded_channel::<()>();
     let task = tokio::spawn(run(agent, promise, resource, rerun_receiver));
-    Handle {
+    ResourceControllerHandle {
         task: task.abort_handle(),
         rerun_all,
     }
@@ -93,12 +56,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
     let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let retries_kind = format!("{}.{}", resource.kind, resource.group);
-    let context = Arc::new(Context {
-        agent,
-        promise: promise.clone(),
-        resource: resource.clone(),
-        validated: Default::default(),
-    });
+    let context = Arc::new(Context::new(agent, promise.clone(), resource.clone()));
     let works: Api<Work> = Api::all(client.clone());
     let work_selector = format!("{}={promise},{}", labels::PROMISE_NAME, labels::RESOURCE_NAME);
     let work_mapped = resource.clone();
@@ -145,7 +103,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::reconciled(&retries_agent, &retries_kind, &result);
+            super::context::reconciled(&retries_agent, &retries_kind, &result);
             metrics.reconciled(&promise, result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "resource reconcile failed");
@@ -230,77 +188,7 @@ pub fn job_finished(job: &Job) -> bool {
 fn error_policy(request: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
     let kind = format!("{}.{}", context.resource.kind, context.resource.group);
     let key = super::retries::key(&kind, request.namespace().as_deref(), &request.name_any());
-    super::retry_after(&context.agent, &key, error)
-}
-
-/// Everything a reconcile of one request reads first.
-pub struct Request<'a> {
-    pub context: &'a Context,
-    pub api: Api<DynamicObject>,
-    pub object: DynamicObject,
-    pub value: Value,
-    pub name: String,
-    pub namespace: String,
-    pub promise: Promise,
-    pub promise_value: Value,
-}
-
-impl Request<'_> {
-    pub fn describe(&self) -> String {
-        format!("{} {}/{}", self.context.resource.kind, self.namespace, self.name)
-    }
-
-    /// Where this request's pipelines run and its Works are written.
-    pub fn pipeline_namespace(&self) -> String {
-        self.promise
-            .spec
-            .pipeline_namespace()
-            .unwrap_or(&self.namespace)
-            .to_owned()
-    }
-
-    /// Selects this request's Jobs of both actions: by its UID, so a same-named
-    /// request elsewhere (sharing a `pipelineNamespace`) or a deleted one's
-    /// leftovers never count.
-    pub fn job_selector(&self) -> String {
-        format!(
-            "{}={},{}={},{}=resource,{}={}",
-            labels::PROMISE_NAME,
-            self.context.promise,
-            labels::RESOURCE_NAME,
-            self.name,
-            labels::WORKFLOW_TYPE,
-            labels::OBJECT_UID,
-            self.object.uid().unwrap_or_default()
-        )
-    }
-
-    /// A workflow run of this request.
-    pub fn run<'a>(
-        &'a self,
-        workflow: Workflow,
-        pipelines: &'a [Pipeline],
-        api: &'a ResourceApi,
-        hash: &'a str,
-        jobs: &'a Api<Job>,
-        job_selector: &'a str,
-    ) -> workflow::Run<'a> {
-        workflow::Run {
-            agent: &self.context.agent,
-            api: &self.api,
-            api_resource: &self.context.resource,
-            object: &self.object,
-            promise: &self.promise_value,
-            resource: Some((&self.value, api)),
-            workflow,
-            pipelines,
-            hash,
-            jobs,
-            job_selector,
-            // A paused request never gets this far.
-            paused: false,
-        }
-    }
+    super::context::retry_after(&context.agent, &key, error)
 }
 
 /// Whether the request's Promise says it is Available: the cached copy, or
@@ -313,7 +201,7 @@ async fn promise_available(request: &Request<'_>) -> Result<bool, ReconcileError
     }
     let promises: Api<DynamicObject> = Api::all_with(
         request.context.agent.client.clone(),
-        &super::promise::api_resource(),
+        &super::promise_object::api_resource(),
     );
     let fresh = promises
         .get_opt(&request.context.promise)
@@ -337,7 +225,9 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     else {
         return Ok(Action::await_change());
     };
-    let Some(promise_object) = super::promise::cached_or_read(&context.agent, &context.promise).await? else {
+    let Some(promise_object) =
+        super::promise_object::cached_or_read(&context.agent, &context.promise).await?
+    else {
         if object.metadata.deletion_timestamp.is_some() {
             return resource_delete::without_promise(&context, &api, &object).await;
         }
@@ -600,55 +490,6 @@ fn set_outputs(status: &mut Map<String, Value>, outputs: Vec<Value>) {
     }
 }
 
-/// `lastSuccessfulConfigureWorkflowTime` in the configure record under
-/// `kratix.workflows` and, with `top_level` (a request's schema has the field,
-/// as Kratix's older releases wrote it; a Promise's has not, and the API server
-/// would drop it), at the top, from the `ConfigureWorkflowCompleted`
-/// transition, once it is True.
-pub fn record_last_success(status: &mut Map<String, Value>, top_level: bool) {
-    let Some(time) = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| {
-            c.iter().find(|c| {
-                c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted")
-                    && c.get("status").and_then(Value::as_str) == Some("True")
-            })
-        })
-        .and_then(|c| c.get("lastTransitionTime"))
-        .cloned()
-    else {
-        return;
-    };
-    if top_level {
-        status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
-    }
-    if let Some(record) = status
-        .get_mut("kratix")
-        .and_then(|k| k.pointer_mut("/workflows/configure"))
-        .and_then(Value::as_object_mut)
-    {
-        record.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time);
-    }
-}
-
-/// The effective periodic re-run interval of `promise`'s workflows.
-pub fn interval_of(agent: &Agent, promise: &Promise) -> Duration {
-    periodic::effective_interval(
-        promise
-            .annotations()
-            .get(labels::RECONCILIATION_INTERVAL_ANNOTATION)
-            .map(String::as_str),
-        promise
-            .spec
-            .workflows
-            .config
-            .as_ref()
-            .and_then(|c| c.reconciliation_interval.as_deref()),
-        agent.reconciliation_interval(),
-    )
-}
-
 async fn periodic_rerun(
     request: &Request<'_>,
     status: &Map<String, Value>,
@@ -662,39 +503,4 @@ async fn periodic_rerun(
         status,
     )
     .await
-}
-
-/// Sets WorksSucceeded (when the workflow completed) and Reconciled.
-pub fn set_reconciled(
-    status: &mut Map<String, Value>,
-    owner: WorksOf,
-    workflow: WorkflowState,
-    works: &[(String, WorkReadiness)],
-) {
-    let now = now();
-    let works_condition = works_succeeded(owner, works);
-    if workflow == WorkflowState::Completed {
-        status_merge::set(status, &works_condition, &now);
-    }
-    let condition = reconciled(workflow, &works_condition);
-    status_merge::set(status, &condition, &now);
-}
-
-/// Writes the status when it differs from the object's; says whether it wrote.
-pub async fn write_if_changed(
-    request: &Request<'_>,
-    status: Map<String, Value>,
-) -> Result<bool, ReconcileError> {
-    status::write_if_changed(&request.context.agent, &request.api, &request.object, status).await
-}
-
-/// The API resource of a Promise's requests.
-pub fn api_resource(api: &ResourceApi) -> ApiResource {
-    ApiResource {
-        group: api.group.clone(),
-        version: api.version.clone(),
-        api_version: api.api_version(),
-        kind: api.kind.clone(),
-        plural: api.plural.clone(),
-    }
 }

@@ -16,9 +16,10 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;
 
-use super::resource::{Context, Request, write_if_changed};
+use super::error::{ReconcileError, ignore_missing};
+use super::request::{Context, Request, write_if_changed};
 use super::workflow::{Settled, Step, background};
-use super::{ReconcileError, events, finalizers as write_finalizers};
+use super::{events, finalizers as write_finalizers};
 
 /// How soon to look again while Works or Jobs are going away.
 const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
@@ -184,13 +185,4 @@ pub async fn delete_jobs(
             .map_err(|e| ReconcileError::kube(format!("deleting Job {}", job.name_any()), e))?;
     }
     Ok(())
-}
-
-/// A delete of something already gone is a success.
-pub fn ignore_missing<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(error),
-    }
 }

@@ -18,8 +18,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde_json::json;
 
-use super::work::status_with;
-use super::{Agent, ReconcileError, events};
+use super::status::status_with;
+use super::{context::Agent, error::ReconcileError, events};
 use crate::state_store::{StoreError, StoreObject};
 
 /// A store that answered is checked again this often (a server that stopped
@@ -109,7 +109,7 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
         })
         .run(reconcile::<K>, error_policy::<K>, agent)
         .for_each(|result| {
-            super::reconciled(&retries_agent, K::KIND, &result);
+            super::context::reconciled(&retries_agent, K::KIND, &result);
             metrics.reconciled(&K::KIND.to_ascii_lowercase(), result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, kind = K::KIND, "state store reconcile failed");
@@ -121,7 +121,7 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
 
 fn error_policy<K: StoreKind>(store: Arc<K>, error: &ReconcileError, agent: Arc<Agent>) -> Action {
     let key = super::retries::key(K::KIND, None, &store.name_any());
-    super::retry_after(&agent, &key, error)
+    super::context::retry_after(&agent, &key, error)
 }
 
 async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {

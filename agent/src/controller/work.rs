@@ -13,9 +13,7 @@ use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
 use kratix_shared::delivery::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
 use kratix_shared::delivery::work_origin::{self, NamedPromise, WorkOrigin};
-use kratix_shared::workflow::conditions::Condition;
 use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter, Subject};
-use kratix_shared::workflow::status_merge::{self, Transition};
 use kratix_shared::{api::labels, workflow::finalizers};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -24,9 +22,9 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::{Map, Value, json};
 
-use super::resource_delete::ignore_missing;
-use super::workflow::now;
-use super::{Agent, ReconcileError, apply, events};
+use super::error::ignore_missing;
+use super::status::status_with;
+use super::{apply, context::Agent, error::ReconcileError, events};
 
 /// A resource's group with nowhere to go looks again this often (Destinations
 /// appearing or changing also wake every Work at once).
@@ -63,7 +61,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(destination_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::reconciled(&retries_agent, "Work", &result);
+            super::context::reconciled(&retries_agent, "Work", &result);
             metrics.reconciled("work", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "work reconcile failed");
@@ -75,7 +73,7 @@ pub async fn run(agent: Arc<Agent>) {
 
 fn error_policy(work: Arc<Work>, error: &ReconcileError, context: Arc<Context>) -> Action {
     let key = super::retries::key("Work", work.namespace().as_deref(), &work.name_any());
-    super::retry_after(&context.agent, &key, error)
+    super::context::retry_after(&context.agent, &key, error)
 }
 
 async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -201,7 +199,7 @@ async fn named_promise(agent: &Agent, name: &str) -> Result<Option<Option<String
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let resource = super::promise::api_resource();
+    let resource = super::promise_object::api_resource();
     if let Some(cached) = agent
         .promises
         .get()
@@ -292,25 +290,6 @@ fn placement_object(work: &Work, placement: &scheduling::Placement) -> Option<Wo
         },
         status: None,
     })
-}
-
-/// A typed status as a JSON map (empty when absent), and the same with
-/// `conditions` set (each keeps its transition time unless its status changes).
-pub(super) fn status_with<'a, S: serde::Serialize>(
-    status: Option<&S>,
-    conditions: impl IntoIterator<Item = &'a Condition>,
-) -> (Map<String, Value>, Map<String, Value>) {
-    let before: Map<String, Value> = status
-        .and_then(|s| serde_json::to_value(s).ok())
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
-    let mut after = before.clone();
-    let now = now();
-    // Kratix sets these kinds' conditions with meta.SetStatusCondition.
-    for condition in conditions {
-        status_merge::set_with(&mut after, Transition::OnStatusChange, condition, &now);
-    }
-    (before, after)
 }
 
 /// Sets the scheduler's conditions on a WorkPlacement when they changed, guarded

@@ -21,9 +21,9 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
 use serde_json::{Value, json};
 
+use super::status::status_with;
 use super::store_lookup::StoreCaches;
-use super::work::status_with;
-use super::{Agent, ReconcileError, events};
+use super::{context::Agent, error::ReconcileError, events};
 
 /// A placement waiting for its Destination or store looks again this soon (their
 /// creation also wakes it at once).
@@ -95,7 +95,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::reconciled(&retries_agent, "WorkPlacement", &result);
+            super::context::reconciled(&retries_agent, "WorkPlacement", &result);
             metrics.reconciled("workplacement", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "workplacement reconcile failed");
@@ -111,7 +111,7 @@ fn error_policy(placement: Arc<WorkPlacement>, error: &ReconcileError, context: 
         placement.namespace().as_deref(),
         &placement.name_any(),
     );
-    super::retry_after(&context.agent, &key, error)
+    super::context::retry_after(&context.agent, &key, error)
 }
 
 /// The placement as the writers need it.

@@ -26,7 +26,10 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams}
 use kube::runtime::controller::Action;
 use serde_json::{Map, Value, json};
 
-use super::{Agent, ReconcileError, apply, events, rbac_cleanup, status};
+use super::context::Agent;
+use super::error::ReconcileError;
+use super::status::now;
+use super::{apply, events, rbac_cleanup, status};
 use crate::crash_points::{self, crash_point};
 
 /// How long to wait for a running Job before looking again anyway (its watch
@@ -128,13 +131,6 @@ pub fn drop_counters(status: &mut Map<String, Value>) {
     for counter in DROPPED_COUNTERS {
         status.remove(counter);
     }
-}
-
-/// Now, to the second, as Kratix writes its status times.
-pub fn now() -> String {
-    Timestamp::from_second(Timestamp::now().as_second())
-        .unwrap_or_else(|_| Timestamp::now())
-        .to_string()
 }
 
 /// The condition a workflow's outcome is reported in.

@@ -1,0 +1,178 @@
+//! A Promise as the Promise controller and its delete flow see it: read fresh
+//! in both shapes, the controller's context, and whether its API's CRD is its own.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kratix_shared::api::Promise;
+use kratix_shared::api::labels;
+use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::render::resource_crd::{api_owner_conflict, resource_crd};
+use kube::ResourceExt;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::reflector::ObjectRef;
+use serde_json::{Map, Value};
+
+use super::context::Agent;
+use super::error::ReconcileError;
+use super::{events, status, workflow};
+
+pub fn api_resource() -> ApiResource {
+    ApiResource::erase::<Promise>(&())
+}
+
+/// The Promise `name`: from the Promise controller's cache, or read when the
+/// cache does not have it (yet).
+pub async fn cached_or_read(agent: &Agent, name: &str) -> Result<Option<Arc<DynamicObject>>, ReconcileError> {
+    if let Some(cached) = agent
+        .promises
+        .get()
+        .and_then(|store| store.get(&ObjectRef::new_with(name, api_resource())))
+    {
+        return Ok(Some(cached));
+    }
+    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &api_resource());
+    Ok(api
+        .get_opt(name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading Promise {name}"), e))?
+        .map(Arc::new))
+}
+
+pub struct Context {
+    pub agent: Arc<Agent>,
+    /// Required Promise name → the Promises that require it.
+    pub requirers: Arc<Mutex<HashMap<String, BTreeSet<String>>>>,
+}
+
+impl Context {
+    pub fn record_requirements(&self, promise: &Promise) {
+        let name = promise.name_any();
+        if let Ok(mut map) = self.requirers.lock() {
+            for requirers in map.values_mut() {
+                requirers.remove(&name);
+            }
+            for required in &promise.spec.required_promises {
+                map.entry(required.name.clone()).or_default().insert(name.clone());
+            }
+        }
+    }
+}
+
+/// One Promise, read fresh, in both shapes.
+pub struct PromiseObject {
+    pub api: Api<DynamicObject>,
+    pub api_resource: ApiResource,
+    pub object: DynamicObject,
+    pub typed: Promise,
+    pub value: Value,
+    pub name: String,
+}
+
+impl PromiseObject {
+    pub async fn write_if_changed(
+        &self,
+        agent: &Agent,
+        status: Map<String, Value>,
+    ) -> Result<bool, ReconcileError> {
+        status::write_if_changed(agent, &self.api, &self.object, status).await
+    }
+
+    /// The Promise's reference for an Event about it as read.
+    pub fn reference(&self) -> k8s_openapi::api::core::v1::ObjectReference {
+        events::dynamic_reference(&self.object, &self.api_resource)
+    }
+
+    pub fn pipelines(
+        &self,
+        validated: &kratix_shared::validate::Validated,
+        workflow: Workflow,
+    ) -> Vec<Pipeline> {
+        validated
+            .pipelines
+            .iter()
+            .find(|(w, _)| *w == workflow)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// Where the Promise's own workflow Jobs are: the only place they count.
+    pub fn jobs(&self, client: &kube::Client) -> Api<Job> {
+        let namespace = kratix_shared::render::job_namespace(
+            &self.typed.spec,
+            kratix_shared::api::workflow::WorkflowType::Promise,
+            "",
+        );
+        Api::namespaced(client.clone(), &namespace)
+    }
+
+    /// Selects the Promise's own workflow Jobs (`action`: one action's only), by
+    /// its UID: a Job labelled alike by anyone else is not one of them.
+    pub fn job_selector(&self, action: Option<&str>) -> String {
+        let mut selector = format!(
+            "{}={},{}=promise,{}={}",
+            labels::PROMISE_NAME,
+            self.name,
+            labels::WORKFLOW_TYPE,
+            labels::OBJECT_UID,
+            self.object.uid().unwrap_or_default()
+        );
+        if let Some(action) = action {
+            selector.push_str(&format!(",{}={action}", labels::WORKFLOW_ACTION));
+        }
+        selector
+    }
+
+    /// A run of one of the Promise's own workflows.
+    pub fn run<'a>(
+        &'a self,
+        agent: &'a Agent,
+        workflow: Workflow,
+        pipelines: &'a [Pipeline],
+        hash: &'a str,
+        jobs: &'a Api<Job>,
+        job_selector: &'a str,
+    ) -> workflow::Run<'a> {
+        workflow::Run {
+            agent,
+            api: &self.api,
+            api_resource: &self.api_resource,
+            object: &self.object,
+            promise: &self.value,
+            resource: None,
+            workflow,
+            pipelines,
+            hash,
+            jobs,
+            job_selector,
+            paused: false,
+        }
+    }
+}
+
+/// How often a Promise refused another's API looks again (the other Promise or
+/// the CRD may go).
+pub const API_CONFLICT_RECHECK: Duration = Duration::from_secs(60);
+
+/// Why Promise `promise` may not serve its API's CRD, if it may not (the CRD
+/// exists and is not this Promise's): `APIOwned`'s reason and message.
+pub async fn api_conflict(
+    client: &kube::Client,
+    promise: &str,
+    resource_api: &ResourceApi,
+) -> Result<Option<(&'static str, String)>, ReconcileError> {
+    let crd_name = resource_crd(promise, resource_api)
+        .metadata
+        .name
+        .unwrap_or_default();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let existing = crds
+        .get_metadata_opt(&crd_name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?;
+    Ok(existing.and_then(|crd| api_owner_conflict(promise, &crd_name, crd.labels())))
+}
