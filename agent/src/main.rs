@@ -238,8 +238,8 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
     }
     tracing::info!(image = %adapter.image, "kratix-agent controllers starting");
     let client_for_stores = client.clone();
-    let agent = Arc::new(controller::context::Agent {
-        recorders: controller::context::Recorders::new(&client, &pod),
+    let agent = Arc::new(controller::base::context::Agent {
+        recorders: controller::base::context::Recorders::new(&client, &pod),
         client,
         config: std::sync::RwLock::new(config.map(Arc::new)),
         adapter,

@@ -10,7 +10,7 @@ use kratix_shared::api::labels::SYSTEM_NAMESPACE;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt as _, watcher};
 
-use super::context::Agent;
+use crate::controller::base::context::Agent;
 
 fn source() -> String {
     format!("configmap {SYSTEM_NAMESPACE}/{CONFIGMAP_NAME}")

@@ -26,10 +26,13 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams}
 use kube::runtime::controller::Action;
 use serde_json::{Map, Value, json};
 
-use super::context::Agent;
-use super::error::ReconcileError;
-use super::status::now;
-use super::{apply, events, rbac_cleanup, status};
+use crate::controller::base::apply;
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::events;
+use crate::controller::base::rbac_cleanup;
+use crate::controller::base::status;
+use crate::controller::base::status::now;
 use crate::crash_points::{self, crash_point};
 
 /// How long to wait for a running Job before looking again anyway (its watch

@@ -20,12 +20,14 @@ use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use super::context::{Agent, ResourceControllerHandle, interval_of};
+use super::delete;
 use super::request::{Context, Request, write_if_changed};
-use super::status::now;
-use super::status::{record_last_success, set_reconciled};
-use super::workflow::{self, Settled, Step, has_label};
-use super::{error::ReconcileError, resource_delete, status};
+use crate::controller::base::context::{Agent, ResourceControllerHandle, interval_of};
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::status;
+use crate::controller::base::status::now;
+use crate::controller::base::status::{record_last_success, set_reconciled};
+use crate::controller::workflow::{self, Settled, Step, has_label};
 
 /// Requests of one Promise reconciled at the same time.
 const RECONCILE_CONCURRENCY: u16 = 16;
@@ -103,7 +105,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::context::reconciled(&retries_agent, &retries_kind, &result);
+            crate::controller::base::context::reconciled(&retries_agent, &retries_kind, &result);
             metrics.reconciled(&promise, result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "resource reconcile failed");
@@ -187,8 +189,9 @@ pub fn job_finished(job: &Job) -> bool {
 
 fn error_policy(request: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
     let kind = format!("{}.{}", context.resource.kind, context.resource.group);
-    let key = super::retries::key(&kind, request.namespace().as_deref(), &request.name_any());
-    super::context::retry_after(&context.agent, &key, error)
+    let key =
+        crate::controller::base::retries::key(&kind, request.namespace().as_deref(), &request.name_any());
+    crate::controller::base::context::retry_after(&context.agent, &key, error)
 }
 
 /// Whether the request's Promise says it is Available: the cached copy, or
@@ -201,7 +204,7 @@ async fn promise_available(request: &Request<'_>) -> Result<bool, ReconcileError
     }
     let promises: Api<DynamicObject> = Api::all_with(
         request.context.agent.client.clone(),
-        &super::promise_object::api_resource(),
+        &crate::controller::base::promises::api_resource(),
     );
     let fresh = promises
         .get_opt(&request.context.promise)
@@ -226,10 +229,10 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         return Ok(Action::await_change());
     };
     let Some(promise_object) =
-        super::promise_object::cached_or_read(&context.agent, &context.promise).await?
+        crate::controller::base::promises::cached_or_read(&context.agent, &context.promise).await?
     else {
         if object.metadata.deletion_timestamp.is_some() {
-            return resource_delete::without_promise(&context, &api, &object).await;
+            return delete::without_promise(&context, &api, &object).await;
         }
         return Ok(Action::await_change());
     };
@@ -279,7 +282,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
             .into_iter()
             .take(1)
             .collect();
-        return resource_delete::reconcile(&request, &resource_api, &delete).await;
+        return delete::reconcile(&request, &resource_api, &delete).await;
     }
     if !request.object.labels().contains_key(labels::PROMISE_NAME) {
         let patch = json!({"metadata": {"labels": {labels::PROMISE_NAME: context.promise}}});
@@ -295,7 +298,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         &finalizers::RESOURCE,
         &finalizers::RESOURCE,
     ) {
-        super::finalizers::set(&request.api, &request.object, &next).await?;
+        crate::controller::base::finalizers::set(&request.api, &request.object, &next).await?;
         return Ok(Action::await_change());
     }
     if request.promise.metadata.deletion_timestamp.is_some() {

@@ -14,8 +14,10 @@ use kube::ResourceExt;
 use kube::runtime::events::Recorder;
 use tokio::sync::{Mutex, mpsc};
 
+use super::apply;
 use super::error::ReconcileError;
-use super::{apply, rbac_cleanup, retries};
+use super::rbac_cleanup;
+use super::retries;
 
 /// What every controller shares.
 pub struct Agent {

@@ -21,10 +21,13 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;
 
-use super::error::ignore_missing;
-use super::promise_object::{Context, PromiseObject};
-use super::workflow::{Settled, Step, background};
-use super::{error::ReconcileError, finalizers as write_finalizers, rbac_cleanup, request};
+use super::object::{Context, PromiseObject};
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::error::ignore_missing;
+use crate::controller::base::finalizers as write_finalizers;
+use crate::controller::base::rbac_cleanup;
+use crate::controller::resource::request;
+use crate::controller::workflow::{Settled, Step, background};
 
 /// How soon to look again while something is going away.
 const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
@@ -127,7 +130,7 @@ pub async fn reconcile(
                 return Ok(Action::await_change());
             };
             // Another's API: its requests are not this Promise's to delete.
-            if super::promise_object::api_conflict(client, &promise.name, resource_api)
+            if super::object::api_conflict(client, &promise.name, resource_api)
                 .await?
                 .is_some()
             {
@@ -196,7 +199,7 @@ pub async fn reconcile(
         }
         API_CRD_CLEANUP => {
             if let Some(resource_api) = &validated.resource_api
-                && super::promise_object::api_conflict(client, &promise.name, resource_api)
+                && super::object::api_conflict(client, &promise.name, resource_api)
                     .await?
                     .is_none()
             {
@@ -238,7 +241,7 @@ async fn request_uids(
     let Some(resource_api) = &validated.resource_api else {
         return Ok(std::collections::BTreeSet::new());
     };
-    if super::promise_object::api_conflict(client, promise_name, resource_api)
+    if super::object::api_conflict(client, promise_name, resource_api)
         .await?
         .is_some()
     {

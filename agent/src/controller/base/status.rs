@@ -16,7 +16,9 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Map, Value};
 
-use super::{context::Agent, error::ReconcileError, events};
+use super::context::Agent;
+use super::error::ReconcileError;
+use super::events;
 
 /// The object's status as a mutable map.
 pub fn status_of(object: &DynamicObject) -> Map<String, Value> {
@@ -143,7 +145,7 @@ pub fn set_reconciled(
 
 /// A typed status as a JSON map (empty when absent), and the same with
 /// `conditions` set (each keeps its transition time unless its status changes).
-pub(super) fn status_with<'a, S: serde::Serialize>(
+pub fn status_with<'a, S: serde::Serialize>(
     status: Option<&S>,
     conditions: impl IntoIterator<Item = &'a Condition>,
 ) -> (Map<String, Value>, Map<String, Value>) {

@@ -20,10 +20,12 @@ use kube::runtime::reflector::{self};
 use kube::runtime::{Predicate as _, WatchStreamExt as _, predicates, watcher};
 use serde_json::json;
 
-use super::error::ignore_missing;
-use super::status::status_with;
 use super::store_lookup::StoreCaches;
-use super::{context::Agent, error::ReconcileError, events};
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::error::ignore_missing;
+use crate::controller::base::events;
+use crate::controller::base::status::status_with;
 
 const DELETE_RECHECK: Duration = Duration::from_secs(1);
 
@@ -62,7 +64,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::context::reconciled(&retries_agent, "Destination", &result);
+            crate::controller::base::context::reconciled(&retries_agent, "Destination", &result);
             metrics.reconciled("destination", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "destination reconcile failed");
@@ -73,8 +75,8 @@ pub async fn run(agent: Arc<Agent>) {
 }
 
 fn error_policy(destination: Arc<Destination>, error: &ReconcileError, context: Arc<Context>) -> Action {
-    let key = super::retries::key("Destination", None, &destination.name_any());
-    super::context::retry_after(&context.agent, &key, error)
+    let key = crate::controller::base::retries::key("Destination", None, &destination.name_any());
+    crate::controller::base::context::retry_after(&context.agent, &key, error)
 }
 
 fn condition(status: &'static str, reason: &'static str, message: String) -> Condition {
@@ -325,7 +327,7 @@ async fn delete(
 /// Normal `DestinationReady` "Destination is Ready", or Warning
 /// `DestinationNotReady` with the condition's message.
 async fn report(
-    agent: &super::context::Agent,
+    agent: &crate::controller::base::context::Agent,
     api: &Api<Destination>,
     destination: &Destination,
     ready: Condition,
@@ -396,5 +398,5 @@ async fn set_finalizers(
 /// canary files not written) for the agent's backoff: looked at less and less
 /// often while it stays so.
 fn failing_key(destination: &Destination) -> String {
-    super::retries::key("Destination-ready", None, &destination.name_any())
+    crate::controller::base::retries::key("Destination-ready", None, &destination.name_any())
 }

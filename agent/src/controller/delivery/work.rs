@@ -22,9 +22,12 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::{Map, Value, json};
 
-use super::error::ignore_missing;
-use super::status::status_with;
-use super::{apply, context::Agent, error::ReconcileError, events};
+use crate::controller::base::apply;
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::error::ignore_missing;
+use crate::controller::base::events;
+use crate::controller::base::status::status_with;
 
 /// A resource's group with nowhere to go looks again this often (Destinations
 /// appearing or changing also wake every Work at once).
@@ -61,7 +64,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(destination_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::context::reconciled(&retries_agent, "Work", &result);
+            crate::controller::base::context::reconciled(&retries_agent, "Work", &result);
             metrics.reconciled("work", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "work reconcile failed");
@@ -72,8 +75,8 @@ pub async fn run(agent: Arc<Agent>) {
 }
 
 fn error_policy(work: Arc<Work>, error: &ReconcileError, context: Arc<Context>) -> Action {
-    let key = super::retries::key("Work", work.namespace().as_deref(), &work.name_any());
-    super::context::retry_after(&context.agent, &key, error)
+    let key = crate::controller::base::retries::key("Work", work.namespace().as_deref(), &work.name_any());
+    crate::controller::base::context::retry_after(&context.agent, &key, error)
 }
 
 async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -199,7 +202,7 @@ async fn named_promise(agent: &Agent, name: &str) -> Result<Option<Option<String
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let resource = super::promise_object::api_resource();
+    let resource = crate::controller::base::promises::api_resource();
     if let Some(cached) = agent
         .promises
         .get()

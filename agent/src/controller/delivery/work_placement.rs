@@ -21,9 +21,11 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt as _, watcher};
 use serde_json::{Value, json};
 
-use super::status::status_with;
 use super::store_lookup::StoreCaches;
-use super::{context::Agent, error::ReconcileError, events};
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::events;
+use crate::controller::base::status::status_with;
 
 /// A placement waiting for its Destination or store looks again this soon (their
 /// creation also wakes it at once).
@@ -95,7 +97,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::context::reconciled(&retries_agent, "WorkPlacement", &result);
+            crate::controller::base::context::reconciled(&retries_agent, "WorkPlacement", &result);
             metrics.reconciled("workplacement", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "workplacement reconcile failed");
@@ -106,12 +108,12 @@ pub async fn run(agent: Arc<Agent>) {
 }
 
 fn error_policy(placement: Arc<WorkPlacement>, error: &ReconcileError, context: Arc<Context>) -> Action {
-    let key = super::retries::key(
+    let key = crate::controller::base::retries::key(
         "WorkPlacement",
         placement.namespace().as_deref(),
         &placement.name_any(),
     );
-    super::context::retry_after(&context.agent, &key, error)
+    crate::controller::base::context::retry_after(&context.agent, &key, error)
 }
 
 /// The placement as the writers need it.
@@ -239,7 +241,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
 /// on the clock, so placements failing against one store retry together and land
 /// in one batch when it is back.
 fn write_key(placement: &WorkPlacement) -> String {
-    super::retries::key(
+    crate::controller::base::retries::key(
         "WorkPlacement-write",
         placement.namespace().as_deref(),
         &placement.name_any(),

@@ -10,7 +10,9 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
 
-use super::{context::Agent, error::ReconcileError, status};
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::status;
 
 /// Brings every Promise's `status.requiredBy` in line with what `requirer`
 /// requires now. Reads the Promise cache; writes only the Promises that change.
@@ -19,7 +21,10 @@ pub async fn sync(agent: &Agent, requirer: &Promise) -> Result<(), ReconcileErro
         return Ok(());
     };
     let name = requirer.name_any();
-    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &super::promise_object::api_resource());
+    let api: Api<DynamicObject> = Api::all_with(
+        agent.client.clone(),
+        &crate::controller::base::promises::api_resource(),
+    );
     for required in store.state() {
         let required_name = required.name_any();
         if required_name == name {

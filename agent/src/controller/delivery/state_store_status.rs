@@ -18,8 +18,10 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde_json::json;
 
-use super::status::status_with;
-use super::{context::Agent, error::ReconcileError, events};
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::events;
+use crate::controller::base::status::status_with;
 use crate::state_store::{StoreError, StoreObject};
 
 /// A store that answered is checked again this often (a server that stopped
@@ -109,7 +111,7 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
         })
         .run(reconcile::<K>, error_policy::<K>, agent)
         .for_each(|result| {
-            super::context::reconciled(&retries_agent, K::KIND, &result);
+            crate::controller::base::context::reconciled(&retries_agent, K::KIND, &result);
             metrics.reconciled(&K::KIND.to_ascii_lowercase(), result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, kind = K::KIND, "state store reconcile failed");
@@ -120,8 +122,8 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
 }
 
 fn error_policy<K: StoreKind>(store: Arc<K>, error: &ReconcileError, agent: Arc<Agent>) -> Action {
-    let key = super::retries::key(K::KIND, None, &store.name_any());
-    super::context::retry_after(&agent, &key, error)
+    let key = crate::controller::base::retries::key(K::KIND, None, &store.name_any());
+    crate::controller::base::context::retry_after(&agent, &key, error)
 }
 
 async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Action, ReconcileError> {
@@ -133,7 +135,7 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
     let generation = store.meta().generation;
     let probed = agent.state_stores.probe(&K::object(store.clone())).await;
     // A store that stays unreachable is probed less and less often.
-    let probe_key = super::retries::key(&format!("{}-probe", K::KIND), None, &name);
+    let probe_key = crate::controller::base::retries::key(&format!("{}-probe", K::KIND), None, &name);
     let (state, ready, recheck) = match &probed {
         Ok(()) => (
             "Ready",

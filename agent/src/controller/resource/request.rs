@@ -12,9 +12,10 @@ use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::{Map, Value};
 
-use super::context::Agent;
-use super::error::ReconcileError;
-use super::{status, workflow};
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::status;
+use crate::controller::workflow;
 
 pub struct Context {
     pub agent: Arc<Agent>,

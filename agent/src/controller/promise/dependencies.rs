@@ -13,8 +13,8 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use super::error::ReconcileError;
-use super::error::ignore_missing;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::error::ignore_missing;
 
 const LAST_UPDATED: &str = "kratix.io/last-updated-at";
 

@@ -29,17 +29,20 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
 
-use super::context::interval_of;
-use super::promise_object::{
-    API_CONFLICT_RECHECK, Context, PromiseObject, api_conflict, api_resource, cached_or_read,
-};
-use super::status::now;
-use super::status::{record_last_success, set_reconciled};
-use super::workflow::{self, Settled, Step, has_label};
-use super::{
-    context::Agent, dependencies, error::ReconcileError, events, promise_delete, required_by, resource,
-    status,
-};
+use super::delete;
+use super::dependencies;
+use super::object::{API_CONFLICT_RECHECK, Context, PromiseObject, api_conflict};
+use super::required_by;
+use crate::controller::base::context::Agent;
+use crate::controller::base::context::interval_of;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::events;
+use crate::controller::base::promises::{api_resource, cached_or_read};
+use crate::controller::base::status;
+use crate::controller::base::status::now;
+use crate::controller::base::status::{record_last_success, set_reconciled};
+use crate::controller::resource;
+use crate::controller::workflow::{self, Settled, Step, has_label};
 
 /// How often to look at unmet requirements again (changes of the required
 /// Promises also wake the Promise).
@@ -72,7 +75,7 @@ pub async fn run(agent: Arc<Agent>) {
             jobs,
             watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
             move |job: Job| {
-                if resource::job_finished(&job) {
+                if resource::controller::job_finished(&job) {
                     to_promise(job.labels())
                 } else {
                     None
@@ -103,7 +106,7 @@ pub async fn run(agent: Arc<Agent>) {
         )
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            super::context::reconciled(&retries_agent, "Promise", &result);
+            crate::controller::base::context::reconciled(&retries_agent, "Promise", &result);
             metrics.reconciled("promise", result.is_ok());
             if let Err(error) = result {
                 tracing::debug!(%error, "promise reconcile failed");
@@ -114,8 +117,8 @@ pub async fn run(agent: Arc<Agent>) {
 }
 
 fn error_policy(promise: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
-    let key = super::retries::key("Promise", None, &promise.name_any());
-    super::context::retry_after(&context.agent, &key, error)
+    let key = crate::controller::base::retries::key("Promise", None, &promise.name_any());
+    crate::controller::base::context::retry_after(&context.agent, &key, error)
 }
 
 fn mark_unavailable(status: &mut Map<String, Value>, reason: &str, message: &str) {
@@ -213,7 +216,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         {
             ensure_resource_controller(agent, &promise.name, resource_api, false).await;
         }
-        return promise_delete::reconcile(context, promise, &validated).await;
+        return delete::reconcile(context, promise, &validated).await;
     }
     if let Some(problem) = validated.problems.iter().find(|p| p.severity == Severity::Error) {
         let message = format!("invalid Promise: {}: {}", problem.path, problem.message);
@@ -234,7 +237,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     let delete_pipelines = promise.pipelines(&validated, Workflow::PROMISE_DELETE);
     let wanted = finalizers::promise(resource_api.is_some(), !delete_pipelines.is_empty());
     if let Some(next) = finalizers::synced(promise.object.finalizers(), &wanted, &finalizers::ALL_PROMISE) {
-        super::finalizers::set(&promise.api, &promise.object, &next).await?;
+        crate::controller::base::finalizers::set(&promise.api, &promise.object, &next).await?;
         return Ok(Action::await_change());
     }
     let generation = promise.object.metadata.generation.unwrap_or_default();
@@ -360,7 +363,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         "Ready to fulfil resource requests",
         &now(),
     );
-    super::workflow::drop_counters(&mut status);
+    crate::controller::workflow::drop_counters(&mut status);
     status.insert("observedGeneration".to_owned(), Value::from(generation));
     if state == Settled::Completed {
         let works = promise_works(agent, &promise.name).await?;
@@ -657,10 +660,10 @@ pub async fn ensure_resource_controller(
             }
         }
         _ => {
-            let handle = resource::start(
+            let handle = resource::controller::start(
                 agent.clone(),
                 name.to_owned(),
-                super::request::api_resource(resource_api),
+                resource::request::api_resource(resource_api),
             );
             controllers.insert(name.to_owned(), handle);
         }
@@ -680,8 +683,10 @@ async fn start_resources(
     if !has_label(&promise.object, labels::RECONCILE_RESOURCES) {
         return Ok(());
     }
-    let requests: Api<DynamicObject> =
-        Api::all_with(agent.client.clone(), &super::request::api_resource(resource_api));
+    let requests: Api<DynamicObject> = Api::all_with(
+        agent.client.clone(),
+        &resource::request::api_resource(resource_api),
+    );
     let listed = requests
         .list(&ListParams::default())
         .await
@@ -691,7 +696,7 @@ async fn start_resources(
         let namespaced: Api<DynamicObject> = Api::namespaced_with(
             agent.client.clone(),
             &request.namespace().unwrap_or_default(),
-            &super::request::api_resource(resource_api),
+            &resource::request::api_resource(resource_api),
         );
         namespaced
             .patch(

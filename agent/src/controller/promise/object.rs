@@ -14,34 +14,13 @@ use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::render::resource_crd::{api_owner_conflict, resource_crd};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::reflector::ObjectRef;
 use serde_json::{Map, Value};
 
-use super::context::Agent;
-use super::error::ReconcileError;
-use super::{events, status, workflow};
-
-pub fn api_resource() -> ApiResource {
-    ApiResource::erase::<Promise>(&())
-}
-
-/// The Promise `name`: from the Promise controller's cache, or read when the
-/// cache does not have it (yet).
-pub async fn cached_or_read(agent: &Agent, name: &str) -> Result<Option<Arc<DynamicObject>>, ReconcileError> {
-    if let Some(cached) = agent
-        .promises
-        .get()
-        .and_then(|store| store.get(&ObjectRef::new_with(name, api_resource())))
-    {
-        return Ok(Some(cached));
-    }
-    let api: Api<DynamicObject> = Api::all_with(agent.client.clone(), &api_resource());
-    Ok(api
-        .get_opt(name)
-        .await
-        .map_err(|e| ReconcileError::kube(format!("reading Promise {name}"), e))?
-        .map(Arc::new))
-}
+use crate::controller::base::context::Agent;
+use crate::controller::base::error::ReconcileError;
+use crate::controller::base::events;
+use crate::controller::base::status;
+use crate::controller::workflow;
 
 pub struct Context {
     pub agent: Arc<Agent>,
