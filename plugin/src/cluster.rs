@@ -1,6 +1,7 @@
 //! Talking to a cluster as kubectl does: the same flags (`--kubeconfig`,
 //! `--context`, `--cluster`, `--user`, `-n`, `--as`, `--as-group`,
-//! `--request-timeout`) and `KUBECONFIG`, and errors that say what to do next.
+//! `--request-timeout`) and `KUBECONFIG`, errors that say what to do next, and
+//! the runtime the commands that talk to a cluster run on.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -114,6 +115,11 @@ pub fn explain(error: &kube::Error, cluster: &Cluster, what: &str) -> anyhow::Er
         ),
         other => anyhow!("{what}: {other}"),
     }
+}
+
+/// The runtime of the commands that talk to a cluster.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 #[cfg(test)]

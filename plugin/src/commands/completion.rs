@@ -233,7 +233,9 @@ fn from_cluster(wanted: &Wanted, words: &[String]) -> Vec<String> {
     let spawned = std::thread::Builder::new()
         .name("completion".to_owned())
         .spawn(move || {
-            let names = super::runtime().ok().and_then(|runtime| runtime.block_on(ask));
+            let names = crate::cluster::runtime()
+                .ok()
+                .and_then(|runtime| runtime.block_on(ask));
             let _ = sender.send(names);
         });
     if spawned.is_err() {

@@ -24,17 +24,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Init(args)) => promise_init::run(&args),
         Command::Promise(PromiseCommand::AddContainer(args)) => promise_add_container::run(&args),
         Command::Workflows(WorkflowsCommand::Status(args)) => {
-            runtime()?.block_on(workflows_status::run(&args))
+            crate::cluster::runtime()?.block_on(workflows_status::run(&args))
         }
         Command::Workflows(WorkflowsCommand::Trigger(args)) => {
-            runtime()?.block_on(workflows_trigger::run(&args))
+            crate::cluster::runtime()?.block_on(workflows_trigger::run(&args))
         }
-        Command::Workflows(WorkflowsCommand::Logs(args)) => runtime()?.block_on(workflows_logs::run(&args)),
+        Command::Workflows(WorkflowsCommand::Logs(args)) => {
+            crate::cluster::runtime()?.block_on(workflows_logs::run(&args))
+        }
         Command::Workflows(WorkflowsCommand::ServiceAccounts(args)) => {
-            runtime()?.block_on(workflows_service_accounts::run(&args))
+            crate::cluster::runtime()?.block_on(workflows_service_accounts::run(&args))
         }
-        Command::Install(args) => runtime()?.block_on(install::install(&args)),
-        Command::Uninstall(args) => runtime()?.block_on(install::uninstall(&args)),
+        Command::Install(args) => crate::cluster::runtime()?.block_on(install::install(&args)),
+        Command::Uninstall(args) => crate::cluster::runtime()?.block_on(install::uninstall(&args)),
         Command::Completion { shell } => completion::script(shell),
         Command::Complete { words } => completion::complete(&words),
         Command::Version => {
@@ -42,11 +44,4 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// The runtime of the commands that talk to a cluster.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
