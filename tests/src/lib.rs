@@ -10,7 +10,6 @@ pub mod error;
 pub mod git_server;
 pub mod images;
 pub mod krew;
-pub mod node;
 pub mod platform;
 pub mod s3_server;
 pub mod state_store_suite;

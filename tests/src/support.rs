@@ -17,6 +17,16 @@ use crate::platform::{self, paths, processes::is_alive, state::EnvState};
 /// The environment the suites share when none is named.
 pub const SUITE_ENV: &str = "tests";
 
+/// The shared test platform, as the calling suite finds it: each suite's binary
+/// knows the `testenv` tool it was built with (`CARGO_BIN_EXE_testenv`), which
+/// only a suite, not this library, can name.
+#[macro_export]
+macro_rules! platform {
+    () => {
+        $crate::support::Platform::get(::std::path::Path::new(env!("CARGO_BIN_EXE_testenv")))
+    };
+}
+
 /// A running environment.
 #[derive(Debug, Clone)]
 pub struct Platform {

@@ -5,25 +5,19 @@
 //! The agent runs as its Deployment, installed from `kratix-agent manifests`,
 //! with its ClusterRole enforced: the test proves the manifests' RBAC is enough.
 
-use std::path::Path;
-
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_shared::api::work::Work;
 use kratix_tests::agent_suite::{Setup, condition, install_promise, pipeline, request, status_until};
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams, PostParams};
 use serde_json::{Value, json};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(platform(), prefix).await
+    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
 }
 
 #[tokio::test]

@@ -8,21 +8,15 @@
 //! restricted context, it runs. A pipeline namespace that does not exist, and a
 //! request whose namespace is being deleted, each end in a condition, not a loop.
 
-use std::path::Path;
-
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kratix_tests::agent_suite::{
     HOLD, Setup, condition, held_request, install_promise, install_promise_with, pipeline, request,
     status_until,
 };
-use kratix_tests::support::{Platform, ensure_namespace, wait_for};
+use kratix_tests::support::{ensure_namespace, wait_for};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 const RESTRICTED: &str = "workflows:\n  defaultContainerSecurityContext:\n    allowPrivilegeEscalation: false\n    capabilities: {drop: [ALL]}\n    runAsNonRoot: true\n    seccompProfile: {type: RuntimeDefault}\n";
 
@@ -37,7 +31,7 @@ async fn a_pod_refused_by_pod_security_fails_its_pipeline_and_says_why() {
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "podsec").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "podsec").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
     Api::<Namespace>::all(client.clone())
@@ -87,7 +81,7 @@ async fn a_pod_refused_by_pod_security_fails_its_pipeline_and_says_why() {
         "the condition says why: {admitted}"
     );
 
-    let output = platform()
+    let output = kratix_tests::platform!()
         .kubectl_kratix()
         .args(["workflows", "status", &promise_name, "orders", "-n", &namespace])
         .output()
@@ -161,7 +155,7 @@ async fn a_missing_pipeline_namespace_fails_the_pipeline_with_a_condition_until_
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "nopipens").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "nopipens").await;
     let pipeline_namespace = format!("absent-{suffix}");
     let (_, resource) = install_promise_with(
         &client,
@@ -226,7 +220,7 @@ async fn a_request_whose_namespace_is_being_deleted_says_its_delete_pipeline_can
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "nsgone").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "nsgone").await;
     let (_, resource) = install_promise_with(
         &client,
         &suffix,

@@ -3,22 +3,16 @@
 //! finished Jobs. The ConfigMap is shared by every test of the environment, so
 //! the one test here removes it when done.
 
-use std::path::Path;
-
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kratix_tests::agent_suite::{
     Setup, TIMEOUT, condition, install_promise, pipeline, request, status_until,
 };
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 fn completed(status: &Value) -> bool {
     condition(status, "ConfigureWorkflowCompleted").is_some_and(|c| c["status"] == "True")
@@ -67,7 +61,7 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "config").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "config").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
     config_maps

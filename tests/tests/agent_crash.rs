@@ -10,15 +10,13 @@
 //! The tests reconfigure the shared agent Deployment, one at a time, and put
 //! it back as they found it.
 
-use std::path::Path;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{EnvVar, Pod, Volume, VolumeMount};
 use kratix_tests::agent_suite::{
     HOLD, Setup, TIMEOUT, condition, held_request, install_promise_with, pipeline, status_until,
 };
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -30,12 +28,8 @@ const MARKERS: &str = "/crash-markers";
 /// One test at a time changes the agent's Deployment.
 static DEPLOYMENT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(platform(), prefix).await
+    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// A pipeline that records how often it ran: `runs-<name>` goes up by one.
@@ -462,7 +456,7 @@ async fn of_two_replicas_only_the_leader_acts_and_the_other_takes_over() {
         );
     }
     let standby = names.iter().find(|n| **n != leader).expect("a standby").clone();
-    let logs = platform()
+    let logs = kratix_tests::platform!()
         .kubectl()
         .args(["logs", "-n", SYSTEM, &standby])
         .output()

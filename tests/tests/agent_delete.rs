@@ -8,8 +8,6 @@
 //! the agent is done with it, so the tests can look at what the delete flow
 //! left behind.
 
-use std::path::Path;
-
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event;
@@ -20,17 +18,13 @@ use kratix_tests::agent_suite::{
     HOLD, Setup, TIMEOUT, cache_promise, condition, held_request, pipeline, promise_status_until, promises,
     status_until,
 };
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(platform(), prefix).await
+    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// Waits until only the hold finalizer is left on the object; returns it.

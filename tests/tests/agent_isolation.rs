@@ -4,20 +4,14 @@
 //! delete each other's Jobs, and a Job made to look like a Promise's in another
 //! namespace neither stalls its workflow nor is touched by the agent.
 
-use std::path::Path;
-
 use k8s_openapi::api::batch::v1::Job;
 use kratix_tests::agent_suite::{
     Setup, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
 };
-use kratix_tests::support::{Platform, ensure_namespace};
+use kratix_tests::support::ensure_namespace;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::json;
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 /// A Job labelled as a workflow's, in `namespace`, that runs for ever without
 /// running anything: its pod fits no node.
@@ -39,7 +33,7 @@ async fn a_job_made_to_look_like_a_promise_workflow_neither_stalls_it_nor_is_tou
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "forged").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "forged").await;
     let promise = format!("cache-{suffix}");
     // Anyone who can create Jobs in their own namespace can label one so.
     let labels = json!({
@@ -87,7 +81,7 @@ async fn same_named_requests_sharing_a_pipeline_namespace_keep_their_own_jobs() 
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "shared-pipes").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "shared-pipes").await;
     let pipelines = format!("pipes-{suffix}");
     ensure_namespace(&client, &pipelines)
         .await
@@ -191,7 +185,7 @@ async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "takeover").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "takeover").await;
     let group = format!("hand{suffix}.example.org");
     let crd_name = format!("caches.{group}");
     // Someone's own CRD, with an object of theirs.
@@ -275,7 +269,7 @@ async fn a_second_promise_for_the_same_api_is_refused_and_its_deletion_leaves_th
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "same-api").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "same-api").await;
     let group = format!("twice{suffix}.example.org");
     let first = format!("first-{suffix}");
     let second = format!("second-{suffix}");

@@ -12,16 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
-use kratix_tests::support::{Platform, agent_binary, install_kratix_crds};
+use kratix_tests::support::{agent_binary, install_kratix_crds};
 use kube::api::Api;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 const LEASE: &str = "leader-test";
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 /// Copies bytes from `from` to `to`, holding them while `stalled` is set.
 async fn pipe(
@@ -129,7 +125,7 @@ async fn holder(leases: &Api<Lease>) -> Option<String> {
 
 #[tokio::test]
 async fn a_leader_whose_renewal_hangs_stops_before_the_standby_takes_over() {
-    let platform = platform();
+    let platform = kratix_tests::platform!();
     let client = platform.client().await;
     install_kratix_crds(&client).await;
     let namespace = platform.namespace(&client, "leader").await;

@@ -6,18 +6,11 @@
 //!
 //! Its own binary: the ConfigMap is shared by every test of the environment.
 
-use std::path::Path;
-
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_tests::agent_suite::{Setup, cache_promise, condition, pipeline, promise_status_until, promises};
-use kratix_tests::support::Platform;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
 use serde_json::json;
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 async fn set_config(config_maps: &Api<ConfigMap>, text: &str) {
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
@@ -43,7 +36,7 @@ async fn the_promise_policy_refuses_naming_the_field_only_when_turned_on() {
         suffix,
         image,
         ..
-    } = kratix_tests::agent_suite::setup(platform(), "policy").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "policy").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     set_config(&config_maps, "promisePolicy:\n  enabled: true\n").await;
 

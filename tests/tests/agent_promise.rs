@@ -2,25 +2,18 @@
 //! own configure workflow and dependencies, an update re-running every
 //! request, `kratix.io/reconcile-resources`, and required Promises.
 
-use std::path::Path;
-
 use kratix_shared::api::work::Work;
 use kratix_shared::codec::compression::decompress;
 use kratix_tests::agent_suite::{
     Setup, cache_promise, condition, install_promise, pipeline, promise_status_until, promises, request,
     status_until,
 };
-use kratix_tests::support::Platform;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(platform(), prefix).await
+    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
 }
 
 fn completed(status: &Value) -> bool {

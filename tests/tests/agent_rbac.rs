@@ -5,8 +5,6 @@
 //! the agent removes the stale grant; the default grants let each pipeline
 //! touch its own object and Work and nothing more.
 
-use std::path::Path;
-
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -15,22 +13,18 @@ use kratix_tests::agent_suite::{
     Setup, TIMEOUT, condition, install_promise, pipeline, promises, request, status_until,
 };
 use kratix_tests::images::ImageSpec;
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(platform(), prefix).await
+    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// busybox and kubectl, for pipelines that call the API themselves.
 fn kubectl_image() -> String {
-    platform().image(&ImageSpec {
+    kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-kubectl:v1".into(),
         binaries: vec![kratix_tests::support::kubectl_binary()],
         user: Some(65534),
@@ -159,7 +153,7 @@ async fn a_permission_in_another_namespace_works_and_is_removed_when_the_promise
         suffix,
         ..
     } = setup("crossns").await;
-    let other = platform().namespace(&client, "shared").await;
+    let other = kratix_tests::platform!().namespace(&client, "shared").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &other);
     let settings = ConfigMap {
         metadata: ObjectMeta {
@@ -413,7 +407,7 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
     // its namespace: the three rules docs/decisions.md lists, and nothing else
     // beyond what the namespace's `default` account (any authenticated user) may.
     let can_i_list = |account: &str| {
-        let output = platform()
+        let output = kratix_tests::platform!()
             .kubectl()
             .args(["auth", "can-i", "--list", "-n", &namespace])
             .arg(format!("--as=system:serviceaccount:{namespace}:{account}"))

@@ -5,7 +5,6 @@
 //!
 //! Its own binary: it restarts the agent, which other suites' tests must not see.
 
-use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -13,16 +12,12 @@ use kratix_tests::agent_suite::{
     Setup, condition, install_promise_with, pipeline, promise_status_until, promises, request, status_until,
     wait_gone,
 };
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(150);
 const SYSTEM: &str = "kratix-platform-system";
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 /// Deletes the agent's pod and waits for its replacement to be ready.
 async fn restart_agent(client: &kube::Client) {
@@ -65,7 +60,7 @@ async fn after_a_restart_a_promise_whose_workflow_failed_still_deletes_its_reque
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "restart-delete").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "restart-delete").await;
     let (promise, resource) = install_promise_with(
         &client,
         &suffix,

@@ -7,22 +7,17 @@
 //! the Work says `Failing` (writing to real stores is `agent_state_store`'s).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
 use kratix_shared::api::work::{Work, WorkPlacement};
 use kratix_tests::agent_suite::{Setup, TIMEOUT, install_promise, pipeline, request, status_until};
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(platform(), prefix).await
+    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// A Destination only Works that select it go to (strict: an empty selector

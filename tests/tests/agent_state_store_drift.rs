@@ -12,13 +12,8 @@ use kratix_tests::agent_suite::{Setup, install_promise_with, request};
 use kratix_tests::state_store_suite::{
     destination, destination_ready, files_until, http_git_store, remove, sized_pipeline,
 };
-use kratix_tests::support::Platform;
 use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, PostParams};
 use serde_json::json;
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
@@ -46,7 +41,7 @@ async fn files_edited_or_deleted_in_the_store_are_written_again_at_the_interval(
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "drift").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "drift").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
     let config = ConfigMap {

@@ -6,24 +6,19 @@
 //!
 //! Its own binary: it stops the agent, which other suites' tests must not see.
 
-use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_tests::agent_suite::{Setup, condition, install_promise, pipeline, request, setup, status_until};
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(150);
 const SYSTEM: &str = "kratix-platform-system";
 const AGENT_PODS: &str = "app.kubernetes.io/name=kratix-agent";
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 /// Scales the agent's Deployment to `replicas` and waits until that many of
 /// its pods run (none, or one ready).
@@ -117,7 +112,7 @@ async fn records_and_jobs_kratix_left_are_taken_over_without_rerunning_what_succ
         namespace,
         suffix,
         image,
-    } = setup(platform(), "takeover").await;
+    } = setup(kratix_tests::platform!(), "takeover").await;
     let (promise, resource) = install_promise(
         &client,
         &suffix,

@@ -5,7 +5,6 @@
 //! same-named requests in two namespaces never overwrite or delete each other.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::work::WorkPlacement;
@@ -15,13 +14,9 @@ use kratix_tests::agent_suite::{
     Setup, TIMEOUT, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
 };
 use kratix_tests::state_store_suite::{destination, destination_ready, files_until, http_git_store};
-use kratix_tests::support::{Platform, ensure_namespace, wait_for};
+use kratix_tests::support::{ensure_namespace, wait_for};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::json;
-
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
 
 fn ending_with<'a>(files: &'a BTreeMap<String, String>, end: &str) -> Vec<(&'a String, &'a String)> {
     files.iter().filter(|(path, _)| path.ends_with(end)).collect()
@@ -34,7 +29,7 @@ async fn a_pipeline_cannot_write_another_promises_dependencies_from_its_namespac
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "origin").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "origin").await;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;
@@ -71,7 +66,7 @@ async fn a_pipeline_cannot_write_another_promises_dependencies_from_its_namespac
     })
     .await;
     let account = pipeline_id(&attacker, Workflow::RESOURCE_CONFIGURE, "make");
-    let as_pipeline = platform().client_as(&namespace, &account).await;
+    let as_pipeline = kratix_tests::platform!().client_as(&namespace, &account).await;
     let work_resource = ApiResource::erase::<kratix_shared::api::work::Work>(&());
     let forged_name = format!("forged-{suffix}");
     let forged: DynamicObject = serde_json::from_value(json!({
@@ -135,7 +130,7 @@ async fn same_named_requests_in_a_pipeline_namespace_land_in_their_own_directori
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(platform(), "origin-pipes").await;
+    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "origin-pipes").await;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;

@@ -3,7 +3,6 @@
 //! rendered RBAC enforced. The test plays the controller (that is the agent
 //! issue's work): it applies each pipeline's rendered objects in turn.
 
-use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -17,18 +16,14 @@ use kratix_shared::api::work::Work;
 use kratix_shared::codec::compression::decompress;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow};
 use kratix_tests::images::ImageSpec;
-use kratix_tests::support::{Platform, adapter_image, install_kratix_crds, wait_for};
+use kratix_tests::support::{adapter_image, install_kratix_crds, wait_for};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 fn busybox() -> String {
-    platform().image(&ImageSpec {
+    kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-busybox:v1".into(),
         user: Some(65534),
         ..Default::default()
@@ -115,7 +110,7 @@ async fn run_pipeline(client: &kube::Client, rendered: &kratix_shared::render::P
     if !complete {
         let mut logs = String::new();
         for container in ["reader", "main", "work-writer", "status-writer"] {
-            let output = platform()
+            let output = kratix_tests::platform!()
                 .kubectl()
                 .args(["logs", "-n", &namespace, &format!("job/{name}"), "-c", container])
                 .output()
@@ -133,9 +128,9 @@ async fn run_pipeline(client: &kube::Client, rendered: &kratix_shared::render::P
 
 #[tokio::test]
 async fn two_pipelines_run_in_order_and_write_works_and_status() {
-    let client = platform().client().await;
+    let client = kratix_tests::platform!().client().await;
     install_kratix_crds(&client).await;
-    let namespace = platform().namespace(&client, "pipes").await;
+    let namespace = kratix_tests::platform!().namespace(&client, "pipes").await;
     let suffix = &namespace[namespace.len() - 6..];
     let group = format!("p{suffix}.example.org");
     let image = busybox();
@@ -166,7 +161,7 @@ async fn two_pipelines_run_in_order_and_write_works_and_status() {
     });
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     create_or_keep(&crds, &serde_json::from_value(crd.clone()).expect("crd")).await;
-    platform()
+    kratix_tests::platform!()
         .kubectl()
         .args([
             "wait",

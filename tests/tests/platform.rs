@@ -9,18 +9,14 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_tests::images::ImageSpec;
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::support::wait_for;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn platform() -> &'static Platform {
-    Platform::get(std::path::Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 fn busybox() -> String {
-    platform().image(&ImageSpec {
+    kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-busybox:v1".into(),
         user: Some(65534),
         ..Default::default()
@@ -28,7 +24,7 @@ fn busybox() -> String {
 }
 
 fn kubectl_image() -> String {
-    platform().image(&ImageSpec {
+    kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-kubectl:v1".into(),
         binaries: vec![kratix_tests::support::kubectl_binary()],
         user: Some(65534),
@@ -37,7 +33,11 @@ fn kubectl_image() -> String {
 }
 
 fn kubectl(args: &[&str]) -> (bool, String, String) {
-    let output = platform().kubectl().args(args).output().expect("kubectl runs");
+    let output = kratix_tests::platform!()
+        .kubectl()
+        .args(args)
+        .output()
+        .expect("kubectl runs");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -128,7 +128,7 @@ fn kubectl_lists_applies_and_watches() {
     assert!(ok && size == "3", "{size} {err}");
 
     // kubectl get -w sees a ConfigMap created after it started.
-    let watcher = platform()
+    let watcher = kratix_tests::platform!()
         .kubectl()
         .args([
             "get",
@@ -168,8 +168,8 @@ fn kubectl_lists_applies_and_watches() {
 
 #[tokio::test]
 async fn a_job_runs_init_containers_in_order_then_its_main_container() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "job").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "job").await;
     let image = busybox();
     let mount = json!([{"name": "shared", "mountPath": "/shared"}]);
     let api = create_job(&client, &namespace, json!({
@@ -233,8 +233,8 @@ async fn a_job_runs_init_containers_in_order_then_its_main_container() {
 
 #[tokio::test]
 async fn a_failing_init_container_fails_the_job_after_its_backoff_limit() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "fail").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "fail").await;
     let image = busybox();
     let api = create_job(&client, &namespace, json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "broken"},
@@ -272,8 +272,8 @@ async fn a_failing_init_container_fails_the_job_after_its_backoff_limit() {
 
 #[tokio::test]
 async fn on_failure_restarts_in_place_and_counts_restarts_against_the_limit() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "restart").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "restart").await;
     let image = busybox();
     let api = create_job(
         &client,
@@ -298,8 +298,8 @@ async fn on_failure_restarts_in_place_and_counts_restarts_against_the_limit() {
 
 #[tokio::test]
 async fn pods_get_their_service_account_identity_and_rbac_is_enforced() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "rbac").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "rbac").await;
     let image = kubectl_image();
     let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "probe", "namespace": namespace}});
     Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client.clone(), &namespace)
@@ -362,7 +362,7 @@ async fn pods_get_their_service_account_identity_and_rbac_is_enforced() {
     .await;
     let api = create_job(&client, &namespace, probe("allowed")).await;
     job_condition(&api, "allowed", "Complete").await;
-    let as_probe = platform().client_as(&namespace, "probe").await;
+    let as_probe = kratix_tests::platform!().client_as(&namespace, "probe").await;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(as_probe, &namespace);
     let error = secrets
         .list(&ListParams::default())
@@ -373,8 +373,8 @@ async fn pods_get_their_service_account_identity_and_rbac_is_enforced() {
 
 #[tokio::test]
 async fn env_and_volumes_resolve_from_the_api() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "env").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "env").await;
     let image = busybox();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("objects.yaml");
@@ -413,9 +413,9 @@ async fn env_and_volumes_resolve_from_the_api() {
 
 #[tokio::test]
 async fn run_as_non_root_refuses_an_image_that_runs_as_root() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "nonroot").await;
-    let root_image = platform().image(&ImageSpec {
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "nonroot").await;
+    let root_image = kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-busybox-root:v1".into(),
         ..Default::default()
     });
@@ -455,8 +455,8 @@ async fn run_as_non_root_refuses_an_image_that_runs_as_root() {
 
 #[tokio::test]
 async fn suspending_a_job_stops_its_pod() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "suspend").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "suspend").await;
     let image = busybox();
     let api = create_job(
         &client,
@@ -501,8 +501,8 @@ async fn suspending_a_job_stops_its_pod() {
 
 #[tokio::test]
 async fn a_deployment_pod_runs_and_is_replaced_when_it_dies() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "deploy").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "deploy").await;
     let image = busybox();
     let api: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
     let deployment: Deployment = serde_json::from_value(json!({
@@ -568,7 +568,7 @@ async fn a_deployment_pod_runs_and_is_replaced_when_it_dies() {
 
 #[tokio::test]
 async fn kube_discovery_sees_the_core_group_and_built_in_groups() {
-    let client = platform().client().await;
+    let client = kratix_tests::platform!().client().await;
     let discovery = kube::Discovery::new(client).run().await.expect("discovery runs");
     let find = |group: &str, kind: &str| {
         discovery
@@ -749,8 +749,8 @@ fn kubectl_sees_a_genuine_cluster() {
 
 #[tokio::test]
 async fn logs_follow_a_running_container_to_its_end() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "follow").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "follow").await;
     let image = busybox();
     create_job(&client, &namespace, json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "ticker"},
@@ -781,15 +781,15 @@ async fn logs_follow_a_running_container_to_its_end() {
 
 #[tokio::test]
 async fn the_pipeline_tools_image_runs_the_scripts_others_promises_ship() {
-    let client = platform().client().await;
-    let namespace = platform().namespace(&client, "tools").await;
+    let client = kratix_tests::platform!().client().await;
+    let namespace = kratix_tests::platform!().namespace(&client, "tools").await;
     let mut spec = ImageSpec {
         reference: "testenv-pipeline-tools:v1".into(),
         user: Some(65534),
         ..Default::default()
     };
     kratix_tests::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
-    let image = platform().image(&spec);
+    let image = kratix_tests::platform!().image(&spec);
     // As Kratix's test Promises write them: a bash script through env, yq v4
     // expressions, jq, kubectl.
     let script = r#"#!/usr/bin/env bash

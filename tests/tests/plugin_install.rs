@@ -3,20 +3,15 @@
 //! manifests until its pod runs, the dry run printing what would be applied,
 //! kubectl's connection flags honoured, and a user without rights told so.
 
-use std::path::Path;
 use std::process::Output;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kratix_tests::support::{Platform, adapter_image};
+use kratix_tests::support::adapter_image;
 use kube::api::{Api, DynamicObject, ListParams};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 fn kubectl_kratix(args: &[&str]) -> Output {
-    platform()
+    kratix_tests::platform!()
         .kubectl_kratix()
         .args(args)
         .output()
@@ -30,7 +25,7 @@ fn text(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
     let image = adapter_image();
-    let client = platform().client().await;
+    let client = kratix_tests::platform!().client().await;
 
     let dry = kubectl_kratix(&["install", "--dry-run=client", "--image", &image]);
     assert!(dry.status.success(), "{}", text(&dry.stderr));
@@ -128,7 +123,7 @@ async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
         text(&refused.stderr)
     );
 
-    let kubeconfig = platform().kubeconfig.display().to_string();
+    let kubeconfig = kratix_tests::platform!().kubeconfig.display().to_string();
     let uninstall = kubectl_kratix(&[
         "uninstall",
         "--kubeconfig",

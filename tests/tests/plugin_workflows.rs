@@ -6,7 +6,6 @@
 //! with --check answers compared with what the platform enforces.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,20 +13,15 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kratix_tests::agent_suite::{
     Setup, install_promise, install_promise_with, pipeline, request, setup as agent_setup, status_until,
 };
-use kratix_tests::support::Platform;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-fn platform() -> &'static Platform {
-    Platform::get(Path::new(env!("CARGO_BIN_EXE_testenv")))
-}
-
 async fn setup(prefix: &str) -> Setup {
-    agent_setup(platform(), prefix).await
+    agent_setup(kratix_tests::platform!(), prefix).await
 }
 
 fn kubectl_kratix(args: &[&str]) -> Output {
-    platform()
+    kratix_tests::platform!()
         .kubectl_kratix()
         .args(args)
         // No user preferences from the machine running the tests.
@@ -99,7 +93,7 @@ async fn logs_follow_a_two_pipeline_workflow_live_and_status_shows_it() {
     // Followed from before the first pipeline has finished: every line arrives
     // as it is written, pipeline after pipeline, and the command ends with the workflow.
     let started = Instant::now();
-    let mut follow = platform()
+    let mut follow = kratix_tests::platform!()
         .kubectl_kratix()
         .args(["workflows", "logs", &promise, "shop", "-n", &namespace, "-f"])
         .env("KUBECTL_KRATIX_CONFIG", "/dev/null")
@@ -374,7 +368,7 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
     let config = tempfile::NamedTempFile::new().expect("config file");
     std::fs::write(config.path(), "color = \"always\"\n").expect("config written");
     let mut watch = Watched::new(
-        platform()
+        kratix_tests::platform!()
             .kubectl_kratix()
             .args([
                 "workflows",
@@ -431,7 +425,7 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
         watched.contains("\x1b["),
         "config.toml's color = always: {watched:?}"
     );
-    let plain = platform()
+    let plain = kratix_tests::platform!()
         .kubectl_kratix()
         .args(["workflows", "status", &promise, "good", "-n", &namespace])
         .env("KUBECTL_KRATIX_CONFIG", config.path())
@@ -442,7 +436,7 @@ async fn trigger_waits_for_the_run_and_fails_when_it_fails() {
         !text(&plain.stdout).contains("\x1b["),
         "NO_COLOR wins over the file"
     );
-    let forced = platform()
+    let forced = kratix_tests::platform!()
         .kubectl_kratix()
         .args([
             "workflows",
@@ -565,7 +559,7 @@ async fn service_accounts_show_cross_namespace_grants_and_check_matches_enforcem
         suffix,
         image,
     } = setup("wfsa").await;
-    let other = platform().namespace(&client, "wfsa-other").await;
+    let other = kratix_tests::platform!().namespace(&client, "wfsa-other").await;
     let mut writer = pipeline("write", &image, "echo writing");
     writer["spec"]["rbac"] = json!({"permissions": [
         {"apiGroups": [""], "verbs": ["get", "create"], "resources": ["configmaps"], "resourceNamespace": other},
@@ -579,7 +573,7 @@ async fn service_accounts_show_cross_namespace_grants_and_check_matches_enforcem
 
     // kubectl completes the Promise and then the request from the cluster.
     let complete = |words: &[&str]| {
-        let output = platform()
+        let output = kratix_tests::platform!()
             .kubectl()
             .args(["__complete", "kratix"])
             .args(words)
@@ -647,7 +641,7 @@ async fn service_accounts_show_cross_namespace_grants_and_check_matches_enforcem
     assert_eq!(items[0]["owner"], "kratix");
 
     // Each answer matches what the platform does when the account tries.
-    let as_pipeline = platform().client_as(&namespace, &account).await;
+    let as_pipeline = kratix_tests::platform!().client_as(&namespace, &account).await;
     for (verb, target, in_namespace) in [
         ("create", "configmaps", other.as_str()),
         ("create", "configmaps", namespace.as_str()),
@@ -874,7 +868,7 @@ fn on_terminal(width: u16, args: &[&str]) -> String {
     let session = format!("plugin-workflows-{}", std::process::id());
     let mut command = vec![
         "env".to_owned(),
-        format!("KUBECONFIG={}", platform().kubeconfig.display()),
+        format!("KUBECONFIG={}", kratix_tests::platform!().kubeconfig.display()),
         "KUBECTL_KRATIX_CONFIG=/dev/null".to_owned(),
         format!(
             "PATH={}:{}",

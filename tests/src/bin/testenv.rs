@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kratix_tests::node::host::{Bind, HostImages};
+use kratix_tests::platform::node::host::{Bind, HostImages};
 use kratix_tests::platform::{self, UpOptions, processes::is_alive};
 
 fn parse_host_image(entry: &str) -> Result<(String, std::path::PathBuf), String> {
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
     // Before any thread starts: a multi-threaded process cannot enter a mount namespace.
     if let Command::HostExec { user, binds, command } = &cli.command {
         let failure = match Bind::parse_all(binds) {
-            Ok(binds) => kratix_tests::node::host::exec_with_binds(&binds, user, command),
+            Ok(binds) => kratix_tests::platform::node::host::exec_with_binds(&binds, user, command),
             Err(error) => error,
         };
         eprintln!("testenv host-exec: {failure}");

@@ -3,6 +3,7 @@
 pub mod certs;
 pub mod control_plane;
 pub mod kubeconfig;
+pub mod node;
 pub mod paths;
 pub mod processes;
 pub mod state;
@@ -15,8 +16,8 @@ use k8s_openapi::api::core::v1::{Node, ServiceAccount};
 use kube::api::Api;
 
 use crate::error::{Result, StepContext, fail};
-use crate::node::{self, NodeContext};
 use certs::{Identity, NODE_NAME, Pki};
+use node::NodeContext;
 use processes::{free_port, is_alive, spawn_detached, stop};
 use state::{EnvPaths, EnvState, Pids, Ports};
 
@@ -28,7 +29,7 @@ const NODE_READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct UpOptions {
     pub name: String,
     /// Instant mode, with the images that run as host binaries.
-    pub instant: Option<crate::node::host::HostImages>,
+    pub instant: Option<crate::platform::node::host::HostImages>,
     /// The `testenv` executable that runs the node (`testenv node`).
     pub testenv_exe: std::path::PathBuf,
 }
@@ -315,13 +316,13 @@ pub fn forget(name: &str) -> Result<()> {
 /// Removes the podman containers of an environment (they carry its label).
 fn remove_containers(name: &str) {
     let conf = containers_conf().ok();
-    crate::node::podman::remove_labelled(
+    crate::platform::node::podman::remove_labelled(
         conf.as_deref(),
-        &format!("{}={name}", crate::node::podman::ENV_LABEL),
+        &format!("{}={name}", crate::platform::node::podman::ENV_LABEL),
         0,
     );
     // And any container process podman lost track of.
-    crate::node::strays::kill_orphans(name, &[]);
+    crate::platform::node::strays::kill_orphans(name, &[]);
 }
 
 /// Every environment with its state.

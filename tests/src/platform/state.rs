@@ -50,7 +50,7 @@ pub struct EnvState {
     /// Instant mode: these images run as host processes, every other container
     /// succeeds at once.
     #[serde(default)]
-    pub instant: Option<crate::node::host::HostImages>,
+    pub instant: Option<crate::platform::node::host::HostImages>,
     /// Seconds since the Unix epoch.
     pub started_at: u64,
     /// Time `up` took, and whether it had to build the control plane first (cold).

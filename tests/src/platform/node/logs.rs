@@ -121,7 +121,7 @@ pub fn locate(pod: &Pod, pod_dir: &Path, options: &LogOptions) -> Result<(PathBu
     } else {
         restarts
     };
-    let file = crate::node::kubelet::log_file(pod_dir, &container, restart);
+    let file = crate::platform::node::kubelet::log_file(pod_dir, &container, restart);
     if !file.is_file() {
         let reason = entry
             .and_then(|c| c.state.as_ref())
@@ -281,7 +281,7 @@ mod tests {
             previous: true,
             ..Default::default()
         };
-        let file = crate::node::kubelet::log_file(dir.path(), "status-writer", 0);
+        let file = crate::platform::node::kubelet::log_file(dir.path(), "status-writer", 0);
         std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
         std::fs::write(&file, "").expect("write");
         assert_eq!(locate(&pod(), dir.path(), &options).expect("found").0, file);
