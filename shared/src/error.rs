@@ -1,3 +1,6 @@
+//! The one error type of the crate: what went wrong, with the file, field or
+//! object a user needs to act on it.
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong in this crate, with what a user needs to act.

@@ -1,3 +1,5 @@
+//! The platform's error: which step of bringing it up or down failed, and why.
+
 /// A platform failure, always saying which step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,3 +1,6 @@
+//! Unit tests of reading a ServiceAccount's grants and judging one request
+//! against them.
+
 use serde_json::json;
 
 use super::*;

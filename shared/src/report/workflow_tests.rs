@@ -1,3 +1,6 @@
+//! Unit tests of what `workflows status` shows, over every layout of the
+//! workflow record.
+
 use serde_json::json;
 
 use super::*;

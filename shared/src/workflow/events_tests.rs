@@ -1,3 +1,6 @@
+//! Unit tests of the Events Kratix emits: for each status change and action,
+//! the reason, type, reporter and note, word for word.
+
 use serde_json::{Map, Value, json};
 
 use super::*;

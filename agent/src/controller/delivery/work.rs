@@ -168,9 +168,16 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         let before = existing
             .iter()
             .find(|p| p.metadata.name.as_deref() == Some(&placement.name));
+        // What this apply changed: the spec (its generation), labels or
+        // annotations; a writer's status write in between is no update.
+        let changed = |before: &WorkPlacement| {
+            before.metadata.generation != applied.metadata.generation
+                || before.metadata.labels != applied.metadata.labels
+                || before.metadata.annotations != applied.metadata.annotations
+        };
         let operation = match before {
             None => Some("created"),
-            Some(before) if before.resource_version() != applied.resource_version() => Some("updated"),
+            Some(before) if changed(before) => Some("updated"),
             Some(_) => None,
         };
         if let Some(operation) = operation {
