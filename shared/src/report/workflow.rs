@@ -241,12 +241,14 @@ fn pipeline_report(
         .filter(|_| progress.phase != crate::workflow::engine::PENDING)
         .map(|t| t.to_string());
     let pod = job_name.as_deref().and_then(|name| newest_pod(input.pods, name));
-    let message = progress
-        .message
-        .clone()
-        .filter(|m| !m.is_empty())
-        .or_else(|| pod.and_then(pod_problem))
-        .or_else(|| job.and_then(job_failure));
+    // A failed Job's verdict is final and comes first; its pod, until
+    // Kubernetes deletes it, adds what the container did.
+    let problem = pod.and_then(pod_problem);
+    let verdict = match (job.and_then(job_failure), problem) {
+        (Some(failure), Some(problem)) => Some(format!("{failure} ({problem})")),
+        (failure, problem) => failure.or(problem),
+    };
+    let message = progress.message.clone().filter(|m| !m.is_empty()).or(verdict);
     PipelineReport {
         name: progress.name.clone(),
         phase: progress.phase.clone(),

@@ -190,6 +190,38 @@ fn a_failed_job_without_pods_explains_itself() {
 }
 
 #[test]
+fn a_failed_job_comes_first_even_while_its_pod_is_still_there() {
+    let object = request(json!([{"name": "check", "phase": "Failed", "jobName": "j"}]));
+    let job: Job = serde_json::from_value(json!({
+        "metadata": {"name": "j"},
+        "status": {"startTime": "2026-12-02T09:59:00Z", "conditions": [
+            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+             "message": "Job has reached the specified backoff limit",
+             "lastTransitionTime": "2026-12-02T09:59:19Z"}
+        ]}
+    }))
+    .expect("job");
+    let jobs = [&job];
+    let pods = [pod(
+        "p",
+        "j",
+        "2026-12-02T09:59:10Z",
+        json!([{"name": "main", "image": "i", "imageID": "", "ready": false, "restartCount": 2,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting failed container main"}}}]),
+    )];
+    let pods: Vec<&Pod> = pods.iter().collect();
+    let report = build(&input(&object, &jobs, &pods, &[]));
+    assert_eq!(
+        report.pipelines[0].message.as_deref(),
+        Some(
+            "Job failed: BackoffLimitExceeded: Job has reached the specified backoff limit \
+             (container main is waiting: CrashLoopBackOff: back-off restarting failed container main)"
+        ),
+        "the pod, not yet deleted, no longer hides why the Job failed"
+    );
+}
+
+#[test]
 fn every_layout_of_the_record_shows_the_same_pipelines_and_jobs() {
     // kubectl-kratix's record names its Jobs; Kratix's (before and after its
     // #933) names none, so the newest Job of the pipeline at the hash is shown.
