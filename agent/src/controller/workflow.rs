@@ -15,12 +15,13 @@ use kratix_shared::api::promise::WorkflowRecord;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::api::{conditions, labels};
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
 use kratix_shared::workflow::engine::{self, Decision, JobState, ObservedJob, Situation};
-use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter};
+use kratix_shared::workflow::events::{self as kratix_events, KratixEvent};
+use kratix_shared::workflow::jobs as workflow_jobs;
 use kratix_shared::workflow::records::{self, Layout};
-use kratix_shared::workflow::status_merge::{remove_condition, set_condition};
-use kratix_shared::{api::labels, workflow::periodic};
+use kratix_shared::workflow::{periodic, run_status};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -88,22 +89,6 @@ pub enum Step {
     },
 }
 
-fn job_state(job: &Job) -> JobState {
-    let conditions = job
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default();
-    let has = |type_: &str| conditions.iter().any(|c| c.type_ == type_ && c.status == "True");
-    if has("Complete") {
-        JobState::Succeeded
-    } else if has("Failed") || has("Suspended") {
-        JobState::Failed
-    } else {
-        JobState::Running
-    }
-}
-
 /// The merge patch that removes those of `keys` present on `seen`, valid only
 /// while the object is still at `seen`'s resourceVersion; `None` when none is.
 pub fn label_removal(seen: &DynamicObject, keys: &[&str]) -> Option<Value> {
@@ -126,22 +111,12 @@ pub fn has_label(object: &DynamicObject, key: &str) -> bool {
     object.labels().get(key).map(String::as_str) == Some("true")
 }
 
-/// The counters Kratix dropped (its #896): removed where an older release left them.
-const DROPPED_COUNTERS: [&str; 3] = ["workflows", "workflowsSucceeded", "workflowsFailed"];
-
-/// Removes the workflow counters Kratix no longer writes.
-pub fn drop_counters(status: &mut Map<String, Value>) {
-    for counter in DROPPED_COUNTERS {
-        status.remove(counter);
-    }
-}
-
-/// The condition a workflow's outcome is reported in.
-fn completion_condition(action: WorkflowAction) -> &'static str {
-    match action {
-        WorkflowAction::Configure => "ConfigureWorkflowCompleted",
-        WorkflowAction::Delete => "DeleteWorkflowCompleted",
-    }
+/// What a step decided on: the object's progress and Jobs as they were read.
+struct Seen<'s> {
+    situation: &'s Situation<'s>,
+    progress: &'s WorkflowRecord,
+    jobs: &'s [Job],
+    observed: &'s [ObservedJob],
 }
 
 impl Run<'_> {
@@ -154,6 +129,13 @@ impl Run<'_> {
             ),
             None => format!("{} {}", self.api_resource.kind, self.object.name_any()),
         }
+    }
+
+    fn pipeline_name(&self, index: usize) -> String {
+        self.pipelines
+            .get(index)
+            .map(|p| p.name().to_owned())
+            .unwrap_or_default()
     }
 
     fn render(&self, suffix: &str) -> Result<Vec<PipelineResources>, ReconcileError> {
@@ -178,14 +160,6 @@ impl Run<'_> {
         .await;
     }
 
-    /// "Configure" or "Delete", as Kratix's pipeline Events begin.
-    fn action_word(&self) -> &'static str {
-        match self.workflow.action {
-            WorkflowAction::Configure => "Configure",
-            WorkflowAction::Delete => "Delete",
-        }
-    }
-
     /// Removes trigger labels from `seen`, the version of the object the
     /// decision was made on: a conflict means someone changed it since (a label
     /// put back asks for another run), and the reconcile looks again.
@@ -197,6 +171,27 @@ impl Run<'_> {
             .patch(&seen.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| ReconcileError::kube(format!("removing labels from {}", self.describe()), e))?;
+        Ok(())
+    }
+
+    /// Stops Job `name` where it runs (its own namespace: a Promise's Jobs are
+    /// listed across namespaces).
+    async fn suspend_job(&self, name: &str, jobs: &[Job]) -> Result<(), ReconcileError> {
+        let namespace = jobs
+            .iter()
+            .find(|j| j.name_any() == name)
+            .and_then(ResourceExt::namespace);
+        let api: Api<Job> = match namespace {
+            Some(namespace) => Api::namespaced(self.agent.client.clone(), &namespace),
+            None => self.jobs.clone(),
+        };
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"suspend": true}})),
+        )
+        .await
+        .map_err(|e| ReconcileError::kube(format!("suspending Job {name}"), e))?;
         Ok(())
     }
 
@@ -214,9 +209,8 @@ impl Run<'_> {
         }
     }
 
-    /// Records pipeline `index` as failed (`next` is the progress saying so):
-    /// the workflow's completion condition False, Kratix's reason and message,
-    /// and, the first time, a Warning Event and the metrics.
+    /// Records pipeline `index` as failed (`next` is the progress saying so),
+    /// with Kratix's condition, and, the first time, its Event and the metrics.
     async fn fail(
         &self,
         progress: &WorkflowRecord,
@@ -225,39 +219,13 @@ impl Run<'_> {
         jobs: &[Job],
         mut status: Map<String, Value>,
     ) -> Step {
-        let configure = self.workflow.action == WorkflowAction::Configure;
-        let pipeline = self
-            .pipelines
-            .get(index)
-            .map(|p| p.name().to_owned())
-            .unwrap_or_default();
         let newly_failed = progress
             .pipelines
             .get(index)
             .is_some_and(|p| p.phase != engine::FAILED);
         prune_jobs(self.jobs, jobs, progress, self.agent).await;
         records::write(&mut status, self.workflow.action, &next);
-        let (reason, message, event) = if configure {
-            (
-                "ConfigureWorkflowFailed",
-                format!("A Configure Pipeline has failed: {pipeline}"),
-                kratix_events::configure_failed(self.workflow.workflow_type.as_str(), &pipeline),
-            )
-        } else {
-            (
-                "DeleteWorkflowFailed",
-                "The Delete Pipeline has failed".to_owned(),
-                kratix_events::delete_failed(),
-            )
-        };
-        set_condition(
-            &mut status,
-            completion_condition(self.workflow.action),
-            "False",
-            reason,
-            &message,
-            &now(),
-        );
+        let event = run_status::failed(&mut status, self.workflow, &self.pipeline_name(index), &now());
         if newly_failed {
             self.finished(progress, index, "failed");
             self.announce(event).await;
@@ -292,30 +260,13 @@ impl Run<'_> {
             },
             ReconcileError::Invalid(_) => None,
         };
-        let Some((reason, message)) = refusal else {
+        let Some((reason, answer)) = refusal else {
             return Err(error);
         };
-        let pipeline = self
-            .pipelines
-            .get(index)
-            .map(|p| p.name().to_owned())
-            .unwrap_or_default();
-        let text = format!("pipeline {pipeline} cannot run: {message}");
-        set_condition(
-            &mut status,
-            engine::PIPELINE_ADMITTED,
-            "False",
-            reason,
-            &text,
-            &now(),
-        );
-        self.announce(KratixEvent::warning(
-            Reporter::PromiseController,
-            reason,
-            text.clone(),
-        ))
-        .await;
-        let next = engine::refused(progress, index, &text, Timestamp::now());
+        let message = run_status::namespace_refused_message(&self.pipeline_name(index), &answer);
+        let event = run_status::refused(&mut status, reason, &message, &now());
+        self.announce(event).await;
+        let next = engine::refused(progress, index, &message, Timestamp::now());
         Ok(Some(self.fail(progress, next, index, jobs, status).await))
     }
 
@@ -344,49 +295,17 @@ impl Run<'_> {
             .rfind(|m| engine::is_lasting_refusal(m))
     }
 
-    /// Rewrites a record in an older layout (Kratix's before its #933, or
-    /// ours before we followed it) keyed, adopting what already succeeded at
-    /// the current hash, and looks again.
-    async fn adopt(
+    /// The object's Jobs of this workflow, and each as the engine sees it.
+    /// Jobs without our UID label (Kratix's) count only while a record Kratix
+    /// wrote is taken over or followed: otherwise anyone able to create a Job
+    /// labelled like the object's could hold its workflow up.
+    async fn observe_jobs(
         &self,
         recorded: &records::Recorded,
-        names: &[String],
-        observed: &[ObservedJob],
-        current: Map<String, Value>,
-    ) -> Result<Step, ReconcileError> {
-        let completed = current
-            .get("conditions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "ConfigureWorkflowCompleted" && c["status"] == "True");
-        let adopted = records::adopt(recorded, names, observed, self.hash, completed);
-        let mut status = current;
-        drop_counters(&mut status);
-        records::write_all(&mut status, &adopted);
-        tracing::info!(
-            object = %self.describe(),
-            layout = ?recorded.layout,
-            adopted = adopted.get(self.workflow.action).is_some(),
-            "workflow record taken over in the keyed layout"
-        );
-        status::replace(self.agent, self.api, self.object, status).await?;
-        Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
-    }
-
-    /// Takes the next step.
-    pub async fn step(&self) -> Result<Step, ReconcileError> {
-        let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
-        let current = status::status_of(self.object);
-        let deleting = self.workflow.action == WorkflowAction::Delete;
-        let recorded = records::read_status(&current, deleting);
-        // Jobs without our UID label (Kratix's) count only while a record Kratix
-        // wrote is taken over or followed: otherwise anyone able to create a Job
-        // labelled like the object's could hold its workflow up.
+    ) -> Result<(Vec<Job>, Vec<ObservedJob>), ReconcileError> {
         let uid = self.object.uid().unwrap_or_default();
         let namespace = self.object.namespace().unwrap_or_default();
-        let with_kratix_jobs = records::needs_kratix_jobs(&recorded, self.workflow.action);
-        let selector = if with_kratix_jobs {
+        let selector = if records::needs_kratix_jobs(recorded, self.workflow.action) {
             records::selector_without_uid(self.job_selector)
         } else {
             self.job_selector.to_owned()
@@ -402,28 +321,52 @@ impl Run<'_> {
             .collect();
         let mut observed = Vec::with_capacity(jobs.len());
         for job in &jobs {
-            let state = job_state(job);
-            let refusal = if state == JobState::Running {
+            let refusal = if workflow_jobs::state(job) == JobState::Running {
                 self.pod_refusal(job).await
             } else {
                 None
             };
-            let label = |key: &str| job.labels().get(key).cloned().unwrap_or_default();
-            observed.push(ObservedJob {
-                name: job.name_any(),
-                state,
-                refusal,
-                action: label(labels::WORKFLOW_ACTION),
-                pipeline: label(labels::PIPELINE_NAME),
-                hash: label(labels::HASH),
-                created: job
-                    .metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map(|t| t.0.to_string())
-                    .unwrap_or_default(),
-            });
+            observed.push(workflow_jobs::observe(job, refusal));
         }
+        Ok((jobs, observed))
+    }
+
+    /// Rewrites a record in an older layout (Kratix's before its #933, or
+    /// ours before we followed it) keyed, adopting what already succeeded at
+    /// the current hash, and looks again.
+    async fn adopt(
+        &self,
+        recorded: &records::Recorded,
+        names: &[String],
+        observed: &[ObservedJob],
+        current: Map<String, Value>,
+    ) -> Result<Step, ReconcileError> {
+        let completed = current
+            .get("conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == conditions::types::CONFIGURE_WORKFLOW_COMPLETED && c["status"] == "True");
+        let adopted = records::adopt(recorded, names, observed, self.hash, completed);
+        let mut status = current;
+        run_status::drop_counters(&mut status);
+        records::write_all(&mut status, &adopted);
+        tracing::info!(
+            object = %self.describe(),
+            layout = ?recorded.layout,
+            adopted = adopted.get(self.workflow.action).is_some(),
+            "workflow record taken over in the keyed layout"
+        );
+        status::replace(self.agent, self.api, self.object, status).await?;
+        Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
+    }
+
+    /// Takes the next step: observe, decide, act on the decision.
+    pub async fn step(&self) -> Result<Step, ReconcileError> {
+        let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
+        let current = status::status_of(self.object);
+        let recorded = records::read_status(&current, self.workflow.action == WorkflowAction::Delete);
+        let (jobs, observed) = self.observe_jobs(&recorded).await?;
         if !matches!(recorded.layout, Layout::Keyed | Layout::Empty) {
             return self.adopt(&recorded, &names, &observed, current).await;
         }
@@ -442,186 +385,168 @@ impl Run<'_> {
         };
         let decision = engine::decide(&situation);
         tracing::debug!(object = %self.describe(), workflow = %self.workflow, ?decision, "decided");
-        let configure = self.workflow.action == WorkflowAction::Configure;
-        let mut status = current.clone();
-        drop_counters(&mut status);
+        let mut status = current;
+        run_status::drop_counters(&mut status);
+        let seen = Seen {
+            situation: &situation,
+            progress: &progress,
+            jobs: &jobs,
+            observed: &observed,
+        };
+        self.act(decision, &seen, status).await
+    }
+
+    /// Carries out the engine's decision.
+    async fn act(
+        &self,
+        decision: Decision,
+        seen: &Seen<'_>,
+        mut status: Map<String, Value>,
+    ) -> Result<Step, ReconcileError> {
         let settled = |state, status| Ok(Step::Settled { state, status });
         match decision {
             Decision::Paused => settled(Settled::Paused, status),
             Decision::NothingToRun => settled(Settled::NothingToRun, status),
-            Decision::StopJob { job } => {
-                self.jobs
-                    .patch(
-                        &job,
-                        &PatchParams::default(),
-                        &Patch::Merge(json!({"spec": {"suspend": true}})),
-                    )
-                    .await
-                    .map_err(|e| ReconcileError::kube(format!("suspending Job {job}"), e))?;
-                let pipeline = observed
-                    .iter()
-                    .find(|j| j.name == job)
-                    .map_or(job.as_str(), |j| j.pipeline.as_str());
-                self.announce(kratix_events::pipeline_suspended(self.action_word(), pipeline))
-                    .await;
-                Ok(Step::Acted(Action::await_change()))
-            }
+            Decision::StopJob { job } => self.stop(&job, seen).await,
             Decision::Wait { .. } => Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK))),
-            Decision::Start { index, fresh_run } => {
-                let rendered = self.render(&random_suffix())?;
-                let Some(resources) = rendered.get(index) else {
-                    return Err(ReconcileError::Invalid(format!("no pipeline {index} to start")));
-                };
-                let job_name = resources.job.metadata.name.clone().unwrap_or_default();
-                let next = engine::start(&situation, index, fresh_run, &job_name, Timestamp::now());
-                records::write(&mut status, self.workflow.action, &next);
-                if fresh_run {
-                    remove_condition(&mut status, engine::PIPELINE_ADMITTED);
-                }
-                if configure {
-                    status.insert("message".to_owned(), Value::String("Pending".to_owned()));
-                    set_condition(
-                        &mut status,
-                        "ConfigureWorkflowCompleted",
-                        "False",
-                        "PipelinesInProgress",
-                        "Pipelines are still in progress",
-                        &now(),
-                    );
-                    set_condition(
-                        &mut status,
-                        "Reconciled",
-                        "Unknown",
-                        "WorkflowPending",
-                        "Pending",
-                        &now(),
-                    );
-                }
-                // Progress first: a crash after this write re-creates this very Job.
-                let recorded = status::replace(self.agent, self.api, self.object, status.clone()).await?;
-                crash_point(crash_points::PROGRESS_RECORDED);
-                // What asked for this run, and a suspension of the run it replaces
-                // (Kratix lifts it when a spec change or re-run starts afresh).
-                let mut done_with = Vec::new();
-                if situation.rerun {
-                    done_with.extend([labels::MANUAL_RECONCILIATION, labels::RUN_FROM_START]);
-                }
-                if fresh_run && situation.suspended_label {
-                    done_with.push(labels::WORKFLOW_SUSPENDED);
-                }
-                if !done_with.is_empty() {
-                    self.remove_labels(&recorded, &done_with).await?;
-                }
-                if configure && self.agent.stale_rbac.needed(self.workflow, resources) {
-                    rbac_cleanup::remove_stale_user_rbac(&self.agent.client, self.workflow, resources)
-                        .await?;
-                    self.agent.stale_rbac.done(self.workflow, resources);
-                }
-                let applied = apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await;
-                if let Some(refused) = self
-                    .namespace_refused(applied, &next, index, &jobs, status)
-                    .await?
-                {
-                    return Ok(refused);
-                }
-                crash_point(crash_points::JOB_CREATED);
-                tracing::info!(object = %self.describe(), pipeline = %names[index], job = %job_name, "pipeline started");
-                self.agent.metrics.pipeline(&self.workflow.to_string(), "started");
-                self.announce(kratix_events::pipeline_started(self.action_word(), &names[index]))
-                    .await;
-                Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
-            }
-            Decision::EnsureJob { index, job } => {
-                // The recorded name's suffix makes the render produce that very Job.
-                let suffix = job.rsplit('-').next().unwrap_or_default().to_owned();
-                if let Some(resources) = self.render(&suffix)?.get(index) {
-                    let applied =
-                        apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await;
-                    if let Some(refused) = self
-                        .namespace_refused(applied, &progress, index, &jobs, status)
-                        .await?
-                    {
-                        return Ok(refused);
-                    }
-                }
-                Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
-            }
+            Decision::Start { index, fresh_run } => self.start(index, fresh_run, seen, status).await,
+            Decision::EnsureJob { index, job } => self.ensure_job(index, &job, seen, status).await,
             Decision::Succeeded { index } => {
                 crash_point(crash_points::JOB_FINISHED_UNRECORDED);
-                self.finished(&progress, index, "succeeded");
-                let next = engine::mark(&progress, index, engine::SUCCEEDED, Timestamp::now());
+                self.finished(seen.progress, index, "succeeded");
+                let next = engine::mark(seen.progress, index, engine::SUCCEEDED, Timestamp::now());
                 records::write(&mut status, self.workflow.action, &next);
                 status::replace(self.agent, self.api, self.object, status).await?;
                 Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
             }
             Decision::Refused { index, job, message } => {
-                let pipeline = names.get(index).cloned().unwrap_or_default();
                 // The Job controller would keep trying for ever: stop it where it is.
-                let namespace = jobs
-                    .iter()
-                    .find(|j| j.name_any() == job)
-                    .and_then(ResourceExt::namespace)
-                    .unwrap_or_default();
-                let job_api: Api<Job> = Api::namespaced(self.agent.client.clone(), &namespace);
-                job_api
-                    .patch(
-                        &job,
-                        &PatchParams::default(),
-                        &Patch::Merge(json!({"spec": {"suspend": true}})),
-                    )
-                    .await
-                    .map_err(|e| ReconcileError::kube(format!("suspending Job {job}"), e))?;
-                let text = format!("pipeline {pipeline}: Job {job} cannot create its pod: {message}");
-                set_condition(
-                    &mut status,
-                    engine::PIPELINE_ADMITTED,
-                    "False",
-                    engine::POD_REFUSED,
-                    &text,
-                    &now(),
-                );
-                self.announce(KratixEvent::warning(
-                    Reporter::PromiseController,
-                    engine::POD_REFUSED,
-                    text.clone(),
-                ))
-                .await;
-                let next = engine::refused(&progress, index, &text, Timestamp::now());
-                Ok(self.fail(&progress, next, index, &jobs, status).await)
+                self.suspend_job(&job, seen.jobs).await?;
+                let text = run_status::pod_refused_message(&self.pipeline_name(index), &job, &message);
+                let event = run_status::refused(&mut status, conditions::reasons::POD_REFUSED, &text, &now());
+                self.announce(event).await;
+                let next = engine::refused(seen.progress, index, &text, Timestamp::now());
+                Ok(self.fail(seen.progress, next, index, seen.jobs, status).await)
             }
             Decision::Failed { index } => {
-                let next = engine::mark(&progress, index, engine::FAILED, Timestamp::now());
-                Ok(self.fail(&progress, next, index, &jobs, status).await)
+                let next = engine::mark(seen.progress, index, engine::FAILED, Timestamp::now());
+                Ok(self.fail(seen.progress, next, index, seen.jobs, status).await)
             }
             Decision::Suspended { retry_at, .. } => {
-                if !configure {
-                    set_condition(
-                        &mut status,
-                        "DeleteWorkflowCompleted",
-                        "False",
-                        "DeleteWorkflowSuspended",
-                        "The delete workflow is suspended",
-                        &now(),
-                    );
-                }
-                let retry_in = match retry_at.map(|t| t.0) {
-                    Some(at) if at <= Timestamp::now() => {
-                        // Due: the label goes, and the next pass re-runs the pipeline.
-                        self.remove_labels(self.object, &[labels::WORKFLOW_SUSPENDED])
-                            .await?;
-                        prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
-                        Some(Duration::ZERO)
-                    }
-                    Some(at) => Some(at.duration_since(Timestamp::now()).unsigned_abs()),
-                    None => None,
-                };
+                run_status::suspended(&mut status, self.workflow.action, &now());
+                let retry_in = self.retry_in(retry_at.map(|t| t.0), seen).await?;
                 settled(Settled::Suspended { retry_in }, status)
             }
             Decision::Completed => {
-                prune_jobs(self.jobs, &jobs, &progress, self.agent).await;
+                prune_jobs(self.jobs, seen.jobs, seen.progress, self.agent).await;
                 settled(Settled::Completed, status)
             }
         }
+    }
+
+    /// Stops a running Job a manual reconciliation replaces.
+    async fn stop(&self, job: &str, seen: &Seen<'_>) -> Result<Step, ReconcileError> {
+        self.suspend_job(job, seen.jobs).await?;
+        let pipeline = seen
+            .observed
+            .iter()
+            .find(|j| j.name == job)
+            .map_or(job, |j| j.pipeline.as_str());
+        let action = run_status::action_word(self.workflow.action);
+        self.announce(kratix_events::pipeline_suspended(action, pipeline))
+            .await;
+        Ok(Step::Acted(Action::await_change()))
+    }
+
+    /// How long a suspended workflow waits for its retry (`None`: for the
+    /// user). When the retry is due, the label goes and the next pass re-runs
+    /// the pipeline.
+    async fn retry_in(
+        &self,
+        retry_at: Option<Timestamp>,
+        seen: &Seen<'_>,
+    ) -> Result<Option<Duration>, ReconcileError> {
+        Ok(match retry_at {
+            Some(at) if at <= Timestamp::now() => {
+                self.remove_labels(self.object, &[labels::WORKFLOW_SUSPENDED])
+                    .await?;
+                prune_jobs(self.jobs, seen.jobs, seen.progress, self.agent).await;
+                Some(Duration::ZERO)
+            }
+            Some(at) => Some(at.duration_since(Timestamp::now()).unsigned_abs()),
+            None => None,
+        })
+    }
+
+    /// Starts pipeline `index`: records it Running under the Job's name
+    /// first (a crash after that write re-creates this very Job), lifts the
+    /// labels the run answers, then creates the pipeline's objects.
+    async fn start(
+        &self,
+        index: usize,
+        fresh_run: bool,
+        seen: &Seen<'_>,
+        mut status: Map<String, Value>,
+    ) -> Result<Step, ReconcileError> {
+        let rendered = self.render(&random_suffix())?;
+        let Some(resources) = rendered.get(index) else {
+            return Err(ReconcileError::Invalid(format!("no pipeline {index} to start")));
+        };
+        let job_name = resources.job.metadata.name.clone().unwrap_or_default();
+        let next = engine::start(seen.situation, index, fresh_run, &job_name, Timestamp::now());
+        records::write(&mut status, self.workflow.action, &next);
+        run_status::started(&mut status, self.workflow.action, fresh_run, &now());
+        let recorded = status::replace(self.agent, self.api, self.object, status.clone()).await?;
+        crash_point(crash_points::PROGRESS_RECORDED);
+        let answered =
+            run_status::labels_answered(seen.situation.rerun, fresh_run, seen.situation.suspended_label);
+        if !answered.is_empty() {
+            self.remove_labels(&recorded, &answered).await?;
+        }
+        if self.workflow.action == WorkflowAction::Configure
+            && self.agent.stale_rbac.needed(self.workflow, resources)
+        {
+            rbac_cleanup::remove_stale_user_rbac(&self.agent.client, self.workflow, resources).await?;
+            self.agent.stale_rbac.done(self.workflow, resources);
+        }
+        let applied = apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await;
+        if let Some(refused) = self
+            .namespace_refused(applied, &next, index, seen.jobs, status)
+            .await?
+        {
+            return Ok(refused);
+        }
+        crash_point(crash_points::JOB_CREATED);
+        let pipeline = self.pipeline_name(index);
+        tracing::info!(object = %self.describe(), %pipeline, job = %job_name, "pipeline started");
+        self.agent.metrics.pipeline(&self.workflow.to_string(), "started");
+        let action = run_status::action_word(self.workflow.action);
+        self.announce(kratix_events::pipeline_started(action, &pipeline))
+            .await;
+        Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
+    }
+
+    /// Makes sure the recorded Job of a Running pipeline exists (a crash may
+    /// have come between recording and creating it).
+    async fn ensure_job(
+        &self,
+        index: usize,
+        job: &str,
+        seen: &Seen<'_>,
+        status: Map<String, Value>,
+    ) -> Result<Step, ReconcileError> {
+        // The recorded name's suffix makes the render produce that very Job.
+        let suffix = job.rsplit('-').next().unwrap_or_default().to_owned();
+        if let Some(resources) = self.render(&suffix)?.get(index) {
+            let applied = apply::apply_pipeline(&self.agent.client, &self.agent.applied, resources).await;
+            if let Some(refused) = self
+                .namespace_refused(applied, seen.progress, index, seen.jobs, status)
+                .await?
+            {
+                return Ok(refused);
+            }
+        }
+        Ok(Step::Acted(Action::requeue(RUNNING_JOB_RECHECK)))
     }
 }
 
@@ -664,23 +589,14 @@ async fn prune_jobs(api: &Api<Job>, jobs: &[Job], progress: &WorkflowRecord, age
     let keep = agent.config().map_or(5, |c| c.number_of_jobs_to_keep) as usize;
     let finished: Vec<engine::PrunableJob> = jobs
         .iter()
-        .filter(|j| job_state(j) != JobState::Running)
-        .map(|j| engine::PrunableJob {
-            name: j.name_any(),
-            pipeline: format!(
-                "{}/{}",
-                j.labels()
-                    .get(labels::WORKFLOW_ACTION)
-                    .cloned()
-                    .unwrap_or_default(),
-                j.labels().get(labels::PIPELINE_NAME).cloned().unwrap_or_default()
-            ),
-            created: j
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.to_string())
-                .unwrap_or_default(),
+        .filter(|j| workflow_jobs::is_finished(j))
+        .map(|j| {
+            let of = workflow_jobs::JobLabels::of(j);
+            engine::PrunableJob {
+                name: j.name_any(),
+                pipeline: format!("{}/{}", of.action, of.pipeline),
+                created: workflow_jobs::created(j),
+            }
         })
         .collect();
     for name in engine::jobs_to_prune(&finished, keep, progress) {

@@ -9,7 +9,7 @@
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::api::labels;
+use crate::workflow::jobs::{self, JobLabels};
 
 /// One Job, as runs are cut from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,24 +24,12 @@ pub struct RunJob {
 
 impl RunJob {
     pub fn of(job: &Job) -> RunJob {
-        let label = |key: &str| {
-            job.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(key))
-                .cloned()
-                .unwrap_or_default()
-        };
+        let JobLabels { action, pipeline, .. } = JobLabels::of(job);
         RunJob {
             name: job.metadata.name.clone().unwrap_or_default(),
-            pipeline: label(labels::PIPELINE_NAME),
-            action: label(labels::WORKFLOW_ACTION),
-            created: job
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.to_string())
-                .unwrap_or_default(),
+            pipeline,
+            action,
+            created: jobs::created(job),
         }
     }
 }

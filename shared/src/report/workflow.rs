@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::api::labels;
 use crate::api::promise::{PipelineStatus, WorkflowRecord};
 use crate::api::workflow::WorkflowAction;
+use crate::workflow::jobs::{self, JobLabels};
 use crate::workflow::records;
 
 /// Phase shown for a pipeline the agent has not recorded yet.
@@ -191,31 +192,15 @@ pub fn job_of<'j>(progress: &PipelineStatus, action: WorkflowAction, jobs: &[&'j
             .copied()
             .find(|j| j.metadata.name.as_deref() == Some(name));
     }
-    let label = |job: &Job, key: &str| {
-        job.metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(key))
-            .cloned()
-            .unwrap_or_default()
-    };
     jobs.iter()
         .copied()
         .filter(|j| {
-            label(j, labels::WORKFLOW_ACTION) == action.as_str()
-                && label(j, labels::PIPELINE_NAME) == progress.name
-                && progress
-                    .hash
-                    .as_ref()
-                    .is_none_or(|h| label(j, labels::HASH) == *h)
+            let of = JobLabels::of(j);
+            of.action == action.as_str()
+                && of.pipeline == progress.name
+                && progress.hash.as_ref().is_none_or(|h| of.hash == *h)
         })
-        .max_by(|a, b| {
-            a.metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0)
-                .cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0))
-        })
+        .max_by_key(|j| jobs::created(j))
 }
 
 fn pipeline_report(
@@ -231,7 +216,7 @@ fn pipeline_report(
         .and_then(|j| j.status.as_ref())
         .and_then(|s| s.start_time.as_ref())
         .map(|t| t.0);
-    let finished = job.and_then(job_finished);
+    let finished = job.and_then(jobs::finished_at);
     let duration_seconds = started.map(|start| {
         let end = finished.unwrap_or(input.now);
         end.duration_since(start).as_secs().max(0)
@@ -244,7 +229,7 @@ fn pipeline_report(
     // A failed Job's verdict is final and comes first; its pod, until
     // Kubernetes deletes it, adds what the container did.
     let problem = pod.and_then(pod_problem);
-    let verdict = match (job.and_then(job_failure), problem) {
+    let verdict = match (job.and_then(jobs::failure), problem) {
         (Some(failure), Some(problem)) => Some(format!("{failure} ({problem})")),
         (failure, problem) => failure.or(problem),
     };
@@ -260,41 +245,6 @@ fn pipeline_report(
         message,
         next_retry_at: progress.next_retry_at.as_ref().map(|t| t.0.to_string()),
     }
-}
-
-/// When a finished Job finished: its completion time, else the time of its
-/// `Complete`/`Failed` condition.
-fn job_finished(job: &Job) -> Option<Timestamp> {
-    let status = job.status.as_ref()?;
-    if let Some(done) = &status.completion_time {
-        return Some(done.0);
-    }
-    status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| matches!(c.type_.as_str(), "Complete" | "Failed") && c.status == "True")
-        .and_then(|c| c.last_transition_time.as_ref())
-        .map(|t| t.0)
-}
-
-/// Why a Job failed, from its `Failed` condition (its pods may be gone:
-/// Kubernetes deletes them when a Job with `restartPolicy: OnFailure` fails).
-fn job_failure(job: &Job) -> Option<String> {
-    let failed = job
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "Failed" && c.status == "True")?;
-    let reason = failed.reason.clone().unwrap_or_default();
-    let message = failed.message.clone().unwrap_or_default();
-    Some(
-        format!("Job failed: {reason}: {message}")
-            .trim_end_matches([':', ' '])
-            .to_owned(),
-    )
 }
 
 /// The newest pod of a Job (retries make several).

@@ -11,6 +11,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::api::conditions::reasons::{
+    NAMESPACE_TERMINATING, PIPELINE_NAMESPACE_MISSING as NAMESPACE_MISSING,
+};
 use crate::api::promise::{PipelineStatus, WorkflowRecord};
 use crate::api::workflow::WorkflowAction;
 
@@ -19,17 +22,6 @@ pub const RUNNING: &str = "Running";
 pub const SUCCEEDED: &str = "Succeeded";
 pub const FAILED: &str = "Failed";
 pub const SUSPENDED: &str = "Suspended";
-
-/// Our own condition (Kratix has none for it): False when the cluster lastingly
-/// refuses what a pipeline needs, with one of the reasons below; removed when
-/// a fresh run starts.
-pub const PIPELINE_ADMITTED: &str = "PipelineAdmitted";
-/// Admission refuses the pipeline's pod (Pod Security, a LimitRange, a webhook).
-pub const POD_REFUSED: &str = "PodRefused";
-/// The namespace the pipeline runs in does not exist.
-pub const NAMESPACE_MISSING: &str = "PipelineNamespaceMissing";
-/// The namespace is being deleted: nothing new may be created in it.
-pub const NAMESPACE_TERMINATING: &str = "NamespaceTerminating";
 
 /// The reason a refused create lastingly fails, from the API server's answer:
 /// the namespace is missing (404 naming a namespace) or being deleted (403 from

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::api::conditions;
 use crate::api::workflow::{WorkflowAction, WorkflowType};
 use crate::workflow::control::WorkflowControl;
 
 /// The status key only Kratix writes.
 pub const KRATIX_KEY: &str = "kratix";
-pub const CONFIGURE_WORKFLOW_COMPLETED: &str = "ConfigureWorkflowCompleted";
 
 /// Why a status update cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,9 +227,9 @@ pub fn mark_completed(
         status,
         Transition::Always,
         (
-            CONFIGURE_WORKFLOW_COMPLETED,
+            conditions::types::CONFIGURE_WORKFLOW_COMPLETED,
             "True",
-            "PipelinesExecutedSuccessfully",
+            conditions::reasons::PIPELINES_EXECUTED_SUCCESSFULLY,
             "Pipelines completed",
         ),
         now,

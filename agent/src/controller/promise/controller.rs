@@ -75,7 +75,7 @@ pub async fn run(agent: Arc<Agent>) {
             jobs,
             watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
             move |job: Job| {
-                if resource::controller::job_finished(&job) {
+                if kratix_shared::workflow::jobs::is_finished(&job) {
                     to_promise(job.labels())
                 } else {
                     None
@@ -363,7 +363,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         "Ready to fulfil resource requests",
         &now(),
     );
-    crate::controller::workflow::drop_counters(&mut status);
+    kratix_shared::workflow::run_status::drop_counters(&mut status);
     status.insert("observedGeneration".to_owned(), Value::from(generation));
     if state == Settled::Completed {
         let works = promise_works(agent, &promise.name).await?;

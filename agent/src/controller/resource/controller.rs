@@ -87,7 +87,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
             move |job: Job| {
                 // Only a finished Job changes what the workflow does next; its
                 // other status updates would only wake the request for nothing.
-                if !job_finished(&job) {
+                if !kratix_shared::workflow::jobs::is_finished(&job) {
                     return None;
                 }
                 let annotations = job.annotations();
@@ -173,18 +173,6 @@ fn changed_works(
         };
         futures::stream::iter(changed)
     })
-}
-
-/// Whether the Job has ended (Complete, Failed, or stopped by suspension).
-pub fn job_finished(job: &Job) -> bool {
-    job.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| {
-            c.iter().any(|c| {
-                c.status == "True" && matches!(c.type_.as_str(), "Complete" | "Failed" | "Suspended")
-            })
-        })
 }
 
 fn error_policy(request: Arc<DynamicObject>, error: &ReconcileError, context: Arc<Context>) -> Action {
