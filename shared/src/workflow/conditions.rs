@@ -2,7 +2,7 @@
 //! as pure functions. `Reconciled` is recomputed from its
 //! inputs every time, so its reason is never stale (the reference's #899/#903).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// How one Work stands, read from its `Ready` condition's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +179,22 @@ pub fn reconciled(workflow: WorkflowState, works: &Condition) -> Condition {
             _ => condition("True", "Reconciled", "Reconciled"),
         },
     }
+}
+
+/// Sets WorksSucceeded (when the workflow completed) and Reconciled.
+pub fn set_reconciled(
+    status: &mut Map<String, Value>,
+    owner: WorksOf,
+    workflow: WorkflowState,
+    works: &[(String, WorkReadiness)],
+    now: &str,
+) {
+    let works_condition = works_succeeded(owner, works);
+    if workflow == WorkflowState::Completed {
+        crate::workflow::status_merge::set(status, &works_condition, now);
+    }
+    let condition = reconciled(workflow, &works_condition);
+    crate::workflow::status_merge::set(status, &condition, now);
 }
 
 #[cfg(test)]

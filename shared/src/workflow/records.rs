@@ -314,6 +314,38 @@ pub fn is_objects_job(
     }
 }
 
+/// `lastSuccessfulConfigureWorkflowTime` in the configure record under
+/// `kratix.workflows` and, with `top_level` (a request's schema has the field,
+/// as Kratix's older releases wrote it; a Promise's has not, and the API server
+/// would drop it), at the top, from the `ConfigureWorkflowCompleted`
+/// transition, once it is True.
+pub fn record_last_success(status: &mut Map<String, Value>, top_level: bool) {
+    let Some(time) = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| {
+            c.iter().find(|c| {
+                c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+        .and_then(|c| c.get("lastTransitionTime"))
+        .cloned()
+    else {
+        return;
+    };
+    if top_level {
+        status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
+    }
+    if let Some(record) = status
+        .get_mut("kratix")
+        .and_then(|k| k.pointer_mut("/workflows/configure"))
+        .and_then(Value::as_object_mut)
+    {
+        record.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -7,9 +7,7 @@
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::labels;
-use kratix_shared::workflow::conditions::{
-    Condition, WorkReadiness, WorkflowState, WorksOf, reconciled, works_succeeded,
-};
+use kratix_shared::workflow::conditions::Condition;
 use kratix_shared::workflow::events::Subject;
 use kratix_shared::workflow::status_merge::{self, Transition};
 use kube::ResourceExt;
@@ -93,54 +91,6 @@ fn reference_of(object: &DynamicObject) -> ObjectReference {
         resource_version: object.metadata.resource_version.clone(),
         field_path: None,
     }
-}
-
-/// `lastSuccessfulConfigureWorkflowTime` in the configure record under
-/// `kratix.workflows` and, with `top_level` (a request's schema has the field,
-/// as Kratix's older releases wrote it; a Promise's has not, and the API server
-/// would drop it), at the top, from the `ConfigureWorkflowCompleted`
-/// transition, once it is True.
-pub fn record_last_success(status: &mut Map<String, Value>, top_level: bool) {
-    let Some(time) = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| {
-            c.iter().find(|c| {
-                c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted")
-                    && c.get("status").and_then(Value::as_str) == Some("True")
-            })
-        })
-        .and_then(|c| c.get("lastTransitionTime"))
-        .cloned()
-    else {
-        return;
-    };
-    if top_level {
-        status.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time.clone());
-    }
-    if let Some(record) = status
-        .get_mut("kratix")
-        .and_then(|k| k.pointer_mut("/workflows/configure"))
-        .and_then(Value::as_object_mut)
-    {
-        record.insert("lastSuccessfulConfigureWorkflowTime".to_owned(), time);
-    }
-}
-
-/// Sets WorksSucceeded (when the workflow completed) and Reconciled.
-pub fn set_reconciled(
-    status: &mut Map<String, Value>,
-    owner: WorksOf,
-    workflow: WorkflowState,
-    works: &[(String, WorkReadiness)],
-) {
-    let now = now();
-    let works_condition = works_succeeded(owner, works);
-    if workflow == WorkflowState::Completed {
-        status_merge::set(status, &works_condition, &now);
-    }
-    let condition = reconciled(workflow, &works_condition);
-    status_merge::set(status, &condition, &now);
 }
 
 /// A typed status as a JSON map (empty when absent), and the same with

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
+use kratix_shared::api::conditions;
 use kratix_shared::api::hash::resource_hash;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
-use kratix_shared::workflow::conditions::{WorkReadiness, WorkflowState, WorksOf};
-use kratix_shared::workflow::status_merge::set_condition;
+use kratix_shared::workflow::request_status;
 use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
@@ -26,7 +26,6 @@ use crate::controller::base::context::{Agent, ResourceControllerHandle, interval
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::status;
 use crate::controller::base::status::now;
-use crate::controller::base::status::{record_last_success, set_reconciled};
 use crate::controller::workflow::{self, Settled, Step, has_label};
 
 /// Requests of one Promise reconciled at the same time.
@@ -201,49 +200,23 @@ async fn promise_available(request: &Request<'_>) -> Result<bool, ReconcileError
     Ok(fresh.is_some_and(|promise| available(&promise.data)))
 }
 
+/// One pass over a request: read it and its Promise, then pause, delete, the
+/// labels and finalizers it needs, the wait for its Promise, its configure
+/// workflow's next step, and the status it leaves.
 async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<Action, ReconcileError> {
-    let client = context.agent.client.clone();
-    let name = cached.name_any();
-    let namespace = cached.namespace().unwrap_or_else(|| "default".to_owned());
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &context.resource);
-    // Decide from the object as it is now: the watch cache can lag behind our
-    // own last write (a removed re-run label, just-recorded progress), and acting
-    // on that would stop the Job this controller has just started.
-    let Some(object) = api
-        .get_opt(&name)
-        .await
-        .map_err(|e| ReconcileError::kube(format!("reading {namespace}/{name}"), e))?
-    else {
+    let Some(loaded) = load(&cached, &context).await? else {
         return Ok(Action::await_change());
     };
-    let Some(promise_object) =
-        crate::controller::base::promises::cached_or_read(&context.agent, &context.promise).await?
-    else {
-        if object.metadata.deletion_timestamp.is_some() {
-            return delete::without_promise(&context, &api, &object).await;
-        }
-        return Ok(Action::await_change());
-    };
-    let promise_value =
-        serde_json::to_value(promise_object.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-    let promise: Promise = Promise::from_json(&promise_value)
-        .map_err(|e| ReconcileError::Invalid(format!("Promise {} does not decode: {e}", context.promise)))?;
-    let request = Request {
-        context: &context,
-        value: serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
-        promise_value,
-        api,
-        object,
-        name,
-        namespace,
-        promise,
+    let (request, promise_object) = match loaded {
+        Loaded::Request(request, promise_object) => (*request, promise_object),
+        Loaded::Orphan(orphan) => return delete::without_promise(&context, &orphan.0, &orphan.1).await,
     };
     let paused = has_label(&request.object, labels::PAUSED)
         || request.promise.labels().get(labels::PAUSED).map(String::as_str) == Some("true");
     if paused {
         // As in Kratix, a pause holds deletion too, until it is lifted.
         let mut status = status::status_of(&request.object);
-        set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Paused, &[]);
+        request_status::paused(&mut status, &now());
         write_if_changed(&request, status).await?;
         return Ok(Action::await_change());
     }
@@ -272,33 +245,15 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
             .collect();
         return delete::reconcile(&request, &resource_api, &delete).await;
     }
-    if !request.object.labels().contains_key(labels::PROMISE_NAME) {
-        let patch = json!({"metadata": {"labels": {labels::PROMISE_NAME: context.promise}}});
-        request
-            .api
-            .patch(&request.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| ReconcileError::kube(format!("labelling {}", request.describe()), e))?;
-        return Ok(Action::await_change());
-    }
-    if let Some(next) = finalizers::synced(
-        request.object.finalizers(),
-        &finalizers::RESOURCE,
-        &finalizers::RESOURCE,
-    ) {
-        crate::controller::base::finalizers::set(&request.api, &request.object, &next).await?;
-        return Ok(Action::await_change());
-    }
-    if request.promise.metadata.deletion_timestamp.is_some() {
-        // The Promise is going: its requests run no more configure workflows.
-        return Ok(Action::await_change());
+    if let Some(action) = admit(&request).await? {
+        return Ok(action);
     }
     if let Some(action) = availability_gate(&request).await? {
         return Ok(action);
     }
     let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
     let hash = resource_hash(&request.promise_value, &request.value);
-    let jobs: Api<Job> = Api::namespaced(client.clone(), &request.pipeline_namespace());
+    let jobs: Api<Job> = Api::namespaced(context.agent.client.clone(), &request.pipeline_namespace());
     let job_selector = format!("{},{}=configure", request.job_selector(), labels::WORKFLOW_ACTION);
     let run = request.run(
         Workflow::RESOURCE_CONFIGURE,
@@ -308,55 +263,124 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         &jobs,
         &job_selector,
     );
-    let (state, mut status) = match run.step().await? {
-        Step::Acted(action) => return Ok(action),
-        Step::Settled { state, status } => (state, status),
+    match run.step().await? {
+        Step::Acted(action) => Ok(action),
+        Step::Settled { state, status } => settle(&request, state, status).await,
+    }
+}
+
+/// A request as read, with its Promise; or one whose Promise is gone.
+enum Loaded<'c> {
+    Request(Box<Request<'c>>, Arc<DynamicObject>),
+    Orphan(Box<(Api<DynamicObject>, DynamicObject)>),
+}
+
+/// Reads the request and its Promise. `None` when the request is gone, or
+/// its Promise is and it is not being deleted.
+async fn load<'c>(
+    cached: &DynamicObject,
+    context: &'c Context,
+) -> Result<Option<Loaded<'c>>, ReconcileError> {
+    let name = cached.name_any();
+    let namespace = cached.namespace().unwrap_or_else(|| "default".to_owned());
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(context.agent.client.clone(), &namespace, &context.resource);
+    // Decide from the object as it is now: the watch cache can lag behind our
+    // own last write (a removed re-run label, just-recorded progress), and acting
+    // on that would stop the Job this controller has just started.
+    let Some(object) = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading {namespace}/{name}"), e))?
+    else {
+        return Ok(None);
     };
+    let Some(promise_object) =
+        crate::controller::base::promises::cached_or_read(&context.agent, &context.promise).await?
+    else {
+        let deleting = object.metadata.deletion_timestamp.is_some();
+        return Ok(deleting.then(|| Loaded::Orphan(Box::new((api, object)))));
+    };
+    let promise_value =
+        serde_json::to_value(promise_object.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let promise: Promise = Promise::from_json(&promise_value)
+        .map_err(|e| ReconcileError::Invalid(format!("Promise {} does not decode: {e}", context.promise)))?;
+    let request = Request {
+        context,
+        value: serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
+        promise_value,
+        api,
+        object,
+        name,
+        namespace,
+        promise,
+    };
+    Ok(Some(Loaded::Request(Box::new(request), promise_object)))
+}
+
+/// What a request needs before its workflow runs: its Promise's label, its
+/// finalizers, and a Promise that is not going. `Some` when it must wait.
+async fn admit(request: &Request<'_>) -> Result<Option<Action>, ReconcileError> {
+    if !request.object.labels().contains_key(labels::PROMISE_NAME) {
+        let patch = json!({"metadata": {"labels": {labels::PROMISE_NAME: request.context.promise}}});
+        request
+            .api
+            .patch(&request.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| ReconcileError::kube(format!("labelling {}", request.describe()), e))?;
+        return Ok(Some(Action::await_change()));
+    }
+    if let Some(next) = finalizers::synced(
+        request.object.finalizers(),
+        &finalizers::RESOURCE,
+        &finalizers::RESOURCE,
+    ) {
+        crate::controller::base::finalizers::set(&request.api, &request.object, &next).await?;
+        return Ok(Some(Action::await_change()));
+    }
+    if request.promise.metadata.deletion_timestamp.is_some() {
+        // The Promise is going: its requests run no more configure workflows.
+        return Ok(Some(Action::await_change()));
+    }
+    Ok(None)
+}
+
+/// The status a settled workflow leaves, written, and when to look again.
+async fn settle(
+    request: &Request<'_>,
+    state: Settled,
+    mut status: Map<String, Value>,
+) -> Result<Action, ReconcileError> {
+    let generation = request.object.metadata.generation.unwrap_or_default();
     match state {
         Settled::Paused => {
-            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Paused, &[]);
-            write_if_changed(&request, status).await?;
+            request_status::paused(&mut status, &now());
+            write_if_changed(request, status).await?;
             Ok(Action::await_change())
         }
         Settled::NothingToRun => {
-            // No configure pipelines: nothing to record but the generation.
-            if let Some(kratix) = status.get_mut("kratix").and_then(Value::as_object_mut) {
-                kratix.remove("workflows");
-            }
-            status.insert(
-                "observedGeneration".to_owned(),
-                Value::from(request.object.metadata.generation.unwrap_or_default()),
-            );
-            write_if_changed(&request, status).await?;
+            request_status::without_workflow(&mut status, generation);
+            write_if_changed(request, status).await?;
             Ok(Action::await_change())
         }
         Settled::Suspended { retry_in } => {
-            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Suspended, &[]);
-            write_if_changed(&request, status).await?;
+            request_status::suspended(&mut status, &now());
+            write_if_changed(request, status).await?;
             Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
         }
         Settled::Failed => {
-            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Failed, &[]);
-            write_if_changed(&request, status.clone()).await?;
-            periodic_rerun(&request, &status).await
+            request_status::failed(&mut status, &now());
+            write_if_changed(request, status.clone()).await?;
+            periodic_rerun(request, &status).await
         }
         Settled::Completed => {
-            let (works, outputs) = works_of(&request).await?;
-            set_outputs(&mut status, outputs);
-            status.insert(
-                "observedGeneration".to_owned(),
-                Value::from(request.object.metadata.generation.unwrap_or_default()),
-            );
-            if status.get("message").and_then(Value::as_str) == Some("Pending") {
-                status.insert(
-                    "message".to_owned(),
-                    Value::String("Resource requested".to_owned()),
-                );
-            }
-            record_last_success(&mut status, true);
-            set_reconciled(&mut status, WorksOf::Resource, WorkflowState::Completed, &works);
-            write_if_changed(&request, status.clone()).await?;
-            periodic_rerun(&request, &status).await
+            let works = works_of(request).await?;
+            let own = request_status::own_works(&works, &request.namespace);
+            let readiness = request_status::readiness(&own);
+            let outputs = request_status::outputs(&own);
+            request_status::completed(&mut status, generation, &readiness, outputs, &now());
+            write_if_changed(request, status.clone()).await?;
+            periodic_rerun(request, &status).await
         }
     }
 }
@@ -370,27 +394,16 @@ async fn availability_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
         .promise
         .status
         .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "RequirementsFulfilled"))
+        .and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == conditions::types::REQUIREMENTS_FULFILLED)
+        })
         .is_some_and(|c| c.status == "False");
     let unavailable = unmet || !promise_available(request).await?;
     let mut status = status::status_of(&request.object);
-    let had_condition = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|c| {
-            c.iter()
-                .any(|c| c.get("type").and_then(Value::as_str) == Some("PromiseAvailable"))
-        });
     if unavailable {
-        status.insert("message".to_owned(), Value::String("Pending".to_owned()));
-        set_condition(
-            &mut status,
-            "PromiseAvailable",
-            "False",
-            "PromiseRequirementsNotInstalled",
-            "Promise Requirements are not installed",
-            &now(),
-        );
+        request_status::waiting_for_promise(&mut status, &now());
         write_if_changed(request, status).await?;
         // Unmet requirements are looked at again in a minute, as in Kratix; an
         // unavailable Promise has its requests looked at once it is Available.
@@ -400,15 +413,8 @@ async fn availability_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
             Action::await_change()
         }));
     }
-    if had_condition {
-        set_condition(
-            &mut status,
-            "PromiseAvailable",
-            "True",
-            "PromiseAvailable",
-            "Promise Requirements are met",
-            &now(),
-        );
+    if request_status::has_waited_for_promise(&status) {
+        request_status::promise_available(&mut status, &now());
         if write_if_changed(request, status).await? {
             // A status write does not wake the request (see `workflow_inputs`):
             // look again now, with the object this write produced.
@@ -418,10 +424,9 @@ async fn availability_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
     Ok(None)
 }
 
-/// The request's Works: how each stands, and where their files went.
-async fn works_of(
-    request: &Request<'_>,
-) -> Result<(Vec<(String, WorkReadiness)>, Vec<Value>), ReconcileError> {
+/// The Works listed for the request (by its Promise's and its name; the
+/// caller keeps its own).
+async fn works_of(request: &Request<'_>) -> Result<Vec<Work>, ReconcileError> {
     let works_api: Api<Work> = Api::namespaced(
         request.context.agent.client.clone(),
         &request.pipeline_namespace(),
@@ -434,51 +439,11 @@ async fn works_of(
         request.name,
         labels::WORK_TYPE,
     );
-    let works = works_api
+    Ok(works_api
         .list(&ListParams::default().labels(&selector))
         .await
-        .map_err(|e| ReconcileError::kube("listing Works", e))?;
-    let mine: Vec<&Work> = works
-        .items
-        .iter()
-        .filter(|w| {
-            // With a pipelineNamespace, Works of same-named requests from other
-            // namespaces share it: keep this request's.
-            w.labels()
-                .get(labels::RESOURCE_NAMESPACE)
-                .is_none_or(|ns| *ns == request.namespace)
-        })
-        .collect();
-    let readiness = mine
-        .iter()
-        .map(|w| (w.name_any(), WorkReadiness::of_work(w)))
-        .collect();
-    let mut outputs = Vec::new();
-    for work in &mine {
-        for output in work.status.iter().flat_map(|s| &s.outputs) {
-            outputs.push(json!({
-                "work": work.name_any(),
-                "pipeline": work.labels().get(labels::PIPELINE_NAME),
-                "workPlacement": output.work_placement,
-                "destination": output.destination,
-                "path": output.path,
-                "versionID": output.version_id,
-            }));
-        }
-    }
-    Ok((readiness, outputs))
-}
-
-/// `status.kratix.outputs`: where each of the request's Works was written.
-fn set_outputs(status: &mut Map<String, Value>, outputs: Vec<Value>) {
-    let kratix = status.entry("kratix").or_insert_with(|| json!({}));
-    if let Some(kratix) = kratix.as_object_mut() {
-        if outputs.is_empty() {
-            kratix.remove("outputs");
-        } else {
-            kratix.insert("outputs".to_owned(), Value::Array(outputs));
-        }
-    }
+        .map_err(|e| ReconcileError::kube("listing Works", e))?
+        .items)
 }
 
 async fn periodic_rerun(
