@@ -32,6 +32,15 @@ use crate::controller::workflow::{Settled, Step, background};
 /// How soon to look again while something is going away.
 const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
 
+/// What one cleanup step left.
+enum Cleanup {
+    /// Its finalizer can go.
+    Done,
+    /// Not yet: look again as the action says.
+    Wait(Action),
+}
+
+/// Works through the Promise's next finalizer.
 pub async fn reconcile(
     context: &Context,
     promise: &PromiseObject,
@@ -40,196 +49,238 @@ pub async fn reconcile(
     let Some(finalizer) = finalizers::next(promise.object.finalizers(), &finalizers::ALL_PROMISE) else {
         return Ok(Action::await_change());
     };
-    let agent = &context.agent;
-    let client = &agent.client;
-    let remove = || write_finalizers::remove(&promise.api, &promise.object, finalizer);
-    match finalizer {
-        DELETE_WORKFLOWS => {
-            // Requests' configure Jobs finish first.
-            let configure_jobs = format!(
-                "{}={},{}=resource,{}=configure",
-                labels::PROMISE_NAME,
-                promise.name,
-                labels::WORKFLOW_TYPE,
-                labels::WORKFLOW_ACTION
-            );
-            let jobs: Api<Job> = Api::all(client.clone());
-            // Only a live request's Jobs count: anyone can label a Job alike in
-            // their own namespace, and must not hold the deletion up by it.
-            let requests = request_uids(client, &promise.name, validated).await?;
-            let running = jobs
-                .list(&ListParams::default().labels(&configure_jobs))
-                .await
-                .map_err(|e| ReconcileError::kube("listing resource Jobs", e))?
-                .items
-                .iter()
-                .filter(|j| {
-                    j.labels()
-                        .get(labels::OBJECT_UID)
-                        .is_some_and(|uid| requests.contains(uid))
-                })
-                .any(|j| j.status.as_ref().and_then(|s| s.active).unwrap_or_default() > 0);
-            if running {
-                return Ok(Action::requeue(CLEANUP_RECHECK));
-            }
-            let delete: Vec<_> = promise
-                .pipelines(validated, Workflow::PROMISE_DELETE)
-                .into_iter()
-                .take(1)
-                .collect();
-            let hash = spec_hash(&promise.value);
-            let own_jobs = promise.jobs(client);
-            let selector = promise.job_selector(None);
-            let run = promise.run(
-                agent,
-                Workflow::PROMISE_DELETE,
-                &delete,
-                &hash,
-                &own_jobs,
-                &selector,
-            );
-            match run.step().await? {
-                Step::Acted(action) => Ok(action),
-                Step::Settled {
-                    state: Settled::Completed | Settled::NothingToRun,
-                    ..
-                } => {
-                    crate::crash_points::crash_point(crate::crash_points::PROMISE_DELETE_COMPLETED);
-                    remove().await?;
-                    Ok(Action::await_change())
-                }
-                Step::Settled {
-                    state: Settled::Suspended { retry_in },
-                    status,
-                } => {
-                    promise.write_if_changed(agent, status).await?;
-                    Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
-                }
-                Step::Settled { status, .. } => {
-                    promise.write_if_changed(agent, status).await?;
-                    Ok(Action::await_change())
-                }
-            }
-        }
-        WORKFLOWS_CLEANUP => {
-            let jobs = promise.jobs(client);
-            let listed = jobs
-                .list(&ListParams::default().labels(&promise.job_selector(None)))
-                .await
-                .map_err(|e| ReconcileError::kube("listing the Promise's Jobs", e))?;
-            for job in listed.items {
-                ignore_missing(jobs.delete(&job.name_any(), &background()).await)
-                    .map_err(|e| ReconcileError::kube(format!("deleting Job {}", job.name_any()), e))?;
-            }
-            remove().await?;
-            Ok(Action::await_change())
-        }
-        RESOURCE_REQUEST_CLEANUP => {
-            let Some(resource_api) = &validated.resource_api else {
-                remove().await?;
-                return Ok(Action::await_change());
-            };
-            // Another's API: its requests are not this Promise's to delete.
-            if super::object::api_conflict(client, &promise.name, resource_api)
-                .await?
-                .is_some()
-            {
-                remove().await?;
-                return Ok(Action::await_change());
-            }
-            let ar = request::api_resource(resource_api);
-            let requests: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-            let listed = match requests.list(&ListParams::default()).await {
-                Ok(list) => list.items,
-                // The API is gone already: no requests are left.
-                Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
-                Err(error) => return Err(ReconcileError::kube("listing requests to delete", error)),
-            };
-            if listed.is_empty() {
-                remove().await?;
-                return Ok(Action::await_change());
-            }
-            for request in listed.iter().filter(|r| r.metadata.deletion_timestamp.is_none()) {
-                let namespaced: Api<DynamicObject> =
-                    Api::namespaced_with(client.clone(), &request.namespace().unwrap_or_default(), &ar);
-                ignore_missing(
-                    namespaced
-                        .delete(&request.name_any(), &DeleteParams::default())
-                        .await,
-                )
-                .map_err(|e| ReconcileError::kube(format!("deleting {}", request.name_any()), e))?;
-            }
-            crate::crash_points::crash_point(crate::crash_points::REQUESTS_DELETED);
-            Ok(Action::requeue(CLEANUP_RECHECK))
-        }
+    let client = &context.agent.client;
+    let step = match finalizer {
+        DELETE_WORKFLOWS => run_delete_workflow(context, promise, validated).await?,
+        WORKFLOWS_CLEANUP => delete_jobs(promise, client).await?,
+        RESOURCE_REQUEST_CLEANUP => delete_requests(promise, client, validated).await?,
         DEPENDANT_RESOURCES_CLEANUP => {
-            if let Some(handle) = agent.resource_controllers.lock().await.remove(&promise.name) {
+            if let Some(handle) = context
+                .agent
+                .resource_controllers
+                .lock()
+                .await
+                .remove(&promise.name)
+            {
                 handle.task.abort();
             }
             if rbac_cleanup::delete_everything_of_promise(client, &promise.name).await? == 0 {
-                remove().await?;
-                return Ok(Action::await_change());
+                Cleanup::Done
+            } else {
+                Cleanup::Wait(Action::requeue(CLEANUP_RECHECK))
             }
-            Ok(Action::requeue(CLEANUP_RECHECK))
         }
-        DEPENDENCIES_CLEANUP => {
-            let works: Api<Work> = Api::all(client.clone());
-            let selector = format!("{}={}", labels::PROMISE_NAME, promise.name);
-            let listed = works
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
-                .items;
-            if listed.is_empty() {
-                remove().await?;
-                return Ok(Action::await_change());
-            }
-            for work in listed.iter().filter(|w| w.metadata.deletion_timestamp.is_none()) {
-                let namespaced: Api<Work> =
-                    Api::namespaced(client.clone(), &work.namespace().unwrap_or_default());
-                ignore_missing(
-                    namespaced
-                        .delete(&work.name_any(), &DeleteParams::default())
-                        .await,
-                )
-                .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
-            }
-            crate::crash_points::crash_point(crate::crash_points::DEPENDENCIES_DELETED);
-            Ok(Action::requeue(CLEANUP_RECHECK))
-        }
-        API_CRD_CLEANUP => {
-            if let Some(resource_api) = &validated.resource_api
-                && super::object::api_conflict(client, &promise.name, resource_api)
-                    .await?
-                    .is_none()
-            {
-                let crd_name = resource_crd(&promise.name, resource_api)
-                    .metadata
-                    .name
-                    .unwrap_or_default();
-                let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-                ignore_missing(crds.delete(&crd_name, &DeleteParams::default()).await)
-                    .map_err(|e| ReconcileError::kube(format!("deleting CRD {crd_name}"), e))?;
-                crate::crash_points::crash_point(crate::crash_points::CRD_DELETED);
-                // The API server removes a CRD after its objects: the Promise goes
-                // only once its API has, so a Promise that is gone has no API left.
-                let left = crds
-                    .get_opt(&crd_name)
-                    .await
-                    .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?;
-                if left.is_some() {
-                    return Ok(Action::requeue(CLEANUP_RECHECK));
-                }
-            }
-            remove().await?;
-            Ok(Action::await_change())
-        }
+        DEPENDENCIES_CLEANUP => delete_works(promise, client).await?,
+        API_CRD_CLEANUP => delete_crd(promise, client, validated).await?,
         // A finalizer of Kratix's versioning layer: nothing of it to clean up.
-        _ => {
-            remove().await?;
+        _ => Cleanup::Done,
+    };
+    match step {
+        Cleanup::Done => {
+            write_finalizers::remove(&promise.api, &promise.object, finalizer).await?;
             Ok(Action::await_change())
+        }
+        Cleanup::Wait(action) => Ok(action),
+    }
+}
+
+/// The Promise's delete pipeline, once its requests' configure Jobs are done.
+async fn run_delete_workflow(
+    context: &Context,
+    promise: &PromiseObject,
+    validated: &Validated,
+) -> Result<Cleanup, ReconcileError> {
+    let agent = &context.agent;
+    let client = &agent.client;
+    if requests_still_configuring(promise, client, validated).await? {
+        return Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)));
+    }
+    let delete: Vec<_> = promise
+        .pipelines(validated, Workflow::PROMISE_DELETE)
+        .into_iter()
+        .take(1)
+        .collect();
+    let hash = spec_hash(&promise.value);
+    let own_jobs = promise.jobs(client);
+    let selector = promise.job_selector(None);
+    let run = promise.run(
+        agent,
+        Workflow::PROMISE_DELETE,
+        &delete,
+        &hash,
+        &own_jobs,
+        &selector,
+    );
+    match run.step().await? {
+        Step::Acted(action) => Ok(Cleanup::Wait(action)),
+        Step::Settled {
+            state: Settled::Completed | Settled::NothingToRun,
+            ..
+        } => {
+            crate::crash_points::crash_point(crate::crash_points::PROMISE_DELETE_COMPLETED);
+            Ok(Cleanup::Done)
+        }
+        Step::Settled {
+            state: Settled::Suspended { retry_in },
+            status,
+        } => {
+            promise.write_if_changed(agent, status).await?;
+            Ok(Cleanup::Wait(
+                retry_in.map_or_else(Action::await_change, Action::requeue),
+            ))
+        }
+        Step::Settled { status, .. } => {
+            promise.write_if_changed(agent, status).await?;
+            Ok(Cleanup::Wait(Action::await_change()))
         }
     }
+}
+
+/// Whether a configure Job of one of the Promise's live requests runs: they
+/// finish first. Only a live request's Jobs count: anyone can label a Job
+/// alike in their own namespace, and must not hold the deletion up by it.
+async fn requests_still_configuring(
+    promise: &PromiseObject,
+    client: &kube::Client,
+    validated: &Validated,
+) -> Result<bool, ReconcileError> {
+    let configure_jobs = format!(
+        "{}={},{}=resource,{}=configure",
+        labels::PROMISE_NAME,
+        promise.name,
+        labels::WORKFLOW_TYPE,
+        labels::WORKFLOW_ACTION
+    );
+    let jobs: Api<Job> = Api::all(client.clone());
+    let requests = request_uids(client, &promise.name, validated).await?;
+    Ok(jobs
+        .list(&ListParams::default().labels(&configure_jobs))
+        .await
+        .map_err(|e| ReconcileError::kube("listing resource Jobs", e))?
+        .items
+        .iter()
+        .filter(|j| {
+            j.labels()
+                .get(labels::OBJECT_UID)
+                .is_some_and(|uid| requests.contains(uid))
+        })
+        .any(|j| j.status.as_ref().and_then(|s| s.active).unwrap_or_default() > 0))
+}
+
+/// The Promise's own workflow Jobs.
+async fn delete_jobs(promise: &PromiseObject, client: &kube::Client) -> Result<Cleanup, ReconcileError> {
+    let jobs = promise.jobs(client);
+    let listed = jobs
+        .list(&ListParams::default().labels(&promise.job_selector(None)))
+        .await
+        .map_err(|e| ReconcileError::kube("listing the Promise's Jobs", e))?;
+    for job in listed.items {
+        ignore_missing(jobs.delete(&job.name_any(), &background()).await)
+            .map_err(|e| ReconcileError::kube(format!("deleting Job {}", job.name_any()), e))?;
+    }
+    Ok(Cleanup::Done)
+}
+
+/// The Promise's requests, each running its own delete flow; done when none is left.
+async fn delete_requests(
+    promise: &PromiseObject,
+    client: &kube::Client,
+    validated: &Validated,
+) -> Result<Cleanup, ReconcileError> {
+    let Some(resource_api) = &validated.resource_api else {
+        return Ok(Cleanup::Done);
+    };
+    // Another's API: its requests are not this Promise's to delete.
+    if super::object::api_conflict(client, &promise.name, resource_api)
+        .await?
+        .is_some()
+    {
+        return Ok(Cleanup::Done);
+    }
+    let ar = request::api_resource(resource_api);
+    let requests: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    let listed = match requests.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        // The API is gone already: no requests are left.
+        Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+        Err(error) => return Err(ReconcileError::kube("listing requests to delete", error)),
+    };
+    if listed.is_empty() {
+        return Ok(Cleanup::Done);
+    }
+    for request in listed.iter().filter(|r| r.metadata.deletion_timestamp.is_none()) {
+        let namespaced: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), &request.namespace().unwrap_or_default(), &ar);
+        ignore_missing(
+            namespaced
+                .delete(&request.name_any(), &DeleteParams::default())
+                .await,
+        )
+        .map_err(|e| ReconcileError::kube(format!("deleting {}", request.name_any()), e))?;
+    }
+    crate::crash_points::crash_point(crate::crash_points::REQUESTS_DELETED);
+    Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)))
+}
+
+/// The Promise's Works (its dependencies and its workflows'); done when none is left.
+async fn delete_works(promise: &PromiseObject, client: &kube::Client) -> Result<Cleanup, ReconcileError> {
+    let works: Api<Work> = Api::all(client.clone());
+    let selector = format!("{}={}", labels::PROMISE_NAME, promise.name);
+    let listed = works
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
+        .items;
+    if listed.is_empty() {
+        return Ok(Cleanup::Done);
+    }
+    for work in listed.iter().filter(|w| w.metadata.deletion_timestamp.is_none()) {
+        let namespaced: Api<Work> = Api::namespaced(client.clone(), &work.namespace().unwrap_or_default());
+        ignore_missing(
+            namespaced
+                .delete(&work.name_any(), &DeleteParams::default())
+                .await,
+        )
+        .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
+    }
+    crate::crash_points::crash_point(crate::crash_points::DEPENDENCIES_DELETED);
+    Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)))
+}
+
+/// The API's CRD, when it is the Promise's own. The API server removes a CRD
+/// after its objects: the Promise goes only once its API has, so a Promise
+/// that is gone has no API left.
+async fn delete_crd(
+    promise: &PromiseObject,
+    client: &kube::Client,
+    validated: &Validated,
+) -> Result<Cleanup, ReconcileError> {
+    let Some(resource_api) = &validated.resource_api else {
+        return Ok(Cleanup::Done);
+    };
+    if super::object::api_conflict(client, &promise.name, resource_api)
+        .await?
+        .is_some()
+    {
+        return Ok(Cleanup::Done);
+    }
+    let crd_name = resource_crd(&promise.name, resource_api)
+        .metadata
+        .name
+        .unwrap_or_default();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    ignore_missing(crds.delete(&crd_name, &DeleteParams::default()).await)
+        .map_err(|e| ReconcileError::kube(format!("deleting CRD {crd_name}"), e))?;
+    crate::crash_points::crash_point(crate::crash_points::CRD_DELETED);
+    let left = crds
+        .get_opt(&crd_name)
+        .await
+        .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?;
+    Ok(if left.is_some() {
+        Cleanup::Wait(Action::requeue(CLEANUP_RECHECK))
+    } else {
+        Cleanup::Done
+    })
 }
 
 /// The UIDs of the Promise's requests (none when it has no API, or it is gone).
