@@ -3,6 +3,7 @@
 //! writes does, including the Destinations' canary files.
 
 pub mod canary;
+pub mod destination_status;
 pub mod scheduling;
 pub mod state_batch;
 pub mod state_layout;

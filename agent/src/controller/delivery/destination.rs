@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::delivery::destination_status;
 use kratix_shared::delivery::state_batch::Change;
 use kratix_shared::workflow::conditions::Condition;
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
@@ -25,7 +26,10 @@ use crate::controller::base::context::Agent;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::error::ignore_missing;
 use crate::controller::base::events;
+use crate::controller::base::finalizers as base_finalizers;
 use crate::controller::base::status::status_with;
+use crate::state_store::StoreObject;
+use kratix_shared::delivery::state_batch::Target;
 
 const DELETE_RECHECK: Duration = Duration::from_secs(1);
 
@@ -79,20 +83,9 @@ fn error_policy(destination: Arc<Destination>, error: &ReconcileError, context: 
     crate::controller::base::context::retry_after(&context.agent, &key, error)
 }
 
-fn condition(status: &'static str, reason: &'static str, message: String) -> Condition {
-    Condition {
-        type_: "Ready",
-        status,
-        reason,
-        message,
-    }
-}
-
 async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Result<Action, ReconcileError> {
     let agent = &context.agent;
     let api: Api<Destination> = Api::all(agent.client.clone());
-    let name = destination.name_any();
-    let cleanup_all = destination.spec.cleanup.as_deref() == Some("all");
     let has_finalizer = destination
         .finalizers()
         .iter()
@@ -100,104 +93,28 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     if destination.metadata.deletion_timestamp.is_some() {
         return delete(&context, &api, &destination, has_finalizer).await;
     }
+    let cleanup_all = destination.spec.cleanup.as_deref() == Some("all");
     if cleanup_all != has_finalizer {
-        let mut wanted: Vec<String> = destination
-            .finalizers()
-            .iter()
-            .filter(|f| *f != finalizers::DESTINATION_CLEANUP)
-            .cloned()
-            .collect();
+        let mut wanted = base_finalizers::without(destination.as_ref(), finalizers::DESTINATION_CLEANUP);
         if cleanup_all {
             wanted.push(finalizers::DESTINATION_CLEANUP.to_owned());
         }
-        set_finalizers(&api, &destination, &wanted).await?;
+        base_finalizers::set(&api, destination.as_ref(), &wanted).await?;
         return Ok(Action::await_change());
     }
-    let store = match context.caches.store_of(&destination) {
-        Ok(store) => store,
-        Err(message) => {
-            let reference = &destination.spec.state_store_ref;
-            let not_ready = if matches!(reference.kind.as_str(), "GitStateStore" | "BucketStateStore") {
-                // Kratix's words, which its Destination tests look for.
-                condition(
-                    "False",
-                    "StateStoreNotFound",
-                    format!("{}/{}: not found", reference.kind, reference.name),
-                )
+    let (store, target) = match usable_store(&context, &destination) {
+        Ok(usable) => usable,
+        Err(Unusable { ready, retry }) => {
+            report(agent, &api, &destination, ready).await?;
+            return Ok(if retry {
+                Action::requeue(agent.retries.failed(&failing_key(&destination)))
             } else {
-                condition("False", "DestinationNotReady", message)
-            };
-            report(agent, &api, &destination, not_ready).await?;
-            return Ok(Action::requeue(
-                context.agent.retries.failed(&failing_key(&destination)),
-            ));
+                Action::await_change()
+            });
         }
     };
-    let sharing = context
-        .caches
-        .destinations
-        .state()
-        .into_iter()
-        .filter(|other| {
-            other.name_any() != name
-                && other.metadata.deletion_timestamp.is_none()
-                && other.spec.state_store_ref == destination.spec.state_store_ref
-                && kratix_shared::delivery::state_layout::join(&[&other.spec.path])
-                    == kratix_shared::delivery::state_layout::join(&[&destination.spec.path])
-        })
-        .map(|other| other.name_any())
-        .min();
-    if let Some(other) = sharing {
-        let message = format!(
-            "spec.path {:?} is also the path of Destination {other} in {} {}; give each Destination of a store its own path",
-            destination.spec.path,
-            store.kind(),
-            store.name()
-        );
-        report(
-            agent,
-            &api,
-            &destination,
-            condition("False", "DestinationNotReady", message),
-        )
-        .await?;
-        return Ok(Action::requeue(
-            context.agent.retries.failed(&failing_key(&destination)),
-        ));
-    }
-    let target = match StoreCaches::target(&destination, &store) {
-        Ok(target) => target,
-        Err(message) => {
-            report(
-                agent,
-                &api,
-                &destination,
-                condition("False", "DestinationNotReady", message),
-            )
-            .await?;
-            return Ok(Action::await_change());
-        }
-    };
-    if store.says_not_ready() {
-        // As Kratix: a Destination is as ready as its store; the store's own
-        // condition says why, and its change wakes the Destination.
-        let not_ready = condition(
-            "False",
-            "StateStoreNotReady",
-            format!("{}/{}: not ready", store.kind(), store.name()),
-        );
-        report(agent, &api, &destination, not_ready).await?;
-        return Ok(Action::requeue(
-            context.agent.retries.failed(&failing_key(&destination)),
-        ));
-    }
-    let init_workloads = destination
-        .spec
-        .init_workloads
-        .as_ref()
-        .and_then(|i| i.enabled)
-        .unwrap_or(true);
-    let outcome = if init_workloads {
+    let canaries = destination_status::writes_canaries(&destination);
+    let outcome = if canaries {
         agent
             .state_stores
             .write(
@@ -210,46 +127,59 @@ async fn reconcile(destination: Arc<Destination>, context: Arc<Context>) -> Resu
     } else {
         agent.state_stores.probe(&store).await
     };
-    match outcome {
-        Ok(()) => {
-            let ready = if init_workloads {
-                condition(
-                    "True",
-                    "TestDocumentsWritten",
-                    "Test documents written to State Store".to_owned(),
-                )
-            } else {
-                condition("True", "DestinationReady", "Destination is ready".to_owned())
-            };
-            report(agent, &api, &destination, ready).await?;
-            agent.retries.succeeded(&failing_key(&destination));
-            let interval = agent.state_store_reconciliation_interval();
-            Ok(if interval.is_zero() {
-                Action::await_change()
-            } else {
-                Action::requeue(interval)
-            })
-        }
-        Err(error) => {
-            let not_ready = if !init_workloads {
-                condition(
-                    "False",
-                    "StateStoreNotReady",
-                    format!("{}/{}: not ready", store.kind(), store.name()),
-                )
-            } else {
-                condition(
-                    "False",
-                    "StateStoreWriteFailed",
-                    format!("Failed to write test documents to State Store: {error}"),
-                )
-            };
-            report(agent, &api, &destination, not_ready).await?;
-            Ok(Action::requeue(
-                context.agent.retries.failed(&failing_key(&destination)),
-            ))
-        }
+    let failed = outcome.err().map(|e| e.to_string());
+    let ready_now = failed.is_none();
+    let ready = destination_status::after_write(canaries, store.kind(), &store.name(), failed);
+    report(agent, &api, &destination, ready).await?;
+    if !ready_now {
+        return Ok(Action::requeue(agent.retries.failed(&failing_key(&destination))));
     }
+    agent.retries.succeeded(&failing_key(&destination));
+    let interval = agent.state_store_reconciliation_interval();
+    Ok(if interval.is_zero() {
+        Action::await_change()
+    } else {
+        Action::requeue(interval)
+    })
+}
+
+/// Why a Destination cannot be written to, and whether to look again with
+/// backoff (else its change or its store's wakes it).
+struct Unusable {
+    ready: Condition,
+    retry: bool,
+}
+
+/// The Destination's store and where in it its files go, when it can be
+/// written to: the store exists and is ready, the path is the Destination's
+/// alone, and the store's settings make a target.
+fn usable_store(context: &Context, destination: &Destination) -> Result<(StoreObject, Target), Unusable> {
+    let store = context.caches.store_of(destination).map_err(|lookup| {
+        let reference = &destination.spec.state_store_ref;
+        Unusable {
+            ready: destination_status::store_not_found(&reference.kind, &reference.name, lookup),
+            retry: true,
+        }
+    })?;
+    let others = context.caches.destinations.state();
+    if let Some(other) = destination_status::sharing_path(destination, others.iter().map(AsRef::as_ref)) {
+        return Err(Unusable {
+            ready: destination_status::shared_path(destination, &other, store.kind(), &store.name()),
+            retry: true,
+        });
+    }
+    let target = StoreCaches::target(destination, &store).map_err(|message| Unusable {
+        ready: destination_status::not_ready(message),
+        retry: false,
+    })?;
+    if store.says_not_ready() {
+        // Its change wakes the Destination.
+        return Err(Unusable {
+            ready: destination_status::store_not_ready(store.kind(), &store.name()),
+            retry: true,
+        });
+    }
+    Ok((store, target))
 }
 
 /// `cleanup: all`: every placement on the Destination goes (each removing its
@@ -298,28 +228,15 @@ async fn delete(
             .write(&store, Change::DeleteFiles(paths), agent.git_min_fetch_interval())
             .await
         {
-            write_ready(
-                api,
-                destination,
-                condition(
-                    "False",
-                    "StateStoreWriteFailed",
-                    format!("removing the canary files: {error}"),
-                ),
-            )
-            .await?;
+            let ready = destination_status::canaries_not_removed(&error.to_string());
+            write_ready(api, destination, ready).await?;
             return Ok(Action::requeue(
                 context.agent.retries.failed(&failing_key(destination)),
             ));
         }
     }
-    let wanted: Vec<String> = destination
-        .finalizers()
-        .iter()
-        .filter(|f| *f != finalizers::DESTINATION_CLEANUP)
-        .cloned()
-        .collect();
-    set_finalizers(api, destination, &wanted).await?;
+    let wanted = base_finalizers::without(destination, finalizers::DESTINATION_CLEANUP);
+    base_finalizers::set(api, destination, &wanted).await?;
     Ok(Action::await_change())
 }
 
@@ -367,31 +284,6 @@ async fn write_ready(
         )
     })?;
     Ok(true)
-}
-
-async fn set_finalizers(
-    api: &Api<Destination>,
-    destination: &Destination,
-    wanted: &[String],
-) -> Result<(), ReconcileError> {
-    let patch =
-        json!({"metadata": {"finalizers": wanted, "resourceVersion": destination.resource_version()}});
-    api.patch(
-        &destination.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|e| {
-        ReconcileError::kube(
-            format!(
-                "updating the finalizers of Destination {}",
-                destination.name_any()
-            ),
-            e,
-        )
-    })?;
-    Ok(())
 }
 
 /// The key of a Destination that is not ready (no store, a shared path, its

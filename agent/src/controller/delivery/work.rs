@@ -92,7 +92,7 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
     if !work.finalizers().iter().any(|f| f == finalizers::WORK_CLEANUP) {
         let mut wanted = work.finalizers().to_vec();
         wanted.push(finalizers::WORK_CLEANUP.to_owned());
-        set_finalizers(&works, &work, &wanted).await?;
+        crate::controller::base::finalizers::set(&works, &work, &wanted).await?;
         // The finalizer's own event brings the Work back.
         return Ok(Action::await_change());
     }
@@ -482,18 +482,6 @@ async fn delete(
         .filter(|f| *f != finalizers::WORK_CLEANUP)
         .cloned()
         .collect();
-    set_finalizers(works, work, &wanted).await?;
+    crate::controller::base::finalizers::set(works, work, &wanted).await?;
     Ok(Action::await_change())
-}
-
-/// The whole finalizer list, guarded by the Work's resourceVersion.
-async fn set_finalizers(works: &Api<Work>, work: &Work, wanted: &[String]) -> Result<(), ReconcileError> {
-    let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": work.resource_version()}});
-    works
-        .patch(&work.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| {
-            ReconcileError::kube(format!("updating the finalizers of Work {}", work.name_any()), e)
-        })?;
-    Ok(())
 }

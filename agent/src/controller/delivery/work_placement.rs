@@ -182,7 +182,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
                 list.push(finalizer.to_owned());
             }
         }
-        set_finalizers(&api, &placement, &list).await?;
+        crate::controller::base::finalizers::set(&api, &placement, &list).await?;
         // The finalizers' own event brings the placement back.
         return Ok(Action::await_change());
     }
@@ -290,7 +290,7 @@ async fn delete(
         .cloned()
         .collect();
     let Some(destination) = destination else {
-        set_finalizers(api, placement, &remaining).await?;
+        crate::controller::base::finalizers::set(api, placement, &remaining).await?;
         return Ok(Action::await_change());
     };
     let (store, target) = match context.caches.store_and_target(destination) {
@@ -302,7 +302,7 @@ async fn delete(
                 format!("{message}; the placement's files could not be removed"),
             );
             events::emit(agent, &events::reference(placement), &event).await;
-            set_finalizers(api, placement, &remaining).await?;
+            crate::controller::base::finalizers::set(api, placement, &remaining).await?;
             return Ok(Action::await_change());
         }
     };
@@ -326,7 +326,7 @@ async fn delete(
     {
         Ok(_) => {
             agent.retries.succeeded(&write_key(placement));
-            set_finalizers(api, placement, &remaining).await?;
+            crate::controller::base::finalizers::set(api, placement, &remaining).await?;
             Ok(Action::await_change())
         }
         Err(error) => {
@@ -412,30 +412,4 @@ async fn write_status(
         }
     }
     Ok(())
-}
-
-async fn set_finalizers(
-    api: &Api<WorkPlacement>,
-    placement: &WorkPlacement,
-    wanted: &[String],
-) -> Result<(), ReconcileError> {
-    let patch = json!({"metadata": {"finalizers": wanted, "resourceVersion": placement.resource_version()}});
-    match api
-        .patch(
-            &placement.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(e) => Err(ReconcileError::kube(
-            format!(
-                "updating the finalizers of WorkPlacement {}",
-                placement.name_any()
-            ),
-            e,
-        )),
-    }
 }
