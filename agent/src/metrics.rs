@@ -12,7 +12,8 @@ use prometheus_client::registry::Registry;
 pub struct ReconcileLabels {
     /// `promise`, or the Promise whose requests were reconciled.
     pub controller: String,
-    /// `ok` or `error`.
+    /// `ok`, or what failed: `kube`, `conflict`, `codec`, `invalid_promise`,
+    /// `shared_rules`, `foreign_object`, or `queue` (the controller's own).
     pub result: String,
 }
 
@@ -91,11 +92,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn reconciled(&self, controller: &str, ok: bool) {
+    pub fn reconciled(&self, controller: &str, result: &str) {
         self.reconciles
             .get_or_create(&ReconcileLabels {
                 controller: controller.to_owned(),
-                result: if ok { "ok" } else { "error" }.to_owned(),
+                result: result.to_owned(),
             })
             .inc();
     }
@@ -143,13 +144,18 @@ mod tests {
     #[test]
     fn counts_appear_in_the_exposition() {
         let metrics = Metrics::default();
-        metrics.reconciled("promise", true);
+        metrics.reconciled("promise", "ok");
+        metrics.reconciled("promise", "conflict");
         metrics.pipeline("resource/configure", "succeeded");
         metrics.pipeline_finished("resource/configure", 3.0);
         metrics.leader.set(1);
         let text = metrics.encode();
         assert!(
             text.contains(r#"kratix_agent_reconciles_total{controller="promise",result="ok"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kratix_agent_reconciles_total{controller="promise",result="conflict"} 1"#),
             "{text}"
         );
         assert!(

@@ -148,7 +148,7 @@ impl Run<'_> {
             adapter: &self.agent.adapter,
             job_name_suffix: Some(suffix),
         })
-        .map_err(|e| ReconcileError::Invalid(format!("rendering the {} workflow: {e}", self.workflow)))
+        .map_err(ReconcileError::from)
     }
 
     async fn announce(&self, event: KratixEvent) {
@@ -258,7 +258,7 @@ impl Run<'_> {
                     .map(|reason| (reason, answer.message.clone())),
                 _ => None,
             },
-            ReconcileError::Invalid(_) => None,
+            _ => None,
         };
         let Some((reason, answer)) = refusal else {
             return Err(error);
@@ -490,7 +490,10 @@ impl Run<'_> {
     ) -> Result<Step, ReconcileError> {
         let rendered = self.render(&random_suffix())?;
         let Some(resources) = rendered.get(index) else {
-            return Err(ReconcileError::Invalid(format!("no pipeline {index} to start")));
+            return Err(ReconcileError::Shared(kratix_shared::Error::Render {
+                workflow: self.workflow.to_string(),
+                message: format!("no pipeline {index} to start"),
+            }));
         };
         let job_name = resources.job.metadata.name.clone().unwrap_or_default();
         let next = engine::start(seen.situation, index, fresh_run, &job_name, Timestamp::now());

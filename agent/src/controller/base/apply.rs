@@ -91,7 +91,7 @@ where
     let name = object.name_any();
     // Server-side apply needs apiVersion and kind in the body.
     let mut body = serde_json::to_value(object)
-        .map_err(|e| ReconcileError::Invalid(format!("encoding {} {name}: {e}", K::kind(&()))))?;
+        .map_err(|e| ReconcileError::codec(format!("encoding {} {name}", K::kind(&())), e))?;
     body["apiVersion"] = K::api_version(&()).into();
     body["kind"] = K::kind(&()).into();
     api.patch(
@@ -185,7 +185,7 @@ pub async fn apply_pipeline(
                 .map_err(|e| ReconcileError::kube(format!("reading Job {}", job.name_any()), e))?;
             match foreign_job(job, &existing) {
                 None => Ok(()),
-                Some(why) => Err(ReconcileError::Invalid(why)),
+                Some(why) => Err(ReconcileError::Foreign(why)),
             }
         }
         Err(error) => Err(ReconcileError::kube(

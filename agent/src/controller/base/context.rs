@@ -131,10 +131,13 @@ pub fn retry_after(agent: &Agent, key: &str, error: &ReconcileError) -> kube::ru
     }
 }
 
-/// A controller's reconcile of `reference` ended: a success resets its backoff.
+/// A controller's reconcile of `reference` ended: a success resets its
+/// backoff; every outcome is counted under `controller` with its result
+/// (`ok`, or the failure's label), and a failure is logged.
 pub fn reconciled<K: kube::Resource>(
     agent: &Agent,
     what: &str,
+    controller: &str,
     result: &Result<
         (
             kube::runtime::reflector::ObjectRef<K>,
@@ -143,12 +146,23 @@ pub fn reconciled<K: kube::Resource>(
         kube::runtime::controller::Error<ReconcileError, kube::runtime::watcher::Error>,
     >,
 ) {
-    if let Ok((reference, _)) = result {
-        agent.retries.succeeded(&retries::key(
-            what,
-            reference.namespace.as_deref(),
-            &reference.name,
-        ));
+    match result {
+        Ok((reference, _)) => {
+            agent.retries.succeeded(&retries::key(
+                what,
+                reference.namespace.as_deref(),
+                &reference.name,
+            ));
+            agent.metrics.reconciled(controller, "ok");
+        }
+        Err(error) => {
+            let label = match error {
+                kube::runtime::controller::Error::ReconcilerFailed(failure, _) => failure.metric_label(),
+                _ => "queue",
+            };
+            agent.metrics.reconciled(controller, label);
+            tracing::debug!(%error, controller, "reconcile failed");
+        }
     }
 }
 

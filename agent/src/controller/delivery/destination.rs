@@ -54,7 +54,6 @@ pub async fn run(agent: Arc<Agent>) {
         Default::default(),
     );
     let (git_stores, bucket_stores, store_changes) = super::store_lookup::store_caches_and_changes(&client);
-    let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let context = Arc::new(Context {
         agent,
@@ -68,11 +67,12 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            crate::controller::base::context::reconciled(&retries_agent, "Destination", &result);
-            metrics.reconciled("destination", result.is_ok());
-            if let Err(error) = result {
-                tracing::debug!(%error, "destination reconcile failed");
-            }
+            crate::controller::base::context::reconciled(
+                &retries_agent,
+                "Destination",
+                "destination",
+                &result,
+            );
             futures::future::ready(())
         })
         .await;

@@ -87,7 +87,6 @@ pub async fn run(agent: Arc<Agent>) {
 
 async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
     let client = agent.client.clone();
-    let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
     let stores = controller.store();
@@ -111,11 +110,12 @@ async fn run_kind<K: StoreKind>(agent: Arc<Agent>) {
         })
         .run(reconcile::<K>, error_policy::<K>, agent)
         .for_each(|result| {
-            crate::controller::base::context::reconciled(&retries_agent, K::KIND, &result);
-            metrics.reconciled(&K::KIND.to_ascii_lowercase(), result.is_ok());
-            if let Err(error) = result {
-                tracing::debug!(%error, kind = K::KIND, "state store reconcile failed");
-            }
+            crate::controller::base::context::reconciled(
+                &retries_agent,
+                K::KIND,
+                &K::KIND.to_ascii_lowercase(),
+                &result,
+            );
             futures::future::ready(())
         })
         .await;

@@ -56,7 +56,6 @@ pub async fn run(agent: Arc<Agent>) {
     .reflect(writer)
     .touched_objects()
     .filter_map(|result| futures::future::ready(result.ok().map(|_| ())));
-    let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let context = Arc::new(Context { agent, destinations });
     Controller::new(Api::<Work>::all(client.clone()), watcher::Config::default())
@@ -64,11 +63,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(destination_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            crate::controller::base::context::reconciled(&retries_agent, "Work", &result);
-            metrics.reconciled("work", result.is_ok());
-            if let Err(error) = result {
-                tracing::debug!(%error, "work reconcile failed");
-            }
+            crate::controller::base::context::reconciled(&retries_agent, "Work", "work", &result);
             futures::future::ready(())
         })
         .await;

@@ -71,7 +71,6 @@ pub async fn run(agent: Arc<Agent>) {
     .reflect(destination_writer)
     .touched_objects();
     let (git_stores, bucket_stores, store_changes) = super::store_lookup::store_caches_and_changes(&client);
-    let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let context = Arc::new(Context {
         agent,
@@ -97,11 +96,12 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(store_changes)
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            crate::controller::base::context::reconciled(&retries_agent, "WorkPlacement", &result);
-            metrics.reconciled("workplacement", result.is_ok());
-            if let Err(error) = result {
-                tracing::debug!(%error, "workplacement reconcile failed");
-            }
+            crate::controller::base::context::reconciled(
+                &retries_agent,
+                "WorkPlacement",
+                "workplacement",
+                &result,
+            );
             futures::future::ready(())
         })
         .await;

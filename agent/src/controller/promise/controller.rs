@@ -53,7 +53,6 @@ pub async fn run(agent: Arc<Agent>) {
     };
     let requirers = Arc::new(Mutex::new(HashMap::<String, BTreeSet<String>>::new()));
     let requirers_of = requirers.clone();
-    let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let context = Arc::new(Context { agent, requirers });
     let controller = Controller::new_with(promises, watcher::Config::default(), api_resource());
@@ -99,11 +98,7 @@ pub async fn run(agent: Arc<Agent>) {
         )
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            crate::controller::base::context::reconciled(&retries_agent, "Promise", &result);
-            metrics.reconciled("promise", result.is_ok());
-            if let Err(error) = result {
-                tracing::debug!(%error, "promise reconcile failed");
-            }
+            crate::controller::base::context::reconciled(&retries_agent, "Promise", "promise", &result);
             futures::future::ready(())
         })
         .await;
@@ -125,9 +120,10 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     else {
         return Ok(Action::await_change());
     };
-    let value = serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let value = serde_json::to_value(&object)
+        .map_err(|e| ReconcileError::codec(format!("encoding Promise {name}"), e))?;
     let typed: Promise = Promise::from_json(&value)
-        .map_err(|e| ReconcileError::Invalid(format!("Promise {name} does not decode: {e}")))?;
+        .map_err(|e| ReconcileError::codec(format!("Promise {name} does not decode"), e))?;
     let promise = PromiseObject {
         api,
         api_resource: api_resource(),

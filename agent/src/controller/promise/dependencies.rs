@@ -34,8 +34,10 @@ pub async fn sync(client: &kube::Client, promise: &Promise) -> Result<(), Reconc
         .await
         .map_err(|e| ReconcileError::kube(format!("listing the dependency Work of Promise {name}"), e))?
         .items;
-    let spec = dependencies_work(&name, &promise.spec)
-        .map_err(|e| ReconcileError::Invalid(format!("Promise {name}: spec.dependencies: {e}")))?;
+    let spec = dependencies_work(&name, &promise.spec).map_err(|e| ReconcileError::InvalidPromise {
+        promise: name.clone(),
+        message: format!("spec.dependencies: {e}"),
+    })?;
     let Some(spec) = spec else {
         for work in existing {
             ignore_missing(api.delete(&work.name_any(), &DeleteParams::default()).await)

@@ -37,7 +37,7 @@ pub async fn install(
         Err(kube::Error::Api(s)) if s.code == 409 => {
             // Made by someone else since the check: not taken over.
             if let Some((_, message)) = api_conflict(&agent.client, name, resource_api).await? {
-                return Err(ReconcileError::Invalid(message));
+                return Err(ReconcileError::Foreign(message));
             }
             let patch = json!({"metadata": {"labels": crd.metadata.labels}, "spec": crd.spec});
             crds.patch(&crd_name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -164,13 +164,13 @@ async fn grant_self(
             "verbs": ["*"]
         }]
     }))
-    .map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    .map_err(|e| ReconcileError::codec(format!("building ClusterRole {name}"), e))?;
     let binding: ClusterRoleBinding = serde_json::from_value(json!({
         "metadata": {"name": name, "labels": labels},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
         "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
     }))
-    .map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    .map_err(|e| ReconcileError::codec(format!("building ClusterRoleBinding {name}"), e))?;
     let roles: Api<ClusterRole> = Api::all(client.clone());
     let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
     for result in [

@@ -54,7 +54,6 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
     let reruns = futures::stream::unfold(rerun, |mut receiver| async move {
         receiver.recv().await.map(|()| ((), receiver))
     });
-    let metrics = agent.metrics.clone();
     let retries_agent = agent.clone();
     let retries_kind = format!("{}.{}", resource.kind, resource.group);
     let context = Arc::new(Context::new(agent, promise.clone(), resource.clone()));
@@ -104,11 +103,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
         .run(reconcile, error_policy, context)
         .for_each(|result| {
-            crate::controller::base::context::reconciled(&retries_agent, &retries_kind, &result);
-            metrics.reconciled(&promise, result.is_ok());
-            if let Err(error) = result {
-                tracing::debug!(%error, "resource reconcile failed");
-            }
+            crate::controller::base::context::reconciled(&retries_agent, &retries_kind, &promise, &result);
             futures::future::ready(())
         })
         .await;
@@ -222,10 +217,10 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     }
     let validated = context.validated(&promise_object, &request.promise_value);
     if validated.has_errors() {
-        return Err(ReconcileError::Invalid(format!(
-            "Promise {} is invalid; see its status",
-            context.promise
-        )));
+        return Err(ReconcileError::InvalidPromise {
+            promise: context.promise.clone(),
+            message: "invalid; see its status".to_owned(),
+        });
     }
     let Some(resource_api) = validated.resource_api.clone() else {
         return Ok(Action::await_change());
@@ -301,13 +296,14 @@ async fn load<'c>(
         let deleting = object.metadata.deletion_timestamp.is_some();
         return Ok(deleting.then(|| Loaded::Orphan(Box::new((api, object)))));
     };
-    let promise_value =
-        serde_json::to_value(promise_object.as_ref()).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+    let promise_value = serde_json::to_value(promise_object.as_ref())
+        .map_err(|e| ReconcileError::codec(format!("encoding Promise {}", context.promise), e))?;
     let promise: Promise = Promise::from_json(&promise_value)
-        .map_err(|e| ReconcileError::Invalid(format!("Promise {} does not decode: {e}", context.promise)))?;
+        .map_err(|e| ReconcileError::codec(format!("Promise {} does not decode", context.promise), e))?;
     let request = Request {
         context,
-        value: serde_json::to_value(&object).map_err(|e| ReconcileError::Invalid(e.to_string()))?,
+        value: serde_json::to_value(&object)
+            .map_err(|e| ReconcileError::codec(format!("encoding {namespace}/{name}"), e))?,
         promise_value,
         api,
         object,
