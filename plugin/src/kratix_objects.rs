@@ -171,7 +171,7 @@ pub async fn requests(
     let listed = match requests.list(&params).await {
         Ok(listed) => listed,
         // The agent serves a Promise's API once the Promise is installed: until then none.
-        Err(kube::Error::Api(status)) if status.code == 404 => {
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
             tracing::debug!(promise = %promise.name, "its API is not served yet");
             return Ok(Vec::new());
         }
@@ -209,7 +209,7 @@ pub async fn request(cluster: &Cluster, promise: &LivePromise, namespace: &str, 
     };
     match requests.get(name).await {
         Ok(object) => to_value(&object),
-        Err(kube::Error::Api(status)) if status.code == 404 => {
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
             let place = if api.namespaced {
                 format!(" in namespace {namespace}")
             } else {

@@ -119,7 +119,7 @@ pub async fn run(metadata_dir: &Path) -> Result<()> {
                 println!("status of {} updated", describe(&env));
                 return Ok(());
             }
-            Err(kube::Error::Api(status)) if status.code == 409 && attempt < ATTEMPTS => continue,
+            Err(error) if kratix_shared::api::answers::is_conflict(&error) && attempt < ATTEMPTS => continue,
             Err(error) => {
                 return Err(error).with_context(|| format!("writing the status of {}", describe(&env)));
             }

@@ -152,7 +152,7 @@ where
     };
     match api.list_metadata(&kube::api::ListParams::default()).await {
         Ok(list) => Ok(list.items.len()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(0),
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => Ok(0),
         Err(e) => Err(explain(&e, cluster, &format!("listing {}s", K::kind(&())))),
     }
 }
@@ -184,7 +184,7 @@ pub async fn uninstall(args: &UninstallArgs) -> Result<ExitCode> {
             let api: Api<kratix_shared::api::Promise> = Api::all(cluster.client.clone());
             match api.list_metadata(&kube::api::ListParams::default()).await {
                 Ok(list) => list.items.len(),
-                Err(kube::Error::Api(status)) if status.code == 404 => 0,
+                Err(error) if kratix_shared::api::answers::is_not_found(&error) => 0,
                 Err(e) => return Err(explain(&e, &cluster, "listing Promises")),
             }
         };
@@ -210,7 +210,7 @@ pub async fn uninstall(args: &UninstallArgs) -> Result<ExitCode> {
         let (api, name, kind) = api_for(&cluster, object).await?;
         match api.delete(&name, &DeleteParams::background()).await {
             Ok(_) => println!("{} {name} deleted", kind.to_ascii_lowercase()),
-            Err(kube::Error::Api(status)) if status.code == 404 => {
+            Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
                 println!("{} {name} not found", kind.to_ascii_lowercase());
             }
             Err(e) => return Err(explain(&e, &cluster, &format!("deleting {kind} {name}"))),

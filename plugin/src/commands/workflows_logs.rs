@@ -243,7 +243,7 @@ async fn follow(
     loop {
         let object = match subject.api.get(&subject.name).await {
             Ok(object) => serde_json::to_value(&object)?,
-            Err(kube::Error::Api(status)) if status.code == 404 => {
+            Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
                 eprintln!("{} was deleted; its workflow has ended", describe(subject));
                 return Ok(ExitCode::SUCCESS);
             }

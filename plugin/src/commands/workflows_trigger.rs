@@ -263,7 +263,7 @@ async fn wait(
         for target in targets.iter_mut().filter(|t| t.outcome.is_none()) {
             let object = match target.api.get(&target.name).await {
                 Ok(object) => serde_json::to_value(&object)?,
-                Err(kube::Error::Api(status)) if status.code == 404 => {
+                Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
                     println!("{}: deleted while waiting", target.label);
                     target.deleted = true;
                     target.outcome = Some(RunProgress::Failed {

@@ -4,6 +4,7 @@
 //! PromiseRevision and ResourceBinding (the reference's versioning layer) are not
 //! modelled yet: resource workflows render from the live Promise.
 
+pub mod answers;
 pub mod conditions;
 pub mod config;
 pub mod destination;

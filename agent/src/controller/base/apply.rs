@@ -178,7 +178,7 @@ pub async fn apply_pipeline(
     let jobs = namespaced::<Job>(client, job);
     match jobs.create(&PostParams::default(), job).await {
         Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => {
+        Err(error) if kratix_shared::api::answers::is_conflict(&error) => {
             let existing = jobs
                 .get(&job.name_any())
                 .await

@@ -1,5 +1,6 @@
-//! Why a reconcile failed, each cause its own variant with a metric label,
-//! and the API answers that are not failures.
+//! Why a reconcile failed, each cause its own variant with a metric label.
+
+use kratix_shared::api::answers;
 
 /// A failed reconcile: what was being done, and why it failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +37,12 @@ impl ReconcileError {
     /// Someone else changed the object first (a pipeline writing its status,
     /// say): not a failure, just a reason to read it again.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, ReconcileError::Kube { source, .. } if matches!(source.as_ref(), kube::Error::Api(status) if status.code == 409))
+        matches!(self, ReconcileError::Kube { source, .. } if answers::is_conflict(source))
     }
 
     /// The object is gone.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, ReconcileError::Kube { source, .. } if matches!(source.as_ref(), kube::Error::Api(status) if status.code == 404))
+        matches!(self, ReconcileError::Kube { source, .. } if answers::is_not_found(source))
     }
 
     pub fn kube(what: impl Into<String>, source: kube::Error) -> Self {
@@ -68,15 +69,6 @@ impl ReconcileError {
             ReconcileError::Shared(_) => "shared_rules",
             ReconcileError::Foreign(_) => "foreign_object",
         }
-    }
-}
-
-/// A delete of something already gone is a success.
-pub fn ignore_missing<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(error) => Err(error),
     }
 }
 
@@ -128,7 +120,5 @@ mod tests {
         assert!(ReconcileError::kube("x", api_error(404)).is_not_found());
         assert!(!ReconcileError::kube("x", api_error(404)).is_conflict());
         assert!(ReconcileError::kube("x", api_error(409)).is_conflict());
-        assert!(ignore_missing::<()>(Err(api_error(404))).is_ok());
-        assert!(ignore_missing::<()>(Err(api_error(500))).is_err());
     }
 }

@@ -9,7 +9,8 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::error::{ReconcileError, ignore_missing};
+use super::error::ReconcileError;
+use kratix_shared::api::answers::ignore_missing;
 
 /// Sets the object's finalizers to `finalizers`; an object already gone
 /// needs none.

@@ -49,7 +49,7 @@ where
         };
         match api.delete(&name, &DeleteParams::default()).await {
             Ok(_) => tracing::info!(kind = %K::kind(&()), %namespace, %name, "removed stale pipeline RBAC"),
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) if kratix_shared::api::answers::is_not_found(&error) => {}
             Err(error) => {
                 return Err(ReconcileError::kube(
                     format!("removing stale {} {name}", K::kind(&())),

@@ -24,11 +24,11 @@ use serde_json::json;
 use super::store_lookup::StoreCaches;
 use crate::controller::base::context::Agent;
 use crate::controller::base::error::ReconcileError;
-use crate::controller::base::error::ignore_missing;
 use crate::controller::base::events;
 use crate::controller::base::finalizers as base_finalizers;
 use crate::controller::base::status::status_with;
 use crate::state_store::StoreObject;
+use kratix_shared::api::answers::ignore_missing;
 use kratix_shared::delivery::state_batch::Target;
 
 const DELETE_RECHECK: Duration = Duration::from_secs(1);

@@ -25,9 +25,9 @@ use serde_json::{Map, Value, json};
 use crate::controller::base::apply;
 use crate::controller::base::context::Agent;
 use crate::controller::base::error::ReconcileError;
-use crate::controller::base::error::ignore_missing;
 use crate::controller::base::events;
 use crate::controller::base::status::status_with;
+use kratix_shared::api::answers::ignore_missing;
 
 /// A resource's group with nowhere to go looks again this often (Destinations
 /// appearing or changing also wake every Work at once).

@@ -395,14 +395,16 @@ async fn write_status(
             .await
         {
             Ok(_) => return Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 409 && attempt + 1 < STATUS_ATTEMPTS => {
+            Err(error)
+                if kratix_shared::api::answers::is_conflict(&error) && attempt + 1 < STATUS_ATTEMPTS =>
+            {
                 current = match api.get_opt(&name).await {
                     Ok(Some(fresh)) => fresh,
                     Ok(None) => return Ok(()),
                     Err(e) => return Err(ReconcileError::kube(format!("reading WorkPlacement {name}"), e)),
                 };
             }
-            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(error) if kratix_shared::api::answers::is_not_found(&error) => return Ok(()),
             Err(e) => {
                 return Err(ReconcileError::kube(
                     format!("writing the status of WorkPlacement {name}"),

@@ -23,11 +23,11 @@ use kube::runtime::controller::Action;
 
 use super::object::{Context, PromiseObject};
 use crate::controller::base::error::ReconcileError;
-use crate::controller::base::error::ignore_missing;
 use crate::controller::base::finalizers as write_finalizers;
 use crate::controller::base::rbac_cleanup;
 use crate::controller::resource::request;
 use crate::controller::workflow::{Settled, Step, background};
+use kratix_shared::api::answers::ignore_missing;
 
 /// How soon to look again while something is going away.
 const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
@@ -202,7 +202,7 @@ async fn delete_requests(
     let listed = match requests.list(&ListParams::default()).await {
         Ok(list) => list.items,
         // The API is gone already: no requests are left.
-        Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => Vec::new(),
         Err(error) => return Err(ReconcileError::kube("listing requests to delete", error)),
     };
     if listed.is_empty() {
@@ -301,7 +301,9 @@ async fn request_uids(
     let requests: Api<DynamicObject> = Api::all_with(client.clone(), &request::api_resource(resource_api));
     match requests.list_metadata(&ListParams::default()).await {
         Ok(list) => Ok(list.items.into_iter().filter_map(|r| r.metadata.uid).collect()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(std::collections::BTreeSet::new()),
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
+            Ok(std::collections::BTreeSet::new())
+        }
         Err(error) => Err(ReconcileError::kube("listing the Promise's requests", error)),
     }
 }

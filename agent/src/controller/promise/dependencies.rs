@@ -14,7 +14,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::controller::base::error::ReconcileError;
-use crate::controller::base::error::ignore_missing;
+use kratix_shared::api::answers::ignore_missing;
 
 const LAST_UPDATED: &str = "kratix.io/last-updated-at";
 

@@ -17,10 +17,11 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;
 
 use super::request::{Context, Request, write_if_changed};
-use crate::controller::base::error::{ReconcileError, ignore_missing};
+use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
 use crate::controller::base::finalizers as write_finalizers;
 use crate::controller::workflow::{Settled, Step, background};
+use kratix_shared::api::answers::ignore_missing;
 
 /// How soon to look again while Works or Jobs are going away.
 const CLEANUP_RECHECK: Duration = Duration::from_secs(2);
