@@ -16,7 +16,16 @@ use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, PostParams};
 use serde_json::json;
 
 fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
+    let output = git_output(dir, args);
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("git")
         .args([
             "-c",
             "user.name=intruder",
@@ -26,12 +35,7 @@ fn git(dir: &Path, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .expect("git runs")
 }
 
 #[tokio::test]
@@ -92,10 +96,23 @@ async fn files_edited_or_deleted_in_the_store_are_written_again_at_the_interval(
         &["clone", "--quiet", &bare.to_string_lossy(), "clone"],
     );
     let clone = work.path().join("clone");
-    std::fs::write(clone.join(&app), "tampered: true\n").expect("edit");
-    std::fs::remove_file(clone.join(&old)).expect("delete");
-    git(&clone, &["commit", "--quiet", "-am", "hand edit"]);
-    git(&clone, &["push", "--quiet", "origin", "HEAD:main"]);
+    // The agent writes every two seconds: a push that loses the race to it
+    // is made again on top of what it wrote.
+    let mut pushed = String::new();
+    for _ in 0..10 {
+        git(&clone, &["fetch", "--quiet", "origin", "main"]);
+        git(&clone, &["reset", "--quiet", "--hard", "origin/main"]);
+        std::fs::write(clone.join(&app), "tampered: true\n").expect("edit");
+        std::fs::remove_file(clone.join(&old)).expect("delete");
+        git(&clone, &["commit", "--quiet", "-am", "hand edit"]);
+        let push = git_output(&clone, &["push", "--quiet", "origin", "HEAD:main"]);
+        if push.status.success() {
+            pushed.clear();
+            break;
+        }
+        pushed = String::from_utf8_lossy(&push.stderr).into_owned();
+    }
+    assert!(pushed.is_empty(), "the hand edit was never pushed: {pushed}");
 
     let files = files_until(&server, &repo, "the agent to write both back", |f| {
         f.get(&app).is_some_and(|c| c == "size: small\n") && f.contains_key(&old)

@@ -15,7 +15,7 @@ use kratix_shared::api::promise::WorkflowRecord;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::api::{conditions, labels};
+use kratix_shared::api::{conditions, labels, selectors};
 use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
 use kratix_shared::workflow::engine::{self, Decision, JobState, ObservedJob, Situation};
 use kratix_shared::workflow::events::{self as kratix_events, KratixEvent};
@@ -24,6 +24,7 @@ use kratix_shared::workflow::records::{self, Layout};
 use kratix_shared::workflow::{periodic, run_status};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::Selector;
 use kube::runtime::controller::Action;
 use serde_json::{Map, Value, json};
 
@@ -59,7 +60,7 @@ pub struct Run<'a> {
     pub jobs: &'a Api<Job>,
     /// Selects the object's Jobs of this workflow type, both actions: a delete
     /// pipeline waits for a running configure Job.
-    pub job_selector: &'a str,
+    pub job_selector: &'a Selector,
     /// `kratix.io/paused` on the object or its Promise.
     pub paused: bool,
 }
@@ -306,13 +307,13 @@ impl Run<'_> {
         let uid = self.object.uid().unwrap_or_default();
         let namespace = self.object.namespace().unwrap_or_default();
         let selector = if records::needs_kratix_jobs(recorded, self.workflow.action) {
-            records::selector_without_uid(self.job_selector)
+            selectors::without_uid(self.job_selector)
         } else {
-            self.job_selector.to_owned()
+            self.job_selector.clone()
         };
         let jobs: Vec<Job> = self
             .jobs
-            .list(&ListParams::default().labels(&selector))
+            .list(&ListParams::default().labels_from(&selector))
             .await
             .map_err(|e| ReconcileError::kube(format!("listing the Jobs of {}", self.describe()), e))?
             .items

@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod promise;
 pub mod resource_api;
 mod schema;
+pub mod selectors;
 pub mod state_store;
 pub mod work;
 pub mod workflow;

@@ -285,18 +285,7 @@ pub fn needs_kratix_jobs(recorded: &Recorded, action: WorkflowAction) -> bool {
         })
 }
 
-/// `selector` (which names the object's Jobs by its UID) without the UID:
-/// the Jobs Kratix ran for the object carry no such label, and taking over
-/// its records needs them. [`is_objects_job`] then sorts the listed Jobs.
-pub fn selector_without_uid(selector: &str) -> String {
-    selector
-        .split(',')
-        .filter(|term| !term.starts_with(&format!("{}=", labels::OBJECT_UID)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Whether a Job listed by [`selector_without_uid`] ran for the object with
+/// Whether a Job listed by `selectors::without_uid` ran for the object with
 /// `uid` in `namespace`: ours carry the object's UID; Kratix's carry none, and
 /// name the object's namespace in an annotation (a Promise has none: any
 /// Job its labels select is its own).
@@ -518,12 +507,6 @@ mod tests {
     #[test]
     fn kratix_jobs_count_for_the_object_and_other_objects_jobs_do_not() {
         use std::collections::BTreeMap;
-        let selector =
-            "kratix.io/promise-name=p,kratix.io/workflow-type=resource,agent.kratix.io/object-uid=u1";
-        assert_eq!(
-            selector_without_uid(selector),
-            "kratix.io/promise-name=p,kratix.io/workflow-type=resource"
-        );
         let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs
                 .iter()

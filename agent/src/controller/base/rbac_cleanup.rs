@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kratix_shared::api::Workflow;
 use kratix_shared::api::labels;
+use kratix_shared::api::selectors;
 use kratix_shared::render::PipelineResources;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use kube::{Resource, ResourceExt};
@@ -30,13 +31,17 @@ pub fn stale(existing: &Names, desired: &Names) -> Names {
     existing.difference(desired).cloned().collect()
 }
 
-async fn delete_stale<K>(client: &kube::Client, selector: &str, desired: &Names) -> Result<(), ReconcileError>
+async fn delete_stale<K>(
+    client: &kube::Client,
+    selector: &kube::core::Selector,
+    desired: &Names,
+) -> Result<(), ReconcileError>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let all: Api<K> = Api::all(client.clone());
     let existing = all
-        .list(&ListParams::default().labels(selector))
+        .list(&ListParams::default().labels_from(selector))
         .await
         .map_err(|e| ReconcileError::kube(format!("listing {}s", K::kind(&())), e))?;
     for (namespace, name) in stale(&names_of(&existing.items), desired) {
@@ -126,16 +131,11 @@ pub async fn remove_stale_user_rbac(
         .get(labels::PROMISE_NAME)
         .cloned()
         .unwrap_or_default();
-    let selector = format!(
-        "{}={promise},{}={},{}={},{}={},{}={}",
-        labels::PROMISE_NAME,
-        labels::PIPELINE_NAME,
-        resources.pipeline_name,
-        labels::PIPELINE_NAMESPACE,
-        account.namespace().unwrap_or_default(),
-        labels::WORKFLOW_TYPE,
+    let selector = selectors::pipeline_rbac(
+        &promise,
+        &resources.pipeline_name,
+        &account.namespace().unwrap_or_default(),
         workflow.workflow_type,
-        labels::WORKFLOW_ACTION,
         workflow.action,
     );
     delete_stale::<Role>(client, &selector, &names_of(&resources.roles)).await?;
@@ -152,7 +152,7 @@ pub async fn delete_everything_of_promise(
     client: &kube::Client,
     promise: &str,
 ) -> Result<usize, ReconcileError> {
-    let selector = format!("{}={promise}", labels::PROMISE_NAME);
+    let selector = selectors::of_promise(promise);
     let nothing = Names::new();
     let mut remaining = 0;
     remaining += count_and_delete::<ClusterRoleBinding>(client, &selector, &nothing).await?;
@@ -166,7 +166,7 @@ pub async fn delete_everything_of_promise(
 
 async fn count_and_delete<K>(
     client: &kube::Client,
-    selector: &str,
+    selector: &kube::core::Selector,
     keep: &Names,
 ) -> Result<usize, ReconcileError>
 where
@@ -174,7 +174,7 @@ where
 {
     let all: Api<K> = Api::all(client.clone());
     let count = all
-        .list(&ListParams::default().labels(selector))
+        .list(&ListParams::default().labels_from(selector))
         .await
         .map_err(|e| ReconcileError::kube(format!("listing {}s", K::kind(&())), e))?
         .items

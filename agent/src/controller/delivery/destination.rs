@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
+use kratix_shared::api::selectors;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::delivery::destination_status;
 use kratix_shared::delivery::state_batch::Change;
 use kratix_shared::workflow::conditions::Condition;
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
-use kratix_shared::{api::labels, delivery::canary, workflow::finalizers};
+use kratix_shared::{delivery::canary, workflow::finalizers};
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -197,7 +198,7 @@ async fn delete(
     let agent = &context.agent;
     let name = destination.name_any();
     let placements: Api<WorkPlacement> = Api::all(agent.client.clone());
-    let on_destination = ListParams::default().labels(&format!("{}={name}", labels::TARGET_DESTINATION_NAME));
+    let on_destination = ListParams::default().labels_from(&selectors::placements_on(&name));
     let remaining = placements
         .list(&on_destination)
         .await

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kratix_shared::api::destination::Destination;
+use kratix_shared::api::selectors;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
 use kratix_shared::delivery::scheduling::{self, DestinationView, ExistingPlacement, Schedule, Written};
 use kratix_shared::delivery::work_origin::{self, NamedPromise, WorkOrigin};
@@ -80,7 +81,7 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
     let namespace = work.namespace().unwrap_or_default();
     let works: Api<Work> = Api::namespaced(agent.client.clone(), &namespace);
     let placements: Api<WorkPlacement> = Api::namespaced(agent.client.clone(), &namespace);
-    let of_work = ListParams::default().labels(&format!("{}={name}", labels::WORK));
+    let of_work = ListParams::default().labels_from(&selectors::placements_of(&name));
     if work.metadata.deletion_timestamp.is_some() {
         return delete(agent, &works, &placements, &work, &of_work).await;
     }

@@ -10,10 +10,11 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::Promise;
-use kratix_shared::api::Workflow;
 use kratix_shared::api::hash::spec_hash;
 use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
+use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::validate::{Severity, Validated, validate_promise};
 use kratix_shared::workflow::conditions::{self, WorkReadiness};
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
@@ -65,7 +66,7 @@ pub async fn run(agent: Arc<Agent>) {
         .reconcile_all_on(policy_changes)
         .watches(
             jobs,
-            watcher::Config::default().labels(&format!("{}=promise", labels::WORKFLOW_TYPE)),
+            watcher::Config::default().labels_from(&selectors::jobs_of_type(WorkflowType::Promise)),
             move |job: Job| {
                 if kratix_shared::workflow::jobs::is_finished(&job) {
                     to_promise(job.labels())
@@ -76,7 +77,7 @@ pub async fn run(agent: Arc<Agent>) {
         )
         .watches(
             works,
-            watcher::Config::default().labels(&format!("{}=promise", labels::WORK_TYPE)),
+            watcher::Config::default().labels_from(&selectors::works_of_type(WorkflowType::Promise)),
             move |work: Work| to_promise(work.labels()),
         )
         // A change of a Promise wakes the Promises that require it. Watched
@@ -211,7 +212,7 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     let pipelines = promise.pipelines(&validated, Workflow::PROMISE_CONFIGURE);
     let hash = spec_hash(&promise.value);
     let jobs = promise.jobs(&agent.client);
-    let job_selector = promise.job_selector(Some("configure"));
+    let job_selector = promise.job_selector(Some(WorkflowAction::Configure));
     let run = promise.run(
         agent,
         Workflow::PROMISE_CONFIGURE,
@@ -396,9 +397,9 @@ async fn settle(
 /// The Works of the Promise's own workflows and how each stands.
 async fn promise_works(agent: &Agent, name: &str) -> Result<Vec<(String, WorkReadiness)>, ReconcileError> {
     let works: Api<Work> = Api::all(agent.client.clone());
-    let selector = format!("{}={name},{}=promise", labels::PROMISE_NAME, labels::WORK_TYPE);
+    let selector = selectors::promise_works(name);
     Ok(works
-        .list(&ListParams::default().labels(&selector))
+        .list(&ListParams::default().labels_from(&selector))
         .await
         .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
         .items

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_shared::api::Workflow;
 use kratix_shared::api::hash::spec_hash;
 use kratix_shared::api::labels;
+use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
+use kratix_shared::api::{Workflow, WorkflowAction};
 use kratix_shared::render::resource_crd::resource_crd;
 use kratix_shared::validate::Validated;
 use kratix_shared::workflow::finalizers::{
@@ -144,17 +145,11 @@ async fn requests_still_configuring(
     client: &kube::Client,
     validated: &Validated,
 ) -> Result<bool, ReconcileError> {
-    let configure_jobs = format!(
-        "{}={},{}=resource,{}=configure",
-        labels::PROMISE_NAME,
-        promise.name,
-        labels::WORKFLOW_TYPE,
-        labels::WORKFLOW_ACTION
-    );
+    let configure_jobs = selectors::resource_jobs(&promise.name, Some(WorkflowAction::Configure));
     let jobs: Api<Job> = Api::all(client.clone());
     let requests = request_uids(client, &promise.name, validated).await?;
     Ok(jobs
-        .list(&ListParams::default().labels(&configure_jobs))
+        .list(&ListParams::default().labels_from(&configure_jobs))
         .await
         .map_err(|e| ReconcileError::kube("listing resource Jobs", e))?
         .items
@@ -171,7 +166,7 @@ async fn requests_still_configuring(
 async fn delete_jobs(promise: &PromiseObject, client: &kube::Client) -> Result<Cleanup, ReconcileError> {
     let jobs = promise.jobs(client);
     let listed = jobs
-        .list(&ListParams::default().labels(&promise.job_selector(None)))
+        .list(&ListParams::default().labels_from(&promise.job_selector(None)))
         .await
         .map_err(|e| ReconcileError::kube("listing the Promise's Jobs", e))?;
     for job in listed.items {
@@ -225,9 +220,8 @@ async fn delete_requests(
 /// The Promise's Works (its dependencies and its workflows'); done when none is left.
 async fn delete_works(promise: &PromiseObject, client: &kube::Client) -> Result<Cleanup, ReconcileError> {
     let works: Api<Work> = Api::all(client.clone());
-    let selector = format!("{}={}", labels::PROMISE_NAME, promise.name);
     let listed = works
-        .list(&ListParams::default().labels(&selector))
+        .list(&ListParams::default().labels_from(&selectors::of_promise(&promise.name)))
         .await
         .map_err(|e| ReconcileError::kube("listing the Promise's Works", e))?
         .items;

@@ -8,12 +8,13 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::Promise;
-use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Pipeline, Workflow};
+use kratix_shared::api::{WorkflowAction, selectors};
 use kratix_shared::render::resource_crd::{api_owner_conflict, resource_crd};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
+use kube::core::Selector;
 use serde_json::{Map, Value};
 
 use crate::controller::base::context::Agent;
@@ -91,19 +92,8 @@ impl PromiseObject {
 
     /// Selects the Promise's own workflow Jobs (`action`: one action's only), by
     /// its UID: a Job labelled alike by anyone else is not one of them.
-    pub fn job_selector(&self, action: Option<&str>) -> String {
-        let mut selector = format!(
-            "{}={},{}=promise,{}={}",
-            labels::PROMISE_NAME,
-            self.name,
-            labels::WORKFLOW_TYPE,
-            labels::OBJECT_UID,
-            self.object.uid().unwrap_or_default()
-        );
-        if let Some(action) = action {
-            selector.push_str(&format!(",{}={action}", labels::WORKFLOW_ACTION));
-        }
-        selector
+    pub fn job_selector(&self, action: Option<WorkflowAction>) -> Selector {
+        selectors::promise_jobs(&self.name, &self.object.uid().unwrap_or_default(), action)
     }
 
     /// A run of one of the Promise's own workflows.
@@ -114,7 +104,7 @@ impl PromiseObject {
         pipelines: &'a [Pipeline],
         hash: &'a str,
         jobs: &'a Api<Job>,
-        job_selector: &'a str,
+        job_selector: &'a Selector,
     ) -> workflow::Run<'a> {
         workflow::Run {
             agent,

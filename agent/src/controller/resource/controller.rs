@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
-use kratix_shared::api::conditions;
 use kratix_shared::api::hash::resource_hash;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
+use kratix_shared::api::{WorkflowAction, conditions, selectors};
 use kratix_shared::workflow::request_status;
 use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt;
@@ -45,11 +45,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
     let client = agent.client.clone();
     let requests: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     let jobs: Api<Job> = Api::all(client.clone());
-    let job_selector = format!(
-        "{}={promise},{}=resource",
-        labels::PROMISE_NAME,
-        labels::WORKFLOW_TYPE
-    );
+    let job_selector = selectors::resource_jobs(&promise, None);
     let mapped = resource.clone();
     let reruns = futures::stream::unfold(rerun, |mut receiver| async move {
         receiver.recv().await.map(|()| ((), receiver))
@@ -58,7 +54,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
     let retries_kind = format!("{}.{}", resource.kind, resource.group);
     let context = Arc::new(Context::new(agent, promise.clone(), resource.clone()));
     let works: Api<Work> = Api::all(client.clone());
-    let work_selector = format!("{}={promise},{}", labels::PROMISE_NAME, labels::RESOURCE_NAME);
+    let work_selector = selectors::any_request_works(&promise);
     let work_mapped = resource.clone();
     let writer = reflector::store::Writer::new(resource.clone());
     let store = writer.as_reader();
@@ -67,8 +63,9 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .reflect(writer)
         .applied_objects()
         .predicate_filter(workflow_inputs, PredicateConfig::default());
-    let work_changes =
-        changed_works(watcher(works, watcher::Config::default().labels(&work_selector)).default_backoff());
+    let work_changes = changed_works(
+        watcher(works, watcher::Config::default().labels_from(&work_selector)).default_backoff(),
+    );
     Controller::for_stream_with(changes, store, resource)
         .watches_stream(work_changes, move |work: Work| {
             let labels = work.labels();
@@ -81,7 +78,7 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         })
         .watches(
             jobs,
-            watcher::Config::default().labels(&job_selector),
+            watcher::Config::default().labels_from(&job_selector),
             move |job: Job| {
                 // Only a finished Job changes what the workflow does next; its
                 // other status updates would only wake the request for nothing.
@@ -249,7 +246,7 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
     let hash = resource_hash(&request.promise_value, &request.value);
     let jobs: Api<Job> = Api::namespaced(context.agent.client.clone(), &request.pipeline_namespace());
-    let job_selector = format!("{},{}=configure", request.job_selector(), labels::WORKFLOW_ACTION);
+    let job_selector = request.job_selector(Some(WorkflowAction::Configure));
     let run = request.run(
         Workflow::RESOURCE_CONFIGURE,
         &pipelines,
@@ -427,16 +424,9 @@ async fn works_of(request: &Request<'_>) -> Result<Vec<Work>, ReconcileError> {
         request.context.agent.client.clone(),
         &request.pipeline_namespace(),
     );
-    let selector = format!(
-        "{}={},{}={},{}=resource",
-        labels::PROMISE_NAME,
-        request.context.promise,
-        labels::RESOURCE_NAME,
-        request.name,
-        labels::WORK_TYPE,
-    );
+    let selector = selectors::request_works(&request.context.promise, &request.name);
     Ok(works_api
-        .list(&ListParams::default().labels(&selector))
+        .list(&ListParams::default().labels_from(&selector))
         .await
         .map_err(|e| ReconcileError::kube("listing Works", e))?
         .items)

@@ -8,12 +8,14 @@ use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::hash::resource_hash;
 use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
+use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
 use kratix_shared::workflow::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::core::Selector;
 use kube::runtime::controller::Action;
 
 use super::request::{Context, Request, write_if_changed};
@@ -49,7 +51,7 @@ pub async fn reconcile(
         DELETE_WORKFLOWS => {
             let hash = resource_hash(&request.promise_value, &request.value);
             let jobs: Api<Job> = Api::namespaced(client.clone(), &pipeline_namespace);
-            let selector = request.job_selector();
+            let selector = request.job_selector(None);
             let run = request.run(
                 Workflow::RESOURCE_DELETE,
                 delete_pipelines,
@@ -85,15 +87,9 @@ pub async fn reconcile(
         }
         WORK_CLEANUP => {
             let works: Api<Work> = Api::namespaced(client.clone(), &pipeline_namespace);
-            let selector = format!(
-                "{}={},{}={}",
-                labels::PROMISE_NAME,
-                request.context.promise,
-                labels::RESOURCE_NAME,
-                request.name
-            );
+            let selector = selectors::all_request_works(&request.context.promise, &request.name);
             let remaining: Vec<Work> = works
-                .list(&ListParams::default().labels(&selector))
+                .list(&ListParams::default().labels_from(&selector))
                 .await
                 .map_err(|e| ReconcileError::kube("listing Works to delete", e))?
                 .items
@@ -119,7 +115,7 @@ pub async fn reconcile(
             Ok(Action::requeue(CLEANUP_RECHECK))
         }
         WORKFLOWS_CLEANUP => {
-            delete_jobs(client, &pipeline_namespace, &request.job_selector()).await?;
+            delete_jobs(client, &pipeline_namespace, &request.job_selector(None)).await?;
             crate::crash_points::crash_point(crate::crash_points::JOBS_DELETED);
             write_finalizers::remove(&request.api, &request.object, WORKFLOWS_CLEANUP).await?;
             Ok(Action::await_change())
@@ -175,11 +171,11 @@ pub async fn without_promise(
 pub async fn delete_jobs(
     client: &kube::Client,
     namespace: &str,
-    selector: &str,
+    selector: &Selector,
 ) -> Result<(), ReconcileError> {
     let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
     let listed = jobs
-        .list(&ListParams::default().labels(selector))
+        .list(&ListParams::default().labels_from(selector))
         .await
         .map_err(|e| ReconcileError::kube("listing Jobs to delete", e))?;
     for job in listed.items {

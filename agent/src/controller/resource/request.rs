@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::Job;
-use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
+use kratix_shared::api::{WorkflowAction, selectors};
 use kratix_shared::validate::{Validated, validate_promise};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
+use kube::core::Selector;
 use serde_json::{Map, Value};
 
 use crate::controller::base::context::Agent;
@@ -85,16 +86,12 @@ impl Request<'_> {
     /// Selects this request's Jobs of both actions: by its UID, so a same-named
     /// request elsewhere (sharing a `pipelineNamespace`) or a deleted one's
     /// leftovers never count.
-    pub fn job_selector(&self) -> String {
-        format!(
-            "{}={},{}={},{}=resource,{}={}",
-            labels::PROMISE_NAME,
-            self.context.promise,
-            labels::RESOURCE_NAME,
-            self.name,
-            labels::WORKFLOW_TYPE,
-            labels::OBJECT_UID,
-            self.object.uid().unwrap_or_default()
+    pub fn job_selector(&self, action: Option<WorkflowAction>) -> Selector {
+        selectors::request_jobs(
+            &self.context.promise,
+            &self.name,
+            &self.object.uid().unwrap_or_default(),
+            action,
         )
     }
 
@@ -106,7 +103,7 @@ impl Request<'_> {
         api: &'a ResourceApi,
         hash: &'a str,
         jobs: &'a Api<Job>,
-        job_selector: &'a str,
+        job_selector: &'a Selector,
     ) -> workflow::Run<'a> {
         workflow::Run {
             agent: &self.context.agent,
