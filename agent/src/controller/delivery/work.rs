@@ -122,6 +122,24 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
             )
         })?
         .items;
+    let plan = plan(&context, &work, &existing);
+    for placement in &plan.placements {
+        apply_placement(agent, &works, &placements, &work, &existing, placement).await?;
+    }
+    for obsolete in &plan.obsolete {
+        ignore_missing(placements.delete(obsolete, &DeleteParams::default()).await)
+            .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {namespace}/{obsolete}"), e))?;
+    }
+    write_status(agent, &works, &work, &plan, &existing).await?;
+    if !plan.unscheduled.is_empty() && !work.spec.resource_name.is_empty() {
+        return Ok(Action::requeue(UNSCHEDULED_RECHECK));
+    }
+    Ok(Action::await_change())
+}
+
+/// Where the Work's groups go, from the Destinations as the cache has them
+/// and the placements the Work has.
+fn plan(context: &Context, work: &Work, existing: &[WorkPlacement]) -> scheduling::Schedule {
     let destinations = context.destinations.state();
     let views: Vec<DestinationView<'_>> = destinations
         .iter()
@@ -141,57 +159,57 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         })
         .collect();
     let dry_run = work.labels().get(labels::DRY_RUN).is_some_and(|v| v == "true");
-    let plan = scheduling::schedule(&name, &work.spec, dry_run, &views, &existing_views);
+    scheduling::schedule(&work.name_any(), &work.spec, dry_run, &views, &existing_views)
+}
 
-    for placement in &plan.placements {
-        let Some(object) = placement_object(&work, placement) else {
-            continue;
-        };
-        let applied = match apply::server_side_apply(&placements, &object).await {
-            Ok(applied) => applied,
-            Err(error) if error.is_conflict() => return Err(error),
-            Err(error) => {
-                // As Kratix: the Work says which group failed; then it is retried.
-                let group = work
-                    .spec
-                    .workload_groups
-                    .get(placement.group)
-                    .map(|g| g.id.as_str());
-                write_failed_to_schedule(agent, &works, &work, group.unwrap_or_default()).await?;
-                return Err(error);
-            }
-        };
-        let before = existing
-            .iter()
-            .find(|p| p.metadata.name.as_deref() == Some(&placement.name));
-        // What this apply changed: the spec (its generation), labels or
-        // annotations; a writer's status write in between is no update.
-        let changed = |before: &WorkPlacement| {
-            before.metadata.generation != applied.metadata.generation
-                || before.metadata.labels != applied.metadata.labels
-                || before.metadata.annotations != applied.metadata.annotations
-        };
-        let operation = match before {
-            None => Some("created"),
-            Some(before) if changed(before) => Some("updated"),
-            Some(_) => None,
-        };
-        if let Some(operation) = operation {
-            let event = kratix_events::placement_reconciled(&placement.name, operation);
-            let related = Some(events::reference(&applied));
-            events::emit_related(agent, &events::reference(&*work), related, &event).await;
+/// Applies one planned WorkPlacement and reports it: Kratix's Event when it
+/// was created or updated, and its conditions.
+async fn apply_placement(
+    agent: &Agent,
+    works: &Api<Work>,
+    placements: &Api<WorkPlacement>,
+    work: &Work,
+    existing: &[WorkPlacement],
+    placement: &scheduling::Placement,
+) -> Result<(), ReconcileError> {
+    let Some(object) = placement_object(work, placement) else {
+        return Ok(());
+    };
+    let applied = match apply::server_side_apply(placements, &object).await {
+        Ok(applied) => applied,
+        Err(error) if error.is_conflict() => return Err(error),
+        Err(error) => {
+            // As Kratix: the Work says which group failed; then it is retried.
+            let group = work
+                .spec
+                .workload_groups
+                .get(placement.group)
+                .map(|g| g.id.as_str());
+            write_failed_to_schedule(agent, works, work, group.unwrap_or_default()).await?;
+            return Err(error);
         }
-        write_placement_conditions(agent, &placements, placement, &applied).await?;
+    };
+    let before = existing
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(&placement.name));
+    // What this apply changed: the spec (its generation), labels or
+    // annotations; a writer's status write in between is no update.
+    let changed = |before: &WorkPlacement| {
+        before.metadata.generation != applied.metadata.generation
+            || before.metadata.labels != applied.metadata.labels
+            || before.metadata.annotations != applied.metadata.annotations
+    };
+    let operation = match before {
+        None => Some("created"),
+        Some(before) if changed(before) => Some("updated"),
+        Some(_) => None,
+    };
+    if let Some(operation) = operation {
+        let event = kratix_events::placement_reconciled(&placement.name, operation);
+        let related = Some(events::reference(&applied));
+        events::emit_related(agent, &events::reference(work), related, &event).await;
     }
-    for obsolete in &plan.obsolete {
-        ignore_missing(placements.delete(obsolete, &DeleteParams::default()).await)
-            .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {namespace}/{obsolete}"), e))?;
-    }
-    write_status(agent, &works, &work, &plan, &existing).await?;
-    if !plan.unscheduled.is_empty() && !work.spec.resource_name.is_empty() {
-        return Ok(Action::requeue(UNSCHEDULED_RECHECK));
-    }
-    Ok(Action::await_change())
+    write_placement_conditions(agent, placements, placement, &applied).await
 }
 
 /// The `pipelineNamespace` of the Promise named `name` (inner `None` when unset),

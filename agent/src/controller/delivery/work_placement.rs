@@ -7,9 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::state_store::StoreObject;
 use futures::StreamExt as _;
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
+use kratix_shared::delivery::state_batch::Target;
 use kratix_shared::delivery::state_batch::{self, Change, PlacementRecord};
 use kratix_shared::delivery::state_layout::{self, Layout};
 use kratix_shared::workflow::events::{self as kratix_events, KratixEvent, Reporter};
@@ -171,22 +173,44 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             return Ok(Action::requeue(MISSING_RECHECK));
         }
     };
-    let wanted = wanted_finalizers(&target.layout);
-    if wanted
-        .iter()
-        .any(|f| !placement.finalizers().iter().any(|have| have == f))
-    {
-        let mut list: Vec<String> = placement.finalizers().to_vec();
-        for finalizer in wanted {
-            if !list.iter().any(|have| have == finalizer) {
-                list.push(finalizer.to_owned());
-            }
-        }
+    if let Some(list) = missing_finalizers(&placement, &target.layout) {
         crate::controller::base::finalizers::set(&api, &placement, &list).await?;
         // The finalizers' own event brings the placement back.
         return Ok(Action::await_change());
     }
-    let this = record(&placement);
+    write(&context, &api, &placement, store, target).await
+}
+
+/// The finalizers the placement should have for its layout, when it lacks one.
+fn missing_finalizers(placement: &WorkPlacement, layout: &Layout) -> Option<Vec<String>> {
+    let wanted = wanted_finalizers(layout);
+    if wanted
+        .iter()
+        .all(|f| placement.finalizers().iter().any(|have| have == f))
+    {
+        return None;
+    }
+    let mut list: Vec<String> = placement.finalizers().to_vec();
+    for finalizer in wanted {
+        if !list.iter().any(|have| have == finalizer) {
+            list.push(finalizer.to_owned());
+        }
+    }
+    Some(list)
+}
+
+/// Writes the placement's files to its store and records where they went,
+/// at which version, or why they did not.
+async fn write(
+    context: &Context,
+    api: &Api<WorkPlacement>,
+    placement: &WorkPlacement,
+    store: StoreObject,
+    target: Target,
+) -> Result<Action, ReconcileError> {
+    let agent = &context.agent;
+    let destination_name = &placement.spec.target_destination_name;
+    let this = record(placement);
     let location = state_layout::location(
         &target.store_path,
         &target.destination_path,
@@ -194,7 +218,7 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         &this.view(),
     );
     let aggregate = match target.layout {
-        Layout::Aggregated { .. } => siblings(&context, destination_name, Some(&this)),
+        Layout::Aggregated { .. } => siblings(context, destination_name, Some(&this)),
         _ => Vec::new(),
     };
     let change = Change::Write {
@@ -210,8 +234,8 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         Ok(written) => {
             crate::crash_points::crash_point(crate::crash_points::STORE_WRITTEN_UNRECORDED);
             write_status(
-                &api,
-                &placement,
+                api,
+                placement,
                 Ok(()),
                 written.version.as_deref(),
                 Some(&location),
@@ -219,9 +243,9 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             .await?;
             if written.changed {
                 let event = kratix_events::written(destination_name, written.version.as_deref());
-                events::emit(agent, &events::reference(&*placement), &event).await;
+                events::emit(agent, &events::reference(placement), &event).await;
             }
-            agent.retries.succeeded(&write_key(&placement));
+            agent.retries.succeeded(&write_key(placement));
             let interval = agent.state_store_reconciliation_interval();
             Ok(if interval.is_zero() {
                 Action::await_change()
@@ -230,8 +254,8 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
             })
         }
         Err(error) => {
-            write_failure(agent, &api, &placement, &error.to_string()).await?;
-            Ok(Action::requeue(agent.retries.failed(&write_key(&placement))))
+            write_failure(agent, api, placement, &error.to_string()).await?;
+            Ok(Action::requeue(agent.retries.failed(&write_key(placement))))
         }
     }
 }

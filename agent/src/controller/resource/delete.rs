@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::hash::resource_hash;
-use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
 use kratix_shared::workflow::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
+use kratix_shared::workflow::request_status;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::core::Selector;
@@ -37,6 +37,15 @@ const ORDER: [&str; 4] = [
     "kratix.io/resource-binding-cleanup",
 ];
 
+/// What one cleanup step left.
+enum Cleanup {
+    /// Its finalizer can go.
+    Done,
+    /// Not yet: look again as the action says.
+    Wait(Action),
+}
+
+/// Works through the request's next finalizer.
 pub async fn reconcile(
     request: &Request<'_>,
     resource_api: &ResourceApi,
@@ -45,86 +54,98 @@ pub async fn reconcile(
     let Some(finalizer) = finalizers::next(request.object.finalizers(), &ORDER) else {
         return Ok(Action::await_change());
     };
-    let client = &request.context.agent.client;
-    let pipeline_namespace = request.pipeline_namespace();
-    match finalizer {
-        DELETE_WORKFLOWS => {
-            let hash = resource_hash(&request.promise_value, &request.value);
-            let jobs: Api<Job> = Api::namespaced(client.clone(), &pipeline_namespace);
-            let selector = request.job_selector(None);
-            let run = request.run(
-                Workflow::RESOURCE_DELETE,
-                delete_pipelines,
-                resource_api,
-                &hash,
-                &jobs,
-                &selector,
-            );
-            match run.step().await? {
-                Step::Acted(action) => Ok(action),
-                Step::Settled {
-                    state: Settled::Completed | Settled::NothingToRun,
-                    ..
-                } => {
-                    crate::crash_points::crash_point(crate::crash_points::DELETE_COMPLETED);
-                    write_finalizers::remove(&request.api, &request.object, DELETE_WORKFLOWS).await?;
-                    Ok(Action::await_change())
-                }
-                Step::Settled {
-                    state: Settled::Suspended { retry_in },
-                    status,
-                } => {
-                    write_if_changed(request, status).await?;
-                    Ok(retry_in.map_or_else(Action::await_change, Action::requeue))
-                }
-                Step::Settled { status, .. } => {
-                    // Failed (or paused): reported, and retried on a spec
-                    // change or a manual reconciliation.
-                    write_if_changed(request, status).await?;
-                    Ok(Action::await_change())
-                }
-            }
-        }
-        WORK_CLEANUP => {
-            let works: Api<Work> = Api::namespaced(client.clone(), &pipeline_namespace);
-            let selector = selectors::all_request_works(&request.context.promise, &request.name);
-            let remaining: Vec<Work> = works
-                .list(&ListParams::default().labels_from(&selector))
-                .await
-                .map_err(|e| ReconcileError::kube("listing Works to delete", e))?
-                .items
-                .into_iter()
-                .filter(|w| {
-                    w.labels()
-                        .get(labels::RESOURCE_NAMESPACE)
-                        .is_none_or(|ns| *ns == request.namespace)
-                })
-                .collect();
-            if remaining.is_empty() {
-                write_finalizers::remove(&request.api, &request.object, WORK_CLEANUP).await?;
-                return Ok(Action::await_change());
-            }
-            for work in remaining
-                .iter()
-                .filter(|w| w.metadata.deletion_timestamp.is_none())
-            {
-                ignore_missing(works.delete(&work.name_any(), &DeleteParams::default()).await)
-                    .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
-            }
-            crate::crash_points::crash_point(crate::crash_points::WORKS_DELETED);
-            Ok(Action::requeue(CLEANUP_RECHECK))
-        }
+    let step = match finalizer {
+        DELETE_WORKFLOWS => run_delete_workflow(request, resource_api, delete_pipelines).await?,
+        WORK_CLEANUP => delete_works(request).await?,
         WORKFLOWS_CLEANUP => {
-            delete_jobs(client, &pipeline_namespace, &request.job_selector(None)).await?;
+            let client = &request.context.agent.client;
+            delete_jobs(client, &request.pipeline_namespace(), &request.job_selector(None)).await?;
             crate::crash_points::crash_point(crate::crash_points::JOBS_DELETED);
-            write_finalizers::remove(&request.api, &request.object, WORKFLOWS_CLEANUP).await?;
+            Cleanup::Done
+        }
+        _ => Cleanup::Done,
+    };
+    match step {
+        Cleanup::Done => {
+            write_finalizers::remove(&request.api, &request.object, finalizer).await?;
             Ok(Action::await_change())
         }
-        other => {
-            write_finalizers::remove(&request.api, &request.object, other).await?;
-            Ok(Action::await_change())
+        Cleanup::Wait(action) => Ok(action),
+    }
+}
+
+/// The request's delete pipeline.
+async fn run_delete_workflow(
+    request: &Request<'_>,
+    resource_api: &ResourceApi,
+    delete_pipelines: &[Pipeline],
+) -> Result<Cleanup, ReconcileError> {
+    let hash = resource_hash(&request.promise_value, &request.value);
+    let jobs: Api<Job> = Api::namespaced(
+        request.context.agent.client.clone(),
+        &request.pipeline_namespace(),
+    );
+    let selector = request.job_selector(None);
+    let run = request.run(
+        Workflow::RESOURCE_DELETE,
+        delete_pipelines,
+        resource_api,
+        &hash,
+        &jobs,
+        &selector,
+    );
+    match run.step().await? {
+        Step::Acted(action) => Ok(Cleanup::Wait(action)),
+        Step::Settled {
+            state: Settled::Completed | Settled::NothingToRun,
+            ..
+        } => {
+            crate::crash_points::crash_point(crate::crash_points::DELETE_COMPLETED);
+            Ok(Cleanup::Done)
+        }
+        Step::Settled {
+            state: Settled::Suspended { retry_in },
+            status,
+        } => {
+            write_if_changed(request, status).await?;
+            Ok(Cleanup::Wait(
+                retry_in.map_or_else(Action::await_change, Action::requeue),
+            ))
+        }
+        Step::Settled { status, .. } => {
+            // Failed (or paused): reported, and retried on a spec
+            // change or a manual reconciliation.
+            write_if_changed(request, status).await?;
+            Ok(Cleanup::Wait(Action::await_change()))
         }
     }
+}
+
+/// The request's Works; done when none of its own is left.
+async fn delete_works(request: &Request<'_>) -> Result<Cleanup, ReconcileError> {
+    let works: Api<Work> = Api::namespaced(
+        request.context.agent.client.clone(),
+        &request.pipeline_namespace(),
+    );
+    let selector = selectors::all_request_works(&request.context.promise, &request.name);
+    let listed = works
+        .list(&ListParams::default().labels_from(&selector))
+        .await
+        .map_err(|e| ReconcileError::kube("listing Works to delete", e))?
+        .items;
+    let remaining = request_status::own_works(&listed, &request.namespace);
+    if remaining.is_empty() {
+        return Ok(Cleanup::Done);
+    }
+    for work in remaining
+        .iter()
+        .filter(|w| w.metadata.deletion_timestamp.is_none())
+    {
+        ignore_missing(works.delete(&work.name_any(), &DeleteParams::default()).await)
+            .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
+    }
+    crate::crash_points::crash_point(crate::crash_points::WORKS_DELETED);
+    Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)))
 }
 
 /// A request whose Promise is gone (removed without its finalizers running):
