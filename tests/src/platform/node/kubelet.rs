@@ -83,6 +83,16 @@ fn pod_condition(type_: &str, ok: bool, reason: Option<&str>) -> PodCondition {
     }
 }
 
+/// podman's `--user` for the security context: `uid[:gid]`, or none.
+fn podman_user(run_as_user: Option<i64>, run_as_group: Option<i64>) -> Option<String> {
+    match (run_as_user, run_as_group) {
+        (Some(uid), Some(gid)) => Some(format!("{uid}:{gid}")),
+        (Some(uid), None) => Some(uid.to_string()),
+        // podman needs a user to set a group; the image's user stays.
+        (None, _) => None,
+    }
+}
+
 /// Runs `pod` to the end, or until `terminating` turns true and its containers
 /// have stopped.
 pub async fn run_pod(ctx: Arc<NodeContext>, pod: Pod, terminating: watch::Receiver<bool>) {
@@ -347,7 +357,6 @@ impl PodRun {
             return Outcome::Exited(137);
         }
         let image = container.image.clone().unwrap_or_default();
-        let conf = self.ctx.containers_conf.clone();
         // Instant mode runs mapped images on the host and skips the rest.
         let host_binary = self
             .ctx
@@ -357,9 +366,34 @@ impl PodRun {
         if let Some(None) = host_binary {
             return self.skip_container(kind, index, container, restart, &image).await;
         }
-        while host_binary.is_none() {
-            if podman::image_exists(&conf, &image).await {
-                break;
+        if host_binary.is_none() && !self.wait_for_image(kind, index, &image).await {
+            return Outcome::Exited(137);
+        }
+        let Some(spec) = self.configure(kind, index, container, &image, restart).await else {
+            return Outcome::Exited(137);
+        };
+        let log = log_file(&self.dir, &container.name, restart);
+        if let Some(parent) = log.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(&log, b"");
+        let started = self.mark_running(kind, index, &spec, &image).await;
+        if self.is_terminating() {
+            return Outcome::Exited(137);
+        }
+        let code = self
+            .run_and_record(&spec, host_binary.flatten().as_deref(), &log)
+            .await;
+        self.mark_terminated(kind, index, code, started).await;
+        Outcome::Exited(code)
+    }
+
+    /// Waits until podman has `image`, showing `ErrImagePull` meanwhile.
+    /// Returns false when the pod starts terminating first.
+    async fn wait_for_image(&self, kind: Kind, index: usize, image: &str) -> bool {
+        loop {
+            if podman::image_exists(&self.ctx.containers_conf, image).await {
+                return true;
             }
             let message = format!(
                 "image {image:?} is not present and no registry is reachable; build it with `tests/testenv image`"
@@ -370,12 +404,25 @@ impl PodRun {
             .await;
             self.pause().await;
             if self.is_terminating() {
-                return Outcome::Exited(137);
+                return false;
             }
         }
-        let spec = loop {
-            match self.container_run(container, &image, restart).await {
-                Ok(spec) => break spec,
+    }
+
+    /// The container's podman invocation, retried (showing
+    /// `CreateContainerConfigError`) until it can be built. `None` when the pod
+    /// starts terminating first.
+    async fn configure(
+        &self,
+        kind: Kind,
+        index: usize,
+        container: &Container,
+        image: &str,
+        restart: i32,
+    ) -> Option<ContainerRun> {
+        loop {
+            match self.container_run(container, image, restart).await {
+                Ok(spec) => return Some(spec),
                 Err(ConfigError(message)) => {
                     self.set_container(kind, index, |entry| {
                         entry.state = Some(waiting("CreateContainerConfigError", Some(message.clone())));
@@ -383,16 +430,16 @@ impl PodRun {
                     .await;
                     self.pause().await;
                     if self.is_terminating() {
-                        return Outcome::Exited(137);
+                        return None;
                     }
                 }
             }
-        };
-        let log = log_file(&self.dir, &container.name, restart);
-        if let Some(parent) = log.parent() {
-            let _ = std::fs::create_dir_all(parent);
         }
-        let _ = std::fs::write(&log, b"");
+    }
+
+    /// Marks the container running (and, for a main container, the pod ready
+    /// when all are); returns when it started.
+    async fn mark_running(&self, kind: Kind, index: usize, spec: &ContainerRun, image: &str) -> Time {
         let started = now();
         self.set_container(kind, index, |entry| {
             entry.state = Some(ContainerState {
@@ -404,7 +451,7 @@ impl PodRun {
             entry.started = Some(true);
             entry.ready = kind == Kind::Main;
             entry.container_id = Some(format!("podman://{}", spec.container_name));
-            entry.image_id = image.clone();
+            entry.image_id = image.to_owned();
         })
         .await;
         if kind == Kind::Main {
@@ -414,23 +461,28 @@ impl PodRun {
             };
             self.set_conditions(true, all_ready).await;
         }
-        if self.is_terminating() {
-            return Outcome::Exited(137);
-        }
-        let outcome = self
-            .run_until_terminated(&spec, host_binary.flatten().as_deref(), &log)
-            .await;
-        let code = match outcome {
+        started
+    }
+
+    /// Runs the container to its end and returns its exit code (128 when it
+    /// could not run, said in `log`); writes the code to the log's `.done`.
+    async fn run_and_record(&self, spec: &ContainerRun, host_binary: Option<&Path>, log: &Path) -> i32 {
+        let code = match self.run_until_terminated(spec, host_binary, log).await {
             Ok(code) => code,
             Err(error) => {
                 let _ = std::fs::write(
-                    &log,
+                    log,
                     format!("{} testenv: podman failed to run: {error}\n", Timestamp::now()),
                 );
                 128
             }
         };
         let _ = std::fs::write(log.with_extension("done"), code.to_string());
+        code
+    }
+
+    /// Marks the container terminated with `code`, started at `started`.
+    async fn mark_terminated(&self, kind: Kind, index: usize, code: i32, started: Time) {
         let finished = now();
         self.set_container(kind, index, |entry| {
             entry.state = Some(ContainerState {
@@ -448,7 +500,6 @@ impl PodRun {
             entry.started = Some(false);
         })
         .await;
-        Outcome::Exited(code)
     }
 
     /// Runs the container; when the pod starts terminating, stops it with the
@@ -547,57 +598,11 @@ impl PodRun {
         let run_as_user = security.run_as_user.or(pod_security.run_as_user);
         let run_as_group = security.run_as_group.or(pod_security.run_as_group);
         let run_as_non_root = security.run_as_non_root.or(pod_security.run_as_non_root) == Some(true);
-        let pod_label = format!(
-            "{}_{}({})",
-            self.pod.metadata.name.as_deref().unwrap_or_default(),
-            self.pod.metadata.namespace.as_deref().unwrap_or_default(),
-            self.pod.metadata.uid.as_deref().unwrap_or_default()
-        );
         // Host processes in instant mode run as the pod's user or nobody, never root.
         if run_as_non_root && self.ctx.instant.is_none() {
-            match run_as_user {
-                Some(0) => {
-                    return Err(ConfigError(format!(
-                        "container's runAsUser breaks non-root policy (pod: \"{pod_label}\", container: {})",
-                        container.name
-                    )));
-                }
-                Some(_) => {}
-                None => {
-                    let image_user = podman::image_user(&self.ctx.containers_conf, image)
-                        .await
-                        .unwrap_or_default();
-                    let uid_text = image_user.split(':').next().unwrap_or_default();
-                    match uid_text.parse::<u32>() {
-                        Ok(0) => {
-                            return Err(ConfigError(format!(
-                                "container has runAsNonRoot and image will run as root (pod: \"{pod_label}\", container: {})",
-                                container.name
-                            )));
-                        }
-                        Ok(_) => {}
-                        Err(_) if uid_text.is_empty() || uid_text == "root" => {
-                            return Err(ConfigError(format!(
-                                "container has runAsNonRoot and image will run as root (pod: \"{pod_label}\", container: {})",
-                                container.name
-                            )));
-                        }
-                        Err(_) => {
-                            return Err(ConfigError(format!(
-                                "container has runAsNonRoot and image has non-numeric user ({uid_text}), cannot verify user is non-root (pod: \"{pod_label}\", container: {})",
-                                container.name
-                            )));
-                        }
-                    }
-                }
-            }
+            self.enforce_non_root(container, image, run_as_user).await?;
         }
-        let user = match (run_as_user, run_as_group) {
-            (Some(uid), Some(gid)) => Some(format!("{uid}:{gid}")),
-            (Some(uid), None) => Some(uid.to_string()),
-            // podman needs a user to set a group; the image's user stays.
-            (None, _) => None,
-        };
+        let user = podman_user(run_as_user, run_as_group);
         let mut env = self.in_cluster_env();
         env.extend(pod_env::resolve(&self.ctx.client, &self.pod, container).await?);
         let expand_all = |items: &Option<Vec<String>>| {
@@ -607,21 +612,7 @@ impl PodRun {
                     .collect::<Vec<_>>()
             })
         };
-        let volumes = self.volumes.lock().await.clone();
-        let mut mounts = Vec::new();
-        for mount in container.volume_mounts.iter().flatten() {
-            let Some((_, host)) = volumes.iter().find(|(name, _)| *name == mount.name) else {
-                return Err(ConfigError(format!(
-                    "volume mount {:?}: no volume of that name in the pod",
-                    mount.name
-                )));
-            };
-            let host = match mount.sub_path.as_deref().filter(|s| !s.is_empty()) {
-                Some(sub) => host.join(sub),
-                None => host.clone(),
-            };
-            mounts.push((host, mount.mount_path.clone(), mount.read_only == Some(true)));
-        }
+        let mounts = self.mounts(container).await?;
         let uid = self.pod.metadata.uid.clone().unwrap_or_default();
         let run = ContainerRun {
             container_name: format!(
@@ -643,6 +634,76 @@ impl PodRun {
             ],
         };
         Ok(run)
+    }
+
+    /// The pod as the kubelet names it in messages: `name_namespace(uid)`.
+    fn pod_label(&self) -> String {
+        format!(
+            "{}_{}({})",
+            self.pod.metadata.name.as_deref().unwrap_or_default(),
+            self.pod.metadata.namespace.as_deref().unwrap_or_default(),
+            self.pod.metadata.uid.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// `runAsNonRoot`: fails when the container would run as root, or (with no
+    /// `runAsUser`) when the image's user is root or not numeric.
+    async fn enforce_non_root(
+        &self,
+        container: &Container,
+        image: &str,
+        run_as_user: Option<i64>,
+    ) -> Result<(), ConfigError> {
+        let pod_label = self.pod_label();
+        match run_as_user {
+            Some(0) => Err(ConfigError(format!(
+                "container's runAsUser breaks non-root policy (pod: \"{pod_label}\", container: {})",
+                container.name
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                let image_user = podman::image_user(&self.ctx.containers_conf, image)
+                    .await
+                    .unwrap_or_default();
+                let uid_text = image_user.split(':').next().unwrap_or_default();
+                match uid_text.parse::<u32>() {
+                    Ok(0) => Err(ConfigError(format!(
+                        "container has runAsNonRoot and image will run as root (pod: \"{pod_label}\", container: {})",
+                        container.name
+                    ))),
+                    Ok(_) => Ok(()),
+                    Err(_) if uid_text.is_empty() || uid_text == "root" => Err(ConfigError(format!(
+                        "container has runAsNonRoot and image will run as root (pod: \"{pod_label}\", container: {})",
+                        container.name
+                    ))),
+                    Err(_) => Err(ConfigError(format!(
+                        "container has runAsNonRoot and image has non-numeric user ({uid_text}), cannot verify user is non-root (pod: \"{pod_label}\", container: {})",
+                        container.name
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The container's volume mounts as podman's (host path, container path,
+    /// read-only), each from the pod's volume of that name (and `subPath`).
+    async fn mounts(&self, container: &Container) -> Result<Vec<(PathBuf, String, bool)>, ConfigError> {
+        let volumes = self.volumes.lock().await.clone();
+        let mut mounts = Vec::new();
+        for mount in container.volume_mounts.iter().flatten() {
+            let Some((_, host)) = volumes.iter().find(|(name, _)| *name == mount.name) else {
+                return Err(ConfigError(format!(
+                    "volume mount {:?}: no volume of that name in the pod",
+                    mount.name
+                )));
+            };
+            let host = match mount.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                Some(sub) => host.join(sub),
+                None => host.clone(),
+            };
+            mounts.push((host, mount.mount_path.clone(), mount.read_only == Some(true)));
+        }
+        Ok(mounts)
     }
 
     /// What every in-cluster client looks for.

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapKeySelector, Container, EnvVarSource, Pod, Secret, SecretKeySelector,
+};
 use kube::Api;
 
 /// A reason the container cannot be configured (the kubelet's
@@ -89,87 +91,129 @@ pub async fn resolve(
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_owned());
-    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let mut vars: Vec<(String, String)> = Vec::new();
-    for source in container.env_from.iter().flatten() {
-        let prefix = source.prefix.clone().unwrap_or_default();
-        if let Some(reference) = &source.config_map_ref {
-            match configmaps.get_opt(&reference.name).await {
-                Ok(Some(cm)) => {
-                    for (k, v) in cm.data.unwrap_or_default() {
-                        vars.push((format!("{prefix}{k}"), v));
-                    }
-                }
-                Ok(None) if reference.optional == Some(true) => {}
-                Ok(None) => return Err(ConfigError(format!("configmap {:?} not found", reference.name))),
-                Err(error) => return Err(ConfigError(error.to_string())),
-            }
-        }
-        if let Some(reference) = &source.secret_ref {
-            match secrets.get_opt(&reference.name).await {
-                Ok(Some(secret)) => {
-                    for (k, v) in secret.data.unwrap_or_default() {
-                        vars.push((format!("{prefix}{k}"), String::from_utf8_lossy(&v.0).into_owned()));
-                    }
-                }
-                Ok(None) if reference.optional == Some(true) => {}
-                Ok(None) => return Err(ConfigError(format!("secret {:?} not found", reference.name))),
-                Err(error) => return Err(ConfigError(error.to_string())),
-            }
-        }
-    }
+    let sources = Sources {
+        configmaps: Api::namespaced(client.clone(), &namespace),
+        secrets: Api::namespaced(client.clone(), &namespace),
+        namespace,
+    };
+    let mut vars = sources.env_from(container).await?;
     for var in container.env.iter().flatten() {
         let value = match (&var.value, &var.value_from) {
             (Some(value), _) => expand(value, &vars),
-            (None, Some(source)) => {
-                if let Some(field) = &source.field_ref {
-                    field_value(pod, &field.field_path)?
-                } else if let Some(key) = &source.config_map_key_ref {
-                    let cm = configmaps
-                        .get_opt(&key.name)
-                        .await
-                        .map_err(|e| ConfigError(e.to_string()))?;
-                    match cm.and_then(|c| c.data).and_then(|d| d.get(&key.key).cloned()) {
-                        Some(value) => value,
-                        None if key.optional == Some(true) => continue,
-                        None => {
-                            return Err(ConfigError(format!(
-                                "couldn't find key {} in ConfigMap {}/{}",
-                                key.key, namespace, key.name
-                            )));
-                        }
-                    }
-                } else if let Some(key) = &source.secret_key_ref {
-                    let secret = secrets
-                        .get_opt(&key.name)
-                        .await
-                        .map_err(|e| ConfigError(e.to_string()))?;
-                    match secret.and_then(|s| s.data).and_then(|d| d.get(&key.key).cloned()) {
-                        Some(value) => String::from_utf8_lossy(&value.0).into_owned(),
-                        None if key.optional == Some(true) => continue,
-                        None => {
-                            return Err(ConfigError(format!(
-                                "couldn't find key {} in Secret {}/{}",
-                                key.key, namespace, key.name
-                            )));
-                        }
-                    }
-                } else {
-                    return Err(ConfigError(format!("env {}: unsupported valueFrom", var.name)));
-                }
-            }
+            (None, Some(source)) => match sources.value_from(pod, &var.name, source).await? {
+                Some(value) => value,
+                None => continue,
+            },
             (None, None) => String::new(),
         };
         vars.push((var.name.clone(), value));
     }
-    // Later entries override earlier ones with the same name.
+    Ok(deduplicate(vars))
+}
+
+/// Later entries override earlier ones with the same name.
+fn deduplicate(vars: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut deduplicated: Vec<(String, String)> = Vec::new();
     for (key, value) in vars {
         deduplicated.retain(|(k, _)| *k != key);
         deduplicated.push((key, value));
     }
-    Ok(deduplicated)
+    deduplicated
+}
+
+/// The pod namespace's ConfigMaps and Secrets, which a container's environment reads.
+struct Sources {
+    namespace: String,
+    configmaps: Api<ConfigMap>,
+    secrets: Api<Secret>,
+}
+
+impl Sources {
+    /// The variables of the container's `envFrom`, in order, each with its prefix.
+    async fn env_from(&self, container: &Container) -> Result<Vec<(String, String)>, ConfigError> {
+        let mut vars: Vec<(String, String)> = Vec::new();
+        for source in container.env_from.iter().flatten() {
+            let prefix = source.prefix.clone().unwrap_or_default();
+            if let Some(reference) = &source.config_map_ref {
+                match self.configmaps.get_opt(&reference.name).await {
+                    Ok(Some(cm)) => {
+                        for (k, v) in cm.data.unwrap_or_default() {
+                            vars.push((format!("{prefix}{k}"), v));
+                        }
+                    }
+                    Ok(None) if reference.optional == Some(true) => {}
+                    Ok(None) => return Err(ConfigError(format!("configmap {:?} not found", reference.name))),
+                    Err(error) => return Err(ConfigError(error.to_string())),
+                }
+            }
+            if let Some(reference) = &source.secret_ref {
+                match self.secrets.get_opt(&reference.name).await {
+                    Ok(Some(secret)) => {
+                        for (k, v) in secret.data.unwrap_or_default() {
+                            vars.push((format!("{prefix}{k}"), String::from_utf8_lossy(&v.0).into_owned()));
+                        }
+                    }
+                    Ok(None) if reference.optional == Some(true) => {}
+                    Ok(None) => return Err(ConfigError(format!("secret {:?} not found", reference.name))),
+                    Err(error) => return Err(ConfigError(error.to_string())),
+                }
+            }
+        }
+        Ok(vars)
+    }
+
+    /// The value of env var `name`'s `valueFrom`; `None` when it names an
+    /// optional key that is missing (the variable is left out).
+    async fn value_from(
+        &self,
+        pod: &Pod,
+        name: &str,
+        source: &EnvVarSource,
+    ) -> Result<Option<String>, ConfigError> {
+        if let Some(field) = &source.field_ref {
+            field_value(pod, &field.field_path).map(Some)
+        } else if let Some(key) = &source.config_map_key_ref {
+            self.config_map_key(key).await
+        } else if let Some(key) = &source.secret_key_ref {
+            self.secret_key(key).await
+        } else {
+            Err(ConfigError(format!("env {name}: unsupported valueFrom")))
+        }
+    }
+
+    /// A `configMapKeyRef`'s value; `None` when it is optional and missing.
+    async fn config_map_key(&self, key: &ConfigMapKeySelector) -> Result<Option<String>, ConfigError> {
+        let cm = self
+            .configmaps
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ConfigError(e.to_string()))?;
+        match cm.and_then(|c| c.data).and_then(|d| d.get(&key.key).cloned()) {
+            Some(value) => Ok(Some(value)),
+            None if key.optional == Some(true) => Ok(None),
+            None => Err(ConfigError(format!(
+                "couldn't find key {} in ConfigMap {}/{}",
+                key.key, self.namespace, key.name
+            ))),
+        }
+    }
+
+    /// A `secretKeyRef`'s value; `None` when it is optional and missing.
+    async fn secret_key(&self, key: &SecretKeySelector) -> Result<Option<String>, ConfigError> {
+        let secret = self
+            .secrets
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ConfigError(e.to_string()))?;
+        match secret.and_then(|s| s.data).and_then(|d| d.get(&key.key).cloned()) {
+            Some(value) => Ok(Some(String::from_utf8_lossy(&value.0).into_owned())),
+            None if key.optional == Some(true) => Ok(None),
+            None => Err(ConfigError(format!(
+                "couldn't find key {} in Secret {}/{}",
+                key.key, self.namespace, key.name
+            ))),
+        }
+    }
 }
 
 #[cfg(test)]

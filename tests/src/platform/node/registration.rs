@@ -56,15 +56,7 @@ fn condition(type_: &str, status: &str, reason: &str, message: &str, now: &Time)
 /// are small and short), and the port the API server asks for logs.
 pub fn status(ctx: &NodeContext) -> NodeStatus {
     let now = Time(Timestamp::now());
-    let resources: BTreeMap<String, Quantity> = [
-        ("cpu", quantity("64")),
-        ("memory", quantity("256Gi")),
-        ("pods", quantity("2000")),
-        ("ephemeral-storage", quantity("100Gi")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let resources = resources();
     NodeStatus {
         addresses: Some(vec![
             NodeAddress {
@@ -78,62 +70,86 @@ pub fn status(ctx: &NodeContext) -> NodeStatus {
         ]),
         allocatable: Some(resources.clone()),
         capacity: Some(resources),
-        conditions: Some(vec![
-            condition(
-                "MemoryPressure",
-                "False",
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-                &now,
-            ),
-            condition(
-                "DiskPressure",
-                "False",
-                "KubeletHasNoDiskPressure",
-                "kubelet has no disk pressure",
-                &now,
-            ),
-            condition(
-                "PIDPressure",
-                "False",
-                "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available",
-                &now,
-            ),
-            condition(
-                "Ready",
-                "True",
-                "KubeletReady",
-                "testenv node is posting ready status",
-                &now,
-            ),
-        ]),
+        conditions: Some(conditions(&now)),
         daemon_endpoints: Some(NodeDaemonEndpoints {
             kubelet_endpoint: Some(DaemonEndpoint {
                 port: i32::from(ctx.node_port),
             }),
         }),
-        node_info: Some(NodeSystemInfo {
-            architecture: std::env::consts::ARCH
-                .replace("x86_64", "amd64")
-                .replace("aarch64", "arm64"),
-            operating_system: "linux".to_owned(),
-            container_runtime_version: if ctx.instant.is_some() {
-                "host://instant".to_owned()
-            } else {
-                "podman://runc".to_owned()
-            },
-            kubelet_version: crate::platform::paths::KUBERNETES_VERSION.to_owned(),
-            kube_proxy_version: String::new(),
-            os_image: "kubectl-kratix testenv".to_owned(),
-            kernel_version: String::new(),
-            boot_id: String::new(),
-            machine_id: String::new(),
-            system_uuid: String::new(),
-            swap: None,
-            running_in_user_namespace: None,
-        }),
+        node_info: Some(node_info(ctx)),
         ..NodeStatus::default()
+    }
+}
+
+/// The node's capacity (all of it allocatable).
+fn resources() -> BTreeMap<String, Quantity> {
+    [
+        ("cpu", quantity("64")),
+        ("memory", quantity("256Gi")),
+        ("pods", quantity("2000")),
+        ("ephemeral-storage", quantity("100Gi")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The node's conditions at `now`: no pressure of any kind, and Ready.
+fn conditions(now: &Time) -> Vec<NodeCondition> {
+    vec![
+        condition(
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+            now,
+        ),
+        condition(
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+            now,
+        ),
+        condition(
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+            now,
+        ),
+        condition(
+            "Ready",
+            "True",
+            "KubeletReady",
+            "testenv node is posting ready status",
+            now,
+        ),
+    ]
+}
+
+/// What the node says it runs: this machine's architecture, podman (or the
+/// host, in instant mode) and the Kubernetes version testenv builds.
+fn node_info(ctx: &NodeContext) -> NodeSystemInfo {
+    NodeSystemInfo {
+        architecture: std::env::consts::ARCH
+            .replace("x86_64", "amd64")
+            .replace("aarch64", "arm64"),
+        operating_system: "linux".to_owned(),
+        container_runtime_version: if ctx.instant.is_some() {
+            "host://instant".to_owned()
+        } else {
+            "podman://runc".to_owned()
+        },
+        kubelet_version: crate::platform::paths::KUBERNETES_VERSION.to_owned(),
+        kube_proxy_version: String::new(),
+        os_image: "kubectl-kratix testenv".to_owned(),
+        kernel_version: String::new(),
+        boot_id: String::new(),
+        machine_id: String::new(),
+        system_uuid: String::new(),
+        swap: None,
+        running_in_user_namespace: None,
     }
 }
 
