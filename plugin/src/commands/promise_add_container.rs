@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use kratix_shared::authoring::scaffold::{self, PipelineInput};
+use kratix_shared::authoring::scaffold::{self, PipelineInput, ScaffoldFile};
 use kratix_shared::authoring::source;
 use kratix_shared::validate::{Severity, validate_promise};
 use serde_json::Value;
@@ -48,15 +48,7 @@ fn read_yaml(path: &Path) -> Result<Value> {
 }
 
 pub fn run(args: &AddContainerArgs) -> Result<ExitCode> {
-    let input = PipelineInput {
-        workflow: args.pipeline.workflow,
-        pipeline: args.pipeline.name.clone(),
-        container: args
-            .name
-            .clone()
-            .unwrap_or_else(|| scaffold::default_container_name(&args.image)),
-        image: args.image.clone(),
-    };
+    let input = container_input(args);
     let problems = scaffold::check_pipeline(&input);
     if !problems.is_empty() {
         for (flag, message) in &problems {
@@ -71,60 +63,12 @@ pub fn run(args: &AddContainerArgs) -> Result<ExitCode> {
         .transpose()?;
     let label = file.display().to_string();
     let updated = if split {
-        let mut pipelines: Vec<Value> = match &before {
-            Some(_) => match read_yaml(&file)? {
-                Value::Array(list) => list,
-                Value::Null => Vec::new(),
-                _ => bail!("{label}: must be a list of Pipeline objects"),
-            },
-            None => Vec::new(),
-        };
-        scaffold::add_container(&mut pipelines, &input, &label)?;
-        Value::Array(pipelines)
+        workflow_file_with_container(&file, before.is_some(), &input, &label)?
     } else {
-        let mut promise = read_yaml(&file)?;
-        let (kind, action) = (
-            input.workflow.workflow_type.as_str(),
-            input.workflow.action.as_str(),
-        );
-        let list = promise
-            .as_object_mut()
-            .ok_or_else(|| anyhow!("{label}: is not a Promise"))?
-            .entry("spec")
-            .or_insert_with(|| Value::Object(Default::default()))
-            .as_object_mut()
-            .ok_or_else(|| anyhow!("{label}: spec is not a map"))?
-            .entry("workflows")
-            .or_insert_with(|| Value::Object(Default::default()))
-            .as_object_mut()
-            .ok_or_else(|| anyhow!("{label}: spec.workflows is not a map"))?
-            .entry(kind)
-            .or_insert_with(|| Value::Object(Default::default()))
-            .as_object_mut()
-            .ok_or_else(|| anyhow!("{label}: spec.workflows.{kind} is not a map"))?
-            .entry(action)
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if list.is_null() {
-            *list = Value::Array(Vec::new());
-        }
-        let pipelines = list
-            .as_array_mut()
-            .ok_or_else(|| anyhow!("{label}: spec.workflows.{kind}.{action} is not a list"))?;
-        scaffold::add_container(pipelines, &input, &label)?;
-        promise
+        promise_with_container(&file, &input, &label)?
     };
     let container_files = scaffold::container_files(&input);
-    if !args.force
-        && let Some(existing) = container_files
-            .iter()
-            .map(|f| args.dir.join(&f.path))
-            .find(|p| p.exists())
-    {
-        bail!(
-            "{} already exists; nothing was changed (pass --force to overwrite the container scaffold)",
-            existing.display()
-        );
-    }
+    refuse_existing_scaffold(&args.dir, &container_files, args.force)?;
     let text = serde_saphyr::to_string(&updated).map_err(|e| anyhow!("encoding {label}: {e}"))?;
     if let Some(parent) = file.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -146,19 +90,105 @@ pub fn run(args: &AddContainerArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
     write_files(&args.dir, &container_files, true)?;
+    report_added(&args.dir, &input, &label, &container_files);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The container the flags describe, named after its image unless `--name` says.
+fn container_input(args: &AddContainerArgs) -> PipelineInput {
+    PipelineInput {
+        workflow: args.pipeline.workflow,
+        pipeline: args.pipeline.name.clone(),
+        container: args
+            .name
+            .clone()
+            .unwrap_or_else(|| scaffold::default_container_name(&args.image)),
+        image: args.image.clone(),
+    }
+}
+
+/// The split layout's workflow file with the container added (a new list
+/// when the file does not exist yet).
+fn workflow_file_with_container(
+    file: &Path,
+    exists: bool,
+    input: &PipelineInput,
+    label: &str,
+) -> Result<Value> {
+    let mut pipelines: Vec<Value> = if exists {
+        match read_yaml(file)? {
+            Value::Array(list) => list,
+            Value::Null => Vec::new(),
+            _ => bail!("{label}: must be a list of Pipeline objects"),
+        }
+    } else {
+        Vec::new()
+    };
+    scaffold::add_container(&mut pipelines, input, label)?;
+    Ok(Value::Array(pipelines))
+}
+
+/// `promise.yaml` with the container added, making the maps down to the
+/// workflow's pipeline list where they are missing.
+fn promise_with_container(file: &Path, input: &PipelineInput, label: &str) -> Result<Value> {
+    let mut promise = read_yaml(file)?;
+    let (kind, action) = (
+        input.workflow.workflow_type.as_str(),
+        input.workflow.action.as_str(),
+    );
+    let list = promise
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{label}: is not a Promise"))?
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Default::default()))
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{label}: spec is not a map"))?
+        .entry("workflows")
+        .or_insert_with(|| Value::Object(Default::default()))
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{label}: spec.workflows is not a map"))?
+        .entry(kind)
+        .or_insert_with(|| Value::Object(Default::default()))
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("{label}: spec.workflows.{kind} is not a map"))?
+        .entry(action)
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if list.is_null() {
+        *list = Value::Array(Vec::new());
+    }
+    let pipelines = list
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("{label}: spec.workflows.{kind}.{action} is not a list"))?;
+    scaffold::add_container(pipelines, input, label)?;
+    Ok(promise)
+}
+
+/// Stops before anything is written when the container's scaffold would
+/// overwrite a file and `--force` is off.
+fn refuse_existing_scaffold(dir: &Path, files: &[ScaffoldFile], force: bool) -> Result<()> {
+    if !force && let Some(existing) = files.iter().map(|f| dir.join(&f.path)).find(|p| p.exists()) {
+        bail!(
+            "{} already exists; nothing was changed (pass --force to overwrite the container scaffold)",
+            existing.display()
+        );
+    }
+    Ok(())
+}
+
+/// Says what was added and written, and what to do next.
+fn report_added(dir: &Path, input: &PipelineInput, label: &str, files: &[ScaffoldFile]) {
     println!(
         "added container {} ({}) to pipeline {} of {} in {label}",
         input.container, input.image, input.pipeline, input.workflow
     );
-    for written in &container_files {
-        println!("created {}", args.dir.join(&written.path).display());
+    for written in files {
+        println!("created {}", dir.join(&written.path).display());
     }
     eprintln!(
         "Customise {} and build it as {}",
-        args.dir.join(scaffold::container_dir(&input)).display(),
+        dir.join(scaffold::container_dir(input)).display(),
         input.image
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The errors `promise validate` would print for the Promise in `dir`.

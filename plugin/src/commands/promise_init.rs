@@ -69,27 +69,10 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     let (name, group, kind, plural) = if interactive {
         prompt(args)?
     } else {
-        let missing: Vec<&str> = [
-            ("NAME", args.name.is_none()),
-            ("--group", args.group.is_none()),
-            ("--kind", args.kind.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(flag, missing)| missing.then_some(flag))
-        .collect();
-        if !missing.is_empty() {
-            eprintln!(
-                "error: missing {}: there is no terminal to ask on, so pass them, as in\n  kubectl kratix promise init redis --group example.org --kind Redis",
-                missing.join(", ")
-            );
-            return Ok(ExitCode::from(EXIT_USAGE));
+        match given(args) {
+            Some(values) => values,
+            None => return Ok(ExitCode::from(EXIT_USAGE)),
         }
-        (
-            args.name.clone().unwrap_or_default(),
-            args.group.clone().unwrap_or_default(),
-            args.kind.clone().unwrap_or_default(),
-            args.plural.clone(),
-        )
     };
     let api = ApiInput {
         plural: plural.unwrap_or_else(|| scaffold::default_plural(&kind)),
@@ -113,19 +96,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     }
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&api.name));
     if args.split {
-        let named = std::path::absolute(&dir)
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
-        if named.as_deref() != Some(api.name.as_str()) {
-            problems.push((
-                "--dir",
-                format!(
-                    "{} is not named {}: in the split layout the Promise is named after its directory",
-                    dir.display(),
-                    api.name
-                ),
-            ));
-        }
+        problems.extend(split_dir_problem(&dir, &api.name));
     }
     if !problems.is_empty() {
         for (flag, message) in &problems {
@@ -146,6 +117,50 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The values from the flags when there is no terminal to ask on; none
+/// (the missing ones reported) when a required one is not given.
+fn given(args: &InitArgs) -> Option<(String, String, String, Option<String>)> {
+    let missing: Vec<&str> = [
+        ("NAME", args.name.is_none()),
+        ("--group", args.group.is_none()),
+        ("--kind", args.kind.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, missing)| missing.then_some(flag))
+    .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "error: missing {}: there is no terminal to ask on, so pass them, as in\n  kubectl kratix promise init redis --group example.org --kind Redis",
+            missing.join(", ")
+        );
+        return None;
+    }
+    Some((
+        args.name.clone().unwrap_or_default(),
+        args.group.clone().unwrap_or_default(),
+        args.kind.clone().unwrap_or_default(),
+        args.plural.clone(),
+    ))
+}
+
+/// In the split layout the Promise is named after its directory: a
+/// problem with `--dir` when the two differ.
+fn split_dir_problem(dir: &Path, name: &str) -> Option<(&'static str, String)> {
+    let named = std::path::absolute(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+    (named.as_deref() != Some(name)).then(|| {
+        (
+            "--dir",
+            format!(
+                "{} is not named {}: in the split layout the Promise is named after its directory",
+                dir.display(),
+                name
+            ),
+        )
+    })
 }
 
 /// Writes every file, or none when one exists and `force` is off.

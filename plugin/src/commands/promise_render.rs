@@ -10,7 +10,7 @@ use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::authoring::source::{self, PromiseSource};
 use kratix_shared::codec::yaml::parse_documents;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workflow_objects};
-use kratix_shared::validate::{Severity, validate_promise};
+use kratix_shared::validate::{Severity, Validated, validate_promise};
 use serde_json::Value;
 
 use super::promise_validate::problem_line;
@@ -20,22 +20,7 @@ use crate::output::format_objects;
 pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     let promise = select_promise(&args.path, args.promise.as_deref())?;
     let validated = validate_promise(&promise.value);
-    let errors: Vec<_> = validated
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .collect();
-    if !errors.is_empty() {
-        for problem in &errors {
-            eprintln!("{}", problem_line(&promise, problem));
-        }
-        bail!(
-            "{} has {} validation error{}; fix them (kubectl kratix promise validate) and render again",
-            args.path.display(),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        );
-    }
+    refuse_invalid(&args.path, &promise, &validated)?;
     let pipelines = validated
         .pipelines
         .iter()
@@ -51,26 +36,68 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let config = match &args.config {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            let loaded = KratixConfig::from_configmap_yaml(&path.display().to_string(), &text)?;
-            for warning in &loaded.warnings {
-                eprintln!(
-                    "{}: {}: warning: {}",
-                    path.display(),
-                    warning.path,
-                    warning.message
-                );
-            }
-            Some(loaded.config)
-        }
-        None => None,
-    };
+    let config = args.config.as_deref().map(load_config).transpose()?;
     let resource_api = validated.resource_api.as_ref();
-    let request = match (args.workflow.workflow_type, resource_api) {
-        (WorkflowType::Resource, Some(api)) => Some(resource_request(args.resource.as_deref(), api)?),
+    let request = request_for(args, &promise, resource_api)?;
+    let rendered = render_workflow(&RenderRequest {
+        promise: &promise.value,
+        workflow: args.workflow,
+        pipelines,
+        resource: request.as_ref().zip(resource_api),
+        config: config.as_ref(),
+        adapter: &adapter(args),
+        job_name_suffix: args.name_suffix.as_deref(),
+    })?;
+    let objects = workflow_objects(&rendered)?;
+    print!("{}", format_objects(&objects, args.output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renders nothing from an invalid Promise: prints its errors and fails.
+fn refuse_invalid(path: &Path, promise: &PromiseSource, validated: &Validated) -> Result<()> {
+    let errors: Vec<_> = validated
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        for problem in &errors {
+            eprintln!("{}", problem_line(promise, problem));
+        }
+        bail!(
+            "{} has {} validation error{}; fix them (kubectl kratix promise validate) and render again",
+            path.display(),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
+/// The `--config` ConfigMap's settings, its warnings printed.
+fn load_config(path: &Path) -> Result<KratixConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let loaded = KratixConfig::from_configmap_yaml(&path.display().to_string(), &text)?;
+    for warning in &loaded.warnings {
+        eprintln!(
+            "{}: {}: warning: {}",
+            path.display(),
+            warning.path,
+            warning.message
+        );
+    }
+    Ok(loaded.config)
+}
+
+/// The request a resource workflow renders for; none for a promise
+/// workflow, which `--resource` does not apply to.
+fn request_for(
+    args: &RenderArgs,
+    promise: &PromiseSource,
+    resource_api: Option<&ResourceApi>,
+) -> Result<Option<Value>> {
+    match (args.workflow.workflow_type, resource_api) {
+        (WorkflowType::Resource, Some(api)) => Ok(Some(resource_request(args.resource.as_deref(), api)?)),
         (WorkflowType::Resource, None) => {
             bail!(
                 "{}: Promise {} has no API (spec.api), so it has no resource workflows",
@@ -85,10 +112,14 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
                     args.workflow
                 );
             }
-            None
+            Ok(None)
         }
-    };
-    let adapter = AdapterImage {
+    }
+}
+
+/// The pipeline adapter image from the flags, else the default one.
+fn adapter(args: &RenderArgs) -> AdapterImage {
+    AdapterImage {
         image: args
             .pipeline_adapter_image
             .clone()
@@ -98,19 +129,7 @@ pub fn run(args: &RenderArgs) -> Result<ExitCode> {
             .pipeline_adapter_pull_secret
             .clone()
             .filter(|s| !s.is_empty()),
-    };
-    let rendered = render_workflow(&RenderRequest {
-        promise: &promise.value,
-        workflow: args.workflow,
-        pipelines,
-        resource: request.as_ref().zip(resource_api),
-        config: config.as_ref(),
-        adapter: &adapter,
-        job_name_suffix: args.name_suffix.as_deref(),
-    })?;
-    let objects = workflow_objects(&rendered)?;
-    print!("{}", format_objects(&objects, args.output)?);
-    Ok(ExitCode::SUCCESS)
+    }
 }
 
 fn select_promise(path: &Path, wanted: Option<&str>) -> Result<PromiseSource> {

@@ -15,12 +15,14 @@ use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_shared::api::labels;
+use kratix_shared::api::promise::{PipelineStatus, WorkflowRecord};
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::report::pipeline_runs::{self, ContainerStage, RunJob};
 use kratix_shared::report::run_progress;
 use kratix_shared::report::workflow as workflow_report;
 use kratix_shared::workflow::engine::{FAILED, SUCCEEDED, SUSPENDED};
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
+use serde_json::Value;
 
 use crate::cli::LogsArgs;
 use crate::cluster::{Cluster, explain};
@@ -232,72 +234,28 @@ async fn follow(
     args: &LogsArgs,
     printer: &Printer,
 ) -> Result<ExitCode> {
-    let pods_api: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
     let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
-    let mut done: HashSet<(String, String)> = HashSet::new();
-    let mut waiting_said = false;
-    let workflow = Workflow {
-        workflow_type: subject.workflow_type,
-        action: WorkflowAction::Configure,
+    let mut follower = Follower {
+        cluster,
+        subject,
+        args,
+        printer,
+        pods: Api::namespaced(cluster.client.clone(), &subject.namespace),
+        done: HashSet::new(),
     };
+    let mut waiting_said = false;
     loop {
-        let object = match subject.api.get(&subject.name).await {
-            Ok(object) => serde_json::to_value(&object)?,
-            Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
+        let object = match read_followed(cluster, subject).await? {
+            Reading::Found(object) => object,
+            Reading::Deleted => {
                 eprintln!("{} was deleted; its workflow has ended", describe(subject));
                 return Ok(ExitCode::SUCCESS);
             }
-            Err(kube::Error::Api(status)) => {
-                return Err(explain(
-                    &kube::Error::Api(status),
-                    cluster,
-                    &format!("reading {}", describe(subject)),
-                ));
-            }
-            // A dropped connection or a busy API server: try again.
-            Err(e) => {
-                eprintln!("warning: reading {}: {e}; retrying", describe(subject));
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+            Reading::Retry => continue,
         };
-        // The Promise as it is now: its spec is part of a request's hash.
-        let promise = match subject.workflow_type {
-            WorkflowType::Promise => object.clone(),
-            WorkflowType::Resource => match promises.get(&subject.promise.name).await {
-                Ok(promise) => serde_json::to_value(&promise)?,
-                Err(_) => subject.promise.object.clone(),
-            },
-        };
+        let promise = promise_now(subject, &promises, &object).await?;
         let progress = workflow_report::progress_of(&object);
-        if progress.pipelines.is_empty() {
-            let live = objects::LivePromise {
-                name: subject.promise.name.clone(),
-                object: promise.clone(),
-                api: None,
-            };
-            if objects::pipeline_names(&live, workflow).is_empty() {
-                bail!(
-                    "Promise {} has no {workflow} pipelines: there is no run to follow",
-                    subject.promise.name
-                );
-            }
-        }
-        for (what, paused) in [
-            (describe(subject), &object),
-            (format!("promise/{}", subject.promise.name), &promise),
-        ] {
-            if paused
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get(labels::PAUSED))
-                .is_some()
-            {
-                bail!(
-                    "{what} is paused (label {}): nothing runs until it is removed",
-                    labels::PAUSED
-                );
-            }
-        }
+        refuse_unrunnable(subject, &progress, &object, &promise)?;
         // Kratix's own record names no Jobs: its Jobs' labels say which is whose.
         let listed = if run_progress::progress_names_jobs(&object) {
             Vec::new()
@@ -306,13 +264,7 @@ async fn follow(
         };
         let listed: Vec<&Job> = listed.iter().collect();
         let entries = run_progress::entries_with_jobs(&object, &listed);
-        // A spec change the agent has not started a run for yet: that run is next.
-        let current_hash = match subject.workflow_type {
-            WorkflowType::Promise => kratix_shared::api::hash::spec_hash(&object),
-            WorkflowType::Resource => kratix_shared::api::hash::resource_hash(&promise, &object),
-        };
-        let stale = progress.run_hash().is_some_and(|h| h != current_hash);
-        if progress.pipelines.is_empty() || run_progress::trigger_pending(&object) || stale {
+        if run_not_started(subject, &progress, &object, &promise) {
             if !waiting_said {
                 eprintln!("waiting for the workflow of {} to start", describe(subject));
                 waiting_said = true;
@@ -320,68 +272,146 @@ async fn follow(
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        let mut blocked = false;
-        for (pipeline, job) in &entries {
-            let Some(job) = job else {
-                blocked = true;
-                break;
-            };
-            for pod in pods_of(cluster, subject, job).await? {
-                let pod_name = pod.metadata.name.clone().unwrap_or_default();
-                for container in pipeline_runs::containers_in_run_order(&pod) {
-                    let key = (pod_name.clone(), container.clone());
-                    if done.contains(&key) {
-                        continue;
-                    }
-                    // Containers start one after another: re-read the pod for each.
-                    let current = pods_api.get(&pod_name).await.unwrap_or_else(|_| pod.clone());
-                    let stage = pipeline_runs::container_stage(&current, &container);
-                    if stage == ContainerStage::Skipped {
-                        done.insert(key);
-                        continue;
-                    }
-                    if !wanted(args, &pipeline.name, &container) {
-                        if stage == ContainerStage::Waiting {
-                            blocked = true;
-                            break;
-                        }
-                        done.insert(key);
-                        continue;
-                    }
-                    // The pod's status can lag the container: the logs API says
-                    // first whether it has started.
-                    let params = log_params(args, true, &container);
-                    let reader = match pods_api.log_stream(&pod_name, &params).await {
-                        Ok(reader) => reader,
-                        Err(e) if stage == ContainerStage::Waiting => {
-                            tracing::debug!(%e, pod = %pod_name, %container, "not started yet");
-                            blocked = true;
-                            break;
-                        }
-                        Err(e) => {
-                            printer.marker('!', &pipeline.name, &container, &current, &e.to_string());
-                            done.insert(key);
-                            continue;
-                        }
-                    };
-                    done.insert(key);
-                    printer.marker('+', &pipeline.name, &container, &current, "");
-                    consume(reader, &pipeline.name, &container, printer).await?;
-                }
-                if blocked {
-                    break;
-                }
+        match follower.pass(&entries).await? {
+            Pass::Blocked => tokio::time::sleep(Duration::from_millis(500)).await,
+            Pass::Ended => {
+                eprintln!("the workflow of {} has ended", describe(subject));
+                return Ok(ExitCode::SUCCESS);
             }
-            if blocked {
-                break;
+            Pass::Stopped => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+/// One read of the followed object.
+enum Reading {
+    Found(Value),
+    Deleted,
+    /// A passing failure, already warned about: read again.
+    Retry,
+}
+
+/// The followed object as it is now; a dropped connection or a busy API
+/// server is only a reason to try again.
+async fn read_followed(cluster: &Cluster, subject: &Subject) -> Result<Reading> {
+    match subject.api.get(&subject.name).await {
+        Ok(object) => Ok(Reading::Found(serde_json::to_value(&object)?)),
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => Ok(Reading::Deleted),
+        Err(kube::Error::Api(status)) => Err(explain(
+            &kube::Error::Api(status),
+            cluster,
+            &format!("reading {}", describe(subject)),
+        )),
+        // A dropped connection or a busy API server: try again.
+        Err(e) => {
+            eprintln!("warning: reading {}: {e}; retrying", describe(subject));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(Reading::Retry)
+        }
+    }
+}
+
+/// The Promise as it is now: its spec is part of a request's hash.
+async fn promise_now(subject: &Subject, promises: &Api<DynamicObject>, object: &Value) -> Result<Value> {
+    Ok(match subject.workflow_type {
+        WorkflowType::Promise => object.clone(),
+        WorkflowType::Resource => match promises.get(&subject.promise.name).await {
+            Ok(promise) => serde_json::to_value(&promise)?,
+            Err(_) => subject.promise.object.clone(),
+        },
+    })
+}
+
+/// Ends following with an error when no run can come: the Promise has no
+/// pipelines for it, or the object or its Promise is paused.
+fn refuse_unrunnable(
+    subject: &Subject,
+    progress: &WorkflowRecord,
+    object: &Value,
+    promise: &Value,
+) -> Result<()> {
+    if progress.pipelines.is_empty() {
+        let live = objects::LivePromise {
+            name: subject.promise.name.clone(),
+            object: promise.clone(),
+            api: None,
+        };
+        let workflow = Workflow {
+            workflow_type: subject.workflow_type,
+            action: WorkflowAction::Configure,
+        };
+        if objects::pipeline_names(&live, workflow).is_empty() {
+            bail!(
+                "Promise {} has no {workflow} pipelines: there is no run to follow",
+                subject.promise.name
+            );
+        }
+    }
+    for (what, paused) in [
+        (describe(subject), object),
+        (format!("promise/{}", subject.promise.name), promise),
+    ] {
+        if paused
+            .pointer("/metadata/labels")
+            .and_then(|l| l.get(labels::PAUSED))
+            .is_some()
+        {
+            bail!(
+                "{what} is paused (label {}): nothing runs until it is removed",
+                labels::PAUSED
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether the run to follow is still to start: none recorded, a trigger
+/// pending, or a spec change the agent has not started a run for yet.
+fn run_not_started(subject: &Subject, progress: &WorkflowRecord, object: &Value, promise: &Value) -> bool {
+    let current_hash = match subject.workflow_type {
+        WorkflowType::Promise => kratix_shared::api::hash::spec_hash(object),
+        WorkflowType::Resource => kratix_shared::api::hash::resource_hash(promise, object),
+    };
+    let stale = progress.run_hash().is_some_and(|h| h != current_hash);
+    progress.pipelines.is_empty() || run_progress::trigger_pending(object) || stale
+}
+
+/// Where one pass over the run's pipelines got to.
+enum Pass {
+    /// A pipeline, pod or container is still to come: look again shortly.
+    Blocked,
+    /// Every pipeline succeeded.
+    Ended,
+    /// A pipeline failed or suspended the workflow: nothing more runs.
+    Stopped,
+}
+
+/// Streams a run's containers as they start, each once.
+struct Follower<'a> {
+    cluster: &'a Cluster,
+    subject: &'a Subject,
+    args: &'a LogsArgs,
+    printer: &'a Printer,
+    pods: Api<Pod>,
+    /// (pod, container) pairs already streamed or passed over.
+    done: HashSet<(String, String)>,
+}
+
+impl Follower<'_> {
+    /// Goes through the pipelines in order, streaming what has started, as
+    /// far as the run has got.
+    async fn pass(&mut self, entries: &[(PipelineStatus, Option<String>)]) -> Result<Pass> {
+        for (pipeline, job) in entries {
+            let Some(job) = job else {
+                return Ok(Pass::Blocked);
+            };
+            if self.stream_job(&pipeline.name, job).await? {
+                return Ok(Pass::Blocked);
             }
             match pipeline.phase.as_str() {
                 SUCCEEDED => continue,
                 // Suspended until a retry time: the agent resumes it then.
-                SUSPENDED if pipeline.next_retry_at.is_some() => {
-                    blocked = true;
-                    break;
-                }
+                SUSPENDED if pipeline.next_retry_at.is_some() => return Ok(Pass::Blocked),
                 FAILED | SUSPENDED => {
                     // Another pod may still come (a Job retrying); the phase is final.
                     eprintln!(
@@ -389,19 +419,69 @@ async fn follow(
                         pipeline.name,
                         pipeline.phase.to_lowercase()
                     );
-                    return Ok(ExitCode::SUCCESS);
+                    return Ok(Pass::Stopped);
                 }
-                _ => {
-                    blocked = true;
-                    break;
-                }
+                _ => return Ok(Pass::Blocked),
             }
         }
-        if !blocked {
-            eprintln!("the workflow of {} has ended", describe(subject));
-            return Ok(ExitCode::SUCCESS);
+        Ok(Pass::Ended)
+    }
+
+    /// Streams the pods of one pipeline's Job; true when a container it
+    /// must wait for has not started yet.
+    async fn stream_job(&mut self, pipeline: &str, job: &str) -> Result<bool> {
+        for pod in pods_of(self.cluster, self.subject, job).await? {
+            if self.stream_pod(pipeline, &pod).await? {
+                return Ok(true);
+            }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(false)
+    }
+
+    /// Streams each of the pod's containers in run order; true when one it
+    /// must wait for has not started yet.
+    async fn stream_pod(&mut self, pipeline: &str, pod: &Pod) -> Result<bool> {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        for container in pipeline_runs::containers_in_run_order(pod) {
+            let key = (pod_name.clone(), container.clone());
+            if self.done.contains(&key) {
+                continue;
+            }
+            // Containers start one after another: re-read the pod for each.
+            let current = self.pods.get(&pod_name).await.unwrap_or_else(|_| pod.clone());
+            let stage = pipeline_runs::container_stage(&current, &container);
+            if stage == ContainerStage::Skipped {
+                self.done.insert(key);
+                continue;
+            }
+            if !wanted(self.args, pipeline, &container) {
+                if stage == ContainerStage::Waiting {
+                    return Ok(true);
+                }
+                self.done.insert(key);
+                continue;
+            }
+            // The pod's status can lag the container: the logs API says
+            // first whether it has started.
+            let params = log_params(self.args, true, &container);
+            let reader = match self.pods.log_stream(&pod_name, &params).await {
+                Ok(reader) => reader,
+                Err(e) if stage == ContainerStage::Waiting => {
+                    tracing::debug!(%e, pod = %pod_name, %container, "not started yet");
+                    return Ok(true);
+                }
+                Err(e) => {
+                    self.printer
+                        .marker('!', pipeline, &container, &current, &e.to_string());
+                    self.done.insert(key);
+                    continue;
+                }
+            };
+            self.done.insert(key);
+            self.printer.marker('+', pipeline, &container, &current, "");
+            consume(reader, pipeline, &container, self.printer).await?;
+        }
+        Ok(false)
     }
 }
 

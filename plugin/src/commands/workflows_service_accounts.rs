@@ -202,25 +202,7 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
     let promise = objects::promise(&cluster, &args.promise).await?;
     let pipelines = accounts(&cluster, &promise, args.resource.as_deref()).await?;
     if pipelines.is_empty() {
-        let has_resource_pipelines = [WorkflowAction::Configure, WorkflowAction::Delete]
-            .into_iter()
-            .any(|action| {
-                !objects::pipeline_names(
-                    &promise,
-                    Workflow {
-                        workflow_type: WorkflowType::Resource,
-                        action,
-                    },
-                )
-                .is_empty()
-            });
-        let why = match (args.resource.is_some(), has_resource_pipelines) {
-            (_, false) => "has no pipelines",
-            (false, true) => {
-                "has resource pipelines but no requests yet (their accounts live in the requests' namespaces) and no promise pipelines"
-            }
-            (true, true) => "has no resource pipelines for this request",
-        };
+        let why = why_no_accounts(&promise, args.resource.is_some());
         eprintln!("Promise {} {why}: no service accounts to show", promise.name);
         return Ok(ExitCode::SUCCESS);
     }
@@ -232,9 +214,46 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
             check[0]
         );
     }
-    let rbac = rbac_objects(&cluster).await?;
+    let report = gather(&cluster, args, &promise, pipelines).await?;
+    print_report(&report, format, args.check.is_some(), colour)?;
+    Ok(check_verdict(&report))
+}
+
+/// Why a Promise has no accounts to show: no pipelines at all, or resource
+/// pipelines without a request to run them for.
+fn why_no_accounts(promise: &LivePromise, one_request: bool) -> &'static str {
+    let has_resource_pipelines = [WorkflowAction::Configure, WorkflowAction::Delete]
+        .into_iter()
+        .any(|action| {
+            !objects::pipeline_names(
+                promise,
+                Workflow {
+                    workflow_type: WorkflowType::Resource,
+                    action,
+                },
+            )
+            .is_empty()
+        });
+    match (one_request, has_resource_pipelines) {
+        (_, false) => "has no pipelines",
+        (false, true) => {
+            "has resource pipelines but no requests yet (their accounts live in the requests' namespaces) and no promise pipelines"
+        }
+        (true, true) => "has no resource pipelines for this request",
+    }
+}
+
+/// Each pipeline's account with its owner, its grants and, with --check,
+/// the answer for it.
+async fn gather(
+    cluster: &Cluster,
+    args: &ServiceAccountsArgs,
+    promise: &LivePromise,
+    pipelines: Vec<(String, ServiceAccountRef)>,
+) -> Result<Vec<PipelineAccount>> {
+    let rbac = rbac_objects(cluster).await?;
     let target = match &args.check {
-        Some(check) => Some(access_review::resolve(&cluster, &check[1]).await?),
+        Some(check) => Some(access_review::resolve(cluster, &check[1]).await?),
         None => None,
     };
     let mut report = Vec::new();
@@ -242,51 +261,69 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
         let grants = rbac_grants::grants_of(&rbac, &account);
         let check = match (&args.check, &target) {
             (Some(check), Some(target)) => {
-                let namespace = if target.namespaced {
-                    args.cluster
-                        .namespace
-                        .clone()
-                        .unwrap_or_else(|| account.namespace.clone())
-                } else {
-                    String::new()
-                };
-                let access = Access {
-                    verb: check[0].clone(),
-                    group: target.group.clone(),
-                    resource: target.resource.clone(),
-                    subresource: target.subresource.clone(),
-                    name: String::new(),
-                    namespace: namespace.clone(),
-                };
-                let allowed_by: Vec<String> = rbac_grants::allowing(&grants, &access)
-                    .iter()
-                    .map(|(grant, _)| format!("{} via {}", grant.role, grant.source))
-                    .collect();
-                let (subject_access_review, review_error) =
-                    match access_review::review(&cluster, &account, &access).await {
-                        Ok(allowed) => (Some(allowed), None),
-                        Err(e) => (None, Some(format!("{e:#}"))),
-                    };
-                Some(CheckAnswer {
-                    verb: check[0].clone(),
-                    resource: check[1].clone(),
-                    namespace,
-                    allowed: !allowed_by.is_empty(),
-                    allowed_by,
-                    subject_access_review,
-                    review_error,
-                })
+                Some(check_answer(cluster, args, check, target, &account, &grants).await)
             }
             _ => None,
         };
         report.push(PipelineAccount {
-            owner: owner(&cluster, &promise.name, &account).await?,
+            owner: owner(cluster, &promise.name, &account).await?,
             pipeline,
             service_account: account,
             grants,
             check,
         });
     }
+    Ok(report)
+}
+
+/// The --check answer for one account: from its grants, and from the API
+/// server's SubjectAccessReview where it can be asked.
+async fn check_answer(
+    cluster: &Cluster,
+    args: &ServiceAccountsArgs,
+    check: &[String],
+    target: &access_review::Target,
+    account: &ServiceAccountRef,
+    grants: &[Grant],
+) -> CheckAnswer {
+    let namespace = if target.namespaced {
+        args.cluster
+            .namespace
+            .clone()
+            .unwrap_or_else(|| account.namespace.clone())
+    } else {
+        String::new()
+    };
+    let access = Access {
+        verb: check[0].clone(),
+        group: target.group.clone(),
+        resource: target.resource.clone(),
+        subresource: target.subresource.clone(),
+        name: String::new(),
+        namespace: namespace.clone(),
+    };
+    let allowed_by: Vec<String> = rbac_grants::allowing(grants, &access)
+        .iter()
+        .map(|(grant, _)| format!("{} via {}", grant.role, grant.source))
+        .collect();
+    let (subject_access_review, review_error) = match access_review::review(cluster, account, &access).await {
+        Ok(allowed) => (Some(allowed), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    CheckAnswer {
+        verb: check[0].clone(),
+        resource: check[1].clone(),
+        namespace,
+        allowed: !allowed_by.is_empty(),
+        allowed_by,
+        subject_access_review,
+        review_error,
+    }
+}
+
+/// Prints the report in the chosen format: with --check, the answers
+/// table instead of the grants.
+fn print_report(report: &[PipelineAccount], format: ReportFormat, checked: bool, colour: bool) -> Result<()> {
     match format {
         ReportFormat::Json => {
             let list = json!({"kind": "PipelineServiceAccountList", "items": report});
@@ -299,15 +336,19 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
                 kratix_shared::codec::yaml::to_yaml_stream(&[list]).context("encoding YAML")?
             );
         }
-        ReportFormat::Table | ReportFormat::Wide if args.check.is_some() => {
-            print!("{}", check_table(&report, colour))
-        }
+        ReportFormat::Table | ReportFormat::Wide if checked => print!("{}", check_table(report, colour)),
         ReportFormat::Table | ReportFormat::Wide => {
-            print!("{}", grants_table(&report, format == ReportFormat::Wide, colour));
+            print!("{}", grants_table(report, format == ReportFormat::Wide, colour));
         }
     }
+    Ok(())
+}
+
+/// The exit code of --check (1 when an account may not), warning where the
+/// answer is unsure.
+fn check_verdict(report: &[PipelineAccount]) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
-    for account in &report {
+    for account in report {
         let Some(check) = &account.check else { continue };
         // The API server's review decides where there is one (another authorizer may allow).
         if !check.subject_access_review.unwrap_or(check.allowed) {
@@ -331,7 +372,7 @@ pub async fn run(args: &ServiceAccountsArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(code)
+    code
 }
 
 fn yes_no(allowed: bool) -> &'static str {

@@ -91,6 +91,25 @@ async fn gather(
         Some(name) => vec![objects::promise(cluster, name).await?],
         None => objects::promises(cluster, None).await?,
     };
+    let subjects = subjects(cluster, args, namespaces, &promises).await?;
+    let (jobs, pods) = jobs_and_pods(cluster, &promises, &subjects, args).await?;
+    let runs = RunIndex::new(&jobs, &pods);
+    let now = Timestamp::now();
+    let mut reports = Vec::with_capacity(subjects.len());
+    for (index, request) in &subjects {
+        reports.push(report_of(cluster, &promises[*index], request.as_ref(), &runs, now).await?);
+    }
+    Ok(reports)
+}
+
+/// The objects to report on, each with the index of its Promise: the
+/// Promises themselves (unless one request is asked for), then their requests.
+async fn subjects(
+    cluster: &Cluster,
+    args: &StatusArgs,
+    namespaces: &Namespaces,
+    promises: &[LivePromise],
+) -> Result<Vec<(usize, Option<Value>)>> {
     let mut subjects: Vec<(usize, Option<Value>)> = Vec::new();
     let mut requests_by_promise = Vec::new();
     for (index, promise) in promises.iter().enumerate() {
@@ -114,81 +133,115 @@ async fn gather(
     for (index, requests) in requests_by_promise {
         subjects.extend(requests.into_iter().map(|r| (index, Some(r))));
     }
-    let (jobs, pods) = jobs_and_pods(cluster, &promises, &subjects, args).await?;
-    // Indexed once: a thousand requests must not scan a thousand Jobs each.
-    let mut jobs_by_name: HashMap<(&str, &str), &Job> = HashMap::new();
-    for job in &jobs {
-        if let (Some(ns), Some(name)) = (job.metadata.namespace.as_deref(), job.metadata.name.as_deref()) {
-            jobs_by_name.insert((ns, name), job);
-        }
-    }
-    let mut pods_by_job: HashMap<(&str, &str), Vec<&Pod>> = HashMap::new();
-    for pod in &pods {
-        if let (Some(ns), Some(job)) = (pod.metadata.namespace.as_deref(), workflow_report::pod_job(pod)) {
-            pods_by_job.entry((ns, job)).or_default().push(pod);
-        }
-    }
-    let now = Timestamp::now();
-    let mut reports = Vec::with_capacity(subjects.len());
-    for (index, request) in &subjects {
-        let promise = &promises[*index];
-        let (object, workflow_type, outputs) = match request {
-            Some(request) => (
-                request,
-                WorkflowType::Resource,
-                workflow_report::outputs_from_status(request),
-            ),
-            None => {
-                let works = objects::promise_works(cluster, &promise.name).await?;
-                (
-                    &promise.object,
-                    WorkflowType::Promise,
-                    workflow_report::outputs_from_works(&works),
-                )
+    Ok(subjects)
+}
+
+/// The listed Jobs by name and their pods by Job, indexed once: a thousand
+/// requests must not scan a thousand Jobs each.
+struct RunIndex<'a> {
+    jobs_by_name: HashMap<(&'a str, &'a str), &'a Job>,
+    pods_by_job: HashMap<(&'a str, &'a str), Vec<&'a Pod>>,
+}
+
+impl<'a> RunIndex<'a> {
+    fn new(jobs: &'a [Job], pods: &'a [Pod]) -> Self {
+        let mut jobs_by_name: HashMap<(&str, &str), &Job> = HashMap::new();
+        for job in jobs {
+            if let (Some(ns), Some(name)) = (job.metadata.namespace.as_deref(), job.metadata.name.as_deref())
+            {
+                jobs_by_name.insert((ns, name), job);
             }
-        };
-        let namespace = objects::pipeline_namespace(promise, workflow_type, request.as_ref());
-        let names = objects::pipeline_names(
-            promise,
-            Workflow {
-                workflow_type,
-                action: WorkflowAction::Configure,
-            },
-        );
+        }
+        let mut pods_by_job: HashMap<(&str, &str), Vec<&Pod>> = HashMap::new();
+        for pod in pods {
+            if let (Some(ns), Some(job)) = (pod.metadata.namespace.as_deref(), workflow_report::pod_job(pod))
+            {
+                pods_by_job.entry((ns, job)).or_default().push(pod);
+            }
+        }
+        RunIndex {
+            jobs_by_name,
+            pods_by_job,
+        }
+    }
+
+    /// The Jobs and pods of the object's last run, whose pipelines run in
+    /// `namespace`.
+    fn last_run(
+        &self,
+        promise: &LivePromise,
+        object: &Value,
+        request: Option<&Value>,
+        namespace: &str,
+    ) -> (Vec<&'a Job>, Vec<&'a Pod>) {
         // Kratix's own record names no Jobs: the object's Jobs are found by
         // labels (a scan, so only then).
         let candidates: Vec<&Job> = if kratix_shared::report::run_progress::progress_names_jobs(object) {
             Vec::new()
         } else {
-            let (_, selector) = objects::object_jobs_selector(promise, request.as_ref());
-            jobs_by_name
+            let (_, selector) = objects::object_jobs_selector(promise, request);
+            self.jobs_by_name
                 .iter()
-                .filter(|((ns, _), job)| *ns == namespace.as_str() && selects(&selector, job))
+                .filter(|((ns, _), job)| *ns == namespace && selects(&selector, job))
                 .map(|(_, job)| *job)
                 .collect()
         };
         let recorded = kratix_shared::report::run_progress::recorded_jobs(object, &candidates);
         let jobs: Vec<&Job> = recorded
             .iter()
-            .filter_map(|name| jobs_by_name.get(&(namespace.as_str(), name.as_str())).copied())
+            .filter_map(|name| self.jobs_by_name.get(&(namespace, name.as_str())).copied())
             .collect();
         let pods: Vec<&Pod> = recorded
             .iter()
-            .filter_map(|name| pods_by_job.get(&(namespace.as_str(), name.as_str())))
+            .filter_map(|name| self.pods_by_job.get(&(namespace, name.as_str())))
             .flatten()
             .copied()
             .collect();
-        reports.push(workflow_report::build(&ReportInput {
-            object,
-            promise: &promise.name,
-            configure_pipelines: &names,
-            jobs: &jobs,
-            pods: &pods,
-            outputs,
-            now,
-        }));
+        (jobs, pods)
     }
-    Ok(reports)
+}
+
+/// The report of one object: the Promise itself when `request` is none.
+async fn report_of(
+    cluster: &Cluster,
+    promise: &LivePromise,
+    request: Option<&Value>,
+    runs: &RunIndex<'_>,
+    now: Timestamp,
+) -> Result<WorkflowReport> {
+    let (object, workflow_type, outputs) = match request {
+        Some(request) => (
+            request,
+            WorkflowType::Resource,
+            workflow_report::outputs_from_status(request),
+        ),
+        None => {
+            let works = objects::promise_works(cluster, &promise.name).await?;
+            (
+                &promise.object,
+                WorkflowType::Promise,
+                workflow_report::outputs_from_works(&works),
+            )
+        }
+    };
+    let namespace = objects::pipeline_namespace(promise, workflow_type, request);
+    let names = objects::pipeline_names(
+        promise,
+        Workflow {
+            workflow_type,
+            action: WorkflowAction::Configure,
+        },
+    );
+    let (jobs, pods) = runs.last_run(promise, object, request, &namespace);
+    Ok(workflow_report::build(&ReportInput {
+        object,
+        promise: &promise.name,
+        configure_pipelines: &names,
+        jobs: &jobs,
+        pods: &pods,
+        outputs,
+        now,
+    }))
 }
 
 /// Whether every `key=value` term of `selector` is among the Job's labels.
@@ -348,8 +401,21 @@ fn print(
     }
 }
 
+/// Which columns the pipelines table has, and whether it is coloured.
+#[derive(Clone, Copy)]
+struct Columns {
+    wide: bool,
+    colour: bool,
+    all_namespaces: bool,
+}
+
 fn pipelines_table(reports: &[WorkflowReport], wide: bool, colour: bool, all_namespaces: bool) -> String {
     let now = Timestamp::now();
+    let columns = Columns {
+        wide,
+        colour,
+        all_namespaces,
+    };
     let mut headers = Vec::new();
     if all_namespaces {
         headers.push("NAMESPACE");
@@ -367,96 +433,113 @@ fn pipelines_table(reports: &[WorkflowReport], wide: bool, colour: bool, all_nam
         table::new(&headers, colour)
     };
     for report in reports {
-        // Each pipeline's own outputs (all of them where a Work names no pipeline).
-        let outputs_of = |pipeline: Option<&str>| {
-            let listed: Vec<String> = report
-                .outputs
-                .iter()
-                .filter(|o| pipeline.is_none() || o.pipeline.is_none() || o.pipeline.as_deref() == pipeline)
-                .map(|o| {
-                    let version = o
-                        .version
-                        .as_deref()
-                        .map(|v| format!("@{}", short_version(v)))
-                        .unwrap_or_default();
-                    format!("{}:{}{version}", o.destination, o.path)
-                })
-                .collect();
-            if listed.is_empty() {
-                "-".to_owned()
-            } else {
-                listed.join(", ")
-            }
-        };
-        let rows: Vec<Option<&workflow_report::PipelineReport>> = if report.pipelines.is_empty() {
-            vec![None]
-        } else {
-            report.pipelines.iter().map(Some).collect()
-        };
-        for pipeline in rows {
-            let mut row = Vec::new();
-            if all_namespaces {
-                row.push(comfy_table::Cell::new(report.namespace.as_deref().unwrap_or("-")));
-            }
-            row.push(comfy_table::Cell::new(object_label(report)));
-            let Some(p) = pipeline else {
-                row.push(comfy_table::Cell::new("-"));
-                row.push(comfy_table::Cell::new(if report.paused { "Paused" } else { "-" }));
-                for _ in 0..4 {
-                    row.push(comfy_table::Cell::new("-"));
-                }
-                if wide {
-                    row.push(comfy_table::Cell::new("-"));
-                    row.push(comfy_table::Cell::new(outputs_of(None)));
-                }
-                let kind = if report.kind == "Promise" {
-                    "promise"
-                } else {
-                    "resource"
-                };
-                row.push(comfy_table::Cell::new(format!("no {kind} configure pipelines")));
-                table.add_row(row);
-                continue;
-            };
-            let pipeline_name = if report.action == "configure" {
-                p.name.clone()
-            } else {
-                format!("{} ({})", p.name, report.action)
-            };
-            row.push(comfy_table::Cell::new(pipeline_name));
-            let phase = if report.paused {
-                format!("{} (paused)", p.phase)
-            } else {
-                p.phase.clone()
-            };
-            row.push(table::phase_cell(&phase, colour));
-            row.push(comfy_table::Cell::new(table::or_dash(p.attempts)));
-            row.push(comfy_table::Cell::new(
-                p.last_run
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |t| table::age(t, now)),
-            ));
-            row.push(comfy_table::Cell::new(table::or_dash(
-                p.duration_seconds.map(table::short_duration),
-            )));
-            row.push(comfy_table::Cell::new(table::or_dash(p.job.as_deref())));
-            if wide {
-                row.push(comfy_table::Cell::new(table::or_dash(p.pod.as_deref())));
-                row.push(comfy_table::Cell::new(outputs_of(Some(&p.name))));
-            }
-            let mut message = p.message.clone().unwrap_or_default();
-            if let Some(retry) = &p.next_retry_at {
-                message = format!("{message} (retry at {retry})").trim().to_owned();
-            }
-            row.push(comfy_table::Cell::new(if message.is_empty() {
-                "-".to_owned()
-            } else {
-                message
-            }));
-            table.add_row(row);
+        if report.pipelines.is_empty() {
+            table.add_row(no_pipelines_row(report, columns));
+        }
+        for pipeline in &report.pipelines {
+            table.add_row(pipeline_row(report, pipeline, columns, now));
         }
     }
     table::render(&table)
+}
+
+/// The cells every row starts with: the namespace (with -A) and the object.
+fn object_cells(report: &WorkflowReport, columns: Columns) -> Vec<comfy_table::Cell> {
+    let mut row = Vec::new();
+    if columns.all_namespaces {
+        row.push(comfy_table::Cell::new(report.namespace.as_deref().unwrap_or("-")));
+    }
+    row.push(comfy_table::Cell::new(object_label(report)));
+    row
+}
+
+/// The one row of an object whose workflow has no configure pipelines.
+fn no_pipelines_row(report: &WorkflowReport, columns: Columns) -> Vec<comfy_table::Cell> {
+    let mut row = object_cells(report, columns);
+    row.push(comfy_table::Cell::new("-"));
+    row.push(comfy_table::Cell::new(if report.paused { "Paused" } else { "-" }));
+    for _ in 0..4 {
+        row.push(comfy_table::Cell::new("-"));
+    }
+    if columns.wide {
+        row.push(comfy_table::Cell::new("-"));
+        row.push(comfy_table::Cell::new(outputs_cell(report, None)));
+    }
+    let kind = if report.kind == "Promise" {
+        "promise"
+    } else {
+        "resource"
+    };
+    row.push(comfy_table::Cell::new(format!("no {kind} configure pipelines")));
+    row
+}
+
+/// One pipeline's row.
+fn pipeline_row(
+    report: &WorkflowReport,
+    p: &workflow_report::PipelineReport,
+    columns: Columns,
+    now: Timestamp,
+) -> Vec<comfy_table::Cell> {
+    let mut row = object_cells(report, columns);
+    let pipeline_name = if report.action == "configure" {
+        p.name.clone()
+    } else {
+        format!("{} ({})", p.name, report.action)
+    };
+    row.push(comfy_table::Cell::new(pipeline_name));
+    let phase = if report.paused {
+        format!("{} (paused)", p.phase)
+    } else {
+        p.phase.clone()
+    };
+    row.push(table::phase_cell(&phase, columns.colour));
+    row.push(comfy_table::Cell::new(table::or_dash(p.attempts)));
+    row.push(comfy_table::Cell::new(
+        p.last_run
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |t| table::age(t, now)),
+    ));
+    row.push(comfy_table::Cell::new(table::or_dash(
+        p.duration_seconds.map(table::short_duration),
+    )));
+    row.push(comfy_table::Cell::new(table::or_dash(p.job.as_deref())));
+    if columns.wide {
+        row.push(comfy_table::Cell::new(table::or_dash(p.pod.as_deref())));
+        row.push(comfy_table::Cell::new(outputs_cell(report, Some(&p.name))));
+    }
+    let mut message = p.message.clone().unwrap_or_default();
+    if let Some(retry) = &p.next_retry_at {
+        message = format!("{message} (retry at {retry})").trim().to_owned();
+    }
+    row.push(comfy_table::Cell::new(if message.is_empty() {
+        "-".to_owned()
+    } else {
+        message
+    }));
+    row
+}
+
+/// Each pipeline's own outputs (all of them where a Work names no pipeline).
+fn outputs_cell(report: &WorkflowReport, pipeline: Option<&str>) -> String {
+    let listed: Vec<String> = report
+        .outputs
+        .iter()
+        .filter(|o| pipeline.is_none() || o.pipeline.is_none() || o.pipeline.as_deref() == pipeline)
+        .map(|o| {
+            let version = o
+                .version
+                .as_deref()
+                .map(|v| format!("@{}", short_version(v)))
+                .unwrap_or_default();
+            format!("{}:{}{version}", o.destination, o.path)
+        })
+        .collect();
+    if listed.is_empty() {
+        "-".to_owned()
+    } else {
+        listed.join(", ")
+    }
 }
 
 /// Commits are long: 12 characters identify one, as git's short form.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::labels;
+use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::report::run_progress::{self, RunProgress};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -85,126 +86,16 @@ async fn label(cluster: &Cluster, api: &Api<DynamicObject>, name: &str, key: &st
 pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
     let cluster = args.cluster.connect().await?;
     let promise = objects::promise(&cluster, &args.promise).await?;
-    let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
-    let promise_label = format!("promise/{}", promise.name);
-    let mut targets = Vec::new();
-    if args.all_resources {
-        let api = objects::api_of(&promise)?;
-        refuse_paused(&promise.object, &promise_label)?;
-        refuse_empty(&promise, WorkflowType::Resource)?;
-        let listed = objects::requests(&cluster, &promise, &Namespaces::All, None).await?;
-        let (paused, requests): (Vec<Value>, Vec<Value>) =
-            listed.into_iter().partition(|r| has_label(r, labels::PAUSED));
-        for request in &paused {
-            eprintln!(
-                "{} is paused (label {}): skipped",
-                request_label(
-                    &api.kind,
-                    text(request, "/metadata/namespace"),
-                    text(request, "/metadata/name")
-                ),
-                labels::PAUSED
-            );
+    let mut targets = if args.all_resources {
+        match trigger_all_requests(&cluster, &promise).await? {
+            Some(targets) => targets,
+            None => return Ok(ExitCode::SUCCESS),
         }
-        if requests.is_empty() {
-            println!("Promise {} has no requests to re-run", promise.name);
-            return Ok(ExitCode::SUCCESS);
-        }
-        for request in &requests {
-            let namespace = text(request, "/metadata/namespace");
-            let resource = objects::request_resource(api);
-            let requests_api = if api.namespaced {
-                Api::namespaced_with(cluster.client.clone(), namespace, &resource)
-            } else {
-                Api::all_with(cluster.client.clone(), &resource)
-            };
-            let name = text(request, "/metadata/name").to_owned();
-            let jobs_at = objects::object_jobs_selector(&promise, Some(request));
-            targets.push(Target {
-                label: request_label(api.kind.as_str(), namespace, &name),
-                api: requests_api,
-                name,
-                before: before_trigger(&cluster, request, &jobs_at).await?,
-                jobs_at,
-                last: None,
-                outcome: None,
-                deleted: false,
-            });
-        }
-        label(
-            &cluster,
-            &promises,
-            &promise.name,
-            labels::RECONCILE_RESOURCES,
-            &promise_label,
-        )
-        .await?;
-        println!(
-            "{promise_label} labelled {}: the workflows of its {} requests re-run",
-            labels::RECONCILE_RESOURCES,
-            requests.len()
-        );
     } else if let Some(name) = &args.resource {
-        let api = objects::api_of(&promise)?;
-        let namespace = objects::namespace_or_default(&cluster, args.cluster.namespace.as_deref());
-        let request = objects::request(&cluster, &promise, &namespace, name).await?;
-        let what = request_label(&api.kind, text(&request, "/metadata/namespace"), name);
-        refuse_paused(&request, &what)?;
-        refuse_paused(&promise.object, &promise_label)?;
-        refuse_empty(&promise, WorkflowType::Resource)?;
-        let resource = objects::request_resource(api);
-        let requests_api = if api.namespaced {
-            Api::namespaced_with(cluster.client.clone(), &namespace, &resource)
-        } else {
-            Api::all_with(cluster.client.clone(), &resource)
-        };
-        // Read before the label: the agent may start the new run at once.
-        let jobs_at = objects::object_jobs_selector(&promise, Some(&request));
-        let before = before_trigger(&cluster, &request, &jobs_at).await?;
-        label(
-            &cluster,
-            &requests_api,
-            name,
-            labels::MANUAL_RECONCILIATION,
-            &what,
-        )
-        .await?;
-        println!("{what} labelled {}", labels::MANUAL_RECONCILIATION);
-        targets.push(Target {
-            label: what,
-            api: requests_api,
-            name: name.clone(),
-            before,
-            jobs_at,
-            last: None,
-            outcome: None,
-            deleted: false,
-        });
+        vec![trigger_request(&cluster, args, &promise, name).await?]
     } else {
-        refuse_paused(&promise.object, &promise_label)?;
-        refuse_empty(&promise, WorkflowType::Promise)?;
-        let jobs_at = objects::object_jobs_selector(&promise, None);
-        let before = before_trigger(&cluster, &promise.object, &jobs_at).await?;
-        label(
-            &cluster,
-            &promises,
-            &promise.name,
-            labels::MANUAL_RECONCILIATION,
-            &promise_label,
-        )
-        .await?;
-        println!("{promise_label} labelled {}", labels::MANUAL_RECONCILIATION);
-        targets.push(Target {
-            label: promise_label.clone(),
-            api: promises.clone(),
-            name: promise.name.clone(),
-            before,
-            jobs_at,
-            last: None,
-            outcome: None,
-            deleted: false,
-        });
-    }
+        vec![trigger_promise(&cluster, &promise).await?]
+    };
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
@@ -215,6 +106,147 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
         );
     }
     wait(&cluster, &mut targets, args, &promise.name).await
+}
+
+impl Target {
+    /// A target not yet looked at since the trigger.
+    fn new(
+        label: String,
+        api: Api<DynamicObject>,
+        name: String,
+        before: BTreeSet<String>,
+        jobs_at: (String, String),
+    ) -> Self {
+        Target {
+            label,
+            api,
+            name,
+            before,
+            jobs_at,
+            last: None,
+            outcome: None,
+            deleted: false,
+        }
+    }
+}
+
+/// The Promises, as one API to label them through.
+fn promises_api(cluster: &Cluster) -> Api<DynamicObject> {
+    Api::all_with(cluster.client.clone(), &objects::promise_resource())
+}
+
+/// The requests of `api` in `namespace` (all of them when cluster-scoped).
+fn requests_api(cluster: &Cluster, api: &ResourceApi, namespace: &str) -> Api<DynamicObject> {
+    let resource = objects::request_resource(api);
+    if api.namespaced {
+        Api::namespaced_with(cluster.client.clone(), namespace, &resource)
+    } else {
+        Api::all_with(cluster.client.clone(), &resource)
+    }
+}
+
+/// `--all-resources`: labels the Promise so every request not paused
+/// re-runs; none when there is no request to re-run.
+async fn trigger_all_requests(cluster: &Cluster, promise: &LivePromise) -> Result<Option<Vec<Target>>> {
+    let promise_label = format!("promise/{}", promise.name);
+    let api = objects::api_of(promise)?;
+    refuse_paused(&promise.object, &promise_label)?;
+    refuse_empty(promise, WorkflowType::Resource)?;
+    let listed = objects::requests(cluster, promise, &Namespaces::All, None).await?;
+    let (paused, requests): (Vec<Value>, Vec<Value>) =
+        listed.into_iter().partition(|r| has_label(r, labels::PAUSED));
+    for request in &paused {
+        eprintln!(
+            "{} is paused (label {}): skipped",
+            request_label(
+                &api.kind,
+                text(request, "/metadata/namespace"),
+                text(request, "/metadata/name")
+            ),
+            labels::PAUSED
+        );
+    }
+    if requests.is_empty() {
+        println!("Promise {} has no requests to re-run", promise.name);
+        return Ok(None);
+    }
+    let mut targets = Vec::new();
+    for request in &requests {
+        let namespace = text(request, "/metadata/namespace");
+        let name = text(request, "/metadata/name").to_owned();
+        let jobs_at = objects::object_jobs_selector(promise, Some(request));
+        targets.push(Target::new(
+            request_label(api.kind.as_str(), namespace, &name),
+            requests_api(cluster, api, namespace),
+            name,
+            before_trigger(cluster, request, &jobs_at).await?,
+            jobs_at,
+        ));
+    }
+    label(
+        cluster,
+        &promises_api(cluster),
+        &promise.name,
+        labels::RECONCILE_RESOURCES,
+        &promise_label,
+    )
+    .await?;
+    println!(
+        "{promise_label} labelled {}: the workflows of its {} requests re-run",
+        labels::RECONCILE_RESOURCES,
+        requests.len()
+    );
+    Ok(Some(targets))
+}
+
+/// `RESOURCE`: labels the one request for a manual re-run.
+async fn trigger_request(
+    cluster: &Cluster,
+    args: &TriggerArgs,
+    promise: &LivePromise,
+    name: &str,
+) -> Result<Target> {
+    let promise_label = format!("promise/{}", promise.name);
+    let api = objects::api_of(promise)?;
+    let namespace = objects::namespace_or_default(cluster, args.cluster.namespace.as_deref());
+    let request = objects::request(cluster, promise, &namespace, name).await?;
+    let what = request_label(&api.kind, text(&request, "/metadata/namespace"), name);
+    refuse_paused(&request, &what)?;
+    refuse_paused(&promise.object, &promise_label)?;
+    refuse_empty(promise, WorkflowType::Resource)?;
+    let requests_api = requests_api(cluster, api, &namespace);
+    // Read before the label: the agent may start the new run at once.
+    let jobs_at = objects::object_jobs_selector(promise, Some(&request));
+    let before = before_trigger(cluster, &request, &jobs_at).await?;
+    label(cluster, &requests_api, name, labels::MANUAL_RECONCILIATION, &what).await?;
+    println!("{what} labelled {}", labels::MANUAL_RECONCILIATION);
+    Ok(Target::new(what, requests_api, name.to_owned(), before, jobs_at))
+}
+
+/// No `RESOURCE`: labels the Promise for a manual re-run of its own workflow.
+async fn trigger_promise(cluster: &Cluster, promise: &LivePromise) -> Result<Target> {
+    let promise_label = format!("promise/{}", promise.name);
+    let promises = promises_api(cluster);
+    refuse_paused(&promise.object, &promise_label)?;
+    refuse_empty(promise, WorkflowType::Promise)?;
+    let jobs_at = objects::object_jobs_selector(promise, None);
+    let before = before_trigger(cluster, &promise.object, &jobs_at).await?;
+    label(
+        cluster,
+        &promises,
+        &promise.name,
+        labels::MANUAL_RECONCILIATION,
+        &promise_label,
+    )
+    .await?;
+    println!("{promise_label} labelled {}", labels::MANUAL_RECONCILIATION);
+    Ok(Target::new(
+        promise_label,
+        promises,
+        promise.name.clone(),
+        before,
+        jobs_at,
+    ))
 }
 
 /// The object's Jobs when its record names none (Kratix's own), else none
@@ -250,6 +282,7 @@ fn request_label(kind: &str, namespace: &str, name: &str) -> String {
     }
 }
 
+/// Follows every target's new run to its end, or until the timeout.
 async fn wait(
     cluster: &Cluster,
     targets: &mut [Target],
@@ -261,42 +294,7 @@ async fn wait(
     // With --all-resources the Promise's label goes first, then each request's.
     loop {
         for target in targets.iter_mut().filter(|t| t.outcome.is_none()) {
-            let object = match target.api.get(&target.name).await {
-                Ok(object) => serde_json::to_value(&object)?,
-                Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
-                    println!("{}: deleted while waiting", target.label);
-                    target.deleted = true;
-                    target.outcome = Some(RunProgress::Failed {
-                        pipeline: "-".to_owned(),
-                        message: "deleted".to_owned(),
-                    });
-                    continue;
-                }
-                Err(kube::Error::Api(status)) if status.code == 403 => {
-                    return Err(explain(
-                        &kube::Error::Api(status),
-                        cluster,
-                        &format!("reading {}", target.label),
-                    ));
-                }
-                // A dropped connection or a busy API server: try again until the deadline.
-                Err(e) => {
-                    eprintln!("warning: reading {}: {e}; retrying", target.label);
-                    continue;
-                }
-            };
-            let jobs = jobs_unless_named(cluster, &object, &target.jobs_at).await?;
-            let jobs: Vec<&Job> = jobs.iter().collect();
-            let progress = run_progress::run_progress(&object, &target.before, &jobs);
-            if target.last.as_ref() != Some(&progress) {
-                report(target, &progress, started);
-                target.last = Some(progress.clone());
-            }
-            match progress {
-                RunProgress::Succeeded | RunProgress::Failed { .. } => target.outcome = Some(progress),
-                RunProgress::Suspended { retry_at: None, .. } => target.outcome = Some(progress),
-                _ => {}
-            }
+            poll(cluster, target, started).await?;
         }
         let done = targets.iter().filter(|t| t.outcome.is_some()).count();
         if done == targets.len() {
@@ -317,6 +315,54 @@ async fn wait(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    Ok(verdict(targets, args, promise, started))
+}
+
+/// Reads one target once: reports a change in its run's progress and
+/// records the outcome when the run has ended.
+async fn poll(cluster: &Cluster, target: &mut Target, started: Instant) -> Result<()> {
+    let object = match target.api.get(&target.name).await {
+        Ok(object) => serde_json::to_value(&object)?,
+        Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
+            println!("{}: deleted while waiting", target.label);
+            target.deleted = true;
+            target.outcome = Some(RunProgress::Failed {
+                pipeline: "-".to_owned(),
+                message: "deleted".to_owned(),
+            });
+            return Ok(());
+        }
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            return Err(explain(
+                &kube::Error::Api(status),
+                cluster,
+                &format!("reading {}", target.label),
+            ));
+        }
+        // A dropped connection or a busy API server: try again until the deadline.
+        Err(e) => {
+            eprintln!("warning: reading {}: {e}; retrying", target.label);
+            return Ok(());
+        }
+    };
+    let jobs = jobs_unless_named(cluster, &object, &target.jobs_at).await?;
+    let jobs: Vec<&Job> = jobs.iter().collect();
+    let progress = run_progress::run_progress(&object, &target.before, &jobs);
+    if target.last.as_ref() != Some(&progress) {
+        report(target, &progress, started);
+        target.last = Some(progress.clone());
+    }
+    match progress {
+        RunProgress::Succeeded | RunProgress::Failed { .. } => target.outcome = Some(progress),
+        RunProgress::Suspended { retry_at: None, .. } => target.outcome = Some(progress),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Once every run has ended: success only if each succeeded (a request
+/// deleted meanwhile does not count against --all-resources).
+fn verdict(targets: &[Target], args: &TriggerArgs, promise: &str, started: Instant) -> ExitCode {
     let failed: Vec<&Target> = targets
         .iter()
         .filter(|t| !matches!(t.outcome, Some(RunProgress::Succeeded)))
@@ -329,14 +375,14 @@ async fn wait(
             targets.len(),
             if targets.len() == 1 { "" } else { "s" }
         );
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
     eprintln!(
         "error: {} of {} workflows did not succeed; kubectl kratix workflows logs {promise} [RESOURCE] shows their pipelines' logs",
         failed.len(),
         targets.len()
     );
-    Ok(ExitCode::from(1))
+    ExitCode::from(1)
 }
 
 fn report(target: &Target, progress: &RunProgress, started: Instant) {
