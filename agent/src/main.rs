@@ -189,43 +189,14 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
     let adapter = kratix_shared::render::AdapterImage {
         image: options
             .image
+            .clone()
             .filter(|i| !i.is_empty())
             .unwrap_or_else(kratix_shared::render::default_adapter_image),
-        pull_secret: options.pull_secret.filter(|s| !s.is_empty()),
+        pull_secret: options.pull_secret.clone().filter(|s| !s.is_empty()),
     };
-    let identity = match (
-        std::env::var(manifests::NAMESPACE_ENV),
-        std::env::var(manifests::SERVICE_ACCOUNT_ENV),
-    ) {
-        (Ok(namespace), Ok(account)) if !namespace.is_empty() && !account.is_empty() => {
-            Some((namespace, account))
-        }
-        _ => None,
-    };
-    let pod = std::env::var("POD_NAME")
-        .ok()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "{}-{}",
-                manifests::NAME,
-                kratix_shared::api::naming::random_suffix()
-            )
-        });
-    let elector = options.leader_elect.then(|| {
-        let namespace = options.leader_elect_namespace.clone().unwrap_or_else(|| {
-            identity
-                .as_ref()
-                .map_or(kratix_shared::api::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str())
-                .to_owned()
-        });
-        leader::Elector::new(
-            client.clone(),
-            &namespace,
-            &options.leader_elect_lease,
-            pod.clone(),
-        )
-    });
+    let identity = own_identity();
+    let pod = pod_name();
+    let elector = elector(&options, &client, identity.as_ref(), &pod);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     if let Some(elector) = &elector {
@@ -275,6 +246,58 @@ async fn run_controllers(options: RunOptions) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The leader elector, when leader election is on: its lease lives in the
+/// given namespace, else the agent's own, else Kratix's system namespace.
+fn elector(
+    options: &RunOptions,
+    client: &kube::Client,
+    identity: Option<&(String, String)>,
+    pod: &str,
+) -> Option<leader::Elector> {
+    options.leader_elect.then(|| {
+        let namespace = options.leader_elect_namespace.clone().unwrap_or_else(|| {
+            identity
+                .map_or(kratix_shared::api::labels::SYSTEM_NAMESPACE, |(n, _)| n.as_str())
+                .to_owned()
+        });
+        leader::Elector::new(
+            client.clone(),
+            &namespace,
+            &options.leader_elect_lease,
+            pod.to_owned(),
+        )
+    })
+}
+
+/// The agent's namespace and service account, as its Deployment tells it;
+/// `None` when run by hand.
+fn own_identity() -> Option<(String, String)> {
+    match (
+        std::env::var(manifests::NAMESPACE_ENV),
+        std::env::var(manifests::SERVICE_ACCOUNT_ENV),
+    ) {
+        (Ok(namespace), Ok(account)) if !namespace.is_empty() && !account.is_empty() => {
+            Some((namespace, account))
+        }
+        _ => None,
+    }
+}
+
+/// The pod the agent runs in (its Events' instance and its lease identity),
+/// or a made-up name when run by hand.
+fn pod_name() -> String {
+    std::env::var("POD_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "{}-{}",
+                manifests::NAME,
+                kratix_shared::api::naming::random_suffix()
+            )
+        })
 }
 
 /// Logs go to stderr; `KRATIX_AGENT_LOG` (or `RUST_LOG`) sets the filter.

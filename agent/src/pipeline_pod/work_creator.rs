@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::labels;
 use kratix_shared::api::naming::random_object_name;
-use kratix_shared::api::work::{Work, WorkSpec, WorkloadGroupScheduling};
+use kratix_shared::api::work::{Work, WorkSpec, WorkloadGroup, WorkloadGroupScheduling};
 use kratix_shared::api::workflow::WorkflowType;
 use kratix_shared::pipeline_pod::work_output::{self, DESTINATION_SELECTORS_FILE};
 use kratix_shared::workflow::control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
@@ -52,6 +52,21 @@ pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
         "promise" => WorkflowType::Promise,
         _ => WorkflowType::Resource,
     };
+    let groups = read_workload_groups(args, workflow_type)?;
+    let (work_labels, identifier) = labels_and_identifier(args, workflow_type)?;
+    let spec = WorkSpec {
+        promise_name: args.promise_name.clone(),
+        resource_name: args.resource_name.clone().unwrap_or_default(),
+        last_execution_timestamp: Some(Time(Timestamp::now())),
+        workload_groups: groups,
+    };
+    write_work(args, work_labels, &identifier, spec).await
+}
+
+/// The pipeline's output as workload groups: its files, with the
+/// destination selectors it and the Promise ask for; refused when too large.
+fn read_workload_groups(args: &WorkCreatorArgs, workflow_type: WorkflowType) -> Result<Vec<WorkloadGroup>> {
+    let metadata = args.input_directory.join("metadata");
     let selectors_file = metadata.join(DESTINATION_SELECTORS_FILE);
     let selectors = match read_optional(&selectors_file)? {
         Some(text) => work_output::parse_destination_selectors(&selectors_file.display().to_string(), &text)?,
@@ -68,7 +83,15 @@ pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
     let output = args.input_directory.join("input");
     let groups = work_output::workload_groups(&output, &selectors, &promise_scheduling, workflow_type)?;
     work_output::check_work_size(&groups)?;
+    Ok(groups)
+}
 
+/// The Work's labels (which pipeline of which object wrote it) and the
+/// identifier its name is made from.
+fn labels_and_identifier(
+    args: &WorkCreatorArgs,
+    workflow_type: WorkflowType,
+) -> Result<(BTreeMap<String, String>, String)> {
     let mut work_labels = BTreeMap::from([
         (labels::PROMISE_NAME.to_owned(), args.promise_name.clone()),
         (labels::WORK_TYPE.to_owned(), args.workflow_type.clone()),
@@ -89,14 +112,18 @@ pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
     }
     identifier.push('-');
     identifier.push_str(&args.pipeline_name);
-    let spec = WorkSpec {
-        promise_name: args.promise_name.clone(),
-        resource_name: args.resource_name.clone().unwrap_or_default(),
-        last_execution_timestamp: Some(Time(Timestamp::now())),
-        workload_groups: groups,
-    };
-    let files: usize = spec.workload_groups.iter().map(|g| g.workloads.len()).sum();
+    Ok((work_labels, identifier))
+}
 
+/// Creates the pipeline's Work, or updates the one it wrote before (found by
+/// its labels); more than one is refused.
+async fn write_work(
+    args: &WorkCreatorArgs,
+    work_labels: BTreeMap<String, String>,
+    identifier: &str,
+    spec: WorkSpec,
+) -> Result<()> {
+    let files: usize = spec.workload_groups.iter().map(|g| g.workloads.len()).sum();
     let client = client().await?;
     let api: Api<Work> = Api::namespaced(client, &args.namespace);
     let selector = work_labels
@@ -112,7 +139,7 @@ pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
         [] => {
             let work = Work {
                 metadata: ObjectMeta {
-                    name: Some(random_object_name(&identifier)),
+                    name: Some(random_object_name(identifier)),
                     namespace: Some(args.namespace.clone()),
                     labels: Some(work_labels),
                     ..ObjectMeta::default()

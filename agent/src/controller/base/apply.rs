@@ -117,27 +117,7 @@ pub async fn apply_pipeline(
     applied: &Applied,
     resources: &PipelineResources,
 ) -> Result<(), ReconcileError> {
-    let account = &resources.service_account;
-    let accounts: Api<ServiceAccount> = namespaced(client, account);
-    let cache = match accounts
-        .get_opt(&account.name_any())
-        .await
-        .map_err(|e| ReconcileError::kube("reading a service account", e))?
-    {
-        Some(existing) if !existing.labels().contains_key(labels::PROMISE_NAME) => {
-            // The user's: used as it is, never changed.
-            applied.record(account);
-            Cache::Trusted
-        }
-        Some(_) => {
-            apply(&accounts, account, applied, Cache::Trusted).await?;
-            Cache::Trusted
-        }
-        None => {
-            apply(&accounts, account, applied, Cache::Bypassed).await?;
-            Cache::Bypassed
-        }
-    };
+    let cache = apply_service_account(client, applied, &resources.service_account).await?;
     if let Some(config_map) = &resources.config_map {
         apply(
             &namespaced::<ConfigMap>(client, config_map),
@@ -172,9 +152,42 @@ pub async fn apply_pipeline(
         .await?;
     }
     crate::crash_points::crash_point(crate::crash_points::RBAC_APPLIED);
-    // A Job is never updated: each run has its own, and one that exists
-    // already (created before a crash) is the one wanted, if it is this run's.
-    let job = &resources.job;
+    create_job(client, &resources.job).await
+}
+
+/// The pipeline's service account: a user's own is used as it is, never
+/// changed. Says whether what was applied before may be trusted: a missing
+/// account means its objects were deleted behind the agent's back, and are
+/// applied afresh.
+async fn apply_service_account(
+    client: &kube::Client,
+    applied: &Applied,
+    account: &ServiceAccount,
+) -> Result<Cache, ReconcileError> {
+    let accounts: Api<ServiceAccount> = namespaced(client, account);
+    let existing = accounts
+        .get_opt(&account.name_any())
+        .await
+        .map_err(|e| ReconcileError::kube("reading a service account", e))?;
+    Ok(match existing {
+        Some(existing) if !existing.labels().contains_key(labels::PROMISE_NAME) => {
+            applied.record(account);
+            Cache::Trusted
+        }
+        Some(_) => {
+            apply(&accounts, account, applied, Cache::Trusted).await?;
+            Cache::Trusted
+        }
+        None => {
+            apply(&accounts, account, applied, Cache::Bypassed).await?;
+            Cache::Bypassed
+        }
+    })
+}
+
+/// A Job is never updated: each run has its own, and one that exists
+/// already (created before a crash) is the one wanted, if it is this run's.
+async fn create_job(client: &kube::Client, job: &Job) -> Result<(), ReconcileError> {
     let jobs = namespaced::<Job>(client, job);
     match jobs.create(&PostParams::default(), job).await {
         Ok(_) => Ok(()),
