@@ -141,6 +141,145 @@ struct RawGit {
     minimum_fetch_interval: Option<String>,
 }
 
+/// Where the config's fields sit in the ConfigMap, for error paths.
+const CONFIG_BASE: &str = "data.config";
+
+/// An invalid config value at `path`.
+fn invalid(source_name: &str, path: &str, message: String) -> Error {
+    Error::Invalid {
+        source_name: source_name.to_owned(),
+        path: path.to_owned(),
+        message,
+    }
+}
+
+/// The config's one YAML document; none is an empty mapping.
+fn single_document(source_name: &str, yaml: &str) -> Result<Value> {
+    let documents = parse_documents(source_name, yaml)?;
+    match documents.len() {
+        0 => Ok(Value::Object(Default::default())),
+        1 => Ok(documents.into_iter().next().map(|d| d.value).unwrap_or_default()),
+        n => Err(invalid(
+            source_name,
+            CONFIG_BASE,
+            format!("holds {n} YAML documents; the config is a single mapping"),
+        )),
+    }
+}
+
+/// Decodes the config's keys: the first invalid value is the error, the
+/// other problems (unknown keys) are the warnings.
+fn decode_raw(source_name: &str, value: &Value) -> Result<(RawConfig, Vec<FieldProblem>)> {
+    let (raw, problems) = decode_collecting::<RawConfig>(value);
+    let (warnings, errors): (Vec<FieldProblem>, Vec<FieldProblem>) = problems
+        .into_iter()
+        .map(|p| FieldProblem {
+            path: join_path(CONFIG_BASE, &p.path),
+            ..p
+        })
+        .partition(|p| p.kind != FieldProblemKind::Invalid);
+    if let Some(first) = errors.into_iter().next() {
+        return Err(invalid(source_name, &first.path, first.message));
+    }
+    Ok((raw.unwrap_or_default(), warnings))
+}
+
+/// A Go duration at `field`, `default` when it is not set.
+fn config_duration(
+    source_name: &str,
+    field: &str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(text) => parse_go_duration(&text)
+            .map_err(|e| invalid(source_name, &join_path(CONFIG_BASE, field), e.to_string())),
+    }
+}
+
+impl RawConfig {
+    /// The effective config: each key checked, defaults for those not set.
+    fn into_config(self, source_name: &str) -> Result<KratixConfig> {
+        let config = KratixConfig {
+            number_of_jobs_to_keep: match self.number_of_jobs_to_keep {
+                Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
+                _ => DEFAULT_JOBS_TO_KEEP,
+            },
+            reconciliation_interval: config_duration(
+                source_name,
+                "reconciliationInterval",
+                self.reconciliation_interval,
+                DEFAULT_INTERVAL,
+            )?,
+            state_store_reconciliation_interval: config_duration(
+                source_name,
+                "stateStoreReconciliationInterval",
+                self.state_store_reconciliation_interval,
+                DEFAULT_INTERVAL,
+            )?,
+            workflows: self.workflows.into_defaults(),
+            resource_binding_version_strategy: binding_version_strategy(
+                source_name,
+                self.resource_binding_version_strategy.as_deref(),
+            )?,
+            selective_cache: self.selective_cache.unwrap_or(false),
+            dry_run_enabled: self.feature_flags.dry_run.unwrap_or(false),
+            git_minimum_fetch_interval: config_duration(
+                source_name,
+                "git.minimumFetchInterval",
+                self.git.minimum_fetch_interval,
+                DEFAULT_GIT_FETCH_INTERVAL,
+            )?,
+            promise_policy: self.promise_policy.into_policy(),
+        };
+        let _ = (self.controller_leader_election, self.logging, self.telemetry);
+        Ok(config)
+    }
+}
+
+/// `resourceBindingVersionStrategy`: floating (the default) or pinned.
+fn binding_version_strategy(source_name: &str, value: Option<&str>) -> Result<String> {
+    match value {
+        None | Some("") => Ok(KratixConfig::default().resource_binding_version_strategy),
+        Some(s @ ("floating" | "pinned")) => Ok(s.to_owned()),
+        Some(other) => Err(invalid(
+            source_name,
+            &join_path(CONFIG_BASE, "resourceBindingVersionStrategy"),
+            format!("{other:?} is not a strategy: use floating or pinned"),
+        )),
+    }
+}
+
+impl RawWorkflows {
+    /// The pipeline Job defaults; failed workflows are reconciled unless turned off.
+    fn into_defaults(self) -> WorkflowDefaults {
+        WorkflowDefaults {
+            reconcile_after_failure: self.reconcile_after_failure.unwrap_or(true),
+            default_container_security_context: self.default_container_security_context,
+            default_image_pull_policy: self.default_image_pull_policy.filter(|p| !p.is_empty()),
+            default_container_resources: self.default_container_resources,
+            default_backoff_limit: self.job_options.default_backoff_limit,
+            pod_ttl_seconds_after_finished: self.job_options.pod_ttl_seconds_after_finished,
+        }
+    }
+}
+
+impl RawPromisePolicy {
+    /// The policy, off unless enabled; empty namespace names dropped.
+    fn into_policy(self) -> PromisePolicy {
+        PromisePolicy {
+            enabled: self.enabled.unwrap_or(false),
+            allowed_pipeline_namespaces: self
+                .allowed_pipeline_namespaces
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect(),
+        }
+    }
+}
+
 /// A parsed config and the warnings worth showing (unknown keys).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedConfig {
@@ -152,97 +291,9 @@ impl KratixConfig {
     /// Parses the YAML held under the ConfigMap's `config` key. Field paths in
     /// errors start at `data.config`.
     pub fn from_config_yaml(source_name: &str, yaml: &str) -> Result<LoadedConfig> {
-        let base = "data.config";
-        let documents = parse_documents(source_name, yaml)?;
-        let value = match documents.len() {
-            0 => Value::Object(Default::default()),
-            1 => documents.into_iter().next().map(|d| d.value).unwrap_or_default(),
-            n => {
-                return Err(Error::Invalid {
-                    source_name: source_name.to_owned(),
-                    path: base.to_owned(),
-                    message: format!("holds {n} YAML documents; the config is a single mapping"),
-                });
-            }
-        };
-        let (raw, problems) = decode_collecting::<RawConfig>(&value);
-        let (warnings, errors): (Vec<FieldProblem>, Vec<FieldProblem>) = problems
-            .into_iter()
-            .map(|p| FieldProblem {
-                path: join_path(base, &p.path),
-                ..p
-            })
-            .partition(|p| p.kind != FieldProblemKind::Invalid);
-        let invalid = |path: &str, message: String| Error::Invalid {
-            source_name: source_name.to_owned(),
-            path: path.to_owned(),
-            message,
-        };
-        if let Some(first) = errors.into_iter().next() {
-            return Err(invalid(&first.path, first.message));
-        }
-        let raw = raw.unwrap_or_default();
-        let duration = |field: &str, value: Option<String>, default: Duration| -> Result<Duration> {
-            match value {
-                None => Ok(default),
-                Some(text) => {
-                    parse_go_duration(&text).map_err(|e| invalid(&join_path(base, field), e.to_string()))
-                }
-            }
-        };
-        let defaults = KratixConfig::default();
-        let config = KratixConfig {
-            number_of_jobs_to_keep: match raw.number_of_jobs_to_keep {
-                Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
-                _ => DEFAULT_JOBS_TO_KEEP,
-            },
-            reconciliation_interval: duration(
-                "reconciliationInterval",
-                raw.reconciliation_interval,
-                DEFAULT_INTERVAL,
-            )?,
-            state_store_reconciliation_interval: duration(
-                "stateStoreReconciliationInterval",
-                raw.state_store_reconciliation_interval,
-                DEFAULT_INTERVAL,
-            )?,
-            workflows: WorkflowDefaults {
-                reconcile_after_failure: raw.workflows.reconcile_after_failure.unwrap_or(true),
-                default_container_security_context: raw.workflows.default_container_security_context,
-                default_image_pull_policy: raw.workflows.default_image_pull_policy.filter(|p| !p.is_empty()),
-                default_container_resources: raw.workflows.default_container_resources,
-                default_backoff_limit: raw.workflows.job_options.default_backoff_limit,
-                pod_ttl_seconds_after_finished: raw.workflows.job_options.pod_ttl_seconds_after_finished,
-            },
-            resource_binding_version_strategy: match raw.resource_binding_version_strategy.as_deref() {
-                None | Some("") => defaults.resource_binding_version_strategy,
-                Some(s @ ("floating" | "pinned")) => s.to_owned(),
-                Some(other) => {
-                    return Err(invalid(
-                        &join_path(base, "resourceBindingVersionStrategy"),
-                        format!("{other:?} is not a strategy: use floating or pinned"),
-                    ));
-                }
-            },
-            selective_cache: raw.selective_cache.unwrap_or(false),
-            dry_run_enabled: raw.feature_flags.dry_run.unwrap_or(false),
-            git_minimum_fetch_interval: duration(
-                "git.minimumFetchInterval",
-                raw.git.minimum_fetch_interval,
-                DEFAULT_GIT_FETCH_INTERVAL,
-            )?,
-            promise_policy: PromisePolicy {
-                enabled: raw.promise_policy.enabled.unwrap_or(false),
-                allowed_pipeline_namespaces: raw
-                    .promise_policy
-                    .allowed_pipeline_namespaces
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|n| !n.is_empty())
-                    .collect(),
-            },
-        };
-        let _ = (raw.controller_leader_election, raw.logging, raw.telemetry);
+        let value = single_document(source_name, yaml)?;
+        let (raw, warnings) = decode_raw(source_name, &value)?;
+        let config = raw.into_config(source_name)?;
         Ok(LoadedConfig { config, warnings })
     }
 

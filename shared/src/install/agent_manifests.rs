@@ -58,6 +58,15 @@ const READ_WRITE: [&str; 6] = ["get", "list", "watch", "create", "patch", "delet
 
 /// The agent's rules, each with why it needs it.
 pub fn rules() -> Vec<(PolicyRule, &'static str)> {
+    let mut rules = kratix_rules();
+    rules.extend(workload_rules());
+    rules.extend(rbac_rules());
+    rules
+}
+
+/// On the Kratix objects: Promises, Works, WorkPlacements, Destinations and
+/// state stores, and their status.
+fn kratix_rules() -> Vec<(PolicyRule, &'static str)> {
     vec![
         (
             rule(
@@ -119,6 +128,13 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             ),
             "report whether each Destination and state store is ready",
         ),
+    ]
+}
+
+/// On what the agent reads, installs and runs besides: state store secrets,
+/// Promise APIs, pipeline Jobs and their identity, Events and its Lease.
+fn workload_rules() -> Vec<(PolicyRule, &'static str)> {
+    vec![
         (
             rule(&[""], &["secrets"], &["get", "list", "watch"]),
             "read each state store's credentials (secretRef may name any namespace), and notice when they change",
@@ -155,6 +171,13 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
             ),
             "leader election",
         ),
+    ]
+}
+
+/// On RBAC: the pipelines' rendered roles and bindings, and granting what
+/// Promises declare.
+fn rbac_rules() -> Vec<(PolicyRule, &'static str)> {
+    vec![
         (
             rule(
                 &["rbac.authorization.k8s.io"],
@@ -179,20 +202,51 @@ pub fn rules() -> Vec<(PolicyRule, &'static str)> {
 /// free port (for platforms whose pods share the host's network) and leaves out
 /// the probes and the container port.
 pub fn objects(image: &str, http_port: u16) -> Vec<Value> {
-    let namespace = Namespace {
+    let mut out: Vec<Value> = vec![serde_json::to_value(namespace()).unwrap_or_default()];
+    out.extend(
+        crate::install::crds::all()
+            .into_iter()
+            .map(|crd| serde_json::to_value(crd).unwrap_or_default()),
+    );
+    for object in [
+        serde_json::to_value(service_account()),
+        serde_json::to_value(cluster_role()),
+        serde_json::to_value(cluster_role_binding()),
+        serde_json::to_value(deployment(image, http_port)),
+    ] {
+        out.push(object.unwrap_or_default());
+    }
+    out
+}
+
+/// The system namespace the agent runs in.
+fn namespace() -> Namespace {
+    Namespace {
         metadata: meta(SYSTEM_NAMESPACE, None),
         ..Namespace::default()
-    };
-    let account = ServiceAccount {
+    }
+}
+
+/// The agent's identity.
+fn service_account() -> ServiceAccount {
+    ServiceAccount {
         metadata: meta(NAME, Some(SYSTEM_NAMESPACE)),
         ..ServiceAccount::default()
-    };
-    let role = ClusterRole {
+    }
+}
+
+/// Every rule of [`rules`], without the reasons.
+fn cluster_role() -> ClusterRole {
+    ClusterRole {
         metadata: meta(NAME, None),
         rules: Some(rules().into_iter().map(|(rule, _)| rule).collect()),
         aggregation_rule: None,
-    };
-    let binding = ClusterRoleBinding {
+    }
+}
+
+/// Grants the ClusterRole to the agent's service account.
+fn cluster_role_binding() -> ClusterRoleBinding {
+    ClusterRoleBinding {
         metadata: meta(NAME, None),
         role_ref: RoleRef {
             api_group: Some("rbac.authorization.k8s.io".to_owned()),
@@ -205,8 +259,77 @@ pub fn objects(image: &str, http_port: u16) -> Vec<Value> {
             namespace: Some(SYSTEM_NAMESPACE.to_owned()),
             api_group: None,
         }]),
-    };
+    }
+}
+
+/// One replica of the agent's pod, selected by its name label.
+fn deployment(image: &str, http_port: u16) -> Deployment {
     let labels = BTreeMap::from([("app.kubernetes.io/name".to_owned(), NAME.to_owned())]);
+    Deployment {
+        metadata: meta(NAME, Some(SYSTEM_NAMESPACE)),
+        spec: DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(NAME.to_owned()),
+                    containers: vec![container(image, http_port)],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        },
+        status: None,
+    }
+}
+
+/// The agent's container: `run`, its environment, probes (unless `http_port`
+/// is 0), resources and a non-root security context.
+fn container(image: &str, http_port: u16) -> Container {
+    let probe = |path: &str| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::Int(i32::from(http_port)),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    };
+    Container {
+        name: NAME.to_owned(),
+        image: Some(image.to_owned()),
+        command: Some(vec![crate::render::ADAPTER_BINARY.to_owned()]),
+        args: Some(vec!["run".to_owned()]),
+        env: Some(container_env(image, http_port)),
+        ports: (http_port != 0).then(|| {
+            vec![ContainerPort {
+                name: Some("http".to_owned()),
+                container_port: i32::from(http_port),
+                ..ContainerPort::default()
+            }]
+        }),
+        liveness_probe: (http_port != 0).then(|| probe("/healthz")),
+        readiness_probe: (http_port != 0).then(|| probe("/readyz")),
+        resources: Some(container_resources()),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            allow_privilege_escalation: Some(false),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    }
+}
+
+/// The agent's environment: the adapter image, its own identity and where it
+/// serves its metrics.
+fn container_env(image: &str, http_port: u16) -> Vec<EnvVar> {
     let env = |name: &str, value: &str| EnvVar {
         name: name.to_owned(),
         value: Some(value.to_owned()),
@@ -223,93 +346,31 @@ pub fn objects(image: &str, http_port: u16) -> Vec<Value> {
             ..EnvVarSource::default()
         }),
     };
-    let probe = |path: &str| Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.to_owned()),
-            port: IntOrString::Int(i32::from(http_port)),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
-    let deployment = Deployment {
-        metadata: meta(NAME, Some(SYSTEM_NAMESPACE)),
-        spec: DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(labels.clone()),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(NAME.to_owned()),
-                    containers: vec![Container {
-                        name: NAME.to_owned(),
-                        image: Some(image.to_owned()),
-                        command: Some(vec![crate::render::ADAPTER_BINARY.to_owned()]),
-                        args: Some(vec!["run".to_owned()]),
-                        env: Some(vec![
-                            env("PIPELINE_ADAPTER_IMG", image),
-                            env(SERVICE_ACCOUNT_ENV, NAME),
-                            from_field(NAMESPACE_ENV, "metadata.namespace"),
-                            // The leader Lease's holder identity and the Events' reporter.
-                            from_field("POD_NAME", "metadata.name"),
-                            env("RUST_LOG", "info"),
-                            env("KRATIX_AGENT_METRICS_ADDRESS", &format!("0.0.0.0:{http_port}")),
-                        ]),
-                        ports: (http_port != 0).then(|| {
-                            vec![ContainerPort {
-                                name: Some("http".to_owned()),
-                                container_port: i32::from(http_port),
-                                ..ContainerPort::default()
-                            }]
-                        }),
-                        liveness_probe: (http_port != 0).then(|| probe("/healthz")),
-                        readiness_probe: (http_port != 0).then(|| probe("/readyz")),
-                        resources: Some(ResourceRequirements {
-                            requests: Some(BTreeMap::from([
-                                ("cpu".to_owned(), Quantity("50m".to_owned())),
-                                ("memory".to_owned(), Quantity(format!("{MEMORY_REQUEST_MIB}Mi"))),
-                            ])),
-                            limits: Some(BTreeMap::from([(
-                                "memory".to_owned(),
-                                Quantity(format!("{MEMORY_LIMIT_MIB}Mi")),
-                            )])),
-                            ..ResourceRequirements::default()
-                        }),
-                        security_context: Some(SecurityContext {
-                            run_as_non_root: Some(true),
-                            allow_privilege_escalation: Some(false),
-                            ..SecurityContext::default()
-                        }),
-                        ..Container::default()
-                    }],
-                    ..PodSpec::default()
-                }),
-            },
-            ..DeploymentSpec::default()
-        },
-        status: None,
-    };
-    let mut out: Vec<Value> = vec![serde_json::to_value(namespace).unwrap_or_default()];
-    out.extend(
-        crate::install::crds::all()
-            .into_iter()
-            .map(|crd| serde_json::to_value(crd).unwrap_or_default()),
-    );
-    for object in [
-        serde_json::to_value(account),
-        serde_json::to_value(role),
-        serde_json::to_value(binding),
-        serde_json::to_value(deployment),
-    ] {
-        out.push(object.unwrap_or_default());
+    vec![
+        env("PIPELINE_ADAPTER_IMG", image),
+        env(SERVICE_ACCOUNT_ENV, NAME),
+        from_field(NAMESPACE_ENV, "metadata.namespace"),
+        // The leader Lease's holder identity and the Events' reporter.
+        from_field("POD_NAME", "metadata.name"),
+        env("RUST_LOG", "info"),
+        env("KRATIX_AGENT_METRICS_ADDRESS", &format!("0.0.0.0:{http_port}")),
+    ]
+}
+
+/// A small CPU request, and memory requested and limited by
+/// [`MEMORY_REQUEST_MIB`] and [`MEMORY_LIMIT_MIB`].
+fn container_resources() -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity("50m".to_owned())),
+            ("memory".to_owned(), Quantity(format!("{MEMORY_REQUEST_MIB}Mi"))),
+        ])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_owned(),
+            Quantity(format!("{MEMORY_LIMIT_MIB}Mi")),
+        )])),
+        ..ResourceRequirements::default()
     }
-    out
 }
 
 #[cfg(test)]

@@ -346,47 +346,81 @@ pub fn destination_selectors_config_map(
 /// Renders every pipeline of the workflow that runs: all of a configure
 /// workflow's, the first of a delete workflow's.
 pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResources>> {
-    let workflow = request.workflow;
-    let fail = |message: String| Error::Render {
-        workflow: workflow.to_string(),
-        message,
-    };
-    let spec: PromiseSpec =
-        serde_json::from_value(request.promise.get("spec").cloned().unwrap_or(Value::Null))
-            .map_err(|e| fail(format!("the Promise spec does not decode: {e}")))?;
-    let promise_subject = Subject::promise(request.promise)?;
-    let promise_name = promise_subject.name();
-    let subject = match (workflow.workflow_type, request.resource) {
-        (WorkflowType::Promise, _) => promise_subject,
-        (WorkflowType::Resource, Some((object, api))) => Subject::resource(object, api)?,
-        (WorkflowType::Resource, None) => {
-            return Err(fail(
-                "a resource workflow needs the Promise's API and a resource request".to_owned(),
-            ));
-        }
-    };
-    let pipeline_namespace_set = spec.pipeline_namespace().is_some();
-    let namespace = job_namespace(&spec, workflow.workflow_type, subject.namespace());
-    let hash = match (workflow.workflow_type, request.resource) {
-        (WorkflowType::Resource, Some((object, _))) => resource_hash(request.promise, object),
-        _ => spec_hash(request.promise),
-    };
-    let config_map = match workflow.action {
-        WorkflowAction::Configure => Some(destination_selectors_config_map(
-            promise_name,
-            &namespace,
-            &spec.destination_selectors,
-        )?),
-        WorkflowAction::Delete => None,
-    };
+    let shared = WorkflowRender::new(request)?;
     // A delete workflow runs its first pipeline only (validation warns about the rest).
-    let pipelines = match workflow.action {
+    let pipelines = match request.workflow.action {
         WorkflowAction::Configure => request.pipelines,
         WorkflowAction::Delete => &request.pipelines[..request.pipelines.len().min(1)],
     };
     let mut rendered = Vec::with_capacity(pipelines.len());
     for (index, pipeline) in pipelines.iter().enumerate() {
-        let id = names::pipeline_id(promise_name, workflow, pipeline.name());
+        rendered.push(shared.pipeline(pipeline, index + 1 == pipelines.len()));
+    }
+    Ok(rendered)
+}
+
+/// What every pipeline of one rendered workflow shares.
+struct WorkflowRender<'r, 'a> {
+    request: &'r RenderRequest<'a>,
+    /// The Promise, whose name prefixes everything rendered.
+    promise: Subject<'a>,
+    /// What the workflow runs for: the Promise or the resource request.
+    subject: Subject<'a>,
+    /// Where the Jobs run.
+    namespace: String,
+    pipeline_namespace_set: bool,
+    hash: String,
+    /// Configure workflows only.
+    config_map: Option<ConfigMap>,
+}
+
+impl<'r, 'a> WorkflowRender<'r, 'a> {
+    /// Decodes the Promise's spec and works out the subject, the Jobs'
+    /// namespace, the hash and the destination-selectors ConfigMap.
+    fn new(request: &'r RenderRequest<'a>) -> Result<Self> {
+        let workflow = request.workflow;
+        let spec: PromiseSpec =
+            serde_json::from_value(request.promise.get("spec").cloned().unwrap_or(Value::Null))
+                .map_err(|e| workflow_error(workflow, format!("the Promise spec does not decode: {e}")))?;
+        let promise = Subject::promise(request.promise)?;
+        let subject = match (workflow.workflow_type, request.resource) {
+            (WorkflowType::Promise, _) => promise,
+            (WorkflowType::Resource, Some((object, api))) => Subject::resource(object, api)?,
+            (WorkflowType::Resource, None) => {
+                return Err(workflow_error(
+                    workflow,
+                    "a resource workflow needs the Promise's API and a resource request".to_owned(),
+                ));
+            }
+        };
+        let namespace = job_namespace(&spec, workflow.workflow_type, subject.namespace());
+        let hash = match (workflow.workflow_type, request.resource) {
+            (WorkflowType::Resource, Some((object, _))) => resource_hash(request.promise, object),
+            _ => spec_hash(request.promise),
+        };
+        let config_map = match workflow.action {
+            WorkflowAction::Configure => Some(destination_selectors_config_map(
+                promise.name(),
+                &namespace,
+                &spec.destination_selectors,
+            )?),
+            WorkflowAction::Delete => None,
+        };
+        Ok(WorkflowRender {
+            request,
+            promise,
+            subject,
+            namespace,
+            pipeline_namespace_set: spec.pipeline_namespace().is_some(),
+            hash,
+            config_map,
+        })
+    }
+
+    /// Everything one pipeline creates; `is_last` when no pipeline follows it.
+    fn pipeline(&self, pipeline: &Pipeline, is_last: bool) -> PipelineResources {
+        let promise_name = self.promise.name();
+        let id = names::pipeline_id(promise_name, self.request.workflow, pipeline.name());
         let service_account_name = pipeline
             .spec
             .rbac
@@ -394,53 +428,79 @@ pub fn render_workflow(request: &RenderRequest<'_>) -> Result<Vec<PipelineResour
             .and_then(|r| r.service_account.clone())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| id.clone());
-        let rbac_objects = rbac::RbacContext {
-            promise: promise_name,
-            workflow,
-            pipeline,
-            id: &id,
-            service_account: &service_account_name,
-            pipeline_namespace: &namespace,
-            resource: match subject {
-                Subject::Resource { api, namespace, .. } => Some((&api.group, &api.plural, namespace)),
-                Subject::Promise { .. } => None,
-            },
-        }
-        .objects();
-        let suffix = request.job_name_suffix.map_or_else(random_suffix, str::to_owned);
-        let request_in_name = match subject {
-            Subject::Resource { name, namespace, .. } => {
-                Some((name, pipeline_namespace_set.then_some(namespace)))
-            }
-            Subject::Promise { .. } => None,
-        };
-        let job = job::JobContext {
-            promise: promise_name,
-            workflow,
-            pipeline,
-            is_last: index + 1 == pipelines.len(),
-            subject: &subject,
-            job_name: names::job_name(promise_name, request_in_name, pipeline.name(), &suffix),
-            namespace: &namespace,
-            pipeline_namespace_set,
-            service_account: &service_account_name,
-            hash: &hash,
-            config: request.config,
-            adapter: request.adapter,
-        }
-        .job();
-        rendered.push(PipelineResources {
+        let rbac_objects = self.rbac_objects(pipeline, &id, &service_account_name);
+        let job = self.job(pipeline, is_last, &service_account_name);
+        PipelineResources {
             pipeline_name: pipeline.name().to_owned(),
-            service_account: rbac::service_account(promise_name, &service_account_name, &namespace),
-            config_map: config_map.clone(),
+            service_account: rbac::service_account(promise_name, &service_account_name, &self.namespace),
+            config_map: self.config_map.clone(),
             roles: rbac_objects.roles,
             role_bindings: rbac_objects.role_bindings,
             cluster_roles: rbac_objects.cluster_roles,
             cluster_role_bindings: rbac_objects.cluster_role_bindings,
             job,
-        });
+        }
     }
-    Ok(rendered)
+
+    /// The pipeline's Roles, ClusterRoles and their bindings.
+    fn rbac_objects(
+        &self,
+        pipeline: &Pipeline,
+        id: &str,
+        service_account: &str,
+    ) -> rbac::PipelineRbacObjects {
+        rbac::RbacContext {
+            promise: self.promise.name(),
+            workflow: self.request.workflow,
+            pipeline,
+            id,
+            service_account,
+            pipeline_namespace: &self.namespace,
+            resource: match self.subject {
+                Subject::Resource { api, namespace, .. } => Some((&api.group, &api.plural, namespace)),
+                Subject::Promise { .. } => None,
+            },
+        }
+        .objects()
+    }
+
+    /// The pipeline's Job, named with the request's suffix or a random one.
+    fn job(&self, pipeline: &Pipeline, is_last: bool, service_account: &str) -> Job {
+        let promise_name = self.promise.name();
+        let suffix = self
+            .request
+            .job_name_suffix
+            .map_or_else(random_suffix, str::to_owned);
+        let request_in_name = match self.subject {
+            Subject::Resource { name, namespace, .. } => {
+                Some((name, self.pipeline_namespace_set.then_some(namespace)))
+            }
+            Subject::Promise { .. } => None,
+        };
+        job::JobContext {
+            promise: promise_name,
+            workflow: self.request.workflow,
+            pipeline,
+            is_last,
+            subject: &self.subject,
+            job_name: names::job_name(promise_name, request_in_name, pipeline.name(), &suffix),
+            namespace: &self.namespace,
+            pipeline_namespace_set: self.pipeline_namespace_set,
+            service_account,
+            hash: &self.hash,
+            config: self.request.config,
+            adapter: self.request.adapter,
+        }
+        .job()
+    }
+}
+
+/// A rendering error of this workflow.
+fn workflow_error(workflow: Workflow, message: String) -> Error {
+    Error::Render {
+        workflow: workflow.to_string(),
+        message,
+    }
 }
 
 /// All objects of a rendered workflow in apply order, each object once (the

@@ -120,6 +120,28 @@ pub fn validate_promise(document: &Value) -> Validated {
         };
     };
     let _ = &promise.status;
+    validate_kind(&promise, &mut problems);
+    let name = promise.metadata.name.clone().unwrap_or_default();
+    validate_metadata(&promise.metadata, &name, &mut problems);
+
+    let spec = &promise.spec;
+    let resource_api = spec
+        .api_crd()
+        .and_then(|api| crd::validate_api(api, &mut problems));
+    validate_workflows_config(spec, &mut problems);
+    let pipelines = validate_workflows(spec, &name, &mut problems);
+    validate_destination_selectors(spec, &mut problems);
+    validate_required_promises(spec, &name, &mut problems);
+    validate_dependencies(spec, &mut problems);
+    Validated {
+        problems: problems.into_vec(),
+        resource_api,
+        pipelines,
+    }
+}
+
+/// `apiVersion` and `kind` say it is a Promise.
+fn validate_kind(promise: &PromiseDocument, problems: &mut Problems) {
     if promise.kind != "Promise" || promise.api_version != API_VERSION {
         problems.error(
             "",
@@ -129,16 +151,19 @@ pub fn validate_promise(document: &Value) -> Validated {
             ),
         );
     }
-    let name = promise.metadata.name.clone().unwrap_or_default();
+}
+
+/// `metadata`: the name (`name`, as read from it), the labels and the
+/// reconciliation interval annotation.
+fn validate_metadata(metadata: &ObjectMeta, name: &str, problems: &mut Problems) {
     if name.is_empty() {
         problems.error("metadata.name", "a Promise needs a name");
-    } else if let Some(problem) = names::dns_label_problem(&name) {
+    } else if let Some(problem) = names::dns_label_problem(name) {
         // The name becomes a label value and a prefix of object names.
         problems.error("metadata.name", format!("{name:?} {problem}"));
     }
-    validate_labels(promise.metadata.labels.as_ref(), "metadata.labels", &mut problems);
-    if let Some(interval) = promise
-        .metadata
+    validate_labels(metadata.labels.as_ref(), "metadata.labels", problems);
+    if let Some(interval) = metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(crate::api::labels::RECONCILIATION_INTERVAL_ANNOTATION))
@@ -149,31 +174,36 @@ pub fn validate_promise(document: &Value) -> Validated {
                 "metadata.annotations.{}",
                 crate::api::labels::RECONCILIATION_INTERVAL_ANNOTATION
             ),
-            &mut problems,
+            problems,
         );
     }
+}
 
-    let spec = &promise.spec;
-    let resource_api = spec
-        .api_crd()
-        .and_then(|api| crd::validate_api(api, &mut problems));
-    if let Some(config) = &spec.workflows.config {
-        if let Some(interval) = &config.reconciliation_interval {
-            validate_interval(
-                interval,
-                "spec.workflows.config.reconciliationInterval",
-                &mut problems,
-            );
-        }
-        if let Some(namespace) = config.pipeline_namespace.as_deref().filter(|ns| !ns.is_empty())
-            && let Some(problem) = names::dns_label_problem(namespace)
-        {
-            problems.error(
-                "spec.workflows.config.pipelineNamespace",
-                format!("{namespace:?} {problem}"),
-            );
-        }
+/// `spec.workflows.config`: the reconciliation interval and the pipeline
+/// namespace.
+fn validate_workflows_config(spec: &PromiseSpec, problems: &mut Problems) {
+    let Some(config) = &spec.workflows.config else {
+        return;
+    };
+    if let Some(interval) = &config.reconciliation_interval {
+        validate_interval(interval, "spec.workflows.config.reconciliationInterval", problems);
     }
+    if let Some(namespace) = config.pipeline_namespace.as_deref().filter(|ns| !ns.is_empty())
+        && let Some(problem) = names::dns_label_problem(namespace)
+    {
+        problems.error(
+            "spec.workflows.config.pipelineNamespace",
+            format!("{namespace:?} {problem}"),
+        );
+    }
+}
+
+/// Each workflow that has pipelines, returning the pipelines that decoded.
+fn validate_workflows(
+    spec: &PromiseSpec,
+    promise_name: &str,
+    problems: &mut Problems,
+) -> Vec<(Workflow, Vec<Pipeline>)> {
     let mut pipelines = Vec::new();
     for workflow in Workflow::ALL {
         let values = spec.workflows.pipelines(workflow);
@@ -186,30 +216,43 @@ pub fn validate_promise(document: &Value) -> Validated {
                 "these pipelines never run: resource workflows need an API (spec.api)",
             );
         }
-        let decoded = pipelines::validate_workflow(&name, workflow, values, &mut problems);
+        let decoded = pipelines::validate_workflow(promise_name, workflow, values, problems);
         pipelines.push((workflow, decoded));
     }
+    pipelines
+}
+
+/// `spec.destinationSelectors`: each selector's labels.
+fn validate_destination_selectors(spec: &PromiseSpec, problems: &mut Problems) {
     for (i, selector) in spec.destination_selectors.iter().enumerate() {
         let labels = Some(&selector.match_labels);
         validate_labels(
             labels,
             &format!("spec.destinationSelectors[{i}].matchLabels"),
-            &mut problems,
+            problems,
         );
     }
+}
+
+/// `spec.requiredPromises`: each names a Promise other than this one.
+fn validate_required_promises(spec: &PromiseSpec, promise_name: &str, problems: &mut Problems) {
     for (i, required) in spec.required_promises.iter().enumerate() {
         if required.name.is_empty() {
             problems.error(
                 format!("spec.requiredPromises[{i}].name"),
                 "a required Promise needs a name",
             );
-        } else if required.name == name {
+        } else if required.name == promise_name {
             problems.error(
                 format!("spec.requiredPromises[{i}].name"),
                 "a Promise cannot require itself",
             );
         }
     }
+}
+
+/// `spec.dependencies`: each is a manifest with apiVersion and kind.
+fn validate_dependencies(spec: &PromiseSpec, problems: &mut Problems) {
     for (i, dependency) in spec.dependencies.iter().enumerate() {
         let kind = dependency.get("kind").and_then(Value::as_str).unwrap_or_default();
         let api_version = dependency
@@ -222,11 +265,6 @@ pub fn validate_promise(document: &Value) -> Validated {
                 "a dependency is a Kubernetes manifest: it needs apiVersion and kind",
             );
         }
-    }
-    Validated {
-        problems: problems.into_vec(),
-        resource_api,
-        pipelines,
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::Problems;
 use super::names::{dns_label_problem, dns_subdomain_problem, label_value_problem, qualified_name_problem};
-use crate::api::pipeline::{Pipeline, parse_pipeline};
+use crate::api::pipeline::{Pipeline, PipelineContainer, PipelineSpec, parse_pipeline};
 use crate::api::workflow::{Workflow, WorkflowAction};
 use crate::codec::decode::FieldProblemKind;
 use crate::render::names::{KRATIX_CONTAINERS, KRATIX_VOLUMES, pipeline_id};
@@ -127,7 +127,23 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
             "a pipeline needs at least one container",
         );
     }
+    validate_volumes(spec, &spec_path, problems);
     let volume_names: HashSet<&str> = spec.volumes.iter().map(|v| v.name.as_str()).collect();
+    let mut seen_containers = HashSet::new();
+    for (i, container) in spec.containers.iter().enumerate() {
+        let cpath = format!("{spec_path}.containers[{i}]");
+        validate_container_name(pipeline, container, &cpath, &mut seen_containers, problems);
+        validate_container_image(container, &cpath, problems);
+        validate_mounts(container, &cpath, &spec_path, &volume_names, problems);
+    }
+    validate_job_fields(spec, &spec_path, problems);
+    if let Some(rbac) = &spec.rbac {
+        validate_rbac(rbac, &format!("{spec_path}.rbac"), problems);
+    }
+}
+
+/// Volume names: not Kratix's own, valid DNS labels, each declared once.
+fn validate_volumes(spec: &PipelineSpec, spec_path: &str, problems: &mut Problems) {
     let mut seen_volumes = HashSet::new();
     for (i, volume) in spec.volumes.iter().enumerate() {
         let vpath = format!("{spec_path}.volumes[{i}].name");
@@ -146,73 +162,100 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
             problems.error(&vpath, format!("volume {:?} is declared twice", volume.name));
         }
     }
-    let mut seen_containers = HashSet::new();
-    for (i, container) in spec.containers.iter().enumerate() {
-        let cpath = format!("{spec_path}.containers[{i}]");
-        if container.name.is_empty() {
-            problems.error(format!("{cpath}.name"), "a container needs a name");
-        } else if KRATIX_CONTAINERS.contains(&container.name.as_str()) {
+}
+
+/// A container's name: set, not a Kratix container's, a valid DNS label and
+/// unique in the pipeline (`seen` holds the names before it).
+fn validate_container_name<'a>(
+    pipeline: &Pipeline,
+    container: &'a PipelineContainer,
+    cpath: &str,
+    seen: &mut HashSet<&'a str>,
+    problems: &mut Problems,
+) {
+    if container.name.is_empty() {
+        problems.error(format!("{cpath}.name"), "a container needs a name");
+    } else if KRATIX_CONTAINERS.contains(&container.name.as_str()) {
+        problems.error(
+            format!("{cpath}.name"),
+            format!(
+                "container name {:?} is reserved for a Kratix container: choose another",
+                container.name
+            ),
+        );
+    } else if let Some(problem) = dns_label_problem(&container.name) {
+        problems.error(format!("{cpath}.name"), format!("{:?} {problem}", container.name));
+    }
+    if !container.name.is_empty() && !seen.insert(container.name.as_str()) {
+        problems.error(
+            format!("{cpath}.name"),
+            format!(
+                "container name {:?} is used twice in pipeline {:?}",
+                container.name,
+                pipeline.name()
+            ),
+        );
+    }
+}
+
+/// A container's image is set and its pull policy is one Kubernetes knows.
+fn validate_container_image(container: &PipelineContainer, cpath: &str, problems: &mut Problems) {
+    if container.image.trim().is_empty() {
+        problems.error(
+            format!("{cpath}.image"),
+            format!("container {:?} needs an image", container.name),
+        );
+    }
+    if let Some(policy) = &container.image_pull_policy
+        && !PULL_POLICIES.contains(&policy.as_str())
+    {
+        problems.error(
+            format!("{cpath}.imagePullPolicy"),
+            format!("{policy:?} must be one of {}", PULL_POLICIES.join(", ")),
+        );
+    }
+}
+
+/// A container's volume mounts: of declared volumes, away from Kratix's own
+/// mount paths, each path mounted once.
+fn validate_mounts(
+    container: &PipelineContainer,
+    cpath: &str,
+    spec_path: &str,
+    volume_names: &HashSet<&str>,
+    problems: &mut Problems,
+) {
+    let mut mount_paths = HashSet::new();
+    for (j, mount) in container.volume_mounts.iter().enumerate() {
+        let mpath = format!("{cpath}.volumeMounts[{j}]");
+        if !volume_names.contains(mount.name.as_str()) {
             problems.error(
-                format!("{cpath}.name"),
+                format!("{mpath}.name"),
+                format!("volume {:?} is not declared in {spec_path}.volumes", mount.name),
+            );
+        }
+        let mount_path = mount.mount_path.trim_end_matches('/');
+        if KRATIX_MOUNT_PATHS.contains(&mount_path) {
+            problems.error(
+                format!("{mpath}.mountPath"),
                 format!(
-                    "container name {:?} is reserved for a Kratix container: choose another",
-                    container.name
+                    "{:?} is where Kratix mounts its own volume: mount elsewhere",
+                    mount.mount_path
                 ),
             );
-        } else if let Some(problem) = dns_label_problem(&container.name) {
-            problems.error(format!("{cpath}.name"), format!("{:?} {problem}", container.name));
         }
-        if !container.name.is_empty() && !seen_containers.insert(container.name.as_str()) {
+        if !mount_paths.insert(mount_path) {
             problems.error(
-                format!("{cpath}.name"),
-                format!(
-                    "container name {:?} is used twice in pipeline {:?}",
-                    container.name,
-                    pipeline.name()
-                ),
+                format!("{mpath}.mountPath"),
+                format!("{:?} is mounted twice", mount.mount_path),
             );
-        }
-        if container.image.trim().is_empty() {
-            problems.error(
-                format!("{cpath}.image"),
-                format!("container {:?} needs an image", container.name),
-            );
-        }
-        if let Some(policy) = &container.image_pull_policy
-            && !PULL_POLICIES.contains(&policy.as_str())
-        {
-            problems.error(
-                format!("{cpath}.imagePullPolicy"),
-                format!("{policy:?} must be one of {}", PULL_POLICIES.join(", ")),
-            );
-        }
-        let mut mount_paths = HashSet::new();
-        for (j, mount) in container.volume_mounts.iter().enumerate() {
-            let mpath = format!("{cpath}.volumeMounts[{j}]");
-            if !volume_names.contains(mount.name.as_str()) {
-                problems.error(
-                    format!("{mpath}.name"),
-                    format!("volume {:?} is not declared in {spec_path}.volumes", mount.name),
-                );
-            }
-            let mount_path = mount.mount_path.trim_end_matches('/');
-            if KRATIX_MOUNT_PATHS.contains(&mount_path) {
-                problems.error(
-                    format!("{mpath}.mountPath"),
-                    format!(
-                        "{:?} is where Kratix mounts its own volume: mount elsewhere",
-                        mount.mount_path
-                    ),
-                );
-            }
-            if !mount_paths.insert(mount_path) {
-                problems.error(
-                    format!("{mpath}.mountPath"),
-                    format!("{:?} is mounted twice", mount.mount_path),
-                );
-            }
         }
     }
+}
+
+/// What the Job and its pod take from the spec: restart policy, backoff limit
+/// and node selector.
+fn validate_job_fields(spec: &PipelineSpec, spec_path: &str, problems: &mut Problems) {
     if let Some(policy) = &spec.restart_policy
         && !RESTART_POLICIES.contains(&policy.as_str())
     {
@@ -242,9 +285,6 @@ fn validate_spec(pipeline: &Pipeline, path: &str, problems: &mut Problems) {
                 format!("value {value:?} {problem}"),
             );
         }
-    }
-    if let Some(rbac) = &spec.rbac {
-        validate_rbac(rbac, &format!("{spec_path}.rbac"), problems);
     }
 }
 

@@ -32,24 +32,7 @@ pub fn refusals(
     if !policy.enabled {
         return found;
     }
-    let mut refuse = |path: String, message: &str| {
-        found.push(PolicyRefusal {
-            path,
-            message: message.to_owned(),
-        });
-    };
-    if let Some(namespace) = pipeline_namespace
-        && !policy.allowed_pipeline_namespaces.is_empty()
-        && !policy.allowed_pipeline_namespaces.iter().any(|n| n == namespace)
-    {
-        refuse(
-            "spec.workflows.config.pipelineNamespace".to_owned(),
-            &format!(
-                "{namespace:?} is not one of the pipeline namespaces the policy allows ({})",
-                policy.allowed_pipeline_namespaces.join(", ")
-            ),
-        );
-    }
+    refuse_pipeline_namespace(policy, pipeline_namespace, &mut found);
     for (workflow, list) in pipelines {
         for (index, pipeline) in list.iter().enumerate() {
             let base = format!(
@@ -57,66 +40,120 @@ pub fn refusals(
                 workflow.workflow_type.as_str(),
                 workflow.action.as_str()
             );
-            for (v, volume) in pipeline.spec.volumes.iter().enumerate() {
-                if volume.host_path.is_some() {
-                    refuse(
-                        format!("{base}.volumes[{v}].hostPath"),
-                        "a hostPath volume reaches the node's own files",
-                    );
-                }
-            }
-            for (c, container) in pipeline.spec.containers.iter().enumerate() {
-                let context = container.security_context.as_ref();
-                if context.and_then(|s| s.privileged) == Some(true) {
-                    refuse(
-                        format!("{base}.containers[{c}].securityContext.privileged"),
-                        "a privileged container holds the node",
-                    );
-                }
-                if context.and_then(|s| s.run_as_user) == Some(0) {
-                    refuse(
-                        format!("{base}.containers[{c}].securityContext.runAsUser"),
-                        "the container runs as root",
-                    );
-                }
-                if context.and_then(|s| s.run_as_non_root) == Some(false) {
-                    refuse(
-                        format!("{base}.containers[{c}].securityContext.runAsNonRoot"),
-                        "the container asks to be allowed to run as root",
-                    );
-                }
-            }
-            let Some(rbac) = &pipeline.spec.rbac else {
-                continue;
-            };
-            if rbac.service_account.as_deref().is_some_and(|a| !a.is_empty()) {
-                refuse(
-                    format!("{base}.rbac.serviceAccount"),
-                    "a service account of the pipeline's own choosing runs it with whatever that account holds beyond the Promise's permissions",
-                );
-            }
-            for (p, permission) in rbac.permissions.iter().enumerate() {
-                let at = format!("{base}.rbac.permissions[{p}]");
-                if permission.verbs.iter().any(|v| v == "*") {
-                    refuse(format!("{at}.verbs"), "a wildcard verb grants everything");
-                }
-                if let Some(verb) = permission
-                    .verbs
-                    .iter()
-                    .find(|v| ESCALATING_VERBS.contains(&v.as_str()))
-                {
-                    refuse(
-                        format!("{at}.verbs"),
-                        &format!("the verb {verb:?} lets the pipeline grant or act as more than it holds"),
-                    );
-                }
-                if permission.resources.iter().flatten().any(|r| r == "*") {
-                    refuse(format!("{at}.resources"), "a wildcard resource grants every kind");
-                }
-            }
+            refuse_volumes(pipeline, &base, &mut found);
+            refuse_containers(pipeline, &base, &mut found);
+            refuse_rbac(pipeline, &base, &mut found);
         }
     }
     found
+}
+
+/// Records one refusal.
+fn refuse(found: &mut Vec<PolicyRefusal>, path: String, message: &str) {
+    found.push(PolicyRefusal {
+        path,
+        message: message.to_owned(),
+    });
+}
+
+/// A `pipelineNamespace` outside the allowed ones, when any are listed.
+fn refuse_pipeline_namespace(
+    policy: &PromisePolicy,
+    pipeline_namespace: Option<&str>,
+    found: &mut Vec<PolicyRefusal>,
+) {
+    if let Some(namespace) = pipeline_namespace
+        && !policy.allowed_pipeline_namespaces.is_empty()
+        && !policy.allowed_pipeline_namespaces.iter().any(|n| n == namespace)
+    {
+        refuse(
+            found,
+            "spec.workflows.config.pipelineNamespace".to_owned(),
+            &format!(
+                "{namespace:?} is not one of the pipeline namespaces the policy allows ({})",
+                policy.allowed_pipeline_namespaces.join(", ")
+            ),
+        );
+    }
+}
+
+/// A pipeline's hostPath volumes.
+fn refuse_volumes(pipeline: &Pipeline, base: &str, found: &mut Vec<PolicyRefusal>) {
+    for (v, volume) in pipeline.spec.volumes.iter().enumerate() {
+        if volume.host_path.is_some() {
+            refuse(
+                found,
+                format!("{base}.volumes[{v}].hostPath"),
+                "a hostPath volume reaches the node's own files",
+            );
+        }
+    }
+}
+
+/// A pipeline's privileged or root containers.
+fn refuse_containers(pipeline: &Pipeline, base: &str, found: &mut Vec<PolicyRefusal>) {
+    for (c, container) in pipeline.spec.containers.iter().enumerate() {
+        let context = container.security_context.as_ref();
+        if context.and_then(|s| s.privileged) == Some(true) {
+            refuse(
+                found,
+                format!("{base}.containers[{c}].securityContext.privileged"),
+                "a privileged container holds the node",
+            );
+        }
+        if context.and_then(|s| s.run_as_user) == Some(0) {
+            refuse(
+                found,
+                format!("{base}.containers[{c}].securityContext.runAsUser"),
+                "the container runs as root",
+            );
+        }
+        if context.and_then(|s| s.run_as_non_root) == Some(false) {
+            refuse(
+                found,
+                format!("{base}.containers[{c}].securityContext.runAsNonRoot"),
+                "the container asks to be allowed to run as root",
+            );
+        }
+    }
+}
+
+/// A pipeline's own service account, and wildcard or escalating permissions.
+fn refuse_rbac(pipeline: &Pipeline, base: &str, found: &mut Vec<PolicyRefusal>) {
+    let Some(rbac) = &pipeline.spec.rbac else {
+        return;
+    };
+    if rbac.service_account.as_deref().is_some_and(|a| !a.is_empty()) {
+        refuse(
+            found,
+            format!("{base}.rbac.serviceAccount"),
+            "a service account of the pipeline's own choosing runs it with whatever that account holds beyond the Promise's permissions",
+        );
+    }
+    for (p, permission) in rbac.permissions.iter().enumerate() {
+        let at = format!("{base}.rbac.permissions[{p}]");
+        if permission.verbs.iter().any(|v| v == "*") {
+            refuse(found, format!("{at}.verbs"), "a wildcard verb grants everything");
+        }
+        if let Some(verb) = permission
+            .verbs
+            .iter()
+            .find(|v| ESCALATING_VERBS.contains(&v.as_str()))
+        {
+            refuse(
+                found,
+                format!("{at}.verbs"),
+                &format!("the verb {verb:?} lets the pipeline grant or act as more than it holds"),
+            );
+        }
+        if permission.resources.iter().flatten().any(|r| r == "*") {
+            refuse(
+                found,
+                format!("{at}.resources"),
+                "a wildcard resource grants every kind",
+            );
+        }
+    }
 }
 
 #[cfg(test)]
