@@ -25,6 +25,10 @@ const PARALLEL_WRITES: usize = 16;
 /// version (its ETag where the bucket keeps no versions).
 type ObjectState = (Option<String>, Option<String>);
 
+/// One object written: its key and new state (`None`: deleted), or its key
+/// and why not.
+type WriteResult = Result<(String, Option<ObjectState>), (String, StoreError)>;
+
 pub struct Bucket {
     /// For messages: `BucketStateStore NAME`.
     pub label: String,
@@ -136,21 +140,7 @@ impl Bucket {
             .iter()
             .map(|(key, (md5, _))| (key.clone(), md5.clone()))
             .collect();
-        // The flat layout's ownership files are the only ones the plan reads.
-        let mut ownership: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for key in files
-            .keys()
-            .filter(|k| k.contains("/.kratix/") || k.starts_with(".kratix/"))
-        {
-            let bytes = client
-                .get(&Path::from(key.as_str()))
-                .await
-                .map_err(|e| self.fail(&format!("reading {key}"), e, credentials))?
-                .bytes()
-                .await
-                .map_err(|e| self.fail(&format!("reading {key}"), e, credentials))?;
-            ownership.insert(key.clone(), bytes.to_vec());
-        }
+        let ownership = self.read_ownership(&client, &files, credentials).await?;
         let read = |path: &str| ownership.get(path).cloned();
         let mut plan = state_batch::plan(
             changes,
@@ -168,22 +158,7 @@ impl Bucket {
             .map(|(key, _)| key.clone())
             .collect();
         if !unknown.is_empty() {
-            let heads: Vec<(String, Option<String>)> = futures::stream::iter(unknown)
-                .map(|key| {
-                    let client = client.clone();
-                    async move {
-                        let md5 = client
-                            .head(&Path::from(key.as_str()))
-                            .await
-                            .ok()
-                            .and_then(|meta| md5_of_e_tag(meta.e_tag.as_deref()));
-                        (key, md5)
-                    }
-                })
-                .buffer_unordered(PARALLEL_WRITES)
-                .collect()
-                .await;
-            for (key, md5) in heads {
+            for (key, md5) in head_md5s(&client, unknown).await {
                 if let Some(entry) = listing.get_mut(&key) {
                     entry.0.clone_from(&md5);
                 }
@@ -198,38 +173,7 @@ impl Bucket {
             );
         }
         let writes: Vec<(String, Option<Vec<u8>>)> = plan.writes.clone().into_iter().collect();
-        #[allow(clippy::type_complexity)]
-        let results: Vec<Result<(String, Option<ObjectState>), (String, StoreError)>> =
-            futures::stream::iter(writes)
-                .map(|(key, content)| {
-                    let client = client.clone();
-                    async move {
-                        let path = Path::from(key.as_str());
-                        match content {
-                            Some(bytes) => {
-                                let md5 = kratix_shared::api::naming::md5_hex(&bytes);
-                                let put = match client.put(&path, bytes.into()).await {
-                                    Ok(put) => put,
-                                    Err(e) => {
-                                        let error = self.fail(&format!("writing {key}"), e, credentials);
-                                        return Err((key, error));
-                                    }
-                                };
-                                Ok((key, Some((Some(md5), put.version.or(put.e_tag)))))
-                            }
-                            None => match client.delete(&path).await {
-                                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok((key, None)),
-                                Err(e) => {
-                                    let error = self.fail(&format!("deleting {key}"), e, credentials);
-                                    Err((key, error))
-                                }
-                            },
-                        }
-                    }
-                })
-                .buffer_unordered(PARALLEL_WRITES)
-                .collect()
-                .await;
+        let results = self.write_objects(&client, writes, credentials).await;
         let attempted = results.len();
         let mut failures = Vec::new();
         for result in results {
@@ -259,6 +203,69 @@ impl Bucket {
             results: plan.results,
             version: Some(version_of(&listing)),
         })
+    }
+
+    /// The flat layout's ownership files, the only ones the plan reads.
+    async fn read_ownership(
+        &self,
+        client: &Arc<dyn ObjectStore>,
+        files: &BTreeMap<String, Option<String>>,
+        credentials: &BucketCredentials,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
+        let mut ownership = BTreeMap::new();
+        for key in files
+            .keys()
+            .filter(|k| k.contains("/.kratix/") || k.starts_with(".kratix/"))
+        {
+            let bytes = client
+                .get(&Path::from(key.as_str()))
+                .await
+                .map_err(|e| self.fail(&format!("reading {key}"), e, credentials))?
+                .bytes()
+                .await
+                .map_err(|e| self.fail(&format!("reading {key}"), e, credentials))?;
+            ownership.insert(key.clone(), bytes.to_vec());
+        }
+        Ok(ownership)
+    }
+
+    /// Puts (`Some`) or deletes (`None`) each object, several at a time: each
+    /// key with its new state (`None`: gone), or why it failed.
+    async fn write_objects(
+        &self,
+        client: &Arc<dyn ObjectStore>,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+        credentials: &BucketCredentials,
+    ) -> Vec<WriteResult> {
+        futures::stream::iter(writes)
+            .map(|(key, content)| {
+                let client = client.clone();
+                async move {
+                    let path = Path::from(key.as_str());
+                    match content {
+                        Some(bytes) => {
+                            let md5 = kratix_shared::api::naming::md5_hex(&bytes);
+                            match client.put(&path, bytes.into()).await {
+                                Ok(put) => Ok((key, Some((Some(md5), put.version.or(put.e_tag))))),
+                                Err(e) => {
+                                    let error = self.fail(&format!("writing {key}"), e, credentials);
+                                    Err((key, error))
+                                }
+                            }
+                        }
+                        None => match client.delete(&path).await {
+                            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok((key, None)),
+                            Err(e) => {
+                                let error = self.fail(&format!("deleting {key}"), e, credentials);
+                                Err((key, error))
+                            }
+                        },
+                    }
+                }
+            })
+            .buffer_unordered(PARALLEL_WRITES)
+            .collect()
+            .await
     }
 
     /// Checks that the bucket answers with these credentials.
@@ -298,6 +305,25 @@ fn version_of(listing: &BTreeMap<String, ObjectState>) -> String {
         hasher.update([b'\n']);
     }
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The MD5s of objects listed without one, asked of each object.
+async fn head_md5s(client: &Arc<dyn ObjectStore>, keys: Vec<String>) -> Vec<(String, Option<String>)> {
+    futures::stream::iter(keys)
+        .map(|key| {
+            let client = client.clone();
+            async move {
+                let md5 = client
+                    .head(&Path::from(key.as_str()))
+                    .await
+                    .ok()
+                    .and_then(|meta| md5_of_e_tag(meta.e_tag.as_deref()));
+                (key, md5)
+            }
+        })
+        .buffer_unordered(PARALLEL_WRITES)
+        .collect()
+        .await
 }
 
 #[cfg(test)]

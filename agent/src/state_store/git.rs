@@ -90,29 +90,7 @@ impl GitRepo {
             self.refresh(auth, min_fetch_interval).await?;
             let (files, contents) = self.snapshot().await?;
             let read = |path: &str| contents.get(path).cloned();
-            let active: Vec<Change> = changes
-                .iter()
-                .enumerate()
-                .map(|(index, change)| {
-                    if refused.contains_key(&index) {
-                        Change::PutFiles(BTreeMap::new())
-                    } else {
-                        change.clone()
-                    }
-                })
-                .collect();
-            let mut plan = state_batch::plan(
-                &active,
-                &StoreContents {
-                    files: &files,
-                    read: &read,
-                },
-            );
-            for (index, message) in &refused {
-                plan.results[*index] = Err(kratix_shared::Error::StorePath {
-                    message: message.clone(),
-                });
-            }
+            let plan = plan_without(changes, &refused, &files, &read);
             if plan.is_empty() {
                 let version = self.head().await?;
                 return Ok(BatchOutcome {
@@ -138,25 +116,7 @@ impl GitRepo {
                 }
             }
             pushes += 1;
-            self.git(&["add", "--all", "."], auth).await?;
-            let message = plan.message(changes);
-            let name = format!("user.name={}", self.author_name);
-            let email = format!("user.email={}", self.author_email);
-            self.git(
-                &[
-                    "-c",
-                    &name,
-                    "-c",
-                    &email,
-                    "commit",
-                    "--quiet",
-                    "--no-verify",
-                    "-m",
-                    &message,
-                ],
-                auth,
-            )
-            .await?;
+            self.commit(&plan.message(changes), auth).await?;
             let refspec = format!("HEAD:refs/heads/{}", self.branch);
             match self.git(&["push", "--quiet", "origin", &refspec], auth).await {
                 Ok(_) => {
@@ -185,6 +145,29 @@ impl GitRepo {
             self.branch,
             last_rejection.unwrap_or_default()
         )))
+    }
+
+    /// Commits everything in the clone, as the store's author.
+    async fn commit(&self, message: &str, auth: &GitAuth) -> Result<(), StoreError> {
+        self.git(&["add", "--all", "."], auth).await?;
+        let name = format!("user.name={}", self.author_name);
+        let email = format!("user.email={}", self.author_email);
+        self.git(
+            &[
+                "-c",
+                &name,
+                "-c",
+                &email,
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "-m",
+                message,
+            ],
+            auth,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Checks that the remote answers with these credentials.
@@ -436,4 +419,31 @@ fn remove_empty_parents(root: &Path, file: &Path) {
         }
         current = dir.parent();
     }
+}
+/// The batch planned against the clone as it is, leaving out the changes
+/// the clone refused (each fails alone, with the refusal's message).
+fn plan_without(
+    changes: &[Change],
+    refused: &BTreeMap<usize, String>,
+    files: &BTreeMap<String, Option<String>>,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> state_batch::BatchPlan {
+    let active: Vec<Change> = changes
+        .iter()
+        .enumerate()
+        .map(|(index, change)| {
+            if refused.contains_key(&index) {
+                Change::PutFiles(BTreeMap::new())
+            } else {
+                change.clone()
+            }
+        })
+        .collect();
+    let mut plan = state_batch::plan(&active, &StoreContents { files, read });
+    for (index, message) in refused {
+        plan.results[*index] = Err(kratix_shared::Error::StorePath {
+            message: message.clone(),
+        });
+    }
+    plan
 }

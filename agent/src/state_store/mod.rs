@@ -316,79 +316,108 @@ async fn run_writer(
     let mut backend = Backend::new(&store, &dir);
     // Requests left over when the last batch was cut by its bytes, with their sizes.
     let mut carried: VecDeque<(Request, usize)> = VecDeque::new();
-    loop {
-        if carried.is_empty() {
-            let Some(first) = requests.recv().await else {
-                break;
-            };
-            carried.push_back(sized(first));
-            tokio::time::sleep(BATCH_WINDOW).await;
-        }
-        while carried.len() < MAX_BATCH {
-            match requests.try_recv() {
-                Ok(request) => carried.push_back(sized(request)),
-                Err(_) => break,
-            }
-        }
-        let count =
-            state_batch::batch_len(carried.iter().take(MAX_BATCH).map(|(_, size)| *size), BATCH_BYTES);
-        let pending: Vec<Request> = carried.drain(..count).map(|(request, _)| request).collect();
-        let mut changes = Vec::new();
-        let mut replies = Vec::new();
-        let mut probes = Vec::new();
-        let mut min_fetch_interval = Duration::MAX;
-        for request in pending {
-            match request {
-                Request::Change(change, interval, reply) => {
-                    changes.push(*change);
-                    replies.push(reply);
-                    min_fetch_interval = min_fetch_interval.min(interval);
-                }
-                Request::Probe(reply) => probes.push(reply),
-            }
-        }
-        if changes.is_empty() {
+    while let Some(batch) = next_batch(&mut carried, &mut requests).await {
+        if batch.changes.is_empty() {
             let probed = backend.probe(&client, &dir).await;
-            for probe in probes {
+            for probe in batch.probes {
                 let _ = probe.send(probed.clone());
             }
             continue;
         }
         let started = std::time::Instant::now();
-        let outcome = backend.write(&client, &dir, &changes, min_fetch_interval).await;
-        // A probe that came with changes is answered by how their write went.
-        let probed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
-        for probe in probes {
-            let _ = probe.send(probed.clone());
-        }
-        match outcome {
-            Ok(outcome) => {
-                tracing::info!(
-                    store = %backend.label(),
-                    changes = changes.len(),
-                    version = outcome.version.as_deref().unwrap_or("-"),
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "state store written"
-                );
-                for (reply, result) in replies.into_iter().zip(outcome.results) {
-                    let _ = reply.send(
-                        result
-                            .map(|changed| Written {
-                                changed,
-                                version: outcome.version.clone(),
-                            })
-                            .map_err(|e| StoreError::Failed(e.to_string())),
-                    );
-                }
-            }
-            Err(error) => {
-                tracing::warn!(store = %backend.label(), changes = changes.len(), %error, "state store write failed");
-                for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
-        }
+        let outcome = backend
+            .write(&client, &dir, &batch.changes, batch.min_fetch_interval)
+            .await;
+        answer(&backend, batch, outcome, started);
     }
     // The store is forgotten or replaced: its clone goes with it.
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What one write of a store answers: its changes (each with whom to tell)
+/// and the probes that came with them.
+struct Batch {
+    changes: Vec<Change>,
+    replies: Vec<oneshot::Sender<Result<Written, StoreError>>>,
+    probes: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    min_fetch_interval: Duration,
+}
+
+/// The next batch: what came within the batch window, up to the count and
+/// byte limits (the rest is carried to the next). `None` once the store is
+/// forgotten and nothing is left.
+async fn next_batch(
+    carried: &mut VecDeque<(Request, usize)>,
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+) -> Option<Batch> {
+    if carried.is_empty() {
+        let first = requests.recv().await?;
+        carried.push_back(sized(first));
+        tokio::time::sleep(BATCH_WINDOW).await;
+    }
+    while carried.len() < MAX_BATCH {
+        match requests.try_recv() {
+            Ok(request) => carried.push_back(sized(request)),
+            Err(_) => break,
+        }
+    }
+    let count = state_batch::batch_len(carried.iter().take(MAX_BATCH).map(|(_, size)| *size), BATCH_BYTES);
+    let mut batch = Batch {
+        changes: Vec::new(),
+        replies: Vec::new(),
+        probes: Vec::new(),
+        min_fetch_interval: Duration::MAX,
+    };
+    for (request, _) in carried.drain(..count) {
+        match request {
+            Request::Change(change, interval, reply) => {
+                batch.changes.push(*change);
+                batch.replies.push(reply);
+                batch.min_fetch_interval = batch.min_fetch_interval.min(interval);
+            }
+            Request::Probe(reply) => batch.probes.push(reply),
+        }
+    }
+    Some(batch)
+}
+
+/// Tells every change of the batch how its write went; a probe that came with
+/// changes is answered by how their write went.
+fn answer(
+    backend: &Backend,
+    batch: Batch,
+    outcome: Result<BatchOutcome, StoreError>,
+    started: std::time::Instant,
+) {
+    let probed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
+    for probe in batch.probes {
+        let _ = probe.send(probed.clone());
+    }
+    match outcome {
+        Ok(outcome) => {
+            tracing::info!(
+                store = %backend.label(),
+                changes = batch.changes.len(),
+                version = outcome.version.as_deref().unwrap_or("-"),
+                took_ms = started.elapsed().as_millis() as u64,
+                "state store written"
+            );
+            for (reply, result) in batch.replies.into_iter().zip(outcome.results) {
+                let _ = reply.send(
+                    result
+                        .map(|changed| Written {
+                            changed,
+                            version: outcome.version.clone(),
+                        })
+                        .map_err(|e| StoreError::Failed(e.to_string())),
+                );
+            }
+        }
+        Err(error) => {
+            tracing::warn!(store = %backend.label(), changes = batch.changes.len(), %error, "state store write failed");
+            for reply in batch.replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
 }
