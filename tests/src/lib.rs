@@ -9,7 +9,6 @@ pub mod agent_suite;
 pub mod error;
 pub mod git_server;
 pub mod images;
-pub mod krew;
 pub mod platform;
 pub mod s3_server;
 pub mod state_store_suite;

@@ -48,7 +48,7 @@ fn build_release(manifest: &Path, dist: &Path) -> PathBuf {
 fn the_committed_manifest_follows_krews_rules() {
     let committed = manifest(&root().join("krew/kratix.yaml"));
     assert_eq!(
-        kratix_tests::krew::problems(&committed, "kratix.yaml"),
+        kratix_krew::problems(&committed, "kratix.yaml"),
         Vec::<String>::new()
     );
     assert_eq!(
@@ -71,7 +71,7 @@ fn a_release_archive_installs_the_way_krew_lays_it_out_and_runs_through_kubectl(
 
     let updated = manifest(&copy);
     assert_eq!(
-        kratix_tests::krew::problems(&updated, "kratix.yaml"),
+        kratix_krew::problems(&updated, "kratix.yaml"),
         Vec::<String>::new()
     );
     let os = if cfg!(target_os = "macos") {

@@ -62,7 +62,7 @@ fn run() -> Result<ExitCode, String> {
             sha256,
         } => {
             let mut value = read(&manifest)?;
-            kratix_tests::krew::set_platform(&mut value, &os, &arch, &uri, &sha256);
+            kratix_krew::set_platform(&mut value, &os, &arch, &uri, &sha256);
             let text = serde_saphyr::to_string(&value).map_err(|e| format!("encoding the manifest: {e}"))?;
             std::fs::write(&manifest, text).map_err(|e| format!("{}: {e}", manifest.display()))?;
             Ok(ExitCode::SUCCESS)
@@ -77,7 +77,7 @@ fn run() -> Result<ExitCode, String> {
             {
                 let labels = &platform["selector"]["matchLabels"];
                 let field = |key: &str| platform[key].as_str().unwrap_or_default().to_owned();
-                kratix_tests::krew::set_platform(
+                kratix_krew::set_platform(
                     &mut target,
                     labels["os"].as_str().unwrap_or_default(),
                     labels["arch"].as_str().unwrap_or_default(),
@@ -95,7 +95,7 @@ fn run() -> Result<ExitCode, String> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let problems = kratix_tests::krew::problems(&value, &name);
+            let problems = kratix_krew::problems(&value, &name);
             for problem in &problems {
                 println!("{}: {problem}", manifest.display());
             }
