@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
-use kratix_tests::support::{Platform, agent_binary_release, ensure_namespace, install_kratix_crds};
+use kratix_tests::suites::support::{Platform, agent_binary_release, ensure_namespace, install_kratix_crds};
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use kube::runtime::WatchStreamExt as _;
 use serde_json::{Value, json};
@@ -215,7 +215,7 @@ async fn apiserver_requests(client: &kube::Client) -> Result<f64> {
 async fn measure_floor(client: &kube::Client, jobs: usize) -> Result<(f64, f64)> {
     let served_before = apiserver_requests(client).await?;
     namespace(client, "floor").await?;
-    kratix_tests::support::wait_for_default_service_account(client, "floor").await;
+    kratix_tests::suites::support::wait_for_default_service_account(client, "floor").await;
     let api: Api<Job> = Api::namespaced(client.clone(), "floor");
     let start = Instant::now();
     let created: Vec<Result<Job, kube::Error>> = futures::stream::iter(0..jobs)

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_tests::support::{
+use kratix_tests::suites::support::{
     Platform, ensure_namespace, install_kratix_crds, plugin_binary_release, wait_established,
 };
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};

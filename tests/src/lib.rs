@@ -4,15 +4,14 @@
 //! and kube-scheduler built from k8s.io/kubernetes at a pinned release) on etcd,
 //! and a node of the project's own that runs the pods bound to it with podman,
 //! as a kubelet would. `tests/testenv` drives it.
+//!
+//! Three rooms: `platform` (the cluster itself), `fixtures` (what the suites
+//! run against besides it: Git and S3 servers, local images) and `suites`
+//! (what the end-to-end suites share).
 
-pub mod agent_suite;
 pub mod error;
-pub mod git_server;
-pub mod images;
+pub mod fixtures;
 pub mod platform;
-pub mod s3_server;
-pub mod state_store_suite;
-pub mod support;
-pub mod tools;
+pub mod suites;
 
 pub use error::{Error, Result};

@@ -10,14 +10,14 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_shared::api::work::Work;
-use kratix_tests::agent_suite::{Setup, condition, install_promise, pipeline, request, status_until};
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::agent::{Setup, condition, install_promise, pipeline, request, status_until};
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams, PostParams};
 use serde_json::{Value, json};
 
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
+    kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
 }
 
 #[tokio::test]
@@ -399,7 +399,7 @@ async fn a_paused_request_runs_nothing_until_unpaused() {
     .expect("request");
     wait_for(
         "the request to be accepted",
-        kratix_tests::agent_suite::TIMEOUT,
+        kratix_tests::suites::agent::TIMEOUT,
         || async {
             requests
                 .create(&PostParams::default(), &object)
@@ -416,7 +416,7 @@ async fn a_paused_request_runs_nothing_until_unpaused() {
         condition(&paused, "Reconciled").map(|c| c["message"].clone()),
         Some(json!("Paused"))
     );
-    kratix_tests::agent_suite::kratix_event_until(
+    kratix_tests::suites::agent::kratix_event_until(
         &client,
         &namespace,
         "orders",

@@ -10,11 +10,11 @@
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     HOLD, Setup, condition, held_request, install_promise, install_promise_with, pipeline, request,
     status_until,
 };
-use kratix_tests::support::{ensure_namespace, wait_for};
+use kratix_tests::suites::support::{ensure_namespace, wait_for};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ async fn a_pod_refused_by_pod_security_fails_its_pipeline_and_says_why() {
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "podsec").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "podsec").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
     Api::<Namespace>::all(client.clone())
@@ -155,7 +155,7 @@ async fn a_missing_pipeline_namespace_fails_the_pipeline_with_a_condition_until_
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "nopipens").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "nopipens").await;
     let pipeline_namespace = format!("absent-{suffix}");
     let (_, resource) = install_promise_with(
         &client,
@@ -197,7 +197,7 @@ async fn a_missing_pipeline_namespace_fails_the_pipeline_with_a_condition_until_
     ensure_namespace(&client, &pipeline_namespace)
         .await
         .expect("the pipeline namespace");
-    kratix_tests::support::wait_for_default_service_account(&client, &pipeline_namespace).await;
+    kratix_tests::suites::support::wait_for_default_service_account(&client, &pipeline_namespace).await;
     requests
         .patch("orders", &PatchParams::default(), &manual_reconciliation())
         .await
@@ -220,7 +220,7 @@ async fn a_request_whose_namespace_is_being_deleted_says_its_delete_pipeline_can
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "nsgone").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "nsgone").await;
     let (_, resource) = install_promise_with(
         &client,
         &suffix,

@@ -6,10 +6,10 @@
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, TIMEOUT, condition, install_promise, pipeline, request, status_until,
 };
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ async fn a_config_change_applies_to_the_next_pipeline_and_old_jobs_are_pruned() 
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "config").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "config").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
     config_maps

@@ -13,10 +13,10 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{EnvVar, Pod, Volume, VolumeMount};
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     HOLD, Setup, TIMEOUT, condition, held_request, install_promise_with, pipeline, status_until,
 };
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ const MARKERS: &str = "/crash-markers";
 static DEPLOYMENT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
+    kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// A pipeline that records how often it ran: `runs-<name>` goes up by one.
@@ -308,9 +308,9 @@ async fn a_promise_deletion_killed_at_every_step_still_deletes_everything() {
         )
         .await;
         let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
-        kratix_tests::agent_suite::request(&requests, &resource, &namespace, "one", json!({})).await;
+        kratix_tests::suites::agent::request(&requests, &resource, &namespace, "one", json!({})).await;
         status_until(&requests, "one", "the request to complete", completed).await;
-        let promises = kratix_tests::agent_suite::promises(&client);
+        let promises = kratix_tests::suites::agent::promises(&client);
         promises
             .delete(&promise, &DeleteParams::default())
             .await
@@ -347,7 +347,7 @@ async fn a_promise_deletion_killed_at_every_step_still_deletes_everything() {
 
 #[tokio::test]
 async fn a_write_killed_before_its_status_loses_no_file_and_writes_none_twice() {
-    use kratix_tests::state_store_suite::{destination, destination_ready, files_until, http_git_store};
+    use kratix_tests::suites::state_store::{destination, destination_ready, files_until, http_git_store};
     let _one_at_a_time = DEPLOYMENT.lock().await;
     let Setup {
         client,
@@ -370,7 +370,7 @@ async fn a_write_killed_before_its_status_loses_no_file_and_writes_none_twice() 
     )
     .await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
-    kratix_tests::agent_suite::request(&requests, &resource, &namespace, "one", json!({})).await;
+    kratix_tests::suites::agent::request(&requests, &resource, &namespace, "one", json!({})).await;
     wait_for_crash(&client, "store-written-unrecorded").await;
     let (_, commits_at_crash) = git.head(&repo, "main").unwrap_or_else(|e| panic!("{e}"));
     let placements: Api<kratix_shared::api::work::WorkPlacement> =
@@ -410,7 +410,7 @@ async fn a_write_killed_before_its_status_loses_no_file_and_writes_none_twice() 
         "the restarted agent found the file written and committed nothing again"
     );
     restore(&client).await;
-    kratix_tests::state_store_suite::remove(&client, &promise, &[&dev]).await;
+    kratix_tests::suites::state_store::remove(&client, &promise, &[&dev]).await;
 }
 
 #[tokio::test]

@@ -14,17 +14,17 @@ use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::work::Work;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     HOLD, Setup, TIMEOUT, cache_promise, condition, held_request, pipeline, promise_status_until, promises,
     status_until,
 };
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
+    kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// Waits until only the hold finalizer is left on the object; returns it.
@@ -218,7 +218,7 @@ async fn a_failed_delete_pipeline_holds_the_request_until_a_spec_change_fixes_it
         condition(&failed, "DeleteWorkflowCompleted").map(|c| (c["status"].clone(), c["message"].clone())),
         Some((json!("False"), json!("The Delete Pipeline has failed")))
     );
-    kratix_tests::agent_suite::kratix_event_until(
+    kratix_tests::suites::agent::kratix_event_until(
         &client,
         &namespace,
         "orders",
@@ -406,7 +406,7 @@ async fn a_promise_deleted_and_applied_again_at_once_gets_its_pipelines_objects_
         })
         .await;
         let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
-        kratix_tests::agent_suite::request(&requests, &resource, &namespace, "orders", json!({})).await;
+        kratix_tests::suites::agent::request(&requests, &resource, &namespace, "orders", json!({})).await;
         // The second time, the pipeline's ServiceAccount and RBAC (deleted with
         // the first Promise a moment ago) must be there again for its pod.
         status_until(
@@ -416,7 +416,7 @@ async fn a_promise_deleted_and_applied_again_at_once_gets_its_pipelines_objects_
             done,
         )
         .await;
-        kratix_tests::agent_suite::delete_and_wait_gone(
+        kratix_tests::suites::agent::delete_and_wait_gone(
             &promises(&client),
             &promise_name,
             "the Promise to go",

@@ -5,10 +5,10 @@
 //! namespace neither stalls its workflow nor is touched by the agent.
 
 use k8s_openapi::api::batch::v1::Job;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
 };
-use kratix_tests::support::ensure_namespace;
+use kratix_tests::suites::support::ensure_namespace;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::json;
@@ -33,7 +33,7 @@ async fn a_job_made_to_look_like_a_promise_workflow_neither_stalls_it_nor_is_tou
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "forged").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "forged").await;
     let promise = format!("cache-{suffix}");
     // Anyone who can create Jobs in their own namespace can label one so.
     let labels = json!({
@@ -63,7 +63,7 @@ async fn a_job_made_to_look_like_a_promise_workflow_neither_stalls_it_nor_is_tou
     );
     // Deleting the Promise deletes its own Jobs, not one that only looks like them.
     delete_and_wait_gone(
-        &kratix_tests::agent_suite::promises(&client),
+        &kratix_tests::suites::agent::promises(&client),
         &promise,
         "the Promise to go",
     )
@@ -81,7 +81,7 @@ async fn same_named_requests_sharing_a_pipeline_namespace_keep_their_own_jobs() 
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "shared-pipes").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "shared-pipes").await;
     let pipelines = format!("pipes-{suffix}");
     ensure_namespace(&client, &pipelines)
         .await
@@ -170,7 +170,7 @@ fn promise_for_api(name: &str, group: &str, image: &str) -> DynamicObject {
 /// Waits for the Promise's `APIOwned` condition to be False, and returns it.
 async fn refused_api(client: &kube::Client, name: &str) -> serde_json::Value {
     let status =
-        kratix_tests::agent_suite::promise_status_until(client, name, "the API to be refused", |s| {
+        kratix_tests::suites::agent::promise_status_until(client, name, "the API to be refused", |s| {
             condition(s, "APIOwned").is_some_and(|c| c["status"] == "False")
         })
         .await;
@@ -185,7 +185,7 @@ async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "takeover").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "takeover").await;
     let group = format!("hand{suffix}.example.org");
     let crd_name = format!("caches.{group}");
     // Someone's own CRD, with an object of theirs.
@@ -199,7 +199,7 @@ async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
     )
     .await
     .expect("their CRD");
-    kratix_tests::support::wait_established(&client, &crd_name).await;
+    kratix_tests::suites::support::wait_established(&client, &crd_name).await;
     let resource = kube::api::ApiResource {
         group: group.clone(),
         version: "v1".into(),
@@ -219,7 +219,7 @@ async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
         .expect("their object");
 
     let promise = format!("takeover-{suffix}");
-    kratix_tests::agent_suite::promises(&client)
+    kratix_tests::suites::agent::promises(&client)
         .create(&PostParams::default(), &promise_for_api(&promise, &group, &image))
         .await
         .expect("promise created");
@@ -244,7 +244,7 @@ async fn a_promise_cannot_take_over_a_crd_it_did_not_create_nor_delete_it() {
         "no request finalizer on their object"
     );
     delete_and_wait_gone(
-        &kratix_tests::agent_suite::promises(&client),
+        &kratix_tests::suites::agent::promises(&client),
         &promise,
         "the Promise to go",
     )
@@ -269,16 +269,16 @@ async fn a_second_promise_for_the_same_api_is_refused_and_its_deletion_leaves_th
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "same-api").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "same-api").await;
     let group = format!("twice{suffix}.example.org");
     let first = format!("first-{suffix}");
     let second = format!("second-{suffix}");
-    let promises = kratix_tests::agent_suite::promises(&client);
+    let promises = kratix_tests::suites::agent::promises(&client);
     promises
         .create(&PostParams::default(), &promise_for_api(&first, &group, &image))
         .await
         .expect("first promise");
-    kratix_tests::agent_suite::promise_status_until(
+    kratix_tests::suites::agent::promise_status_until(
         &client,
         &first,
         "the first Promise to be Available",

@@ -8,7 +8,7 @@
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_tests::agent_suite::{Setup, cache_promise, condition, pipeline, promise_status_until, promises};
+use kratix_tests::suites::agent::{Setup, cache_promise, condition, pipeline, promise_status_until, promises};
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
 use serde_json::json;
 
@@ -36,7 +36,7 @@ async fn the_promise_policy_refuses_naming_the_field_only_when_turned_on() {
         suffix,
         image,
         ..
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "policy").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "policy").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     set_config(&config_maps, "promisePolicy:\n  enabled: true\n").await;
 

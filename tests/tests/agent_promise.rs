@@ -4,7 +4,7 @@
 
 use kratix_shared::api::work::Work;
 use kratix_shared::codec::compression::decompress;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, cache_promise, condition, install_promise, pipeline, promise_status_until, promises, request,
     status_until,
 };
@@ -13,7 +13,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
+    kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
 }
 
 fn completed(status: &Value) -> bool {
@@ -33,7 +33,7 @@ async fn a_promise_runs_its_configure_workflow_and_writes_its_dependencies_befor
         suffix,
         image,
     } = setup("promisewf").await;
-    let (promise_name, resource) = kratix_tests::agent_suite::install_promise_with(
+    let (promise_name, resource) = kratix_tests::suites::agent::install_promise_with(
         &client,
         &suffix,
         json!({
@@ -64,7 +64,7 @@ async fn a_promise_runs_its_configure_workflow_and_writes_its_dependencies_befor
         status["message"], "operator installed",
         "the pipeline's message is kept"
     );
-    kratix_tests::agent_suite::promise_events_until(
+    kratix_tests::suites::agent::promise_events_until(
         &client,
         &promise_name,
         &[
@@ -137,9 +137,9 @@ async fn a_promise_runs_its_configure_workflow_and_writes_its_dependencies_befor
         )
         .await
         .expect("dependencies removed");
-    kratix_tests::support::wait_for(
+    kratix_tests::suites::support::wait_for(
         "the dependencies Work to go",
-        kratix_tests::agent_suite::TIMEOUT,
+        kratix_tests::suites::agent::TIMEOUT,
         || async {
             let listed = works.list(&of_promise).await.map_err(|e| e.to_string())?.items;
             if listed.iter().any(|w| {
@@ -224,7 +224,7 @@ async fn the_reconcile_resources_label_reruns_every_request_and_is_removed() {
         !stored.labels().contains_key("kratix.io/reconcile-resources"),
         "the label is removed"
     );
-    kratix_tests::agent_suite::kratix_event_until(
+    kratix_tests::suites::agent::kratix_event_until(
         &client,
         "default",
         &promise_name,
@@ -278,7 +278,7 @@ async fn a_promise_waits_for_the_promises_it_requires() {
         condition(&waiting, "Reconciled").map(|c| c["reason"].clone()),
         Some(json!("RequirementsNotFulfilled"))
     );
-    kratix_tests::agent_suite::kratix_event_until(
+    kratix_tests::suites::agent::kratix_event_until(
         &client,
         "default",
         &promise_name,
@@ -306,7 +306,7 @@ async fn a_promise_waits_for_the_promises_it_requires() {
     })
     .await;
     assert_eq!(ready["requiredPromises"][0]["state"], "Requirement installed");
-    kratix_tests::agent_suite::promise_events_until(
+    kratix_tests::suites::agent::promise_events_until(
         &client,
         &promise_name,
         &[
@@ -387,7 +387,7 @@ async fn next_run_until(
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> DynamicObject {
-    kratix_tests::support::wait_for(what, std::time::Duration::from_secs(180), || async {
+    kratix_tests::suites::support::wait_for(what, std::time::Duration::from_secs(180), || async {
         let stored = requests.get("orders").await.map_err(|e| e.to_string())?;
         let status = stored.data.get("status").cloned().unwrap_or_default();
         if done(&status) && job_of(&status) != job_of(previous) {
@@ -473,7 +473,7 @@ async fn a_running_promise_workflow_is_stopped_by_a_manual_reconciliation() {
     let first_job = first_job.as_str().expect("job name").to_owned();
     let jobs: Api<k8s_openapi::api::batch::v1::Job> =
         Api::namespaced(client.clone(), "kratix-platform-system");
-    kratix_tests::support::wait_for("the Job to start", kratix_tests::agent_suite::TIMEOUT, || async {
+    kratix_tests::suites::support::wait_for("the Job to start", kratix_tests::suites::agent::TIMEOUT, || async {
         jobs.get_opt(&first_job)
             .await
             .map_err(|e| e.to_string())?
@@ -498,7 +498,7 @@ async fn a_running_promise_workflow_is_stopped_by_a_manual_reconciliation() {
     })
     .await;
     assert_ne!(job_of(&done), json!(first_job));
-    kratix_tests::agent_suite::kratix_event_until(
+    kratix_tests::suites::agent::kratix_event_until(
         &client,
         "default",
         &name,
@@ -525,7 +525,7 @@ async fn lifting_a_promises_pause_runs_its_workflow_again_and_leaves_its_request
         suffix,
         image,
     } = setup("unpause").await;
-    let (promise_name, resource) = kratix_tests::agent_suite::install_promise_with(
+    let (promise_name, resource) = kratix_tests::suites::agent::install_promise_with(
         &client,
         &suffix,
         json!({"workflows": {
@@ -592,7 +592,7 @@ async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_even
         image,
         ..
     } = setup("deletes").await;
-    let (promise_name, _) = kratix_tests::agent_suite::install_promise_with(
+    let (promise_name, _) = kratix_tests::suites::agent::install_promise_with(
         &client,
         &suffix,
         json!({"workflows": {"promise": {"delete": [
@@ -603,7 +603,7 @@ async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_even
     .await;
     // A cluster-scoped object's Events are in `default`.
     let event =
-        kratix_tests::agent_suite::event_until(&client, "default", &promise_name, "MultipleDeletePipelines")
+        kratix_tests::suites::agent::event_until(&client, "default", &promise_name, "MultipleDeletePipelines")
             .await;
     let note = event.note.unwrap_or_default();
     assert_eq!(

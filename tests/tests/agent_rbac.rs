@@ -9,24 +9,24 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, TIMEOUT, condition, install_promise, pipeline, promises, request, status_until,
 };
-use kratix_tests::images::ImageSpec;
-use kratix_tests::support::wait_for;
+use kratix_tests::fixtures::images::ImageSpec;
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
+    kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// busybox and kubectl, for pipelines that call the API themselves.
 fn kubectl_image() -> String {
     kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-kubectl:v1".into(),
-        binaries: vec![kratix_tests::support::kubectl_binary()],
+        binaries: vec![kratix_tests::suites::support::kubectl_binary()],
         user: Some(65534),
         ..Default::default()
     })
@@ -332,7 +332,7 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
         ),
         ("secrets", format!("kubectl get secrets -n {namespace} -o name")),
     ]);
-    let (_, resource) = kratix_tests::agent_suite::install_promise_with(
+    let (_, resource) = kratix_tests::suites::agent::install_promise_with(
         &client,
         &suffix,
         json!({"workflows": {
@@ -341,7 +341,7 @@ async fn the_default_grants_are_what_the_kratix_containers_need_and_no_more() {
         }}),
     )
     .await;
-    let promise_status = kratix_tests::agent_suite::promise_status_until(
+    let promise_status = kratix_tests::suites::agent::promise_status_until(
         &client,
         &promise_name,
         "the Promise's probes",

@@ -8,11 +8,11 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, condition, install_promise_with, pipeline, promise_status_until, promises, request, status_until,
     wait_gone,
 };
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::support::wait_for;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::json;
 
@@ -60,7 +60,7 @@ async fn after_a_restart_a_promise_whose_workflow_failed_still_deletes_its_reque
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "restart-delete").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "restart-delete").await;
     let (promise, resource) = install_promise_with(
         &client,
         &suffix,

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 
 use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
 use kratix_shared::api::work::{Work, WorkPlacement};
-use kratix_tests::agent_suite::{Setup, TIMEOUT, install_promise, pipeline, request, status_until};
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::agent::{Setup, TIMEOUT, install_promise, pipeline, request, status_until};
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 async fn setup(prefix: &str) -> Setup {
-    kratix_tests::agent_suite::setup(kratix_tests::platform!(), prefix).await
+    kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
 }
 
 /// A Destination only Works that select it go to (strict: an empty selector
@@ -81,7 +81,7 @@ struct Events<'a> {
 
 impl Events<'_> {
     async fn expect(&self, regarding: &str, controller: &str, reason: &str, note: &str) {
-        kratix_tests::agent_suite::kratix_event_until(
+        kratix_tests::suites::agent::kratix_event_until(
             self.client,
             self.namespace,
             regarding,
@@ -94,7 +94,7 @@ impl Events<'_> {
 }
 
 fn condition<'a>(status: &'a Value, type_: &str) -> Option<&'a Value> {
-    kratix_tests::agent_suite::condition(status, type_)
+    kratix_tests::suites::agent::condition(status, type_)
 }
 
 async fn work_of(client: &kube::Client, namespace: &str, request: &str) -> Work {
@@ -349,9 +349,9 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
     // A store that works: a failing write would outrank the unscheduled group in
     // the Work's conditions, as in Kratix.
     let (_git, _repo, store) =
-        kratix_tests::state_store_suite::http_git_store(&client, &namespace, &suffix).await;
+        kratix_tests::suites::state_store::http_git_store(&client, &namespace, &suffix).await;
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
-    kratix_tests::state_store_suite::destination(&client, &dev, &store, &[("env", &dev)]).await;
+    kratix_tests::suites::state_store::destination(&client, &dev, &store, &[("env", &dev)]).await;
     let (promise_name, resource) =
         install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
@@ -393,7 +393,7 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         )
         .await;
 
-    kratix_tests::state_store_suite::destination(&client, &prod, &store, &[("env", &prod)]).await;
+    kratix_tests::suites::state_store::destination(&client, &prod, &store, &[("env", &prod)]).await;
     let placed = work_status_until(
         &client,
         &namespace,

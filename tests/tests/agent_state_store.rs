@@ -12,14 +12,14 @@ use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreRe
 use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::api::work::WorkPlacement;
-use kratix_tests::agent_suite::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
-use kratix_tests::git_server::{self, GitServer};
-use kratix_tests::s3_server::{self, S3Server};
-use kratix_tests::state_store_suite::{
+use kratix_tests::suites::agent::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
+use kratix_tests::fixtures::git_server::{self, GitServer};
+use kratix_tests::fixtures::s3_server::{self, S3Server};
+use kratix_tests::suites::state_store::{
     apply_secret, bucket_store, destination, destination_ready, destination_with, files_until, git_store,
     http_git_store, objects_until, remove, sized_pipeline,
 };
-use kratix_tests::support::wait_for;
+use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -31,7 +31,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "gitstore").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "gitstore").await;
     let repo = format!("state-{suffix}");
     // The test's own server: dropped (and stopped) when the test ends.
     let git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
@@ -231,7 +231,7 @@ async fn outputs_land_in_git_under_each_destination_follow_updates_and_go_with_t
     .await;
     assert!(files.contains_key(&dependency_file(&dev)));
 
-    let promises = kratix_tests::agent_suite::promises(&client);
+    let promises = kratix_tests::suites::agent::promises(&client);
     promises
         .delete(&promise, &DeleteParams::default())
         .await
@@ -256,7 +256,7 @@ async fn a_git_server_that_goes_away_is_reported_and_everything_lands_once_it_is
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "gitdown").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "gitdown").await;
     let repo = format!("state-{suffix}");
     let mut git = GitServer::start().unwrap_or_else(|e| panic!("{e}"));
     git.create_repo(&repo).unwrap_or_else(|e| panic!("{e}"));
@@ -373,7 +373,7 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "bucket").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "bucket").await;
     let bucket = format!("b-{suffix}");
     let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
     s3.create_bucket(&bucket).unwrap_or_else(|e| panic!("{e}"));
@@ -536,7 +536,7 @@ async fn flat_and_aggregated_layouts_and_a_destination_that_cleans_up_after_itse
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "layouts").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "layouts").await;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let (flat, aggregated) = (format!("flat-{suffix}"), format!("agg-{suffix}"));
     destination_with(&client, &flat, &store, json!({"mode": "none"}), Some("all")).await;
@@ -637,7 +637,7 @@ async fn flat_and_aggregated_layouts_and_a_destination_that_cleans_up_after_itse
         |f| !f.contains_key(&format!("platform/{aggregated}/all.yaml")),
     )
     .await;
-    kratix_tests::agent_suite::promises(&client)
+    kratix_tests::suites::agent::promises(&client)
         .delete(&promise, &DeleteParams::default())
         .await
         .expect("promise deleted");
@@ -654,7 +654,7 @@ async fn a_workload_path_that_leaves_its_directory_is_refused_and_reported() {
         namespace,
         suffix,
         ..
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "escape").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "escape").await;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;
@@ -817,7 +817,7 @@ async fn destination_and_store_conditions_and_events_are_kratixs() {
         namespace,
         suffix,
         ..
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "kratix-words").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "kratix-words").await;
     let (_git, _repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kratix_tests::agent_suite::{Setup, install_promise_with, request};
-use kratix_tests::state_store_suite::{
+use kratix_tests::suites::agent::{Setup, install_promise_with, request};
+use kratix_tests::suites::state_store::{
     destination, destination_ready, files_until, http_git_store, remove, sized_pipeline,
 };
 use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, PostParams};
@@ -45,7 +45,7 @@ async fn files_edited_or_deleted_in_the_store_are_written_again_at_the_interval(
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "drift").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "drift").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kratix-platform-system");
     let _ = config_maps.delete("kratix", &DeleteParams::default()).await;
     let config = ConfigMap {

@@ -10,11 +10,11 @@ use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::api::workflow::Workflow;
 use kratix_shared::render::names::pipeline_id;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, TIMEOUT, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
 };
-use kratix_tests::state_store_suite::{destination, destination_ready, files_until, http_git_store};
-use kratix_tests::support::{ensure_namespace, wait_for};
+use kratix_tests::suites::state_store::{destination, destination_ready, files_until, http_git_store};
+use kratix_tests::suites::support::{ensure_namespace, wait_for};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::json;
 
@@ -29,7 +29,7 @@ async fn a_pipeline_cannot_write_another_promises_dependencies_from_its_namespac
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "origin").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "origin").await;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;
@@ -105,7 +105,7 @@ async fn a_pipeline_cannot_write_another_promises_dependencies_from_its_namespac
         condition(&status, "Ready").map(|c| c["message"].clone()),
         Some(json!("Failing"))
     );
-    kratix_tests::agent_suite::event_until(&client, &namespace, &forged_name, "WorkRefused").await;
+    kratix_tests::suites::agent::event_until(&client, &namespace, &forged_name, "WorkRefused").await;
     let placements: Api<WorkPlacement> = Api::namespaced(client.clone(), &namespace);
     let of_forged = ListParams::default().labels(&format!("kratix.io/work={forged_name}"));
     assert!(
@@ -130,7 +130,7 @@ async fn same_named_requests_in_a_pipeline_namespace_land_in_their_own_directori
         namespace,
         suffix,
         image,
-    } = kratix_tests::agent_suite::setup(kratix_tests::platform!(), "origin-pipes").await;
+    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "origin-pipes").await;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;

@@ -9,7 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kratix_shared::authoring::source;
 use kratix_shared::render::resource_crd::resource_crd;
 use kratix_shared::validate::validate_promise;
-use kratix_tests::support::{Platform, wait_for};
+use kratix_tests::suites::support::{Platform, wait_for};
 use kube::api::{Api, PostParams};
 
 #[tokio::test]

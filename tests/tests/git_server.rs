@@ -1,4 +1,4 @@
-//! The state-store tests' Git server (`kratix_tests::git_server`) works as a
+//! The state-store tests' Git server (`kratix_tests::fixtures::git_server`) works as a
 //! real one: a push over HTTP with basic auth and a clone over SSH with a key
 //! and known_hosts see the same commit, and a wrong password is refused. The
 //! credentials travel as the agent will pass them: an `http.extraHeader` from
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use base64::Engine as _;
-use kratix_tests::git_server::{GitServer, PASSWORD, USERNAME};
+use kratix_tests::fixtures::git_server::{GitServer, PASSWORD, USERNAME};
 
 fn git(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     Command::new("git")

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use kratix_tests::support::{Platform, job_condition};
+use kratix_tests::suites::support::{Platform, job_condition};
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
@@ -17,7 +17,7 @@ fn host_images() -> Vec<String> {
         "--host-image".to_owned(),
         format!(
             "localhost/testenv-host-kubectl:={}",
-            kratix_tests::support::host_kubectl().display()
+            kratix_tests::suites::support::host_kubectl().display()
         ),
     ]
 }

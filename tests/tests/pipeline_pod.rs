@@ -15,8 +15,8 @@ use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::work::Work;
 use kratix_shared::codec::compression::decompress;
 use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow};
-use kratix_tests::images::ImageSpec;
-use kratix_tests::support::{adapter_image, install_kratix_crds, wait_for};
+use kratix_tests::fixtures::images::ImageSpec;
+use kratix_tests::suites::support::{adapter_image, install_kratix_crds, wait_for};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kratix_tests::images::ImageSpec;
-use kratix_tests::support::wait_for;
+use kratix_tests::fixtures::images::ImageSpec;
+use kratix_tests::suites::support::wait_for;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -26,7 +26,7 @@ fn busybox() -> String {
 fn kubectl_image() -> String {
     kratix_tests::platform!().image(&ImageSpec {
         reference: "testenv-kubectl:v1".into(),
-        binaries: vec![kratix_tests::support::kubectl_binary()],
+        binaries: vec![kratix_tests::suites::support::kubectl_binary()],
         user: Some(65534),
         ..Default::default()
     })
@@ -56,7 +56,7 @@ async fn create_job(client: &kube::Client, namespace: &str, job: Value) -> Api<J
 
 /// Waits for a Job condition (`Complete`, `Failed`, `Suspended`) and returns the Job.
 async fn job_condition(api: &Api<Job>, name: &str, condition: &str) -> Job {
-    kratix_tests::support::job_condition(api, name, condition, TIMEOUT).await
+    kratix_tests::suites::support::job_condition(api, name, condition, TIMEOUT).await
 }
 
 async fn job_pods(client: &kube::Client, namespace: &str, job: &str) -> Vec<Pod> {
@@ -788,7 +788,7 @@ async fn the_pipeline_tools_image_runs_the_scripts_others_promises_ship() {
         user: Some(65534),
         ..Default::default()
     };
-    kratix_tests::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
+    kratix_tests::fixtures::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
     let image = kratix_tests::platform!().image(&spec);
     // As Kratix's test Promises write them: a bash script through env, yq v4
     // expressions, jq, kubectl.
@@ -819,7 +819,7 @@ kubectl version --client | head -n1
     assert!(ok, "{err}");
     assert!(logs.contains("size=large replicas=4"), "{logs}");
     assert!(
-        logs.contains("mikefarah") && logs.contains(kratix_tests::tools::YQ_VERSION),
+        logs.contains("mikefarah") && logs.contains(kratix_tests::fixtures::tools::YQ_VERSION),
         "{logs}"
     );
     assert!(logs.contains("Client Version: v1."), "{logs}");

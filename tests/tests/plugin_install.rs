@@ -7,7 +7,7 @@ use std::process::Output;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kratix_tests::support::adapter_image;
+use kratix_tests::suites::support::adapter_image;
 use kube::api::{Api, DynamicObject, ListParams};
 
 fn kubectl_kratix(args: &[&str]) -> Output {
@@ -107,7 +107,7 @@ async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
     let held: DynamicObject = serde_json::from_value(serde_json::json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Work",
         "metadata": {"name": held_name, "namespace": "kratix-platform-system",
-            "finalizers": [kratix_tests::agent_suite::HOLD]},
+            "finalizers": [kratix_tests::suites::agent::HOLD]},
         "spec": {"promiseName": "nobody", "workloadGroups": []}
     }))
     .expect("work");
@@ -171,13 +171,13 @@ async fn install_ends_with_the_agent_running_and_uninstall_removes_it() {
     // Without the agent nothing runs, and the workflow commands say so.
     let suffix = format!("noagent{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
     let lonely_name = format!("cache-{suffix}");
-    let (lonely, _) = kratix_tests::agent_suite::cache_promise(
+    let (lonely, _) = kratix_tests::suites::agent::cache_promise(
         &suffix,
         serde_json::json!({"workflows": {"promise": {"configure": [
-            kratix_tests::agent_suite::pipeline("setup", "busybox", "true")
+            kratix_tests::suites::agent::pipeline("setup", "busybox", "true")
         ]}}}),
     );
-    let promises = kratix_tests::agent_suite::promises(&client);
+    let promises = kratix_tests::suites::agent::promises(&client);
     promises
         .create(&kube::api::PostParams::default(), &lonely)
         .await

@@ -10,7 +10,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kratix_tests::agent_suite::{
+use kratix_tests::suites::agent::{
     Setup, install_promise, install_promise_with, pipeline, request, setup as agent_setup, status_until,
 };
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -581,7 +581,7 @@ async fn service_accounts_show_cross_namespace_grants_and_check_matches_enforcem
                 "PATH",
                 format!(
                     "{}:{}",
-                    kratix_tests::support::plugin_path_dir().display(),
+                    kratix_tests::suites::support::plugin_path_dir().display(),
                     std::env::var("PATH").unwrap_or_default()
                 ),
             )
@@ -728,7 +728,7 @@ async fn a_promise_workflow_is_triggered_and_its_logs_read() {
         }}),
     )
     .await;
-    kratix_tests::agent_suite::promise_status_until(&client, &promise, "the promise workflow", |s| {
+    kratix_tests::suites::agent::promise_status_until(&client, &promise, "the promise workflow", |s| {
         s["kratix"]["workflows"]["configure"]["pipelines"][0]["phase"] == "Succeeded"
     })
     .await;
@@ -872,7 +872,7 @@ fn on_terminal(width: u16, args: &[&str]) -> String {
         "KUBECTL_KRATIX_CONFIG=/dev/null".to_owned(),
         format!(
             "PATH={}:{}",
-            kratix_tests::support::plugin_path_dir().display(),
+            kratix_tests::suites::support::plugin_path_dir().display(),
             std::env::var("PATH").unwrap_or_default()
         ),
         "kubectl".to_owned(),

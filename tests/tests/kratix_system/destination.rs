@@ -13,8 +13,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kratix_tests::git_server::{self, GitServer};
-use kratix_tests::s3_server::{self, S3Server};
+use kratix_tests::fixtures::git_server::{self, GitServer};
+use kratix_tests::fixtures::s3_server::{self, S3Server};
 
 use crate::harness::{asset, eventually, kubectl, kubectl_ok, start_alone};
 

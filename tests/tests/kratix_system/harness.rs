@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kratix_tests::agent_suite::install_agent;
-use kratix_tests::git_server::GitServer;
-use kratix_tests::images::ImageSpec;
-use kratix_tests::state_store_suite::{destination_ready, http_git_store};
-use kratix_tests::support::{Platform, install_kratix_crds, wait_for};
+use kratix_tests::suites::agent::install_agent;
+use kratix_tests::fixtures::git_server::GitServer;
+use kratix_tests::fixtures::images::ImageSpec;
+use kratix_tests::suites::state_store::{destination_ready, http_git_store};
+use kratix_tests::suites::support::{Platform, install_kratix_crds, wait_for};
 
 /// Kratix's suite waits up to two minutes for each step of this group.
 pub(crate) const STEP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -62,8 +62,8 @@ pub(crate) fn build_images(dir: &Path) {
             ..Default::default()
         };
         if reference.contains("kratix-pipeline-utility") {
-            kratix_tests::images::add_git_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
-            kratix_tests::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
+            kratix_tests::fixtures::images::add_git_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
+            kratix_tests::fixtures::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
         }
         platform().image(&spec);
     }

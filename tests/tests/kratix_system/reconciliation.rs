@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kratix_tests::state_store_suite::files_until;
+use kratix_tests::suites::state_store::files_until;
 
 use crate::harness::{
     WORKER, asset, consistently, eventually, kubectl, kubectl_ok, platform, shows, start, worker_destination,

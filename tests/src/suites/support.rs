@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ObjectMeta, PostParams};
 
-use crate::images::{self, ImageSpec};
+use crate::fixtures::images::{self, ImageSpec};
 use crate::platform::{self, paths, processes::is_alive, state::EnvState};
 
 /// The environment the suites share when none is named.
@@ -23,7 +23,7 @@ pub const SUITE_ENV: &str = "tests";
 #[macro_export]
 macro_rules! platform {
     () => {
-        $crate::support::Platform::get(::std::path::Path::new(env!("CARGO_BIN_EXE_testenv")))
+        $crate::suites::support::Platform::get(::std::path::Path::new(env!("CARGO_BIN_EXE_testenv")))
     };
 }
 

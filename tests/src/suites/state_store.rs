@@ -11,10 +11,10 @@ use kratix_shared::api::state_store::{
 use kube::api::{Api, DynamicObject, ObjectMeta, PostParams};
 use serde_json::{Value, json};
 
-use crate::agent_suite::{TIMEOUT, condition, pipeline, status_until};
-use crate::git_server::GitServer;
-use crate::s3_server::{self, S3Server};
-use crate::support::wait_for;
+use crate::suites::agent::{TIMEOUT, condition, pipeline, status_until};
+use crate::fixtures::git_server::GitServer;
+use crate::fixtures::s3_server::{self, S3Server};
+use crate::suites::support::wait_for;
 
 pub async fn apply_secret(client: &kube::Client, namespace: &str, name: &str, data: Value) {
     let secrets: Api<DynamicObject> = Api::namespaced_with(
@@ -225,7 +225,7 @@ pub async fn destination_with(
 /// A test's teardown: its Promise, then its Destinations.
 pub async fn remove(client: &kube::Client, promise: &str, destinations: &[&String]) {
     use kube::api::DeleteParams;
-    crate::agent_suite::promises(client)
+    crate::suites::agent::promises(client)
         .delete(promise, &DeleteParams::default())
         .await
         .expect("promise deleted");
@@ -253,7 +253,7 @@ pub async fn http_git_store(
         client,
         namespace,
         &store,
-        json!({"username": crate::git_server::USERNAME, "password": crate::git_server::PASSWORD}),
+        json!({"username": crate::fixtures::git_server::USERNAME, "password": crate::fixtures::git_server::PASSWORD}),
     )
     .await;
     git_store(client, &store, &server.http_url(&repo), namespace, "basicAuth").await;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::images::ImageSpec;
-use crate::support::{Platform, adapter_image, agent_binary, install_kratix_crds, wait_for};
+use crate::fixtures::images::ImageSpec;
+use crate::suites::support::{Platform, adapter_image, agent_binary, install_kratix_crds, wait_for};
 
 /// How long any one wait of a suite may take.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
@@ -387,7 +387,7 @@ pub async fn delete_and_wait_gone(api: &Api<DynamicObject>, name: &str, what: &s
 /// Waits until `name` is gone, naming the finalizers still on it when time is up.
 pub async fn wait_gone(api: &Api<DynamicObject>, name: &str, what: &str) {
     use kube::ResourceExt as _;
-    crate::support::wait_for(what, TIMEOUT, || async {
+    crate::suites::support::wait_for(what, TIMEOUT, || async {
         match api.get_opt(name).await {
             Ok(None) => Ok(()),
             Ok(Some(object)) => Err(format!("still there with finalizers {:?}", object.finalizers())),
