@@ -1,13 +1,10 @@
 //! `kubectl kratix`: scaffold, validate, render, inspect and debug Kratix Promise workflows.
 
-mod access_review;
 mod cli;
 mod cluster;
 mod commands;
-mod kratix_objects;
-mod output;
+mod display;
 mod preferences;
-mod table;
 
 use std::process::ExitCode;
 

@@ -8,7 +8,9 @@
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kratix_tests::suites::agent::{Setup, cache_promise, condition, pipeline, promise_status_until, promises};
+use kratix_tests::suites::agent::{
+    Setup, cache_promise, condition, pipeline, promise_status_until, promises,
+};
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
 use serde_json::json;
 

@@ -473,13 +473,17 @@ async fn a_running_promise_workflow_is_stopped_by_a_manual_reconciliation() {
     let first_job = first_job.as_str().expect("job name").to_owned();
     let jobs: Api<k8s_openapi::api::batch::v1::Job> =
         Api::namespaced(client.clone(), "kratix-platform-system");
-    kratix_tests::suites::support::wait_for("the Job to start", kratix_tests::suites::agent::TIMEOUT, || async {
-        jobs.get_opt(&first_job)
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|_| ())
-            .ok_or_else(|| "no Job yet".to_owned())
-    })
+    kratix_tests::suites::support::wait_for(
+        "the Job to start",
+        kratix_tests::suites::agent::TIMEOUT,
+        || async {
+            jobs.get_opt(&first_job)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|_| ())
+                .ok_or_else(|| "no Job yet".to_owned())
+        },
+    )
     .await;
     promises(&client)
         .patch(
@@ -602,9 +606,13 @@ async fn a_promise_with_several_delete_pipelines_is_accepted_with_a_warning_even
     )
     .await;
     // A cluster-scoped object's Events are in `default`.
-    let event =
-        kratix_tests::suites::agent::event_until(&client, "default", &promise_name, "MultipleDeletePipelines")
-            .await;
+    let event = kratix_tests::suites::agent::event_until(
+        &client,
+        "default",
+        &promise_name,
+        "MultipleDeletePipelines",
+    )
+    .await;
     let note = event.note.unwrap_or_default();
     assert_eq!(
         note,

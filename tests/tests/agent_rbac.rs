@@ -9,10 +9,10 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kratix_tests::fixtures::images::ImageSpec;
 use kratix_tests::suites::agent::{
     Setup, TIMEOUT, condition, install_promise, pipeline, promises, request, status_until,
 };
-use kratix_tests::fixtures::images::ImageSpec;
 use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};

@@ -12,9 +12,9 @@ use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreRe
 use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::api::work::WorkPlacement;
-use kratix_tests::suites::agent::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
 use kratix_tests::fixtures::git_server::{self, GitServer};
 use kratix_tests::fixtures::s3_server::{self, S3Server};
+use kratix_tests::suites::agent::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
 use kratix_tests::suites::state_store::{
     apply_secret, bucket_store, destination, destination_ready, destination_with, files_until, git_store,
     http_git_store, objects_until, remove, sized_pipeline,

@@ -11,7 +11,9 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kratix_tests::suites::agent::{Setup, condition, install_promise, pipeline, request, setup, status_until};
+use kratix_tests::suites::agent::{
+    Setup, condition, install_promise, pipeline, request, setup, status_until,
+};
 use kratix_tests::suites::support::wait_for;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};

@@ -205,16 +205,22 @@ fn from_cluster(wanted: &Wanted, words: &[String]) -> Vec<String> {
         let cluster = connection(words).connect().await.ok()?;
         match wanted {
             Wanted::Promises => {
-                let promises = crate::kratix_objects::promises(&cluster, None).await.ok()?;
+                let promises = crate::cluster::kratix_objects::promises(&cluster, None)
+                    .await
+                    .ok()?;
                 Some(promises.into_iter().map(|p| p.name).collect())
             }
             Wanted::Requests { promise, namespace } => {
-                let promise = crate::kratix_objects::promise(&cluster, promise).await.ok()?;
-                let namespace = crate::kratix_objects::namespace_or_default(&cluster, namespace.as_deref());
-                let namespaces = crate::kratix_objects::Namespaces::One(namespace);
-                let requests = crate::kratix_objects::requests(&cluster, &promise, &namespaces, None)
+                let promise = crate::cluster::kratix_objects::promise(&cluster, promise)
                     .await
                     .ok()?;
+                let namespace =
+                    crate::cluster::kratix_objects::namespace_or_default(&cluster, namespace.as_deref());
+                let namespaces = crate::cluster::kratix_objects::Namespaces::One(namespace);
+                let requests =
+                    crate::cluster::kratix_objects::requests(&cluster, &promise, &namespaces, None)
+                        .await
+                        .ok()?;
                 Some(
                     requests
                         .iter()

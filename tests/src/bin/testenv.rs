@@ -223,8 +223,14 @@ fn git_server(name: &str) -> kratix_tests::error::Result<()> {
     server.create_repo("kratix")?;
     println!("export GIT_HTTP_URL={}", server.http_url("kratix"));
     println!("export GIT_REPO_DIR={}", server.repo_path("kratix").display());
-    println!("export GIT_USERNAME={}", kratix_tests::fixtures::git_server::USERNAME);
-    println!("export GIT_PASSWORD={}", kratix_tests::fixtures::git_server::PASSWORD);
+    println!(
+        "export GIT_USERNAME={}",
+        kratix_tests::fixtures::git_server::USERNAME
+    );
+    println!(
+        "export GIT_PASSWORD={}",
+        kratix_tests::fixtures::git_server::PASSWORD
+    );
     let pids = server.detach();
     std::fs::write(dir.join("pids"), format!("{} {}\n", pids[0], pids[1]))
         .map_err(|e| kratix_tests::error::fail("recording the Git server's processes", e.to_string()))
@@ -272,7 +278,10 @@ fn running(pid: Option<u32>) -> &'static str {
 }
 
 /// `image`: builds the image (with git tools when asked) and prints its reference.
-fn image(mut spec: kratix_tests::fixtures::images::ImageSpec, with_git: bool) -> kratix_tests::error::Result<()> {
+fn image(
+    mut spec: kratix_tests::fixtures::images::ImageSpec,
+    with_git: bool,
+) -> kratix_tests::error::Result<()> {
     if with_git {
         kratix_tests::fixtures::images::add_git_tools(&mut spec)?;
     }

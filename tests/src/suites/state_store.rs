@@ -11,9 +11,9 @@ use kratix_shared::api::state_store::{
 use kube::api::{Api, DynamicObject, ObjectMeta, PostParams};
 use serde_json::{Value, json};
 
-use crate::suites::agent::{TIMEOUT, condition, pipeline, status_until};
 use crate::fixtures::git_server::GitServer;
 use crate::fixtures::s3_server::{self, S3Server};
+use crate::suites::agent::{TIMEOUT, condition, pipeline, status_until};
 use crate::suites::support::wait_for;
 
 pub async fn apply_secret(client: &kube::Client, namespace: &str, name: &str, data: Value) {

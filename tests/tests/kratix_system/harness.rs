@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kratix_tests::suites::agent::install_agent;
 use kratix_tests::fixtures::git_server::GitServer;
 use kratix_tests::fixtures::images::ImageSpec;
+use kratix_tests::suites::agent::install_agent;
 use kratix_tests::suites::state_store::{destination_ready, http_git_store};
 use kratix_tests::suites::support::{Platform, install_kratix_crds, wait_for};
 

@@ -1,7 +1,11 @@
 //! Talking to a cluster as kubectl does: the same flags (`--kubeconfig`,
 //! `--context`, `--cluster`, `--user`, `-n`, `--as`, `--as-group`,
 //! `--request-timeout`) and `KUBECONFIG`, errors that say what to do next, and
-//! the runtime the commands that talk to a cluster run on.
+//! the runtime the commands that talk to a cluster run on. Reading Kratix's
+//! objects (`kratix_objects`) and asking about access (`access_review`) sit here.
+
+pub mod access_review;
+pub mod kratix_objects;
 
 use std::path::PathBuf;
 use std::time::Duration;

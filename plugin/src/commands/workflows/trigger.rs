@@ -16,9 +16,9 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::cli::TriggerArgs;
+use crate::cluster::kratix_objects::{self as objects, LivePromise, Namespaces};
 use crate::cluster::{Cluster, explain};
-use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
-use crate::table;
+use crate::display::table;
 
 /// One object whose new run is awaited.
 struct Target {

@@ -13,9 +13,9 @@ use kratix_shared::render::{AdapterImage, RenderRequest, render_workflow, workfl
 use kratix_shared::validate::{Severity, Validated, validate_promise};
 use serde_json::Value;
 
-use super::promise_validate::problem_line;
+use super::validate::problem_line;
 use crate::cli::RenderArgs;
-use crate::output::format_objects;
+use crate::display::output::format_objects;
 
 pub fn run(args: &RenderArgs) -> Result<ExitCode> {
     let promise = select_promise(&args.path, args.promise.as_deref())?;

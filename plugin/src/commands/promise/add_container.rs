@@ -11,8 +11,8 @@ use kratix_shared::authoring::source;
 use kratix_shared::validate::{Severity, validate_promise};
 use serde_json::Value;
 
-use super::promise_init::write_files;
-use super::promise_validate::problem_line;
+use super::init::write_files;
+use super::validate::problem_line;
 use crate::cli::AddContainerArgs;
 
 const EXIT_USAGE: u8 = 2;

@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 
 use crate::cli::{ReportFormat, StatusArgs};
 use crate::cluster::Cluster;
-use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
-use crate::{preferences, table};
+use crate::cluster::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::display::table;
+use crate::preferences;
 
 pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
     let preferences = preferences::load()?;

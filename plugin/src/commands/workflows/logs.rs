@@ -25,8 +25,8 @@ use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use serde_json::Value;
 
 use crate::cli::LogsArgs;
+use crate::cluster::kratix_objects::{self as objects, LivePromise};
 use crate::cluster::{Cluster, explain};
-use crate::kratix_objects::{self as objects, LivePromise};
 use crate::preferences;
 
 /// The Job label every Kubernetes version puts on a Job's pods (1.27 added

@@ -19,9 +19,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cli::{ReportFormat, ServiceAccountsArgs};
+use crate::cluster::access_review;
+use crate::cluster::kratix_objects::{self as objects, LivePromise, Namespaces};
 use crate::cluster::{Cluster, explain};
-use crate::kratix_objects::{self as objects, LivePromise, Namespaces};
-use crate::{access_review, preferences, table};
+use crate::display::table;
+use crate::preferences;
 
 /// One pipeline's identity.
 #[derive(Debug, Clone, Serialize)]
