@@ -90,6 +90,38 @@ pub enum Step {
     },
 }
 
+/// What one step of a delete workflow means for the finalizer waiting on it.
+pub enum DeleteStep {
+    /// Done, or nothing to run: the finalizer may go.
+    Done,
+    /// Still going: look again as the action says.
+    Acted(Action),
+    /// Stopped short (suspended, failed, paused): write this status, then look
+    /// again as the action says (a failure waits for a spec change or a manual
+    /// reconciliation).
+    Stopped(Map<String, Value>, Action),
+}
+
+impl Step {
+    pub fn for_deletion(self) -> DeleteStep {
+        match self {
+            Step::Acted(action) => DeleteStep::Acted(action),
+            Step::Settled {
+                state: Settled::Completed | Settled::NothingToRun,
+                ..
+            } => DeleteStep::Done,
+            Step::Settled {
+                state: Settled::Suspended { retry_in },
+                status,
+            } => DeleteStep::Stopped(
+                status,
+                retry_in.map_or_else(Action::await_change, Action::requeue),
+            ),
+            Step::Settled { status, .. } => DeleteStep::Stopped(status, Action::await_change()),
+        }
+    }
+}
+
 /// The merge patch that removes those of `keys` present on `seen`, valid only
 /// while the object is still at `seen`'s resourceVersion; `None` when none is.
 pub fn label_removal(seen: &DynamicObject, keys: &[&str]) -> Option<Value> {

@@ -16,3 +16,5 @@ pub mod request_status;
 pub mod requirements;
 pub mod run_status;
 pub mod status_merge;
+#[cfg(test)]
+mod test_support;

@@ -195,27 +195,10 @@ pub fn without_workflow(status: &mut Map<String, Value>, works: &[(String, WorkR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workflow::test_support::*;
 
     const NOW: &str = "2026-01-01T00:00:00Z";
     const LATER: &str = "2026-01-01T00:05:00Z";
-
-    fn condition<'a>(status: &'a Map<String, Value>, type_: &str) -> Option<&'a Value> {
-        status
-            .get("conditions")?
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == type_)
-    }
-
-    fn said(status: &Map<String, Value>, type_: &str) -> (String, String, String) {
-        let c = condition(status, type_).unwrap_or_else(|| panic!("no {type_} in {status:?}"));
-        let text = |key: &str| c[key].as_str().unwrap_or_default().to_owned();
-        (text("status"), text("reason"), text("message"))
-    }
-
-    fn words(status: &str, reason: &str, message: &str) -> (String, String, String) {
-        (status.to_owned(), reason.to_owned(), message.to_owned())
-    }
 
     #[test]
     fn a_paused_promise_is_unavailable_and_pending() {

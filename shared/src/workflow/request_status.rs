@@ -158,19 +158,12 @@ pub fn promise_available(status: &mut Map<String, Value>, now: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workflow::test_support::*;
 
     const NOW: &str = "2026-01-01T00:00:00Z";
 
     fn work(value: Value) -> Work {
         serde_json::from_value(value).expect("a Work")
-    }
-
-    fn condition<'a>(status: &'a Map<String, Value>, type_: &str) -> Option<&'a Value> {
-        status
-            .get("conditions")?
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == type_)
     }
 
     #[test]

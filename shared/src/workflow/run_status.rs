@@ -156,21 +156,10 @@ pub fn drop_counters(status: &mut Map<String, Value>) {
 mod tests {
     use super::*;
     use crate::api::workflow::WorkflowType;
+    use crate::workflow::test_support::*;
     use serde_json::json;
 
     const NOW: &str = "2026-01-01T00:00:00Z";
-
-    fn condition<'a>(status: &'a Map<String, Value>, type_: &str) -> Option<&'a Value> {
-        status
-            .get("conditions")?
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == type_)
-    }
-
-    fn status(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().expect("a mapping")
-    }
 
     #[test]
     fn a_configure_run_that_starts_is_pending_and_forgets_a_refusal() {

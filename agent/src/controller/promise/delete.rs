@@ -27,7 +27,7 @@ use crate::controller::base::error::ReconcileError;
 use crate::controller::base::finalizers as write_finalizers;
 use crate::controller::base::rbac_cleanup;
 use crate::controller::resource::request;
-use crate::controller::workflow::{Settled, Step, background};
+use crate::controller::workflow::{DeleteStep, background};
 use kratix_shared::api::answers::ignore_missing;
 
 /// How soon to look again while something is going away.
@@ -112,27 +112,15 @@ async fn run_delete_workflow(
         &own_jobs,
         &selector,
     );
-    match run.step().await? {
-        Step::Acted(action) => Ok(Cleanup::Wait(action)),
-        Step::Settled {
-            state: Settled::Completed | Settled::NothingToRun,
-            ..
-        } => {
+    match run.step().await?.for_deletion() {
+        DeleteStep::Acted(action) => Ok(Cleanup::Wait(action)),
+        DeleteStep::Done => {
             crate::crash_points::crash_point(crate::crash_points::PROMISE_DELETE_COMPLETED);
             Ok(Cleanup::Done)
         }
-        Step::Settled {
-            state: Settled::Suspended { retry_in },
-            status,
-        } => {
+        DeleteStep::Stopped(status, action) => {
             promise.write_if_changed(agent, status).await?;
-            Ok(Cleanup::Wait(
-                retry_in.map_or_else(Action::await_change, Action::requeue),
-            ))
-        }
-        Step::Settled { status, .. } => {
-            promise.write_if_changed(agent, status).await?;
-            Ok(Cleanup::Wait(Action::await_change()))
+            Ok(Cleanup::Wait(action))
         }
     }
 }

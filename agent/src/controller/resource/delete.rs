@@ -22,7 +22,7 @@ use super::request::{Context, Request, write_if_changed};
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
 use crate::controller::base::finalizers as write_finalizers;
-use crate::controller::workflow::{Settled, Step, background};
+use crate::controller::workflow::{DeleteStep, background};
 use kratix_shared::api::answers::ignore_missing;
 
 /// How soon to look again while Works or Jobs are going away.
@@ -94,29 +94,15 @@ async fn run_delete_workflow(
         &jobs,
         &selector,
     );
-    match run.step().await? {
-        Step::Acted(action) => Ok(Cleanup::Wait(action)),
-        Step::Settled {
-            state: Settled::Completed | Settled::NothingToRun,
-            ..
-        } => {
+    match run.step().await?.for_deletion() {
+        DeleteStep::Acted(action) => Ok(Cleanup::Wait(action)),
+        DeleteStep::Done => {
             crate::crash_points::crash_point(crate::crash_points::DELETE_COMPLETED);
             Ok(Cleanup::Done)
         }
-        Step::Settled {
-            state: Settled::Suspended { retry_in },
-            status,
-        } => {
+        DeleteStep::Stopped(status, action) => {
             write_if_changed(request, status).await?;
-            Ok(Cleanup::Wait(
-                retry_in.map_or_else(Action::await_change, Action::requeue),
-            ))
-        }
-        Step::Settled { status, .. } => {
-            // Failed (or paused): reported, and retried on a spec
-            // change or a manual reconciliation.
-            write_if_changed(request, status).await?;
-            Ok(Cleanup::Wait(Action::await_change()))
+            Ok(Cleanup::Wait(action))
         }
     }
 }
