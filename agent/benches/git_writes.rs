@@ -19,7 +19,7 @@ use kratix_shared::api::work::Workload;
 use kratix_shared::codec::compression::compress;
 use kratix_shared::delivery::state_batch::{Change, PlacementRecord, Target};
 use kratix_shared::delivery::state_layout::{self, Layout};
-use kratix_tests::git_server::{GitServer, PASSWORD, USERNAME};
+use kratix_tests::fixtures::git_server::{GitServer, PASSWORD, USERNAME};
 
 fn placements(count: usize) -> Vec<PlacementRecord> {
     (0..count)
