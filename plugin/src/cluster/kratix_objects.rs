@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kratix_shared::api::labels;
+use kratix_shared::api::promise::{Promise, PromiseSpec};
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
@@ -21,6 +22,9 @@ pub struct LivePromise {
     pub name: String,
     pub object: Value,
     pub api: Option<ResourceApi>,
+    /// The spec, typed, for the rules `shared/` has over it; `None` when it
+    /// does not decode (the agent refuses such a Promise: nothing of it runs).
+    pub spec: Option<PromiseSpec>,
 }
 
 pub fn promise_resource() -> ApiResource {
@@ -90,7 +94,7 @@ fn promise_error(error: kube::Error, cluster: &Cluster, name: Option<&str>) -> a
     }
 }
 
-fn live(object: Value) -> LivePromise {
+pub fn live(object: Value) -> LivePromise {
     let name = object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -100,7 +104,13 @@ fn live(object: Value) -> LivePromise {
         .pointer("/spec/api")
         .filter(|a| a.as_object().is_some_and(|m| !m.is_empty()))
         .and_then(|a| ResourceApi::decode(a).0);
-    LivePromise { name, object, api }
+    let spec = Promise::from_json(&object).ok().map(|p| p.spec);
+    LivePromise {
+        name,
+        object,
+        api,
+        spec,
+    }
 }
 
 pub async fn promise(cluster: &Cluster, name: &str) -> Result<LivePromise> {
@@ -266,22 +276,12 @@ pub fn pipeline_namespace(
     workflow_type: WorkflowType,
     request: Option<&Value>,
 ) -> String {
-    if let Some(namespace) = promise
-        .object
-        .pointer("/spec/workflows/config/pipelineNamespace")
+    let request_namespace = request
+        .and_then(|r| r.pointer("/metadata/namespace"))
         .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    {
-        return namespace.to_owned();
-    }
-    match (workflow_type, request) {
-        (WorkflowType::Resource, Some(request)) => request
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default")
-            .to_owned(),
-        _ => labels::SYSTEM_NAMESPACE.to_owned(),
-    }
+        .unwrap_or("default");
+    let spec = promise.spec.clone().unwrap_or_default();
+    kratix_shared::render::job_namespace(&spec, workflow_type, request_namespace)
 }
 
 /// Where an object's pipeline Jobs run, and the label selector that picks its
@@ -313,10 +313,9 @@ pub fn object_jobs_selector(promise: &LivePromise, request: Option<&Value>) -> (
         .and_then(Value::as_str)
         .unwrap_or_default();
     let has_pipeline_namespace = promise
-        .object
-        .pointer("/spec/workflows/config/pipelineNamespace")
-        .and_then(Value::as_str)
-        .is_some_and(|n| !n.is_empty());
+        .spec
+        .as_ref()
+        .is_some_and(|spec| spec.pipeline_namespace().is_some());
     if has_pipeline_namespace && !request_namespace.is_empty() {
         // A pipelineNamespace holds the pods of same-named requests from every
         // namespace; their Jobs say whose they are.

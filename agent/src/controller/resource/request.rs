@@ -6,7 +6,7 @@ use std::sync::Arc;
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
-use kratix_shared::api::{WorkflowAction, selectors};
+use kratix_shared::api::{WorkflowAction, WorkflowType, selectors};
 use kratix_shared::validate::{Validated, validate_promise};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -76,11 +76,7 @@ impl Request<'_> {
 
     /// Where this request's pipelines run and its Works are written.
     pub fn pipeline_namespace(&self) -> String {
-        self.promise
-            .spec
-            .pipeline_namespace()
-            .unwrap_or(&self.namespace)
-            .to_owned()
+        kratix_shared::render::job_namespace(&self.promise.spec, WorkflowType::Resource, &self.namespace)
     }
 
     /// Selects this request's Jobs of both actions: by its UID, so a same-named

@@ -331,11 +331,8 @@ fn refuse_unrunnable(
     promise: &Value,
 ) -> Result<()> {
     if progress.pipelines.is_empty() {
-        let live = objects::LivePromise {
-            name: subject.promise.name.clone(),
-            object: promise.clone(),
-            api: None,
-        };
+        let mut live = objects::live(promise.clone());
+        live.name.clone_from(&subject.promise.name);
         let workflow = Workflow {
             workflow_type: subject.workflow_type,
             action: WorkflowAction::Configure,
