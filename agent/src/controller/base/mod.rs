@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod finalizers;
+pub mod predicates;
 pub mod promises;
 pub mod rbac_cleanup;
 pub mod retries;

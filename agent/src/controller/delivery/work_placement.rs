@@ -27,7 +27,9 @@ use super::store_lookup::StoreCaches;
 use crate::controller::base::context::Agent;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
+use crate::controller::base::predicates;
 use crate::controller::base::status::status_with;
+use kube::runtime::Predicate as _;
 
 /// A placement waiting for its Destination or store looks again this soon (their
 /// creation also wakes it at once).
@@ -40,13 +42,10 @@ struct Context {
     placements: Store<WorkPlacement>,
 }
 
-/// What a write depends on: a status write alone does not wake the placement.
-fn write_inputs(placement: &WorkPlacement) -> Option<u64> {
+/// Whether the placement is marked misplaced (its files stay, written no more).
+fn misplaced(placement: &WorkPlacement) -> Option<u64> {
     use std::hash::{Hash as _, Hasher as _};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    placement.metadata.generation.hash(&mut hasher);
-    placement.metadata.deletion_timestamp.is_some().hash(&mut hasher);
-    placement.finalizers().hash(&mut hasher);
     placement.labels().get(labels::MISPLACED).hash(&mut hasher);
     Some(hasher.finish())
 }
@@ -63,7 +62,14 @@ pub async fn run(agent: Arc<Agent>) {
     .default_backoff()
     .reflect(placement_writer)
     .applied_objects()
-    .predicate_filter(write_inputs, PredicateConfig::default());
+    .predicate_filter(
+        // What a write depends on: a status write alone does not wake the placement.
+        kube::runtime::predicates::generation
+            .combine(predicates::deleting)
+            .combine(kube::runtime::predicates::finalizers)
+            .combine(misplaced),
+        PredicateConfig::default(),
+    );
     let by_destination = placements.clone();
     let destination_changes = watcher(
         Api::<Destination>::all(client.clone()),

@@ -24,6 +24,7 @@ use super::delete;
 use super::request::{Context, Request, write_if_changed};
 use crate::controller::base::context::{Agent, ResourceControllerHandle, interval_of};
 use crate::controller::base::error::ReconcileError;
+use crate::controller::base::predicates;
 use crate::controller::base::status;
 use crate::controller::base::status::now;
 use crate::controller::workflow::{self, Settled, Step, has_label};
@@ -62,7 +63,12 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         .default_backoff()
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(workflow_inputs, PredicateConfig::default());
+        .predicate_filter(
+            // Waking a request for a status write would cost a read and a Job
+            // list and decide nothing new: a quarter of all reconciles were such.
+            predicates::workflow_inputs::<DynamicObject>(),
+            PredicateConfig::default(),
+        );
     let work_changes = changed_works(
         watcher(works, watcher::Config::default().labels_from(&work_selector)).default_backoff(),
     );
@@ -105,23 +111,6 @@ async fn run(agent: Arc<Agent>, promise: String, resource: ApiResource, rerun: m
         })
         .await;
     tracing::info!(%promise, "resource controller stopped");
-}
-
-/// What can change what a request's workflow does: its spec (through the
-/// generation), labels (manual reconciliation, pause), annotations (the
-/// reconciliation interval), finalizers and deletion. A status write, the
-/// agent's own or a pipeline's, changes none of them: waking the request for it
-/// would cost a read and a Job list and decide nothing new (the finished Job
-/// is what moves a workflow on). A quarter of all reconciles were such.
-fn workflow_inputs(request: &DynamicObject) -> Option<u64> {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    request.metadata.generation.hash(&mut hasher);
-    request.labels().hash(&mut hasher);
-    request.annotations().hash(&mut hasher);
-    request.finalizers().hash(&mut hasher);
-    request.metadata.deletion_timestamp.is_some().hash(&mut hasher);
-    Some(hasher.finish())
 }
 
 /// What a request reads from its Works: their spec (through the generation),
@@ -409,7 +398,7 @@ async fn availability_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
     if request_status::has_waited_for_promise(&status) {
         request_status::promise_available(&mut status, &now());
         if write_if_changed(request, status).await? {
-            // A status write does not wake the request (see `workflow_inputs`):
+            // A status write does not wake the request (see `predicates::workflow_inputs`):
             // look again now, with the object this write produced.
             return Ok(Some(Action::requeue(Duration::from_millis(10))));
         }
