@@ -194,15 +194,15 @@ fn pick<'a>(work_name: &str, group_id: &str, candidates: &[&'a str]) -> Option<&
 pub fn failed_to_schedule(group_id: &str) -> (Condition, Condition) {
     (
         Condition {
-            type_: "ScheduleSucceeded",
+            type_: crate::api::conditions::types::SCHEDULE_SUCCEEDED,
             status: "False",
-            reason: "FailedToScheduleWorkloads",
+            reason: crate::api::conditions::reasons::FAILED_TO_SCHEDULE_WORKLOADS,
             message: format!("Failed to schedule or update for workloadGroups: [{group_id}]"),
         },
         Condition {
-            type_: "Ready",
+            type_: crate::api::conditions::types::READY,
             status: "False",
-            reason: "FailedToScheduleWorkloads",
+            reason: crate::api::conditions::reasons::FAILED_TO_SCHEDULE_WORKLOADS,
             message: "Pending".to_owned(),
         },
     )

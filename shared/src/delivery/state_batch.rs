@@ -476,32 +476,32 @@ pub fn write_conditions(outcome: std::result::Result<(), &str>, misplaced: bool)
     match outcome {
         Ok(()) => {
             conditions.push(Condition {
-                type_: "WriteSucceeded",
+                type_: crate::api::conditions::types::WRITE_SUCCEEDED,
                 status: "True",
-                reason: "WorkloadsWrittenToStateStore",
+                reason: crate::api::conditions::reasons::WORKLOADS_WRITTEN_TO_STATE_STORE,
                 message: "Workloads written to State Store".to_owned(),
             });
             if !misplaced {
                 conditions.push(Condition {
-                    type_: "Ready",
+                    type_: crate::api::conditions::types::READY,
                     status: "True",
-                    reason: "WorkloadsWrittenToTargetDestination",
+                    reason: crate::api::conditions::reasons::WORKLOADS_WRITTEN_TO_TARGET_DESTINATION,
                     message: "Ready".to_owned(),
                 });
             }
         }
         Err(message) => {
             conditions.push(Condition {
-                type_: "WriteSucceeded",
+                type_: crate::api::conditions::types::WRITE_SUCCEEDED,
                 status: "False",
-                reason: "WorkloadsFailedWrite",
+                reason: crate::api::conditions::reasons::WORKLOADS_FAILED_WRITE,
                 message: message.to_owned(),
             });
             if !misplaced {
                 conditions.push(Condition {
-                    type_: "Ready",
+                    type_: crate::api::conditions::types::READY,
                     status: "False",
-                    reason: "WorkloadsFailedWrite",
+                    reason: crate::api::conditions::reasons::WORKLOADS_FAILED_WRITE,
                     message: "Failing".to_owned(),
                 });
             }

@@ -106,13 +106,13 @@ impl WorkOrigin<'_> {
 pub fn refused_conditions(problem: &str) -> (Condition, Condition) {
     (
         Condition {
-            type_: "ScheduleSucceeded",
+            type_: crate::api::conditions::types::SCHEDULE_SUCCEEDED,
             status: "False",
             reason: WORK_REFUSED,
             message: format!("Not scheduled: {problem}"),
         },
         Condition {
-            type_: "Ready",
+            type_: crate::api::conditions::types::READY,
             status: "False",
             reason: WORK_REFUSED,
             message: "Failing".to_owned(),

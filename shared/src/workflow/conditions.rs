@@ -82,7 +82,7 @@ pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Con
     };
     let any = |wanted: WorkReadiness| works.iter().any(|(_, r)| *r == wanted);
     let condition = |status, reason, message: String| Condition {
-        type_: "WorksSucceeded",
+        type_: crate::api::conditions::types::WORKS_SUCCEEDED,
         status,
         reason,
         message,
@@ -153,9 +153,9 @@ pub fn resumed_from_pause(status: &serde_json::Map<String, serde_json::Value>) -
 /// `Reconciled` once a pause is lifted, as the workflow starts again.
 pub fn unpaused() -> Condition {
     Condition {
-        type_: "Reconciled",
+        type_: crate::api::conditions::types::RECONCILED,
         status: "Unknown",
-        reason: "Unpaused",
+        reason: crate::api::conditions::reasons::UNPAUSED,
         message: "Pending".to_owned(),
     }
 }
@@ -163,7 +163,7 @@ pub fn unpaused() -> Condition {
 /// `Reconciled`, from the workflow and the Works, in the reference's order of precedence.
 pub fn reconciled(workflow: WorkflowState, works: &Condition) -> Condition {
     let condition = |status, reason, message: &str| Condition {
-        type_: "Reconciled",
+        type_: crate::api::conditions::types::RECONCILED,
         status,
         reason,
         message: message.to_owned(),

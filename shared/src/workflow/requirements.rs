@@ -75,7 +75,7 @@ pub fn evaluate<'a>(
 /// last unmet requirement decides the reason, as there.
 pub fn fulfilled_condition(states: &[RequiredPromiseStatus]) -> Condition {
     let condition = |status, reason, message: &str| Condition {
-        type_: "RequirementsFulfilled",
+        type_: crate::api::conditions::types::REQUIREMENTS_FULFILLED,
         status,
         reason,
         message: message.to_owned(),

@@ -140,9 +140,9 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
         Ok(()) => (
             "Ready",
             Condition {
-                type_: "Ready",
+                type_: kratix_shared::api::conditions::types::READY,
                 status: "True",
-                reason: "StateStoreReady",
+                reason: kratix_shared::api::conditions::reasons::STATE_STORE_READY,
                 message: "State store is ready".to_owned(),
             },
             {
@@ -155,7 +155,7 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
             (
                 "NotReady",
                 Condition {
-                    type_: "Ready",
+                    type_: kratix_shared::api::conditions::types::READY,
                     status: "False",
                     reason,
                     message,
