@@ -8,48 +8,17 @@
 
 use std::collections::BTreeMap;
 
-use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
+use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::{Work, WorkPlacement};
 use kratix_tests::suites::agent::{Setup, TIMEOUT, install_promise, pipeline, request, status_until};
+use kratix_tests::suites::state_store::destination;
 use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 async fn setup(prefix: &str) -> Setup {
     kratix_tests::suites::agent::setup(kratix_tests::platform!(), prefix).await
-}
-
-/// A Destination only Works that select it go to (strict: an empty selector
-/// skips it, so other suites' Works never land here).
-async fn destination(client: &kube::Client, name: &str, labels: &[(&str, &str)]) {
-    let destinations: Api<Destination> = Api::all(client.clone());
-    let object = Destination {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            labels: Some(
-                labels
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-            ),
-            ..ObjectMeta::default()
-        },
-        spec: DestinationSpec {
-            path: name.to_owned(),
-            state_store_ref: StateStoreReference {
-                kind: "GitStateStore".to_owned(),
-                name: "default".to_owned(),
-            },
-            strict_match_labels: Some(true),
-            ..DestinationSpec::default()
-        },
-        status: None,
-    };
-    destinations
-        .create(&PostParams::default(), &object)
-        .await
-        .expect("destination");
 }
 
 /// A pipeline writing `app.yaml` (default group, to `env=<dev>`) and `db/db.yaml`
@@ -167,8 +136,9 @@ async fn groups_go_to_the_destinations_they_select_and_stay_there_misplaced_when
         image,
     } = setup("placing").await;
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
-    destination(&client, &dev, &[("env", &dev)]).await;
-    destination(&client, &prod, &[("env", &prod)]).await;
+    // On the platform's default store; strict, so other suites' Works never land here.
+    destination(&client, &dev, "default", &[("env", &dev)]).await;
+    destination(&client, &prod, "default", &[("env", &prod)]).await;
     let (_, resource) = install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
     request(&requests, &resource, &namespace, "orders", json!({})).await;
@@ -351,7 +321,7 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
     let (_git, _repo, store) =
         kratix_tests::suites::state_store::http_git_store(&client, &namespace, &suffix).await;
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
-    kratix_tests::suites::state_store::destination(&client, &dev, &store, &[("env", &dev)]).await;
+    destination(&client, &dev, &store, &[("env", &dev)]).await;
     let (promise_name, resource) =
         install_promise(&client, &suffix, vec![two_groups(&image, &dev, &prod)]).await;
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
@@ -393,7 +363,7 @@ async fn a_group_with_nowhere_to_go_is_reported_and_placed_when_a_destination_ap
         )
         .await;
 
-    kratix_tests::suites::state_store::destination(&client, &prod, &store, &[("env", &prod)]).await;
+    destination(&client, &prod, &store, &[("env", &prod)]).await;
     let placed = work_status_until(
         &client,
         &namespace,
