@@ -339,12 +339,10 @@ pub async fn object_jobs(cluster: &Cluster, namespace: &str, selector: &str) -> 
 
 /// One of the Promise's workflows, its pipelines as stored (unparsed).
 pub fn pipelines(promise: &LivePromise, workflow: Workflow) -> &[Value] {
-    let (kind, action) = (workflow.workflow_type.as_str(), workflow.action.as_str());
     promise
-        .object
-        .pointer(&format!("/spec/workflows/{kind}/{action}"))
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+        .spec
+        .as_ref()
+        .map_or(&[], |spec| spec.workflows.pipelines(workflow))
 }
 
 /// The pipeline names of one of the Promise's workflows, in order (a delete
