@@ -96,7 +96,7 @@ impl StoreObject {
         status.is_some_and(|s| {
             s.conditions
                 .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "False")
+                .any(|c| c.type_ == kratix_shared::api::conditions::types::READY && c.status == "False")
         })
     }
 

@@ -2,6 +2,7 @@
 //! as pure functions. `Reconciled` is recomputed from its
 //! inputs every time, so its reason is never stale (the reference's #899/#903).
 
+use crate::api::conditions::{reasons, status as state, types};
 use serde_json::{Map, Value};
 
 /// How one Work stands, read from its `Ready` condition's message.
@@ -82,7 +83,7 @@ pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Con
     };
     let any = |wanted: WorkReadiness| works.iter().any(|(_, r)| *r == wanted);
     let condition = |status, reason, message: String| Condition {
-        type_: crate::api::conditions::types::WORKS_SUCCEEDED,
+        type_: types::WORKS_SUCCEEDED,
         status,
         reason,
         message,
@@ -93,8 +94,8 @@ pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Con
     };
     if any(WorkReadiness::Failing) {
         condition(
-            "False",
-            "WorksFailing",
+            state::FALSE,
+            reasons::WORKS_FAILING,
             format!(
                 "Some works associated with {this} {failed}: {}",
                 names(WorkReadiness::Failing)
@@ -102,8 +103,8 @@ pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Con
         )
     } else if any(WorkReadiness::Pending) {
         condition(
-            "Unknown",
-            "WorksPending",
+            state::UNKNOWN,
+            reasons::WORKS_PENDING,
             format!(
                 "Some works associated with {this} are not ready: {}",
                 names(WorkReadiness::Pending)
@@ -111,8 +112,8 @@ pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Con
         )
     } else if any(WorkReadiness::Misplaced) {
         condition(
-            "False",
-            "WorksMisplaced",
+            state::FALSE,
+            reasons::WORKS_MISPLACED,
             format!(
                 "Some works associated with {this} are misplaced: {}",
                 names(WorkReadiness::Misplaced)
@@ -120,8 +121,8 @@ pub fn works_succeeded(owner: WorksOf, works: &[(String, WorkReadiness)]) -> Con
         )
     } else {
         condition(
-            "True",
-            "WorksSucceeded",
+            state::TRUE,
+            reasons::WORKS_SUCCEEDED,
             format!("All works associated with {this} are ready"),
         )
     }
@@ -146,16 +147,18 @@ pub fn resumed_from_pause(status: &serde_json::Map<String, serde_json::Value>) -
         .into_iter()
         .flatten()
         .any(|c| {
-            c["type"] == "Reconciled" && c["status"] == "Unknown" && c["reason"] == "PausedReconciliation"
+            c["type"] == types::RECONCILED
+                && c["status"] == state::UNKNOWN
+                && c["reason"] == reasons::PAUSED_RECONCILIATION
         })
 }
 
 /// `Reconciled` once a pause is lifted, as the workflow starts again.
 pub fn unpaused() -> Condition {
     Condition {
-        type_: crate::api::conditions::types::RECONCILED,
-        status: "Unknown",
-        reason: crate::api::conditions::reasons::UNPAUSED,
+        type_: types::RECONCILED,
+        status: state::UNKNOWN,
+        reason: reasons::UNPAUSED,
         message: "Pending".to_owned(),
     }
 }
@@ -163,20 +166,20 @@ pub fn unpaused() -> Condition {
 /// `Reconciled`, from the workflow and the Works, in the reference's order of precedence.
 pub fn reconciled(workflow: WorkflowState, works: &Condition) -> Condition {
     let condition = |status, reason, message: &str| Condition {
-        type_: crate::api::conditions::types::RECONCILED,
+        type_: types::RECONCILED,
         status,
         reason,
         message: message.to_owned(),
     };
     match workflow {
-        WorkflowState::Paused => condition("Unknown", "PausedReconciliation", "Paused"),
-        WorkflowState::Suspended => condition("Unknown", "WorkflowSuspended", "Suspended"),
-        WorkflowState::InProgress => condition("Unknown", "WorkflowPending", "Pending"),
-        WorkflowState::Failed => condition("False", "ConfigureWorkflowFailed", "Failing"),
+        WorkflowState::Paused => condition(state::UNKNOWN, reasons::PAUSED_RECONCILIATION, "Paused"),
+        WorkflowState::Suspended => condition(state::UNKNOWN, reasons::WORKFLOW_SUSPENDED, "Suspended"),
+        WorkflowState::InProgress => condition(state::UNKNOWN, reasons::WORKFLOW_PENDING, "Pending"),
+        WorkflowState::Failed => condition(state::FALSE, reasons::CONFIGURE_WORKFLOW_FAILED, "Failing"),
         WorkflowState::Completed => match works.status {
-            "Unknown" => condition("Unknown", "WorksPending", "Pending"),
-            "False" => condition("False", "WorksFailing", "Failing"),
-            _ => condition("True", "Reconciled", "Reconciled"),
+            "Unknown" => condition(state::UNKNOWN, reasons::WORKS_PENDING, "Pending"),
+            "False" => condition(state::FALSE, reasons::WORKS_FAILING, "Failing"),
+            _ => condition(state::TRUE, reasons::RECONCILED, "Reconciled"),
         },
     }
 }

@@ -356,9 +356,11 @@ async fn write_placement_conditions(
 
 /// Where a placement's last write stands, from its `WriteSucceeded` condition.
 fn written(placement: Option<&WorkPlacement>) -> Written {
-    let condition = placement
-        .and_then(|p| p.status.as_ref())
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "WriteSucceeded"));
+    let condition = placement.and_then(|p| p.status.as_ref()).and_then(|s| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == kratix_shared::api::conditions::types::WRITE_SUCCEEDED)
+    });
     match condition.map(|c| c.status.as_str()) {
         Some("True") => Written::Yes,
         Some("False") => Written::Failed,

@@ -296,7 +296,11 @@ fn failing(placement: &WorkPlacement) -> bool {
     placement
         .status
         .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "WriteSucceeded"))
+        .and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == kratix_shared::api::conditions::types::WRITE_SUCCEEDED)
+        })
         .is_some_and(|c| c.status == "False")
 }
 
