@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod context;
+pub mod deletion;
 pub mod error;
 pub mod events;
 pub mod finalizers;

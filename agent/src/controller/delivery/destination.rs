@@ -16,7 +16,7 @@ use kratix_shared::workflow::conditions::Condition;
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
 use kratix_shared::{delivery::canary, workflow::finalizers};
 use kube::ResourceExt as _;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self};
 use kube::runtime::{Predicate as _, WatchStreamExt as _, predicates, watcher};
@@ -24,12 +24,12 @@ use serde_json::json;
 
 use super::store_lookup::StoreCaches;
 use crate::controller::base::context::Agent;
+use crate::controller::base::deletion;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
 use crate::controller::base::finalizers as base_finalizers;
 use crate::controller::base::status::status_with;
 use crate::state_store::StoreObject;
-use kratix_shared::api::answers::ignore_missing;
 use kratix_shared::delivery::state_batch::Target;
 
 const DELETE_RECHECK: Duration = Duration::from_secs(1);
@@ -205,21 +205,8 @@ async fn delete(
         .map_err(|e| ReconcileError::kube(format!("listing the WorkPlacements on Destination {name}"), e))?
         .items;
     if !remaining.is_empty() {
-        for placement in remaining
-            .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-        {
-            let namespaced: Api<WorkPlacement> =
-                Api::namespaced(agent.client.clone(), &placement.namespace().unwrap_or_default());
-            ignore_missing(
-                namespaced
-                    .delete(&placement.name_any(), &DeleteParams::default())
-                    .await,
-            )
-            .map_err(|e| {
-                ReconcileError::kube(format!("deleting WorkPlacement {}", placement.name_any()), e)
-            })?;
-        }
+        let placements_in = |ns: &str| Api::namespaced(agent.client.clone(), ns);
+        deletion::delete_each(&remaining, placements_in, "WorkPlacement").await?;
         return Ok(Action::requeue(DELETE_RECHECK));
     }
     if let Ok((store, target)) = context.caches.store_and_target(destination) {

@@ -23,6 +23,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::runtime::controller::Action;
 
 use super::object::{Context, PromiseObject};
+use crate::controller::base::deletion;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::finalizers as write_finalizers;
 use crate::controller::base::rbac_cleanup;
@@ -191,16 +192,8 @@ async fn delete_requests(
     if listed.is_empty() {
         return Ok(Cleanup::Done);
     }
-    for request in listed.iter().filter(|r| r.metadata.deletion_timestamp.is_none()) {
-        let namespaced: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), &request.namespace().unwrap_or_default(), &ar);
-        ignore_missing(
-            namespaced
-                .delete(&request.name_any(), &DeleteParams::default())
-                .await,
-        )
-        .map_err(|e| ReconcileError::kube(format!("deleting {}", request.name_any()), e))?;
-    }
+    let kind = resource_api.kind.clone();
+    deletion::delete_each(&listed, |ns| Api::namespaced_with(client.clone(), ns, &ar), &kind).await?;
     crate::crash_points::crash_point(crate::crash_points::REQUESTS_DELETED);
     Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)))
 }
@@ -216,15 +209,7 @@ async fn delete_works(promise: &PromiseObject, client: &kube::Client) -> Result<
     if listed.is_empty() {
         return Ok(Cleanup::Done);
     }
-    for work in listed.iter().filter(|w| w.metadata.deletion_timestamp.is_none()) {
-        let namespaced: Api<Work> = Api::namespaced(client.clone(), &work.namespace().unwrap_or_default());
-        ignore_missing(
-            namespaced
-                .delete(&work.name_any(), &DeleteParams::default())
-                .await,
-        )
-        .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
-    }
+    deletion::delete_each(&listed, |ns| Api::namespaced(client.clone(), ns), "Work").await?;
     crate::crash_points::crash_point(crate::crash_points::DEPENDENCIES_DELETED);
     Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)))
 }

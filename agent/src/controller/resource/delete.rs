@@ -14,11 +14,12 @@ use kratix_shared::workflow::events::{KratixEvent, Reporter};
 use kratix_shared::workflow::finalizers::{self, DELETE_WORKFLOWS, WORK_CLEANUP, WORKFLOWS_CLEANUP};
 use kratix_shared::workflow::request_status;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::Selector;
 use kube::runtime::controller::Action;
 
 use super::request::{Context, Request, write_if_changed};
+use crate::controller::base::deletion;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
 use crate::controller::base::finalizers as write_finalizers;
@@ -123,13 +124,9 @@ async fn delete_works(request: &Request<'_>) -> Result<Cleanup, ReconcileError> 
     if remaining.is_empty() {
         return Ok(Cleanup::Done);
     }
-    for work in remaining
-        .iter()
-        .filter(|w| w.metadata.deletion_timestamp.is_none())
-    {
-        ignore_missing(works.delete(&work.name_any(), &DeleteParams::default()).await)
-            .map_err(|e| ReconcileError::kube(format!("deleting Work {}", work.name_any()), e))?;
-    }
+    let remaining: Vec<Work> = remaining.into_iter().cloned().collect();
+    // Every Work here is in the pipeline namespace `works` lists.
+    deletion::delete_each(&remaining, |_| works.clone(), "Work").await?;
     crate::crash_points::crash_point(crate::crash_points::WORKS_DELETED);
     Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)))
 }
