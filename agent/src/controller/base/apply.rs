@@ -191,7 +191,7 @@ async fn create_job(client: &kube::Client, job: &Job) -> Result<(), ReconcileErr
     let jobs = namespaced::<Job>(client, job);
     match jobs.create(&PostParams::default(), job).await {
         Ok(_) => Ok(()),
-        Err(error) if kratix_shared::api::answers::is_conflict(&error) => {
+        Err(error) if kratix_shared::api::answers::is_already_exists(&error) => {
             let existing = jobs
                 .get(&job.name_any())
                 .await

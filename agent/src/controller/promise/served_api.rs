@@ -34,7 +34,7 @@ pub async fn install(
     let crd_name = crd.metadata.name.clone().unwrap_or_default();
     match crds.create(&PostParams::default(), &crd).await {
         Ok(_) => {}
-        Err(error) if kratix_shared::api::answers::is_conflict(&error) => {
+        Err(error) if kratix_shared::api::answers::is_already_exists(&error) => {
             // Made by someone else since the check: not taken over.
             if let Some((_, message)) = api_conflict(&agent.client, name, resource_api).await? {
                 return Err(ReconcileError::Foreign(message));
@@ -182,7 +182,7 @@ async fn grant_self(
     ] {
         match result {
             Ok(()) => {}
-            Err(error) if kratix_shared::api::answers::is_conflict(&error) => {}
+            Err(error) if kratix_shared::api::answers::is_already_exists(&error) => {}
             Err(error) => {
                 return Err(ReconcileError::kube(
                     format!("granting the agent access to {name}"),
