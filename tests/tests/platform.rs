@@ -791,7 +791,9 @@ async fn the_pipeline_tools_image_runs_the_scripts_others_promises_ship() {
     kratix_tests::fixtures::tools::add_pipeline_tools(&mut spec).unwrap_or_else(|e| panic!("{e}"));
     let image = kratix_tests::platform!().image(&spec);
     // As Kratix's test Promises write them: a bash script through env, yq v4
-    // expressions, jq, kubectl.
+    // expressions, jq, kubectl. (`sed -n 1p`, not `head -n1`: head exits after
+    // one line and, under pipefail, kubectl's SIGPIPE on its second line failed
+    // the script now and then.)
     let script = r#"#!/usr/bin/env bash
 set -euo pipefail
 printf 'spec:\n  size: large\n  replicas: 3\n' > /tmp/object.yaml
@@ -800,7 +802,7 @@ yq -i '.spec.replicas += 1' /tmp/object.yaml
 replicas=$(yq -o=json '.spec' /tmp/object.yaml | jq -r '.replicas')
 echo "size=$size replicas=$replicas"
 yq --version
-kubectl version --client | head -n1
+kubectl version --client | sed -n 1p
 "#;
     let api = create_job(&client, &namespace, json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "tools"},
