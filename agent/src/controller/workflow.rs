@@ -139,9 +139,9 @@ pub fn label_removal(seen: &DynamicObject, keys: &[&str]) -> Option<Value> {
     }}))
 }
 
-/// Whether `key` is `"true"` on the object.
+/// Whether switch label `key` is `"true"` on the object.
 pub fn has_label(object: &DynamicObject, key: &str) -> bool {
-    object.labels().get(key).map(String::as_str) == Some("true")
+    labels::is_on(object.labels(), key)
 }
 
 /// What a step decided on: the object's progress and Jobs as they were read.

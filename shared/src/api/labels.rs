@@ -42,6 +42,23 @@ pub const MISPLACED: &str = "kratix.io/misplaced";
 /// On a Destination (`"true"`): only dry-run Works go there; on a Work: it is a dry run.
 pub const DRY_RUN: &str = "kratix.io/dry-run";
 
+/// Whether switch label `key` (paused, manual-reconciliation,
+/// reconcile-resources, workflow-suspended) is on: Kratix acts on `"true"`
+/// only, so `kratix.io/paused: "false"` pauses nothing, for the agent and for
+/// what the plugin shows alike.
+pub fn is_on(labels: &std::collections::BTreeMap<String, String>, key: &str) -> bool {
+    labels.get(key).is_some_and(|v| v == "true")
+}
+
+/// [`is_on`], read from an object as JSON.
+pub fn is_on_object(object: &serde_json::Value, key: &str) -> bool {
+    object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(key))
+        .and_then(serde_json::Value::as_str)
+        == Some("true")
+}
+
 /// Why `key` may not be a label a pipeline sets on its Job and pod, if it may not:
 /// the agent sets these itself and selects its Jobs by them (Kratix lets a
 /// pipeline's labels override its own, which makes a run loop forever), and the
@@ -99,3 +116,22 @@ pub const TRACE_ANNOTATIONS: [&str; 4] = [
 ];
 pub const TRACE_PARENT: &str = "kratix.io/trace-parent";
 pub const TRACE_STATE: &str = "kratix.io/trace-state";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_switch_label_is_on_only_when_true() {
+        let labels = |value: &str| [(PAUSED.to_owned(), value.to_owned())].into_iter().collect();
+        assert!(is_on(&labels("true"), PAUSED));
+        assert!(!is_on(&labels("false"), PAUSED));
+        assert!(!is_on(&labels(""), PAUSED));
+        assert!(!is_on(&labels("true"), MANUAL_RECONCILIATION));
+        let object = |value: serde_json::Value| serde_json::json!({"metadata": {"labels": {PAUSED: value}}});
+        assert!(is_on_object(&object("true".into()), PAUSED));
+        assert!(!is_on_object(&object("yes".into()), PAUSED));
+        assert!(!is_on_object(&object(serde_json::Value::Null), PAUSED));
+        assert!(!is_on_object(&serde_json::json!({}), PAUSED));
+    }
+}

@@ -12,7 +12,7 @@ use k8s_openapi::api::batch::v1::Job;
 
 use crate::api::labels;
 use crate::api::promise::PipelineStatus;
-use crate::report::workflow::{has_label, job_of, progress_of, shown_progress};
+use crate::report::workflow::{job_of, progress_of, shown_progress};
 use crate::workflow::engine::{FAILED, RUNNING, SUCCEEDED, SUSPENDED};
 
 /// Where the run stands.
@@ -71,7 +71,10 @@ pub fn recorded_jobs(object: &Value, jobs: &[&Job]) -> BTreeSet<String> {
 }
 
 pub fn run_progress(object: &Value, before: &BTreeSet<String>, jobs: &[&Job]) -> RunProgress {
-    if TRIGGER_LABELS.iter().any(|label| has_label(object, label)) {
+    if TRIGGER_LABELS
+        .iter()
+        .any(|label| labels::is_on_object(object, label))
+    {
         return RunProgress::Waiting;
     }
     let entries = entries_with_jobs(object, jobs);
@@ -141,7 +144,9 @@ pub fn run_progress(object: &Value, before: &BTreeSet<String>, jobs: &[&Job]) ->
 
 /// Whether a trigger label is still on the object (the agent has not started the run).
 pub fn trigger_pending(object: &Value) -> bool {
-    TRIGGER_LABELS.iter().any(|label| has_label(object, label))
+    TRIGGER_LABELS
+        .iter()
+        .any(|label| labels::is_on_object(object, label))
 }
 
 /// Whether the recorded progress names the Jobs it ran: kratix-agent records

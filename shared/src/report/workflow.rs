@@ -123,13 +123,6 @@ pub fn shown_progress(object: &Value) -> (WorkflowAction, WorkflowRecord) {
     records::read_object(object).shown(deleting)
 }
 
-pub(crate) fn has_label(object: &Value, key: &str) -> bool {
-    object
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(key))
-        .is_some()
-}
-
 fn text(object: &Value, pointer: &str) -> String {
     object
         .pointer(pointer)
@@ -179,7 +172,7 @@ pub fn build(input: &ReportInput<'_>) -> WorkflowReport {
         pipelines,
         conditions: conditions(object),
         outputs: input.outputs.clone(),
-        paused: has_label(object, labels::PAUSED),
+        paused: labels::is_on_object(object, labels::PAUSED),
     }
 }
 

@@ -48,7 +48,7 @@ pub async fn replace(
         Subject::Promise
     } else {
         Subject::Resource {
-            paused_itself: written.labels().get(labels::PAUSED).is_some_and(|v| v == "true"),
+            paused_itself: labels::is_on(written.labels(), labels::PAUSED),
         }
     };
     events::status_changed(

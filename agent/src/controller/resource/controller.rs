@@ -192,8 +192,8 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
         Loaded::Request(request, promise_object) => (*request, promise_object),
         Loaded::Orphan(orphan) => return delete::without_promise(&context, &orphan.0, &orphan.1).await,
     };
-    let paused = has_label(&request.object, labels::PAUSED)
-        || request.promise.labels().get(labels::PAUSED).map(String::as_str) == Some("true");
+    let paused =
+        has_label(&request.object, labels::PAUSED) || labels::is_on(request.promise.labels(), labels::PAUSED);
     if paused {
         // As in Kratix, a pause holds deletion too, until it is lifted.
         let mut status = status::status_of(&request.object);
