@@ -143,6 +143,47 @@ pub fn pipeline_rbac(
     .collect()
 }
 
+/// Everything Kratix's pipelines made (Jobs, pods), of one Promise or all.
+pub fn pipeline_objects(promise: Option<&str>) -> Selector {
+    let mut selector = Selector::from(equal(labels::MANAGED_BY, labels::MANAGED_BY_KRATIX));
+    if let Some(promise) = promise {
+        selector.extend([equal(labels::PROMISE_NAME, promise)]);
+    }
+    selector
+}
+
+/// The workflow Jobs of one object as Kratix labels them (without the
+/// agent's UID label, which Kratix's own Jobs lack): Promise `promise`'s own
+/// when `request` is none, else request `(name, namespace)`'s. The namespace
+/// is given only when the request's pipelines run in a shared
+/// `pipelineNamespace`, where same-named requests of other namespaces run too.
+pub fn object_jobs(promise: &str, request: Option<(&str, Option<&str>)>) -> Selector {
+    let mut selector = pipeline_objects(Some(promise));
+    let Some((name, namespace)) = request else {
+        selector.extend([equal(labels::WORKFLOW_TYPE, WorkflowType::Promise.as_str())]);
+        return selector;
+    };
+    selector.extend([
+        equal(labels::WORKFLOW_TYPE, WorkflowType::Resource.as_str()),
+        equal(labels::RESOURCE_NAME, name),
+    ]);
+    if let Some(namespace) = namespace {
+        selector.extend([equal(labels::RESOURCE_NAMESPACE, namespace)]);
+    }
+    selector
+}
+
+/// The Works of Promise `promise` that belong to no request: its own
+/// workflows' and its dependencies'.
+pub fn promise_and_dependency_works(promise: &str) -> Selector {
+    [
+        equal(labels::PROMISE_NAME, promise),
+        Expression::DoesNotExist(labels::RESOURCE_NAME.to_owned()),
+    ]
+    .into_iter()
+    .collect()
+}
+
 /// The WorkPlacements of Work `work`.
 pub fn placements_of(work: &str) -> Selector {
     Selector::from(equal(labels::WORK, work))
@@ -201,6 +242,27 @@ mod tests {
     }
 
     #[test]
+    fn an_objects_jobs_are_told_from_its_namesakes_in_a_shared_namespace() {
+        let job = labels(&[
+            (labels::MANAGED_BY, labels::MANAGED_BY_KRATIX),
+            (labels::PROMISE_NAME, "redis"),
+            (labels::WORKFLOW_TYPE, "resource"),
+            (labels::RESOURCE_NAME, "orders"),
+            (labels::RESOURCE_NAMESPACE, "team-a"),
+        ]);
+        assert!(object_jobs("redis", Some(("orders", None))).matches(&job));
+        assert!(object_jobs("redis", Some(("orders", Some("team-a")))).matches(&job));
+        assert!(!object_jobs("redis", Some(("orders", Some("team-b")))).matches(&job));
+        assert!(!object_jobs("redis", None).matches(&job));
+        assert!(pipeline_objects(Some("redis")).matches(&job) && pipeline_objects(None).matches(&job));
+        assert!(!pipeline_objects(Some("kafka")).matches(&job));
+        assert_eq!(
+            object_jobs("redis", None).to_string(),
+            "app.kubernetes.io/managed-by=Kratix,kratix.io/promise-name=redis,kratix.io/workflow-type=promise"
+        );
+    }
+
+    #[test]
     fn a_promises_works_are_not_its_requests() {
         let promise_work = labels(&[(labels::PROMISE_NAME, "redis"), (labels::WORK_TYPE, "promise")]);
         let request_work = labels(&[
@@ -214,5 +276,12 @@ mod tests {
         assert!(any_request_works("redis").matches(&request_work));
         assert!(!any_request_works("redis").matches(&promise_work));
         assert!(of_promise("redis").matches(&promise_work) && of_promise("redis").matches(&request_work));
+        let dependency_work = labels(&[
+            (labels::PROMISE_NAME, "redis"),
+            (labels::WORK_TYPE, "static-dependency"),
+        ]);
+        assert!(promise_and_dependency_works("redis").matches(&dependency_work));
+        assert!(promise_and_dependency_works("redis").matches(&promise_work));
+        assert!(!promise_and_dependency_works("redis").matches(&request_work));
     }
 }

@@ -421,13 +421,7 @@ impl<'r, 'a> WorkflowRender<'r, 'a> {
     fn pipeline(&self, pipeline: &Pipeline, is_last: bool) -> PipelineResources {
         let promise_name = self.promise.name();
         let id = names::pipeline_id(promise_name, self.request.workflow, pipeline.name());
-        let service_account_name = pipeline
-            .spec
-            .rbac
-            .as_ref()
-            .and_then(|r| r.service_account.clone())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| id.clone());
+        let service_account_name = names::service_account(promise_name, self.request.workflow, pipeline);
         let rbac_objects = self.rbac_objects(pipeline, &id, &service_account_name);
         let job = self.job(pipeline, is_last, &service_account_name);
         PipelineResources {

@@ -1,6 +1,7 @@
 //! Names of the objects a pipeline run creates.
 
 use crate::api::naming::{deterministic_object_name, name_with_suffix};
+use crate::api::pipeline::Pipeline;
 use crate::api::workflow::Workflow;
 
 pub const READER: &str = "reader";
@@ -28,6 +29,18 @@ pub fn pipeline_id(promise: &str, workflow: Workflow, pipeline: &str) -> String 
         "{promise}-{}-{}-{pipeline}",
         workflow.workflow_type, workflow.action
     )
+}
+
+/// The ServiceAccount a pipeline's pods run as: the one its
+/// `spec.rbac.serviceAccount` names, else its [`pipeline_id`].
+pub fn service_account(promise: &str, workflow: Workflow, pipeline: &Pipeline) -> String {
+    pipeline
+        .spec
+        .rbac
+        .as_ref()
+        .and_then(|r| r.service_account.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| pipeline_id(promise, workflow, pipeline.name()))
 }
 
 /// `kratix-<promise>[-<request>[-<request namespace>]]-<pipeline>-<suffix>`; the
