@@ -3,14 +3,17 @@
 //! Jobs, pods and Works of their workflows. Errors say what is missing and what
 //! to do: no Kratix CRDs, no such Promise, no agent.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Result, anyhow, bail};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kratix_shared::api::labels;
+use kratix_shared::api::pipeline::{Pipeline, parse_pipeline};
 use kratix_shared::api::promise::{Promise, PromiseSpec};
 use kratix_shared::api::resource_api::ResourceApi;
-use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::api::{Workflow, WorkflowAction, labels, selectors};
+use kube::ResourceExt as _;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use serde_json::Value;
@@ -20,11 +23,42 @@ use crate::cluster::{Cluster, explain};
 /// A Promise as read, with its API when it offers one.
 pub struct LivePromise {
     pub name: String,
+    pub labels: BTreeMap<String, String>,
     pub object: Value,
     pub api: Option<ResourceApi>,
     /// The spec, typed, for the rules `shared/` has over it; `None` when it
     /// does not decode (the agent refuses such a Promise: nothing of it runs).
     pub spec: Option<PromiseSpec>,
+}
+
+impl LivePromise {
+    pub fn is_paused(&self) -> bool {
+        labels::is_on(&self.labels, labels::PAUSED)
+    }
+}
+
+/// A request as read.
+pub struct LiveRequest {
+    pub name: String,
+    /// Empty for a cluster-scoped request.
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub object: Value,
+}
+
+impl LiveRequest {
+    pub fn new(object: &DynamicObject) -> Result<Self> {
+        Ok(LiveRequest {
+            name: object.name_any(),
+            namespace: object.namespace().unwrap_or_default(),
+            labels: object.labels().clone(),
+            object: to_value(object)?,
+        })
+    }
+
+    pub fn is_paused(&self) -> bool {
+        labels::is_on(&self.labels, labels::PAUSED)
+    }
 }
 
 pub fn promise_resource() -> ApiResource {
@@ -94,23 +128,20 @@ fn promise_error(error: kube::Error, cluster: &Cluster, name: Option<&str>) -> a
     }
 }
 
-pub fn live(object: Value) -> LivePromise {
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let api = object
-        .pointer("/spec/api")
+pub fn live(object: &DynamicObject) -> Result<LivePromise> {
+    let spec = Promise::from_json(&to_value(object)?).ok().map(|p| p.spec);
+    let api = spec
+        .as_ref()
+        .and_then(|spec| spec.api.as_ref())
         .filter(|a| a.as_object().is_some_and(|m| !m.is_empty()))
         .and_then(|a| ResourceApi::decode(a).0);
-    let spec = Promise::from_json(&object).ok().map(|p| p.spec);
-    LivePromise {
-        name,
-        object,
+    Ok(LivePromise {
+        name: object.name_any(),
+        labels: object.labels().clone(),
+        object: to_value(object)?,
         api,
         spec,
-    }
+    })
 }
 
 pub async fn promise(cluster: &Cluster, name: &str) -> Result<LivePromise> {
@@ -119,7 +150,7 @@ pub async fn promise(cluster: &Cluster, name: &str) -> Result<LivePromise> {
         .get(name)
         .await
         .map_err(|e| promise_error(e, cluster, Some(name)))?;
-    Ok(live(to_value(&object)?))
+    live(&object)
 }
 
 pub async fn promises(cluster: &Cluster, selector: Option<&str>) -> Result<Vec<LivePromise>> {
@@ -132,11 +163,7 @@ pub async fn promises(cluster: &Cluster, selector: Option<&str>) -> Result<Vec<L
         .list(&params)
         .await
         .map_err(|e| promise_error(e, cluster, None))?;
-    let mut out = listed
-        .items
-        .iter()
-        .map(|o| to_value(o).map(live))
-        .collect::<Result<Vec<_>>>()?;
+    let mut out = listed.items.iter().map(live).collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
@@ -163,7 +190,7 @@ pub async fn requests(
     promise: &LivePromise,
     namespaces: &Namespaces,
     selector: Option<&str>,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<LiveRequest>> {
     let Some(api) = &promise.api else {
         return Ok(Vec::new());
     };
@@ -193,23 +220,21 @@ pub async fn requests(
             ));
         }
     };
-    let mut out = listed.items.iter().map(to_value).collect::<Result<Vec<_>>>()?;
-    out.sort_by_key(|o| {
-        (
-            o.pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            o.pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-        )
-    });
+    let mut out = listed
+        .items
+        .iter()
+        .map(LiveRequest::new)
+        .collect::<Result<Vec<_>>>()?;
+    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok(out)
 }
 
-pub async fn request(cluster: &Cluster, promise: &LivePromise, namespace: &str, name: &str) -> Result<Value> {
+pub async fn request(
+    cluster: &Cluster,
+    promise: &LivePromise,
+    namespace: &str,
+    name: &str,
+) -> Result<LiveRequest> {
     let api = api_of(promise)?;
     let resource = request_resource(api);
     let requests: Api<DynamicObject> = if api.namespaced {
@@ -218,7 +243,7 @@ pub async fn request(cluster: &Cluster, promise: &LivePromise, namespace: &str, 
         Api::all_with(cluster.client.clone(), &resource)
     };
     match requests.get(name).await {
-        Ok(object) => to_value(&object),
+        Ok(object) => LiveRequest::new(&object),
         Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
             let place = if api.namespaced {
                 format!(" in namespace {namespace}")
@@ -238,16 +263,17 @@ pub async fn request(cluster: &Cluster, promise: &LivePromise, namespace: &str, 
 
 /// A request named `NAME` or `NAMESPACE/NAME`: `NAME` is looked for in every
 /// namespace and must be unambiguous.
-pub async fn request_anywhere(cluster: &Cluster, promise: &LivePromise, reference: &str) -> Result<Value> {
+pub async fn request_anywhere(
+    cluster: &Cluster,
+    promise: &LivePromise,
+    reference: &str,
+) -> Result<LiveRequest> {
     if let Some((namespace, name)) = reference.split_once('/') {
         return request(cluster, promise, namespace, name).await;
     }
     let api = api_of(promise)?;
     let all = requests(cluster, promise, &Namespaces::All, None).await?;
-    let mut matching: Vec<Value> = all
-        .into_iter()
-        .filter(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(reference))
-        .collect();
+    let mut matching: Vec<LiveRequest> = all.into_iter().filter(|r| r.name == reference).collect();
     match matching.len() {
         0 => bail!(
             "{} {reference} not found in any namespace; kubectl get {} -A lists the requests of Promise {}",
@@ -257,10 +283,7 @@ pub async fn request_anywhere(cluster: &Cluster, promise: &LivePromise, referenc
         ),
         1 => Ok(matching.remove(0)),
         _ => {
-            let namespaces: Vec<&str> = matching
-                .iter()
-                .filter_map(|o| o.pointer("/metadata/namespace").and_then(Value::as_str))
-                .collect();
+            let namespaces: Vec<&str> = matching.iter().map(|r| r.namespace.as_str()).collect();
             bail!(
                 "{} {reference} exists in several namespaces ({}); write NAMESPACE/{reference}",
                 api.kind,
@@ -270,93 +293,31 @@ pub async fn request_anywhere(cluster: &Cluster, promise: &LivePromise, referenc
     }
 }
 
-/// The namespace a request's or a Promise's pipelines run in.
-pub fn pipeline_namespace(
-    promise: &LivePromise,
-    workflow_type: WorkflowType,
-    request: Option<&Value>,
-) -> String {
-    let request_namespace = request
-        .and_then(|r| r.pointer("/metadata/namespace"))
-        .and_then(Value::as_str)
-        .unwrap_or("default");
-    let spec = promise.spec.clone().unwrap_or_default();
-    kratix_shared::render::job_namespace(&spec, workflow_type, request_namespace)
-}
-
-/// Where an object's pipeline Jobs run, and the label selector that picks its
-/// Jobs there: a Promise's (`request` None) or a request's; in a shared
-/// `pipelineNamespace` a request's by its namespace label too.
-pub fn object_jobs_selector(promise: &LivePromise, request: Option<&Value>) -> (String, String) {
-    let mut selector = format!(
-        "{}={},{}={}",
-        labels::MANAGED_BY,
-        labels::MANAGED_BY_KRATIX,
-        labels::PROMISE_NAME,
-        promise.name
-    );
-    let Some(request) = request else {
-        selector.push_str(&format!(",{}=promise", labels::WORKFLOW_TYPE));
-        return (pipeline_namespace(promise, WorkflowType::Promise, None), selector);
+/// The pipelines of one of the Promise's workflows, in order (a delete
+/// workflow runs its first pipeline only). One that does not decode is left
+/// out: the agent refuses such a Promise, so it never runs.
+pub fn pipelines(promise: &LivePromise, workflow: Workflow) -> Vec<Pipeline> {
+    let stored = promise
+        .spec
+        .as_ref()
+        .map_or(&[][..], |spec| spec.workflows.pipelines(workflow));
+    let runs = if workflow.action == WorkflowAction::Delete {
+        1
+    } else {
+        usize::MAX
     };
-    let name = request
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    selector.push_str(&format!(
-        ",{}=resource,{}={name}",
-        labels::WORKFLOW_TYPE,
-        labels::RESOURCE_NAME
-    ));
-    let request_namespace = request
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let has_pipeline_namespace = promise
-        .spec
-        .as_ref()
-        .is_some_and(|spec| spec.pipeline_namespace().is_some());
-    if has_pipeline_namespace && !request_namespace.is_empty() {
-        // A pipelineNamespace holds the pods of same-named requests from every
-        // namespace; their Jobs say whose they are.
-        selector.push_str(&format!(",{}={request_namespace}", labels::RESOURCE_NAMESPACE));
-    }
-    (
-        pipeline_namespace(promise, WorkflowType::Resource, Some(request)),
-        selector,
-    )
+    stored
+        .iter()
+        .filter_map(|p| parse_pipeline(p, "").0)
+        .take(runs)
+        .collect()
 }
 
-/// The Jobs `selector` picks in `namespace` (see [`object_jobs_selector`]).
-pub async fn object_jobs(cluster: &Cluster, namespace: &str, selector: &str) -> Result<Vec<Job>> {
-    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), namespace);
-    let listed = jobs
-        .list(&ListParams::default().labels(selector))
-        .await
-        .map_err(|e| explain(&e, cluster, &format!("listing the pipeline Jobs in {namespace}")))?;
-    Ok(listed.items)
-}
-
-/// One of the Promise's workflows, its pipelines as stored (unparsed).
-pub fn pipelines(promise: &LivePromise, workflow: Workflow) -> &[Value] {
-    promise
-        .spec
-        .as_ref()
-        .map_or(&[], |spec| spec.workflows.pipelines(workflow))
-}
-
-/// The pipeline names of one of the Promise's workflows, in order (a delete
-/// workflow runs its first pipeline only).
+/// The names of [`pipelines`].
 pub fn pipeline_names(promise: &LivePromise, workflow: Workflow) -> Vec<String> {
     pipelines(promise, workflow)
         .iter()
-        .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
-        .map(str::to_owned)
-        .take(if workflow.action == WorkflowAction::Delete {
-            1
-        } else {
-            usize::MAX
-        })
+        .map(|p| p.name().to_owned())
         .collect()
 }
 
@@ -366,11 +327,7 @@ pub async fn jobs_and_pods(
     namespaces: &Namespaces,
     promise: Option<&str>,
 ) -> Result<(Vec<Job>, Vec<Pod>)> {
-    let mut selector = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_KRATIX);
-    if let Some(promise) = promise {
-        selector.push_str(&format!(",{}={promise}", labels::PROMISE_NAME));
-    }
-    let params = ListParams::default().labels(&selector);
+    let params = ListParams::default().labels_from(&selectors::pipeline_objects(promise));
     let (jobs, pods): (Api<Job>, Api<Pod>) = match namespaces {
         Namespaces::All => (Api::all(cluster.client.clone()), Api::all(cluster.client.clone())),
         Namespaces::One(ns) => (
@@ -387,11 +344,7 @@ pub async fn jobs_and_pods(
 pub async fn promise_works(cluster: &Cluster, promise: &str) -> Result<Vec<Value>> {
     let works: Api<DynamicObject> =
         Api::namespaced_with(cluster.client.clone(), labels::SYSTEM_NAMESPACE, &work_resource());
-    let params = ListParams::default().labels(&format!(
-        "{}={promise},!{}",
-        labels::PROMISE_NAME,
-        labels::RESOURCE_NAME
-    ));
+    let params = ListParams::default().labels_from(&selectors::promise_and_dependency_works(promise));
     let listed = works
         .list(&params)
         .await

@@ -2,10 +2,12 @@
 //! `--context`, `--cluster`, `--user`, `-n`, `--as`, `--as-group`,
 //! `--request-timeout`) and `KUBECONFIG`, errors that say what to do next, and
 //! the runtime the commands that talk to a cluster run on. Reading Kratix's
-//! objects (`kratix_objects`) and asking about access (`access_review`) sit here.
+//! objects (`kratix_objects`), the object a workflow runs for
+//! (`workflow_subject`) and asking about access (`access_review`) sit here.
 
 pub mod access_review;
 pub mod kratix_objects;
+pub mod workflow_subject;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -221,13 +221,7 @@ fn from_cluster(wanted: &Wanted, words: &[String]) -> Vec<String> {
                     crate::cluster::kratix_objects::requests(&cluster, &promise, &namespaces, None)
                         .await
                         .ok()?;
-                Some(
-                    requests
-                        .iter()
-                        .filter_map(|r| r.pointer("/metadata/name").and_then(serde_json::Value::as_str))
-                        .map(str::to_owned)
-                        .collect(),
-                )
+                Some(requests.into_iter().map(|r| r.name).collect())
             }
             Wanted::Known(..) => None,
         }

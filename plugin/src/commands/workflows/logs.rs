@@ -5,7 +5,7 @@
 //! workflow ends. Log lines go to stdout; `+ pipeline › container (pod)`
 //! markers to stderr, as stern does.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,11 +21,13 @@ use kratix_shared::report::pipeline_runs::{self, ContainerStage, RunJob};
 use kratix_shared::report::run_progress;
 use kratix_shared::report::workflow as workflow_report;
 use kratix_shared::workflow::engine::{FAILED, SUCCEEDED, SUSPENDED};
+use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use serde_json::Value;
 
 use crate::cli::LogsArgs;
 use crate::cluster::kratix_objects::{self as objects, LivePromise};
+use crate::cluster::workflow_subject::WorkflowSubject;
 use crate::cluster::{Cluster, explain};
 use crate::preferences;
 
@@ -33,24 +35,20 @@ use crate::preferences;
 /// `batch.kubernetes.io/job-name` beside it).
 const LEGACY_JOB_NAME_LABEL: &str = "job-name";
 
-/// Whose workflow: the Promise's own, or one request's.
-struct Subject {
-    promise: LivePromise,
-    workflow_type: WorkflowType,
-    /// The object whose status records the run.
-    api: Api<DynamicObject>,
-    name: String,
-    /// Namespace of the pipeline pods.
-    namespace: String,
-    /// Label selector of its Jobs and pods.
-    selector: String,
-}
-
 pub async fn run(args: &LogsArgs) -> Result<ExitCode> {
     let preferences = preferences::load()?;
     let colour = preferences::stdout_colour(args.color, &preferences);
     let cluster = args.cluster.connect().await?;
-    let subject = subject(&cluster, args).await?;
+    let promise = objects::promise(&cluster, &args.promise).await?;
+    let subject = match &args.resource {
+        None => WorkflowSubject::of_promise(&promise),
+        Some(name) => {
+            objects::api_of(&promise)?;
+            let namespace = objects::namespace_or_default(&cluster, args.cluster.namespace.as_deref());
+            let request = objects::request(&cluster, &promise, &namespace, name).await?;
+            WorkflowSubject::of_request(&promise, request)
+        }
+    };
     let printer = Printer { colour };
     if args.follow {
         follow(&cluster, &subject, args, &printer).await
@@ -59,55 +57,16 @@ pub async fn run(args: &LogsArgs) -> Result<ExitCode> {
     }
 }
 
-async fn subject(cluster: &Cluster, args: &LogsArgs) -> Result<Subject> {
-    let promise = objects::promise(cluster, &args.promise).await?;
-    let Some(name) = &args.resource else {
-        let (namespace, selector) = objects::object_jobs_selector(&promise, None);
-        return Ok(Subject {
-            api: Api::all_with(cluster.client.clone(), &objects::promise_resource()),
-            name: promise.name.clone(),
-            workflow_type: WorkflowType::Promise,
-            namespace,
-            selector,
-            promise,
-        });
-    };
-    let api = objects::api_of(&promise)?;
-    let namespace = objects::namespace_or_default(cluster, args.cluster.namespace.as_deref());
-    let request = objects::request(cluster, &promise, &namespace, name).await?;
-    let (pipeline_namespace, selector) = objects::object_jobs_selector(&promise, Some(&request));
-    let resource = objects::request_resource(api);
-    let requests = if api.namespaced {
-        Api::namespaced_with(cluster.client.clone(), &namespace, &resource)
-    } else {
-        Api::all_with(cluster.client.clone(), &resource)
-    };
-    Ok(Subject {
-        api: requests,
-        name: name.clone(),
-        workflow_type: WorkflowType::Resource,
-        namespace: pipeline_namespace,
-        selector,
-        promise,
-    })
-}
-
-fn position(subject: &Subject, action: &str, pipeline: &str) -> Option<usize> {
+fn position(subject: &WorkflowSubject<'_>, action: &str, pipeline: &str) -> Option<usize> {
     let action = match action {
         "delete" => WorkflowAction::Delete,
         _ => WorkflowAction::Configure,
     };
-    let workflow = Workflow {
-        workflow_type: subject.workflow_type,
-        action,
-    };
-    objects::pipeline_names(&subject.promise, workflow)
-        .iter()
-        .position(|p| p == pipeline)
+    subject.pipeline_names(action).iter().position(|p| p == pipeline)
 }
 
-async fn pods_of(cluster: &Cluster, subject: &Subject, job: &str) -> Result<Vec<Pod>> {
-    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+async fn pods_of(cluster: &Cluster, namespace: &str, job: &str) -> Result<Vec<Pod>> {
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
     let listed = pods
         .list(&ListParams::default().labels(&format!("{LEGACY_JOB_NAME_LABEL}={job}")))
         .await
@@ -141,24 +100,21 @@ fn wanted(args: &LogsArgs, pipeline: &str, container: &str) -> bool {
 /// A finished or running run, `--run N` back.
 async fn past_run(
     cluster: &Cluster,
-    subject: &Subject,
+    subject: &WorkflowSubject<'_>,
     args: &LogsArgs,
     printer: &Printer,
 ) -> Result<ExitCode> {
-    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &subject.namespace);
-    let listed = jobs
-        .list(&ListParams::default().labels(&subject.selector))
-        .await
-        .map_err(|e| explain(&e, cluster, "listing the pipeline Jobs"))?;
-    let all_runs = pipeline_runs::runs(listed.items.iter().map(RunJob::of).collect(), |a, p| {
+    let namespace = subject.jobs_namespace();
+    let listed = subject.jobs(cluster).await?;
+    let all_runs = pipeline_runs::runs(listed.iter().map(RunJob::of).collect(), |a, p| {
         position(subject, a, p)
     });
     let Some(run) = all_runs.iter().rev().nth(args.run) else {
         if all_runs.is_empty() {
             bail!(
                 "no pipeline Jobs of {} in namespace {}: the workflow has not run (kubectl kratix workflows status {} shows why)",
-                describe(subject),
-                subject.namespace,
+                subject.describe(),
+                namespace,
                 subject.promise.name
             );
         }
@@ -167,12 +123,12 @@ async fn past_run(
             args.run,
             all_runs.len(),
             if all_runs.len() == 1 { " is" } else { "s are" },
-            describe(subject)
+            subject.describe()
         );
     };
     let mut shown = 0;
     for job in run {
-        let pods = pods_of(cluster, subject, &job.name).await?;
+        let pods = pods_of(cluster, &namespace, &job.name).await?;
         if pods.is_empty() && args.pipeline.as_deref().is_none_or(|p| p == job.pipeline) {
             eprintln!(
                 "- {} (job {}): no pods left (Kubernetes deletes them when a Job with restartPolicy OnFailure fails); -f on the next run shows its logs as they are written",
@@ -191,7 +147,7 @@ async fn past_run(
                     continue;
                 }
                 printer.marker('+', &job.pipeline, &container, &pod, "");
-                let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+                let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &namespace);
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 match pods.logs(&name, &log_params(args, false, &container)).await {
                     Ok(text) => {
@@ -219,54 +175,52 @@ async fn past_run(
     Ok(ExitCode::SUCCESS)
 }
 
-fn describe(subject: &Subject) -> String {
-    match subject.workflow_type {
-        WorkflowType::Promise => format!("promise/{}", subject.name),
-        WorkflowType::Resource => format!("request {}", subject.name),
-    }
-}
-
 /// Follows the current (or next) run: pipeline after pipeline as the
 /// object's progress names their Jobs, each container as it starts.
 async fn follow(
     cluster: &Cluster,
-    subject: &Subject,
+    subject: &WorkflowSubject<'_>,
     args: &LogsArgs,
     printer: &Printer,
 ) -> Result<ExitCode> {
+    let api = subject.api(cluster);
+    let namespace = subject.jobs_namespace();
     let promises: Api<DynamicObject> = Api::all_with(cluster.client.clone(), &objects::promise_resource());
     let mut follower = Follower {
         cluster,
-        subject,
         args,
         printer,
-        pods: Api::namespaced(cluster.client.clone(), &subject.namespace),
+        namespace: namespace.clone(),
+        pods: Api::namespaced(cluster.client.clone(), &namespace),
         done: HashSet::new(),
     };
     let mut waiting_said = false;
     loop {
-        let object = match read_followed(cluster, subject).await? {
+        let object = match read_followed(cluster, subject, &api).await? {
             Reading::Found(object) => object,
             Reading::Deleted => {
-                eprintln!("{} was deleted; its workflow has ended", describe(subject));
+                eprintln!("{} was deleted; its workflow has ended", subject.describe());
                 return Ok(ExitCode::SUCCESS);
             }
             Reading::Retry => continue,
         };
         let promise = promise_now(subject, &promises, &object).await?;
+        let promise = promise.as_ref().unwrap_or(subject.promise);
+        let object_labels = object.labels().clone();
+        let object = serde_json::to_value(&object)?;
         let progress = workflow_report::progress_of(&object);
-        refuse_unrunnable(subject, &progress, &object, &promise)?;
+        refuse_unrunnable(subject, &progress, &object_labels, promise)?;
         // Kratix's own record names no Jobs: its Jobs' labels say which is whose.
         let listed = if run_progress::progress_names_jobs(&object) {
             Vec::new()
         } else {
-            objects::object_jobs(cluster, &subject.namespace, &subject.selector).await?
+            subject.jobs(cluster).await?
         };
         let listed: Vec<&Job> = listed.iter().collect();
         let entries = run_progress::entries_with_jobs(&object, &listed);
-        if run_not_started(subject, &progress, &object, &promise) {
+        if run_not_started(subject, &progress, &object, &promise.object) {
             if !waiting_said {
-                eprintln!("waiting for the workflow of {} to start", describe(subject));
+                eprintln!("waiting for the workflow of {} to start", subject.describe());
                 waiting_said = true;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -275,7 +229,7 @@ async fn follow(
         match follower.pass(&entries).await? {
             Pass::Blocked => tokio::time::sleep(Duration::from_millis(500)).await,
             Pass::Ended => {
-                eprintln!("the workflow of {} has ended", describe(subject));
+                eprintln!("the workflow of {} has ended", subject.describe());
                 return Ok(ExitCode::SUCCESS);
             }
             Pass::Stopped => return Ok(ExitCode::SUCCESS),
@@ -285,7 +239,7 @@ async fn follow(
 
 /// One read of the followed object.
 enum Reading {
-    Found(Value),
+    Found(Box<DynamicObject>),
     Deleted,
     /// A passing failure, already warned about: read again.
     Retry,
@@ -293,31 +247,40 @@ enum Reading {
 
 /// The followed object as it is now; a dropped connection or a busy API
 /// server is only a reason to try again.
-async fn read_followed(cluster: &Cluster, subject: &Subject) -> Result<Reading> {
-    match subject.api.get(&subject.name).await {
-        Ok(object) => Ok(Reading::Found(serde_json::to_value(&object)?)),
+async fn read_followed(
+    cluster: &Cluster,
+    subject: &WorkflowSubject<'_>,
+    api: &Api<DynamicObject>,
+) -> Result<Reading> {
+    match api.get(subject.name()).await {
+        Ok(object) => Ok(Reading::Found(Box::new(object))),
         Err(error) if kratix_shared::api::answers::is_not_found(&error) => Ok(Reading::Deleted),
         Err(kube::Error::Api(status)) => Err(explain(
             &kube::Error::Api(status),
             cluster,
-            &format!("reading {}", describe(subject)),
+            &format!("reading {}", subject.describe()),
         )),
         // A dropped connection or a busy API server: try again.
         Err(e) => {
-            eprintln!("warning: reading {}: {e}; retrying", describe(subject));
+            eprintln!("warning: reading {}: {e}; retrying", subject.describe());
             tokio::time::sleep(Duration::from_secs(1)).await;
             Ok(Reading::Retry)
         }
     }
 }
 
-/// The Promise as it is now: its spec is part of a request's hash.
-async fn promise_now(subject: &Subject, promises: &Api<DynamicObject>, object: &Value) -> Result<Value> {
-    Ok(match subject.workflow_type {
-        WorkflowType::Promise => object.clone(),
+/// The Promise as it is now, when it was read again: its spec is part of a
+/// request's hash. None: the Promise as first read is all there is.
+async fn promise_now(
+    subject: &WorkflowSubject<'_>,
+    promises: &Api<DynamicObject>,
+    object: &DynamicObject,
+) -> Result<Option<LivePromise>> {
+    Ok(match subject.workflow_type() {
+        WorkflowType::Promise => Some(objects::live(object)?),
         WorkflowType::Resource => match promises.get(&subject.promise.name).await {
-            Ok(promise) => serde_json::to_value(&promise)?,
-            Err(_) => subject.promise.object.clone(),
+            Ok(promise) => Some(objects::live(&promise)?),
+            Err(_) => None,
         },
     })
 }
@@ -325,47 +288,43 @@ async fn promise_now(subject: &Subject, promises: &Api<DynamicObject>, object: &
 /// Ends following with an error when no run can come: the Promise has no
 /// pipelines for it, or the object or its Promise is paused.
 fn refuse_unrunnable(
-    subject: &Subject,
+    subject: &WorkflowSubject<'_>,
     progress: &WorkflowRecord,
-    object: &Value,
-    promise: &Value,
+    object_labels: &BTreeMap<String, String>,
+    promise: &LivePromise,
 ) -> Result<()> {
-    if progress.pipelines.is_empty() {
-        let mut live = objects::live(promise.clone());
-        live.name.clone_from(&subject.promise.name);
-        let workflow = Workflow {
-            workflow_type: subject.workflow_type,
-            action: WorkflowAction::Configure,
-        };
-        if objects::pipeline_names(&live, workflow).is_empty() {
-            bail!(
-                "Promise {} has no {workflow} pipelines: there is no run to follow",
-                subject.promise.name
-            );
-        }
+    let workflow = Workflow {
+        workflow_type: subject.workflow_type(),
+        action: WorkflowAction::Configure,
+    };
+    if progress.pipelines.is_empty() && objects::pipeline_names(promise, workflow).is_empty() {
+        bail!(
+            "Promise {} has no {workflow} pipelines: there is no run to follow",
+            subject.promise.name
+        );
     }
-    for (what, paused) in [
-        (describe(subject), object),
-        (format!("promise/{}", subject.promise.name), promise),
-    ] {
-        if paused
-            .pointer("/metadata/labels")
-            .and_then(|l| l.get(labels::PAUSED))
-            .is_some()
-        {
-            bail!(
-                "{what} is paused (label {}): nothing runs until it is removed",
-                labels::PAUSED
-            );
-        }
-    }
-    Ok(())
+    let paused = if labels::is_on(object_labels, labels::PAUSED) {
+        subject.describe()
+    } else if promise.is_paused() {
+        format!("promise/{}", subject.promise.name)
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "{paused} is paused (label {}): nothing runs until it is removed",
+        labels::PAUSED
+    )
 }
 
 /// Whether the run to follow is still to start: none recorded, a trigger
 /// pending, or a spec change the agent has not started a run for yet.
-fn run_not_started(subject: &Subject, progress: &WorkflowRecord, object: &Value, promise: &Value) -> bool {
-    let current_hash = match subject.workflow_type {
+fn run_not_started(
+    subject: &WorkflowSubject<'_>,
+    progress: &WorkflowRecord,
+    object: &Value,
+    promise: &Value,
+) -> bool {
+    let current_hash = match subject.workflow_type() {
         WorkflowType::Promise => kratix_shared::api::hash::spec_hash(object),
         WorkflowType::Resource => kratix_shared::api::hash::resource_hash(promise, object),
     };
@@ -386,9 +345,10 @@ enum Pass {
 /// Streams a run's containers as they start, each once.
 struct Follower<'a> {
     cluster: &'a Cluster,
-    subject: &'a Subject,
     args: &'a LogsArgs,
     printer: &'a Printer,
+    /// Where the pipeline pods run.
+    namespace: String,
     pods: Api<Pod>,
     /// (pod, container) pairs already streamed or passed over.
     done: HashSet<(String, String)>,
@@ -427,7 +387,7 @@ impl Follower<'_> {
     /// Streams the pods of one pipeline's Job; true when a container it
     /// must wait for has not started yet.
     async fn stream_job(&mut self, pipeline: &str, job: &str) -> Result<bool> {
-        for pod in pods_of(self.cluster, self.subject, job).await? {
+        for pod in pods_of(self.cluster, &self.namespace, job).await? {
             if self.stream_pod(pipeline, &pod).await? {
                 return Ok(true);
             }

@@ -16,11 +16,12 @@ use kratix_shared::render::names;
 use kratix_shared::report::rbac_grants::{self, Access, Grant, RbacObjects, ServiceAccountRef};
 use kube::api::{Api, ListParams};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::{ReportFormat, ServiceAccountsArgs};
 use crate::cluster::access_review;
 use crate::cluster::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::cluster::workflow_subject::WorkflowSubject;
 use crate::cluster::{Cluster, explain};
 use crate::display::table;
 use crate::preferences;
@@ -84,20 +85,6 @@ const WORKFLOWS: [(WorkflowType, WorkflowAction); 4] = [
     (WorkflowType::Resource, WorkflowAction::Delete),
 ];
 
-/// The service account a pipeline names, else the pipeline ID Kratix derives.
-fn account_name(promise: &LivePromise, workflow: Workflow, pipeline: &str) -> String {
-    objects::pipelines(promise, workflow)
-        .iter()
-        .find(|p| p.pointer("/metadata/name").and_then(Value::as_str) == Some(pipeline))
-        .and_then(|p| p.pointer("/spec/rbac/serviceAccount"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map_or_else(
-            || names::pipeline_id(&promise.name, workflow, pipeline),
-            str::to_owned,
-        )
-}
-
 /// Each pipeline with the namespaces it runs in.
 async fn accounts(
     cluster: &Cluster,
@@ -108,6 +95,10 @@ async fn accounts(
         Some(reference) => vec![objects::request_anywhere(cluster, promise, reference).await?],
         None => objects::requests(cluster, promise, &Namespaces::All, None).await?,
     };
+    let requests: Vec<WorkflowSubject<'_>> = requests
+        .into_iter()
+        .map(|request| WorkflowSubject::of_request(promise, request))
+        .collect();
     let mut out = Vec::new();
     for (workflow_type, action) in WORKFLOWS {
         if resource.is_some() && workflow_type == WorkflowType::Promise {
@@ -118,17 +109,14 @@ async fn accounts(
             action,
         };
         let namespaces: BTreeSet<String> = match workflow_type {
-            WorkflowType::Promise => [objects::pipeline_namespace(promise, workflow_type, None)].into(),
-            WorkflowType::Resource => requests
-                .iter()
-                .map(|r| objects::pipeline_namespace(promise, workflow_type, Some(r)))
-                .collect(),
+            WorkflowType::Promise => [WorkflowSubject::of_promise(promise).jobs_namespace()].into(),
+            WorkflowType::Resource => requests.iter().map(WorkflowSubject::jobs_namespace).collect(),
         };
-        for pipeline in objects::pipeline_names(promise, workflow) {
-            let name = account_name(promise, workflow, &pipeline);
+        for pipeline in objects::pipelines(promise, workflow) {
+            let name = names::service_account(&promise.name, workflow, &pipeline);
             for namespace in &namespaces {
                 out.push((
-                    format!("{workflow}/{pipeline}"),
+                    format!("{workflow}/{}", pipeline.name()),
                     ServiceAccountRef {
                         namespace: namespace.clone(),
                         name: name.clone(),

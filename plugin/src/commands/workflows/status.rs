@@ -11,16 +11,18 @@ use futures::{StreamExt, stream};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kratix_shared::api::labels;
-use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::api::{WorkflowAction, labels, selectors};
 use kratix_shared::report::workflow::{self as workflow_report, NOT_STARTED, ReportInput, WorkflowReport};
+use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject};
+use kube::core::SelectorExt as _;
 use kube::runtime::watcher;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::{ReportFormat, StatusArgs};
 use crate::cluster::Cluster;
 use crate::cluster::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::cluster::workflow_subject::WorkflowSubject;
 use crate::display::table;
 use crate::preferences;
 
@@ -97,23 +99,23 @@ async fn gather(
     let runs = RunIndex::new(&jobs, &pods);
     let now = Timestamp::now();
     let mut reports = Vec::with_capacity(subjects.len());
-    for (index, request) in &subjects {
-        reports.push(report_of(cluster, &promises[*index], request.as_ref(), &runs, now).await?);
+    for subject in &subjects {
+        reports.push(report_of(cluster, subject, &runs, now).await?);
     }
     Ok(reports)
 }
 
 /// The objects to report on, each with the index of its Promise: the
 /// Promises themselves (unless one request is asked for), then their requests.
-async fn subjects(
+async fn subjects<'p>(
     cluster: &Cluster,
     args: &StatusArgs,
     namespaces: &Namespaces,
-    promises: &[LivePromise],
-) -> Result<Vec<(usize, Option<Value>)>> {
-    let mut subjects: Vec<(usize, Option<Value>)> = Vec::new();
-    let mut requests_by_promise = Vec::new();
-    for (index, promise) in promises.iter().enumerate() {
+    promises: &'p [LivePromise],
+) -> Result<Vec<WorkflowSubject<'p>>> {
+    let mut own = Vec::new();
+    let mut of_requests = Vec::new();
+    for promise in promises {
         match &args.resource {
             Some(name) => {
                 let namespace = match namespaces {
@@ -121,20 +123,22 @@ async fn subjects(
                     Namespaces::All => "default".to_owned(),
                 };
                 let request = objects::request(cluster, promise, &namespace, name).await?;
-                requests_by_promise.push((index, vec![request]));
+                of_requests.push(WorkflowSubject::of_request(promise, request));
             }
             None => {
-                subjects.push((index, None));
+                own.push(WorkflowSubject::of_promise(promise));
                 let requests =
                     objects::requests(cluster, promise, namespaces, args.selector.as_deref()).await?;
-                requests_by_promise.push((index, requests));
+                of_requests.extend(
+                    requests
+                        .into_iter()
+                        .map(|request| WorkflowSubject::of_request(promise, request)),
+                );
             }
         }
     }
-    for (index, requests) in requests_by_promise {
-        subjects.extend(requests.into_iter().map(|r| (index, Some(r))));
-    }
-    Ok(subjects)
+    own.extend(of_requests);
+    Ok(own)
 }
 
 /// The listed Jobs by name and their pods by Job, indexed once: a thousand
@@ -168,22 +172,17 @@ impl<'a> RunIndex<'a> {
 
     /// The Jobs and pods of the object's last run, whose pipelines run in
     /// `namespace`.
-    fn last_run(
-        &self,
-        promise: &LivePromise,
-        object: &Value,
-        request: Option<&Value>,
-        namespace: &str,
-    ) -> (Vec<&'a Job>, Vec<&'a Pod>) {
+    fn last_run(&self, subject: &WorkflowSubject<'_>, namespace: &str) -> (Vec<&'a Job>, Vec<&'a Pod>) {
+        let object = subject.object();
         // Kratix's own record names no Jobs: the object's Jobs are found by
         // labels (a scan, so only then).
         let candidates: Vec<&Job> = if kratix_shared::report::run_progress::progress_names_jobs(object) {
             Vec::new()
         } else {
-            let (_, selector) = objects::object_jobs_selector(promise, request);
+            let selector = subject.jobs_selector();
             self.jobs_by_name
                 .iter()
-                .filter(|((ns, _), job)| *ns == namespace && selects(&selector, job))
+                .filter(|((ns, _), job)| *ns == namespace && selector.matches(job.labels()))
                 .map(|(_, job)| *job)
                 .collect()
         };
@@ -202,41 +201,24 @@ impl<'a> RunIndex<'a> {
     }
 }
 
-/// The report of one object: the Promise itself when `request` is none.
+/// The report of one object.
 async fn report_of(
     cluster: &Cluster,
-    promise: &LivePromise,
-    request: Option<&Value>,
+    subject: &WorkflowSubject<'_>,
     runs: &RunIndex<'_>,
     now: Timestamp,
 ) -> Result<WorkflowReport> {
-    let (object, workflow_type, outputs) = match request {
-        Some(request) => (
-            request,
-            WorkflowType::Resource,
-            workflow_report::outputs_from_status(request),
+    let outputs = match &subject.request {
+        Some(request) => workflow_report::outputs_from_status(&request.object),
+        None => workflow_report::outputs_from_works(
+            &objects::promise_works(cluster, &subject.promise.name).await?,
         ),
-        None => {
-            let works = objects::promise_works(cluster, &promise.name).await?;
-            (
-                &promise.object,
-                WorkflowType::Promise,
-                workflow_report::outputs_from_works(&works),
-            )
-        }
     };
-    let namespace = objects::pipeline_namespace(promise, workflow_type, request);
-    let names = objects::pipeline_names(
-        promise,
-        Workflow {
-            workflow_type,
-            action: WorkflowAction::Configure,
-        },
-    );
-    let (jobs, pods) = runs.last_run(promise, object, request, &namespace);
+    let names = subject.pipeline_names(WorkflowAction::Configure);
+    let (jobs, pods) = runs.last_run(subject, &subject.jobs_namespace());
     Ok(workflow_report::build(&ReportInput {
-        object,
-        promise: &promise.name,
+        object: subject.object(),
+        promise: &subject.promise.name,
         configure_pipelines: &names,
         jobs: &jobs,
         pods: &pods,
@@ -245,38 +227,19 @@ async fn report_of(
     }))
 }
 
-/// Whether every `key=value` term of `selector` is among the Job's labels.
-fn selects(selector: &str, job: &Job) -> bool {
-    let labels = job.metadata.labels.as_ref();
-    selector.split(',').all(|term| {
-        term.split_once('=')
-            .is_some_and(|(k, v)| labels.and_then(|l| l.get(k)).is_some_and(|have| have == v))
-    })
-}
-
 /// The Jobs and pods of the namespaces the selected workflows run in: one
 /// list each across the cluster with -A, else one per namespace.
 async fn jobs_and_pods(
     cluster: &Cluster,
     promises: &[LivePromise],
-    subjects: &[(usize, Option<Value>)],
+    subjects: &[WorkflowSubject<'_>],
     args: &StatusArgs,
 ) -> Result<(Vec<Job>, Vec<Pod>)> {
     let promise = (promises.len() == 1).then(|| promises[0].name.as_str());
     if args.all_namespaces {
         return objects::jobs_and_pods(cluster, &Namespaces::All, promise).await;
     }
-    let namespaces: BTreeSet<String> = subjects
-        .iter()
-        .map(|(index, request)| {
-            let kind = if request.is_some() {
-                WorkflowType::Resource
-            } else {
-                WorkflowType::Promise
-            };
-            objects::pipeline_namespace(&promises[*index], kind, request.as_ref())
-        })
-        .collect();
+    let namespaces: BTreeSet<String> = subjects.iter().map(WorkflowSubject::jobs_namespace).collect();
     let mut all = (Vec::new(), Vec::new());
     for namespace in namespaces {
         let (jobs, pods) = objects::jobs_and_pods(cluster, &Namespaces::One(namespace), promise).await?;
@@ -300,8 +263,7 @@ async fn change_stream(
         Some(name) => vec![objects::promise(cluster, name).await?],
         None => objects::promises(cluster, None).await?,
     };
-    let job_config =
-        watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_KRATIX));
+    let job_config = watcher::Config::default().labels_from(&selectors::pipeline_objects(None));
     // Without -A, the namespaces the shown workflows run in (users with namespace
     // rights only can watch those).
     let job_apis: Vec<Api<Job>> = match namespaces {
@@ -311,7 +273,7 @@ async fn change_stream(
             watched.extend(
                 listed
                     .iter()
-                    .map(|p| objects::pipeline_namespace(p, WorkflowType::Promise, None)),
+                    .map(|p| WorkflowSubject::of_promise(p).jobs_namespace()),
             );
             watched
                 .iter()

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::labels;
-use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
 use kratix_shared::report::run_progress::{self, RunProgress};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -17,47 +16,38 @@ use serde_json::{Value, json};
 
 use crate::cli::TriggerArgs;
 use crate::cluster::kratix_objects::{self as objects, LivePromise, Namespaces};
+use crate::cluster::workflow_subject::WorkflowSubject;
 use crate::cluster::{Cluster, explain};
 use crate::display::table;
 
 /// One object whose new run is awaited.
-struct Target {
+struct Target<'p> {
+    subject: WorkflowSubject<'p>,
+    /// How messages name it.
     label: String,
     api: Api<DynamicObject>,
-    name: String,
+    /// The Jobs of its last run before the trigger: Kratix's own record names
+    /// no Jobs, so a new run is told from the last by its Jobs.
     before: BTreeSet<String>,
-    /// Where its Jobs run and the selector that picks them: Kratix's own
-    /// record names no Jobs, so a new run is told from the last by its Jobs.
-    jobs_at: (String, String),
     last: Option<RunProgress>,
     outcome: Option<RunProgress>,
     /// Deleted while waited for: with --all-resources not a failure.
     deleted: bool,
 }
 
-fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-fn has_label(object: &Value, key: &str) -> bool {
-    object
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(key))
-        .is_some()
-}
-
-fn refuse_paused(object: &Value, what: &str) -> Result<()> {
-    if has_label(object, labels::PAUSED) {
-        bail!(
-            "{what} is paused (label {}): nothing runs until it is removed (kubectl label ... {}-)",
-            labels::PAUSED,
-            labels::PAUSED
-        );
-    }
-    Ok(())
+fn refuse_paused(subject: &WorkflowSubject<'_>) -> Result<()> {
+    let paused = if subject.is_paused() {
+        subject.describe()
+    } else if subject.promise.is_paused() {
+        format!("promise/{}", subject.promise.name)
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "{paused} is paused (label {}): nothing runs until it is removed (kubectl label ... {}-)",
+        labels::PAUSED,
+        labels::PAUSED
+    )
 }
 
 fn refuse_empty(promise: &LivePromise, workflow_type: WorkflowType) -> Result<()> {
@@ -108,84 +98,57 @@ pub async fn run(args: &TriggerArgs) -> Result<ExitCode> {
     wait(&cluster, &mut targets, args, &promise.name).await
 }
 
-impl Target {
-    /// A target not yet looked at since the trigger.
-    fn new(
-        label: String,
-        api: Api<DynamicObject>,
-        name: String,
-        before: BTreeSet<String>,
-        jobs_at: (String, String),
-    ) -> Self {
-        Target {
-            label,
-            api,
-            name,
+impl<'p> Target<'p> {
+    /// A target not yet looked at since the trigger; its last run's Jobs
+    /// are read now, before the label (the agent may start the new run at once).
+    async fn before_trigger(cluster: &Cluster, subject: WorkflowSubject<'p>) -> Result<Self> {
+        let jobs = jobs_unless_named(cluster, subject.object(), &subject).await?;
+        let jobs: Vec<&Job> = jobs.iter().collect();
+        let before = run_progress::recorded_jobs(subject.object(), &jobs);
+        Ok(Target {
+            label: subject.describe(),
+            api: subject.api(cluster),
+            subject,
             before,
-            jobs_at,
             last: None,
             outcome: None,
             deleted: false,
-        }
-    }
-}
-
-/// The Promises, as one API to label them through.
-fn promises_api(cluster: &Cluster) -> Api<DynamicObject> {
-    Api::all_with(cluster.client.clone(), &objects::promise_resource())
-}
-
-/// The requests of `api` in `namespace` (all of them when cluster-scoped).
-fn requests_api(cluster: &Cluster, api: &ResourceApi, namespace: &str) -> Api<DynamicObject> {
-    let resource = objects::request_resource(api);
-    if api.namespaced {
-        Api::namespaced_with(cluster.client.clone(), namespace, &resource)
-    } else {
-        Api::all_with(cluster.client.clone(), &resource)
+        })
     }
 }
 
 /// `--all-resources`: labels the Promise so every request not paused
 /// re-runs; none when there is no request to re-run.
-async fn trigger_all_requests(cluster: &Cluster, promise: &LivePromise) -> Result<Option<Vec<Target>>> {
-    let promise_label = format!("promise/{}", promise.name);
-    let api = objects::api_of(promise)?;
-    refuse_paused(&promise.object, &promise_label)?;
+async fn trigger_all_requests<'p>(
+    cluster: &Cluster,
+    promise: &'p LivePromise,
+) -> Result<Option<Vec<Target<'p>>>> {
+    let own = WorkflowSubject::of_promise(promise);
+    objects::api_of(promise)?;
+    refuse_paused(&own)?;
     refuse_empty(promise, WorkflowType::Resource)?;
     let listed = objects::requests(cluster, promise, &Namespaces::All, None).await?;
-    let (paused, requests): (Vec<Value>, Vec<Value>) =
-        listed.into_iter().partition(|r| has_label(r, labels::PAUSED));
-    for request in &paused {
-        eprintln!(
-            "{} is paused (label {}): skipped",
-            request_label(
-                &api.kind,
-                text(request, "/metadata/namespace"),
-                text(request, "/metadata/name")
-            ),
-            labels::PAUSED
-        );
+    let mut targets = Vec::new();
+    for request in listed {
+        let subject = WorkflowSubject::of_request(promise, request);
+        if subject.is_paused() {
+            eprintln!(
+                "{} is paused (label {}): skipped",
+                subject.describe(),
+                labels::PAUSED
+            );
+            continue;
+        }
+        targets.push(Target::before_trigger(cluster, subject).await?);
     }
-    if requests.is_empty() {
+    if targets.is_empty() {
         println!("Promise {} has no requests to re-run", promise.name);
         return Ok(None);
     }
-    let mut targets = Vec::new();
-    for request in &requests {
-        let namespace = text(request, "/metadata/namespace");
-        let name = text(request, "/metadata/name").to_owned();
-        let jobs_at = objects::object_jobs_selector(promise, Some(request));
-        targets.push(Target::new(
-            request_label(api.kind.as_str(), namespace, &name),
-            requests_api(cluster, api, namespace),
-            name,
-            before_trigger(cluster, request, &jobs_at).await?,
-            jobs_at,
-        ));
-    }
+    let promise_label = own.describe();
     label(
         cluster,
-        &promises_api(cluster),
+        &own.api(cluster),
         &promise.name,
         labels::RECONCILE_RESOURCES,
         &promise_label,
@@ -194,98 +157,67 @@ async fn trigger_all_requests(cluster: &Cluster, promise: &LivePromise) -> Resul
     println!(
         "{promise_label} labelled {}: the workflows of its {} requests re-run",
         labels::RECONCILE_RESOURCES,
-        requests.len()
+        targets.len()
     );
     Ok(Some(targets))
 }
 
 /// `RESOURCE`: labels the one request for a manual re-run.
-async fn trigger_request(
+async fn trigger_request<'p>(
     cluster: &Cluster,
     args: &TriggerArgs,
-    promise: &LivePromise,
+    promise: &'p LivePromise,
     name: &str,
-) -> Result<Target> {
-    let promise_label = format!("promise/{}", promise.name);
-    let api = objects::api_of(promise)?;
+) -> Result<Target<'p>> {
+    objects::api_of(promise)?;
     let namespace = objects::namespace_or_default(cluster, args.cluster.namespace.as_deref());
     let request = objects::request(cluster, promise, &namespace, name).await?;
-    let what = request_label(&api.kind, text(&request, "/metadata/namespace"), name);
-    refuse_paused(&request, &what)?;
-    refuse_paused(&promise.object, &promise_label)?;
+    let subject = WorkflowSubject::of_request(promise, request);
+    refuse_paused(&subject)?;
     refuse_empty(promise, WorkflowType::Resource)?;
-    let requests_api = requests_api(cluster, api, &namespace);
-    // Read before the label: the agent may start the new run at once.
-    let jobs_at = objects::object_jobs_selector(promise, Some(&request));
-    let before = before_trigger(cluster, &request, &jobs_at).await?;
-    label(cluster, &requests_api, name, labels::MANUAL_RECONCILIATION, &what).await?;
-    println!("{what} labelled {}", labels::MANUAL_RECONCILIATION);
-    Ok(Target::new(what, requests_api, name.to_owned(), before, jobs_at))
+    trigger_one(cluster, subject).await
 }
 
 /// No `RESOURCE`: labels the Promise for a manual re-run of its own workflow.
-async fn trigger_promise(cluster: &Cluster, promise: &LivePromise) -> Result<Target> {
-    let promise_label = format!("promise/{}", promise.name);
-    let promises = promises_api(cluster);
-    refuse_paused(&promise.object, &promise_label)?;
+async fn trigger_promise<'p>(cluster: &Cluster, promise: &'p LivePromise) -> Result<Target<'p>> {
+    let subject = WorkflowSubject::of_promise(promise);
+    refuse_paused(&subject)?;
     refuse_empty(promise, WorkflowType::Promise)?;
-    let jobs_at = objects::object_jobs_selector(promise, None);
-    let before = before_trigger(cluster, &promise.object, &jobs_at).await?;
-    label(
-        cluster,
-        &promises,
-        &promise.name,
-        labels::MANUAL_RECONCILIATION,
-        &promise_label,
-    )
-    .await?;
-    println!("{promise_label} labelled {}", labels::MANUAL_RECONCILIATION);
-    Ok(Target::new(
-        promise_label,
-        promises,
-        promise.name.clone(),
-        before,
-        jobs_at,
-    ))
+    trigger_one(cluster, subject).await
 }
 
-/// The object's Jobs when its record names none (Kratix's own), else none
-/// are needed.
+/// Labels one object for a manual re-run, its last run read first.
+async fn trigger_one<'p>(cluster: &Cluster, subject: WorkflowSubject<'p>) -> Result<Target<'p>> {
+    let target = Target::before_trigger(cluster, subject).await?;
+    label(
+        cluster,
+        &target.api,
+        target.subject.name(),
+        labels::MANUAL_RECONCILIATION,
+        &target.label,
+    )
+    .await?;
+    println!("{} labelled {}", target.label, labels::MANUAL_RECONCILIATION);
+    Ok(target)
+}
+
+/// The object's Jobs when its record (`object`, as read now) names none
+/// (Kratix's own), else none are needed.
 async fn jobs_unless_named(
     cluster: &Cluster,
     object: &Value,
-    jobs_at: &(String, String),
+    subject: &WorkflowSubject<'_>,
 ) -> Result<Vec<Job>> {
     if run_progress::progress_names_jobs(object) {
         return Ok(Vec::new());
     }
-    objects::object_jobs(cluster, &jobs_at.0, &jobs_at.1).await
-}
-
-/// The Jobs the object's last run ran in, read before the trigger.
-async fn before_trigger(
-    cluster: &Cluster,
-    object: &Value,
-    jobs_at: &(String, String),
-) -> Result<BTreeSet<String>> {
-    let jobs = jobs_unless_named(cluster, object, jobs_at).await?;
-    let jobs: Vec<&Job> = jobs.iter().collect();
-    Ok(run_progress::recorded_jobs(object, &jobs))
-}
-
-fn request_label(kind: &str, namespace: &str, name: &str) -> String {
-    let kind = kind.to_ascii_lowercase();
-    if namespace.is_empty() {
-        format!("{kind}/{name}")
-    } else {
-        format!("{kind}/{name} in {namespace}")
-    }
+    subject.jobs(cluster).await
 }
 
 /// Follows every target's new run to its end, or until the timeout.
 async fn wait(
     cluster: &Cluster,
-    targets: &mut [Target],
+    targets: &mut [Target<'_>],
     args: &TriggerArgs,
     promise: &str,
 ) -> Result<ExitCode> {
@@ -320,8 +252,8 @@ async fn wait(
 
 /// Reads one target once: reports a change in its run's progress and
 /// records the outcome when the run has ended.
-async fn poll(cluster: &Cluster, target: &mut Target, started: Instant) -> Result<()> {
-    let object = match target.api.get(&target.name).await {
+async fn poll(cluster: &Cluster, target: &mut Target<'_>, started: Instant) -> Result<()> {
+    let object = match target.api.get(target.subject.name()).await {
         Ok(object) => serde_json::to_value(&object)?,
         Err(error) if kratix_shared::api::answers::is_not_found(&error) => {
             println!("{}: deleted while waiting", target.label);
@@ -345,7 +277,7 @@ async fn poll(cluster: &Cluster, target: &mut Target, started: Instant) -> Resul
             return Ok(());
         }
     };
-    let jobs = jobs_unless_named(cluster, &object, &target.jobs_at).await?;
+    let jobs = jobs_unless_named(cluster, &object, &target.subject).await?;
     let jobs: Vec<&Job> = jobs.iter().collect();
     let progress = run_progress::run_progress(&object, &target.before, &jobs);
     if target.last.as_ref() != Some(&progress) {
@@ -362,8 +294,8 @@ async fn poll(cluster: &Cluster, target: &mut Target, started: Instant) -> Resul
 
 /// Once every run has ended: success only if each succeeded (a request
 /// deleted meanwhile does not count against --all-resources).
-fn verdict(targets: &[Target], args: &TriggerArgs, promise: &str, started: Instant) -> ExitCode {
-    let failed: Vec<&Target> = targets
+fn verdict(targets: &[Target<'_>], args: &TriggerArgs, promise: &str, started: Instant) -> ExitCode {
+    let failed: Vec<&Target<'_>> = targets
         .iter()
         .filter(|t| !matches!(t.outcome, Some(RunProgress::Succeeded)))
         .filter(|t| !(args.all_resources && t.deleted))
@@ -385,7 +317,7 @@ fn verdict(targets: &[Target], args: &TriggerArgs, promise: &str, started: Insta
     ExitCode::from(1)
 }
 
-fn report(target: &Target, progress: &RunProgress, started: Instant) {
+fn report(target: &Target<'_>, progress: &RunProgress, started: Instant) {
     let at = table::short_duration(started.elapsed().as_secs() as i64);
     match progress {
         RunProgress::Waiting => println!("{}: waiting for the agent to start the run", target.label),
