@@ -14,7 +14,7 @@ use kratix_shared::api::hash::spec_hash;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
-use kratix_shared::api::{Workflow, WorkflowAction, WorkflowType};
+use kratix_shared::api::{Workflow, WorkflowType};
 use kratix_shared::validate::{Severity, Validated, validate_promise};
 use kratix_shared::workflow::conditions::{self, WorkReadiness};
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
@@ -36,7 +36,7 @@ use crate::controller::base::events;
 use crate::controller::base::promises::api_resource;
 use crate::controller::base::status;
 use crate::controller::base::status::now;
-use crate::controller::workflow::{self, Settled, Step, has_label};
+use crate::controller::workflow::{self, Run, Settled, Step, has_label};
 
 /// How often to look at unmet requirements again (changes of the required
 /// Promises also wake the Promise).
@@ -211,15 +211,12 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
     // The Promise's own configure workflow runs before its API is served.
     let pipelines = promise.pipelines(&validated, Workflow::PROMISE_CONFIGURE);
     let hash = spec_hash(&promise.value);
-    let jobs = promise.jobs(&agent.client);
-    let job_selector = promise.job_selector(Some(WorkflowAction::Configure));
-    let run = promise.run(
+    let run = Run::new(
         agent,
+        promise.subject(),
         Workflow::PROMISE_CONFIGURE,
         &pipelines,
         &hash,
-        &jobs,
-        &job_selector,
     );
     let (state, mut status) = match run.step().await? {
         Step::Acted(action) => return Ok(action),

@@ -28,7 +28,7 @@ use crate::controller::base::error::ReconcileError;
 use crate::controller::base::finalizers as write_finalizers;
 use crate::controller::base::rbac_cleanup;
 use crate::controller::resource::request;
-use crate::controller::workflow::{DeleteStep, background};
+use crate::controller::workflow::{DeleteStep, Run, background};
 use kratix_shared::api::answers::ignore_missing;
 
 /// How soon to look again while something is going away.
@@ -103,16 +103,7 @@ async fn run_delete_workflow(
         .take(1)
         .collect();
     let hash = spec_hash(&promise.value);
-    let own_jobs = promise.jobs(client);
-    let selector = promise.job_selector(None);
-    let run = promise.run(
-        agent,
-        Workflow::PROMISE_DELETE,
-        &delete,
-        &hash,
-        &own_jobs,
-        &selector,
-    );
+    let run = Run::new(agent, promise.subject(), Workflow::PROMISE_DELETE, &delete, &hash);
     match run.step().await?.for_deletion() {
         DeleteStep::Acted(action) => Ok(Cleanup::Wait(action)),
         DeleteStep::Done => {
@@ -153,9 +144,10 @@ async fn requests_still_configuring(
 
 /// The Promise's own workflow Jobs.
 async fn delete_jobs(promise: &PromiseObject, client: &kube::Client) -> Result<Cleanup, ReconcileError> {
-    let jobs = promise.jobs(client);
+    let subject = promise.subject();
+    let jobs = subject.jobs(client);
     let listed = jobs
-        .list(&ListParams::default().labels_from(&promise.job_selector(None)))
+        .list(&ListParams::default().labels_from(&subject.job_selector(None)))
         .await
         .map_err(|e| ReconcileError::kube("listing the Promise's Jobs", e))?;
     for job in listed.items {

@@ -5,23 +5,21 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::Promise;
+use kratix_shared::api::WorkflowType;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Pipeline, Workflow};
-use kratix_shared::api::{WorkflowAction, selectors};
 use kratix_shared::render::resource_crd::{api_owner_conflict, resource_crd};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::Selector;
 use serde_json::{Map, Value};
 
 use crate::controller::base::context::Agent;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
 use crate::controller::base::status;
-use crate::controller::workflow;
+use crate::controller::workflow::WorkflowSubject;
 
 pub struct Context {
     pub agent: Arc<Agent>,
@@ -80,45 +78,16 @@ impl PromiseObject {
             .unwrap_or_default()
     }
 
-    /// Where the Promise's own workflow Jobs are: the only place they count.
-    pub fn jobs(&self, client: &kube::Client) -> Api<Job> {
-        let namespace = kratix_shared::render::job_namespace(
-            &self.typed.spec,
-            kratix_shared::api::workflow::WorkflowType::Promise,
-            "",
-        );
-        Api::namespaced(client.clone(), &namespace)
-    }
-
-    /// Selects the Promise's own workflow Jobs (`action`: one action's only), by
-    /// its UID: a Job labelled alike by anyone else is not one of them.
-    pub fn job_selector(&self, action: Option<WorkflowAction>) -> Selector {
-        selectors::promise_jobs(&self.name, &self.object.uid().unwrap_or_default(), action)
-    }
-
-    /// A run of one of the Promise's own workflows.
-    pub fn run<'a>(
-        &'a self,
-        agent: &'a Agent,
-        workflow: Workflow,
-        pipelines: &'a [Pipeline],
-        hash: &'a str,
-        jobs: &'a Api<Job>,
-        job_selector: &'a Selector,
-    ) -> workflow::Run<'a> {
-        workflow::Run {
-            agent,
+    /// The Promise as the object of its own workflows.
+    pub fn subject(&self) -> WorkflowSubject<'_> {
+        WorkflowSubject {
             api: &self.api,
             api_resource: &self.api_resource,
             object: &self.object,
             promise: &self.value,
-            resource: None,
-            workflow,
-            pipelines,
-            hash,
-            jobs,
-            job_selector,
-            paused: false,
+            promise_name: &self.name,
+            request: None,
+            jobs_namespace: kratix_shared::render::job_namespace(&self.typed.spec, WorkflowType::Promise, ""),
         }
     }
 }

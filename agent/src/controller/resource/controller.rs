@@ -9,7 +9,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::hash::resource_hash;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Pipeline, Promise, Workflow};
-use kratix_shared::api::{WorkflowAction, conditions, selectors};
+use kratix_shared::api::{conditions, selectors};
 use kratix_shared::workflow::request_status;
 use kratix_shared::{api::labels, workflow::finalizers};
 use kube::ResourceExt;
@@ -27,7 +27,7 @@ use crate::controller::base::error::ReconcileError;
 use crate::controller::base::predicates;
 use crate::controller::base::status;
 use crate::controller::base::status::now;
-use crate::controller::workflow::{self, Settled, Step, has_label};
+use crate::controller::workflow::{self, Run, Settled, Step, has_label};
 
 /// Requests of one Promise reconciled at the same time.
 const RECONCILE_CONCURRENCY: u16 = 16;
@@ -234,15 +234,12 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     }
     let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
     let hash = resource_hash(&request.promise_value, &request.value);
-    let jobs: Api<Job> = Api::namespaced(context.agent.client.clone(), &request.pipeline_namespace());
-    let job_selector = request.job_selector(Some(WorkflowAction::Configure));
-    let run = request.run(
+    let run = Run::new(
+        &context.agent,
+        request.subject(&resource_api),
         Workflow::RESOURCE_CONFIGURE,
         &pipelines,
-        &resource_api,
         &hash,
-        &jobs,
-        &job_selector,
     );
     match run.step().await? {
         Step::Acted(action) => Ok(action),

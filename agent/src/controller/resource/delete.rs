@@ -23,7 +23,7 @@ use crate::controller::base::deletion;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::events;
 use crate::controller::base::finalizers as write_finalizers;
-use crate::controller::workflow::{DeleteStep, background};
+use crate::controller::workflow::{DeleteStep, Run, background};
 use kratix_shared::api::answers::ignore_missing;
 
 /// How soon to look again while Works or Jobs are going away.
@@ -60,7 +60,8 @@ pub async fn reconcile(
         WORK_CLEANUP => delete_works(request).await?,
         WORKFLOWS_CLEANUP => {
             let client = &request.context.agent.client;
-            delete_jobs(client, &request.pipeline_namespace(), &request.job_selector(None)).await?;
+            let subject = request.subject(resource_api);
+            delete_jobs(client, &subject.jobs_namespace, &subject.job_selector(None)).await?;
             crate::crash_points::crash_point(crate::crash_points::JOBS_DELETED);
             Cleanup::Done
         }
@@ -82,18 +83,12 @@ async fn run_delete_workflow(
     delete_pipelines: &[Pipeline],
 ) -> Result<Cleanup, ReconcileError> {
     let hash = resource_hash(&request.promise_value, &request.value);
-    let jobs: Api<Job> = Api::namespaced(
-        request.context.agent.client.clone(),
-        &request.pipeline_namespace(),
-    );
-    let selector = request.job_selector(None);
-    let run = request.run(
+    let run = Run::new(
+        &request.context.agent,
+        request.subject(resource_api),
         Workflow::RESOURCE_DELETE,
         delete_pipelines,
-        resource_api,
         &hash,
-        &jobs,
-        &selector,
     );
     match run.step().await?.for_deletion() {
         DeleteStep::Acted(action) => Ok(Cleanup::Wait(action)),

@@ -3,20 +3,18 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::batch::v1::Job;
+use kratix_shared::api::Promise;
+use kratix_shared::api::WorkflowType;
 use kratix_shared::api::resource_api::ResourceApi;
-use kratix_shared::api::{Pipeline, Promise, Workflow};
-use kratix_shared::api::{WorkflowAction, WorkflowType, selectors};
 use kratix_shared::validate::{Validated, validate_promise};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::Selector;
 use serde_json::{Map, Value};
 
 use crate::controller::base::context::Agent;
 use crate::controller::base::error::ReconcileError;
 use crate::controller::base::status;
-use crate::controller::workflow;
+use crate::controller::workflow::WorkflowSubject;
 
 pub struct Context {
     pub agent: Arc<Agent>,
@@ -79,42 +77,16 @@ impl Request<'_> {
         kratix_shared::render::job_namespace(&self.promise.spec, WorkflowType::Resource, &self.namespace)
     }
 
-    /// Selects this request's Jobs of both actions: by its UID, so a same-named
-    /// request elsewhere (sharing a `pipelineNamespace`) or a deleted one's
-    /// leftovers never count.
-    pub fn job_selector(&self, action: Option<WorkflowAction>) -> Selector {
-        selectors::request_jobs(
-            &self.context.promise,
-            &self.name,
-            &self.object.uid().unwrap_or_default(),
-            action,
-        )
-    }
-
-    /// A workflow run of this request.
-    pub fn run<'a>(
-        &'a self,
-        workflow: Workflow,
-        pipelines: &'a [Pipeline],
-        api: &'a ResourceApi,
-        hash: &'a str,
-        jobs: &'a Api<Job>,
-        job_selector: &'a Selector,
-    ) -> workflow::Run<'a> {
-        workflow::Run {
-            agent: &self.context.agent,
+    /// The request as the object of its workflows (`api`: its Promise's).
+    pub fn subject<'a>(&'a self, api: &'a ResourceApi) -> WorkflowSubject<'a> {
+        WorkflowSubject {
             api: &self.api,
             api_resource: &self.context.resource,
             object: &self.object,
             promise: &self.promise_value,
-            resource: Some((&self.value, api)),
-            workflow,
-            pipelines,
-            hash,
-            jobs,
-            job_selector,
-            // A paused request never gets this far.
-            paused: false,
+            promise_name: &self.context.promise,
+            request: Some((&self.value, api)),
+            jobs_namespace: self.pipeline_namespace(),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! What to make of a settled workflow (conditions from Works, Available,
 //! periodic re-runs, finalizers) is the caller's business.
 
+pub mod subject;
+
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -12,7 +14,6 @@ use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::naming::random_suffix;
 use kratix_shared::api::promise::WorkflowRecord;
-use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::workflow::WorkflowAction;
 use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::api::{conditions, labels, selectors};
@@ -23,7 +24,7 @@ use kratix_shared::workflow::jobs as workflow_jobs;
 use kratix_shared::workflow::records::{self, Layout};
 use kratix_shared::workflow::{periodic, run_status};
 use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::Selector;
 use kube::runtime::controller::Action;
 use serde_json::{Map, Value, json};
@@ -36,6 +37,7 @@ use crate::controller::base::rbac_cleanup;
 use crate::controller::base::status;
 use crate::controller::base::status::now;
 use crate::crash_points::{self, crash_point};
+pub use subject::WorkflowSubject;
 
 /// How long to wait for a running Job before looking again anyway (its watch
 /// event normally comes first).
@@ -43,26 +45,18 @@ const RUNNING_JOB_RECHECK: Duration = Duration::from_secs(60);
 
 /// One object's workflow: everything its next step depends on.
 pub struct Run<'a> {
-    pub agent: &'a Agent,
-    /// The object's API, for its status and labels.
-    pub api: &'a Api<DynamicObject>,
-    pub api_resource: &'a ApiResource,
-    /// Read fresh at the start of the reconcile.
-    pub object: &'a DynamicObject,
-    pub promise: &'a Value,
-    /// For resource workflows: the request (as JSON) and the Promise's API.
-    pub resource: Option<(&'a Value, &'a ResourceApi)>,
-    pub workflow: Workflow,
-    pub pipelines: &'a [Pipeline],
+    agent: &'a Agent,
+    subject: WorkflowSubject<'a>,
+    workflow: Workflow,
+    pipelines: &'a [Pipeline],
     /// The object's `kratix.io/hash`.
-    pub hash: &'a str,
-    /// Where its Jobs run (all namespaces for Promise workflows).
-    pub jobs: &'a Api<Job>,
-    /// Selects the object's Jobs of this workflow type, both actions: a delete
-    /// pipeline waits for a running configure Job.
-    pub job_selector: &'a Selector,
-    /// `kratix.io/paused` on the object or its Promise.
-    pub paused: bool,
+    hash: &'a str,
+    /// Where its Jobs run.
+    jobs: Api<Job>,
+    /// Selects the object's Jobs this run counts: a configure run its
+    /// configure Jobs; a delete run both actions', since its delete pipeline
+    /// waits for a configure Job still running.
+    job_selector: Selector,
 }
 
 /// Where a workflow stands once nothing more can be done right now.
@@ -152,15 +146,41 @@ struct Seen<'s> {
     observed: &'s [ObservedJob],
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    pub fn new(
+        agent: &'a Agent,
+        subject: WorkflowSubject<'a>,
+        workflow: Workflow,
+        pipelines: &'a [Pipeline],
+        hash: &'a str,
+    ) -> Self {
+        let counted = match workflow.action {
+            WorkflowAction::Configure => Some(WorkflowAction::Configure),
+            WorkflowAction::Delete => None,
+        };
+        Run {
+            agent,
+            jobs: subject.jobs(&agent.client),
+            job_selector: subject.job_selector(counted),
+            subject,
+            workflow,
+            pipelines,
+            hash,
+        }
+    }
+
     fn describe(&self) -> String {
-        match self.object.namespace() {
+        match self.subject.object.namespace() {
             Some(namespace) => format!(
                 "{} {namespace}/{}",
-                self.api_resource.kind,
-                self.object.name_any()
+                self.subject.api_resource.kind,
+                self.subject.object.name_any()
             ),
-            None => format!("{} {}", self.api_resource.kind, self.object.name_any()),
+            None => format!(
+                "{} {}",
+                self.subject.api_resource.kind,
+                self.subject.object.name_any()
+            ),
         }
     }
 
@@ -173,10 +193,10 @@ impl Run<'_> {
 
     fn render(&self, suffix: &str) -> Result<Vec<PipelineResources>, ReconcileError> {
         render_workflow(&RenderRequest {
-            promise: self.promise,
+            promise: self.subject.promise,
             workflow: self.workflow,
             pipelines: self.pipelines,
-            resource: self.resource,
+            resource: self.subject.request,
             config: self.agent.config().as_deref(),
             adapter: &self.agent.adapter,
             job_name_suffix: Some(suffix),
@@ -187,7 +207,7 @@ impl Run<'_> {
     async fn announce(&self, event: KratixEvent) {
         events::emit(
             self.agent,
-            &events::dynamic_reference(self.object, self.api_resource),
+            &events::dynamic_reference(self.subject.object, self.subject.api_resource),
             &event,
         )
         .await;
@@ -200,7 +220,8 @@ impl Run<'_> {
         let Some(patch) = label_removal(seen, keys) else {
             return Ok(());
         };
-        self.api
+        self.subject
+            .api
             .patch(&seen.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| ReconcileError::kube(format!("removing labels from {}", self.describe()), e))?;
@@ -256,7 +277,7 @@ impl Run<'_> {
             .pipelines
             .get(index)
             .is_some_and(|p| p.phase != engine::FAILED);
-        prune_jobs(self.jobs, jobs, progress, self.agent).await;
+        prune_jobs(&self.jobs, jobs, progress, self.agent).await;
         records::write(&mut status, self.workflow.action, &next);
         let event = run_status::failed(&mut status, self.workflow, &self.pipeline_name(index), &now());
         if newly_failed {
@@ -336,10 +357,10 @@ impl Run<'_> {
         &self,
         recorded: &records::Recorded,
     ) -> Result<(Vec<Job>, Vec<ObservedJob>), ReconcileError> {
-        let uid = self.object.uid().unwrap_or_default();
-        let namespace = self.object.namespace().unwrap_or_default();
+        let uid = self.subject.object.uid().unwrap_or_default();
+        let namespace = self.subject.object.namespace().unwrap_or_default();
         let selector = if records::needs_kratix_jobs(recorded, self.workflow.action) {
-            selectors::without_uid(self.job_selector)
+            selectors::without_uid(&self.job_selector)
         } else {
             self.job_selector.clone()
         };
@@ -390,31 +411,32 @@ impl Run<'_> {
             adopted = adopted.get(self.workflow.action).is_some(),
             "workflow record taken over in the keyed layout"
         );
-        status::replace(self.agent, self.api, self.object, status).await?;
+        status::replace(self.agent, self.subject.api, self.subject.object, status).await?;
         Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
     }
 
     /// Takes the next step: observe, decide, act on the decision.
     pub async fn step(&self) -> Result<Step, ReconcileError> {
         let names: Vec<String> = self.pipelines.iter().map(|p| p.name().to_owned()).collect();
-        let current = status::status_of(self.object);
+        let current = status::status_of(self.subject.object);
         let recorded = records::read_status(&current, self.workflow.action == WorkflowAction::Delete);
         let (jobs, observed) = self.observe_jobs(&recorded).await?;
         if !matches!(recorded.layout, Layout::Keyed | Layout::Empty) {
             return self.adopt(&recorded, &names, &observed, current).await;
         }
         let progress = recorded.get(self.workflow.action).cloned().unwrap_or_default();
-        let manual = has_label(self.object, labels::MANUAL_RECONCILIATION);
+        let manual = has_label(self.subject.object, labels::MANUAL_RECONCILIATION);
         let situation = Situation {
             action: self.workflow.action,
             pipelines: &names,
             hash: self.hash,
             progress: &progress,
             jobs: &observed,
-            rerun: manual || has_label(self.object, labels::RUN_FROM_START),
+            rerun: manual || has_label(self.subject.object, labels::RUN_FROM_START),
             stop_running: manual,
-            suspended_label: has_label(self.object, labels::WORKFLOW_SUSPENDED),
-            paused: self.paused,
+            suspended_label: has_label(self.subject.object, labels::WORKFLOW_SUSPENDED),
+            // A paused object, or one whose Promise is paused, never gets this far.
+            paused: false,
         };
         let decision = engine::decide(&situation);
         tracing::debug!(object = %self.describe(), workflow = %self.workflow, ?decision, "decided");
@@ -449,7 +471,7 @@ impl Run<'_> {
                 self.finished(seen.progress, index, "succeeded");
                 let next = engine::mark(seen.progress, index, engine::SUCCEEDED, Timestamp::now());
                 records::write(&mut status, self.workflow.action, &next);
-                status::replace(self.agent, self.api, self.object, status).await?;
+                status::replace(self.agent, self.subject.api, self.subject.object, status).await?;
                 Ok(Step::Acted(Action::requeue(Duration::from_millis(10))))
             }
             Decision::Refused { index, job, message } => {
@@ -471,7 +493,7 @@ impl Run<'_> {
                 settled(Settled::Suspended { retry_in }, status)
             }
             Decision::Completed => {
-                prune_jobs(self.jobs, seen.jobs, seen.progress, self.agent).await;
+                prune_jobs(&self.jobs, seen.jobs, seen.progress, self.agent).await;
                 settled(Settled::Completed, status)
             }
         }
@@ -501,9 +523,9 @@ impl Run<'_> {
     ) -> Result<Option<Duration>, ReconcileError> {
         Ok(match retry_at {
             Some(at) if at <= Timestamp::now() => {
-                self.remove_labels(self.object, &[labels::WORKFLOW_SUSPENDED])
+                self.remove_labels(self.subject.object, &[labels::WORKFLOW_SUSPENDED])
                     .await?;
-                prune_jobs(self.jobs, seen.jobs, seen.progress, self.agent).await;
+                prune_jobs(&self.jobs, seen.jobs, seen.progress, self.agent).await;
                 Some(Duration::ZERO)
             }
             Some(at) => Some(at.duration_since(Timestamp::now()).unsigned_abs()),
@@ -532,7 +554,8 @@ impl Run<'_> {
         let next = engine::start(seen.situation, index, fresh_run, &job_name, Timestamp::now());
         records::write(&mut status, self.workflow.action, &next);
         run_status::started(&mut status, self.workflow.action, fresh_run, &now());
-        let recorded = status::replace(self.agent, self.api, self.object, status.clone()).await?;
+        let recorded =
+            status::replace(self.agent, self.subject.api, self.subject.object, status.clone()).await?;
         crash_point(crash_points::PROGRESS_RECORDED);
         let answered =
             run_status::labels_answered(seen.situation.rerun, fresh_run, seen.situation.suspended_label);
