@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
+use kratix_tests::fixtures::bench_promise;
 use kratix_tests::suites::support::{Platform, agent_binary_release, ensure_namespace, install_kratix_crds};
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use kube::runtime::WatchStreamExt as _;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ENV: &str = "agent-bench";
 const ADAPTER: &str = "localhost/kratix-agent:bench";
@@ -91,30 +92,6 @@ async fn namespace(client: &kube::Client, name: &str) -> Result<()> {
     ensure_namespace(client, name)
         .await
         .with_context(|| format!("creating namespace {name}"))
-}
-
-fn promise() -> Value {
-    let pipeline = |name: &str| {
-        json!({
-            "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
-            "spec": {"containers": [{"name": "main", "image": "example.org/bench/pipeline:v1"}]}
-        })
-    };
-    json!({
-        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
-        "metadata": {"name": "bench"},
-        "spec": {
-            "api": {
-                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                "metadata": {"name": "caches.bench.example.org"},
-                "spec": {"group": "bench.example.org", "names": {"kind": "Cache", "plural": "caches"}, "scope": "Namespaced",
-                    "versions": [{"name": "v1", "served": true, "storage": true,
-                        "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                            "spec": {"type": "object", "properties": {"size": {"type": "string"}}}}}}}]}
-            },
-            "workflows": {"resource": {"configure": [pipeline("first"), pipeline("second")]}}
-        }
-    })
 }
 
 async fn wait<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
@@ -281,7 +258,7 @@ async fn measure(platform: &Platform, agent_binary: &Path, requests: usize) -> R
             &ApiResource::erase::<kratix_shared::api::Promise>(&()),
         );
         promises
-            .create(&PostParams::default(), &serde_json::from_value(promise())?)
+            .create(&PostParams::default(), &serde_json::from_value(bench_promise::two_pipeline_promise("bench", "bench.example.org"))?)
             .await
             .context("creating the Promise")?;
         wait("the Promise to be Available", Duration::from_secs(60), || async {

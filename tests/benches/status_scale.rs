@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kratix_tests::fixtures::bench_promise;
 use kratix_tests::suites::support::{
     Platform, ensure_namespace, install_kratix_crds, plugin_binary_release, wait_established,
 };
@@ -29,34 +30,6 @@ const GROUP: &str = "statusbench.example.org";
 
 fn testenv() -> Command {
     Command::new(env!("CARGO_BIN_EXE_testenv"))
-}
-
-fn api() -> Value {
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("caches.{GROUP}")},
-        "spec": {"group": GROUP, "names": {"kind": "Cache", "plural": "caches", "singular": "cache"},
-            "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "subresources": {"status": {}},
-                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                    "spec": {"type": "object", "properties": {"size": {"type": "string"}}},
-                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}
-    })
-}
-
-fn promise() -> Value {
-    let pipeline = |name: &str| {
-        json!({
-            "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},
-            "spec": {"containers": [{"name": "main", "image": "example.org/bench/pipeline:v1"}]}
-        })
-    };
-    json!({
-        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
-        "metadata": {"name": "statusbench"},
-        "spec": {"api": api(), "workflows": {"resource": {"configure": [pipeline("first"), pipeline("second")]}}}
-    })
 }
 
 /// What the agent leaves on a request after both pipelines ran.
@@ -108,13 +81,19 @@ async fn populate(platform: &Platform, requests: usize) -> Result<()> {
         &ApiResource::erase::<kratix_shared::api::Promise>(&()),
     );
     promises
-        .create(&PostParams::default(), &serde_json::from_value(promise())?)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(bench_promise::two_pipeline_promise("statusbench", GROUP))?,
+        )
         .await
         .context("creating the Promise")?;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &serde_json::from_value(api())?)
-        .await
-        .context("creating the requests' CRD")?;
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(bench_promise::cache_api(GROUP))?,
+    )
+    .await
+    .context("creating the requests' CRD")?;
     wait_established(&client, &format!("caches.{GROUP}")).await;
     let resource = ApiResource {
         group: GROUP.into(),

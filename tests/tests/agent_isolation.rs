@@ -8,7 +8,6 @@ use k8s_openapi::api::batch::v1::Job;
 use kratix_tests::suites::agent::{
     Setup, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
 };
-use kratix_tests::suites::support::ensure_namespace;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::json;
@@ -76,18 +75,14 @@ async fn a_job_made_to_look_like_a_promise_workflow_neither_stalls_it_nor_is_tou
 
 #[tokio::test]
 async fn same_named_requests_sharing_a_pipeline_namespace_keep_their_own_jobs() {
+    let setup = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "shared-pipes").await;
+    let (pipelines, other) = setup.pipeline_and_second_namespace().await;
     let Setup {
         client,
         namespace,
         suffix,
         image,
-    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "shared-pipes").await;
-    let pipelines = format!("pipes-{suffix}");
-    ensure_namespace(&client, &pipelines)
-        .await
-        .expect("pipeline namespace");
-    let other = format!("{namespace}-b");
-    ensure_namespace(&client, &other).await.expect("second namespace");
+    } = setup;
     let (promise, resource) = install_promise_with(
         &client,
         &suffix,

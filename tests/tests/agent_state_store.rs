@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use kratix_shared::api::destination::{Destination, DestinationSpec, StateStoreReference};
+use kratix_shared::api::destination::Destination;
 use kratix_shared::api::naming::md5_hex;
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::api::work::WorkPlacement;
@@ -16,12 +16,12 @@ use kratix_tests::fixtures::git_server::{self, GitServer};
 use kratix_tests::fixtures::s3_server::{self, S3Server};
 use kratix_tests::suites::agent::{Setup, TIMEOUT, condition, install_promise_with, request, status_until};
 use kratix_tests::suites::state_store::{
-    apply_secret, bucket_store, destination, destination_ready, destination_with, files_until, git_store,
-    http_git_store, objects_until, remove, sized_pipeline,
+    apply_secret, bucket_store, destination, destination_on, destination_ready, destination_with,
+    files_until, git_store, http_git_store, objects_until, remove, sized_pipeline,
 };
 use kratix_tests::suites::support::wait_for;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -408,32 +408,15 @@ async fn outputs_land_in_a_bucket_unchanged_objects_stay_and_stale_ones_go() {
     );
 
     let (dev, prod) = (format!("dev-{suffix}"), format!("prod-{suffix}"));
+    let suite = format!("s{suffix}");
     for name in [&dev, &prod] {
-        let destinations: Api<Destination> = Api::all(client.clone());
-        let object = Destination {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                labels: Some(BTreeMap::from([
-                    ("env".to_owned(), name.clone()),
-                    ("suite".to_owned(), format!("s{suffix}")),
-                ])),
-                ..ObjectMeta::default()
-            },
-            spec: DestinationSpec {
-                path: name.clone(),
-                state_store_ref: StateStoreReference {
-                    kind: "BucketStateStore".to_owned(),
-                    name: store.clone(),
-                },
-                strict_match_labels: Some(true),
-                ..DestinationSpec::default()
-            },
-            status: None,
-        };
-        destinations
-            .create(&PostParams::default(), &object)
-            .await
-            .expect("destination");
+        destination_on(
+            &client,
+            name,
+            ("BucketStateStore", &store),
+            &[("env", name), ("suite", &suite)],
+        )
+        .await;
     }
     destination_ready(&client, &dev).await;
     objects_until(&s3, &bucket, "the canary objects", |o| {

@@ -14,7 +14,7 @@ use kratix_tests::suites::agent::{
     Setup, TIMEOUT, condition, delete_and_wait_gone, install_promise_with, pipeline, request, status_until,
 };
 use kratix_tests::suites::state_store::{destination, destination_ready, files_until, http_git_store};
-use kratix_tests::suites::support::{ensure_namespace, wait_for};
+use kratix_tests::suites::support::wait_for;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::json;
 
@@ -125,22 +125,18 @@ async fn a_pipeline_cannot_write_another_promises_dependencies_from_its_namespac
 
 #[tokio::test]
 async fn same_named_requests_in_a_pipeline_namespace_land_in_their_own_directories() {
+    let setup = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "origin-pipes").await;
+    let (pipelines, other) = setup.pipeline_and_second_namespace().await;
     let Setup {
         client,
         namespace,
         suffix,
         image,
-    } = kratix_tests::suites::agent::setup(kratix_tests::platform!(), "origin-pipes").await;
+    } = setup;
     let (git, repo, store) = http_git_store(&client, &namespace, &suffix).await;
     let dev = format!("dev-{suffix}");
     destination(&client, &dev, &store, &[("env", &dev)]).await;
     destination_ready(&client, &dev).await;
-    let pipelines = format!("pipes-{suffix}");
-    ensure_namespace(&client, &pipelines)
-        .await
-        .expect("pipeline namespace");
-    let other = format!("{namespace}-b");
-    ensure_namespace(&client, &other).await.expect("second namespace");
     // Each request's output names its own namespace.
     let (promise, resource) = install_promise_with(
         &client,

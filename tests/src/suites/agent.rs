@@ -368,6 +368,21 @@ pub async fn setup(platform: &Platform, prefix: &str) -> Setup {
     }
 }
 
+impl Setup {
+    /// For a `pipelineNamespace` test: the shared pipeline namespace
+    /// `pipes-<suffix>` and a second request namespace `<namespace>-b`, both made.
+    pub async fn pipeline_and_second_namespace(&self) -> (String, String) {
+        let pipelines = format!("pipes-{}", self.suffix);
+        let other = format!("{}-b", self.namespace);
+        for name in [&pipelines, &other] {
+            crate::suites::support::ensure_namespace(&self.client, name)
+                .await
+                .unwrap_or_else(|e| panic!("namespace {name}: {e}"));
+        }
+        (pipelines, other)
+    }
+}
+
 pub fn pipeline(name: &str, image: &str, script: &str) -> Value {
     json!({
         "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline", "metadata": {"name": name},

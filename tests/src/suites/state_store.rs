@@ -61,8 +61,18 @@ pub async fn git_store(client: &kube::Client, name: &str, url: &str, namespace: 
         .expect("store created");
 }
 
-/// A strict Destination on `store`, so other suites' Works never land here.
+/// A strict Destination on GitStateStore `store`, so other suites' Works never land here.
 pub async fn destination(client: &kube::Client, name: &str, store: &str, labels: &[(&str, &str)]) {
+    destination_on(client, name, ("GitStateStore", store), labels).await;
+}
+
+/// A strict Destination on the state store `(kind, name)`.
+pub async fn destination_on(
+    client: &kube::Client,
+    name: &str,
+    (store_kind, store): (&str, &str),
+    labels: &[(&str, &str)],
+) {
     let destinations: Api<Destination> = Api::all(client.clone());
     let object = Destination {
         metadata: ObjectMeta {
@@ -78,7 +88,7 @@ pub async fn destination(client: &kube::Client, name: &str, store: &str, labels:
         spec: DestinationSpec {
             path: name.to_owned(),
             state_store_ref: StateStoreReference {
-                kind: "GitStateStore".to_owned(),
+                kind: store_kind.to_owned(),
                 name: store.to_owned(),
             },
             strict_match_labels: Some(true),
