@@ -9,6 +9,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kratix_shared::api::hash::spec_hash;
 use kratix_shared::api::labels;
+use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
 use kratix_shared::api::{Workflow, WorkflowAction};
@@ -157,22 +158,31 @@ async fn delete_jobs(promise: &PromiseObject, client: &kube::Client) -> Result<C
     Ok(Cleanup::Done)
 }
 
+/// The Promise's API, when it offers one of its own: another Promise's API,
+/// its requests and its CRD are not this Promise's to delete.
+async fn own_api<'v>(
+    promise: &PromiseObject,
+    client: &kube::Client,
+    validated: &'v Validated,
+) -> Result<Option<&'v ResourceApi>, ReconcileError> {
+    let Some(resource_api) = &validated.resource_api else {
+        return Ok(None);
+    };
+    let foreign = super::object::api_conflict(client, &promise.name, resource_api)
+        .await?
+        .is_some();
+    Ok((!foreign).then_some(resource_api))
+}
+
 /// The Promise's requests, each running its own delete flow; done when none is left.
 async fn delete_requests(
     promise: &PromiseObject,
     client: &kube::Client,
     validated: &Validated,
 ) -> Result<Cleanup, ReconcileError> {
-    let Some(resource_api) = &validated.resource_api else {
+    let Some(resource_api) = own_api(promise, client, validated).await? else {
         return Ok(Cleanup::Done);
     };
-    // Another's API: its requests are not this Promise's to delete.
-    if super::object::api_conflict(client, &promise.name, resource_api)
-        .await?
-        .is_some()
-    {
-        return Ok(Cleanup::Done);
-    }
     let ar = request::api_resource(resource_api);
     let requests: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     let listed = match requests.list(&ListParams::default()).await {
@@ -214,15 +224,9 @@ async fn delete_crd(
     client: &kube::Client,
     validated: &Validated,
 ) -> Result<Cleanup, ReconcileError> {
-    let Some(resource_api) = &validated.resource_api else {
+    let Some(resource_api) = own_api(promise, client, validated).await? else {
         return Ok(Cleanup::Done);
     };
-    if super::object::api_conflict(client, &promise.name, resource_api)
-        .await?
-        .is_some()
-    {
-        return Ok(Cleanup::Done);
-    }
     let crd_name = resource_crd(&promise.name, resource_api)
         .metadata
         .name
