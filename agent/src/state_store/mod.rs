@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kratix_shared::api::conditions::{status as state, types};
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore};
 use kratix_shared::delivery::state_batch::{self, Change};
 use kube::ResourceExt as _;
@@ -96,7 +97,7 @@ impl StoreObject {
         status.is_some_and(|s| {
             s.conditions
                 .iter()
-                .any(|c| c.type_ == kratix_shared::api::conditions::types::READY && c.status == "False")
+                .any(|c| c.type_ == types::READY && c.status == state::FALSE)
         })
     }
 

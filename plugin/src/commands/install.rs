@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use k8s_openapi::api::apps::v1::Deployment;
+use kratix_shared::api::conditions::{status as state, types};
 use kratix_shared::install::agent_manifests;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -92,7 +93,8 @@ pub async fn install(args: &InstallArgs) -> Result<ExitCode> {
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|c| {
                     c.iter().any(|c| {
-                        c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
+                        c.type_.as_deref() == Some(types::AVAILABLE)
+                            && c.status.as_deref() == Some(state::TRUE)
                     })
                 });
             if available {
@@ -125,10 +127,10 @@ async fn wait_established(cluster: &Cluster, name: &str) -> Result<()> {
             .get(name)
             .await
             .map_err(|e| explain(&e, cluster, &format!("reading CustomResourceDefinition {name}")))?;
-        let established = crd
-            .status
-            .and_then(|s| s.conditions)
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+        let established = crd.status.and_then(|s| s.conditions).is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == types::ESTABLISHED && c.status == state::TRUE)
+        });
         if established {
             return Ok(());
         }

@@ -3,7 +3,7 @@
 //! has, the canary files written or not. The agent finds the store and writes;
 //! these say what the Destination reports.
 
-use crate::api::conditions::{status as state, types};
+use crate::api::conditions::{reasons, status as state, types};
 use crate::api::destination::Destination;
 use crate::delivery::state_layout;
 use crate::workflow::conditions::Condition;
@@ -23,18 +23,18 @@ pub fn store_not_found(kind: &str, name: &str, lookup: String) -> Condition {
     if matches!(kind, "GitStateStore" | "BucketStateStore") {
         ready(
             state::FALSE,
-            "StateStoreNotFound",
+            reasons::STATE_STORE_NOT_FOUND,
             format!("{kind}/{name}: not found"),
         )
     } else {
-        ready(state::FALSE, "DestinationNotReady", lookup)
+        ready(state::FALSE, reasons::DESTINATION_NOT_READY, lookup)
     }
 }
 
 /// Something of the Destination itself stops it (its path, its store's
 /// settings): `message` says what to change.
 pub fn not_ready(message: String) -> Condition {
-    ready(state::FALSE, "DestinationNotReady", message)
+    ready(state::FALSE, reasons::DESTINATION_NOT_READY, message)
 }
 
 /// As Kratix: a Destination is as ready as its store; the store's own
@@ -42,7 +42,7 @@ pub fn not_ready(message: String) -> Condition {
 pub fn store_not_ready(kind: &str, name: &str) -> Condition {
     ready(
         state::FALSE,
-        "StateStoreNotReady",
+        reasons::STATE_STORE_NOT_READY,
         format!("{kind}/{name}: not ready"),
     )
 }
@@ -96,13 +96,17 @@ pub fn after_write(
     match (writes_canaries, error) {
         (true, None) => ready(
             state::TRUE,
-            "TestDocumentsWritten",
+            reasons::TEST_DOCUMENTS_WRITTEN,
             "Test documents written to State Store".to_owned(),
         ),
-        (false, None) => ready(state::TRUE, "DestinationReady", "Destination is ready".to_owned()),
+        (false, None) => ready(
+            state::TRUE,
+            reasons::DESTINATION_READY,
+            "Destination is ready".to_owned(),
+        ),
         (true, Some(error)) => ready(
             state::FALSE,
-            "StateStoreWriteFailed",
+            reasons::STATE_STORE_WRITE_FAILED,
             format!("Failed to write test documents to State Store: {error}"),
         ),
         (false, Some(_)) => store_not_ready(store_kind, store_name),
@@ -113,7 +117,7 @@ pub fn after_write(
 pub fn canaries_not_removed(error: &str) -> Condition {
     ready(
         state::FALSE,
-        "StateStoreWriteFailed",
+        reasons::STATE_STORE_WRITE_FAILED,
         format!("removing the canary files: {error}"),
     )
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::api::conditions::{messages, reasons, status as state, types};
 use crate::api::work::{WorkSpec, WorkloadGroup};
 use crate::workflow::conditions::Condition;
 
@@ -194,16 +195,16 @@ fn pick<'a>(work_name: &str, group_id: &str, candidates: &[&'a str]) -> Option<&
 pub fn failed_to_schedule(group_id: &str) -> (Condition, Condition) {
     (
         Condition {
-            type_: crate::api::conditions::types::SCHEDULE_SUCCEEDED,
-            status: "False",
-            reason: crate::api::conditions::reasons::FAILED_TO_SCHEDULE_WORKLOADS,
+            type_: types::SCHEDULE_SUCCEEDED,
+            status: state::FALSE,
+            reason: reasons::FAILED_TO_SCHEDULE_WORKLOADS,
             message: format!("Failed to schedule or update for workloadGroups: [{group_id}]"),
         },
         Condition {
-            type_: crate::api::conditions::types::READY,
-            status: "False",
-            reason: crate::api::conditions::reasons::FAILED_TO_SCHEDULE_WORKLOADS,
-            message: "Pending".to_owned(),
+            type_: types::READY,
+            status: state::FALSE,
+            reason: reasons::FAILED_TO_SCHEDULE_WORKLOADS,
+            message: messages::PENDING.to_owned(),
         },
     )
 }
@@ -225,12 +226,6 @@ pub fn work_conditions(
     spec: &WorkSpec,
     written: impl Fn(&str) -> Written,
 ) -> (Condition, Condition) {
-    let condition = |type_, status, reason, message: &str| Condition {
-        type_,
-        status,
-        reason,
-        message: message.to_owned(),
-    };
     let failed: Vec<&str> = schedule
         .placements
         .iter()
@@ -238,28 +233,22 @@ pub fn work_conditions(
         .map(|p| p.name.as_str())
         .collect();
     if !failed.is_empty() {
-        return (
-            condition(
-                "ScheduleSucceeded",
-                "False",
-                "WorkplacementsFailing",
-                &format!("Workplacements failed to write: [{}]", failed.join(",")),
-            ),
-            condition("Ready", "False", "WorkplacementsFailing", "Failing"),
+        let scheduled = format!("Workplacements failed to write: [{}]", failed.join(","));
+        return not_scheduled(
+            reasons::WORKPLACEMENTS_FAILING,
+            scheduled,
+            (reasons::WORKPLACEMENTS_FAILING, messages::FAILING),
         );
     }
     if !schedule.unscheduled.is_empty() {
-        return (
-            condition(
-                "ScheduleSucceeded",
-                "False",
-                "UnscheduledWorkloads",
-                &format!(
-                    "No matching destination found for workloadGroups: [{}]",
-                    schedule.unscheduled.join(",")
-                ),
-            ),
-            condition("Ready", "False", "UnscheduledWorkloads", "Pending"),
+        let scheduled = format!(
+            "No matching destination found for workloadGroups: [{}]",
+            schedule.unscheduled.join(",")
+        );
+        return not_scheduled(
+            reasons::UNSCHEDULED_WORKLOADS,
+            scheduled,
+            (reasons::UNSCHEDULED_WORKLOADS, messages::PENDING),
         );
     }
     let mut misplaced: Vec<&str> = schedule
@@ -270,27 +259,47 @@ pub fn work_conditions(
         .collect();
     misplaced.dedup();
     if !misplaced.is_empty() {
-        return (
-            condition(
-                "ScheduleSucceeded",
-                "False",
-                "DestinationSelectorMismatch",
-                &format!(
-                    "Target destination no longer matches destinationSelectors for workloadGroups: [{}]",
-                    misplaced.join(",")
-                ),
-            ),
-            condition("Ready", "False", "Misplaced", "Misplaced"),
+        let scheduled = format!(
+            "Target destination no longer matches destinationSelectors for workloadGroups: [{}]",
+            misplaced.join(",")
+        );
+        return not_scheduled(
+            reasons::DESTINATION_SELECTOR_MISMATCH,
+            scheduled,
+            (reasons::MISPLACED, messages::MISPLACED),
         );
     }
+    let reason = reasons::ALL_WORKPLACEMENTS_SCHEDULED;
     (
         condition(
-            "ScheduleSucceeded",
-            "True",
-            "AllWorkplacementsScheduled",
+            types::SCHEDULE_SUCCEEDED,
+            state::TRUE,
+            reason,
             "All workplacements scheduled successfully",
         ),
-        condition("Ready", "True", "AllWorkplacementsScheduled", "Ready"),
+        condition(types::READY, state::TRUE, reason, messages::READY),
+    )
+}
+
+fn condition(type_: &'static str, status: &'static str, reason: &'static str, message: &str) -> Condition {
+    Condition {
+        type_,
+        status,
+        reason,
+        message: message.to_owned(),
+    }
+}
+
+/// A Work's `ScheduleSucceeded` False for `reason`, saying `scheduled`, and its
+/// `Ready` False with the reason and message given.
+fn not_scheduled(
+    reason: &'static str,
+    scheduled: String,
+    (ready_reason, ready_message): (&'static str, &str),
+) -> (Condition, Condition) {
+    (
+        condition(types::SCHEDULE_SUCCEEDED, state::FALSE, reason, &scheduled),
+        condition(types::READY, state::FALSE, ready_reason, ready_message),
     )
 }
 
@@ -315,7 +324,7 @@ pub fn work_outputs(placements: &[crate::api::work::WorkPlacement]) -> Vec<crate
             let written = status
                 .conditions
                 .iter()
-                .any(|c| c.type_ == "WriteSucceeded" && c.status == "True");
+                .any(|c| c.type_ == types::WRITE_SUCCEEDED && c.status == state::TRUE);
             let path = status.path.clone().filter(|_| written)?;
             Some(crate::api::work::WorkOutput {
                 work_placement: placement.metadata.name.clone().unwrap_or_default(),
@@ -334,36 +343,40 @@ pub fn work_outputs(placements: &[crate::api::work::WorkPlacement]) -> Vec<crate
 /// writer's after one (Ready again once a misplaced placement matches; a failed
 /// write keeps its `Failing`).
 pub fn placement_conditions(placement: &Placement, written: Written) -> Vec<Condition> {
-    let condition = |type_, status, reason, message: &str| Condition {
-        type_,
-        status,
-        reason,
-        message: message.to_owned(),
-    };
     if placement.misplaced {
         return vec![
             condition(
-                "ScheduleSucceeded",
-                "False",
-                "DestinationSelectorMismatch",
+                types::SCHEDULE_SUCCEEDED,
+                state::FALSE,
+                reasons::DESTINATION_SELECTOR_MISMATCH,
                 "Target destination no longer matches destinationSelectors",
             ),
-            condition("Ready", "False", "Misplaced", "Misplaced"),
+            condition(
+                types::READY,
+                state::FALSE,
+                reasons::MISPLACED,
+                messages::MISPLACED,
+            ),
         ];
     }
     let mut conditions = vec![condition(
-        "ScheduleSucceeded",
-        "True",
-        "ScheduledToDestination",
+        types::SCHEDULE_SUCCEEDED,
+        state::TRUE,
+        reasons::SCHEDULED_TO_DESTINATION,
         "Scheduled to correct Destination",
     )];
     match written {
-        Written::NotYet => conditions.push(condition("Ready", "False", "ScheduledToDestination", "Pending")),
+        Written::NotYet => conditions.push(condition(
+            types::READY,
+            state::FALSE,
+            reasons::SCHEDULED_TO_DESTINATION,
+            messages::PENDING,
+        )),
         Written::Yes => conditions.push(condition(
-            "Ready",
-            "True",
-            "WorkloadsWrittenToTargetDestination",
-            "Ready",
+            types::READY,
+            state::TRUE,
+            reasons::WORKLOADS_WRITTEN_TO_TARGET_DESTINATION,
+            messages::READY,
         )),
         Written::Failed => {}
     }

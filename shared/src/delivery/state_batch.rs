@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::api::conditions::{messages, reasons, status as state, types};
 use crate::api::naming::md5_hex;
 use crate::api::work::Workload;
 use crate::delivery::state_layout::{self, Layout, PlacementView, PlacementWrite};
@@ -476,33 +477,33 @@ pub fn write_conditions(outcome: std::result::Result<(), &str>, misplaced: bool)
     match outcome {
         Ok(()) => {
             conditions.push(Condition {
-                type_: crate::api::conditions::types::WRITE_SUCCEEDED,
-                status: "True",
-                reason: crate::api::conditions::reasons::WORKLOADS_WRITTEN_TO_STATE_STORE,
+                type_: types::WRITE_SUCCEEDED,
+                status: state::TRUE,
+                reason: reasons::WORKLOADS_WRITTEN_TO_STATE_STORE,
                 message: "Workloads written to State Store".to_owned(),
             });
             if !misplaced {
                 conditions.push(Condition {
-                    type_: crate::api::conditions::types::READY,
-                    status: "True",
-                    reason: crate::api::conditions::reasons::WORKLOADS_WRITTEN_TO_TARGET_DESTINATION,
-                    message: "Ready".to_owned(),
+                    type_: types::READY,
+                    status: state::TRUE,
+                    reason: reasons::WORKLOADS_WRITTEN_TO_TARGET_DESTINATION,
+                    message: messages::READY.to_owned(),
                 });
             }
         }
         Err(message) => {
             conditions.push(Condition {
-                type_: crate::api::conditions::types::WRITE_SUCCEEDED,
-                status: "False",
-                reason: crate::api::conditions::reasons::WORKLOADS_FAILED_WRITE,
+                type_: types::WRITE_SUCCEEDED,
+                status: state::FALSE,
+                reason: reasons::WORKLOADS_FAILED_WRITE,
                 message: message.to_owned(),
             });
             if !misplaced {
                 conditions.push(Condition {
-                    type_: crate::api::conditions::types::READY,
-                    status: "False",
-                    reason: crate::api::conditions::reasons::WORKLOADS_FAILED_WRITE,
-                    message: "Failing".to_owned(),
+                    type_: types::READY,
+                    status: state::FALSE,
+                    reason: reasons::WORKLOADS_FAILED_WRITE,
+                    message: messages::FAILING.to_owned(),
                 });
             }
         }

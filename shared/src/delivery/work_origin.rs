@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::conditions::{messages, status as state, types};
 use crate::api::labels;
 use crate::api::work::WorkSpec;
 use crate::workflow::conditions::Condition;
@@ -106,16 +107,16 @@ impl WorkOrigin<'_> {
 pub fn refused_conditions(problem: &str) -> (Condition, Condition) {
     (
         Condition {
-            type_: crate::api::conditions::types::SCHEDULE_SUCCEEDED,
-            status: "False",
+            type_: types::SCHEDULE_SUCCEEDED,
+            status: state::FALSE,
             reason: WORK_REFUSED,
             message: format!("Not scheduled: {problem}"),
         },
         Condition {
-            type_: crate::api::conditions::types::READY,
-            status: "False",
+            type_: types::READY,
+            status: state::FALSE,
             reason: WORK_REFUSED,
-            message: "Failing".to_owned(),
+            message: messages::FAILING.to_owned(),
         },
     )
 }

@@ -2,7 +2,7 @@
 //! as pure functions. `Reconciled` is recomputed from its
 //! inputs every time, so its reason is never stale (the reference's #899/#903).
 
-use crate::api::conditions::{reasons, status as state, types};
+use crate::api::conditions::{messages, reasons, status as state, types};
 use serde_json::{Map, Value};
 
 /// How one Work stands, read from its `Ready` condition's message.
@@ -22,7 +22,7 @@ impl WorkReadiness {
             .and_then(Value::as_array)
             .and_then(|c| {
                 c.iter()
-                    .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some(types::READY))
             })
             .and_then(|c| c.get("message"))
             .and_then(Value::as_str);
@@ -34,16 +34,16 @@ impl WorkReadiness {
         let message = work
             .status
             .as_ref()
-            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == types::READY))
             .map(|c| c.message.as_str());
         Self::from_message(message)
     }
 
     fn from_message(message: Option<&str>) -> WorkReadiness {
         match message {
-            Some("Ready") => WorkReadiness::Ready,
-            Some("Failing") => WorkReadiness::Failing,
-            Some("Misplaced") => WorkReadiness::Misplaced,
+            Some(messages::READY) => WorkReadiness::Ready,
+            Some(messages::FAILING) => WorkReadiness::Failing,
+            Some(messages::MISPLACED) => WorkReadiness::Misplaced,
             _ => WorkReadiness::Pending,
         }
     }
@@ -159,7 +159,7 @@ pub fn unpaused() -> Condition {
         type_: types::RECONCILED,
         status: state::UNKNOWN,
         reason: reasons::UNPAUSED,
-        message: "Pending".to_owned(),
+        message: messages::PENDING.to_owned(),
     }
 }
 
@@ -172,14 +172,20 @@ pub fn reconciled(workflow: WorkflowState, works: &Condition) -> Condition {
         message: message.to_owned(),
     };
     match workflow {
-        WorkflowState::Paused => condition(state::UNKNOWN, reasons::PAUSED_RECONCILIATION, "Paused"),
-        WorkflowState::Suspended => condition(state::UNKNOWN, reasons::WORKFLOW_SUSPENDED, "Suspended"),
-        WorkflowState::InProgress => condition(state::UNKNOWN, reasons::WORKFLOW_PENDING, "Pending"),
-        WorkflowState::Failed => condition(state::FALSE, reasons::CONFIGURE_WORKFLOW_FAILED, "Failing"),
+        WorkflowState::Paused => condition(state::UNKNOWN, reasons::PAUSED_RECONCILIATION, messages::PAUSED),
+        WorkflowState::Suspended => {
+            condition(state::UNKNOWN, reasons::WORKFLOW_SUSPENDED, messages::SUSPENDED)
+        }
+        WorkflowState::InProgress => condition(state::UNKNOWN, reasons::WORKFLOW_PENDING, messages::PENDING),
+        WorkflowState::Failed => condition(
+            state::FALSE,
+            reasons::CONFIGURE_WORKFLOW_FAILED,
+            messages::FAILING,
+        ),
         WorkflowState::Completed => match works.status {
-            "Unknown" => condition(state::UNKNOWN, reasons::WORKS_PENDING, "Pending"),
-            "False" => condition(state::FALSE, reasons::WORKS_FAILING, "Failing"),
-            _ => condition(state::TRUE, reasons::RECONCILED, "Reconciled"),
+            state::UNKNOWN => condition(state::UNKNOWN, reasons::WORKS_PENDING, messages::PENDING),
+            state::FALSE => condition(state::FALSE, reasons::WORKS_FAILING, messages::FAILING),
+            _ => condition(state::TRUE, reasons::RECONCILED, messages::RECONCILED),
         },
     }
 }

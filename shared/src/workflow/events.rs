@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::api::conditions::{reasons, status as state, types};
 use crate::workflow::requirements;
 
 /// The controller that reports an Event (`reportingController`), one per
@@ -187,7 +188,7 @@ pub fn pipeline_suspended(action: &str, pipeline: &str) -> KratixEvent {
 pub fn configure_failed(workflow_type: &str, pipeline: &str) -> KratixEvent {
     KratixEvent::warning(
         Reporter::PromiseController,
-        "ConfigureWorkflowFailed",
+        reasons::CONFIGURE_WORKFLOW_FAILED,
         format!("A {workflow_type}/configure Pipeline has failed: {pipeline}"),
     )
 }
@@ -221,7 +222,7 @@ pub fn written(destination: &str, version: Option<&str>) -> KratixEvent {
     };
     KratixEvent::normal(
         Reporter::WorkPlacementController,
-        "WorkloadsWrittenToStateStore",
+        reasons::WORKLOADS_WRITTEN_TO_STATE_STORE,
         note,
     )
 }
@@ -316,25 +317,25 @@ impl<'a> Change<'a> {
     fn workflow_events(&self, workflow_type: &str, noun: &str, paused: &str) -> Vec<KratixEvent> {
         let reporter = Reporter::PromiseController;
         let mut events = Vec::new();
-        if let Some(reconciled) = self.began("Reconciled") {
+        if let Some(reconciled) = self.began(types::RECONCILED) {
             match (reconciled.status, reconciled.reason) {
-                ("True", _) => events.push(KratixEvent::normal(
+                (state::TRUE, _) => events.push(KratixEvent::normal(
                     reporter,
                     "ReconcileSucceeded",
                     "Successfully reconciled",
                 )),
-                ("Unknown", "PausedReconciliation") => {
-                    events.push(KratixEvent::warning(reporter, "PausedReconciliation", paused));
+                (state::UNKNOWN, reasons::PAUSED_RECONCILIATION) => {
+                    events.push(KratixEvent::warning(reporter, reasons::PAUSED_RECONCILIATION, paused));
                 }
-                ("Unknown", "WorkflowSuspended") => events.push(KratixEvent::warning(
+                (state::UNKNOWN, reasons::WORKFLOW_SUSPENDED) => events.push(KratixEvent::warning(
                     reporter,
-                    "WorkflowSuspended",
+                    reasons::WORKFLOW_SUSPENDED,
                     format!("'kratix.io/workflow-suspended' label set to 'true' for {noun}; skipping reconciliation"),
                 )),
                 _ => {}
             }
         }
-        if let Some(works) = self.began("WorksSucceeded") {
+        if let Some(works) = self.began(types::WORKS_SUCCEEDED) {
             let (this, failed) = if workflow_type == "promise" {
                 ("this promise", "has failed")
             } else {
@@ -342,19 +343,19 @@ impl<'a> Change<'a> {
             };
             let names = || listed(works.message).join(",");
             match (works.status, works.reason) {
-                ("True", _) => events.push(KratixEvent::normal(
+                (state::TRUE, _) => events.push(KratixEvent::normal(
                     reporter,
-                    "WorksSucceeded",
+                    reasons::WORKS_SUCCEEDED,
                     format!("All works associated with {this} are ready"),
                 )),
-                ("False", "WorksFailing") => events.push(KratixEvent::warning(
+                (state::FALSE, reasons::WORKS_FAILING) => events.push(KratixEvent::warning(
                     reporter,
-                    "WorksFailing",
+                    reasons::WORKS_FAILING,
                     format!("Some works associated with {this} {failed}: [{}]", names()),
                 )),
-                ("False", "WorksMisplaced") => events.push(KratixEvent::warning(
+                (state::FALSE, reasons::WORKS_MISPLACED) => events.push(KratixEvent::warning(
                     reporter,
-                    "WorksMisplaced",
+                    reasons::WORKS_MISPLACED,
                     format!("Some works associated with {this} are misplaced: [{}]", names()),
                 )),
                 _ => {}
@@ -384,11 +385,12 @@ impl<'a> Change<'a> {
             ));
         }
         events.extend(self.requirement_events());
-        if let Some(available) = self.began("Available") {
-            let was_available = condition(self.before, "Available").is_some_and(|c| c.status == "True");
-            let requirements_unmet =
-                condition(self.after, "RequirementsFulfilled").is_some_and(|c| c.status == "False");
-            if available.status == "True" {
+        if let Some(available) = self.began(types::AVAILABLE) {
+            let was_available =
+                condition(self.before, types::AVAILABLE).is_some_and(|c| c.status == state::TRUE);
+            let requirements_unmet = condition(self.after, types::REQUIREMENTS_FULFILLED)
+                .is_some_and(|c| c.status == state::FALSE);
+            if available.status == state::TRUE {
                 events.push(KratixEvent::normal(reporter, "Available", "Promise is available"));
             } else if was_available && requirements_unmet {
                 events.push(KratixEvent::warning(
@@ -427,23 +429,23 @@ impl<'a> Change<'a> {
             events.push(match state {
                 requirements::NOT_INSTALLED => KratixEvent::normal(
                     reporter,
-                    "RequirementsNotInstalled",
+                    reasons::REQUIREMENTS_NOT_INSTALLED,
                     format!("Required Promise {name} not installed or unknown state"),
                 ),
                 requirements::NOT_AVAILABLE => KratixEvent::normal(
                     reporter,
-                    "RequirementsNotAvailable",
+                    reasons::REQUIREMENTS_NOT_AVAILABLE,
                     format!("Waiting for required Promise {name}: {state} "),
                 ),
                 _ => KratixEvent::normal(
                     reporter,
-                    "RequirementsNotInstalled",
+                    reasons::REQUIREMENTS_NOT_INSTALLED,
                     format!("Waiting for required Promise {name}: {state} "),
                 ),
             });
         }
-        let fulfilled = self.began("RequirementsFulfilled");
-        if fulfilled.is_some_and(|c| c.status == "True") && !after.is_empty() {
+        let fulfilled = self.began(types::REQUIREMENTS_FULFILLED);
+        if fulfilled.is_some_and(|c| c.status == state::TRUE) && !after.is_empty() {
             events.push(KratixEvent::normal(
                 reporter,
                 "RequirementsFulfilled",
@@ -456,17 +458,17 @@ impl<'a> Change<'a> {
     /// A Work's: placed everywhere, a group waiting for a Destination, a
     /// Destination no longer matching, placements failing to write.
     fn work_events(&self, of_request: bool) -> Vec<KratixEvent> {
-        let Some(scheduled) = self.began("ScheduleSucceeded") else {
+        let Some(scheduled) = self.began(types::SCHEDULE_SUCCEEDED) else {
             return Vec::new();
         };
         let groups = listed(scheduled.message);
         match (scheduled.status, scheduled.reason) {
-            ("True", "AllWorkplacementsScheduled") => vec![KratixEvent::normal(
+            (state::TRUE, reasons::ALL_WORKPLACEMENTS_SCHEDULED) => vec![KratixEvent::normal(
                 Reporter::Scheduler,
-                "AllWorkplacementsScheduled",
+                reasons::ALL_WORKPLACEMENTS_SCHEDULED,
                 "All workplacements scheduled successfully",
             )],
-            ("False", "UnscheduledWorkloads") => {
+            (state::FALSE, reasons::UNSCHEDULED_WORKLOADS) => {
                 let mut events: Vec<KratixEvent> = groups
                     .iter()
                     .map(|group| {
@@ -489,17 +491,17 @@ impl<'a> Change<'a> {
                 }
                 events
             }
-            ("False", "DestinationSelectorMismatch") => vec![KratixEvent::warning(
+            (state::FALSE, reasons::DESTINATION_SELECTOR_MISMATCH) => vec![KratixEvent::warning(
                 Reporter::Scheduler,
-                "DestinationSelectorMismatch",
+                reasons::DESTINATION_SELECTOR_MISMATCH,
                 format!(
                     "Target destination no longer matches destinationSelectors for workloadGroups: [{}] ",
                     groups.join(",")
                 ),
             )],
-            ("False", "WorkplacementsFailing") => vec![KratixEvent::warning(
+            (state::FALSE, reasons::WORKPLACEMENTS_FAILING) => vec![KratixEvent::warning(
                 Reporter::WorkController,
-                "WorkplacementsFailing",
+                reasons::WORKPLACEMENTS_FAILING,
                 format!("Workplacements failed to write: [{}]", groups.join(",")),
             )],
             _ => Vec::new(),
@@ -508,11 +510,11 @@ impl<'a> Change<'a> {
 
     /// A WorkPlacement's: its Destination no longer matching.
     fn placement_events(&self, destination: &str) -> Vec<KratixEvent> {
-        match self.began("ScheduleSucceeded") {
-            Some(c) if c.status == "False" && c.reason == "DestinationSelectorMismatch" => {
+        match self.began(types::SCHEDULE_SUCCEEDED) {
+            Some(c) if c.status == state::FALSE && c.reason == reasons::DESTINATION_SELECTOR_MISMATCH => {
                 vec![KratixEvent::warning(
                     Reporter::Scheduler,
-                    "DestinationSelectorMismatch",
+                    reasons::DESTINATION_SELECTOR_MISMATCH,
                     format!(
                         "labels for destination: {destination} no longer match the expected labels, marking this workplacement as misplaced"
                     ),

@@ -6,6 +6,7 @@
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::api::conditions::{job_types, status as state};
 use crate::api::labels;
 use crate::workflow::engine::{JobState, ObservedJob};
 
@@ -14,15 +15,15 @@ fn has_condition(job: &Job, type_: &str) -> bool {
     job.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == type_ && c.status == "True"))
+        .is_some_and(|c| c.iter().any(|c| c.type_ == type_ && c.status == state::TRUE))
 }
 
 /// Succeeded on `Complete`; Failed on `Failed`, or when suspended (the agent
 /// suspends a Job to stop it, and a stopped run does not finish); else Running.
 pub fn state(job: &Job) -> JobState {
-    if has_condition(job, "Complete") {
+    if has_condition(job, job_types::COMPLETE) {
         JobState::Succeeded
-    } else if has_condition(job, "Failed") || has_condition(job, "Suspended") {
+    } else if has_condition(job, job_types::FAILED) || has_condition(job, job_types::SUSPENDED) {
         JobState::Failed
     } else {
         JobState::Running
@@ -45,7 +46,9 @@ pub fn finished_at(job: &Job) -> Option<Timestamp> {
         .conditions
         .iter()
         .flatten()
-        .find(|c| matches!(c.type_.as_str(), "Complete" | "Failed") && c.status == "True")
+        .find(|c| {
+            matches!(c.type_.as_str(), job_types::COMPLETE | job_types::FAILED) && c.status == state::TRUE
+        })
         .and_then(|c| c.last_transition_time.as_ref())
         .map(|t| t.0)
 }
@@ -59,7 +62,7 @@ pub fn failure(job: &Job) -> Option<String> {
         .conditions
         .iter()
         .flatten()
-        .find(|c| c.type_ == "Failed" && c.status == "True")?;
+        .find(|c| c.type_ == job_types::FAILED && c.status == state::TRUE)?;
     let reason = failed.reason.clone().unwrap_or_default();
     let message = failed.message.clone().unwrap_or_default();
     Some(

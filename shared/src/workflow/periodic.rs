@@ -6,6 +6,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
 
+use crate::api::conditions::{reasons, status as state, types};
 use crate::codec::duration::parse_go_duration;
 
 /// The shortest interval honoured; shorter values fall through to the next source.
@@ -47,12 +48,12 @@ pub fn rerun(
 ) -> Rerun {
     let Some(condition) = status.get("conditions").and_then(Value::as_array).and_then(|c| {
         c.iter()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted"))
+            .find(|c| c.get("type").and_then(Value::as_str) == Some(types::CONFIGURE_WORKFLOW_COMPLETED))
     }) else {
         return Rerun::Never;
     };
-    let succeeded = condition.get("status").and_then(Value::as_str) == Some("True");
-    let failed = condition.get("reason").and_then(Value::as_str) == Some("ConfigureWorkflowFailed");
+    let succeeded = condition.get("status").and_then(Value::as_str) == Some(state::TRUE);
+    let failed = condition.get("reason").and_then(Value::as_str) == Some(reasons::CONFIGURE_WORKFLOW_FAILED);
     if !(succeeded || failed && reconcile_after_failure) {
         return Rerun::Never;
     }

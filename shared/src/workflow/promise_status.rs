@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::api::conditions::{reasons, status as state, types};
+use crate::api::conditions::{messages, promise_state, reasons, status as state, types};
 use crate::api::promise::RequiredPromiseStatus;
 use crate::api::resource_api::ResourceApi;
 use crate::workflow::conditions::{self, WorkReadiness, WorkflowState, WorksOf, set_reconciled};
@@ -19,7 +19,7 @@ const CANNOT_FULFIL: &str = "Cannot fulfil resource requests";
 
 /// Whether the status says Available.
 pub fn is_available(status: &Map<String, Value>) -> bool {
-    status.get("status").and_then(Value::as_str) == Some("Available")
+    status.get("status").and_then(Value::as_str) == Some(promise_state::AVAILABLE)
 }
 
 /// Whether the spec changed since the status was last written for it.
@@ -29,13 +29,16 @@ pub fn spec_changed(status: &Map<String, Value>, generation: i64) -> bool {
 
 /// `Unavailable`, with `Available` False saying why.
 pub fn unavailable(status: &mut Map<String, Value>, reason: &str, message: &str, now: &str) {
-    status.insert("status".to_owned(), Value::String("Unavailable".to_owned()));
+    status.insert(
+        "status".to_owned(),
+        Value::String(promise_state::UNAVAILABLE.to_owned()),
+    );
     set_condition(status, types::AVAILABLE, state::FALSE, reason, message, now);
 }
 
 /// `kratix.io/paused`: Unavailable and `Reconciled` Unknown, as Kratix says.
 pub fn paused(status: &mut Map<String, Value>, now: &str) {
-    unavailable(status, reasons::PAUSED_RECONCILIATION, "Paused", now);
+    unavailable(status, reasons::PAUSED_RECONCILIATION, messages::PAUSED, now);
     set_reconciled(status, WorksOf::Promise, WorkflowState::Paused, &[], now);
 }
 
@@ -118,7 +121,7 @@ pub fn record_requirements(
 
 /// The workflow waits on a suspension: Unavailable until it runs again.
 pub fn suspended(status: &mut Map<String, Value>, now: &str) {
-    unavailable(status, reasons::WORKFLOW_SUSPENDED, "Suspended", now);
+    unavailable(status, reasons::WORKFLOW_SUSPENDED, messages::SUSPENDED, now);
     set_reconciled(status, WorksOf::Promise, WorkflowState::Suspended, &[], now);
 }
 
@@ -139,7 +142,7 @@ pub fn requirements_unmet(status: &mut Map<String, Value>, now: &str) {
         types::RECONCILED,
         state::UNKNOWN,
         reasons::REQUIREMENTS_NOT_FULFILLED,
-        "Pending",
+        messages::PENDING,
         now,
     );
 }
@@ -150,15 +153,18 @@ pub fn available(status: &mut Map<String, Value>, generation: i64, now: &str) {
     if !is_available(status) {
         status.insert("lastAvailableTime".to_owned(), Value::String(now.to_owned()));
     }
-    status.insert("status".to_owned(), Value::String("Available".to_owned()));
+    status.insert(
+        "status".to_owned(),
+        Value::String(promise_state::AVAILABLE.to_owned()),
+    );
     let message_is_ours = status
         .get("message")
         .and_then(Value::as_str)
-        .is_none_or(|m| m.starts_with("invalid Promise") || m == "Pending");
+        .is_none_or(|m| m.starts_with("invalid Promise") || m == messages::PENDING);
     if message_is_ours {
         status.insert(
             "message".to_owned(),
-            Value::String("Promise configured".to_owned()),
+            Value::String(messages::PROMISE_CONFIGURED.to_owned()),
         );
     }
     set_condition(

@@ -13,6 +13,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::api::conditions::{status as state, types};
 use crate::api::labels;
 use crate::api::promise::{PipelineStatus, WorkflowRecord};
 use crate::api::workflow::WorkflowAction;
@@ -314,8 +315,8 @@ pub fn record_last_success(status: &mut Map<String, Value>, top_level: bool) {
         .and_then(Value::as_array)
         .and_then(|c| {
             c.iter().find(|c| {
-                c.get("type").and_then(Value::as_str) == Some("ConfigureWorkflowCompleted")
-                    && c.get("status").and_then(Value::as_str) == Some("True")
+                c.get("type").and_then(Value::as_str) == Some(types::CONFIGURE_WORKFLOW_COMPLETED)
+                    && c.get("status").and_then(Value::as_str) == Some(state::TRUE)
             })
         })
         .and_then(|c| c.get("lastTransitionTime"))

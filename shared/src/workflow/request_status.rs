@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::api::conditions::{reasons, status as state, types};
+use crate::api::conditions::{messages, reasons, status as state, types};
 use crate::api::labels;
 use crate::api::work::Work;
 use crate::workflow::conditions::{WorkReadiness, WorkflowState, WorksOf, set_reconciled};
@@ -48,10 +48,10 @@ pub fn completed(
 ) {
     set_outputs(status, outputs);
     status.insert("observedGeneration".to_owned(), Value::from(generation));
-    if status.get("message").and_then(Value::as_str) == Some("Pending") {
+    if status.get("message").and_then(Value::as_str) == Some(messages::PENDING) {
         status.insert(
             "message".to_owned(),
-            Value::String("Resource requested".to_owned()),
+            Value::String(messages::RESOURCE_REQUESTED.to_owned()),
         );
     }
     record_last_success(status, true);
@@ -132,7 +132,7 @@ pub fn has_waited_for_promise(status: &Map<String, Value>) -> bool {
 /// The Promise cannot take the request yet: Pending, with Kratix's strings
 /// whatever the cause.
 pub fn waiting_for_promise(status: &mut Map<String, Value>, now: &str) {
-    status.insert("message".to_owned(), Value::String("Pending".to_owned()));
+    status.insert("message".to_owned(), Value::String(messages::PENDING.to_owned()));
     set_condition(
         status,
         types::PROMISE_AVAILABLE,

@@ -2,6 +2,7 @@
 //! installed, as `status.requiredPromises` and `RequirementsFulfilled` report it,
 //! and the `status.requiredBy` each requirer keeps on the Promises it requires.
 
+use crate::api::conditions::{reasons, status as state};
 use crate::api::labels;
 use crate::api::promise::{Promise, PromiseReference, RequiredBy, RequiredPromise, RequiredPromiseStatus};
 use crate::workflow::conditions::Condition;
@@ -81,11 +82,21 @@ pub fn fulfilled_condition(states: &[RequiredPromiseStatus]) -> Condition {
         message: message.to_owned(),
     };
     match states.iter().rev().find(|s| s.state != INSTALLED) {
-        None => condition("True", "RequirementsInstalled", "Requirements fulfilled"),
-        Some(unmet) if unmet.state == NOT_AVAILABLE => {
-            condition("False", "RequirementsNotAvailable", "Requirements not fulfilled")
-        }
-        Some(_) => condition("False", "RequirementsNotInstalled", "Requirements not fulfilled"),
+        None => condition(
+            state::TRUE,
+            reasons::REQUIREMENTS_INSTALLED,
+            "Requirements fulfilled",
+        ),
+        Some(unmet) if unmet.state == NOT_AVAILABLE => condition(
+            state::FALSE,
+            reasons::REQUIREMENTS_NOT_AVAILABLE,
+            "Requirements not fulfilled",
+        ),
+        Some(_) => condition(
+            state::FALSE,
+            reasons::REQUIREMENTS_NOT_INSTALLED,
+            "Requirements not fulfilled",
+        ),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::api::conditions::{reasons, status as state, types};
+use crate::api::conditions::{messages, reasons, status as state, types};
 use crate::api::labels;
 use crate::api::workflow::{Workflow, WorkflowAction};
 use crate::workflow::events::{self as kratix_events, KratixEvent, Reporter};
@@ -38,7 +38,7 @@ pub fn started(status: &mut Map<String, Value>, action: WorkflowAction, fresh_ru
     if action != WorkflowAction::Configure {
         return;
     }
-    status.insert("message".to_owned(), Value::String("Pending".to_owned()));
+    status.insert("message".to_owned(), Value::String(messages::PENDING.to_owned()));
     set_condition(
         status,
         types::CONFIGURE_WORKFLOW_COMPLETED,
@@ -52,7 +52,7 @@ pub fn started(status: &mut Map<String, Value>, action: WorkflowAction, fresh_ru
         types::RECONCILED,
         state::UNKNOWN,
         reasons::WORKFLOW_PENDING,
-        "Pending",
+        messages::PENDING,
         now,
     );
 }

@@ -146,7 +146,7 @@ pub fn set_condition_with(
         list.sort_by(|a, b| {
             let key = |c: &Value| {
                 let type_ = condition_type(c).unwrap_or_default().to_owned();
-                (type_ != "Ready", type_)
+                (type_ != conditions::types::READY, type_)
             };
             key(a).cmp(&key(b))
         });
@@ -213,10 +213,10 @@ pub fn mark_completed(
     action: WorkflowAction,
     now: &str,
 ) {
-    if status.get("message").and_then(Value::as_str) == Some("Pending") {
+    if status.get("message").and_then(Value::as_str) == Some(conditions::messages::PENDING) {
         let settled = match workflow_type {
-            WorkflowType::Resource => "Resource requested",
-            WorkflowType::Promise => "Promise configured",
+            WorkflowType::Resource => conditions::messages::RESOURCE_REQUESTED,
+            WorkflowType::Promise => conditions::messages::PROMISE_CONFIGURED,
         };
         status.insert("message".to_owned(), Value::String(settled.to_owned()));
     }
@@ -228,7 +228,7 @@ pub fn mark_completed(
         Transition::Always,
         (
             conditions::types::CONFIGURE_WORKFLOW_COMPLETED,
-            "True",
+            conditions::status::TRUE,
             conditions::reasons::PIPELINES_EXECUTED_SUCCESSFULLY,
             "Pipelines completed",
         ),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use kratix_shared::api::conditions::{reasons, status as state};
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::selectors;
 use kratix_shared::api::work::WorkPlacement;
@@ -241,10 +242,10 @@ async fn report(
         return Ok(());
     }
     let reporter = Reporter::DestinationController;
-    let event = if ready.status == "True" {
-        KratixEvent::normal(reporter, "DestinationReady", "Destination is Ready")
+    let event = if ready.status == state::TRUE {
+        KratixEvent::normal(reporter, reasons::DESTINATION_READY, "Destination is Ready")
     } else {
-        KratixEvent::warning(reporter, "DestinationNotReady", ready.message)
+        KratixEvent::warning(reporter, reasons::DESTINATION_NOT_READY, ready.message)
     };
     events::emit(agent, &events::reference(destination), &event).await;
     Ok(())

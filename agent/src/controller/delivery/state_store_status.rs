@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
+use kratix_shared::api::conditions::{reasons, status as state, types};
 use kratix_shared::api::state_store::{BucketStateStore, GitStateStore, SecretReference, StateStoreStatus};
 use kratix_shared::workflow::conditions::Condition;
 use kratix_shared::workflow::events::{KratixEvent, Reporter};
@@ -140,9 +141,9 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
         Ok(()) => (
             "Ready",
             Condition {
-                type_: kratix_shared::api::conditions::types::READY,
-                status: "True",
-                reason: kratix_shared::api::conditions::reasons::STATE_STORE_READY,
+                type_: types::READY,
+                status: state::TRUE,
+                reason: reasons::STATE_STORE_READY,
                 message: "State store is ready".to_owned(),
             },
             {
@@ -155,8 +156,8 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
             (
                 "NotReady",
                 Condition {
-                    type_: kratix_shared::api::conditions::types::READY,
-                    status: "False",
+                    type_: types::READY,
+                    status: state::FALSE,
                     reason,
                     message,
                 },
@@ -193,14 +194,14 @@ async fn reconcile<K: StoreKind>(store: Arc<K>, agent: Arc<Agent>) -> Result<Act
 /// permission check (its probe is the writer's own check here).
 fn not_ready(kind: &str, error: &StoreError) -> (&'static str, String) {
     match error {
-        StoreError::SecretNotFound { .. } => ("SecretNotFound", error.to_string()),
-        StoreError::SecretUnreadable(message) => ("StateStoreError", message.clone()),
+        StoreError::SecretNotFound { .. } => (reasons::SECRET_NOT_FOUND, error.to_string()),
+        StoreError::SecretUnreadable(message) => (reasons::STATE_STORE_ERROR, message.clone()),
         StoreError::Failed(message) | StoreError::Rejected(message) if kind == "GitStateStore" => (
-            "ErrorInitialisingWriter",
+            reasons::ERROR_INITIALISING_WRITER,
             format!("unable to clone repository: {message}"),
         ),
         StoreError::Failed(message) | StoreError::Rejected(message) => (
-            "ErrorValidatingPermissions",
+            reasons::ERROR_VALIDATING_PERMISSIONS,
             format!(
                 "Error validating state store permissions: write permission validation failed: {message}"
             ),

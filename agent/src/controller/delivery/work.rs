@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kratix_shared::api::conditions::{status as state, types};
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::selectors;
 use kratix_shared::api::work::{Work, WorkPlacement, WorkPlacementSpec};
@@ -356,14 +357,12 @@ async fn write_placement_conditions(
 
 /// Where a placement's last write stands, from its `WriteSucceeded` condition.
 fn written(placement: Option<&WorkPlacement>) -> Written {
-    let condition = placement.and_then(|p| p.status.as_ref()).and_then(|s| {
-        s.conditions
-            .iter()
-            .find(|c| c.type_ == kratix_shared::api::conditions::types::WRITE_SUCCEEDED)
-    });
+    let condition = placement
+        .and_then(|p| p.status.as_ref())
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == types::WRITE_SUCCEEDED));
     match condition.map(|c| c.status.as_str()) {
-        Some("True") => Written::Yes,
-        Some("False") => Written::Failed,
+        Some(state::TRUE) => Written::Yes,
+        Some(state::FALSE) => Written::Failed,
         _ => Written::NotYet,
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::state_store::StoreObject;
 use futures::StreamExt as _;
+use kratix_shared::api::conditions::{status as state, types};
 use kratix_shared::api::destination::Destination;
 use kratix_shared::api::work::WorkPlacement;
 use kratix_shared::delivery::state_batch::Target;
@@ -296,12 +297,8 @@ fn failing(placement: &WorkPlacement) -> bool {
     placement
         .status
         .as_ref()
-        .and_then(|s| {
-            s.conditions
-                .iter()
-                .find(|c| c.type_ == kratix_shared::api::conditions::types::WRITE_SUCCEEDED)
-        })
-        .is_some_and(|c| c.status == "False")
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == types::WRITE_SUCCEEDED))
+        .is_some_and(|c| c.status == state::FALSE)
 }
 
 /// A deleted placement: its files leave the store, then its finalizers go. When

@@ -1,6 +1,7 @@
 //! The Promises a Promise requires, as they stand now: read from the agent's
 //! cache (or the API server), judged by the shared requirement rules.
 
+use kratix_shared::api::conditions::promise_state;
 use kratix_shared::api::labels;
 use kratix_shared::api::promise::RequiredPromiseStatus;
 use kratix_shared::workflow::promise_status;
@@ -51,7 +52,7 @@ pub async fn check(agent: &Agent, promise: &PromiseObject) -> Result<Option<Requ
             .find(|(n, _)| n == name)
             .and_then(|(_, p)| p.as_ref())
             .map(|p| Found {
-                available: p.data["status"]["status"] == "Available",
+                available: p.data["status"]["status"] == promise_state::AVAILABLE,
                 version: p.labels().get(labels::PROMISE_VERSION).map(String::as_str),
                 revisions,
             })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kratix_shared::api::conditions::{status as state, types};
 use kratix_shared::api::labels;
 use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::render::resource_crd::resource_crd;
@@ -52,7 +53,10 @@ pub async fn install(
         .map_err(|e| ReconcileError::kube(format!("reading CRD {crd_name}"), e))?
         .status
         .and_then(|s| s.conditions)
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == types::ESTABLISHED && c.status == state::TRUE)
+        });
     if !established {
         return Ok(Some(Action::requeue(Duration::from_millis(200))));
     }

@@ -165,8 +165,10 @@ fn error_policy(request: Arc<DynamicObject>, error: &ReconcileError, context: Ar
 /// Whether the request's Promise says it is Available: the cached copy, or
 /// the API server's when the cache may lag behind the Promise's own write.
 async fn promise_available(request: &Request<'_>) -> Result<bool, ReconcileError> {
-    let available =
-        |promise: &Value| promise.pointer("/status/status").and_then(Value::as_str) == Some("Available");
+    let available = |promise: &Value| {
+        promise.pointer("/status/status").and_then(Value::as_str)
+            == Some(conditions::promise_state::AVAILABLE)
+    };
     if available(&request.promise_value) {
         return Ok(true);
     }
@@ -378,7 +380,7 @@ async fn availability_gate(request: &Request<'_>) -> Result<Option<Action>, Reco
                 .iter()
                 .find(|c| c.type_ == conditions::types::REQUIREMENTS_FULFILLED)
         })
-        .is_some_and(|c| c.status == "False");
+        .is_some_and(|c| c.status == conditions::status::FALSE);
     let unavailable = unmet || !promise_available(request).await?;
     let mut status = status::status_of(&request.object);
     if unavailable {

@@ -400,7 +400,10 @@ impl<'a> Run<'a> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .any(|c| c["type"] == conditions::types::CONFIGURE_WORKFLOW_COMPLETED && c["status"] == "True");
+            .any(|c| {
+                c["type"] == conditions::types::CONFIGURE_WORKFLOW_COMPLETED
+                    && c["status"] == conditions::status::TRUE
+            });
         let adopted = records::adopt(recorded, names, observed, self.hash, completed);
         let mut status = current;
         run_status::drop_counters(&mut status);
