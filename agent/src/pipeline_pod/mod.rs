@@ -38,16 +38,6 @@ pub fn object_api(client: &kube::Client, env: &PipelineEnv) -> (Api<DynamicObjec
     (api, resource)
 }
 
-/// A file's content, or `None` when it does not exist (the optional files of
-/// `/kratix/metadata`).
-pub fn read_optional(path: &std::path::Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
 /// `kind namespace/name`, for messages.
 pub fn describe(env: &PipelineEnv) -> String {
     if env.namespace.is_empty() {

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use kratix_shared::pipeline_pod::pod_files::OBJECT_FILE;
 
 use super::{client, describe, env, object_api};
 
-pub const OBJECT_FILE: &str = "object.yaml";
 /// How much of the object the reader echoes to its log.
 const ECHO_BYTES: usize = 500;
 

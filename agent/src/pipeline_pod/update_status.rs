@@ -2,93 +2,34 @@
 //! into the object's status.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::labels;
 use kratix_shared::api::workflow::WorkflowType;
-use kratix_shared::codec::yaml::parse_documents;
-use kratix_shared::pipeline_pod::env::PipelineEnv;
-use kratix_shared::workflow::control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
-use kratix_shared::workflow::status_merge::{self, StatusError};
+use kratix_shared::pipeline_pod::pod_files;
+use kratix_shared::pipeline_pod::status_update::updated_status;
+use kratix_shared::workflow::status_merge;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::{client, describe, env, object_api, read_optional};
+use super::{client, describe, env, object_api};
 
-pub const STATUS_FILE: &str = "status.yaml";
 /// Conflicts with a concurrent writer are retried from a fresh read.
 const ATTEMPTS: usize = 5;
 
-fn now_plus(delay: Duration) -> String {
-    let signed = SignedDuration::try_from(delay).unwrap_or(SignedDuration::MAX);
-    Timestamp::now()
-        .checked_add(signed)
-        .unwrap_or(Timestamp::MAX)
-        .to_string()
-}
-
-/// The new status from the current one, the pipeline's files and its position.
-fn updated_status(
-    env: &PipelineEnv,
-    current: &Value,
-    incoming: &Value,
-    control: &WorkflowControl,
-    generation: i64,
-) -> Result<Value, StatusError> {
-    let merged = status_merge::merge(current, incoming)?;
-    let Value::Object(mut status) = merged else {
-        return Err(StatusError::NotAMapping);
-    };
-    let now = Timestamp::now().to_string();
-    if control.stops_workflow() {
-        status_merge::record_suspension(
-            &mut status,
-            env.action,
-            &env.pipeline_name,
-            control,
-            generation,
-            now_plus,
-        )?;
-    } else {
-        if env.is_last_pipeline {
-            status_merge::mark_completed(&mut status, env.workflow_type, env.action, &now);
-        }
-        status_merge::clear_suspension(&mut status, env.action, &env.pipeline_name)?;
-    }
-    if env.dry_run {
-        status.insert("message".to_owned(), Value::String("Dry run executed".to_owned()));
-    }
-    Ok(Value::Object(status))
-}
-
 pub async fn run(metadata_dir: &Path) -> Result<()> {
     let env = env()?;
-    let status_file = metadata_dir.join(STATUS_FILE);
-    let incoming = match read_optional(&status_file)? {
-        Some(text) => {
-            let source = status_file.display().to_string();
-            parse_documents(&source, &text)?
-                .into_iter()
-                .next()
-                .map(|d| d.value)
-                .unwrap_or(Value::Null)
-        }
-        None => Value::Null,
-    };
+    let incoming = pod_files::read_status(metadata_dir)?;
     if env.workflow_type == WorkflowType::Promise {
         for key in status_merge::keys_a_promise_drops(&incoming) {
             eprintln!(
-                "warning: {STATUS_FILE}: {key:?} is dropped: a Promise's status keeps only message and conditions"
+                "warning: {}: {key:?} is dropped: a Promise's status keeps only message and conditions",
+                pod_files::STATUS_FILE
             );
         }
     }
-    let control_file = metadata_dir.join(WORKFLOW_CONTROL_FILE);
-    let control = match read_optional(&control_file)? {
-        Some(text) => WorkflowControl::parse(&control_file.display().to_string(), &text)?,
-        None => WorkflowControl::default(),
-    };
+    let control = pod_files::read_control(metadata_dir)?;
     let client = client().await?;
     let (api, _) = object_api(&client, &env);
     if control.stops_workflow() {
@@ -108,7 +49,7 @@ pub async fn run(metadata_dir: &Path) -> Result<()> {
             .cloned()
             .unwrap_or(Value::Object(Default::default()));
         let generation = object.metadata.generation.unwrap_or_default();
-        let status = updated_status(&env, &current, &incoming, &control, generation)
+        let status = updated_status(&env, &current, &incoming, &control, generation, Timestamp::now())
             .with_context(|| describe(&env))?;
         object.data["status"] = status;
         match api

@@ -8,13 +8,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::labels;
 use kratix_shared::api::naming::random_object_name;
-use kratix_shared::api::work::{Work, WorkSpec, WorkloadGroup, WorkloadGroupScheduling};
+use kratix_shared::api::work::{Work, WorkSpec, WorkloadGroup};
 use kratix_shared::api::workflow::WorkflowType;
-use kratix_shared::pipeline_pod::work_output::{self, DESTINATION_SELECTORS_FILE};
-use kratix_shared::workflow::control::{WORKFLOW_CONTROL_FILE, WorkflowControl};
+use kratix_shared::pipeline_pod::pod_files;
+use kratix_shared::workflow::control::WORKFLOW_CONTROL_FILE;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 
-use super::{client, read_optional};
+use super::client;
 
 /// The flags the rendered Job passes (the reference's, unchanged).
 #[derive(Debug, Clone, clap::Args)]
@@ -40,13 +40,9 @@ pub struct WorkCreatorArgs {
 
 pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
     let metadata = args.input_directory.join("metadata");
-    let control_file = metadata.join(WORKFLOW_CONTROL_FILE);
-    if let Some(text) = read_optional(&control_file)? {
-        let control = WorkflowControl::parse(&control_file.display().to_string(), &text)?;
-        if control.stops_workflow() {
-            println!("{WORKFLOW_CONTROL_FILE} suspends the workflow: no Work is written");
-            return Ok(());
-        }
+    if pod_files::read_control(&metadata)?.stops_workflow() {
+        println!("{WORKFLOW_CONTROL_FILE} suspends the workflow: no Work is written");
+        return Ok(());
     }
     let workflow_type = match args.workflow_type.as_str() {
         "promise" => WorkflowType::Promise,
@@ -63,27 +59,18 @@ pub async fn run(args: &WorkCreatorArgs) -> Result<()> {
     write_work(args, work_labels, &identifier, spec).await
 }
 
-/// The pipeline's output as workload groups: its files, with the
-/// destination selectors it and the Promise ask for; refused when too large.
+/// The pipeline's output as workload groups (see `pod_files::read_workload_groups`).
 fn read_workload_groups(args: &WorkCreatorArgs, workflow_type: WorkflowType) -> Result<Vec<WorkloadGroup>> {
-    let metadata = args.input_directory.join("metadata");
-    let selectors_file = metadata.join(DESTINATION_SELECTORS_FILE);
-    let selectors = match read_optional(&selectors_file)? {
-        Some(text) => work_output::parse_destination_selectors(&selectors_file.display().to_string(), &text)?,
-        None => Vec::new(),
-    };
-    let scheduling_file = args
+    let scheduling = args
         .input_directory
         .join("kratix-system")
         .join("promise-scheduling");
-    let promise_scheduling: Vec<WorkloadGroupScheduling> = match read_optional(&scheduling_file)? {
-        Some(text) => work_output::parse_promise_scheduling(&scheduling_file.display().to_string(), &text)?,
-        None => Vec::new(),
-    };
-    let output = args.input_directory.join("input");
-    let groups = work_output::workload_groups(&output, &selectors, &promise_scheduling, workflow_type)?;
-    work_output::check_work_size(&groups)?;
-    Ok(groups)
+    Ok(pod_files::read_workload_groups(
+        &args.input_directory.join("input"),
+        &args.input_directory.join("metadata"),
+        Some(&scheduling),
+        workflow_type,
+    )?)
 }
 
 /// The Work's labels (which pipeline of which object wrote it) and the
