@@ -106,6 +106,23 @@ impl Validated {
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::Error)
     }
+
+    /// Every pipeline `workflow` lists, in order.
+    pub fn pipelines_of(&self, workflow: Workflow) -> &[Pipeline] {
+        self.pipelines
+            .iter()
+            .find(|(w, _)| *w == workflow)
+            .map_or(&[], |(_, pipelines)| pipelines.as_slice())
+    }
+
+    /// The pipelines that run for `workflow`: a delete workflow runs its first only.
+    pub fn runnable_pipelines(&self, workflow: Workflow) -> &[Pipeline] {
+        let all = self.pipelines_of(workflow);
+        match workflow.action {
+            crate::api::workflow::WorkflowAction::Delete => &all[..all.len().min(1)],
+            crate::api::workflow::WorkflowAction::Configure => all,
+        }
+    }
 }
 
 /// Validates one Promise document.

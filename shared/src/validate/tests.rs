@@ -294,6 +294,21 @@ fn delete_workflows_run_a_single_pipeline() {
         "spec.workflows.resource.delete",
         "only the first (first) runs",
     );
+    let validated = validate_promise(&value);
+    let names = |pipelines: &[Pipeline]| pipelines.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        names(validated.pipelines_of(Workflow::RESOURCE_DELETE)),
+        ["first", "second"]
+    );
+    assert_eq!(
+        names(validated.runnable_pipelines(Workflow::RESOURCE_DELETE)),
+        ["first"]
+    );
+    assert_eq!(
+        names(validated.runnable_pipelines(Workflow::RESOURCE_CONFIGURE)),
+        ["instance"]
+    );
+    assert!(validated.runnable_pipelines(Workflow::PROMISE_DELETE).is_empty());
 }
 
 #[test]

@@ -209,13 +209,13 @@ async fn reconcile_promise(context: &Context, promise: &PromiseObject) -> Result
         return Ok(action);
     }
     // The Promise's own configure workflow runs before its API is served.
-    let pipelines = promise.pipelines(&validated, Workflow::PROMISE_CONFIGURE);
+    let pipelines = validated.runnable_pipelines(Workflow::PROMISE_CONFIGURE);
     let hash = spec_hash(&promise.value);
     let run = Run::new(
         agent,
         promise.subject(),
         Workflow::PROMISE_CONFIGURE,
-        &pipelines,
+        pipelines,
         &hash,
     );
     let (state, mut status) = match run.step().await? {
@@ -299,7 +299,7 @@ async fn admit(
     {
         return Ok(Some(action));
     }
-    let has_delete = !promise.pipelines(validated, Workflow::PROMISE_DELETE).is_empty();
+    let has_delete = !validated.pipelines_of(Workflow::PROMISE_DELETE).is_empty();
     let wanted = finalizers::promise(validated.resource_api.is_some(), has_delete);
     if let Some(next) = finalizers::synced(promise.object.finalizers(), &wanted, &finalizers::ALL_PROMISE) {
         crate::controller::base::finalizers::set(&promise.api, &promise.object, &next).await?;
@@ -317,7 +317,7 @@ async fn prepare(
     validated: &Validated,
     before: &Before,
 ) -> Result<Option<Action>, ReconcileError> {
-    let delete_pipelines = promise.pipelines(validated, Workflow::PROMISE_DELETE);
+    let delete_pipelines = validated.pipelines_of(Workflow::PROMISE_DELETE);
     if before.spec_changed && delete_pipelines.len() > 1 {
         let event = KratixEvent::warning(
             Reporter::PromiseController,

@@ -98,13 +98,9 @@ async fn run_delete_workflow(
     if requests_still_configuring(promise, client, validated).await? {
         return Ok(Cleanup::Wait(Action::requeue(CLEANUP_RECHECK)));
     }
-    let delete: Vec<_> = promise
-        .pipelines(validated, Workflow::PROMISE_DELETE)
-        .into_iter()
-        .take(1)
-        .collect();
+    let delete = validated.runnable_pipelines(Workflow::PROMISE_DELETE);
     let hash = spec_hash(&promise.value);
-    let run = Run::new(agent, promise.subject(), Workflow::PROMISE_DELETE, &delete, &hash);
+    let run = Run::new(agent, promise.subject(), Workflow::PROMISE_DELETE, delete, &hash);
     match run.step().await?.for_deletion() {
         DeleteStep::Acted(action) => Ok(Cleanup::Wait(action)),
         DeleteStep::Done => {

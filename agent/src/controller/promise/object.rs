@@ -9,7 +9,6 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kratix_shared::api::Promise;
 use kratix_shared::api::WorkflowType;
 use kratix_shared::api::resource_api::ResourceApi;
-use kratix_shared::api::{Pipeline, Workflow};
 use kratix_shared::render::resource_crd::{api_owner_conflict, resource_crd};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -63,19 +62,6 @@ impl PromiseObject {
     /// The Promise's reference for an Event about it as read.
     pub fn reference(&self) -> k8s_openapi::api::core::v1::ObjectReference {
         events::dynamic_reference(&self.object, &self.api_resource)
-    }
-
-    pub fn pipelines(
-        &self,
-        validated: &kratix_shared::validate::Validated,
-        workflow: Workflow,
-    ) -> Vec<Pipeline> {
-        validated
-            .pipelines
-            .iter()
-            .find(|(w, _)| *w == workflow)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_default()
     }
 
     /// The Promise as the object of its own workflows.

@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use k8s_openapi::api::batch::v1::Job;
 use kratix_shared::api::hash::resource_hash;
 use kratix_shared::api::work::Work;
-use kratix_shared::api::{Pipeline, Promise, Workflow};
+use kratix_shared::api::{Promise, Workflow};
 use kratix_shared::api::{conditions, selectors};
 use kratix_shared::workflow::request_status;
 use kratix_shared::{api::labels, workflow::finalizers};
@@ -213,20 +213,9 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     let Some(resource_api) = validated.resource_api.clone() else {
         return Ok(Action::await_change());
     };
-    let pipelines_of = |workflow: Workflow| -> Vec<Pipeline> {
-        validated
-            .pipelines
-            .iter()
-            .find(|(w, _)| *w == workflow)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_default()
-    };
     if request.object.metadata.deletion_timestamp.is_some() {
-        let delete: Vec<Pipeline> = pipelines_of(Workflow::RESOURCE_DELETE)
-            .into_iter()
-            .take(1)
-            .collect();
-        return delete::reconcile(&request, &resource_api, &delete).await;
+        let delete = validated.runnable_pipelines(Workflow::RESOURCE_DELETE);
+        return delete::reconcile(&request, &resource_api, delete).await;
     }
     if let Some(action) = admit(&request).await? {
         return Ok(action);
@@ -234,13 +223,13 @@ async fn reconcile(cached: Arc<DynamicObject>, context: Arc<Context>) -> Result<
     if let Some(action) = availability_gate(&request).await? {
         return Ok(action);
     }
-    let pipelines = pipelines_of(Workflow::RESOURCE_CONFIGURE);
+    let pipelines = validated.runnable_pipelines(Workflow::RESOURCE_CONFIGURE);
     let hash = resource_hash(&request.promise_value, &request.value);
     let run = Run::new(
         &context.agent,
         request.subject(&resource_api),
         Workflow::RESOURCE_CONFIGURE,
-        &pipelines,
+        pipelines,
         &hash,
     );
     match run.step().await? {
