@@ -10,9 +10,8 @@ use std::time::Duration;
 use kratix_agent::state_store::credentials::GitAuth;
 use kratix_agent::state_store::git::GitRepo;
 use kratix_shared::api::state_store::GitStateStoreSpec;
-use kratix_shared::api::work::Workload;
-use kratix_shared::codec::compression::compress;
-use kratix_shared::delivery::state_batch::{Change, PlacementRecord, Target};
+use kratix_shared::delivery::batch_fixtures;
+use kratix_shared::delivery::state_batch::Change;
 use kratix_shared::delivery::state_layout::Layout;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -59,32 +58,7 @@ fn repo(url: &str, dir: &Path) -> GitRepo {
 }
 
 fn write(name: &str, files: &[(&str, &str)], layout: Layout) -> Change {
-    let placement = PlacementRecord {
-        namespace: "team-a".to_owned(),
-        request_namespace: None,
-        name: name.to_owned(),
-        promise: "redis".to_owned(),
-        resource: name.to_owned(),
-        pipeline: Some("instance".to_owned()),
-        group_id: "5058f1af8388633f609cadb75a75dc9d".to_owned(),
-        workloads: files
-            .iter()
-            .map(|(path, text)| Workload {
-                filepath: (*path).to_owned(),
-                content: compress(text.as_bytes()),
-            })
-            .collect(),
-    };
-    Change::Write {
-        target: Target {
-            destination: "dev".to_owned(),
-            store_path: String::new(),
-            destination_path: "dev".to_owned(),
-            layout,
-        },
-        aggregate: vec![placement.clone()],
-        placement,
-    }
+    batch_fixtures::write("", layout, batch_fixtures::placement(name, files))
 }
 
 /// The files of `main` in the bare repository.

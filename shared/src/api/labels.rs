@@ -117,6 +117,15 @@ pub const TRACE_ANNOTATIONS: [&str; 4] = [
 pub const TRACE_PARENT: &str = "kratix.io/trace-parent";
 pub const TRACE_STATE: &str = "kratix.io/trace-state";
 
+/// A label map from pairs, for unit tests.
+#[cfg(test)]
+pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

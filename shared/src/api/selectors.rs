@@ -198,14 +198,8 @@ pub fn placements_on(destination: &str) -> Selector {
 mod tests {
     use super::*;
     use kube::core::SelectorExt as _;
-    use std::collections::BTreeMap;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::api::labels::from_pairs as labels;
 
     #[test]
     fn a_requests_jobs_are_told_from_its_namesakes_and_its_promises() {

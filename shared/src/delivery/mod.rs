@@ -2,6 +2,8 @@
 //! anywhere), where its files land in a state store, and what one batch of
 //! writes does, including the Destinations' canary files.
 
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod batch_fixtures;
 pub mod canary;
 pub mod destination_status;
 pub mod scheduling;

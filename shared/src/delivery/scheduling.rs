@@ -388,12 +388,7 @@ mod tests {
     use super::*;
     use crate::api::work::{Workload, WorkloadGroupScheduling};
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::api::labels::from_pairs as labels;
 
     fn group(id: &str, selectors: &[(&str, &[(&str, &str)])]) -> WorkloadGroup {
         WorkloadGroup {

@@ -518,42 +518,15 @@ fn ownership_path(target: &Target, placement: &PlacementRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::compression::compress;
 
-    fn record(name: &str, files: &[(&str, &str)]) -> PlacementRecord {
-        PlacementRecord {
-            namespace: "team-a".to_owned(),
-            request_namespace: None,
-            name: name.to_owned(),
-            promise: "redis".to_owned(),
-            resource: name.to_owned(),
-            pipeline: Some("instance".to_owned()),
-            group_id: "5058f1af8388633f609cadb75a75dc9d".to_owned(),
-            workloads: files
-                .iter()
-                .map(|(path, text)| Workload {
-                    filepath: (*path).to_owned(),
-                    content: compress(text.as_bytes()),
-                })
-                .collect(),
-        }
-    }
+    use crate::delivery::batch_fixtures::{placement as record, target as store_target};
 
     fn target(layout: Layout) -> Target {
-        Target {
-            destination: "dev".to_owned(),
-            store_path: "clusters".to_owned(),
-            destination_path: "dev".to_owned(),
-            layout,
-        }
+        store_target("clusters", layout)
     }
 
     fn write(layout: Layout, placement: PlacementRecord) -> Change {
-        Change::Write {
-            target: target(layout),
-            aggregate: vec![placement.clone()],
-            placement,
-        }
+        crate::delivery::batch_fixtures::write("clusters", layout, placement)
     }
 
     /// The store after the plan, as path → text.

@@ -363,12 +363,7 @@ mod tests {
         std::fs::write(path, text).expect("write");
     }
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::api::labels::from_pairs as labels;
 
     #[test]
     fn an_output_too_large_for_a_work_is_refused_naming_its_largest_files() {
