@@ -10,6 +10,7 @@ pub mod codec;
 pub mod delivery;
 mod error;
 pub mod install;
+pub mod local_run;
 pub mod pipeline_pod;
 pub mod render;
 pub mod report;
