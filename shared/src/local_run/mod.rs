@@ -9,12 +9,15 @@
 //!   and files their volumes need;
 //! - `env_resolution`: the environment as the kubelet builds it;
 //! - `quantity`: `resourceFieldRef` values;
-//! - `engine_command`: one planned container as a `podman run` / `docker run`.
+//! - `engine_command`: one planned container as a `podman run` / `docker run`;
+//! - `run_record`: the status the run leaves on its object, as the agent and
+//!   the status-writer leave it on a cluster.
 
 pub mod container_plan;
 pub mod engine_command;
 pub mod env_resolution;
 pub mod quantity;
+pub mod run_record;
 
 use std::collections::BTreeMap;
 use std::fmt;
