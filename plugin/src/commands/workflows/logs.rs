@@ -6,7 +6,6 @@
 //! markers to stderr, as stern does.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,7 +28,12 @@ use crate::cli::LogsArgs;
 use crate::cluster::kratix_objects::{self as objects, LivePromise};
 use crate::cluster::workflow_subject::WorkflowSubject;
 use crate::cluster::{Cluster, explain};
+use crate::display::log_lines::LogPrinter;
 use crate::preferences;
+
+fn pod_name(pod: &Pod) -> &str {
+    pod.metadata.name.as_deref().unwrap_or_default()
+}
 
 /// The Job label every Kubernetes version puts on a Job's pods (1.27 added
 /// `batch.kubernetes.io/job-name` beside it).
@@ -49,7 +53,7 @@ pub async fn run(args: &LogsArgs) -> Result<ExitCode> {
             WorkflowSubject::of_request(&promise, request)
         }
     };
-    let printer = Printer { colour };
+    let printer = LogPrinter::to_stdout(colour);
     if args.follow {
         follow(&cluster, &subject, args, &printer).await
     } else {
@@ -102,7 +106,7 @@ async fn past_run(
     cluster: &Cluster,
     subject: &WorkflowSubject<'_>,
     args: &LogsArgs,
-    printer: &Printer,
+    printer: &LogPrinter,
 ) -> Result<ExitCode> {
     let namespace = subject.jobs_namespace();
     let listed = subject.jobs(cluster).await?;
@@ -143,10 +147,10 @@ async fn past_run(
                 }
                 let stage = pipeline_runs::container_stage(&pod, &container);
                 if matches!(stage, ContainerStage::Waiting | ContainerStage::Skipped) {
-                    printer.marker('-', &job.pipeline, &container, &pod, "did not run");
+                    printer.marker('-', &job.pipeline, &container, pod_name(&pod), "did not run");
                     continue;
                 }
-                printer.marker('+', &job.pipeline, &container, &pod, "");
+                printer.marker('+', &job.pipeline, &container, pod_name(&pod), "");
                 let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &namespace);
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 match pods.logs(&name, &log_params(args, false, &container)).await {
@@ -159,7 +163,7 @@ async fn past_run(
                         '!',
                         &job.pipeline,
                         &container,
-                        &pod,
+                        pod_name(&pod),
                         &explain(&e, cluster, "reading logs").to_string(),
                     ),
                 }
@@ -181,7 +185,7 @@ async fn follow(
     cluster: &Cluster,
     subject: &WorkflowSubject<'_>,
     args: &LogsArgs,
-    printer: &Printer,
+    printer: &LogPrinter,
 ) -> Result<ExitCode> {
     let api = subject.api(cluster);
     let namespace = subject.jobs_namespace();
@@ -346,7 +350,7 @@ enum Pass {
 struct Follower<'a> {
     cluster: &'a Cluster,
     args: &'a LogsArgs,
-    printer: &'a Printer,
+    printer: &'a LogPrinter,
     /// Where the pipeline pods run.
     namespace: String,
     pods: Api<Pod>,
@@ -429,13 +433,13 @@ impl Follower<'_> {
                 }
                 Err(e) => {
                     self.printer
-                        .marker('!', pipeline, &container, &current, &e.to_string());
+                        .marker('!', pipeline, &container, &pod_name, &e.to_string());
                     self.done.insert(key);
                     continue;
                 }
             };
             self.done.insert(key);
-            self.printer.marker('+', pipeline, &container, &current, "");
+            self.printer.marker('+', pipeline, &container, &pod_name, "");
             consume(reader, pipeline, &container, self.printer).await?;
         }
         Ok(false)
@@ -446,7 +450,7 @@ async fn consume(
     reader: impl futures::AsyncBufRead + Unpin,
     pipeline: &str,
     container: &str,
-    printer: &Printer,
+    printer: &LogPrinter,
 ) -> Result<()> {
     let mut lines = reader.lines();
     while let Some(line) = lines.next().await {
@@ -459,79 +463,4 @@ async fn consume(
         }
     }
     Ok(())
-}
-
-/// Prefixes and colours.
-struct Printer {
-    colour: bool,
-}
-
-/// stern's palette: bright cyan, green, magenta, yellow, blue, red.
-const PALETTE: [u8; 6] = [96, 92, 95, 93, 94, 91];
-
-/// FNV-1a: the same name always gets the same colour.
-fn colour_of(name: &str) -> u8 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in name.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    PALETTE[(hash % PALETTE.len() as u32) as usize]
-}
-
-impl Printer {
-    fn prefix(&self, pipeline: &str, container: &str) -> String {
-        if self.colour {
-            format!(
-                "\x1b[{}m{pipeline}\x1b[0m › \x1b[{}m{container}\x1b[0m",
-                colour_of(pipeline),
-                colour_of(container)
-            )
-        } else {
-            format!("{pipeline} › {container}")
-        }
-    }
-
-    fn line(&self, pipeline: &str, container: &str, line: &str) -> Result<()> {
-        let mut out = std::io::stdout().lock();
-        match writeln!(out, "{} {line}", self.prefix(pipeline, container)) {
-            // A closed pipe (| head) ends the command quietly.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-            other => other?,
-        }
-        Ok(())
-    }
-
-    fn marker(&self, sign: char, pipeline: &str, container: &str, pod: &Pod, note: &str) {
-        let pod = pod.metadata.name.as_deref().unwrap_or_default();
-        let note = if note.is_empty() {
-            String::new()
-        } else {
-            format!(": {note}")
-        };
-        eprintln!("{sign} {} ({pod}){note}", self.prefix(pipeline, container));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_name_keeps_its_colour() {
-        assert_eq!(colour_of("instance"), colour_of("instance"));
-        let colours: HashSet<u8> = ["reader", "work-writer", "status-writer", "a", "b", "c"]
-            .iter()
-            .map(|n| colour_of(n))
-            .collect();
-        assert!(colours.len() > 1, "names spread over the palette");
-    }
-
-    #[test]
-    fn prefixes_without_colour_are_plain() {
-        let printer = Printer { colour: false };
-        assert_eq!(printer.prefix("instance", "reader"), "instance › reader");
-        let coloured = Printer { colour: true }.prefix("instance", "reader");
-        assert!(coloured.contains("\x1b["), "{coloured}");
-    }
 }
