@@ -77,6 +77,15 @@ pub enum PromiseCommand {
     /// Add a container to a pipeline of a Promise on disk (creating the pipeline
     /// when it does not exist), with a container scaffold, in either layout.
     AddContainer(AddContainerArgs),
+    /// Run a workflow's pipelines on this machine with podman or docker: the
+    /// containers of the Job the agent would create, with what Kratix's own
+    /// containers do between them (object.yaml in, status.yaml and the Work out).
+    ///
+    /// No cluster is needed and no image is built: build yours first. Exits 0
+    /// when every pipeline succeeded, 1 when one failed, 3 when the workflow was
+    /// suspended, and 2 when the run could not start (flags, files, the Promise,
+    /// a Secret or ConfigMap, the engine).
+    Run(RunArgs),
 }
 
 #[derive(Args, Debug)]
@@ -201,6 +210,67 @@ pub struct RenderArgs {
     pub promise: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Yaml, ignore_case = true)]
     pub output: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A Promise file, a directory holding promise.yaml, or a split-layout directory.
+    #[arg(value_name = "PROMISE_PATH")]
+    pub path: PathBuf,
+    /// Which workflow: promise/configure, promise/delete, resource/configure or resource/delete.
+    #[arg(long, value_name = "TYPE/ACTION")]
+    pub workflow: kratix_shared::api::Workflow,
+    /// The resource request a resource workflow runs for (default: a request
+    /// named `example` in `default` whose spec holds the API's defaults).
+    #[arg(long, value_name = "REQUEST.yaml")]
+    pub resource: Option<PathBuf>,
+    /// Run only this pipeline of the workflow.
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+    /// The `kratix` ConfigMap, as applied to the cluster.
+    #[arg(long, value_name = "KRATIX_CONFIGMAP.yaml")]
+    pub config: Option<PathBuf>,
+    /// The container engine (default: podman if it is on PATH, else docker).
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineChoice>,
+    /// A Secret the pipelines read: a directory (one file per key) or a Secret
+    /// manifest. Repeatable.
+    #[arg(long = "secret", value_name = "NAME=DIR|FILE")]
+    pub secrets: Vec<String>,
+    /// A ConfigMap the pipelines read: a directory (one file per key) or a
+    /// ConfigMap manifest. Repeatable.
+    #[arg(long = "configmap", value_name = "NAME=DIR|FILE")]
+    pub config_maps: Vec<String>,
+    /// A Destination manifest: with --state-store, show where the Work's files
+    /// would land in that store.
+    #[arg(long, value_name = "DESTINATION.yaml", requires = "state_store")]
+    pub destination: Option<PathBuf>,
+    /// The Destination's GitStateStore or BucketStateStore manifest.
+    #[arg(long, value_name = "STORE.yaml", requires = "destination")]
+    pub state_store: Option<PathBuf>,
+    /// Where the pipelines' /kratix folders are kept (default: a new temporary
+    /// directory, kept and printed at the end). Its contents are replaced.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Run again whenever the Promise, the request or a file under the
+    /// Promise's directory changes (images are not rebuilt).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// The whole result as yaml or json on stdout (the logs go to stderr).
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", ignore_case = true)]
+    pub output: Option<OutputFormat>,
+    /// Colour the log prefixes: auto (on a terminal), always or never.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    /// Which Promise, when the file holds several.
+    #[arg(long, value_name = "NAME")]
+    pub promise: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineChoice {
+    Podman,
+    Docker,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

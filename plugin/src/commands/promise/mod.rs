@@ -1,7 +1,9 @@
 //! `kubectl kratix promise ...`: the offline commands over a Promise's files
-//! (validate, render, init, add-container). None needs a cluster.
+//! (validate, render, init, add-container, run). None needs a cluster.
 
 pub mod add_container;
 pub mod init;
+pub mod offline;
 pub mod render;
+pub mod run;
 pub mod validate;

@@ -1,0 +1,353 @@
+//! Runs a workflow's rendered pipelines in order, each in folders of its own,
+//! doing between them what Kratix's containers do in the pod: the object (with
+//! the status so far) into `/kratix/input/object.yaml` before, and after, the
+//! pipeline's output as the Work's groups and its `status.yaml` and workflow
+//! control merged into the object's status.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use k8s_openapi::jiff::Timestamp;
+use kratix_shared::api::WorkflowAction;
+use kratix_shared::local_run::container_plan::{PipelineDirs, PipelinePlan, plan_pipeline};
+use kratix_shared::local_run::engine_command::{Engine, RunOptions, run_command};
+use kratix_shared::local_run::run_record::{PipelineEnd, RunRecord};
+use kratix_shared::local_run::{PlanProblem, Sources};
+use kratix_shared::pipeline_pod::env::PipelineEnv;
+use kratix_shared::pipeline_pod::pod_files;
+use kratix_shared::render::names::STATUS_WRITER;
+use kratix_shared::render::{DESTINATION_SELECTORS_KEY, PipelineResources};
+use serde_json::Value;
+
+use super::engine;
+use super::inputs::RunInputs;
+use super::outcome::{ContainerOutcome, GroupOutcome, PipelineOutcome, RunOutcome, RunResult, WorkOutcome};
+use crate::display::log_lines::LogPrinter;
+
+/// The engine and how its output is shown.
+pub struct Runner<'a> {
+    pub engine: Engine,
+    pub program: &'a Path,
+    pub printer: &'a LogPrinter,
+}
+
+/// One pipeline's folders under the run's directory.
+fn dirs_of(root: &Path, index: usize, name: &str) -> (PathBuf, PipelineDirs) {
+    let dir = root.join(format!("{}-{name}", index + 1));
+    let dirs = PipelineDirs {
+        input: dir.join("input"),
+        output: dir.join("output"),
+        metadata: dir.join("metadata"),
+        volumes: dir.join("volumes"),
+    };
+    (dir, dirs)
+}
+
+/// Every pipeline's pod planned, before anything runs: every missing Secret,
+/// ConfigMap or key and every path that escapes is found at once.
+pub fn plan_all(
+    inputs: &RunInputs,
+    root: &Path,
+) -> Result<Vec<(PipelinePlan, PipelineDirs)>, Vec<PlanProblem>> {
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for (index, resources) in inputs.pipelines.iter().enumerate() {
+        let (_, dirs) = dirs_of(root, index, &resources.pipeline_name);
+        match plan_pipeline(&resources.job, &inputs.uid, &inputs.sources, &dirs) {
+            Ok(plan) => plans.push((plan, dirs)),
+            Err(found) => problems.extend(found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(plans)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Runs the planned pipelines in order until one fails or suspends the workflow.
+pub fn run_all(
+    runner: &Runner<'_>,
+    inputs: &RunInputs,
+    plans: &[(PipelinePlan, PipelineDirs)],
+    root: &Path,
+) -> Result<RunOutcome> {
+    let names: Vec<String> = inputs.pipelines.iter().map(|p| p.pipeline_name.clone()).collect();
+    let mut record = RunRecord::new(&inputs.object, inputs.workflow, names, inputs.hash.clone());
+    let mut outcomes = Vec::new();
+    let mut result = RunResult::Succeeded;
+    for (index, ((plan, dirs), resources)) in plans.iter().zip(&inputs.pipelines).enumerate() {
+        let (dir, _) = dirs_of(root, index, &resources.pipeline_name);
+        let mut outcome = PipelineOutcome {
+            name: resources.pipeline_name.clone(),
+            job: resources.job.metadata.name.clone().unwrap_or_default(),
+            phase: "NotRun".to_owned(),
+            containers: plan
+                .containers
+                .iter()
+                .map(|c| ContainerOutcome {
+                    name: c.name.clone(),
+                    image: c.image.clone(),
+                    exit_code: None,
+                })
+                .collect(),
+            work: None,
+            message: None,
+            dir: dir.display().to_string(),
+        };
+        if result == RunResult::Succeeded {
+            result = run_one(
+                runner,
+                inputs,
+                index,
+                (plan, dirs, &dir),
+                resources,
+                &mut record,
+                &mut outcome,
+            )?;
+        }
+        outcomes.push(outcome);
+    }
+    Ok(RunOutcome {
+        promise: inputs.promise_name.clone(),
+        workflow: inputs.workflow.to_string(),
+        object: inputs.describe_object(),
+        output_dir: root.display().to_string(),
+        result,
+        pipelines: outcomes,
+        status: record.status().clone(),
+    })
+}
+
+fn run_one(
+    runner: &Runner<'_>,
+    inputs: &RunInputs,
+    index: usize,
+    (plan, dirs, dir): (&PipelinePlan, &PipelineDirs, &Path),
+    resources: &PipelineResources,
+    record: &mut RunRecord,
+    outcome: &mut PipelineOutcome,
+) -> Result<RunResult> {
+    prepare_folders(dir, dirs, plan, resources, &record.object(&inputs.object))?;
+    let now = Timestamp::now;
+    record.started(index, &outcome.job, now());
+    for (position, container) in plan.containers.iter().enumerate() {
+        let options = RunOptions {
+            container_name: format!(
+                "kratix-run-{}-{}-{}",
+                std::process::id(),
+                index + 1,
+                container.name
+            ),
+            ulimits: engine::ulimits(runner.engine),
+        };
+        let command = run_command(runner.engine, container, &options);
+        runner.printer.marker(
+            '+',
+            &plan.pipeline,
+            &container.name,
+            &options.container_name,
+            &container.image,
+        );
+        let exit = engine::run(
+            runner.program,
+            &command,
+            runner.printer,
+            &plan.pipeline,
+            &container.name,
+        )?;
+        outcome.containers[position].exit_code = exit.code;
+        if exit.code != Some(0) {
+            let message = format!(
+                "container {} {}",
+                container.name,
+                engine::explain_exit(runner.engine, &container.image, exit.code)
+            );
+            return Ok(fail(record, index, outcome, message));
+        }
+    }
+    let control = match pod_files::read_control(&dirs.metadata) {
+        Ok(control) => control,
+        Err(error) => return Ok(fail(record, index, outcome, error.to_string())),
+    };
+    // The work-writer runs before the status-writer, and writes no Work for a stopped workflow.
+    if inputs.workflow.action == WorkflowAction::Configure && !control.stops_workflow() {
+        let scheduling = dir.join("kratix-system").join("promise-scheduling");
+        let groups = pod_files::read_workload_groups(
+            &dirs.output,
+            &dirs.metadata,
+            Some(&scheduling),
+            inputs.workflow.workflow_type,
+        );
+        match groups {
+            Ok(groups) => outcome.work = Some(work_outcome(&groups, inputs, resources)),
+            Err(error) => {
+                return Ok(fail(
+                    record,
+                    index,
+                    outcome,
+                    format!("the work-writer refused the output: {error}"),
+                ));
+            }
+        }
+    }
+    let incoming = match pod_files::read_status(&dirs.metadata) {
+        Ok(incoming) => incoming,
+        Err(error) => return Ok(fail(record, index, outcome, error.to_string())),
+    };
+    let env = status_writer_env(resources)?;
+    match record.finished(index, &env, &incoming, &control, now()) {
+        Ok(PipelineEnd::Succeeded) => {
+            outcome.phase = "Succeeded".to_owned();
+            Ok(RunResult::Succeeded)
+        }
+        Ok(PipelineEnd::Suspended { message }) => {
+            outcome.phase = "Suspended".to_owned();
+            outcome.message = Some(match (control.retry_after, message) {
+                (Some(after), message) => format!(
+                    "workflow-control.yaml asks to retry after {after:?}{}",
+                    message.map(|m| format!(": {m}")).unwrap_or_default()
+                ),
+                (None, Some(message)) => format!("workflow-control.yaml suspends the workflow: {message}"),
+                (None, None) => "workflow-control.yaml suspends the workflow".to_owned(),
+            });
+            Ok(RunResult::Suspended)
+        }
+        Err(error) => Ok(fail(
+            record,
+            index,
+            outcome,
+            format!(
+                "{}: {error}",
+                dirs.metadata.join(pod_files::STATUS_FILE).display()
+            ),
+        )),
+    }
+}
+
+fn fail(record: &mut RunRecord, index: usize, outcome: &mut PipelineOutcome, message: String) -> RunResult {
+    record.failed(index, &message, Timestamp::now());
+    outcome.phase = "Failed".to_owned();
+    outcome.message = Some(message);
+    RunResult::Failed
+}
+
+/// The pipeline's folders, fresh: the object it reads, the files its volumes
+/// start with, and the Promise's destination selectors for the work-writer.
+fn prepare_folders(
+    dir: &Path,
+    dirs: &PipelineDirs,
+    plan: &PipelinePlan,
+    resources: &PipelineResources,
+    object: &Value,
+) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    for folder in [&dirs.input, &dirs.output, &dirs.metadata, &dirs.volumes] {
+        create_dir(folder)?;
+    }
+    let yaml = serde_saphyr::to_string(object).context("encoding the object as YAML")?;
+    write_file(&dirs.input.join(pod_files::OBJECT_FILE), yaml.as_bytes(), None)?;
+    for volume in &plan.volumes {
+        create_dir(&volume.dir)?;
+        for file in &volume.files {
+            write_file(&volume.dir.join(&file.path), &file.content, Some(file.mode))?;
+        }
+    }
+    let selectors = resources
+        .config_map
+        .as_ref()
+        .and_then(|c| c.data.as_ref())
+        .and_then(|d| d.get(DESTINATION_SELECTORS_KEY));
+    if let Some(selectors) = selectors {
+        write_file(
+            &dir.join("kratix-system").join("promise-scheduling"),
+            selectors.as_bytes(),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Pipeline images run as any user: their folders are theirs to write.
+    set_mode(dir, 0o777)
+}
+
+fn write_file(path: &Path, content: &[u8], mode: Option<u32>) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        create_dir(parent)?;
+    }
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))?;
+    set_mode(path, mode.unwrap_or(0o644))
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the mode of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<()> {
+    Ok(())
+}
+
+/// The `KRATIX_*` variables the status-writer container would get, as rendered.
+fn status_writer_env(resources: &PipelineResources) -> Result<PipelineEnv> {
+    let containers = resources
+        .job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
+    let env = containers
+        .iter()
+        .find(|c| c.name == STATUS_WRITER)
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default();
+    Ok(PipelineEnv::from_vars(|name| {
+        env.iter().find(|v| v.name == name).and_then(|v| v.value.clone())
+    })?)
+}
+
+fn work_outcome(
+    groups: &[kratix_shared::api::work::WorkloadGroup],
+    inputs: &RunInputs,
+    resources: &PipelineResources,
+) -> WorkOutcome {
+    WorkOutcome {
+        workload_groups: groups
+            .iter()
+            .map(|group| {
+                let files: Vec<String> = group.workloads.iter().map(|w| w.filepath.clone()).collect();
+                GroupOutcome {
+                    id: group.id.clone(),
+                    directory: group.directory.clone(),
+                    destination_selectors: group
+                        .destination_selectors
+                        .iter()
+                        .map(|s| serde_json::to_value(s).unwrap_or_default())
+                        .collect(),
+                    store_paths: inputs
+                        .store_paths
+                        .as_ref()
+                        .map(|s| s.paths(&inputs.promise_name, &resources.job, group))
+                        .unwrap_or_default(),
+                    files,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Sources are checked for use before anything runs; kept here for the
+/// message when none were given but some are needed.
+pub fn hint_for(problems: &[PlanProblem], sources: &Sources) -> Option<&'static str> {
+    (sources.secrets.is_empty() && sources.config_maps.is_empty() && !problems.is_empty())
+        .then_some("give what the pipelines read with --secret NAME=DIR|FILE and --configmap NAME=DIR|FILE")
+}
