@@ -24,11 +24,15 @@ pub fn choose(choice: Option<EngineChoice>) -> Result<(Engine, PathBuf)> {
             return Ok((*engine, path));
         }
     }
-    let names: Vec<&str> = wanted.iter().map(|e| e.program()).collect();
-    bail!(
-        "no container engine: {} is not on PATH; install podman or docker (or put it on PATH) to run pipelines locally",
-        names.join(" nor ")
-    )
+    match choice {
+        Some(_) => bail!(
+            "--engine {0}: {0} is not on PATH; install it (or put it on PATH), or choose the other engine",
+            wanted[0].program()
+        ),
+        None => bail!(
+            "no container engine: neither podman nor docker is on PATH; install one (or put it on PATH) to run pipelines locally"
+        ),
+    }
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

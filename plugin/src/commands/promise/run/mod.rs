@@ -161,7 +161,8 @@ fn output_dir(wanted: Option<&Path>) -> Result<PathBuf> {
         "kubectl kratix promise run keeps its pipelines' folders here\n",
     )
     .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
-    Ok(dir)
+    // An engine takes a relative host path for a named volume: mounts need it absolute.
+    std::fs::canonicalize(&dir).with_context(|| format!("resolving {}", dir.display()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,551 @@
+//! `kubectl kratix promise run` with podman on this machine, images built
+//! locally: pipelines in order with the status between them, a failing
+//! container, a missing Secret, a ConfigMap through envFrom, an output path
+//! that escapes, a suspension, JSON output, the store paths for a
+//! Destination, `--watch`, and the exact docker command lines (through a
+//! stand-in that records them: docker cannot run here). No platform needed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use kratix_tests::fixtures::images::{self, ImageSpec};
+use kratix_tests::suites::support::plugin_path_dir;
+use serde_json::{Value, json};
+
+/// A busybox image built here, run as root.
+fn image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let conf = kratix_tests::platform::containers_conf().expect("containers.conf");
+        images::build(
+            &ImageSpec {
+                reference: "promise-run-busybox:v1".into(),
+                ..ImageSpec::default()
+            },
+            &conf,
+        )
+        .expect("image builds")
+    })
+}
+
+fn plugin() -> PathBuf {
+    plugin_path_dir().join("kubectl-kratix")
+}
+
+fn pipeline(name: &str, script: &str, extra: Value) -> Value {
+    let mut container = json!({"name": "main", "image": image(), "command": ["sh", "-c"], "args": [script]});
+    if let (Value::Object(container), Value::Object(extra)) = (&mut container, extra) {
+        container.extend(extra);
+    }
+    json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": name},
+        "spec": {"containers": [container]}
+    })
+}
+
+/// Promise `cache` (API `Cache`, a `size` defaulting to small) with these
+/// resource configure pipelines, written as `dir/promise.yaml`.
+fn promise(dir: &Path, pipelines: Vec<Value>) -> PathBuf {
+    let promise = json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Promise",
+        "metadata": {"name": "cache"},
+        "spec": {
+            "destinationSelectors": [{"matchLabels": {"team": "a"}}],
+            "api": {
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "caches.example.org"},
+                "spec": {"group": "example.org", "names": {"kind": "Cache", "plural": "caches", "singular": "cache"},
+                    "scope": "Namespaced",
+                    "versions": [{"name": "v1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                            "spec": {"type": "object", "properties": {"size": {"type": "string", "default": "small"}}}}}}}]}
+            },
+            "workflows": {"resource": {"configure": pipelines}}
+        }
+    });
+    let path = dir.join("promise.yaml");
+    std::fs::write(&path, serde_json::to_string_pretty(&promise).expect("json")).expect("write promise");
+    path
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(plugin());
+    command
+        .args([
+            "promise",
+            "run",
+            "promise.yaml",
+            "--workflow",
+            "resource/configure",
+        ])
+        .args(["--output-dir", "out"])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1");
+    command.output().expect("the plugin runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `-o json` result.
+fn result(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {}\nstderr {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_second_pipeline_reads_the_first_ones_status_and_the_result_is_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![
+            pipeline(
+                "first",
+                "echo \"size $(grep size: /kratix/input/object.yaml)\"; echo 'port: 6379' > /kratix/metadata/status.yaml; echo 'kind: App' > /kratix/output/app.yaml",
+                json!({}),
+            ),
+            pipeline(
+                "second",
+                "grep -q 'port: 6379' /kratix/input/object.yaml || exit 9; echo 'ready: true' > /kratix/metadata/status.yaml; \
+                 mkdir -p /kratix/output/db; echo 'kind: Db' > /kratix/output/db/db.yaml; \
+                 printf -- '- directory: db\\n  matchLabels: {env: prod}\\n' > /kratix/metadata/destination-selectors.yaml",
+                json!({}),
+            ),
+        ],
+    );
+    let output = run(dir.path(), &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let logs = text(&output.stderr);
+    assert!(
+        logs.contains("first › main size   size: small"),
+        "logs go to stderr with their prefix: {logs}"
+    );
+    let result = result(&output);
+    assert_eq!(result["result"], "Succeeded");
+    assert_eq!(result["status"]["port"], 6379);
+    assert_eq!(result["status"]["ready"], true);
+    let completed = result["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "ConfigureWorkflowCompleted"))
+        .expect("ConfigureWorkflowCompleted");
+    assert_eq!(completed["status"], "True");
+    let first = &result["pipelines"][0]["work"]["workloadGroups"][0];
+    assert_eq!(first["files"], json!(["app.yaml"]));
+    assert_eq!(
+        first["destinationSelectors"],
+        json!([{"matchLabels": {"team": "a"}, "source": "promise"}])
+    );
+    let second = &result["pipelines"][1]["work"]["workloadGroups"][0];
+    assert_eq!(second["directory"], "db");
+    assert_eq!(
+        second["destinationSelectors"][0]["matchLabels"],
+        json!({"env": "prod"})
+    );
+    assert!(
+        dir.path().join("out/2-second/output/db/db.yaml").is_file(),
+        "the folders are kept"
+    );
+}
+
+#[test]
+fn a_failing_container_stops_the_workflow_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![
+            pipeline("first", "echo about to fail; exit 3", json!({})),
+            pipeline("second", "echo never", json!({})),
+        ],
+    );
+    let output = run(dir.path(), &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let result = result(&output);
+    assert_eq!(result["result"], "Failed");
+    assert_eq!(result["pipelines"][0]["phase"], "Failed");
+    assert_eq!(result["pipelines"][0]["containers"][0]["exitCode"], 3);
+    assert_eq!(result["pipelines"][0]["message"], "container main exited 3");
+    assert_eq!(result["pipelines"][1]["phase"], "NotRun");
+    assert!(!text(&output.stderr).contains("never"));
+}
+
+#[test]
+fn a_missing_secret_is_named_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "touch /kratix/output/ran",
+            json!({"env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}),
+        )],
+    );
+    let output = run(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = text(&output.stderr);
+    assert!(
+        said.contains(
+            "pipeline first, container main: env PASSWORD: Secret db is not given; pass it as --secret db=DIR"
+        ),
+        "{said}"
+    );
+    assert!(!dir.path().join("out/1-first/output/ran").exists(), "nothing ran");
+}
+
+#[test]
+fn secrets_and_config_maps_reach_the_container_as_the_kubelet_gives_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("db")).expect("mkdir");
+    std::fs::write(dir.path().join("db/password"), "hunter2").expect("write");
+    std::fs::write(
+        dir.path().join("settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {LEVEL: debug, REGION: eu}\n",
+    )
+    .expect("write");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "printf 'level: %s\\nregion: %s\\nsecretLength: %s\\nfile: %s\\n' \"$LEVEL\" \"$REGION\" \"${#PASSWORD}\" \"$(cat /creds/password)\" > /kratix/metadata/status.yaml",
+            json!({
+                "envFrom": [{"configMapRef": {"name": "settings"}}],
+                "env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+                "volumeMounts": [{"name": "creds", "mountPath": "/creds"}]
+            }),
+        )],
+    );
+    // The Secret as a volume too.
+    let promise_file = dir.path().join("promise.yaml");
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&promise_file).expect("read")).expect("json");
+    value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["volumes"] =
+        json!([{"name": "creds", "secret": {"secretName": "db"}}]);
+    std::fs::write(&promise_file, value.to_string()).expect("write");
+    let output = run(
+        dir.path(),
+        &[
+            "--secret",
+            "db=db",
+            "--configmap",
+            "settings=settings.yaml",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let status = &result(&output)["status"];
+    assert_eq!(status["level"], "debug");
+    assert_eq!(status["region"], "eu");
+    assert_eq!(status["secretLength"], 7);
+    assert_eq!(status["file"], "hunter2");
+}
+
+#[test]
+fn an_output_path_that_escapes_fails_the_pipeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "ln -s /etc/passwd /kratix/output/passwd.yaml",
+            json!({}),
+        )],
+    );
+    let output = run(dir.path(), &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let result = result(&output);
+    let message = result["pipelines"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("the work-writer refused the output"),
+        "{message}"
+    );
+    assert!(result["pipelines"][0]["work"].is_null());
+}
+
+#[test]
+fn a_suspension_stops_the_run_and_exits_3() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![
+            pipeline(
+                "first",
+                "echo 'kind: App' > /kratix/output/app.yaml; printf 'suspend: true\\nmessage: waiting for approval\\n' > /kratix/metadata/workflow-control.yaml",
+                json!({}),
+            ),
+            pipeline("second", "echo never", json!({})),
+        ],
+    );
+    let output = run(dir.path(), &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let result = result(&output);
+    assert_eq!(result["result"], "Suspended");
+    assert_eq!(result["pipelines"][0]["phase"], "Suspended");
+    assert!(
+        result["pipelines"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("waiting for approval")
+    );
+    assert!(
+        result["pipelines"][0]["work"].is_null(),
+        "no Work for a stopped workflow"
+    );
+    assert_eq!(result["pipelines"][1]["phase"], "NotRun");
+}
+
+#[test]
+fn a_destination_and_store_say_where_the_files_land() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "echo 'kind: App' > /kratix/output/app.yaml; mkdir -p /kratix/output/db; echo 'kind: Db' > /kratix/output/db/db.yaml; \
+             printf -- '- directory: db\\n  matchLabels: {env: prod}\\n' > /kratix/metadata/destination-selectors.yaml",
+            json!({}),
+        )],
+    );
+    std::fs::write(
+        dir.path().join("destination.yaml"),
+        "apiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata: {name: dev, labels: {team: a}}\n\
+         spec: {path: dev, stateStoreRef: {kind: GitStateStore, name: git}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("store.yaml"),
+        "apiVersion: platform.kratix.io/v1alpha1\nkind: GitStateStore\nmetadata: {name: git}\n\
+         spec: {url: https://git.example.org/state.git, path: clusters}\n",
+    )
+    .expect("write");
+    let output = run(
+        dir.path(),
+        &[
+            "--destination",
+            "destination.yaml",
+            "--state-store",
+            "store.yaml",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let groups = result(&output)["pipelines"][0]["work"]["workloadGroups"].clone();
+    let by_directory = |directory: &str| {
+        groups
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["directory"] == directory))
+            .cloned()
+            .unwrap_or_else(|| panic!("no group {directory} in {groups}"))
+    };
+    assert_eq!(
+        by_directory(".")["storePaths"],
+        json!(["clusters/dev/resources/default/cache/example/first/5058f/app.yaml"])
+    );
+    let db = by_directory("db")["storePaths"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(db.starts_with("not scheduled to Destination dev"), "{db}");
+}
+
+#[test]
+fn docker_gets_the_same_command_line_with_no_secret_on_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let record = dir.path().join("docker-calls");
+    // A stand-in docker: records its arguments and whether the secret reached
+    // its environment, and exits as a container that succeeded.
+    let stand_in = bin.join("docker");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\necho \"PASSWORD=${{PASSWORD}}\" >> {}\n",
+            record.display(),
+            record.display()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(&stand_in, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::create_dir_all(dir.path().join("db")).expect("mkdir");
+    std::fs::write(dir.path().join("db/password"), "hunter2").expect("write");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "exit 0",
+            json!({"env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+                   "securityContext": {"runAsUser": 1000, "allowPrivilegeEscalation": false}}),
+        )],
+    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let output = Command::new(plugin())
+        .args([
+            "promise",
+            "run",
+            "promise.yaml",
+            "--workflow",
+            "resource/configure",
+        ])
+        .args(["--output-dir", "out", "--engine", "docker", "--secret", "db=db"])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .expect("the plugin runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let calls = std::fs::read_to_string(&record).expect("docker was called");
+    let lines: Vec<&str> = calls.lines().collect();
+    let (environment, args) = lines.split_last().expect("docker recorded something");
+    assert_eq!(
+        *environment, "PASSWORD=hunter2",
+        "the secret is in docker's environment"
+    );
+    assert!(
+        !args.iter().any(|a| a.contains("hunter2")),
+        "no secret on the command line: {args:?}"
+    );
+    let expect_pair = |flag: &str, value: &str| {
+        assert!(
+            args.windows(2).any(|w| w[0] == flag && w[1] == value),
+            "{flag} {value} not in {args:?}"
+        );
+    };
+    assert_eq!(&args[..2], ["run", "--rm"]);
+    assert!(args.contains(&"--pull=missing"), "{args:?}");
+    assert!(!args.contains(&"--ulimit"), "docker's daemon sets its own limits");
+    expect_pair("--user", "1000");
+    expect_pair("--security-opt", "no-new-privileges");
+    expect_pair("--env", "PASSWORD");
+    expect_pair("--env", "KRATIX_WORKFLOW_TYPE=resource");
+    expect_pair("--entrypoint", "sh");
+    assert!(
+        args.iter()
+            .any(|a| a.ends_with("/out/1-first/input:/kratix/input:ro")),
+        "{args:?}"
+    );
+    assert_eq!(&args[args.len() - 3..], [image(), "-c", "exit 0"]);
+}
+
+#[test]
+fn watch_runs_again_when_the_request_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "echo \"size is $(sed -n 's/^ *size: *//p' /kratix/input/object.yaml)\"",
+            json!({}),
+        )],
+    );
+    let request = dir.path().join("request.yaml");
+    std::fs::write(
+        &request,
+        "apiVersion: example.org/v1\nkind: Cache\nmetadata: {name: orders, namespace: default}\nspec: {size: small}\n",
+    )
+    .expect("write");
+    let mut child = Command::new(plugin())
+        .args([
+            "promise",
+            "run",
+            "promise.yaml",
+            "--workflow",
+            "resource/configure",
+        ])
+        .args(["--output-dir", "out", "--resource", "request.yaml", "--watch"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the plugin runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().expect("lock").push(line);
+            }
+        })
+    };
+    let seen = |needle: &str| lines.lock().expect("lock").iter().any(|l| l.contains(needle));
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !seen(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in {:?}",
+                lines.lock().expect("lock")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("first › main size is small");
+    wait_for("result: Succeeded");
+    std::fs::write(
+        &request,
+        "apiVersion: example.org/v1\nkind: Cache\nmetadata: {name: orders, namespace: default}\nspec: {size: large}\n",
+    )
+    .expect("write");
+    wait_for("first › main size is large");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+}
+
+#[test]
+fn a_missing_image_or_engine_is_said_plainly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let promise_file = promise(dir.path(), vec![pipeline("first", "exit 0", json!({}))]);
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&promise_file).expect("read")).expect("json");
+    value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0]["image"] =
+        json!("localhost/no-such-image:v1");
+    value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0]["imagePullPolicy"] =
+        json!("Never");
+    std::fs::write(&promise_file, value.to_string()).expect("write");
+    let output = run(dir.path(), &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let message = result(&output)["pipelines"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("could not be started by podman") && message.contains("localhost/no-such-image:v1"),
+        "{message}"
+    );
+
+    let empty = dir.path().join("no-engines");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let output = Command::new(plugin())
+        .args([
+            "promise",
+            "run",
+            "promise.yaml",
+            "--workflow",
+            "resource/configure",
+            "--output-dir",
+            "out",
+        ])
+        .current_dir(dir.path())
+        .env("PATH", &empty)
+        .output()
+        .expect("the plugin runs");
+    assert_eq!(output.status.code(), Some(2));
+    let said = text(&output.stderr);
+    assert!(
+        said.contains("no container engine: neither podman nor docker is on PATH"),
+        "{said}"
+    );
+}
