@@ -549,3 +549,22 @@ fn a_missing_image_or_engine_is_said_plainly() {
         "{said}"
     );
 }
+
+#[test]
+fn a_status_file_that_does_not_parse_fails_the_pipeline_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "printf 'port: [6379\\n' > /kratix/metadata/status.yaml",
+            json!({}),
+        )],
+    );
+    let output = run(dir.path(), &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let result = result(&output);
+    let message = result["pipelines"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1-first/metadata/status.yaml"), "{message}");
+    assert_eq!(result["result"], "Failed");
+}

@@ -129,6 +129,9 @@ impl RunOutcome {
                 }
             }
         }
+        if let Some(message) = self.status.get("message").and_then(Value::as_str) {
+            line(format!("  message: {message}"));
+        }
         let conditions = self
             .status
             .get("conditions")
@@ -143,8 +146,13 @@ impl RunOutcome {
                     .unwrap_or_default()
                     .to_owned()
             };
+            let local = if text("type") == "Reconciled" {
+                " [on a cluster it follows the Works to their Destinations; a local run delivers none]"
+            } else {
+                ""
+            };
             line(format!(
-                "  condition {}={} ({}): {}",
+                "  condition {}={} ({}): {}{local}",
                 text("type"),
                 text("status"),
                 text("reason"),
