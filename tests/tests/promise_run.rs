@@ -6,12 +6,12 @@
 //! stand-in that records them: docker cannot run here). No platform needed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kratix_tests::fixtures::images::{self, ImageSpec};
-use kratix_tests::suites::support::plugin_path_dir;
+use kratix_tests::suites::promise_run;
 use serde_json::{Value, json};
 
 /// A busybox image built here, run as root.
@@ -28,10 +28,6 @@ fn image() -> &'static str {
         )
         .expect("image builds")
     })
-}
-
-fn plugin() -> PathBuf {
-    plugin_path_dir().join("kubectl-kratix")
 }
 
 fn pipeline(name: &str, script: &str, extra: Value) -> Value {
@@ -72,35 +68,43 @@ fn promise(dir: &Path, pipelines: Vec<Value>) -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(plugin());
-    command
-        .args([
-            "promise",
-            "run",
-            "promise.yaml",
-            "--workflow",
-            "resource/configure",
-        ])
-        .args(["--output-dir", "out"])
+    promise_run::command(dir)
         .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1");
-    command.output().expect("the plugin runs")
+        .output()
+        .expect("the plugin runs")
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The `-o json` result.
 fn result(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {}\nstderr {}",
-            text(&output.stdout),
-            text(&output.stderr)
-        )
-    })
+    promise_run::json_result(output)
+}
+
+/// Runs `pipelines`, expecting the first to fail; its message. (Its Work is
+/// there when only the status-writer failed, as on a cluster, where the
+/// work-writer runs first.)
+fn failure(dir: &Path, pipelines: Vec<Value>) -> String {
+    promise(dir, pipelines);
+    let output = run(dir, &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let result = result(&output);
+    assert_eq!(result["result"], "Failed");
+    assert_eq!(result["pipelines"][0]["phase"], "Failed");
+    result["pipelines"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Rewrites the test's `promise.yaml` through `edit`.
+fn edit_promise(dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let file = dir.join("promise.yaml");
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    edit(&mut value);
+    std::fs::write(&file, value.to_string()).expect("write");
 }
 
 #[test]
@@ -224,12 +228,10 @@ fn secrets_and_config_maps_reach_the_container_as_the_kubelet_gives_them() {
         )],
     );
     // The Secret as a volume too.
-    let promise_file = dir.path().join("promise.yaml");
-    let mut value: Value =
-        serde_json::from_str(&std::fs::read_to_string(&promise_file).expect("read")).expect("json");
-    value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["volumes"] =
-        json!([{"name": "creds", "secret": {"secretName": "db"}}]);
-    std::fs::write(&promise_file, value.to_string()).expect("write");
+    edit_promise(dir.path(), |value| {
+        value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["volumes"] =
+            json!([{"name": "creds", "secret": {"secretName": "db"}}]);
+    });
     let output = run(
         dir.path(),
         &[
@@ -252,7 +254,7 @@ fn secrets_and_config_maps_reach_the_container_as_the_kubelet_gives_them() {
 #[test]
 fn an_output_path_that_escapes_fails_the_pipeline() {
     let dir = tempfile::tempdir().expect("tempdir");
-    promise(
+    let message = failure(
         dir.path(),
         vec![pipeline(
             "first",
@@ -260,15 +262,10 @@ fn an_output_path_that_escapes_fails_the_pipeline() {
             json!({}),
         )],
     );
-    let output = run(dir.path(), &["-o", "json"]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    let result = result(&output);
-    let message = result["pipelines"][0]["message"].as_str().unwrap_or_default();
     assert!(
         message.starts_with("the work-writer refused the output"),
         "{message}"
     );
-    assert!(result["pipelines"][0]["work"].is_null());
 }
 
 #[test]
@@ -389,16 +386,8 @@ fn docker_gets_the_same_command_line_with_no_secret_on_it() {
         )],
     );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let output = Command::new(plugin())
-        .args([
-            "promise",
-            "run",
-            "promise.yaml",
-            "--workflow",
-            "resource/configure",
-        ])
-        .args(["--output-dir", "out", "--engine", "docker", "--secret", "db=db"])
-        .current_dir(dir.path())
+    let output = promise_run::command(dir.path())
+        .args(["--engine", "docker", "--secret", "db=db"])
         .env("PATH", path)
         .output()
         .expect("the plugin runs");
@@ -453,17 +442,8 @@ fn watch_runs_again_when_the_request_changes() {
         "apiVersion: example.org/v1\nkind: Cache\nmetadata: {name: orders, namespace: default}\nspec: {size: small}\n",
     )
     .expect("write");
-    let mut child = Command::new(plugin())
-        .args([
-            "promise",
-            "run",
-            "promise.yaml",
-            "--workflow",
-            "resource/configure",
-        ])
-        .args(["--output-dir", "out", "--resource", "request.yaml", "--watch"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
+    let mut child = promise_run::command(dir.path())
+        .args(["--resource", "request.yaml", "--watch"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -507,14 +487,12 @@ fn watch_runs_again_when_the_request_changes() {
 #[test]
 fn a_missing_image_or_engine_is_said_plainly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let promise_file = promise(dir.path(), vec![pipeline("first", "exit 0", json!({}))]);
-    let mut value: Value =
-        serde_json::from_str(&std::fs::read_to_string(&promise_file).expect("read")).expect("json");
-    value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0]["image"] =
-        json!("localhost/no-such-image:v1");
-    value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0]["imagePullPolicy"] =
-        json!("Never");
-    std::fs::write(&promise_file, value.to_string()).expect("write");
+    promise(dir.path(), vec![pipeline("first", "exit 0", json!({}))]);
+    edit_promise(dir.path(), |value| {
+        let container = &mut value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0];
+        container["image"] = json!("localhost/no-such-image:v1");
+        container["imagePullPolicy"] = json!("Never");
+    });
     let output = run(dir.path(), &["-o", "json"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let message = result(&output)["pipelines"][0]["message"]
@@ -528,17 +506,7 @@ fn a_missing_image_or_engine_is_said_plainly() {
 
     let empty = dir.path().join("no-engines");
     std::fs::create_dir_all(&empty).expect("mkdir");
-    let output = Command::new(plugin())
-        .args([
-            "promise",
-            "run",
-            "promise.yaml",
-            "--workflow",
-            "resource/configure",
-            "--output-dir",
-            "out",
-        ])
-        .current_dir(dir.path())
+    let output = promise_run::command(dir.path())
         .env("PATH", &empty)
         .output()
         .expect("the plugin runs");
@@ -553,7 +521,7 @@ fn a_missing_image_or_engine_is_said_plainly() {
 #[test]
 fn a_status_file_that_does_not_parse_fails_the_pipeline_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    promise(
+    let message = failure(
         dir.path(),
         vec![pipeline(
             "first",
@@ -561,10 +529,5 @@ fn a_status_file_that_does_not_parse_fails_the_pipeline_naming_it() {
             json!({}),
         )],
     );
-    let output = run(dir.path(), &["-o", "json"]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    let result = result(&output);
-    let message = result["pipelines"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("1-first/metadata/status.yaml"), "{message}");
-    assert_eq!(result["result"], "Failed");
 }

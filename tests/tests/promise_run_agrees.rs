@@ -5,7 +5,6 @@
 //! attempts and Job names aside.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use kratix_shared::api::selectors;
 use kratix_shared::api::work::Work;
@@ -13,7 +12,7 @@ use kratix_shared::codec::compression::decompress;
 use kratix_tests::suites::agent::{
     Setup, cache_promise, install_promise_with, pipeline, request, status_until,
 };
-use kratix_tests::suites::support::plugin_path_dir;
+use kratix_tests::suites::promise_run;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
@@ -155,16 +154,8 @@ async fn promise_run_and_the_agent_agree_on_works_and_status() {
         "spec": {"size": "large"}
     });
     std::fs::write(dir.path().join("request.yaml"), request_object.to_string()).expect("write request");
-    let output = Command::new(plugin_path_dir().join("kubectl-kratix"))
-        .args([
-            "promise",
-            "run",
-            "promise.yaml",
-            "--workflow",
-            "resource/configure",
-        ])
-        .args(["--resource", "request.yaml", "--output-dir", "out", "-o", "json"])
-        .current_dir(dir.path())
+    let output = promise_run::command(dir.path())
+        .args(["--resource", "request.yaml", "-o", "json"])
         .output()
         .expect("the plugin runs");
     assert_eq!(
@@ -173,7 +164,7 @@ async fn promise_run_and_the_agent_agree_on_works_and_status() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let local: Value = serde_json::from_slice(&output.stdout).expect("json result");
+    let local = promise_run::json_result(&output);
 
     // On the platform.
     let (promise, resource) = install_promise_with(&client, &suffix, spec).await;

@@ -11,7 +11,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Container, KeyToPath, PodSpec, Volume, VolumeMount};
 
 use super::env_resolution::{ResolvedVar, expand, resolve_env};
-use super::{PlanProblem, PodFacts, Sources};
+use super::{PlanProblem, PodFacts, SourceKind, Sources};
 use crate::api::labels;
 use crate::render::names::{
     KRATIX_CONTAINERS, PROMISE_SCHEDULING_VOLUME, SHARED_INPUT_VOLUME, SHARED_METADATA_VOLUME,
@@ -341,24 +341,12 @@ fn volume_files(volume: &Volume, sources: &Sources) -> Result<(Vec<VolumeFile>, 
         return Ok((Vec::new(), false));
     }
     if let Some(secret) = &volume.secret {
-        let name = secret.secret_name.clone().unwrap_or_default();
-        let reference = Reference {
-            word: "Secret",
-            flag: "--secret",
-            name: &name,
-            data: sources.secrets.get(&name),
-            optional: secret.optional == Some(true),
-        };
+        let name = secret.secret_name.as_deref().unwrap_or_default();
+        let reference = Reference::new(SourceKind::Secret, name, secret.optional, sources);
         return keyed_files(&reference, secret.items.as_deref(), secret.default_mode).map(|f| (f, true));
     }
     if let Some(map) = &volume.config_map {
-        let reference = Reference {
-            word: "ConfigMap",
-            flag: "--configmap",
-            name: &map.name,
-            data: sources.config_maps.get(&map.name),
-            optional: map.optional == Some(true),
-        };
+        let reference = Reference::new(SourceKind::ConfigMap, &map.name, map.optional, sources);
         return keyed_files(&reference, map.items.as_deref(), map.default_mode).map(|f| (f, true));
     }
     if let Some(projected) = &volume.projected {
@@ -366,23 +354,11 @@ fn volume_files(volume: &Volume, sources: &Sources) -> Result<(Vec<VolumeFile>, 
         for source in projected.sources.iter().flatten() {
             let (reference, items) = match (&source.secret, &source.config_map) {
                 (Some(secret), _) => (
-                    Reference {
-                        word: "Secret",
-                        flag: "--secret",
-                        name: &secret.name,
-                        data: sources.secrets.get(&secret.name),
-                        optional: secret.optional == Some(true),
-                    },
+                    Reference::new(SourceKind::Secret, &secret.name, secret.optional, sources),
                     secret.items.as_deref(),
                 ),
                 (None, Some(map)) => (
-                    Reference {
-                        word: "ConfigMap",
-                        flag: "--configmap",
-                        name: &map.name,
-                        data: sources.config_maps.get(&map.name),
-                        optional: map.optional == Some(true),
-                    },
+                    Reference::new(SourceKind::ConfigMap, &map.name, map.optional, sources),
                     map.items.as_deref(),
                 ),
                 (None, None) => {
@@ -403,11 +379,21 @@ fn volume_files(volume: &Volume, sources: &Sources) -> Result<(Vec<VolumeFile>, 
 
 /// A Secret or ConfigMap a volume reads.
 struct Reference<'a> {
-    word: &'static str,
-    flag: &'static str,
+    kind: SourceKind,
     name: &'a str,
     data: Option<&'a BTreeMap<String, Vec<u8>>>,
     optional: bool,
+}
+
+impl<'a> Reference<'a> {
+    fn new(kind: SourceKind, name: &'a str, optional: Option<bool>, sources: &'a Sources) -> Self {
+        Reference {
+            kind,
+            name,
+            data: kind.given(sources).get(name),
+            optional: optional == Some(true),
+        }
+    }
 }
 
 /// The Kubernetes default mode of a Secret or ConfigMap volume's files.
@@ -427,10 +413,7 @@ fn keyed_files(
         if reference.optional {
             return Ok(Vec::new());
         }
-        return Err(format!(
-            "{} {} is not given; pass it as {} {}=DIR (one file per key) or {}=FILE (a {} manifest)",
-            reference.word, reference.name, reference.flag, reference.name, reference.name, reference.word
-        ));
+        return Err(reference.kind.not_given(reference.name));
     };
     let Some(items) = items.filter(|i| !i.is_empty()) else {
         return Ok(data
@@ -450,7 +433,9 @@ fn keyed_files(
             }
             return Err(format!(
                 "{} {} has no key {:?}",
-                reference.word, reference.name, item.key
+                reference.kind.word(),
+                reference.name,
+                item.key
             ));
         };
         if !inside(&item.path) {

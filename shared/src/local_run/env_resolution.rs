@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar, EnvVarSource};
 
-use super::{PlanProblem, PodFacts, Sources, quantity};
+use super::{PlanProblem, PodFacts, SourceKind as Kind, Sources, quantity};
 
 /// One variable of a container's environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,36 +18,6 @@ pub struct ResolvedVar {
     /// From a Secret: kept off command lines (the engine reads it from its own
     /// environment).
     pub secret: bool,
-}
-
-/// Where a value comes from, for messages: `Secret db`, `ConfigMap settings`.
-#[derive(Clone, Copy)]
-enum Kind {
-    Secret,
-    ConfigMap,
-}
-
-impl Kind {
-    fn word(self) -> &'static str {
-        match self {
-            Kind::Secret => "Secret",
-            Kind::ConfigMap => "ConfigMap",
-        }
-    }
-
-    fn flag(self) -> &'static str {
-        match self {
-            Kind::Secret => "--secret",
-            Kind::ConfigMap => "--configmap",
-        }
-    }
-
-    fn data(self, sources: &Sources) -> &BTreeMap<String, BTreeMap<String, Vec<u8>>> {
-        match self {
-            Kind::Secret => &sources.secrets,
-            Kind::ConfigMap => &sources.config_maps,
-        }
-    }
 }
 
 /// The container's variables in the order the container sees them defined.
@@ -70,7 +40,7 @@ pub fn resolve_env(
         let Some((kind, name, optional)) = reference else {
             continue;
         };
-        match kind.data(sources).get(name) {
+        match kind.given(sources).get(name) {
             Some(data) => {
                 for (key, bytes) in data.iter().filter(|(key, _)| !key.contains('=')) {
                     match text(bytes) {
@@ -168,7 +138,7 @@ fn key_value(
     sources: &Sources,
 ) -> Result<Option<String>, String> {
     let optional = optional == Some(true);
-    let Some(data) = kind.data(sources).get(name) else {
+    let Some(data) = kind.given(sources).get(name) else {
         return if optional {
             Ok(None)
         } else {
@@ -202,13 +172,7 @@ fn text(bytes: &[u8]) -> Option<String> {
 }
 
 fn not_given(kind: Kind, name: &str) -> String {
-    format!(
-        "{} {name} is not given; pass it as {} {name}=DIR (one file per key) or {} {name}=FILE (a {} manifest)",
-        kind.word(),
-        kind.flag(),
-        kind.flag(),
-        kind.word()
-    )
+    kind.not_given(name)
 }
 
 fn not_text(kind: Kind, name: &str, key: &str) -> String {

@@ -30,6 +30,48 @@ pub struct Sources {
     pub config_maps: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
 }
 
+/// A Secret or a ConfigMap: how messages name it, the flag that gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Secret,
+    ConfigMap,
+}
+
+impl SourceKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            SourceKind::Secret => "Secret",
+            SourceKind::ConfigMap => "ConfigMap",
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            SourceKind::Secret => "--secret",
+            SourceKind::ConfigMap => "--configmap",
+        }
+    }
+
+    /// The given ones of this kind.
+    pub fn given(self, sources: &Sources) -> &BTreeMap<String, BTreeMap<String, Vec<u8>>> {
+        match self {
+            SourceKind::Secret => &sources.secrets,
+            SourceKind::ConfigMap => &sources.config_maps,
+        }
+    }
+
+    /// What to say when `name` is needed but not given.
+    pub fn not_given(self, name: &str) -> String {
+        format!(
+            "{} {name} is not given; pass it as {} {name}=DIR (one file per key) or {} {name}=FILE (a {} manifest)",
+            self.word(),
+            self.flag(),
+            self.flag(),
+            self.word()
+        )
+    }
+}
+
 /// What the downward API (`fieldRef`) reads of the pod that would run.
 #[derive(Debug, Clone)]
 pub struct PodFacts<'a> {

@@ -11,7 +11,7 @@ use kratix_shared::api::resource_api::ResourceApi;
 use kratix_shared::api::{Workflow, WorkflowType};
 use kratix_shared::authoring::source::{self, PromiseSource};
 use kratix_shared::codec::yaml::parse_documents;
-use kratix_shared::render::AdapterImage;
+use kratix_shared::render::{AdapterImage, PipelineResources, RenderRequest, render_workflow};
 use kratix_shared::validate::{Severity, Validated, validate_promise};
 use serde_json::Value;
 
@@ -139,4 +139,58 @@ pub fn adapter(image: Option<&str>, pull_secret: Option<&str>) -> AdapterImage {
             .map_or_else(kratix_shared::render::default_adapter_image, str::to_owned),
         pull_secret: pull_secret.filter(|s| !s.is_empty()).map(str::to_owned),
     }
+}
+
+/// What one workflow of a Promise on disk renders to.
+pub struct Rendered {
+    pub promise: PromiseSource,
+    /// The request a resource workflow runs for.
+    pub request: Option<Value>,
+    /// Empty when the workflow has no pipelines.
+    pub pipelines: Vec<PipelineResources>,
+}
+
+/// The flags `render` and `run` share.
+pub struct WorkflowSource<'a> {
+    pub path: &'a Path,
+    pub promise: Option<&'a str>,
+    pub workflow: Workflow,
+    pub resource: Option<&'a Path>,
+    pub config: Option<&'a Path>,
+    pub adapter: AdapterImage,
+    pub job_name_suffix: Option<&'a str>,
+}
+
+/// The Promise at `source.path` loaded and validated, and `source.workflow`
+/// rendered as the agent renders it.
+pub fn render(source: &WorkflowSource<'_>) -> Result<Rendered> {
+    let (promise, validated) = load(source.path, source.promise)?;
+    let config = source.config.map(load_config).transpose()?;
+    let resource_api = validated.resource_api.as_ref();
+    let request = request_for(
+        source.path,
+        &promise,
+        source.workflow,
+        source.resource,
+        resource_api,
+    )?;
+    let runnable = validated.runnable_pipelines(source.workflow);
+    let pipelines = if runnable.is_empty() {
+        Vec::new()
+    } else {
+        render_workflow(&RenderRequest {
+            promise: &promise.value,
+            workflow: source.workflow,
+            pipelines: runnable,
+            resource: request.as_ref().zip(resource_api),
+            config: config.as_ref(),
+            adapter: &source.adapter,
+            job_name_suffix: source.job_name_suffix,
+        })?
+    };
+    Ok(Rendered {
+        promise,
+        request,
+        pipelines,
+    })
 }

@@ -8,13 +8,13 @@ use kratix_shared::api::WorkflowType;
 use kratix_shared::api::hash::{resource_hash, spec_hash};
 use kratix_shared::api::naming::random_suffix;
 use kratix_shared::local_run::Sources;
-use kratix_shared::render::{PipelineResources, RenderRequest, render_workflow};
+use kratix_shared::render::PipelineResources;
 use serde_json::Value;
 
 use super::sources;
 use super::store_paths::StorePaths;
 use crate::cli::RunArgs;
-use crate::commands::promise::offline;
+use crate::commands::promise::offline::{self, WorkflowSource};
 
 pub struct RunInputs {
     pub promise_name: String,
@@ -51,9 +51,21 @@ impl RunInputs {
 }
 
 pub fn gather(args: &RunArgs) -> Result<RunInputs> {
-    let (promise, validated) = offline::load(&args.path, args.promise.as_deref())?;
-    let pipelines = validated.runnable_pipelines(args.workflow);
-    if pipelines.is_empty() {
+    let suffix = random_suffix();
+    let offline::Rendered {
+        promise,
+        request,
+        pipelines: mut rendered,
+    } = offline::render(&WorkflowSource {
+        path: &args.path,
+        promise: args.promise.as_deref(),
+        workflow: args.workflow,
+        resource: args.resource.as_deref(),
+        config: args.config.as_deref(),
+        adapter: offline::adapter(None, None),
+        job_name_suffix: Some(&suffix),
+    })?;
+    if rendered.is_empty() {
         bail!(
             "{}: Promise {} has no {} pipelines: there is nothing to run",
             args.path.display(),
@@ -61,26 +73,6 @@ pub fn gather(args: &RunArgs) -> Result<RunInputs> {
             args.workflow
         );
     }
-    let config = args.config.as_deref().map(offline::load_config).transpose()?;
-    let resource_api = validated.resource_api.as_ref();
-    let request = offline::request_for(
-        &args.path,
-        &promise,
-        args.workflow,
-        args.resource.as_deref(),
-        resource_api,
-    )?;
-    let adapter = offline::adapter(None, None);
-    let suffix = random_suffix();
-    let mut rendered = render_workflow(&RenderRequest {
-        promise: &promise.value,
-        workflow: args.workflow,
-        pipelines,
-        resource: request.as_ref().zip(resource_api),
-        config: config.as_ref(),
-        adapter: &adapter,
-        job_name_suffix: Some(&suffix),
-    })?;
     if let Some(wanted) = &args.pipeline {
         let names: Vec<String> = rendered.iter().map(|p| p.pipeline_name.clone()).collect();
         rendered.retain(|p| &p.pipeline_name == wanted);

@@ -90,47 +90,24 @@ impl RunOutcome {
 
     /// The summary a person reads after the logs.
     pub fn summary(&self) -> String {
-        let mut out = String::new();
-        let mut line = |text: String| {
-            out.push_str(&text);
-            out.push('\n');
-        };
-        line(format!(
+        let mut lines = vec![format!(
             "{} of {} for {}:",
             self.workflow, self.promise, self.object
-        ));
+        )];
         for pipeline in &self.pipelines {
-            line(format!("  pipeline {}: {}", pipeline.name, pipeline.phase));
-            for container in &pipeline.containers {
-                let exit = container
-                    .exit_code
-                    .map_or_else(|| "did not run".to_owned(), |code| format!("exit {code}"));
-                line(format!(
-                    "    container {} ({}): {exit}",
-                    container.name, container.image
-                ));
-            }
-            if let Some(message) = &pipeline.message {
-                line(format!("    {message}"));
-            }
-            for group in pipeline.work.iter().flat_map(|w| &w.workload_groups) {
-                let selectors = serde_json::to_string(&group.destination_selectors).unwrap_or_default();
-                line(format!(
-                    "    work group {} ({} file{}), destination selectors {selectors}",
-                    group.directory,
-                    group.files.len(),
-                    if group.files.len() == 1 { "" } else { "s" }
-                ));
-                for (index, file) in group.files.iter().enumerate() {
-                    match group.store_paths.get(index) {
-                        Some(path) => line(format!("      {file} -> {path}")),
-                        None => line(format!("      {file}")),
-                    }
-                }
-            }
+            pipeline.summary(&mut lines);
         }
+        self.status_summary(&mut lines);
+        lines.push(format!(
+            "  result: {:?}; the pipelines' folders are in {}",
+            self.result, self.output_dir
+        ));
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    fn status_summary(&self, lines: &mut Vec<String>) {
         if let Some(message) = self.status.get("message").and_then(Value::as_str) {
-            line(format!("  message: {message}"));
+            lines.push(format!("  message: {message}"));
         }
         let conditions = self
             .status
@@ -151,7 +128,7 @@ impl RunOutcome {
             } else {
                 ""
             };
-            line(format!(
+            lines.push(format!(
                 "  condition {}={} ({}): {}{local}",
                 text("type"),
                 text("status"),
@@ -159,19 +136,52 @@ impl RunOutcome {
                 text("message")
             ));
         }
-        let written: Vec<&String> = self
+        let written: Vec<&str> = self
             .status
             .keys()
-            .filter(|k| !matches!(k.as_str(), "conditions" | "kratix" | "message" | "workflows"))
+            .map(String::as_str)
+            .filter(|k| !matches!(*k, "conditions" | "kratix" | "message" | "workflows"))
             .collect();
         if !written.is_empty() {
-            let keys: Vec<&str> = written.iter().map(|k| k.as_str()).collect();
-            line(format!("  status keys: {}", keys.join(", ")));
+            lines.push(format!("  status keys: {}", written.join(", ")));
         }
-        line(format!(
-            "  result: {:?}; the pipelines' folders are in {}",
-            self.result, self.output_dir
-        ));
-        out
+    }
+}
+
+impl PipelineOutcome {
+    fn summary(&self, lines: &mut Vec<String>) {
+        lines.push(format!("  pipeline {}: {}", self.name, self.phase));
+        for container in &self.containers {
+            let exit = container
+                .exit_code
+                .map_or_else(|| "did not run".to_owned(), |code| format!("exit {code}"));
+            lines.push(format!(
+                "    container {} ({}): {exit}",
+                container.name, container.image
+            ));
+        }
+        if let Some(message) = &self.message {
+            lines.push(format!("    {message}"));
+        }
+        for group in self.work.iter().flat_map(|w| &w.workload_groups) {
+            let selectors = serde_json::to_string(&group.destination_selectors).unwrap_or_default();
+            lines.push(format!(
+                "    work group {} ({} file{}), destination selectors {selectors}",
+                group.directory,
+                group.files.len(),
+                if group.files.len() == 1 { "" } else { "s" }
+            ));
+            // One path per file, or one line saying why the Destination gets none.
+            let paired = group.store_paths.len() == group.files.len();
+            for (index, file) in group.files.iter().enumerate() {
+                match group.store_paths.get(index).filter(|_| paired) {
+                    Some(path) => lines.push(format!("      {file} -> {path}")),
+                    None => lines.push(format!("      {file}")),
+                }
+            }
+            if !paired && let Some(why) = group.store_paths.first() {
+                lines.push(format!("      {why}"));
+            }
+        }
     }
 }

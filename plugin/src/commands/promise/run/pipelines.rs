@@ -119,6 +119,13 @@ pub fn run_all(
     })
 }
 
+/// How one pipeline ended, with what to say about it.
+enum Ended {
+    Succeeded,
+    Suspended(String),
+    Failed(String),
+}
+
 fn run_one(
     runner: &Runner<'_>,
     inputs: &RunInputs,
@@ -129,8 +136,32 @@ fn run_one(
     outcome: &mut PipelineOutcome,
 ) -> Result<RunResult> {
     prepare_folders(dir, dirs, plan, resources, &record.object(&inputs.object))?;
-    let now = Timestamp::now;
-    record.started(index, &outcome.job, now());
+    record.started(index, &outcome.job, Timestamp::now());
+    let ended = match run_containers(runner, index, plan, outcome)? {
+        Some(failure) => Ended::Failed(failure),
+        None => kratix_containers(inputs, (dirs, dir), resources, record, index, outcome)?,
+    };
+    Ok(match ended {
+        Ended::Succeeded => {
+            outcome.phase = "Succeeded".to_owned();
+            RunResult::Succeeded
+        }
+        Ended::Suspended(message) => {
+            outcome.phase = "Suspended".to_owned();
+            outcome.message = Some(message);
+            RunResult::Suspended
+        }
+        Ended::Failed(message) => fail(record, index, outcome, message),
+    })
+}
+
+/// The user's containers in order; why the first that failed did, if one did.
+fn run_containers(
+    runner: &Runner<'_>,
+    index: usize,
+    plan: &PipelinePlan,
+    outcome: &mut PipelineOutcome,
+) -> Result<Option<String>> {
     for (position, container) in plan.containers.iter().enumerate() {
         let options = RunOptions {
             container_name: format!(
@@ -142,35 +173,34 @@ fn run_one(
             ulimits: engine::ulimits(runner.engine),
         };
         let command = run_command(runner.engine, container, &options);
-        runner.printer.marker(
-            '+',
-            &plan.pipeline,
-            &container.name,
-            &options.container_name,
-            &container.image,
-        );
-        let exit = engine::run(
-            runner.program,
-            &command,
-            runner.printer,
-            &plan.pipeline,
-            &container.name,
-        )?;
+        let (pipeline, name) = (&plan.pipeline, &container.name);
+        runner
+            .printer
+            .marker('+', pipeline, name, &options.container_name, &container.image);
+        let exit = engine::run(runner.program, &command, runner.printer, pipeline, name)?;
         outcome.containers[position].exit_code = exit.code;
         if exit.code != Some(0) {
-            let message = format!(
-                "container {} {}",
-                container.name,
-                engine::explain_exit(runner.engine, &container.image, exit.code)
-            );
-            return Ok(fail(record, index, outcome, message));
+            let why = engine::explain_exit(runner.engine, &container.image, exit.code);
+            return Ok(Some(format!("container {name} {why}")));
         }
     }
+    Ok(None)
+}
+
+/// What the work-writer and the status-writer do after the user's containers:
+/// the Work from the output (none for a stopped workflow), then the status.
+fn kratix_containers(
+    inputs: &RunInputs,
+    (dirs, dir): (&PipelineDirs, &Path),
+    resources: &PipelineResources,
+    record: &mut RunRecord,
+    index: usize,
+    outcome: &mut PipelineOutcome,
+) -> Result<Ended> {
     let control = match pod_files::read_control(&dirs.metadata) {
         Ok(control) => control,
-        Err(error) => return Ok(fail(record, index, outcome, error.to_string())),
+        Err(error) => return Ok(Ended::Failed(error.to_string())),
     };
-    // The work-writer runs before the status-writer, and writes no Work for a stopped workflow.
     if inputs.workflow.action == WorkflowAction::Configure && !control.stops_workflow() {
         let scheduling = dir.join("kratix-system").join("promise-scheduling");
         let groups = pod_files::read_workload_groups(
@@ -182,47 +212,33 @@ fn run_one(
         match groups {
             Ok(groups) => outcome.work = Some(work_outcome(&groups, inputs, resources)),
             Err(error) => {
-                return Ok(fail(
-                    record,
-                    index,
-                    outcome,
-                    format!("the work-writer refused the output: {error}"),
-                ));
+                return Ok(Ended::Failed(format!(
+                    "the work-writer refused the output: {error}"
+                )));
             }
         }
     }
     let incoming = match pod_files::read_status(&dirs.metadata) {
         Ok(incoming) => incoming,
-        Err(error) => return Ok(fail(record, index, outcome, error.to_string())),
+        Err(error) => return Ok(Ended::Failed(error.to_string())),
     };
     let env = status_writer_env(resources)?;
-    match record.finished(index, &env, &incoming, &control, now()) {
-        Ok(PipelineEnd::Succeeded) => {
-            outcome.phase = "Succeeded".to_owned();
-            Ok(RunResult::Succeeded)
-        }
-        Ok(PipelineEnd::Suspended { message }) => {
-            outcome.phase = "Suspended".to_owned();
-            outcome.message = Some(match (control.retry_after, message) {
-                (Some(after), message) => format!(
-                    "workflow-control.yaml asks to retry after {after:?}{}",
-                    message.map(|m| format!(": {m}")).unwrap_or_default()
-                ),
-                (None, Some(message)) => format!("workflow-control.yaml suspends the workflow: {message}"),
-                (None, None) => "workflow-control.yaml suspends the workflow".to_owned(),
-            });
-            Ok(RunResult::Suspended)
-        }
-        Err(error) => Ok(fail(
-            record,
-            index,
-            outcome,
-            format!(
-                "{}: {error}",
-                dirs.metadata.join(pod_files::STATUS_FILE).display()
-            ),
-        )),
-    }
+    Ok(
+        match record.finished(index, &env, &incoming, &control, Timestamp::now()) {
+            Ok(PipelineEnd::Succeeded) => Ended::Succeeded,
+            Ok(PipelineEnd::Suspended { message }) => {
+                let said = message.map(|m| format!(": {m}")).unwrap_or_default();
+                Ended::Suspended(match control.retry_after {
+                    Some(after) => format!("workflow-control.yaml asks to retry after {after:?}{said}"),
+                    None => format!("workflow-control.yaml suspends the workflow{said}"),
+                })
+            }
+            Err(error) => {
+                let file = dirs.metadata.join(pod_files::STATUS_FILE);
+                Ended::Failed(format!("{}: {error}", file.display()))
+            }
+        },
+    )
 }
 
 fn fail(record: &mut RunRecord, index: usize, outcome: &mut PipelineOutcome, message: String) -> RunResult {

@@ -10,31 +10,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use kratix_shared::codec::yaml::parse_documents;
-use kratix_shared::local_run::Sources;
+use kratix_shared::local_run::{SourceKind as Kind, Sources};
 use serde_json::Value;
-
-/// Which kind a flag gives.
-#[derive(Clone, Copy)]
-enum Kind {
-    Secret,
-    ConfigMap,
-}
-
-impl Kind {
-    fn word(self) -> &'static str {
-        match self {
-            Kind::Secret => "Secret",
-            Kind::ConfigMap => "ConfigMap",
-        }
-    }
-
-    fn flag(self) -> &'static str {
-        match self {
-            Kind::Secret => "--secret",
-            Kind::ConfigMap => "--configmap",
-        }
-    }
-}
 
 /// Largest file a key may come from: a Secret or ConfigMap holds 1 MiB at most.
 const MAX_KEY_BYTES: u64 = 1024 * 1024;
