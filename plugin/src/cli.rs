@@ -77,6 +77,13 @@ pub enum PromiseCommand {
     /// Add a container to a pipeline of a Promise on disk (creating the pipeline
     /// when it does not exist), with a container scaffold, in either layout.
     AddContainer(AddContainerArgs),
+    /// Join a Promise in the split layout (api.yaml, dependencies.yaml,
+    /// workflows/) into one promise.yaml, as kratix-cli's `build promise` does.
+    ///
+    /// The result is validated first (errors stop it, exit 1) and is the same
+    /// bytes for the same files. Written to stdout, or to --output (never
+    /// over an existing file without --force).
+    Build(BuildArgs),
     /// Run a workflow's pipelines on this machine with podman or docker: the
     /// containers of the Job the agent would create, with what Kratix's own
     /// containers do between them (object.yaml in, status.yaml and the Work out).
@@ -210,6 +217,19 @@ pub struct RenderArgs {
     pub promise: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Yaml, ignore_case = true)]
     pub output: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The Promise's directory, in the split layout.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Write here instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite --output when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

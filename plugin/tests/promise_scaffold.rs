@@ -311,6 +311,84 @@ fn the_split_layout_and_add_container_keep_the_promise_valid() {
 }
 
 #[test]
+fn build_joins_the_split_layout_into_one_stable_valid_promise() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let init = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "cache",
+            "--split",
+            "--group",
+            "example.org",
+            "--kind",
+            "Cache",
+        ],
+    );
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let add = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "add-container",
+            "resource/configure/instance",
+            "--image",
+            "example.org/gen:v1",
+            "--dir",
+            "cache",
+        ],
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+
+    let printed = kratix_in(temp.path(), &["promise", "build", "cache"]);
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
+    let again = kratix_in(temp.path(), &["promise", "build", "cache"]);
+    assert_eq!(printed.stdout, again.stdout, "the same files give the same bytes");
+    let built: Value = serde_saphyr::from_str(&text(&printed.stdout)).expect("one YAML document");
+    assert_eq!(built["kind"], "Promise");
+    assert_eq!(built["metadata"]["name"], "cache");
+    assert_eq!(built["spec"]["api"]["kind"], "CustomResourceDefinition");
+    assert_eq!(
+        built["spec"]["workflows"]["resource"]["configure"][0]["spec"]["containers"][0]["image"],
+        "example.org/gen:v1"
+    );
+
+    let written = kratix_in(temp.path(), &["promise", "build", "cache", "-o", "built.yaml"]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    assert_eq!(
+        std::fs::read(temp.path().join("built.yaml")).expect("read"),
+        printed.stdout
+    );
+    validates(temp.path(), "built.yaml");
+    let kept = kratix_in(temp.path(), &["promise", "build", "cache", "-o", "built.yaml"]);
+    assert_eq!(kept.status.code(), Some(1));
+    assert!(text(&kept.stderr).contains("built.yaml: exists; --force overwrites it"));
+    let forced = kratix_in(
+        temp.path(),
+        &["promise", "build", "cache", "-o", "built.yaml", "--force"],
+    );
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+
+    // An invalid split Promise is refused, naming the file and field.
+    std::fs::write(
+        temp.path().join("cache/workflows/resource/configure/workflow.yaml"),
+        "- apiVersion: platform.kratix.io/v1alpha1\n  kind: Pipeline\n  metadata: {name: instance}\n  spec: {containers: [{name: main}]}\n",
+    )
+    .expect("write");
+    let refused = kratix_in(temp.path(), &["promise", "build", "cache"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stdout).is_empty(), "nothing written");
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("cache/workflows/resource/configure/workflow.yaml") && said.contains("image"),
+        "{said}"
+    );
+    let single = kratix_in(temp.path(), &["promise", "build", "."]);
+    assert_eq!(single.status.code(), Some(1));
+}
+
+#[test]
 fn add_container_to_a_single_file_promise_starts_a_new_pipeline() {
     let temp = tempfile::tempdir().expect("tempdir");
     assert!(

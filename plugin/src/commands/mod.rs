@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Init(args)) => promise::init::run(&args),
         Command::Promise(PromiseCommand::AddContainer(args)) => promise::add_container::run(&args),
         Command::Promise(PromiseCommand::Run(args)) => promise::run::run(&args),
+        Command::Promise(PromiseCommand::Build(args)) => promise::build::run(&args),
         Command::Workflows(WorkflowsCommand::Status(args)) => {
             crate::cluster::runtime()?.block_on(workflows::status::run(&args))
         }

@@ -1,7 +1,8 @@
 //! `kubectl kratix promise ...`: the offline commands over a Promise's files
-//! (validate, render, init, add-container, run). None needs a cluster.
+//! (validate, render, init, add-container, build, run). None needs a cluster.
 
 pub mod add_container;
+pub mod build;
 pub mod init;
 pub mod offline;
 pub mod render;
