@@ -77,6 +77,11 @@ pub enum PromiseCommand {
     /// Add a container to a pipeline of a Promise on disk (creating the pipeline
     /// when it does not exist), with a container scaffold, in either layout.
     AddContainer(AddContainerArgs),
+    /// Change a Promise on disk as kratix-cli's `update` commands do: its API
+    /// (properties, group, kind, version, plural) or its destination selector.
+    /// The Promise is validated after the change; an invalid result is put back.
+    #[command(subcommand)]
+    Update(UpdateCommand),
     /// Join a Promise in the split layout (api.yaml, dependencies.yaml,
     /// workflows/) into one promise.yaml, as kratix-cli's `build promise` does.
     ///
@@ -217,6 +222,52 @@ pub struct RenderArgs {
     pub promise: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Yaml, ignore_case = true)]
     pub output: OutputFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UpdateCommand {
+    /// Add properties to the request's spec (-p NAME:TYPE, nested as a.b.c;
+    /// types string, number, integer, object, boolean), remove them (-p NAME-),
+    /// or rename the API (--group, --kind, --version, --plural; the example
+    /// request follows).
+    #[command(disable_version_flag = true)]
+    Api(UpdateApiArgs),
+    /// Set (KEY=VALUE) or remove (KEY-) a label the Promise's Destinations must
+    /// carry: spec.destinationSelectors[0].matchLabels in promise.yaml (the
+    /// split layout has no place for it, as in kratix-cli).
+    DestinationSelector(UpdateSelectorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateApiArgs {
+    /// NAME:TYPE to add (or retype), NAME- to remove; repeatable.
+    #[arg(short = 'p', long = "property", value_name = "NAME:TYPE|NAME-")]
+    pub properties: Vec<String>,
+    /// A new API group.
+    #[arg(short = 'g', long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// A new kind.
+    #[arg(short = 'k', long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// A new version name.
+    #[arg(short = 'v', long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// A new plural.
+    #[arg(long, value_name = "PLURAL")]
+    pub plural: Option<String>,
+    /// The Promise's directory.
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateSelectorArgs {
+    /// KEY=VALUE to set, KEY- to remove.
+    #[arg(value_name = "KEY=VALUE|KEY-")]
+    pub selector: String,
+    /// The Promise's directory.
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -503,4 +554,16 @@ pub struct ServiceAccountsArgs {
     pub color: Option<ColorChoice>,
     #[command(flatten)]
     pub cluster: crate::cluster::ClusterArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn every_command_and_flag_is_well_formed() {
+        // clap checks names, shorts and conflicts only when a command is built:
+        // this builds them all, so a clash fails here, not in a user's hands.
+        super::Cli::command().debug_assert();
+    }
 }

@@ -389,6 +389,112 @@ fn build_joins_the_split_layout_into_one_stable_valid_promise() {
 }
 
 #[test]
+fn update_api_and_destination_selector_change_the_promise_and_keep_it_valid() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let init = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "redis",
+            "--group",
+            "example.org",
+            "--kind",
+            "Redis",
+        ],
+    );
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let dir = temp.path().join("redis");
+    let kratix = |args: &[&str]| kratix_in(&dir, args);
+
+    let added = kratix(&[
+        "promise",
+        "update",
+        "api",
+        "-p",
+        "size:string",
+        "-p",
+        "db.replicas:integer",
+    ]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let spec_of = || {
+        yaml(&dir.join("promise.yaml"))["spec"]["api"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+            ["spec"]["properties"]
+            .clone()
+    };
+    assert_eq!(spec_of()["size"]["type"], "string");
+    assert_eq!(spec_of()["db"]["properties"]["replicas"]["type"], "integer");
+    validates(&dir, ".");
+    let removed = kratix(&["promise", "update", "api", "-p", "db.replicas-"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert!(spec_of()["db"]["properties"].get("replicas").is_none());
+
+    let renamed = kratix(&[
+        "promise", "update", "api", "--group", "acme.io", "--kind", "Cache", "--plural", "caches",
+    ]);
+    assert!(renamed.status.success(), "{}", text(&renamed.stderr));
+    let api = yaml(&dir.join("promise.yaml"))["spec"]["api"].clone();
+    assert_eq!(api["metadata"]["name"], "caches.acme.io");
+    let example = yaml(&dir.join("example-resource.yaml"));
+    assert_eq!(
+        (example["apiVersion"].as_str(), example["kind"].as_str()),
+        (Some("acme.io/v1alpha1"), Some("Cache"))
+    );
+    validates(&dir, ".");
+
+    // A rename Kubernetes would refuse is put back, naming the field.
+    let before = std::fs::read(dir.join("promise.yaml")).expect("read");
+    let bad = kratix(&["promise", "update", "api", "--kind", "not a kind"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read(dir.join("promise.yaml")).expect("read"),
+        before,
+        "unchanged"
+    );
+    let usage = kratix(&["promise", "update", "api", "-p", "size:text"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(text(&usage.stderr).contains("\"text\" is not one of string, number, integer, object, boolean"));
+
+    let set = kratix(&["promise", "update", "destination-selector", "env=prod"]);
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let selectors = || yaml(&dir.join("promise.yaml"))["spec"]["destinationSelectors"].clone();
+    assert_eq!(selectors(), serde_json::json!([{"matchLabels": {"env": "prod"}}]));
+    let unset = kratix(&["promise", "update", "destination-selector", "env-"]);
+    assert!(unset.status.success(), "{}", text(&unset.stderr));
+    assert_eq!(selectors(), serde_json::json!([{"matchLabels": {}}]));
+    validates(&dir, ".");
+
+    let split = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "cache",
+            "--split",
+            "--group",
+            "example.org",
+            "--kind",
+            "Cache",
+        ],
+    );
+    assert!(split.status.success(), "{}", text(&split.stderr));
+    let split_dir = temp.path().join("cache");
+    let refused = kratix_in(
+        &split_dir,
+        &["promise", "update", "destination-selector", "env=prod"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("split layout, which has no place for destinationSelectors"));
+    let split_api = kratix_in(&split_dir, &["promise", "update", "api", "-p", "size:string"]);
+    assert!(split_api.status.success(), "{}", text(&split_api.stderr));
+    let api = yaml(&split_dir.join("api.yaml"));
+    assert_eq!(
+        api["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]["type"],
+        "string"
+    );
+}
+
+#[test]
 fn add_container_to_a_single_file_promise_starts_a_new_pipeline() {
     let temp = tempfile::tempdir().expect("tempdir");
     assert!(

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, PromiseCommand, WorkflowsCommand};
+use crate::cli::{Cli, Command, PromiseCommand, UpdateCommand, WorkflowsCommand};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -20,6 +20,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::AddContainer(args)) => promise::add_container::run(&args),
         Command::Promise(PromiseCommand::Run(args)) => promise::run::run(&args),
         Command::Promise(PromiseCommand::Build(args)) => promise::build::run(&args),
+        Command::Promise(PromiseCommand::Update(UpdateCommand::Api(args))) => promise::update::api(&args),
+        Command::Promise(PromiseCommand::Update(UpdateCommand::DestinationSelector(args))) => {
+            promise::update::destination_selector(&args)
+        }
         Command::Workflows(WorkflowsCommand::Status(args)) => {
             crate::cluster::runtime()?.block_on(workflows::status::run(&args))
         }

@@ -5,14 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use kratix_shared::authoring::scaffold::{self, PipelineInput, ScaffoldFile};
 use kratix_shared::authoring::source;
-use kratix_shared::validate::{Severity, validate_promise};
 use serde_json::Value;
 
+use super::edit;
 use super::init::write_files;
-use super::validate::problem_line;
 use crate::cli::AddContainerArgs;
 
 const EXIT_USAGE: u8 = 2;
@@ -36,17 +35,6 @@ fn pipelines_file(dir: &Path, workflow: kratix_shared::api::Workflow) -> Result<
     )
 }
 
-fn read_yaml(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_saphyr::from_str(&text).map_err(|e| {
-        anyhow!(
-            "{}: {}",
-            path.display(),
-            kratix_shared::codec::yaml::describe_yaml_error(&e)
-        )
-    })
-}
-
 pub fn run(args: &AddContainerArgs) -> Result<ExitCode> {
     let input = container_input(args);
     let problems = scaffold::check_pipeline(&input);
@@ -57,32 +45,18 @@ pub fn run(args: &AddContainerArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     let (file, split) = pipelines_file(&args.dir, input.workflow)?;
-    let before = file
-        .is_file()
-        .then(|| std::fs::read_to_string(&file))
-        .transpose()?;
+    let existed = file.is_file();
     let label = file.display().to_string();
     let updated = if split {
-        workflow_file_with_container(&file, before.is_some(), &input, &label)?
+        workflow_file_with_container(&file, existed, &input, &label)?
     } else {
         promise_with_container(&file, &input, &label)?
     };
     let container_files = scaffold::container_files(&input);
     refuse_existing_scaffold(&args.dir, &container_files, args.force)?;
-    let text = serde_saphyr::to_string(&updated).map_err(|e| anyhow!("encoding {label}: {e}"))?;
-    if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    std::fs::write(&file, text).with_context(|| format!("writing {label}"))?;
     // The Promise must still be valid; if not, the file goes back as it was.
-    let errors = errors_of(&args.dir)?;
+    let errors = edit::write_checked(&args.dir, &file, &updated)?;
     if !errors.is_empty() {
-        match &before {
-            Some(original) => {
-                std::fs::write(&file, original).with_context(|| format!("restoring {label}"))?
-            }
-            None => std::fs::remove_file(&file).with_context(|| format!("removing {label}"))?,
-        }
         for line in &errors {
             println!("{line}");
         }
@@ -116,7 +90,7 @@ fn workflow_file_with_container(
     label: &str,
 ) -> Result<Value> {
     let mut pipelines: Vec<Value> = if exists {
-        match read_yaml(file)? {
+        match edit::read_yaml(file)? {
             Value::Array(list) => list,
             Value::Null => Vec::new(),
             _ => bail!("{label}: must be a list of Pipeline objects"),
@@ -131,7 +105,7 @@ fn workflow_file_with_container(
 /// `promise.yaml` with the container added, making the maps down to the
 /// workflow's pipeline list where they are missing.
 fn promise_with_container(file: &Path, input: &PipelineInput, label: &str) -> Result<Value> {
-    let mut promise = read_yaml(file)?;
+    let mut promise = edit::read_yaml(file)?;
     let (kind, action) = (
         input.workflow.workflow_type.as_str(),
         input.workflow.action.as_str(),
@@ -189,18 +163,4 @@ fn report_added(dir: &Path, input: &PipelineInput, label: &str, files: &[Scaffol
         dir.join(scaffold::container_dir(input)).display(),
         input.image
     );
-}
-
-/// The errors `promise validate` would print for the Promise in `dir`.
-fn errors_of(dir: &Path) -> Result<Vec<String>> {
-    let loaded = source::load(dir)?;
-    let mut lines = Vec::new();
-    for promise in &loaded.promises {
-        for problem in validate_promise(&promise.value).problems {
-            if problem.severity == Severity::Error {
-                lines.push(problem_line(promise, &problem));
-            }
-        }
-    }
-    Ok(lines)
 }

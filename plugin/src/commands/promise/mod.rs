@@ -3,8 +3,10 @@
 
 pub mod add_container;
 pub mod build;
+pub mod edit;
 pub mod init;
 pub mod offline;
 pub mod render;
 pub mod run;
+pub mod update;
 pub mod validate;
