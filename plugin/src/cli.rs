@@ -232,6 +232,10 @@ pub enum UpdateCommand {
     /// request follows).
     #[command(disable_version_flag = true)]
     Api(UpdateApiArgs),
+    /// Make the Kubernetes objects in PATH (a file, or a directory read
+    /// recursively) the Promise's dependencies; with --image, a promise/configure
+    /// pipeline `dependencies` that writes them instead (its image to build).
+    Dependencies(UpdateDependenciesArgs),
     /// Set (KEY=VALUE) or remove (KEY-) a label the Promise's Destinations must
     /// carry: spec.destinationSelectors[0].matchLabels in promise.yaml (the
     /// split layout has no place for it, as in kratix-cli).
@@ -258,6 +262,22 @@ pub struct UpdateApiArgs {
     /// The Promise's directory.
     #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateDependenciesArgs {
+    /// A YAML or JSON file of objects, or a directory of them.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Write them from a pipeline with this image instead of spec.dependencies.
+    #[arg(short = 'i', long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// The Promise's directory.
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite the pipeline's container scaffold when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

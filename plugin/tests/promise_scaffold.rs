@@ -495,6 +495,102 @@ fn update_api_and_destination_selector_change_the_promise_and_keep_it_valid() {
 }
 
 #[test]
+fn update_dependencies_makes_objects_dependencies_or_a_pipeline_that_writes_them() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let deps = temp.path().join("deps");
+    std::fs::create_dir_all(deps.join("nested")).expect("mkdir");
+    std::fs::write(
+        deps.join("a.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: redis-system}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: redis-system}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        deps.join("nested/b.yml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: operator}\n",
+    )
+    .expect("write");
+    std::fs::write(deps.join("notes.txt"), "not yaml, not read").expect("write");
+    let init = kratix_in(
+        temp.path(),
+        &[
+            "promise",
+            "init",
+            "redis",
+            "--group",
+            "example.org",
+            "--kind",
+            "Redis",
+        ],
+    );
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let dir = temp.path().join("redis");
+
+    let plain = kratix_in(&dir, &["promise", "update", "dependencies", "../deps"]);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let dependencies = yaml(&dir.join("promise.yaml"))["spec"]["dependencies"].clone();
+    let names: Vec<&str> = dependencies
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["redis-system", "settings", "operator"]);
+    assert!(
+        dependencies[0]["metadata"].get("namespace").is_none(),
+        "a Namespace gets no namespace"
+    );
+    validates(&dir, ".");
+
+    let piped = kratix_in(
+        &dir,
+        &[
+            "promise",
+            "update",
+            "dependencies",
+            "../deps",
+            "--image",
+            "example.org/deps:v1",
+        ],
+    );
+    assert!(piped.status.success(), "{}", text(&piped.stderr));
+    let promise = yaml(&dir.join("promise.yaml"));
+    let pipeline = &promise["spec"]["workflows"]["promise"]["configure"][0];
+    assert_eq!(pipeline["metadata"]["name"], "dependencies");
+    assert_eq!(pipeline["spec"]["containers"][0]["name"], "configure-deps");
+    let container = dir.join("workflows/promise/configure/dependencies/configure-deps");
+    let script = std::fs::read_to_string(container.join("scripts/pipeline.sh")).expect("script");
+    assert!(script.contains("cp /resources/* /kratix/output/"), "{script}");
+    let stream = std::fs::read_to_string(container.join("resources/dependencies.yaml")).expect("resources");
+    assert_eq!(stream.matches("kind:").count(), 3, "{stream}");
+    validates(&dir, ".");
+    let again = kratix_in(
+        &dir,
+        &[
+            "promise",
+            "update",
+            "dependencies",
+            "../deps",
+            "--image",
+            "example.org/deps:v1",
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "the scaffold is not overwritten without --force"
+    );
+
+    std::fs::write(deps.join("bad.yaml"), "just: a map\n").expect("write");
+    let bad = kratix_in(&dir, &["promise", "update", "dependencies", "../deps"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("bad.yaml: document 1 is not a Kubernetes object"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
 fn add_container_to_a_single_file_promise_starts_a_new_pipeline() {
     let temp = tempfile::tempdir().expect("tempdir");
     assert!(

@@ -21,6 +21,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Run(args)) => promise::run::run(&args),
         Command::Promise(PromiseCommand::Build(args)) => promise::build::run(&args),
         Command::Promise(PromiseCommand::Update(UpdateCommand::Api(args))) => promise::update::api(&args),
+        Command::Promise(PromiseCommand::Update(UpdateCommand::Dependencies(args))) => {
+            promise::update_dependencies::run(&args)
+        }
         Command::Promise(PromiseCommand::Update(UpdateCommand::DestinationSelector(args))) => {
             promise::update::destination_selector(&args)
         }

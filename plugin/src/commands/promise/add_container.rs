@@ -18,7 +18,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_INVALID: u8 = 1;
 
 /// The file that holds the pipeline list, and whether it is the split layout's.
-fn pipelines_file(dir: &Path, workflow: kratix_shared::api::Workflow) -> Result<(PathBuf, bool)> {
+pub(super) fn pipelines_file(dir: &Path, workflow: kratix_shared::api::Workflow) -> Result<(PathBuf, bool)> {
     let promise = dir.join("promise.yaml");
     if promise.is_file() {
         return Ok((promise, false));
@@ -83,7 +83,7 @@ fn container_input(args: &AddContainerArgs) -> PipelineInput {
 
 /// The split layout's workflow file with the container added (a new list
 /// when the file does not exist yet).
-fn workflow_file_with_container(
+pub(super) fn workflow_file_with_container(
     file: &Path,
     exists: bool,
     input: &PipelineInput,
@@ -104,7 +104,7 @@ fn workflow_file_with_container(
 
 /// `promise.yaml` with the container added, making the maps down to the
 /// workflow's pipeline list where they are missing.
-fn promise_with_container(file: &Path, input: &PipelineInput, label: &str) -> Result<Value> {
+pub(super) fn promise_with_container(file: &Path, input: &PipelineInput, label: &str) -> Result<Value> {
     let mut promise = edit::read_yaml(file)?;
     let (kind, action) = (
         input.workflow.workflow_type.as_str(),

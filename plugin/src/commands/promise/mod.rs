@@ -9,4 +9,5 @@ pub mod offline;
 pub mod render;
 pub mod run;
 pub mod update;
+pub mod update_dependencies;
 pub mod validate;
