@@ -89,6 +89,11 @@ pub enum PromiseCommand {
     /// bytes for the same files. Written to stdout, or to --output (never
     /// over an existing file without --force).
     Build(BuildArgs),
+    /// Build the image of every container scaffold under the Promise's
+    /// workflows/ (workflows/LIFECYCLE/ACTION/PIPELINE/CONTAINER/Dockerfile),
+    /// tagged with the image the Promise gives that container, as kratix-cli's
+    /// `build container --all`.
+    BuildImages(BuildImagesArgs),
     /// Run a workflow's pipelines on this machine with podman or docker: the
     /// containers of the Job the agent would create, with what Kratix's own
     /// containers do between them (object.yaml in, status.yaml and the Work out).
@@ -301,6 +306,22 @@ pub struct BuildArgs {
     /// Overwrite --output when it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildImagesArgs {
+    /// The Promise's directory.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// The container engine (default: podman if it is on PATH, else docker).
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineChoice>,
+    /// Push each image after building it.
+    #[arg(long)]
+    pub push: bool,
+    /// A build argument for every image; repeatable.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

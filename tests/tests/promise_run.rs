@@ -6,12 +6,13 @@
 //! stand-in that records them: docker cannot run here). No platform needed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kratix_tests::fixtures::images::{self, ImageSpec};
 use kratix_tests::suites::promise_run;
+use kratix_tests::suites::support::plugin_path_dir;
 use serde_json::{Value, json};
 
 /// A busybox image built here, run as root.
@@ -530,4 +531,124 @@ fn a_status_file_that_does_not_parse_fails_the_pipeline_naming_it() {
         )],
     );
     assert!(message.contains("1-first/metadata/status.yaml"), "{message}");
+}
+
+/// `promise init` with a first pipeline whose scaffold builds FROM the
+/// suite's local image (no registry here), in `dir/redis`.
+fn scaffolded_promise(dir: &Path, image: &str) -> PathBuf {
+    let init = Command::new(plugin_path_dir().join("kubectl-kratix"))
+        .args([
+            "promise",
+            "init",
+            "redis",
+            "--group",
+            "example.org",
+            "--kind",
+            "Redis",
+        ])
+        .args(["--pipeline", "resource/configure/instance", "--image", image])
+        .current_dir(dir)
+        .output()
+        .expect("the plugin runs");
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let promise = dir.join("redis");
+    let scaffold = std::fs::read_dir(promise.join("workflows/resource/configure/instance"))
+        .expect("the scaffold")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .next()
+        .expect("a container scaffold");
+    std::fs::write(
+        scaffold.join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY --chmod=0755 scripts/pipeline.sh /usr/bin/pipeline.sh\nCMD [\"/usr/bin/pipeline.sh\"]\n",
+            self::image()
+        ),
+    )
+    .expect("write");
+    // The suite's busybox has no yq: the scaffold's script reads with sed.
+    std::fs::write(
+        scaffold.join("scripts/pipeline.sh"),
+        "#!/bin/sh\nset -eu\nname=$(sed -n 's/^  name: *//p' /kratix/input/object.yaml | head -n1)\n\
+         printf 'kind: ConfigMap\\nmetadata: {name: %s}\\n' \"$name\" > /kratix/output/configmap.yaml\n",
+    )
+    .expect("write");
+    promise
+}
+
+#[test]
+fn build_images_builds_each_scaffold_and_promise_run_runs_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = "localhost/build-images-test:v1";
+    let promise = scaffolded_promise(dir.path(), image);
+    let built = Command::new(plugin_path_dir().join("kubectl-kratix"))
+        .args(["promise", "build-images", "."])
+        .current_dir(&promise)
+        .env(
+            "CONTAINERS_CONF",
+            kratix_tests::platform::containers_conf().expect("containers.conf"),
+        )
+        .output()
+        .expect("the plugin runs");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_eq!(text(&built.stdout), format!("{image}\n"));
+    let output = Command::new(plugin_path_dir().join("kubectl-kratix"))
+        .args([
+            "promise",
+            "run",
+            ".",
+            "--workflow",
+            "resource/configure",
+            "-o",
+            "json",
+        ])
+        .current_dir(&promise)
+        .output()
+        .expect("the plugin runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let result = result(&output);
+    assert_eq!(
+        result["pipelines"][0]["work"]["workloadGroups"][0]["files"],
+        json!(["configmap.yaml"])
+    );
+}
+
+#[test]
+fn build_images_pushes_with_the_engine_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let promise = scaffolded_promise(dir.path(), "registry.example.org/team/redis-instance:v2");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let record = dir.path().join("docker-calls");
+    let stand_in = bin.join("docker");
+    std::fs::write(
+        &stand_in,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", record.display()),
+    )
+    .expect("write");
+    std::fs::set_permissions(&stand_in, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let pushed = Command::new(plugin_path_dir().join("kubectl-kratix"))
+        .args([
+            "promise",
+            "build-images",
+            "--engine",
+            "docker",
+            "--push",
+            "--build-arg",
+            "VERSION=2",
+        ])
+        .current_dir(&promise)
+        .env("PATH", path)
+        .output()
+        .expect("the plugin runs");
+    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+    let calls = std::fs::read_to_string(&record).expect("docker was called");
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 2, "{calls}");
+    assert!(
+        lines[0].starts_with("build -t registry.example.org/team/redis-instance:v2 --build-arg VERSION=2 ")
+            && lines[0].ends_with("workflows/resource/configure/instance/redis-instance"),
+        "{calls}"
+    );
+    assert_eq!(lines[1], "push registry.example.org/team/redis-instance:v2");
 }

@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::AddContainer(args)) => promise::add_container::run(&args),
         Command::Promise(PromiseCommand::Run(args)) => promise::run::run(&args),
         Command::Promise(PromiseCommand::Build(args)) => promise::build::run(&args),
+        Command::Promise(PromiseCommand::BuildImages(args)) => promise::build_images::run(&args),
         Command::Promise(PromiseCommand::Update(UpdateCommand::Api(args))) => promise::update::api(&args),
         Command::Promise(PromiseCommand::Update(UpdateCommand::Dependencies(args))) => {
             promise::update_dependencies::run(&args)

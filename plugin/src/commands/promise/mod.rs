@@ -3,6 +3,7 @@
 
 pub mod add_container;
 pub mod build;
+pub mod build_images;
 pub mod edit;
 pub mod init;
 pub mod offline;

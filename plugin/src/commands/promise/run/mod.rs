@@ -9,7 +9,7 @@
 //! the result, `store_paths` where a Work would land, `watch` runs again on
 //! changes.
 
-mod engine;
+pub(super) mod engine;
 mod inputs;
 mod outcome;
 mod pipelines;
