@@ -416,6 +416,14 @@ fn keyed_files(
         return Err(reference.kind.not_given(reference.name));
     };
     let Some(items) = items.filter(|i| !i.is_empty()) else {
+        // Each key becomes a file name: one that is not a plain name stays out.
+        if let Some(key) = data.keys().find(|k| !inside(k) || k.contains('/')) {
+            return Err(format!(
+                "{} {} key {key:?} is not a file name",
+                reference.kind.word(),
+                reference.name
+            ));
+        }
         return Ok(data
             .iter()
             .map(|(key, content)| VolumeFile {

@@ -78,9 +78,29 @@ fn from_directory(kind: Kind, name: &str, dir: &Path) -> Result<BTreeMap<String,
             );
         }
         let content = std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+        check_key(kind, name, &key)?;
         data.insert(key, content);
     }
     Ok(data)
+}
+
+/// Kubernetes' rule for a Secret's or ConfigMap's keys: they become file names
+/// in a volume, so one that is not a plain name (`../x`, `a/b`) is refused.
+fn check_key(kind: Kind, name: &str, key: &str) -> Result<()> {
+    let plain = !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !plain {
+        bail!(
+            "{} {name}: key {key:?} is not a valid key (letters, digits, '-', '_' and '.'), as Kubernetes requires",
+            kind.flag()
+        );
+    }
+    Ok(())
 }
 
 fn from_manifest(kind: Kind, name: &str, path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
@@ -127,12 +147,14 @@ fn from_manifest(kind: Kind, name: &str, path: &Path) -> Result<BTreeMap<String,
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .with_context(|| format!("{source}: {encoded}.{key}: not base64"))?;
+        check_key(kind, name, key)?;
         data.insert(key.clone(), bytes);
     }
     for (key, value) in text_map(plain).into_iter().flatten() {
         let text = value
             .as_str()
             .with_context(|| format!("{source}: {plain}.{key}: not a string"))?;
+        check_key(kind, name, key)?;
         data.insert(key.clone(), text.as_bytes().to_vec());
     }
     Ok(data)
@@ -192,6 +214,13 @@ mod tests {
         std::fs::write(&config_map, "kind: ConfigMap\n").expect("write");
         let wrong = error(&[format!("db={}", config_map.display())]);
         assert!(wrong.contains("is not a Secret manifest"), "{wrong}");
+        let escaping = dir.path().join("escape.yaml");
+        std::fs::write(&escaping, "kind: Secret\nstringData: {\"../../evil\": x}\n").expect("write");
+        let refused = error(&[format!("db={}", escaping.display())]);
+        assert!(
+            refused.contains("key \"../../evil\" is not a valid key"),
+            "{refused}"
+        );
         let missing = error(&["db=/nonexistent/file".to_owned()]);
         assert!(
             missing.contains("--secret db: /nonexistent/file: cannot read"),
