@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Container, KeyToPath, PodSpec, Volume, VolumeMount};
 
-use super::env_resolution::{ResolvedVar, expand, resolve_env};
+use super::env_resolution::{ResolvedVar, expand, references_secret, resolve_env};
 use super::{PlanProblem, PodFacts, SourceKind, Sources};
 use crate::api::labels;
 use crate::render::names::{
@@ -186,6 +186,33 @@ fn plan_container(
                 .collect());
         }
     };
+    // A command line is readable by every local user: a Secret's value may
+    // not be expanded into it (the script reads the variable instead).
+    let leaking: Vec<&String> = [&container.command, &container.args]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|item| references_secret(item, &env))
+        .collect();
+    let image = container.image.clone().unwrap_or_default();
+    let mut refused = Vec::new();
+    if let Some(item) = leaking.first() {
+        refused.push(problem(
+            "command/args".to_owned(),
+            format!(
+                "{item:?} expands a variable from a Secret, which would put its value on the engine's command line; read the variable in the script instead"
+            ),
+        ));
+    }
+    if image.starts_with('-') || image.is_empty() || image.contains(char::is_whitespace) {
+        refused.push(problem(
+            "image".to_owned(),
+            format!("{image:?} is not an image reference"),
+        ));
+    }
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     let lookup = |name: &str| env.iter().find(|v| v.name == name).map(|v| v.value.clone());
     let expanded = |list: &Option<Vec<String>>| {
         list.as_ref()
@@ -195,7 +222,7 @@ fn plan_container(
     Ok(ContainerPlan {
         pipeline: pipeline.to_owned(),
         name: container.name.clone(),
-        image: container.image.clone().unwrap_or_default(),
+        image,
         command: expanded(&container.command),
         args: expanded(&container.args),
         mounts,

@@ -95,6 +95,8 @@ pub fn run_command(engine: Engine, plan: &ContainerPlan, options: &RunOptions) -
         trailing.extend(rest.iter().cloned());
     }
     trailing.extend(plan.args.iter().flatten().cloned());
+    // Nothing after this is read as an engine option, whatever the image says.
+    args.push("--".into());
     args.push(plan.image.clone());
     args.extend(trailing);
     EngineCommand {
@@ -185,7 +187,7 @@ mod tests {
              --user 1000:1000 --security-opt no-new-privileges --cap-drop ALL \
              --volume /tmp/run/instance/input:/kratix/input:ro \
              --env KRATIX_PROMISE_NAME=redis --env PASSWORD \
-             --entrypoint sh example/main:v1 -c echo hi"
+             --entrypoint sh -- example/main:v1 -c echo hi"
         );
         assert!(!command.args.iter().any(|a| a.contains("hunter2")));
         assert_eq!(command.env, vec![("PASSWORD".to_owned(), "hunter2".to_owned())]);

@@ -90,7 +90,9 @@ fn value_of(
 ) -> Result<Option<(String, bool)>, String> {
     let Some(source) = &var.value_from else {
         let raw = var.value.clone().unwrap_or_default();
-        return Ok(Some((expand(&raw, |name| lookup(defined, name)), false)));
+        // A value made from a Secret's is as secret as it is.
+        let secret = references_secret(&raw, defined);
+        return Ok(Some((expand(&raw, |name| lookup(defined, name)), secret)));
     };
     let EnvVarSource {
         secret_key_ref,
@@ -180,6 +182,17 @@ fn not_text(kind: Kind, name: &str, key: &str) -> String {
         "{} {name} key {key:?} is not UTF-8 text without NUL bytes, so it cannot be an environment variable",
         kind.word()
     )
+}
+
+/// Whether expanding `input` would put a secret variable's value into it.
+pub fn references_secret(input: &str, defined: &[ResolvedVar]) -> bool {
+    let used = std::cell::Cell::new(false);
+    expand(input, |name| {
+        let found = defined.iter().find(|v| v.name == name)?;
+        used.set(used.get() || found.secret);
+        Some(found.value.clone())
+    });
+    used.get()
 }
 
 fn lookup(defined: &[ResolvedVar], name: &str) -> Option<String> {

@@ -190,3 +190,55 @@ fn every_missing_source_and_escape_is_named_before_anything_runs() {
     expect("pipeline deps: volumes[data]: only emptyDir, secret, configMap and projected");
     assert_eq!(said.len(), 5, "{said:#?}");
 }
+
+#[test]
+fn a_secret_never_reaches_a_command_line_and_an_image_is_no_option() {
+    let promise = promise(
+        json!([{
+            "name": "main", "image": "--volume=/:/host",
+            "command": ["sh", "-c"], "args": ["connect --password=$(PASSWORD)"],
+            "env": [
+                {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                {"name": "DSN", "value": "postgres://app:$(PASSWORD)@db"}
+            ]
+        }]),
+        json!([]),
+    );
+    let problems = plan_pipeline(&job(&promise), "uid-1", &sources(), &dirs()).unwrap_err();
+    let said: Vec<String> = problems.iter().map(PlanProblem::to_string).collect();
+    assert!(
+        said.iter().any(|s| s
+            .contains("command/args: \"connect --password=$(PASSWORD)\" expands a variable from a Secret")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter()
+            .any(|s| s.contains("image: \"--volume=/:/host\" is not an image reference")),
+        "{said:#?}"
+    );
+
+    let fine = promise_with_env();
+    let plan = plan_pipeline(&job(&fine), "uid-1", &sources(), &dirs()).expect("plans");
+    let dsn = plan.containers[0]
+        .env
+        .iter()
+        .find(|v| v.name == "DSN")
+        .expect("DSN");
+    assert!(
+        dsn.secret,
+        "a value built from a Secret's is kept off the command line too"
+    );
+}
+
+fn promise_with_env() -> Value {
+    promise(
+        json!([{
+            "name": "main", "image": "example/main:v1",
+            "env": [
+                {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                {"name": "DSN", "value": "postgres://app:$(PASSWORD)@db"}
+            ]
+        }]),
+        json!([]),
+    )
+}
