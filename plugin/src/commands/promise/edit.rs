@@ -3,6 +3,7 @@
 //! the change would leave the Promise invalid.
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
 use kratix_shared::authoring::source;
@@ -59,4 +60,16 @@ fn errors_of(dir: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(lines)
+}
+
+/// Prints the errors of a change that was put back; exit 1.
+pub fn refused(errors: &[String], file: &Path) -> ExitCode {
+    for line in errors {
+        println!("{line}");
+    }
+    eprintln!(
+        "nothing changed: the Promise would not be valid; {} is unchanged",
+        file.display()
+    );
+    ExitCode::from(1)
 }

@@ -15,7 +15,6 @@ use super::edit;
 use crate::cli::{UpdateApiArgs, UpdateSelectorArgs};
 
 const EXIT_USAGE: u8 = 2;
-const EXIT_INVALID: u8 = 1;
 const EXAMPLE_FILE: &str = "example-resource.yaml";
 
 /// Where the Promise in `dir` keeps its API: `promise.yaml` (at `spec.api`) or
@@ -36,17 +35,6 @@ fn api_file(dir: &Path) -> Result<(PathBuf, bool)> {
 }
 
 /// Prints the errors of a change that was put back.
-fn refused(errors: &[String], file: &Path) -> ExitCode {
-    for line in errors {
-        println!("{line}");
-    }
-    eprintln!(
-        "nothing changed: the Promise would not be valid; {} is unchanged",
-        file.display()
-    );
-    ExitCode::from(EXIT_INVALID)
-}
-
 pub fn api(args: &UpdateApiArgs) -> Result<ExitCode> {
     let mut changes: Vec<PropertyChange> = Vec::new();
     for flag in &args.properties {
@@ -84,7 +72,7 @@ pub fn api(args: &UpdateApiArgs) -> Result<ExitCode> {
     let renamed_crd = crd.clone();
     let errors = edit::write_checked(&args.dir, &file, &document)?;
     if !errors.is_empty() {
-        return Ok(refused(&errors, &file));
+        return Ok(edit::refused(&errors, &file));
     }
     for note in notes {
         eprintln!("warning: {note}");
@@ -165,7 +153,7 @@ pub fn destination_selector(args: &UpdateSelectorArgs) -> Result<ExitCode> {
     };
     let errors = edit::write_checked(&args.dir, &file, &promise)?;
     if !errors.is_empty() {
-        return Ok(refused(&errors, &file));
+        return Ok(edit::refused(&errors, &file));
     }
     println!(
         "{said} in spec.destinationSelectors[0].matchLabels of {}",

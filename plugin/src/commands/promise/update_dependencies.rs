@@ -20,8 +20,6 @@ use super::edit;
 use super::init::write_files;
 use crate::cli::UpdateDependenciesArgs;
 
-const EXIT_INVALID: u8 = 1;
-
 pub fn run(args: &UpdateDependenciesArgs) -> Result<ExitCode> {
     let objects = read_objects(&args.path)?;
     match &args.image {
@@ -87,17 +85,6 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn refused(errors: &[String], file: &Path) -> ExitCode {
-    for line in errors {
-        println!("{line}");
-    }
-    eprintln!(
-        "nothing changed: the Promise would not be valid; {} is unchanged",
-        file.display()
-    );
-    ExitCode::from(EXIT_INVALID)
-}
-
 fn into_dependencies(args: &UpdateDependenciesArgs, objects: Vec<Value>) -> Result<ExitCode> {
     let count = objects.len();
     let promise_file = args.dir.join(PROMISE_FILE);
@@ -115,7 +102,7 @@ fn into_dependencies(args: &UpdateDependenciesArgs, objects: Vec<Value>) -> Resu
     };
     let errors = edit::write_checked(&args.dir, &file, &document)?;
     if !errors.is_empty() {
-        return Ok(refused(&errors, &file));
+        return Ok(edit::refused(&errors, &file));
     }
     println!(
         "{count} object{} now the Promise's dependencies in {}",
@@ -168,7 +155,7 @@ fn into_pipeline(args: &UpdateDependenciesArgs, image: &str, objects: &[Value]) 
     }
     let errors = edit::write_checked(&args.dir, &file, &updated)?;
     if !errors.is_empty() {
-        return Ok(refused(&errors, &file));
+        return Ok(edit::refused(&errors, &file));
     }
     write_files(&args.dir, &files, true)?;
     println!(
