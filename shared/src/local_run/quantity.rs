@@ -65,21 +65,27 @@ pub fn resource_field(
         .split_once('.')
         .ok_or_else(|| format!("resourceFieldRef {resource:?} is not limits.NAME or requests.NAME"))?;
     let resources = container.resources.as_ref();
-    let amounts = match side {
-        "limits" => resources.and_then(|r| r.limits.as_ref()),
-        "requests" => resources.and_then(|r| r.requests.as_ref()),
+    let limits = resources.and_then(|r| r.limits.as_ref());
+    let requests = resources.and_then(|r| r.requests.as_ref());
+    let amount = match side {
+        "limits" => limits.and_then(|l| l.get(name)).map(|q| q.0.as_str()).ok_or_else(|| {
+            format!(
+                "{resource} is not set on the container; on a cluster the kubelet would give the node's allocatable, which a local run does not know: set it"
+            )
+        })?,
+        // The API server defaults a request to its limit; with neither set the
+        // kubelet reports nothing requested.
+        "requests" => requests
+            .and_then(|r| r.get(name))
+            .or_else(|| limits.and_then(|l| l.get(name)))
+            .map_or("0", |q| q.0.as_str()),
         _ => {
             return Err(format!(
                 "resourceFieldRef {resource:?} is not limits.NAME or requests.NAME"
             ));
         }
     };
-    let amount = amounts.and_then(|a| a.get(name)).ok_or_else(|| {
-        format!(
-            "{resource} is not set on the container; on a cluster the kubelet would give the node's allocatable, which a local run does not know: set it"
-        )
-    })?;
-    let value = parse(&amount.0).ok_or_else(|| format!("{resource}: {:?} is not a quantity", amount.0))?;
+    let value = parse(amount).ok_or_else(|| format!("{resource}: {amount:?} is not a quantity"))?;
     let divisor_text = divisor.unwrap_or("1");
     let by = parse(divisor_text)
         .filter(|d| d.numerator > 0)
@@ -140,11 +146,30 @@ mod tests {
     }
 
     #[test]
+    fn a_request_not_set_is_its_limit_else_nothing() {
+        let mut c = container();
+        let resources = c.resources.as_mut().expect("resources");
+        resources.requests = None;
+        assert_eq!(
+            resource_field(&c, "requests.cpu", Some("1m")).as_deref(),
+            Ok("200")
+        );
+        assert_eq!(
+            resource_field(&c, "requests.ephemeral-storage", None).as_deref(),
+            Ok("0")
+        );
+        c.resources = None;
+        assert_eq!(resource_field(&c, "requests.memory", None).as_deref(), Ok("0"));
+        assert!(resource_field(&c, "limits.memory", None).is_err());
+    }
+
+    #[test]
     fn what_cannot_be_known_locally_is_said() {
         let c = container();
         let unset = resource_field(&c, "limits.ephemeral-storage", None).unwrap_err();
         assert!(unset.contains("is not set"), "{unset}");
         assert!(resource_field(&c, "cpu", None).is_err());
+        assert!(resource_field(&c, "spare.cpu", None).is_err());
         assert!(resource_field(&c, "limits.cpu", Some("0")).is_err());
         assert!(parse("abc").is_none() && parse("1Qi").is_none() && parse(".").is_none());
     }
