@@ -169,6 +169,16 @@ fn collect_files(
             }
         }
         let metadata = std::fs::metadata(&path).map_err(|e| read_error(&path, e))?;
+        if metadata.is_dir() && link.file_type().is_symlink() {
+            // Kratix's walk does not descend through one either; following it
+            // could read the same files twice or loop.
+            return Err(Error::Invalid {
+                source_name: path.display().to_string(),
+                path: String::new(),
+                message: "is a symbolic link to a directory: refused; write the files under their own path"
+                    .to_owned(),
+            });
+        }
         if metadata.is_dir() {
             collect_files(root, canonical_root, &path, out)?;
         } else if metadata.is_file() {
@@ -287,6 +297,16 @@ pub fn workload_groups(
     let mut groups = Vec::new();
     for selector in selectors.iter().filter(|s| s.directory != ROOT) {
         let dir = output_dir.join(&selector.directory);
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_symlink()) {
+            return Err(Error::Invalid {
+                source_name: DESTINATION_SELECTORS_FILE.to_owned(),
+                path: "directory".to_owned(),
+                message: format!(
+                    "{:?} is a symbolic link in the pipeline's output: refused; write the directory itself",
+                    selector.directory
+                ),
+            });
+        }
         if !dir.is_dir() {
             return Err(Error::Invalid {
                 source_name: DESTINATION_SELECTORS_FILE.to_owned(),
@@ -555,5 +575,33 @@ mod tests {
         std::os::unix::fs::symlink(out.join("ok.yaml"), out.join("alias.yaml")).expect("symlink");
         let groups = workload_groups(&out, &[], &[], WorkflowType::Resource).expect("inside links are fine");
         assert_eq!(groups[0].workloads.len(), 2);
+    }
+
+    #[test]
+    fn a_linked_directory_is_refused_whether_selected_or_walked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("output");
+        write(&out, "ok.yaml", "fine");
+        write(dir.path(), "home/.ssh/id_rsa", "private key");
+        std::os::unix::fs::symlink(dir.path().join("home/.ssh"), out.join("db")).expect("symlink");
+        let selectors = vec![DirectorySelector {
+            directory: "db".into(),
+            match_labels: labels(&[("env", "prod")]),
+        }];
+        let error = workload_groups(&out, &selectors, &[], WorkflowType::Resource)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("\"db\" is a symbolic link"), "{error}");
+        std::fs::remove_file(out.join("db")).expect("remove");
+
+        // A link to a directory inside the output would read it twice, or loop.
+        std::os::unix::fs::symlink(&out, out.join("again")).expect("symlink");
+        let error = workload_groups(&out, &[], &[], WorkflowType::Resource)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("again") && error.contains("link to a directory"),
+            "{error}"
+        );
     }
 }
