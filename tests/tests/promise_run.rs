@@ -2,8 +2,10 @@
 //! locally: pipelines in order with the status between them, a failing
 //! container, a missing Secret, a ConfigMap through envFrom, an output path
 //! that escapes, a suspension, JSON output, the store paths for a
-//! Destination, `--watch`, and the exact docker command lines (through a
-//! stand-in that records them: docker cannot run here). No platform needed.
+//! Destination, `--watch`, what a hostile pipeline plants (links in its
+//! metadata and volumes), Ctrl-C and a closed output, and the exact docker
+//! command lines (through a stand-in that records them: docker cannot run
+//! here). No platform needed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -250,6 +252,12 @@ fn secrets_and_config_maps_reach_the_container_as_the_kubelet_gives_them() {
     assert_eq!(status["region"], "eu");
     assert_eq!(status["secretLength"], 7);
     assert_eq!(status["file"], "hunter2");
+    let pipeline_dir = dir.path().join("out/1-first");
+    assert!(pipeline_dir.join("output").is_dir(), "the folders are kept");
+    assert!(
+        !pipeline_dir.join("volumes/creds").exists(),
+        "the Secret's files are gone once the pipeline ended"
+    );
 }
 
 #[test]
@@ -404,23 +412,22 @@ fn docker_gets_the_same_command_line_with_no_secret_on_it() {
         !args.iter().any(|a| a.contains("hunter2")),
         "no secret on the command line: {args:?}"
     );
-    let expect_pair = |flag: &str, value: &str| {
-        assert!(
-            args.windows(2).any(|w| w[0] == flag && w[1] == value),
-            "{flag} {value} not in {args:?}"
-        );
-    };
+    // Every option and its value are one word: no value can pass for an option.
+    let expect = |word: &str| assert!(args.contains(&word), "{word} not in {args:?}");
     assert_eq!(&args[..2], ["run", "--rm"]);
-    assert!(args.contains(&"--pull=missing"), "{args:?}");
-    assert!(!args.contains(&"--ulimit"), "docker's daemon sets its own limits");
-    expect_pair("--user", "1000");
-    expect_pair("--security-opt", "no-new-privileges");
-    expect_pair("--env", "PASSWORD");
-    expect_pair("--env", "KRATIX_WORKFLOW_TYPE=resource");
-    expect_pair("--entrypoint", "sh");
+    expect("--pull=missing");
+    assert!(
+        !args.iter().any(|a| a.starts_with("--ulimit")),
+        "docker's daemon sets its own limits"
+    );
+    expect("--user=1000");
+    expect("--security-opt=no-new-privileges");
+    expect("--env=PASSWORD");
+    expect("--env=KRATIX_WORKFLOW_TYPE=resource");
+    expect("--entrypoint=sh");
     assert!(
         args.iter()
-            .any(|a| a.ends_with("/out/1-first/input:/kratix/input:ro")),
+            .any(|a| a.starts_with("--volume=") && a.ends_with("/out/1-first/input:/kratix/input:ro")),
         "{args:?}"
     );
     assert_eq!(&args[args.len() - 3..], [image(), "-c", "exit 0"]);
@@ -531,6 +538,138 @@ fn a_status_file_that_does_not_parse_fails_the_pipeline_naming_it() {
         )],
     );
     assert!(message.contains("1-first/metadata/status.yaml"), "{message}");
+}
+
+#[test]
+fn a_status_file_linked_to_the_users_files_is_refused_unread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "message: the user's credentials\n").expect("write");
+    let message = failure(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            &format!("ln -s {} /kratix/metadata/status.yaml", kubeconfig.display()),
+            json!({}),
+        )],
+    );
+    assert!(
+        message.contains("status.yaml") && message.contains("symbolic link"),
+        "{message}"
+    );
+    assert!(!message.contains("credentials"), "{message}");
+}
+
+#[test]
+fn a_sub_path_through_a_link_an_earlier_container_planted_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let container = |name: &str, script: &str, mounts: Value| json!({"name": name, "image": image(), "command": ["sh", "-c"], "args": [script], "volumeMounts": mounts});
+    let plant = container(
+        "plant",
+        "ln -s / /scratch/escape; mkdir -p /scratch/kept",
+        json!([{"name": "scratch", "mountPath": "/scratch"}]),
+    );
+    let reach = container(
+        "reach",
+        "ls /host > /kratix/output/host.yaml",
+        json!([{"name": "scratch", "mountPath": "/host", "subPath": "escape/etc"}]),
+    );
+    let pipeline = json!({
+        "apiVersion": "platform.kratix.io/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": "first"},
+        "spec": {"containers": [plant, reach], "volumes": [{"name": "scratch", "emptyDir": {}}]}
+    });
+    let message = failure(dir.path(), vec![pipeline]);
+    assert!(
+        message.contains("container reach: volumeMounts at /host: subPath escape/etc passes through a link"),
+        "{message}"
+    );
+    assert!(!dir.path().join("out/1-first/output/host.yaml").exists());
+}
+
+/// Starts `promise run` on a pipeline that prints a line every tenth of a
+/// second for a minute, its stdout piped, and waits for the first line.
+fn start_endless(dir: &Path) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead as _;
+    promise(
+        dir,
+        vec![pipeline(
+            "first",
+            "i=0; while [ $i -lt 600 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done",
+            json!({}),
+        )],
+    );
+    let mut child = promise_run::command(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the plugin runs");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a first line");
+    assert!(first.contains("first › main tick 0"), "{first:?}");
+    (child, stdout)
+}
+
+/// The containers of the run `pid` that still exist.
+fn containers_of(pid: u32) -> String {
+    let listed = Command::new("podman")
+        .args(["ps", "--all", "--format", "{{.Names}}", "--filter"])
+        .arg(format!("name=kratix-run-{pid}-"))
+        .output()
+        .expect("podman ps");
+    text(&listed.stdout)
+}
+
+/// Waits (at most a minute) for `child` to exit; its code.
+fn exit_code(child: &mut std::process::Child) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the plugin did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_running_container() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, _stdout) = start_endless(dir.path());
+    let pid = child.id();
+    assert!(!containers_of(pid).is_empty(), "the container runs");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    assert_eq!(exit_code(&mut child), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
+    assert!(stderr.contains("interrupted: stopping container"), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !containers_of(pid).is_empty() {
+        assert!(Instant::now() < deadline, "left running: {}", containers_of(pid));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_closed_output_stops_the_running_container_and_exits_141() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, stdout) = start_endless(dir.path());
+    let pid = child.id();
+    drop(stdout);
+    assert_eq!(exit_code(&mut child), Some(141));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !containers_of(pid).is_empty() {
+        assert!(Instant::now() < deadline, "left running: {}", containers_of(pid));
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// `promise init` with a first pipeline whose scaffold builds FROM the

@@ -5,8 +5,6 @@
 
 use std::io::Write as _;
 
-use anyhow::Result;
-
 /// Prefixes and colours, and where the lines go.
 pub struct LogPrinter {
     colour: bool,
@@ -54,19 +52,14 @@ impl LogPrinter {
         }
     }
 
-    pub fn line(&self, pipeline: &str, container: &str, line: &str) -> Result<()> {
+    /// One line; a closed output (`| head`) is the caller's to handle.
+    pub fn line(&self, pipeline: &str, container: &str, line: &str) -> std::io::Result<()> {
         let text = format!("{} {line}", self.prefix(pipeline, container));
-        let written = if self.to_stderr {
+        if self.to_stderr {
             writeln!(std::io::stderr().lock(), "{text}")
         } else {
             writeln!(std::io::stdout().lock(), "{text}")
-        };
-        match written {
-            // A closed pipe (| head) ends the command quietly.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-            other => other?,
         }
-        Ok(())
     }
 
     /// `+ pipeline › container (pod)` and the like, to stderr.

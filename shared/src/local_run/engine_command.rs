@@ -1,5 +1,6 @@
 //! One planned container as a `podman run` or `docker run` command line (the
-//! two take the same flags used here). Values from Secrets never appear on it:
+//! two take the same flags used here), each option and its value one word
+//! (`--cap-add=X`), so no value is ever read as an option. Values from Secrets never appear on it:
 //! the command names them (`-e NAME`) and the engine reads them from its own
 //! environment, so they stay out of `ps` and of shell history.
 
@@ -52,8 +53,7 @@ pub fn run_command(engine: Engine, plan: &ContainerPlan, options: &RunOptions) -
     let mut args: Vec<String> = vec![
         "run".into(),
         "--rm".into(),
-        "--name".into(),
-        options.container_name.clone(),
+        format!("--name={}", options.container_name),
     ];
     args.push(
         match plan.pull {
@@ -64,34 +64,34 @@ pub fn run_command(engine: Engine, plan: &ContainerPlan, options: &RunOptions) -
         .into(),
     );
     for limit in &options.ulimits {
-        args.push("--ulimit".into());
-        args.push(format!("{}={}:{}", limit.name, limit.soft, limit.hard));
+        args.push(format!("--ulimit={}={}:{}", limit.name, limit.soft, limit.hard));
     }
     security_args(plan, &mut args);
     if let Some(dir) = &plan.working_dir {
-        args.extend(["--workdir".into(), dir.clone()]);
+        args.push(format!("--workdir={dir}"));
     }
     for mount in &plan.mounts {
-        let mut spec = format!("{}:{}", mount.host.display(), mount.container);
+        // The planner refused any path holding ':', the separator here.
+        let mut spec = format!("--volume={}:{}", mount.host.display(), mount.container);
         if mount.read_only {
             spec.push_str(":ro");
         }
-        args.extend(["--volume".into(), spec]);
+        args.push(spec);
     }
     let mut env = Vec::new();
     for var in &plan.env {
         if var.secret {
-            args.extend(["--env".into(), var.name.clone()]);
+            args.push(format!("--env={}", var.name));
             env.push((var.name.clone(), var.value.clone()));
         } else {
-            args.extend(["--env".into(), format!("{}={}", var.name, var.value)]);
+            args.push(format!("--env={}={}", var.name, var.value));
         }
     }
     // Kubernetes' command replaces the image's entrypoint and drops its
     // arguments; an engine takes one entrypoint word, the rest follow the image.
     let mut trailing = Vec::new();
     if let Some((first, rest)) = plan.command.as_deref().and_then(<[String]>::split_first) {
-        args.extend(["--entrypoint".into(), first.clone()]);
+        args.push(format!("--entrypoint={first}"));
         trailing.extend(rest.iter().cloned());
     }
     trailing.extend(plan.args.iter().flatten().cloned());
@@ -109,7 +109,7 @@ pub fn run_command(engine: Engine, plan: &ContainerPlan, options: &RunOptions) -
 fn security_args(plan: &ContainerPlan, args: &mut Vec<String>) {
     let security = &plan.security;
     if let Some(user) = &security.user {
-        args.extend(["--user".into(), user.clone()]);
+        args.push(format!("--user={user}"));
     }
     if security.privileged {
         args.push("--privileged".into());
@@ -118,21 +118,22 @@ fn security_args(plan: &ContainerPlan, args: &mut Vec<String>) {
         args.push("--read-only".into());
     }
     if security.no_new_privileges {
-        args.extend(["--security-opt".into(), "no-new-privileges".into()]);
+        args.push("--security-opt=no-new-privileges".into());
     }
     for capability in &security.cap_drop {
-        args.extend(["--cap-drop".into(), capability.clone()]);
+        args.push(format!("--cap-drop={capability}"));
     }
     for capability in &security.cap_add {
-        args.extend(["--cap-add".into(), capability.clone()]);
+        args.push(format!("--cap-add={capability}"));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local_run::container_plan::{Mount, Security};
+    use crate::local_run::container_plan::Security;
     use crate::local_run::env_resolution::ResolvedVar;
+    use crate::local_run::pod_volumes::Mount;
 
     fn plan() -> ContainerPlan {
         ContainerPlan {
@@ -157,6 +158,7 @@ mod tests {
                 host: "/tmp/run/instance/input".into(),
                 container: "/kratix/input".into(),
                 read_only: true,
+                sub_path_of: None,
             }],
             working_dir: None,
             security: Security {
@@ -183,11 +185,11 @@ mod tests {
         assert_eq!(command.program, "docker");
         assert_eq!(
             command.args.join(" "),
-            "run --rm --name kratix-run-instance-main-1 --pull=missing --ulimit nofile=1024:4096 \
-             --user 1000:1000 --security-opt no-new-privileges --cap-drop ALL \
-             --volume /tmp/run/instance/input:/kratix/input:ro \
-             --env KRATIX_PROMISE_NAME=redis --env PASSWORD \
-             --entrypoint sh -- example/main:v1 -c echo hi"
+            "run --rm --name=kratix-run-instance-main-1 --pull=missing --ulimit=nofile=1024:4096 \
+             --user=1000:1000 --security-opt=no-new-privileges --cap-drop=ALL \
+             --volume=/tmp/run/instance/input:/kratix/input:ro \
+             --env=KRATIX_PROMISE_NAME=redis --env=PASSWORD \
+             --entrypoint=sh -- example/main:v1 -c echo hi"
         );
         assert!(!command.args.iter().any(|a| a.contains("hunter2")));
         assert_eq!(command.env, vec![("PASSWORD".to_owned(), "hunter2".to_owned())]);
@@ -206,7 +208,7 @@ mod tests {
             },
         );
         assert_eq!(command.program, "podman");
-        assert!(!command.args.contains(&"--entrypoint".to_owned()));
+        assert!(!command.args.iter().any(|a| a.starts_with("--entrypoint")));
         assert_eq!(
             &command.args[command.args.len() - 2..],
             ["example/main:v1", "echo hi"]

@@ -65,11 +65,89 @@ pub fn resolve_env(
             Err(message) => problems.push(problem(format!("env {}", var.name), message)),
         }
     }
+    for var in &vars {
+        if let Err(message) = passable(var) {
+            problems.push(problem(format!("env {}", var.name), message));
+        }
+    }
     if problems.is_empty() {
         Ok(vars)
     } else {
         Err(problems)
     }
+}
+
+/// Whether the engine can give `var` to the container as it is. A name is
+/// printable ASCII without `=` (as Kubernetes requires), a value holds no NUL
+/// (no command line or environment can carry one), and a Secret's variable,
+/// which reaches the container through the engine's own environment, may not
+/// be one the engine, its dynamic loader or its network stack reads.
+fn passable(var: &ResolvedVar) -> Result<(), String> {
+    let name = &var.name;
+    if name.is_empty() || name.contains('=') || !name.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Err(format!(
+            "{name:?} is not an environment variable name (printable ASCII, no '=')"
+        ));
+    }
+    if var.value.contains('\0') {
+        return Err("its value holds a NUL byte, which no environment can carry".to_owned());
+    }
+    if var.secret && engine_reads(name) {
+        return Err(format!(
+            "holds a Secret's value, which a local run passes through the container engine's own environment, and the engine, its loader or its proxy settings read {name}: rename the variable (on a cluster the kubelet sets it directly)"
+        ));
+    }
+    Ok(())
+}
+
+/// Names a container engine's process (podman, docker, their Go runtime, the
+/// dynamic loader, HTTP clients) reads from its environment.
+fn engine_reads(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "HOME",
+        "PATH",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "TZ",
+        "LANG",
+        "IFS",
+        "NOTIFY_SOCKET",
+        "REGISTRY_AUTH_FILE",
+        "CONTAINER_HOST",
+        "CONTAINER_CONNECTION",
+        "CONTAINER_SSHKEY",
+        "CONTAINER_PASSPHRASE",
+        "GODEBUG",
+        "GOGC",
+        "GOMAXPROCS",
+        "GOMEMLIMIT",
+        "GOTRACEBACK",
+        "GOTMPDIR",
+    ];
+    const PREFIXES: &[&str] = &[
+        "LD_",
+        "DOCKER_",
+        "CONTAINERS_",
+        "_CONTAINERS_",
+        "PODMAN_",
+        "BUILDAH_",
+        "STORAGE_",
+        "XDG_",
+        "DBUS_",
+        "LC_",
+        "SSL_",
+        "SSH_",
+    ];
+    let upper = name.to_ascii_uppercase();
+    EXACT.contains(&name)
+        || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+        || upper.ends_with("_PROXY")
+        || upper == "NO_PROXY"
 }
 
 /// Defines `name`, replacing an earlier definition in place (the kubelet
@@ -259,5 +337,52 @@ mod tests {
         assert_eq!(expand("cost: $5 $", lookup), "cost: $5 $");
         assert_eq!(expand("$(A", lookup), "$(A");
         assert_eq!(expand("é$(A)€", lookup), "é1€");
+    }
+
+    fn var(name: &str, value: &str, secret: bool) -> ResolvedVar {
+        ResolvedVar {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            secret,
+        }
+    }
+
+    #[test]
+    fn a_secret_never_reaches_the_engine_under_a_name_it_reads() {
+        for name in [
+            "DOCKER_HOST",
+            "CONTAINER_HOST",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "LD_PRELOAD",
+            "HOME",
+            "PATH",
+            "XDG_RUNTIME_DIR",
+        ] {
+            let refused = passable(&var(name, "hunter2", true)).unwrap_err();
+            assert!(refused.contains("rename the variable"), "{name}: {refused}");
+            assert!(!refused.contains("hunter2"), "{refused}");
+            passable(&var(name, "plain", false)).expect("a plain value goes on the command line");
+        }
+        for name in [
+            "PASSWORD",
+            "CONTAINER_REGISTRY_TOKEN",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "db.password",
+        ] {
+            passable(&var(name, "hunter2", true)).expect(name);
+        }
+    }
+
+    #[test]
+    fn names_and_values_an_engine_cannot_carry_are_refused() {
+        for name in ["", "A=B", "TAB\tNAME", "NUL\0"] {
+            let refused = passable(&var(name, "v", false)).unwrap_err();
+            assert!(
+                refused.contains("is not an environment variable name"),
+                "{refused}"
+            );
+        }
+        assert!(passable(&var("A", "x\0y", false)).unwrap_err().contains("NUL"));
     }
 }

@@ -8,6 +8,8 @@
 //!   command, environment, mounts and security settings, and the host folders
 //!   and files their volumes need;
 //! - `env_resolution`: the environment as the kubelet builds it;
+//! - `pod_volumes`: the pod's volumes as host folders, and each container's
+//!   mounts of them;
 //! - `quantity`: `resourceFieldRef` values;
 //! - `engine_command`: one planned container as a `podman run` / `docker run`;
 //! - `run_record`: the status the run leaves on its object, as the agent and
@@ -16,6 +18,7 @@
 pub mod container_plan;
 pub mod engine_command;
 pub mod env_resolution;
+pub mod pod_volumes;
 pub mod quantity;
 pub mod run_record;
 

@@ -89,7 +89,8 @@ fn a_container_gets_what_the_kubelet_would_give_it() {
             "envFrom": [{"configMapRef": {"name": "settings"}, "prefix": ""}],
             "volumeMounts": [
                 {"name": "creds", "mountPath": "/creds"},
-                {"name": "scratch", "mountPath": "/scratch/one", "subPath": "one"}
+                {"name": "scratch", "mountPath": "/scratch/one", "subPath": "one"},
+                {"name": "scratch", "mountPath": "/scratch/mine", "subPathExpr": "$(REGION)/$(KRATIX_WORKFLOW_TYPE)"}
             ],
             "imagePullPolicy": "Never",
             "securityContext": {"runAsUser": 1000, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}
@@ -146,12 +147,34 @@ fn a_container_gets_what_the_kubelet_would_give_it() {
         mounts["/scratch/one"],
         ("/run/volumes/scratch/one".to_owned(), false)
     );
+    assert_eq!(
+        mounts["/scratch/mine"],
+        ("/run/volumes/scratch/us/promise".to_owned(), false),
+        "subPathExpr expanded with the container's variables"
+    );
+    let checked: Vec<_> = main
+        .mounts
+        .iter()
+        .filter_map(|m| m.sub_path_of.as_deref())
+        .collect();
+    assert_eq!(
+        checked,
+        [std::path::Path::new("/run/volumes/scratch"); 2],
+        "subPaths are checked against their volume when the container starts"
+    );
     let creds = plan
         .volumes
         .iter()
         .find(|v| v.dir.ends_with("creds"))
         .expect("creds volume");
     assert_eq!(creds.files.len(), 1);
+    assert!(creds.holds_secrets, "removed when the pipeline ends");
+    let scratch = plan
+        .volumes
+        .iter()
+        .find(|v| v.dir.ends_with("scratch"))
+        .expect("scratch volume");
+    assert!(!scratch.holds_secrets);
     assert_eq!(
         (creds.files[0].path.as_str(), creds.files[0].mode),
         ("db/password", 0o400)
@@ -167,7 +190,15 @@ fn every_missing_source_and_escape_is_named_before_anything_runs() {
                      {"name": "USER", "valueFrom": {"secretKeyRef": {"name": "db", "key": "login"}}}],
              "envFrom": [{"configMapRef": {"name": "absent"}}]},
             {"name": "second", "image": "example/second:v1",
-             "volumeMounts": [{"name": "scratch", "mountPath": "/s", "subPath": "../../etc"}]}
+             "volumeMounts": [{"name": "scratch", "mountPath": "/s", "subPath": "../../etc"},
+                              {"name": "scratch", "mountPath": "/data:U"},
+                              {"name": "scratch", "mountPath": "/t", "subPathExpr": "$(NAME)/../../.."}],
+             "env": [{"name": "NAME", "value": "x"},
+                     {"name": "DOCKER_HOST", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]},
+            {"name": "third", "image": "example/third:v1",
+             "env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+             "volumeMounts": [{"name": "scratch", "mountPath": "/u", "subPathExpr": "users/$(PASSWORD)"},
+                              {"name": "scratch", "mountPath": "/v", "subPathExpr": "$(KRATIX_WORKFLOW_TYPE)/x"}]}
         ]),
         json!([{"name": "scratch", "emptyDir": {}}, {"name": "data", "hostPath": {"path": "/var/data"}}]),
     );
@@ -188,7 +219,13 @@ fn every_missing_source_and_escape_is_named_before_anything_runs() {
         "pipeline deps, container second: volumeMounts[scratch at /s]: subPath \"../../etc\" leaves its volume",
     );
     expect("pipeline deps: volumes[data]: only emptyDir, secret, configMap and projected");
-    assert_eq!(said.len(), 5, "{said:#?}");
+    expect("container second: volumeMounts[scratch at /data:U]: mountPath \"/data:U\" holds ':'");
+    expect("container second: volumeMounts[scratch at /t]: subPathExpr \"$(NAME)/../../..\" is");
+    expect("container second: env DOCKER_HOST: holds a Secret's value");
+    expect(
+        "container third: volumeMounts[scratch at /u]: subPathExpr \"users/$(PASSWORD)\" expands a variable from a Secret",
+    );
+    assert_eq!(said.len(), 9, "{said:#?}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use kratix_shared::local_run::engine_command::{Engine, EngineCommand, Ulimit};
 
+use super::interrupt::{self, OutputClosed, RunningContainer};
 use crate::cli::EngineChoice;
 use crate::display::log_lines::LogPrinter;
 
@@ -107,54 +108,84 @@ pub struct Exit {
     pub code: Option<i32>,
 }
 
-/// Runs one container, its stdout and stderr printed line by line as they come.
+/// Runs one container, its stdout and stderr printed line by line as they
+/// come. When the lines can no longer be written the container is stopped
+/// and [`OutputClosed`] returned.
 pub fn run(
     program: &Path,
     command: &EngineCommand,
     printer: &LogPrinter,
-    pipeline: &str,
-    container: &str,
+    (pipeline, container): (&str, &str),
+    container_name: &str,
 ) -> Result<Exit> {
     tracing::debug!(program = %program.display(), args = ?command.args, "starting a container");
-    let mut child = Command::new(program)
+    let mut engine = Command::new(program);
+    engine
         .args(&command.args)
         .envs(command.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    own_process_group(&mut engine);
+    let running = RunningContainer::new(program, container_name);
+    let mut child = engine
         .spawn()
         .with_context(|| format!("starting {}", program.display()))?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let printed = std::thread::scope(|scope| {
-        let out = scope.spawn(|| stream(stdout, printer, pipeline, container));
-        let err = scope.spawn(|| stream(stderr, printer, pipeline, container));
-        let joined = [out.join(), err.join()];
-        joined
-            .into_iter()
-            .map(|j| j.unwrap_or_else(|_| Ok(())))
-            .collect::<Result<Vec<()>>>()
+    let closed = std::sync::atomic::AtomicBool::new(false);
+    let on_closed = || {
+        if !closed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            interrupt::stop(program, container_name);
+        }
+    };
+    let print = |line: &str| printer.line(pipeline, container, line);
+    std::thread::scope(|scope| {
+        scope.spawn(|| stream(stdout, &print, &on_closed));
+        scope.spawn(|| stream(stderr, &print, &on_closed));
     });
     let status = child
         .wait()
         .with_context(|| format!("waiting for {}", program.display()))?;
-    printed?;
+    drop(running);
+    if closed.into_inner() {
+        return Err(OutputClosed.into());
+    }
     Ok(Exit { code: status.code() })
 }
 
-fn stream(source: Option<impl Read>, printer: &LogPrinter, pipeline: &str, container: &str) -> Result<()> {
+#[cfg(unix)]
+fn own_process_group(command: &mut Command) {
+    use std::os::unix::process::CommandExt as _;
+    command.process_group(0);
+}
+
+#[cfg(not(unix))]
+fn own_process_group(_: &mut Command) {}
+
+/// Prints `source` line by line until it ends; once a line cannot be written,
+/// calls `on_closed` and reads the rest unprinted, so the engine is never
+/// stopped mid-write by a pipe it cannot write to.
+fn stream(source: Option<impl Read>, print: &dyn Fn(&str) -> std::io::Result<()>, on_closed: &dyn Fn()) {
     let Some(source) = source else {
-        return Ok(());
+        return;
     };
     let mut reader = BufReader::new(source);
     let mut line = Vec::new();
+    let mut printing = true;
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok(());
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if !printing => {}
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                if print(text.trim_end_matches(['\n', '\r'])).is_err() {
+                    printing = false;
+                    on_closed();
+                }
+            }
         }
-        let text = String::from_utf8_lossy(&line);
-        printer.line(pipeline, container, text.trim_end_matches(['\n', '\r']))?;
     }
 }
 

@@ -5,34 +5,33 @@
 //! pipeline's Secrets, ConfigMaps and paths check out.
 //!
 //! `inputs` reads what the run needs, `sources` the Secrets and ConfigMaps,
-//! `pipelines` runs them, `engine` talks to podman or docker, `outcome` is
+//! `folders` keeps the run's host folders, `pipelines` runs them, `engine`
+//! talks to podman or docker, `outcome` is
 //! the result, `store_paths` where a Work would land, `watch` runs again on
 //! changes.
 
 pub(super) mod engine;
+mod folders;
 mod inputs;
+mod interrupt;
 mod outcome;
 mod pipelines;
 mod sources;
 mod store_paths;
 mod watch;
 
-use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
-use kratix_shared::api::naming::random_suffix;
+use anyhow::{Context, Result};
 
 use crate::cli::{OutputFormat, RunArgs};
 use crate::display::log_lines::LogPrinter;
 use crate::preferences;
+use interrupt::OutputClosed;
 use outcome::RunOutcome;
 use pipelines::Runner;
-
-/// The file that marks a directory as a run's: only such a directory (or an
-/// empty one) is cleared for a new run.
-const MARKER: &str = ".kubectl-kratix-run";
 
 /// The exit code of a run that could not start (flags, files, the Promise,
 /// Secrets and ConfigMaps, the engine).
@@ -40,13 +39,14 @@ const NOT_STARTED: u8 = 2;
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let preferences = preferences::load()?;
+    interrupt::install()?;
     let printer = if args.output.is_some() {
         let colour = preferences::colour(args.color, &preferences, std::io::stderr().is_terminal());
         LogPrinter::to_stderr(colour)
     } else {
         LogPrinter::to_stdout(preferences::stdout_colour(args.color, &preferences))
     };
-    let output_dir = match output_dir(args.output_dir.as_deref()) {
+    let output_dir = match folders::run_root(args.output_dir.as_deref()) {
         Ok(dir) => dir,
         Err(error) => return Ok(not_started(&error)),
     };
@@ -75,6 +75,9 @@ fn once(args: &RunArgs, printer: &LogPrinter, output_dir: &Path) -> ExitCode {
         Ok(chosen) => chosen,
         Err(error) => return not_started(&error),
     };
+    if let Err(error) = folders::clear_run(output_dir, engine, &program) {
+        return not_started(&error);
+    }
     let plans = match pipelines::plan_all(&inputs, output_dir) {
         Ok(plans) => plans,
         Err(problems) => {
@@ -100,6 +103,10 @@ fn once(args: &RunArgs, printer: &LogPrinter, output_dir: &Path) -> ExitCode {
     match pipelines::run_all(&runner, &inputs, &plans, output_dir).and_then(|o| report(args, &o).map(|()| o))
     {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(error) if error.is::<OutputClosed>() => {
+            eprintln!("error: {error}");
+            ExitCode::from(interrupt::OUTPUT_CLOSED)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(1)
@@ -109,81 +116,21 @@ fn once(args: &RunArgs, printer: &LogPrinter, output_dir: &Path) -> ExitCode {
 
 /// The result: a summary after the logs, or the whole result for scripts.
 fn report(args: &RunArgs, outcome: &RunOutcome) -> Result<()> {
-    match args.output {
-        None => print!("{}", outcome.summary()),
+    let text = match args.output {
+        None => outcome.summary(),
         Some(format) => {
             eprint!("{}", outcome.summary());
-            let text = match format {
+            match format {
                 OutputFormat::Json => serde_json::to_string_pretty(outcome)? + "\n",
                 OutputFormat::Yaml => {
                     serde_saphyr::to_string(outcome).context("encoding the result as YAML")?
                 }
-            };
-            print!("{text}");
-        }
-    }
-    Ok(())
-}
-
-/// `--output-dir`, made ready (an empty directory, or one a run made before,
-/// cleared); without it a new directory under the system's temporary one.
-fn output_dir(wanted: Option<&Path>) -> Result<PathBuf> {
-    let dir = match wanted {
-        Some(dir) => dir.to_owned(),
-        None => loop {
-            let dir = std::env::temp_dir().join(format!("kratix-run-{}", random_suffix()));
-            if !dir.exists() {
-                break dir;
             }
-        },
+        }
     };
-    if dir.exists() {
-        let empty = std::fs::read_dir(&dir)
-            .with_context(|| format!("--output-dir {}: cannot read", dir.display()))?
-            .next()
-            .is_none();
-        if !empty && !dir.join(MARKER).exists() {
-            bail!(
-                "--output-dir {}: is not empty and holds no earlier run; choose an empty or new directory (its contents are replaced)",
-                dir.display()
-            );
-        }
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path).with_context(|| format!("clearing {}", path.display()))?;
-            }
-        }
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(
-        dir.join(MARKER),
-        "kubectl kratix promise run keeps its pipelines' folders here\n",
-    )
-    .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
-    // An engine takes a relative host path for a named volume: mounts need it absolute.
-    std::fs::canonicalize(&dir).with_context(|| format!("resolving {}", dir.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_output_dir_is_only_cleared_when_it_is_a_runs() {
-        let root = tempfile::tempdir().expect("tempdir");
-        let precious = root.path().join("home");
-        std::fs::create_dir_all(&precious).expect("mkdir");
-        std::fs::write(precious.join("notes.txt"), "keep me").expect("write");
-        let error = output_dir(Some(&precious)).unwrap_err().to_string();
-        assert!(error.contains("is not empty and holds no earlier run"), "{error}");
-        assert!(precious.join("notes.txt").exists());
-
-        let runs = root.path().join("runs");
-        output_dir(Some(&runs)).expect("a new directory");
-        std::fs::create_dir_all(runs.join("1-first/output")).expect("mkdir");
-        output_dir(Some(&runs)).expect("an earlier run's directory");
-        assert!(!runs.join("1-first").exists(), "cleared for the new run");
-        assert!(runs.join(MARKER).exists());
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(OutputClosed.into()),
+        written => written.context("writing the result"),
     }
 }

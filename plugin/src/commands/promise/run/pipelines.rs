@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use k8s_openapi::jiff::Timestamp;
 use kratix_shared::api::WorkflowAction;
 use kratix_shared::local_run::container_plan::{PipelineDirs, PipelinePlan, plan_pipeline};
@@ -15,13 +15,12 @@ use kratix_shared::local_run::run_record::{PipelineEnd, RunRecord};
 use kratix_shared::local_run::{PlanProblem, Sources};
 use kratix_shared::pipeline_pod::env::PipelineEnv;
 use kratix_shared::pipeline_pod::pod_files;
+use kratix_shared::render::PipelineResources;
 use kratix_shared::render::names::STATUS_WRITER;
-use kratix_shared::render::{DESTINATION_SELECTORS_KEY, PipelineResources};
-use serde_json::Value;
 
-use super::engine;
 use super::inputs::RunInputs;
 use super::outcome::{ContainerOutcome, GroupOutcome, PipelineOutcome, RunOutcome, RunResult, WorkOutcome};
+use super::{engine, folders};
 use crate::display::log_lines::LogPrinter;
 
 /// The engine and how its output is shown.
@@ -135,9 +134,11 @@ fn run_one(
     record: &mut RunRecord,
     outcome: &mut PipelineOutcome,
 ) -> Result<RunResult> {
-    prepare_folders(dir, dirs, plan, resources, &record.object(&inputs.object))?;
+    folders::prepare_pipeline(dir, dirs, plan, resources, &record.object(&inputs.object))?;
     record.started(index, &outcome.job, Timestamp::now());
-    let ended = match run_containers(runner, index, plan, outcome)? {
+    let ran = run_containers(runner, index, plan, outcome);
+    folders::drop_secrets(plan);
+    let ended = match ran? {
         Some(failure) => Ended::Failed(failure),
         None => kratix_containers(inputs, (dirs, dir), resources, record, index, outcome)?,
     };
@@ -172,12 +173,22 @@ fn run_containers(
             ),
             ulimits: engine::ulimits(runner.engine),
         };
-        let command = run_command(runner.engine, container, &options);
         let (pipeline, name) = (&plan.pipeline, &container.name);
+        let ready = match folders::ready_mounts(container) {
+            Ok(ready) => ready,
+            Err(why) => return Ok(Some(format!("container {name}: {why}"))),
+        };
+        let command = run_command(runner.engine, &ready, &options);
         runner
             .printer
             .marker('+', pipeline, name, &options.container_name, &container.image);
-        let exit = engine::run(runner.program, &command, runner.printer, pipeline, name)?;
+        let exit = engine::run(
+            runner.program,
+            &command,
+            runner.printer,
+            (pipeline, name),
+            &options.container_name,
+        )?;
         outcome.containers[position].exit_code = exit.code;
         if exit.code != Some(0) {
             let why = engine::explain_exit(runner.engine, &container.image, exit.code);
@@ -202,7 +213,7 @@ fn kratix_containers(
         Err(error) => return Ok(Ended::Failed(error.to_string())),
     };
     if inputs.workflow.action == WorkflowAction::Configure && !control.stops_workflow() {
-        let scheduling = dir.join("kratix-system").join("promise-scheduling");
+        let scheduling = folders::promise_scheduling(dir);
         let groups = pod_files::read_workload_groups(
             &dirs.output,
             &dirs.metadata,
@@ -246,70 +257,6 @@ fn fail(record: &mut RunRecord, index: usize, outcome: &mut PipelineOutcome, mes
     outcome.phase = "Failed".to_owned();
     outcome.message = Some(message);
     RunResult::Failed
-}
-
-/// The pipeline's folders, fresh: the object it reads, the files its volumes
-/// start with, and the Promise's destination selectors for the work-writer.
-fn prepare_folders(
-    dir: &Path,
-    dirs: &PipelineDirs,
-    plan: &PipelinePlan,
-    resources: &PipelineResources,
-    object: &Value,
-) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    for folder in [&dirs.input, &dirs.output, &dirs.metadata, &dirs.volumes] {
-        create_dir(folder)?;
-    }
-    let yaml = serde_saphyr::to_string(object).context("encoding the object as YAML")?;
-    write_file(&dirs.input.join(pod_files::OBJECT_FILE), yaml.as_bytes(), None)?;
-    for volume in &plan.volumes {
-        create_dir(&volume.dir)?;
-        for file in &volume.files {
-            write_file(&volume.dir.join(&file.path), &file.content, Some(file.mode))?;
-        }
-    }
-    let selectors = resources
-        .config_map
-        .as_ref()
-        .and_then(|c| c.data.as_ref())
-        .and_then(|d| d.get(DESTINATION_SELECTORS_KEY));
-    if let Some(selectors) = selectors {
-        write_file(
-            &dir.join("kratix-system").join("promise-scheduling"),
-            selectors.as_bytes(),
-            None,
-        )?;
-    }
-    Ok(())
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // Pipeline images run as any user: their folders are theirs to write.
-    set_mode(dir, 0o777)
-}
-
-fn write_file(path: &Path, content: &[u8], mode: Option<u32>) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        create_dir(parent)?;
-    }
-    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))?;
-    set_mode(path, mode.unwrap_or(0o644))
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("setting the mode of {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> Result<()> {
-    Ok(())
 }
 
 /// The `KRATIX_*` variables the status-writer container would get, as rendered.
