@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use kratix_tests::fixtures::images::{self, ImageSpec};
 use kratix_tests::suites::promise_run;
-use kratix_tests::suites::support::plugin_path_dir;
 use serde_json::{Value, json};
 
 /// A busybox image built here, run as root.
@@ -675,8 +674,9 @@ fn a_closed_output_stops_the_running_container_and_exits_141() {
 /// `promise init` with a first pipeline whose scaffold builds FROM the
 /// suite's local image (no registry here), in `dir/redis`.
 fn scaffolded_promise(dir: &Path, image: &str) -> PathBuf {
-    let init = Command::new(plugin_path_dir().join("kubectl-kratix"))
-        .args([
+    let init = promise_run::kratix_in(
+        dir,
+        &[
             "promise",
             "init",
             "redis",
@@ -684,11 +684,11 @@ fn scaffolded_promise(dir: &Path, image: &str) -> PathBuf {
             "example.org",
             "--kind",
             "Redis",
-        ])
-        .args(["--pipeline", "resource/configure/instance", "--image", image])
-        .current_dir(dir)
-        .output()
-        .expect("the plugin runs");
+        ],
+    )
+    .args(["--pipeline", "resource/configure/instance", "--image", image])
+    .output()
+    .expect("the plugin runs");
     assert!(init.status.success(), "{}", text(&init.stderr));
     let promise = dir.join("redis");
     let scaffold = std::fs::read_dir(promise.join("workflows/resource/configure/instance"))
@@ -719,9 +719,7 @@ fn build_images_builds_each_scaffold_and_promise_run_runs_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let image = "localhost/build-images-test:v1";
     let promise = scaffolded_promise(dir.path(), image);
-    let built = Command::new(plugin_path_dir().join("kubectl-kratix"))
-        .args(["promise", "build-images", "."])
-        .current_dir(&promise)
+    let built = promise_run::kratix_in(&promise, &["promise", "build-images", "."])
         .env(
             "CONTAINERS_CONF",
             kratix_tests::platform::containers_conf().expect("containers.conf"),
@@ -730,8 +728,9 @@ fn build_images_builds_each_scaffold_and_promise_run_runs_it() {
         .expect("the plugin runs");
     assert!(built.status.success(), "{}", text(&built.stderr));
     assert_eq!(text(&built.stdout), format!("{image}\n"));
-    let output = Command::new(plugin_path_dir().join("kubectl-kratix"))
-        .args([
+    let output = promise_run::kratix_in(
+        &promise,
+        &[
             "promise",
             "run",
             ".",
@@ -739,10 +738,10 @@ fn build_images_builds_each_scaffold_and_promise_run_runs_it() {
             "resource/configure",
             "-o",
             "json",
-        ])
-        .current_dir(&promise)
-        .output()
-        .expect("the plugin runs");
+        ],
+    )
+    .output()
+    .expect("the plugin runs");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let result = result(&output);
     assert_eq!(
@@ -766,8 +765,9 @@ fn build_images_pushes_with_the_engine_given() {
     .expect("write");
     std::fs::set_permissions(&stand_in, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let pushed = Command::new(plugin_path_dir().join("kubectl-kratix"))
-        .args([
+    let pushed = promise_run::kratix_in(
+        &promise,
+        &[
             "promise",
             "build-images",
             "--engine",
@@ -775,11 +775,11 @@ fn build_images_pushes_with_the_engine_given() {
             "--push",
             "--build-arg",
             "VERSION=2",
-        ])
-        .current_dir(&promise)
-        .env("PATH", path)
-        .output()
-        .expect("the plugin runs");
+        ],
+    )
+    .env("PATH", path)
+    .output()
+    .expect("the plugin runs");
     assert!(pushed.status.success(), "{}", text(&pushed.stderr));
     let calls = std::fs::read_to_string(&record).expect("docker was called");
     let lines: Vec<&str> = calls.lines().collect();

@@ -8,22 +8,29 @@ use serde_json::Value;
 
 use crate::suites::support::plugin_path_dir;
 
+/// `kubectl kratix ARGS` in `dir`, without colour; add the test's own flags
+/// and environment.
+pub fn kratix_in(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(plugin_path_dir().join("kubectl-kratix"));
+    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    command
+}
+
 /// `promise run promise.yaml --workflow resource/configure --output-dir out`
 /// in `dir`, without colour; add the test's own flags.
 pub fn command(dir: &Path) -> Command {
-    let mut command = Command::new(plugin_path_dir().join("kubectl-kratix"));
-    command
-        .args([
+    kratix_in(
+        dir,
+        &[
             "promise",
             "run",
             "promise.yaml",
             "--workflow",
             "resource/configure",
-        ])
-        .args(["--output-dir", "out"])
-        .current_dir(dir)
-        .env("NO_COLOR", "1");
-    command
+            "--output-dir",
+            "out",
+        ],
+    )
 }
 
 /// The `-o json` result on stdout, or a panic showing both streams.

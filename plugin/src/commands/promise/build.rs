@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use kratix_shared::authoring::source::{self, Origin, PROMISE_FILE};
-use kratix_shared::validate::{Severity, validate_promise};
+use kratix_shared::validate::validate_promise;
 
-use super::validate::problem_line;
+use super::validate::{error_lines, errors_summary, problem_line};
 use crate::cli::BuildArgs;
 
 pub fn run(args: &BuildArgs) -> Result<ExitCode> {
@@ -25,21 +25,12 @@ pub fn run(args: &BuildArgs) -> Result<ExitCode> {
         bail!("{}: is not a directory in the split layout", args.dir.display());
     }
     let validated = validate_promise(&promise.value);
-    let errors: Vec<_> = validated
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .collect();
     for problem in &validated.problems {
         eprintln!("{}", problem_line(&promise, problem));
     }
-    if !errors.is_empty() {
-        eprintln!(
-            "error: {} has {} validation error{}: nothing written",
-            args.dir.display(),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        );
+    let errors = error_lines(&promise, &validated).len();
+    if errors > 0 {
+        eprintln!("error: {}: nothing written", errors_summary(&args.dir, errors));
         return Ok(ExitCode::from(1));
     }
     let yaml = serde_saphyr::to_string(&promise.value).context("encoding the Promise as YAML")?;

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
 use kratix_shared::authoring::source;
-use kratix_shared::validate::{Severity, validate_promise};
+use kratix_shared::validate::validate_promise;
 use serde_json::Value;
 
-use super::validate::problem_line;
+use super::validate::error_lines;
 
 /// A YAML file as JSON, its parse errors naming it.
 pub fn read_yaml(path: &Path) -> Result<Value> {
@@ -74,15 +74,11 @@ fn replace(file: &Path, content: &[u8]) -> std::io::Result<()> {
 /// The errors `promise validate` would print for the Promise in `dir`.
 fn errors_of(dir: &Path) -> Result<Vec<String>> {
     let loaded = source::load(dir)?;
-    let mut lines = Vec::new();
-    for promise in &loaded.promises {
-        for problem in validate_promise(&promise.value).problems {
-            if problem.severity == Severity::Error {
-                lines.push(problem_line(promise, &problem));
-            }
-        }
-    }
-    Ok(lines)
+    Ok(loaded
+        .promises
+        .iter()
+        .flat_map(|promise| error_lines(promise, &validate_promise(&promise.value)))
+        .collect())
 }
 
 /// Prints the errors of a change that was put back; exit 1.

@@ -12,30 +12,24 @@ use kratix_shared::api::{Workflow, WorkflowType};
 use kratix_shared::authoring::source::{self, PromiseSource};
 use kratix_shared::codec::yaml::parse_documents;
 use kratix_shared::render::{AdapterImage, PipelineResources, RenderRequest, render_workflow};
-use kratix_shared::validate::{Severity, Validated, validate_promise};
+use kratix_shared::validate::{Validated, validate_promise};
 use serde_json::Value;
 
-use super::validate::problem_line;
+use super::validate::{error_lines, errors_summary};
 
 /// The Promise at `path` (the one named `wanted` when it holds several),
 /// validated; its errors printed and refused.
 pub fn load(path: &Path, wanted: Option<&str>) -> Result<(PromiseSource, Validated)> {
     let promise = select_promise(path, wanted)?;
     let validated = validate_promise(&promise.value);
-    let errors: Vec<_> = validated
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .collect();
+    let errors = error_lines(&promise, &validated);
     if !errors.is_empty() {
-        for problem in &errors {
-            eprintln!("{}", problem_line(&promise, problem));
+        for line in &errors {
+            eprintln!("{line}");
         }
         bail!(
-            "{} has {} validation error{}; fix them (kubectl kratix promise validate) and try again",
-            path.display(),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
+            "{}; fix them (kubectl kratix promise validate) and try again",
+            errors_summary(path, errors.len())
         );
     }
     Ok((promise, validated))

@@ -1,15 +1,36 @@
 //! `promise validate`: one line per problem, `FILE: field.path: what is wrong`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use kratix_shared::authoring::source::{self, PromiseSource};
-use kratix_shared::validate::{Problem, Severity, validate_promise};
+use kratix_shared::validate::{Problem, Severity, Validated, validate_promise};
 
 use crate::cli::ValidateArgs;
 
 /// Exit code when any Promise has an error (or a warning, with `--strict`).
 const EXIT_INVALID: u8 = 1;
+
+/// The lines `promise validate` prints for the Promise's errors (its
+/// warnings left out): what the commands that refuse an invalid Promise say.
+pub fn error_lines(source: &PromiseSource, validated: &Validated) -> Vec<String> {
+    validated
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| problem_line(source, p))
+        .collect()
+}
+
+/// `PATH has N validation error(s)`, after the errors themselves.
+pub fn errors_summary(path: &Path, count: usize) -> String {
+    format!(
+        "{} has {count} validation error{}",
+        path.display(),
+        if count == 1 { "" } else { "s" }
+    )
+}
 
 /// Formats one problem as a line.
 pub fn problem_line(source: &PromiseSource, problem: &Problem) -> String {
