@@ -135,6 +135,15 @@ pub struct InitArgs {
     /// Image of the first pipeline's container.
     #[arg(long, value_name = "IMAGE", requires = "pipeline")]
     pub image: Option<String>,
+    /// Language of the first pipeline's container script.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LANGUAGE",
+        default_value_t,
+        requires = "pipeline"
+    )]
+    pub language: LanguageChoice,
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,
@@ -151,6 +160,10 @@ pub struct AddContainerArgs {
     /// The container's name (default: from the image's name).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Language of the container's script: bash (sh with yq), python (with the
+    /// Kratix Python SDK) or go (standard library only).
+    #[arg(long, value_enum, value_name = "LANGUAGE", default_value_t)]
+    pub language: LanguageChoice,
     /// The Promise's directory (holding promise.yaml, or the split layout).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
@@ -377,6 +390,29 @@ pub struct RunArgs {
     /// Which Promise, when the file holds several.
     #[arg(long, value_name = "NAME")]
     pub promise: Option<String>,
+}
+
+/// The language of a container scaffold's script.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LanguageChoice {
+    /// POSIX sh with yq, on Alpine.
+    #[default]
+    Bash,
+    /// Python with the Kratix Python SDK (kratix-sdk).
+    Python,
+    /// Go with the standard library only, built in the image.
+    Go,
+}
+
+impl From<LanguageChoice> for kratix_shared::authoring::scaffold::Language {
+    fn from(choice: LanguageChoice) -> Self {
+        use kratix_shared::authoring::scaffold::Language;
+        match choice {
+            LanguageChoice::Bash => Language::Bash,
+            LanguageChoice::Python => Language::Python,
+            LanguageChoice::Go => Language::Go,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -92,7 +92,8 @@ fn init_writes_a_promise_that_validates_with_a_container_scaffold() {
     }
     let body = std::fs::read_to_string(&script).expect("script");
     assert!(
-        body.contains("/kratix/input/object.yaml") && body.contains("/kratix/output/"),
+        body.contains("${KRATIX_INPUT:-/kratix/input}/object.yaml")
+            && body.contains("${KRATIX_OUTPUT:-/kratix/output}"),
         "{body}"
     );
     let readme = std::fs::read_to_string(temp.path().join("redis/README.md")).expect("readme");

@@ -1,7 +1,9 @@
 //! Writing Promises: finding them on disk (`source`), what `promise init` and
-//! `promise add-container` scaffold (`scaffold`), and what `promise update api`
+//! `promise add-container` scaffold (`scaffold`, and a container's files in
+//! its language in `container_scaffold`), and what `promise update api`
 //! changes (`api_update`).
 
 pub mod api_update;
+pub mod container_scaffold;
 pub mod scaffold;
 pub mod source;

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::api::{Workflow, WorkflowAction};
+pub use super::container_scaffold::{Language, container_dir, container_files};
+use crate::api::Workflow;
 use crate::error::{Error, Result};
 use crate::validate::names;
 
@@ -29,6 +30,8 @@ pub struct PipelineInput {
     pub pipeline: String,
     pub container: String,
     pub image: String,
+    /// What the container's script is written in.
+    pub language: Language,
 }
 
 /// One file to write, relative to the Promise's directory.
@@ -201,17 +204,6 @@ fn yaml(value: &Value, what: &str) -> Result<String> {
     })
 }
 
-/// Where a pipeline's container scaffold lives.
-pub fn container_dir(input: &PipelineInput) -> String {
-    format!(
-        "workflows/{}/{}/{}/{}",
-        input.workflow.workflow_type.as_str(),
-        input.workflow.action.as_str(),
-        input.pipeline,
-        input.container
-    )
-}
-
 /// The files of a new Promise; `command` is the command line that made them
 /// (quoted in the README).
 pub fn promise_files(
@@ -303,13 +295,14 @@ fn readme(api: &ApiInput, split: bool, pipeline: Option<&PipelineInput>, command
     let container = pipeline.map_or_else(String::new, |p| {
         format!(
             "\n## The `{}` pipeline\n\n`{}/` holds its container `{}`: a `Dockerfile` and\n\
-             `scripts/pipeline.sh`, which reads the request from `/kratix/input/object.yaml`,\n\
+             `{}`, which reads the request from `/kratix/input/object.yaml`,\n\
              writes what Destinations should get to `/kratix/output/` and a status to\n\
              `/kratix/metadata/status.yaml`. Build and push it as `{}`:\n\n\
              ```\ndocker build -t {} {}\ndocker push {}\n```\n",
             p.pipeline,
             container_dir(p),
             p.container,
+            p.language.script(),
             p.image,
             p.image,
             container_dir(p),
@@ -334,71 +327,6 @@ fn readme(api: &ApiInput, split: bool, pipeline: Option<&PipelineInput>, command
         group = api.group,
         version = api.version,
     )
-}
-
-/// A container scaffold: a Dockerfile, the script it runs, and a `resources/`
-/// directory copied into the image.
-pub fn container_files(input: &PipelineInput) -> Vec<ScaffoldFile> {
-    let dir = container_dir(input);
-    let dockerfile = "FROM alpine:3.20\n\
-         RUN apk add --no-cache yq\n\
-         COPY scripts/pipeline.sh /usr/bin/pipeline.sh\n\
-         COPY resources /resources\n\
-         RUN chmod 0755 /usr/bin/pipeline.sh\n\
-         # Kratix's default security context runs pipelines as a non-root user.\n\
-         USER 65534\n\
-         CMD [\"/usr/bin/pipeline.sh\"]\n"
-        .to_owned();
-    let work = if input.workflow.action == WorkflowAction::Delete {
-        "# A delete pipeline's output is not written anywhere: clean up here.\n\
-         echo \"deleting $KRATIX_OBJECT_KIND $namespace/$name\"\n"
-            .to_owned()
-    } else {
-        "# Everything under /kratix/output goes to the Destinations.\n\
-         cat > /kratix/output/configmap.yaml <<EOF\n\
-         apiVersion: v1\n\
-         kind: ConfigMap\n\
-         metadata:\n  \
-           name: $name\n  \
-           namespace: $namespace\n\
-         data:\n  \
-           promise: $KRATIX_PROMISE_NAME\n\
-         EOF\n\
-         \n\
-         # The status.yaml keys land in the object's status.\n\
-         cat > /kratix/metadata/status.yaml <<EOF\n\
-         message: \"$KRATIX_OBJECT_KIND $name configured by $KRATIX_PIPELINE_NAME\"\n\
-         EOF\n"
-            .to_owned()
-    };
-    let script = format!(
-        "#!/bin/sh\n\
-         # The {pipeline} pipeline's {container} container ({workflow}).\n\
-         # Kratix mounts the object at /kratix/input/object.yaml and sets KRATIX_* variables.\n\
-         set -eu\n\
-         \n\
-         input=/kratix/input/object.yaml\n\
-         name=$(yq '.metadata.name' \"$input\")\n\
-         namespace=$(yq '.metadata.namespace // \"default\"' \"$input\")\n\
-         echo \"$KRATIX_PIPELINE_NAME ($KRATIX_WORKFLOW_TYPE/$KRATIX_WORKFLOW_ACTION) for $KRATIX_OBJECT_KIND $namespace/$name\"\n\
-         \n\
-         {work}",
-        pipeline = input.pipeline,
-        container = input.container,
-        workflow = input.workflow,
-    );
-    vec![
-        file(&format!("{dir}/Dockerfile"), dockerfile),
-        ScaffoldFile {
-            path: format!("{dir}/scripts/pipeline.sh"),
-            content: script,
-            executable: true,
-        },
-        file(
-            &format!("{dir}/resources/README.md"),
-            "Files here are copied into the image at /resources.\n".to_owned(),
-        ),
-    ]
 }
 
 /// Adds `input`'s container to the pipeline list `pipelines` (a YAML list of
@@ -462,6 +390,7 @@ mod tests {
             pipeline: "instance".to_owned(),
             container: "generate".to_owned(),
             image: "example.org/redis-generate:v0.1.0".to_owned(),
+            language: Language::Bash,
         }
     }
 
@@ -528,8 +457,12 @@ mod tests {
         );
         assert_eq!(promise["spec"]["workflows"]["promise"]["configure"], json!([]));
         assert!(files[4].executable);
-        assert!(files[4].content.contains("/kratix/input/object.yaml"));
-        assert!(files[4].content.contains("/kratix/output/configmap.yaml"));
+        assert!(
+            files[4]
+                .content
+                .contains("${KRATIX_INPUT:-/kratix/input}/object.yaml")
+        );
+        assert!(files[4].content.contains("cat > \"$output/configmap.yaml\""));
         let example: Value = serde_saphyr::from_str(&files[1].content).expect("yaml");
         assert_eq!(example["apiVersion"], "example.org/v1alpha1");
     }
@@ -553,7 +486,7 @@ mod tests {
             ..pipeline()
         };
         let script = &container_files(&delete)[1].content;
-        assert!(!script.contains("/kratix/output/"), "{script}");
+        assert!(!script.contains("configmap.yaml"), "{script}");
     }
 
     #[test]

@@ -78,6 +78,7 @@ fn container_input(args: &AddContainerArgs) -> PipelineInput {
             .clone()
             .unwrap_or_else(|| scaffold::default_container_name(&args.image)),
         image: args.image.clone(),
+        language: args.language.into(),
     }
 }
 
@@ -160,7 +161,9 @@ fn report_added(dir: &Path, input: &PipelineInput, label: &str, files: &[Scaffol
     }
     eprintln!(
         "Customise {} and build it as {}",
-        dir.join(scaffold::container_dir(input)).display(),
+        dir.join(scaffold::container_dir(input))
+            .join(input.language.script())
+            .display(),
         input.image
     );
 }

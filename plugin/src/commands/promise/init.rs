@@ -89,6 +89,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
             pipeline: path.name.clone(),
             container: scaffold::default_container_name(&image),
             image,
+            language: args.language.into(),
         }
     });
     if let Some(pipeline) = &pipeline {

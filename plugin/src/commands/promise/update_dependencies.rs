@@ -118,6 +118,7 @@ fn into_pipeline(args: &UpdateDependenciesArgs, image: &str, objects: &[Value]) 
         pipeline: "dependencies".to_owned(),
         container: "configure-deps".to_owned(),
         image: image.to_owned(),
+        language: scaffold::Language::Bash,
     };
     let problems = scaffold::check_pipeline(&input);
     if let Some((flag, message)) = problems.first() {
