@@ -1,9 +1,11 @@
 //! Writing Promises: finding them on disk (`source`), what `promise init` and
 //! `promise add-container` scaffold (`scaffold`, and a container's files in
 //! its language in `container_scaffold`), and what `promise update api`
-//! changes (`api_update`).
+//! changes (`api_update`); `schema_translation` turns other tools' schemas
+//! (JSON Schema, example values) into a CRD's.
 
 pub mod api_update;
 pub mod container_scaffold;
 pub mod scaffold;
+pub mod schema_translation;
 pub mod source;
