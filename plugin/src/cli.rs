@@ -132,8 +132,9 @@ pub struct InitArgs {
     /// A first pipeline, as LIFECYCLE/ACTION/NAME (e.g. resource/configure/instance).
     #[arg(long, value_name = "LIFECYCLE/ACTION/NAME", requires = "image")]
     pub pipeline: Option<PipelinePath>,
-    /// Image of the first pipeline's container.
-    #[arg(long, value_name = "IMAGE", requires = "pipeline")]
+    /// Image of the first pipeline's container (with --pipeline), or the image a
+    /// chart on disk is baked into (with --helm-chart DIR|TGZ).
+    #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// Language of the first pipeline's container script.
     #[arg(
@@ -144,6 +145,19 @@ pub struct InitArgs {
         requires = "pipeline"
     )]
     pub language: LanguageChoice,
+    /// Start from a Helm chart: a directory or packaged .tgz (read offline), or
+    /// a repository or OCI URL (fetched with helm). The API is the chart's
+    /// values.schema.json (else inferred from values.yaml), each top-level value
+    /// a field of the request's spec; a resource configure pipeline renders the
+    /// chart with the request's spec as values.
+    #[arg(long, value_name = "URL|DIR|TGZ", conflicts_with = "pipeline")]
+    pub helm_chart: Option<String>,
+    /// The chart's name in the --helm-chart repository.
+    #[arg(long, value_name = "NAME", requires = "helm_chart")]
+    pub chart_name: Option<String>,
+    /// The chart's version (default: the newest).
+    #[arg(long, value_name = "VERSION", requires = "helm_chart")]
+    pub chart_version: Option<String>,
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,

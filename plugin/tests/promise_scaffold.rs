@@ -3,38 +3,14 @@
 //! without --force, the errors for missing and bad values, and the prompts on a
 //! real terminal (tmux).
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn kratix_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubectl-kratix"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("kubectl-kratix runs")
-}
+mod common;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn yaml(path: &Path) -> Value {
-    serde_saphyr::from_str(&std::fs::read_to_string(path).expect("read")).expect("yaml")
-}
-
-fn validates(dir: &Path, path: &str) {
-    let output = kratix_in(dir, &["promise", "validate", path]);
-    assert!(
-        output.status.success(),
-        "{}{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    assert_eq!(text(&output.stdout), "", "no problems");
-}
+use common::{kratix_in, text, validates, yaml};
 
 #[test]
 fn init_writes_a_promise_that_validates_with_a_container_scaffold() {

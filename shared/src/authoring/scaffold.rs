@@ -156,8 +156,17 @@ pub fn check_pipeline(input: &PipelineInput) -> Vec<(&'static str, String)> {
     problems
 }
 
-/// The Promise's CRD.
+/// The Promise's CRD, its requests' `spec` empty.
 pub fn crd(input: &ApiInput) -> Value {
+    crd_with_spec(input, &empty_spec())
+}
+
+fn empty_spec() -> Value {
+    json!({"type": "object", "default": {}, "properties": {}})
+}
+
+/// The Promise's CRD with `spec` as its requests' `spec` schema.
+pub fn crd_with_spec(input: &ApiInput, spec: &Value) -> Value {
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -176,11 +185,7 @@ pub fn crd(input: &ApiInput) -> Value {
                 "storage": true,
                 "schema": {"openAPIV3Schema": {
                     "type": "object",
-                    "properties": {"spec": {
-                        "type": "object",
-                        "default": {},
-                        "properties": {},
-                    }},
+                    "properties": {"spec": spec},
                 }},
             }],
         },
@@ -204,6 +209,25 @@ fn yaml(value: &Value, what: &str) -> Result<String> {
     })
 }
 
+/// What a generator puts in a new Promise besides its name and API names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromiseContent {
+    /// The requests' `spec` schema (default: an empty object).
+    pub spec_schema: Option<Value>,
+    /// Pipeline objects per workflow.
+    pub pipelines: Vec<(Workflow, Vec<Value>)>,
+    /// Objects every Destination gets.
+    pub dependencies: Vec<Value>,
+    /// The Promise's `destinationSelectors`.
+    pub destination_selectors: Option<Value>,
+    /// The example request's `spec` (default: empty).
+    pub example_spec: Option<Value>,
+    /// More files: container scaffolds.
+    pub files: Vec<ScaffoldFile>,
+    /// README sections about what was generated, in Markdown.
+    pub readme: String,
+}
+
 /// The files of a new Promise; `command` is the command line that made them
 /// (quoted in the README).
 pub fn promise_files(
@@ -212,37 +236,63 @@ pub fn promise_files(
     pipeline: Option<&PipelineInput>,
     command: &str,
 ) -> Result<Vec<ScaffoldFile>> {
+    let content = match pipeline {
+        None => PromiseContent::default(),
+        Some(pipeline) => PromiseContent {
+            pipelines: vec![(pipeline.workflow, vec![pipeline_object(pipeline)])],
+            files: container_files(pipeline),
+            readme: container_readme(pipeline),
+            ..PromiseContent::default()
+        },
+    };
+    generated_files(api, split, &content, command)
+}
+
+/// The files of a new Promise with `content`, in the single-file or the split layout.
+pub fn generated_files(
+    api: &ApiInput,
+    split: bool,
+    content: &PromiseContent,
+    command: &str,
+) -> Result<Vec<ScaffoldFile>> {
     let mut files = Vec::new();
     let mut workflows: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
-    workflows
-        .entry("promise".to_owned())
-        .or_default()
-        .insert("configure".to_owned(), Vec::new());
-    workflows
-        .entry("resource".to_owned())
-        .or_default()
-        .insert("configure".to_owned(), Vec::new());
-    if let Some(pipeline) = pipeline {
+    for (kind, action) in [("promise", "configure"), ("resource", "configure")] {
         workflows
-            .entry(pipeline.workflow.workflow_type.as_str().to_owned())
+            .entry(kind.to_owned())
             .or_default()
-            .insert(
-                pipeline.workflow.action.as_str().to_owned(),
-                vec![pipeline_object(pipeline)],
-            );
+            .insert(action.to_owned(), Vec::new());
     }
+    for (workflow, pipelines) in &content.pipelines {
+        workflows
+            .entry(workflow.workflow_type.as_str().to_owned())
+            .or_default()
+            .insert(workflow.action.as_str().to_owned(), pipelines.clone());
+    }
+    let crd = crd_with_spec(api, content.spec_schema.as_ref().unwrap_or(&empty_spec()));
     if split {
-        files.push(file("api.yaml", yaml(&crd(api), "api.yaml")?));
-        files.push(file("dependencies.yaml", "[]\n".to_owned()));
-        if let Some(pipeline) = pipeline {
+        files.push(file("api.yaml", yaml(&crd, "api.yaml")?));
+        files.push(file(
+            "dependencies.yaml",
+            yaml(&Value::Array(content.dependencies.clone()), "dependencies.yaml")?,
+        ));
+        for (workflow, pipelines) in &content.pipelines {
             let path = format!(
                 "workflows/{}/{}/workflow.yaml",
-                pipeline.workflow.workflow_type.as_str(),
-                pipeline.workflow.action.as_str()
+                workflow.workflow_type.as_str(),
+                workflow.action.as_str()
             );
-            files.push(file(&path, yaml(&json!([pipeline_object(pipeline)]), &path)?));
+            files.push(file(&path, yaml(&Value::Array(pipelines.clone()), &path)?));
         }
     } else {
+        let mut spec = json!({"api": crd});
+        if !content.dependencies.is_empty() {
+            spec["dependencies"] = Value::Array(content.dependencies.clone());
+        }
+        if let Some(selectors) = &content.destination_selectors {
+            spec["destinationSelectors"] = selectors.clone();
+        }
+        spec["workflows"] = json!(workflows);
         let promise = json!({
             "apiVersion": "platform.kratix.io/v1alpha1",
             "kind": "Promise",
@@ -250,10 +300,7 @@ pub fn promise_files(
                 "name": api.name,
                 "labels": {"kratix.io/promise-version": "v0.0.1"},
             },
-            "spec": {
-                "api": crd(api),
-                "workflows": workflows,
-            },
+            "spec": spec,
         });
         files.push(file("promise.yaml", yaml(&promise, "promise.yaml")?));
     }
@@ -261,16 +308,14 @@ pub fn promise_files(
         "apiVersion": format!("{}/{}", api.group, api.version),
         "kind": api.kind,
         "metadata": {"name": format!("example-{}", api.name), "namespace": "default"},
-        "spec": {},
+        "spec": content.example_spec.clone().unwrap_or_else(|| json!({})),
     });
     files.push(file(
         "example-resource.yaml",
         yaml(&example, "example-resource.yaml")?,
     ));
-    files.push(file("README.md", readme(api, split, pipeline, command)));
-    if let Some(pipeline) = pipeline {
-        files.extend(container_files(pipeline));
-    }
+    files.push(file("README.md", readme(api, split, &content.readme, command)));
+    files.extend(content.files.iter().cloned());
     Ok(files)
 }
 
@@ -282,7 +327,26 @@ fn file(path: &str, content: String) -> ScaffoldFile {
     }
 }
 
-fn readme(api: &ApiInput, split: bool, pipeline: Option<&PipelineInput>, command: &str) -> String {
+/// The README section about a pipeline's container scaffold.
+fn container_readme(p: &PipelineInput) -> String {
+    format!(
+        "\n## The `{}` pipeline\n\n`{}/` holds its container `{}`: a `Dockerfile` and\n\
+         `{}`, which reads the request from `/kratix/input/object.yaml`,\n\
+         writes what Destinations should get to `/kratix/output/` and a status to\n\
+         `/kratix/metadata/status.yaml`. Build and push it as `{}`:\n\n\
+         ```\ndocker build -t {} {}\ndocker push {}\n```\n",
+        p.pipeline,
+        container_dir(p),
+        p.container,
+        p.language.script(),
+        p.image,
+        p.image,
+        container_dir(p),
+        p.image
+    )
+}
+
+fn readme(api: &ApiInput, split: bool, container: &str, command: &str) -> String {
     let layout = if split {
         "- `api.yaml`: the API your users request, as a CustomResourceDefinition.\n\
          - `dependencies.yaml`: what every Destination gets once the Promise is installed.\n\
@@ -292,23 +356,6 @@ fn readme(api: &ApiInput, split: bool, pipeline: Option<&PipelineInput>, command
     } else {
         "- `promise.yaml`: the Promise: its API (`spec.api`), dependencies and workflows."
     };
-    let container = pipeline.map_or_else(String::new, |p| {
-        format!(
-            "\n## The `{}` pipeline\n\n`{}/` holds its container `{}`: a `Dockerfile` and\n\
-             `{}`, which reads the request from `/kratix/input/object.yaml`,\n\
-             writes what Destinations should get to `/kratix/output/` and a status to\n\
-             `/kratix/metadata/status.yaml`. Build and push it as `{}`:\n\n\
-             ```\ndocker build -t {} {}\ndocker push {}\n```\n",
-            p.pipeline,
-            container_dir(p),
-            p.container,
-            p.language.script(),
-            p.image,
-            p.image,
-            container_dir(p),
-            p.image
-        )
-    });
     format!(
         "# The {kind} Promise\n\n\
          Generated by `{command}`.\n\n\

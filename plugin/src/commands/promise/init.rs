@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, ScaffoldFile};
+use kratix_shared::authoring::helm_promise;
+use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, PromiseContent, ScaffoldFile};
+
+use super::helm_chart;
 
 use crate::cli::InitArgs;
 
@@ -99,25 +102,80 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     if args.split {
         problems.extend(split_dir_problem(&dir, &api.name));
     }
+    if args.image.is_some() && args.pipeline.is_none() && args.helm_chart.is_none() {
+        problems.push((
+            "--image",
+            "names the first pipeline's image: give --pipeline too (or --helm-chart with a chart on disk)"
+                .to_owned(),
+        ));
+    }
     if !problems.is_empty() {
         for (flag, message) in &problems {
             eprintln!("error: {flag}: {message}");
         }
         return Ok(ExitCode::from(EXIT_USAGE));
     }
+    // Quoted in the README; --force is left out so a forced run writes the same bytes.
     let command = std::env::args()
         .skip(1)
+        .filter(|arg| arg != "--force")
         .fold(String::from("kubectl kratix"), |line, arg| line + " " + &arg);
-    let files = scaffold::promise_files(&api, args.split, pipeline.as_ref(), &command)?;
+    let (files, chart_on_disk) = match &args.helm_chart {
+        Some(source) => {
+            let (content, on_disk) = from_helm_chart(args, source)?;
+            (
+                scaffold::generated_files(&api, args.split, &content, &command)?,
+                on_disk,
+            )
+        }
+        None => (
+            scaffold::promise_files(&api, args.split, pipeline.as_ref(), &command)?,
+            None,
+        ),
+    };
+    let chart_copy = dir.join(helm_promise::local_image_dir()).join("chart");
+    if chart_on_disk.is_some() && chart_copy.exists() && !args.force {
+        bail!(
+            "{} already exists; nothing was written (pass --force to overwrite)",
+            chart_copy.display()
+        );
+    }
     write_files(&dir, &files, args.force)?;
     for file in &files {
         println!("created {}", dir.join(&file.path).display());
     }
+    if let Some(chart) = chart_on_disk {
+        helm_chart::copy_chart(&chart, &chart_copy)?;
+        println!("created {} (the chart, copied)", chart_copy.display());
+    }
+    let next = match (&args.helm_chart, args.image.is_some()) {
+        (Some(_), true) => {
+            "kubectl kratix promise build-images {0} --push (the image the chart is baked into)"
+        }
+        (Some(_), false) => "kubectl kratix promise render {0} --workflow resource/configure",
+        (None, _) => {
+            "kubectl kratix promise add-container resource/configure/instance --image IMAGE --dir {0}"
+        }
+    };
     eprintln!(
-        "Next: kubectl kratix promise validate {0}; kubectl kratix promise add-container resource/configure/instance --image IMAGE --dir {0}",
-        dir.display()
+        "Next: kubectl kratix promise validate {0}; {1}",
+        dir.display(),
+        next.replace("{0}", &dir.display().to_string())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Promise a Helm chart gives, and the chart's path when it is on disk
+/// (copied beside the scaffold that bakes it into the pipeline's image).
+fn from_helm_chart(args: &InitArgs, source: &str) -> Result<(PromiseContent, Option<PathBuf>)> {
+    let (name, version) = (args.chart_name.as_deref(), args.chart_version.as_deref());
+    let chart = helm_chart::read(source, name, version)?;
+    let location = helm_chart::location(&chart, source, name, version, args.image.as_deref())?;
+    let generated = helm_promise::helm_promise(&chart.files, &location)?;
+    for dropped in &generated.dropped {
+        eprintln!("warning: {}: the API cannot check {dropped}", chart.files.source);
+    }
+    Ok((generated.content, chart.on_disk))
 }
 
 /// The values from the flags when there is no terminal to ask on; none

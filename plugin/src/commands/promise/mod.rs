@@ -5,6 +5,7 @@ pub mod add_container;
 pub mod build;
 pub mod build_images;
 pub mod edit;
+pub mod helm_chart;
 pub mod init;
 pub mod offline;
 pub mod render;
