@@ -150,7 +150,12 @@ pub struct InitArgs {
     /// values.schema.json (else inferred from values.yaml), each top-level value
     /// a field of the request's spec; a resource configure pipeline renders the
     /// chart with the request's spec as values.
-    #[arg(long, value_name = "URL|DIR|TGZ", conflicts_with = "pipeline")]
+    #[arg(
+        long,
+        value_name = "URL|DIR|TGZ",
+        group = "source",
+        conflicts_with = "pipeline"
+    )]
     pub helm_chart: Option<String>,
     /// The chart's name in the --helm-chart repository.
     #[arg(long, value_name = "NAME", requires = "helm_chart")]
@@ -158,6 +163,22 @@ pub struct InitArgs {
     /// The chart's version (default: the newest).
     #[arg(long, value_name = "VERSION", requires = "helm_chart")]
     pub chart_version: Option<String>,
+    /// Start from an operator: its manifests (a file, or the YAML and JSON files
+    /// under a directory) become the Promise's dependencies, the CRD named by
+    /// --api-schema-from gives the request's spec, and a resource configure
+    /// pipeline turns each request into that CRD's object.
+    #[arg(
+        long,
+        value_name = "DIR|FILE",
+        group = "source",
+        requires = "api_schema_from",
+        conflicts_with = "pipeline"
+    )]
+    pub operator_manifests: Option<PathBuf>,
+    /// The CRD (by name, e.g. clusters.postgresql.cnpg.io) whose stored version's
+    /// spec schema is the Promise's API.
+    #[arg(long, value_name = "CRD_NAME", requires = "operator_manifests")]
+    pub api_schema_from: Option<String>,
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,

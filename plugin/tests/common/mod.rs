@@ -1,9 +1,10 @@
 //! What the plugin's integration tests share: the built binary run in a
-//! folder, its output as text, a YAML file read, and `promise validate`
-//! expected to find nothing.
+//! folder, its output as text, a YAML file read, `promise validate`
+//! expected to find nothing, and generated trees compared with golden ones.
 
 #![allow(dead_code)] // Each test crate uses its own share of these.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -34,4 +35,53 @@ pub fn validates(dir: &Path, path: &str) {
         text(&output.stderr)
     );
     assert_eq!(text(&output.stdout), "", "no problems");
+}
+
+/// Every file under `root`, relative path → content.
+pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).expect("inside").display().to_string();
+                out.insert(relative, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The generated tree at `generated` is the golden tree `name`, byte for byte.
+pub fn matches_golden(generated: &Path, name: &str) {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    // The chart copied into the image scaffold is the test's input, not generated.
+    let mut generated_files = tree(generated);
+    generated_files.retain(|path, _| !path.contains("/chart/"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let _ = std::fs::remove_dir_all(&golden);
+        for (path, content) in &generated_files {
+            let file = golden.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            std::fs::write(file, content).expect("write");
+        }
+    }
+    let golden_files = tree(&golden);
+    assert_eq!(
+        generated_files.keys().collect::<Vec<_>>(),
+        golden_files.keys().collect::<Vec<_>>(),
+        "the files of {name}"
+    );
+    for (path, content) in &generated_files {
+        assert_eq!(
+            text(content),
+            text(&golden_files[path]),
+            "{name}/{path} differs from its golden file (UPDATE_GOLDEN=1 rewrites them)"
+        );
+    }
 }

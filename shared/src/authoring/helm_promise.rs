@@ -156,7 +156,7 @@ pub fn helm_promise(files: &ChartFiles, location: &ChartLocation) -> Result<Helm
         "spec": {"containers": [{"name": PIPELINE_NAME, "image": image, "env": env}]},
     });
     let mut content = PromiseContent {
-        example_spec: Some(example_of_required(&spec)),
+        example_spec: Some(schema_translation::example_of_required(&spec)),
         spec_schema: Some(spec),
         pipelines: vec![(Workflow::RESOURCE_CONFIGURE, vec![pipeline])],
         readme: readme(&chart, &version, schema_source, location, &dropped),
@@ -174,33 +174,6 @@ pub fn helm_promise(files: &ChartFiles, location: &ChartLocation) -> Result<Helm
         });
     }
     Ok(HelmPromise { content, dropped })
-}
-
-/// A value for each required field of `schema` (its default, else one of its
-/// type), so the example request is one the API accepts.
-fn example_of_required(schema: &Value) -> Value {
-    let mut example = serde_json::Map::new();
-    let required = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    for name in required.filter_map(Value::as_str) {
-        let field = &schema["properties"][name];
-        let value = field
-            .get("default")
-            .or_else(|| field.get("enum").and_then(|e| e.get(0)))
-            .cloned()
-            .unwrap_or_else(|| match field.get("type").and_then(Value::as_str) {
-                Some("object") => example_of_required(field),
-                Some("array") => json!([]),
-                Some("boolean") => json!(false),
-                Some("integer" | "number") => field.get("minimum").cloned().unwrap_or(json!(0)),
-                _ => json!("example"),
-            });
-        example.insert(name.to_owned(), value);
-    }
-    Value::Object(example)
 }
 
 /// The scaffold that builds a chart on disk into the pipeline's image; the

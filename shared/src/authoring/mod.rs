@@ -3,11 +3,13 @@
 //! its language in `container_scaffold`), and what `promise update api`
 //! changes (`api_update`); `schema_translation` turns other tools' schemas
 //! (JSON Schema, example values) into a CRD's; `helm_promise` makes a
-//! Promise from a Helm chart.
+//! Promise from a Helm chart, `operator_promise` one from an operator's
+//! manifests.
 
 pub mod api_update;
 pub mod container_scaffold;
 pub mod helm_promise;
+pub mod operator_promise;
 pub mod scaffold;
 pub mod schema_translation;
 pub mod source;

@@ -507,6 +507,33 @@ fn widen(a: Value, b: Value) -> Value {
     }
 }
 
+/// A value for each required field of `schema` (its default, else one of its
+/// type), so the example request is one the API accepts.
+pub fn example_of_required(schema: &Value) -> Value {
+    let mut example = serde_json::Map::new();
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for name in required.filter_map(Value::as_str) {
+        let field = &schema["properties"][name];
+        let value = field
+            .get("default")
+            .or_else(|| field.get("enum").and_then(|e| e.get(0)))
+            .cloned()
+            .unwrap_or_else(|| match field.get("type").and_then(Value::as_str) {
+                Some("object") => example_of_required(field),
+                Some("array") => json!([]),
+                Some("boolean") => json!(false),
+                Some("integer" | "number") => field.get("minimum").cloned().unwrap_or(json!(0)),
+                _ => json!("example"),
+            });
+        example.insert(name.to_owned(), value);
+    }
+    Value::Object(example)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

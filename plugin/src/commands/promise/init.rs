@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use kratix_shared::authoring::helm_promise;
 use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, PromiseContent, ScaffoldFile};
+use kratix_shared::authoring::{helm_promise, operator_promise};
 
-use super::helm_chart;
+use super::{helm_chart, manifests};
 
 use crate::cli::InitArgs;
 
@@ -120,19 +120,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         .skip(1)
         .filter(|arg| arg != "--force")
         .fold(String::from("kubectl kratix"), |line, arg| line + " " + &arg);
-    let (files, chart_on_disk) = match &args.helm_chart {
-        Some(source) => {
-            let (content, on_disk) = from_helm_chart(args, source)?;
-            (
-                scaffold::generated_files(&api, args.split, &content, &command)?,
-                on_disk,
-            )
-        }
-        None => (
-            scaffold::promise_files(&api, args.split, pipeline.as_ref(), &command)?,
-            None,
-        ),
-    };
+    let (files, chart_on_disk) = promise_files(args, &api, pipeline.as_ref(), &command)?;
     let chart_copy = dir.join(helm_promise::local_image_dir()).join("chart");
     if chart_on_disk.is_some() && chart_copy.exists() && !args.force {
         bail!(
@@ -148,12 +136,11 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         helm_chart::copy_chart(&chart, &chart_copy)?;
         println!("created {} (the chart, copied)", chart_copy.display());
     }
-    let next = match (&args.helm_chart, args.image.is_some()) {
-        (Some(_), true) => {
-            "kubectl kratix promise build-images {0} --push (the image the chart is baked into)"
-        }
-        (Some(_), false) => "kubectl kratix promise render {0} --workflow resource/configure",
-        (None, _) => {
+    let generated = args.helm_chart.is_some() || args.operator_manifests.is_some();
+    let next = match (generated, args.image.is_some()) {
+        (true, true) => "kubectl kratix promise build-images {0} --push (the image the chart is baked into)",
+        (true, false) => "kubectl kratix promise render {0} --workflow resource/configure",
+        (false, _) => {
             "kubectl kratix promise add-container resource/configure/instance --image IMAGE --dir {0}"
         }
     };
@@ -163,6 +150,31 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         next.replace("{0}", &dir.display().to_string())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The new Promise's files, from the source flag given (none: the empty
+/// Promise, with the first pipeline's scaffold), and the chart to copy beside
+/// them when it is on disk.
+fn promise_files(
+    args: &InitArgs,
+    api: &ApiInput,
+    pipeline: Option<&PipelineInput>,
+    command: &str,
+) -> Result<(Vec<ScaffoldFile>, Option<PathBuf>)> {
+    let (content, chart_on_disk) = match (&args.helm_chart, &args.operator_manifests) {
+        (Some(source), _) => from_helm_chart(args, source)?,
+        (None, Some(path)) => {
+            let crd = args.api_schema_from.as_deref().unwrap_or_default();
+            let read = manifests::read_manifests(path)?;
+            let from = path.display().to_string();
+            (operator_promise::operator_promise(&read, crd, &from)?, None)
+        }
+        (None, None) => return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None)),
+    };
+    Ok((
+        scaffold::generated_files(api, args.split, &content, command)?,
+        chart_on_disk,
+    ))
 }
 
 /// The Promise a Helm chart gives, and the chart's path when it is on disk

@@ -7,6 +7,7 @@ pub mod build_images;
 pub mod edit;
 pub mod helm_chart;
 pub mod init;
+pub mod manifests;
 pub mod offline;
 pub mod render;
 pub mod run;

@@ -5,84 +5,29 @@
 //! its output, as kratix-cli's `update dependencies` does. Objects are kept as
 //! written: no namespace is added, since a cluster-scoped object must have none.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use kratix_shared::api::Workflow;
 use kratix_shared::authoring::scaffold::{self, PipelineInput, ScaffoldFile};
 use kratix_shared::authoring::source::{DEPENDENCIES_FILE, PROMISE_FILE};
-use kratix_shared::codec::yaml::{parse_documents, to_yaml_stream};
+use kratix_shared::codec::yaml::to_yaml_stream;
 use serde_json::Value;
 
 use super::add_container::{pipelines_file, promise_with_container, workflow_file_with_container};
-use super::edit;
 use super::init::write_files;
+use super::{edit, manifests};
 use crate::cli::UpdateDependenciesArgs;
 
 pub fn run(args: &UpdateDependenciesArgs) -> Result<ExitCode> {
-    let objects = read_objects(&args.path)?;
+    let objects: Vec<_> = manifests::read_manifests(&args.path)?
+        .into_iter()
+        .map(|m| m.value)
+        .collect();
     match &args.image {
         None => into_dependencies(args, objects),
         Some(image) => into_pipeline(args, image, &objects),
     }
-}
-
-/// Every object in `path` (a file, or the YAML and JSON files under a
-/// directory, in name order), each checked to be a Kubernetes object.
-fn read_objects(path: &Path) -> Result<Vec<Value>> {
-    let mut files = Vec::new();
-    collect(path, &mut files)?;
-    let mut objects = Vec::new();
-    for file in files {
-        let source = file.display().to_string();
-        let text = std::fs::read_to_string(&file).with_context(|| format!("{source}: cannot read"))?;
-        for document in parse_documents(&source, &text)? {
-            let value = document.value;
-            let field = |name: &str| {
-                value
-                    .pointer(name)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-            };
-            if field("/apiVersion").is_none() || field("/kind").is_none() || field("/metadata/name").is_none()
-            {
-                bail!(
-                    "{source}: document {} is not a Kubernetes object (it needs apiVersion, kind and metadata.name)",
-                    document.index
-                );
-            }
-            objects.push(value);
-        }
-    }
-    if objects.is_empty() {
-        bail!("{}: holds no Kubernetes objects", path.display());
-    }
-    Ok(objects)
-}
-
-fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    if path.is_file() {
-        files.push(path.to_owned());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    entries.sort();
-    for entry in entries {
-        let yaml = entry
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
-        if entry.is_dir() {
-            collect(&entry, files)?;
-        } else if yaml {
-            files.push(entry);
-        }
-    }
-    Ok(())
 }
 
 fn into_dependencies(args: &UpdateDependenciesArgs, objects: Vec<Value>) -> Result<ExitCode> {
