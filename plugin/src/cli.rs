@@ -179,6 +179,22 @@ pub struct InitArgs {
     /// spec schema is the Promise's API.
     #[arg(long, value_name = "CRD_NAME", requires = "operator_manifests")]
     pub api_schema_from: Option<String>,
+    /// Start from a Crossplane CompositeResourceDefinition (v2, namespaced; or v1
+    /// with claims): its referenceable version's spec is the API, a resource
+    /// configure pipeline writes each request as the XRD's object, and the
+    /// Promise goes to Destinations labelled crossplane=enabled.
+    #[arg(long, value_name = "FILE", group = "source", conflicts_with = "pipeline")]
+    pub crossplane_xrd: Option<PathBuf>,
+    /// The XRD's Compositions (a file or directory), made dependencies.
+    #[arg(long, value_name = "DIR|FILE", requires = "crossplane_xrd")]
+    pub compositions: Option<PathBuf>,
+    /// The Crossplane Functions the Compositions use (a file or directory), made dependencies.
+    #[arg(long, value_name = "DIR|FILE", requires = "crossplane_xrd")]
+    pub functions: Option<PathBuf>,
+    /// Leave the XRD, Compositions and Functions out of the dependencies
+    /// (they are installed on the Destinations some other way).
+    #[arg(long, requires = "crossplane_xrd")]
+    pub skip_dependencies: bool,
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,

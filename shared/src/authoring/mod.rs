@@ -4,10 +4,11 @@
 //! changes (`api_update`); `schema_translation` turns other tools' schemas
 //! (JSON Schema, example values) into a CRD's; `helm_promise` makes a
 //! Promise from a Helm chart, `operator_promise` one from an operator's
-//! manifests.
+//! manifests, `crossplane_promise` one from a Crossplane XRD.
 
 pub mod api_update;
 pub mod container_scaffold;
+pub mod crossplane_promise;
 pub mod helm_promise;
 pub mod operator_promise;
 pub mod scaffold;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, PromiseContent, ScaffoldFile};
-use kratix_shared::authoring::{helm_promise, operator_promise};
+use kratix_shared::authoring::{crossplane_promise, helm_promise, operator_promise};
 
 use super::{helm_chart, manifests};
 
@@ -136,7 +136,8 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         helm_chart::copy_chart(&chart, &chart_copy)?;
         println!("created {} (the chart, copied)", chart_copy.display());
     }
-    let generated = args.helm_chart.is_some() || args.operator_manifests.is_some();
+    let generated =
+        args.helm_chart.is_some() || args.operator_manifests.is_some() || args.crossplane_xrd.is_some();
     let next = match (generated, args.image.is_some()) {
         (true, true) => "kubectl kratix promise build-images {0} --push (the image the chart is baked into)",
         (true, false) => "kubectl kratix promise render {0} --workflow resource/configure",
@@ -161,20 +162,51 @@ fn promise_files(
     pipeline: Option<&PipelineInput>,
     command: &str,
 ) -> Result<(Vec<ScaffoldFile>, Option<PathBuf>)> {
-    let (content, chart_on_disk) = match (&args.helm_chart, &args.operator_manifests) {
-        (Some(source), _) => from_helm_chart(args, source)?,
-        (None, Some(path)) => {
-            let crd = args.api_schema_from.as_deref().unwrap_or_default();
-            let read = manifests::read_manifests(path)?;
-            let from = path.display().to_string();
-            (operator_promise::operator_promise(&read, crd, &from)?, None)
-        }
-        (None, None) => return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None)),
+    let (content, chart_on_disk) = if let Some(source) = &args.helm_chart {
+        from_helm_chart(args, source)?
+    } else if let Some(path) = &args.operator_manifests {
+        let crd = args.api_schema_from.as_deref().unwrap_or_default();
+        let read = manifests::read_manifests(path)?;
+        let from = path.display().to_string();
+        (operator_promise::operator_promise(&read, crd, &from)?, None)
+    } else if let Some(xrd) = &args.crossplane_xrd {
+        (from_crossplane_xrd(args, xrd)?, None)
+    } else {
+        return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None));
     };
+    if args.split && content.destination_selectors.is_some() {
+        eprintln!(
+            "warning: the split layout has no file for the Promise's destinationSelectors ({}); add them to the promise.yaml that promise build joins",
+            serde_json::to_string(&content.destination_selectors).unwrap_or_default()
+        );
+    }
     Ok((
         scaffold::generated_files(api, args.split, &content, command)?,
         chart_on_disk,
     ))
+}
+
+/// The Promise a Crossplane XRD gives, with its Functions and Compositions.
+fn from_crossplane_xrd(args: &InitArgs, xrd: &Path) -> Result<PromiseContent> {
+    let documents = manifests::read_manifests(xrd)?;
+    let mut xrds = documents.iter().filter(|m| {
+        m.value.get("kind").and_then(serde_json::Value::as_str) == Some("CompositeResourceDefinition")
+    });
+    let (Some(found), None) = (xrds.next(), xrds.next()) else {
+        bail!(
+            "--crossplane-xrd {}: must hold exactly one CompositeResourceDefinition",
+            xrd.display()
+        );
+    };
+    let mut extras = Vec::new();
+    for path in [&args.functions, &args.compositions].into_iter().flatten() {
+        extras.extend(manifests::read_manifests(path)?);
+    }
+    let made = crossplane_promise::crossplane_promise(found, &extras, args.skip_dependencies)?;
+    for warning in &made.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(made.content)
 }
 
 /// The Promise a Helm chart gives, and the chart's path when it is on disk
