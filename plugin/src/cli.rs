@@ -195,6 +195,20 @@ pub struct InitArgs {
     /// (they are installed on the Destinations some other way).
     #[arg(long, requires = "crossplane_xrd")]
     pub skip_dependencies: bool,
+    /// Start from a Terraform module: a directory, or a git:: source
+    /// (git::URL[//SUBDIR][?ref=REF]). Each variable is a field of the request's
+    /// spec; a resource configure pipeline writes the module call, for
+    /// Destinations labelled environment=terraform.
+    #[arg(
+        long,
+        value_name = "DIR|git::URL",
+        group = "source",
+        conflicts_with = "pipeline"
+    )]
+    pub terraform_module: Option<String>,
+    /// Pass the module's outputs on (MODULE_OUTPUT_NAMES).
+    #[arg(long, requires = "terraform_module")]
+    pub generate_outputs: bool,
     /// Overwrite files that exist.
     #[arg(long)]
     pub force: bool,

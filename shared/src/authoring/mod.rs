@@ -4,7 +4,8 @@
 //! changes (`api_update`); `schema_translation` turns other tools' schemas
 //! (JSON Schema, example values) into a CRD's; `helm_promise` makes a
 //! Promise from a Helm chart, `operator_promise` one from an operator's
-//! manifests, `crossplane_promise` one from a Crossplane XRD.
+//! manifests, `crossplane_promise` one from a Crossplane XRD,
+//! `terraform_promise` one from a Terraform module.
 
 pub mod api_update;
 pub mod container_scaffold;
@@ -14,3 +15,4 @@ pub mod operator_promise;
 pub mod scaffold;
 pub mod schema_translation;
 pub mod source;
+pub mod terraform_promise;

@@ -40,7 +40,6 @@ const SAME: &[&str] = &[
     "multipleOf",
     "minItems",
     "maxItems",
-    "uniqueItems",
     "minProperties",
     "maxProperties",
     "nullable",
@@ -121,7 +120,8 @@ impl Translation<'_> {
                 | "required"
                 | "allOf"
                 | "anyOf"
-                | "oneOf" => {}
+                | "oneOf"
+                | "uniqueItems" => {}
                 key if SAME.contains(&key) => {
                     out.insert(key.to_owned(), value.clone());
                 }
@@ -148,6 +148,9 @@ impl Translation<'_> {
             }
         }
         self.object_parts(object, path, depth, &mut out);
+        if object.get("uniqueItems") == Some(&Value::Bool(true)) {
+            self.unique_items(path, &mut out);
+        }
         self.combinations(object, path, depth, &mut out);
         let typed = [
             "type",
@@ -238,6 +241,23 @@ impl Translation<'_> {
                     Value::Bool(true),
                 );
             }
+        }
+    }
+
+    /// Kubernetes refuses `uniqueItems`; a list of scalars says it as a set.
+    fn unique_items(&mut self, path: &str, out: &mut Map<String, Value>) {
+        let scalar = out
+            .get("items")
+            .and_then(|i| i.get("type"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| matches!(t, "string" | "integer" | "number" | "boolean"));
+        if scalar {
+            out.insert("x-kubernetes-list-type".to_owned(), json!("set"));
+        } else {
+            self.drop(
+                path,
+                "`uniqueItems` (a CRD can only say it of a list of scalars, as x-kubernetes-list-type: set)",
+            );
         }
     }
 
@@ -578,7 +598,7 @@ mod tests {
                     "port": {"x-kubernetes-int-or-string": true},
                     "nickname": {"type": "string", "nullable": true, "maxLength": 10},
                     "ratio": {"type": "number", "maximum": 1, "exclusiveMaximum": true},
-                    "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+                    "tags": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
                     "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                     "extra": {"x-kubernetes-preserve-unknown-fields": true},
                     "kind": {"type": "string", "enum": ["web"]}

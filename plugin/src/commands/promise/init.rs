@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, PromiseContent, ScaffoldFile};
-use kratix_shared::authoring::{crossplane_promise, helm_promise, operator_promise};
+use kratix_shared::authoring::{crossplane_promise, helm_promise, operator_promise, terraform_promise};
 
-use super::{helm_chart, manifests};
+use super::{helm_chart, manifests, terraform_module};
 
 use crate::cli::InitArgs;
 
@@ -136,8 +136,10 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         helm_chart::copy_chart(&chart, &chart_copy)?;
         println!("created {} (the chart, copied)", chart_copy.display());
     }
-    let generated =
-        args.helm_chart.is_some() || args.operator_manifests.is_some() || args.crossplane_xrd.is_some();
+    let generated = args.helm_chart.is_some()
+        || args.operator_manifests.is_some()
+        || args.crossplane_xrd.is_some()
+        || args.terraform_module.is_some();
     let next = match (generated, args.image.is_some()) {
         (true, true) => "kubectl kratix promise build-images {0} --push (the image the chart is baked into)",
         (true, false) => "kubectl kratix promise render {0} --workflow resource/configure",
@@ -171,6 +173,8 @@ fn promise_files(
         (operator_promise::operator_promise(&read, crd, &from)?, None)
     } else if let Some(xrd) = &args.crossplane_xrd {
         (from_crossplane_xrd(args, xrd)?, None)
+    } else if let Some(module) = &args.terraform_module {
+        (from_terraform_module(module, args.generate_outputs)?, None)
     } else {
         return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None));
     };
@@ -205,6 +209,21 @@ fn from_crossplane_xrd(args: &InitArgs, xrd: &Path) -> Result<PromiseContent> {
     let made = crossplane_promise::crossplane_promise(found, &extras, args.skip_dependencies)?;
     for warning in &made.warnings {
         eprintln!("warning: {warning}");
+    }
+    Ok(made.content)
+}
+
+/// The Promise a Terraform module gives.
+fn from_terraform_module(source: &str, generate_outputs: bool) -> Result<PromiseContent> {
+    let module = terraform_module::read(source, generate_outputs)?;
+    let made = terraform_promise::terraform_promise(&module)?;
+    for dropped in &made.dropped {
+        eprintln!("warning: {source}: the API cannot check {dropped}");
+    }
+    if Path::new(source).is_dir() {
+        eprintln!(
+            "warning: MODULE_SOURCE is the local path {source}: whatever applies the Destination's files must find the module there; a git:: source works anywhere"
+        );
     }
     Ok(made.content)
 }

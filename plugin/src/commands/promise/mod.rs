@@ -11,6 +11,7 @@ pub mod manifests;
 pub mod offline;
 pub mod render;
 pub mod run;
+pub mod terraform_module;
 pub mod update;
 pub mod update_dependencies;
 pub mod validate;
