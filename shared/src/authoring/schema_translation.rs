@@ -649,6 +649,21 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_nested_too_deep_ends_in_any_value() {
+        let mut schema = json!({"type": "string"});
+        for _ in 0..200 {
+            schema = json!({"type": "object", "properties": {"a": schema}});
+        }
+        let translated = from_json_schema(&schema, "spec");
+        assert_eq!(translated.dropped.len(), 1);
+        assert!(
+            translated.dropped[0]
+                .what
+                .contains("nested deeper than 64 levels")
+        );
+    }
+
+    #[test]
     fn example_values_become_typed_fields_with_their_defaults() {
         let values = json!({
             "replicaCount": 2,
