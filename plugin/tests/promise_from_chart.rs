@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{kratix_in, matches_golden, text, validates, yaml};
+use common::{kratix_in, matches_golden, renders_its_example, spec_schema, text, validates, yaml};
 use serde_json::json;
 
 /// A small chart `web` 1.0.0 in `dir/charts/web`, with these extra files.
@@ -88,8 +88,7 @@ fn a_chart_directory_with_values_only_becomes_a_promise_and_its_image_scaffold()
     let promise = temp.path().join("promise");
     validates(temp.path(), "promise");
     let spec = yaml(&promise.join("promise.yaml"));
-    let schema =
-        &spec["spec"]["api"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let schema = spec_schema(&spec);
     assert_eq!(
         schema["properties"]["replicaCount"],
         json!({"type": "integer", "default": 1})
@@ -107,24 +106,8 @@ fn a_chart_directory_with_values_only_becomes_a_promise_and_its_image_scaffold()
         chart_copy.join("templates/deployment.yaml").is_file(),
         "the chart is copied for the image"
     );
-    let rendered = kratix_in(
-        temp.path(),
-        &[
-            "promise",
-            "render",
-            "promise",
-            "--workflow",
-            "resource/configure",
-            "--resource",
-            "promise/example-resource.yaml",
-        ],
-    );
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
-    assert!(
-        text(&rendered.stdout).contains("value: /helm-chart"),
-        "{}",
-        text(&rendered.stdout)
-    );
+    let rendered = renders_its_example(temp.path(), "promise");
+    assert!(rendered.contains("value: /helm-chart"), "{}", rendered);
     matches_golden(&promise, "helm-chart-directory");
 
     // Again, byte for byte, and never over the first without --force.
@@ -177,7 +160,7 @@ fn a_packaged_chart_with_a_schema_becomes_a_split_promise_saying_what_was_droppe
     let promise = temp.path().join("web");
     validates(temp.path(), "web");
     let api = yaml(&promise.join("api.yaml"));
-    let spec = &api["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let spec = spec_schema(&api);
     assert_eq!(spec["required"], json!(["host"]));
     assert_eq!(
         spec["properties"]["tier"],

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{kratix_in, matches_golden, text, validates, yaml};
+use common::{kratix_in, matches_golden, renders_its_example, text, validates, yaml};
 use serde_json::json;
 
 fn xrd(api_version: &str, scope: &str, claim: &str) -> String {
@@ -110,19 +110,7 @@ fn a_v2_xrd_becomes_a_promise_for_crossplane_destinations() {
         yaml(&temp.path().join("bucket/example-resource.yaml"))["spec"],
         json!({"region": "eu"})
     );
-    let rendered = kratix_in(
-        temp.path(),
-        &[
-            "promise",
-            "render",
-            "bucket",
-            "--workflow",
-            "resource/configure",
-            "--resource",
-            "bucket/example-resource.yaml",
-        ],
-    );
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    renders_its_example(temp.path(), "bucket");
     matches_golden(&temp.path().join("bucket"), "crossplane-xrd");
 
     let skipped = init(temp.path(), &["--skip-dependencies", "--force"]);

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{kratix_in, matches_golden, text, validates, yaml};
+use common::{kratix_in, matches_golden, renders_its_example, spec_schema, text, validates, yaml};
 use serde_json::json;
 
 const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
@@ -102,8 +102,7 @@ fn an_operator_bundle_becomes_a_promise_offering_its_stored_version() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     validates(temp.path(), "database");
     let promise = yaml(&temp.path().join("database/promise.yaml"));
-    let spec =
-        &promise["spec"]["api"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let spec = spec_schema(&promise);
     assert_eq!(spec["required"], json!(["instances"]));
     assert_eq!(
         spec["properties"]["storage"]["properties"]["size"]["default"],
@@ -144,19 +143,7 @@ fn an_operator_bundle_becomes_a_promise_offering_its_stored_version() {
         json!({"instances": 1}),
         "the example request is valid"
     );
-    let rendered = kratix_in(
-        temp.path(),
-        &[
-            "promise",
-            "render",
-            "database",
-            "--workflow",
-            "resource/configure",
-            "--resource",
-            "database/example-resource.yaml",
-        ],
-    );
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    renders_its_example(temp.path(), "database");
     matches_golden(&temp.path().join("database"), "operator-bundle");
 }
 

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{kratix_in, matches_golden, text, validates, yaml};
+use common::{kratix_in, matches_golden, renders_its_example, spec_schema, text, validates, yaml};
 use serde_json::json;
 
 const VARIABLES: &str = r#"variable "bucket_name" {
@@ -72,8 +72,7 @@ fn a_module_directory_becomes_a_promise_of_its_variables() {
     assert!(text(&output.stderr).contains("MODULE_SOURCE is the local path modules/bucket"));
     validates(temp.path(), "bucket");
     let promise = yaml(&temp.path().join("bucket/promise.yaml"));
-    let spec =
-        &promise["spec"]["api"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let spec = spec_schema(&promise);
     assert_eq!(spec["required"], json!(["bucket_name"]));
     assert_eq!(
         spec["properties"]["lifecycle_rules"]["items"]["properties"]["days"],
@@ -91,19 +90,7 @@ fn a_module_directory_becomes_a_promise_of_its_variables() {
             {"name": "MODULE_OUTPUT_NAMES", "value": "bucket_arn"}
         ])
     );
-    let rendered = kratix_in(
-        temp.path(),
-        &[
-            "promise",
-            "render",
-            "bucket",
-            "--workflow",
-            "resource/configure",
-            "--resource",
-            "bucket/example-resource.yaml",
-        ],
-    );
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    renders_its_example(temp.path(), "bucket");
     matches_golden(&temp.path().join("bucket"), "terraform-module");
 }
 

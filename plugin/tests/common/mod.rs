@@ -85,3 +85,33 @@ pub fn matches_golden(generated: &Path, name: &str) {
         );
     }
 }
+
+/// `promise render PROMISE_DIR --workflow resource/configure` of the
+/// Promise's own example request, which must succeed; what it printed.
+pub fn renders_its_example(dir: &Path, promise_dir: &str) -> String {
+    let example = format!("{promise_dir}/example-resource.yaml");
+    let rendered = kratix_in(
+        dir,
+        &[
+            "promise",
+            "render",
+            promise_dir,
+            "--workflow",
+            "resource/configure",
+            "--resource",
+            &example,
+        ],
+    );
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    text(&rendered.stdout)
+}
+
+/// The request `spec` schema of a Promise's (or a CRD's) single version.
+pub fn spec_schema(object: &Value) -> &Value {
+    let crd = if object["kind"] == "Promise" {
+        &object["spec"]["api"]
+    } else {
+        object
+    };
+    &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+}

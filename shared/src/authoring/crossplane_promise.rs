@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::operator_promise::Manifest;
-use super::scaffold::PromiseContent;
+use super::scaffold::{PromiseContent, stage_pipeline};
 use super::schema_translation::example_of_required;
 use crate::api::Workflow;
 use crate::error::{Error, Result};
@@ -88,12 +88,7 @@ pub fn crossplane_promise(
         {"name": "XRD_VERSION", "value": version_name},
         {"name": "XRD_KIND", "value": kind},
     ]);
-    let pipeline = json!({
-        "apiVersion": "platform.kratix.io/v1alpha1",
-        "kind": "Pipeline",
-        "metadata": {"name": "instance-configure"},
-        "spec": {"containers": [{"name": CONTAINER_NAME, "image": CROSSPLANE_STAGE_IMAGE, "env": env}]},
-    });
+    let pipeline = stage_pipeline(CONTAINER_NAME, CROSSPLANE_STAGE_IMAGE, env);
     let mut dependencies: Vec<Value> = Vec::new();
     if !skip_dependencies {
         dependencies.extend(extras.iter().map(|m| m.value.clone()));

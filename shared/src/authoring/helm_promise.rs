@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use super::scaffold::{PromiseContent, ScaffoldFile};
+use super::scaffold::{PromiseContent, ScaffoldFile, stage_pipeline};
 use super::schema_translation::{self, Dropped};
 use crate::api::Workflow;
 use crate::codec::yaml::parse_documents;
@@ -149,12 +149,7 @@ pub fn helm_promise(files: &ChartFiles, location: &ChartLocation) -> Result<Helm
         env.extend(name.iter().map(|n| env_var("CHART_NAME", n)));
         env.extend(version.iter().map(|v| env_var("CHART_VERSION", v)));
     }
-    let pipeline = json!({
-        "apiVersion": "platform.kratix.io/v1alpha1",
-        "kind": "Pipeline",
-        "metadata": {"name": PIPELINE_NAME},
-        "spec": {"containers": [{"name": PIPELINE_NAME, "image": image, "env": env}]},
-    });
+    let pipeline = stage_pipeline(PIPELINE_NAME, &image, Value::Array(env));
     let mut content = PromiseContent {
         example_spec: Some(schema_translation::example_of_required(&spec)),
         spec_schema: Some(spec),

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::scaffold::PromiseContent;
+use super::scaffold::{PromiseContent, stage_pipeline};
 use crate::api::Workflow;
 use crate::error::{Error, Result};
 
@@ -65,12 +65,7 @@ pub fn operator_promise(manifests: &[Manifest], crd_name: &str, from: &str) -> R
         {"name": "OPERATOR_VERSION", "value": version},
         {"name": "OPERATOR_KIND", "value": kind},
     ]);
-    let pipeline = json!({
-        "apiVersion": "platform.kratix.io/v1alpha1",
-        "kind": "Pipeline",
-        "metadata": {"name": "instance-configure"},
-        "spec": {"containers": [{"name": CONTAINER_NAME, "image": OPERATOR_STAGE_IMAGE, "env": env}]},
-    });
+    let pipeline = stage_pipeline(CONTAINER_NAME, OPERATOR_STAGE_IMAGE, env);
     let readme = format!(
         "\n## From the operator's `{kind}` ({group}/{version})\n\n\
          Each request's `spec` is a `{kind}`'s spec, checked by the schema the operator's\n\

@@ -209,6 +209,17 @@ fn yaml(value: &Value, what: &str) -> Result<String> {
     })
 }
 
+/// The pipeline every generator writes, as kratix-cli's do: `instance-configure`
+/// with one stage container, told what to do by `env` (a list of `EnvVar`s).
+pub fn stage_pipeline(container: &str, image: &str, env: Value) -> Value {
+    json!({
+        "apiVersion": "platform.kratix.io/v1alpha1",
+        "kind": "Pipeline",
+        "metadata": {"name": "instance-configure"},
+        "spec": {"containers": [{"name": container, "image": image, "env": env}]},
+    })
+}
+
 /// What a generator puts in a new Promise besides its name and API names.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PromiseContent {

@@ -10,7 +10,7 @@ use hcl::Expression;
 use hcl::expr::FuncCall;
 use serde_json::{Map, Value, json};
 
-use super::scaffold::PromiseContent;
+use super::scaffold::{PromiseContent, stage_pipeline};
 use super::schema_translation::{Dropped, example_of_required};
 use crate::api::Workflow;
 use crate::error::{Error, Result};
@@ -93,12 +93,7 @@ pub fn terraform_promise(input: &ModuleInput) -> Result<TerraformPromise> {
         outputs.sort();
         env.push(json!({"name": "MODULE_OUTPUT_NAMES", "value": outputs.join(",")}));
     }
-    let pipeline = json!({
-        "apiVersion": "platform.kratix.io/v1alpha1",
-        "kind": "Pipeline",
-        "metadata": {"name": "instance-configure"},
-        "spec": {"containers": [{"name": "terraform-generate", "image": TERRAFORM_STAGE_IMAGE, "env": env}]},
-    });
+    let pipeline = stage_pipeline("terraform-generate", TERRAFORM_STAGE_IMAGE, Value::Array(env));
     let mut readme = format!(
         "\n## From the Terraform module `{}`\n\n\
          Each request's `spec` holds the module's variables, by their names. The\n\
