@@ -32,7 +32,6 @@ const SAME: &[&str] = &[
     "default",
     "enum",
     "format",
-    "pattern",
     "minLength",
     "maxLength",
     "minimum",
@@ -52,6 +51,9 @@ const META: &[&str] = &["$schema", "$id", "id", "$comment", "definitions", "$def
 /// Nesting beyond this is refused as unreadable (and a `$ref` loop guard).
 const MAX_DEPTH: usize = 64;
 
+/// The most schema nodes one translation makes.
+const MAX_NODES: usize = 100_000;
+
 /// `schema` (a JSON Schema document) as an OpenAPI v3 schema; `path` names
 /// its place in the CRD for the list of what was dropped.
 pub fn from_json_schema(schema: &Value, path: &str) -> Translated {
@@ -59,6 +61,7 @@ pub fn from_json_schema(schema: &Value, path: &str) -> Translated {
         root: schema,
         dropped: Vec::new(),
         refs: Vec::new(),
+        budget: MAX_NODES,
     };
     let schema = translation.node(schema, path, 0);
     Translated {
@@ -72,6 +75,9 @@ struct Translation<'a> {
     dropped: Vec<Dropped>,
     /// The `$ref`s being followed, to stop at a loop.
     refs: Vec<String>,
+    /// Nodes still to translate: `$ref`s that each refer to the next twice
+    /// would otherwise make a small document exponentially large.
+    budget: usize,
 }
 
 fn any_value() -> Value {
@@ -87,6 +93,17 @@ impl Translation<'_> {
     }
 
     fn node(&mut self, node: &Value, path: &str, depth: usize) -> Value {
+        if self.budget == 0 {
+            return any_value();
+        }
+        self.budget -= 1;
+        if self.budget == 0 {
+            self.drop(
+                path,
+                format!("the schema expands to more than {MAX_NODES} nodes: any value accepted from here"),
+            );
+            return any_value();
+        }
         if depth > MAX_DEPTH {
             self.drop(
                 path,
@@ -142,14 +159,40 @@ impl Translation<'_> {
                     }
                     _ => {}
                 },
-                "exclusiveMinimum" | "exclusiveMaximum" => self.exclusive(key, value, path, &mut out),
+                "exclusiveMinimum" | "exclusiveMaximum" => {}
+                "pattern" => match value.as_str().map(regex::Regex::new) {
+                    Some(Ok(_)) => {
+                        out.insert(key.to_owned(), value.clone());
+                    }
+                    _ => self.drop(
+                        path,
+                        format!("`pattern: {value}` (the API server's RE2 cannot compile it)"),
+                    ),
+                },
                 key if META.contains(&key) || key.starts_with("x-") => {}
                 other => self.drop(path, format!("`{other}` (OpenAPI in a CRD has no such check)")),
+            }
+        }
+        // After minimum/maximum, so the tighter of a bound and its exclusive one wins.
+        for key in ["exclusiveMinimum", "exclusiveMaximum"] {
+            if let Some(value) = object.get(key) {
+                self.exclusive(key, value, path, &mut out);
             }
         }
         self.object_parts(object, path, depth, &mut out);
         if object.get("uniqueItems") == Some(&Value::Bool(true)) {
             self.unique_items(path, &mut out);
+        }
+        // An object with no fields named takes any: a CRD would prune them all.
+        let open_object = out.get("type").and_then(Value::as_str) == Some("object")
+            && !out.contains_key("properties")
+            && !out.contains_key("additionalProperties")
+            && !object.get("allOf").is_some_and(Value::is_array);
+        if open_object {
+            out.insert(
+                "x-kubernetes-preserve-unknown-fields".to_owned(),
+                Value::Bool(true),
+            );
         }
         self.combinations(object, path, depth, &mut out);
         let typed = [
@@ -266,15 +309,18 @@ impl Translation<'_> {
             Value::Bool(_) => {
                 out.insert(key.to_owned(), value.clone());
             }
-            Value::Number(_) => {
-                // Draft 6 and later give the bound itself.
-                let bound = if key == "exclusiveMinimum" {
-                    "minimum"
-                } else {
-                    "maximum"
-                };
-                out.insert(bound.to_owned(), value.clone());
-                out.insert(key.to_owned(), Value::Bool(true));
+            Value::Number(number) => {
+                // Draft 6 and later give the bound itself; beside an inclusive
+                // bound, the tighter of the two holds.
+                let lower = key == "exclusiveMinimum";
+                let bound = if lower { "minimum" } else { "maximum" };
+                let given = number.as_f64().unwrap_or_default();
+                let inclusive = out.get(bound).and_then(Value::as_f64);
+                let tighter = inclusive.is_none_or(|i| if lower { given >= i } else { given <= i });
+                if tighter {
+                    out.insert(bound.to_owned(), value.clone());
+                    out.insert(key.to_owned(), Value::Bool(true));
+                }
             }
             _ => self.drop(path, format!("`{key}` that is neither a bound nor a boolean")),
         }
@@ -357,7 +403,15 @@ impl Translation<'_> {
     ) {
         if let Some(all) = object.get("allOf").and_then(Value::as_array) {
             for part in all {
-                if let Value::Object(translated) = self.node(part, path, depth + 1) {
+                if let Value::Object(mut translated) = self.node(part, path, depth + 1) {
+                    // A part that only constrains (required, bounds) says nothing of
+                    // the type: its "any value" fallback must not switch off pruning.
+                    if !says_type(part) {
+                        translated.remove("x-kubernetes-preserve-unknown-fields");
+                    }
+                    if out.contains_key("additionalProperties") {
+                        translated.remove("properties");
+                    }
                     merge(out, translated);
                 }
             }
@@ -382,13 +436,30 @@ impl Translation<'_> {
                     self.types(as_list.as_object().unwrap_or(&Map::new()), path, &mut typed);
                     merge(out, typed);
                 }
+                // Branches that only constrain (`oneOf: [{required: [a]}, ...]`)
+                // leave the node's own schema as it is.
+                _ if !branches.iter().any(says_type) => {
+                    self.drop(
+                        path,
+                        format!("`{key}` of constraints (a CRD cannot choose between them)"),
+                    );
+                }
                 _ => {
                     self.drop(
                         path,
                         format!("`{key}` (a CRD cannot choose between schemas): any value accepted"),
                     );
-                    out.remove("type");
-                    out.remove("properties");
+                    for keyword in [
+                        "type",
+                        "properties",
+                        "additionalProperties",
+                        "items",
+                        "required",
+                        "x-kubernetes-list-type",
+                        "x-kubernetes-int-or-string",
+                    ] {
+                        out.remove(keyword);
+                    }
                     out.insert(
                         "x-kubernetes-preserve-unknown-fields".to_owned(),
                         Value::Bool(true),
@@ -397,6 +468,26 @@ impl Translation<'_> {
             }
         }
     }
+}
+
+/// Whether a (sub)schema says anything of its value's type or shape.
+fn says_type(schema: &Value) -> bool {
+    schema.as_object().is_some_and(|o| {
+        [
+            "type",
+            "properties",
+            "additionalProperties",
+            "items",
+            "$ref",
+            "enum",
+            "const",
+            "allOf",
+            "anyOf",
+            "oneOf",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k))
+    })
 }
 
 /// The type a schema without `type` has by its other keywords.
@@ -518,6 +609,10 @@ fn widen(a: Value, b: Value) -> Value {
             } else {
                 json!({"type": "object", "properties": properties})
             }
+        }
+        (Some(x), Some(y)) if x == y && x == "array" => {
+            let items = widen(a["items"].clone(), b["items"].clone());
+            json!({"type": "array", "items": items})
         }
         (Some(x), Some(y)) if x == y => a,
         (Some(x), Some(y)) if (x == "integer" && y == "number") || (x == "number" && y == "integer") => {
@@ -649,6 +744,72 @@ mod tests {
     }
 
     #[test]
+    fn review_cases_stay_structural_and_tight() {
+        let schema = json!({"type": "object", "properties": {
+            "annotations": {"type": "object"},
+            "bounded": {"type": "number", "minimum": 0, "exclusiveMinimum": 5},
+            "looser": {"type": "number", "minimum": 10, "exclusiveMinimum": 5},
+            "lookahead": {"type": "string", "pattern": "^(?=a)"},
+            "port": {"x-kubernetes-int-or-string": true, "allOf": [{"minimum": 1}]},
+            "either": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                       "oneOf": [{"required": ["a"]}, {"required": ["b"]}]}
+        }});
+        let translated = from_json_schema(&schema, "spec");
+        let p = &translated.schema["properties"];
+        assert_eq!(
+            p["annotations"],
+            json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
+        );
+        assert_eq!(
+            p["bounded"],
+            json!({"type": "number", "minimum": 5, "exclusiveMinimum": true})
+        );
+        assert_eq!(p["looser"], json!({"type": "number", "minimum": 10}));
+        assert_eq!(p["lookahead"], json!({"type": "string"}));
+        assert_eq!(
+            p["port"],
+            json!({"x-kubernetes-int-or-string": true, "minimum": 1})
+        );
+        assert_eq!(
+            p["either"]["properties"]["a"],
+            json!({"type": "string"}),
+            "constraints keep the schema"
+        );
+        assert!(p["either"].get("x-kubernetes-preserve-unknown-fields").is_none());
+        let said: Vec<String> = translated.dropped.iter().map(ToString::to_string).collect();
+        assert!(
+            said.iter().any(|s| s.contains("spec.lookahead: `pattern")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.contains("spec.either: `oneOf` of constraints")),
+            "{said:?}"
+        );
+
+        // Each definition referring to the next twice: bounded, not exponential.
+        let mut definitions = serde_json::Map::new();
+        for i in 0..60 {
+            definitions.insert(
+                format!("d{i}"),
+                json!({"type": "object", "properties": {
+                    "l": {"$ref": format!("#/definitions/d{}", i + 1)},
+                    "r": {"$ref": format!("#/definitions/d{}", i + 1)}
+                }}),
+            );
+        }
+        definitions.insert("d60".to_owned(), json!({"type": "string"}));
+        let bomb = json!({"$ref": "#/definitions/d0", "definitions": definitions});
+        let translated = from_json_schema(&bomb, "spec");
+        assert!(
+            translated
+                .dropped
+                .iter()
+                .any(|d| d.what.contains("more than 100000 nodes"))
+        );
+    }
+
+    #[test]
     fn a_schema_nested_too_deep_ends_in_any_value() {
         let mut schema = json!({"type": "string"});
         for _ in 0..200 {
@@ -673,6 +834,7 @@ mod tests {
             "podAnnotations": {},
             "nodeSelector": null,
             "ports": [{"name": "http", "port": 80}, {"name": "https", "protocol": "TCP"}],
+            "hosts": [{"paths": [{"path": "/"}]}, {"paths": [{"path": "/api", "pathType": "Prefix"}]}],
             "args": []
         });
         assert_eq!(
@@ -691,7 +853,10 @@ mod tests {
                     "items": {"type": "object", "properties": {
                         "name": {"type": "string"}, "port": {"type": "integer"}, "protocol": {"type": "string"}
                     }}},
-                "args": {"type": "array", "default": [], "items": {"x-kubernetes-preserve-unknown-fields": true}}
+                "args": {"type": "array", "default": [], "items": {"x-kubernetes-preserve-unknown-fields": true}},
+                "hosts": {"type": "array", "default": [{"paths": [{"path": "/"}]}, {"paths": [{"path": "/api", "pathType": "Prefix"}]}],
+                    "items": {"type": "object", "properties": {"paths": {"type": "array", "items": {
+                        "type": "object", "properties": {"path": {"type": "string"}, "pathType": {"type": "string"}}}}}}}
             }})
         );
     }
