@@ -302,6 +302,31 @@ fn chart_errors_name_the_file_or_flag() {
     let said = run(
         &[
             "--helm-chart",
+            "https://charts.example.org",
+            "--chart-name=--untar",
+        ],
+        None,
+    );
+    assert!(said.contains("may not start with '-'"), "{said}");
+    let said = run(
+        &[
+            "--helm-chart",
+            "charts/web",
+            "--image",
+            "x/y:v1",
+            "--dir",
+            "charts/web/promise",
+        ],
+        None,
+    );
+    assert!(said.contains("is inside the chart"), "{said}");
+    assert!(
+        !temp.path().join("charts/web/promise").exists(),
+        "nothing written"
+    );
+    let said = run(
+        &[
+            "--helm-chart",
             "charts/web",
             "--pipeline",
             "resource/configure/x",

@@ -124,6 +124,24 @@ fn a_git_source_is_cloned_at_its_ref_and_folder() {
         json!([{"name": "MODULE_SOURCE", "value": source}])
     );
 
+    let absolute = format!("git::file://{}///etc?ref=v1.0.0", repository.display());
+    let output = init(temp.path(), &absolute, &["--force"]);
+    assert!(
+        text(&output.stderr).contains("leaves the repository"),
+        "{}",
+        text(&output.stderr)
+    );
+    std::os::unix::fs::symlink("/etc", repository.join("escape")).expect("symlink");
+    git(&repository, &["add", "escape"]);
+    git(&repository, &["commit", "--quiet", "-m", "a link out"]);
+    git(&repository, &["tag", "v1.0.1"]);
+    let linked = format!("git::file://{}//escape?ref=v1.0.1", repository.display());
+    let output = init(temp.path(), &linked, &["--force"]);
+    assert!(
+        text(&output.stderr).contains("is a link out of the repository"),
+        "{}",
+        text(&output.stderr)
+    );
     let missing = format!("git::file://{}//modules/absent?ref=v1.0.0", repository.display());
     let output = init(temp.path(), &missing, &["--force"]);
     assert_eq!(output.status.code(), Some(1));

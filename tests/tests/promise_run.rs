@@ -595,10 +595,17 @@ fn start_endless(dir: &Path) -> (std::process::Child, std::io::BufReader<std::pr
         vec![pipeline(
             "first",
             "i=0; while [ $i -lt 600 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done",
-            json!({}),
+            json!({"volumeMounts": [{"name": "creds", "mountPath": "/creds"}]}),
         )],
     );
+    edit_promise(dir, |value| {
+        value["spec"]["workflows"]["resource"]["configure"][0]["spec"]["volumes"] =
+            json!([{"name": "creds", "secret": {"secretName": "db"}}]);
+    });
+    std::fs::create_dir_all(dir.join("db")).expect("mkdir");
+    std::fs::write(dir.join("db/password"), "hunter2").expect("write");
     let mut child = promise_run::command(dir)
+        .args(["--secret", "db=db"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -650,6 +657,10 @@ fn ctrl_c_stops_the_running_container() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
     assert!(stderr.contains("interrupted: stopping container"), "{stderr}");
+    assert!(
+        !dir.path().join("out/1-first/volumes/creds").exists(),
+        "the Secret's files go even when interrupted"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !containers_of(pid).is_empty() {
         assert!(Instant::now() < deadline, "left running: {}", containers_of(pid));

@@ -169,6 +169,14 @@ fn read_archive(path: &Path) -> Result<ChartFiles> {
 
 /// Fetches the chart with `helm pull` into a temporary folder and reads it.
 fn pull(source: &str, name: Option<&str>, version: Option<&str>) -> Result<ChartFiles> {
+    if source.starts_with('-')
+        || name.is_some_and(|n| n.starts_with('-'))
+        || version.is_some_and(|v| v.starts_with('-'))
+    {
+        bail!(
+            "--helm-chart, --chart-name and --chart-version may not start with '-' (helm would read them as its options)"
+        );
+    }
     let Some(helm) = find_on_path("helm") else {
         bail!(
             "--helm-chart {source}: fetching a chart from a repository needs helm on PATH; install helm, or download the chart (helm pull) and pass its .tgz or directory"
@@ -192,7 +200,8 @@ fn pull(source: &str, name: Option<&str>, version: Option<&str>) -> Result<Chart
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    let archive = std::fs::read_dir(folder.path())?
+    let archive = std::fs::read_dir(folder.path())
+        .context("reading the chart helm pulled")?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "tgz"))
         .with_context(|| format!("--helm-chart {source}: helm pull wrote no .tgz"))?;
@@ -213,20 +222,42 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 /// left out, as `helm package` leaves them).
 pub fn copy_chart(from: &Path, into: &Path) -> Result<()> {
     std::fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
+    copy_tree(from, into)
+}
+
+/// Refuses a Promise directory inside the chart directory it is made from:
+/// copying the chart would copy its own copy, without end.
+pub fn refuse_inside(chart: &Path, promise_dir: &Path) -> Result<()> {
+    let chart = std::fs::canonicalize(chart).with_context(|| format!("reading {}", chart.display()))?;
+    let promise = std::path::absolute(promise_dir)?;
+    if chart.is_dir() && promise.starts_with(&chart) {
+        bail!(
+            "--dir {}: is inside the chart {} it is made from; choose a directory outside the chart",
+            promise_dir.display(),
+            chart.display()
+        );
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, into: &Path) -> Result<()> {
+    std::fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
     if from.is_file() {
         let name = from.file_name().context("a chart file has a name")?;
         std::fs::copy(from, into.join(name)).with_context(|| format!("copying {}", from.display()))?;
         return Ok(());
     }
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
+        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("reading {}", entry.path().display()))?;
         let target = into.join(entry.file_name());
         if entry.file_name() == ".git" || kind.is_symlink() {
             continue;
         }
         if kind.is_dir() {
-            copy_chart(&entry.path(), &target)?;
+            copy_tree(&entry.path(), &target)?;
         } else if kind.is_file() {
             std::fs::copy(entry.path(), &target)
                 .with_context(|| format!("copying {}", entry.path().display()))?;

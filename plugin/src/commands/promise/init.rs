@@ -121,6 +121,9 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         .filter(|arg| arg != "--force")
         .fold(String::from("kubectl kratix"), |line, arg| line + " " + &arg);
     let (files, chart_on_disk) = promise_files(args, &api, pipeline.as_ref(), &command)?;
+    if let Some(chart) = &chart_on_disk {
+        helm_chart::refuse_inside(chart, &dir)?;
+    }
     let chart_copy = dir.join(helm_promise::local_image_dir()).join("chart");
     if chart_on_disk.is_some() && chart_copy.exists() && !args.force {
         bail!(

@@ -53,7 +53,8 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
         .with_context(|| format!("{}: cannot read", path.display()))?
         .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     entries.sort();
     for entry in entries {
         let yaml = entry

@@ -79,7 +79,7 @@ fn clone_module(git: &str, into: &Path) -> Result<std::path::PathBuf> {
         );
     }
     let folder = match subdir {
-        Some(subdir) if subdir.split('/').any(|part| part == "..") => {
+        Some(subdir) if subdir.starts_with('/') || subdir.split('/').any(|part| part == "..") => {
             bail!("the folder {subdir:?} leaves the repository")
         }
         Some(subdir) => into.join(subdir),
@@ -88,15 +88,30 @@ fn clone_module(git: &str, into: &Path) -> Result<std::path::PathBuf> {
     if !folder.is_dir() {
         bail!("the repository has no folder {:?}", subdir.unwrap_or_default());
     }
-    Ok(folder)
+    // A link committed to the repository may not lead out of the clone.
+    let (clone, module) = (std::fs::canonicalize(into)?, std::fs::canonicalize(&folder)?);
+    if !module.starts_with(&clone) {
+        bail!(
+            "the folder {:?} is a link out of the repository",
+            subdir.unwrap_or_default()
+        );
+    }
+    Ok(module)
 }
 
 /// The module's top-level `.tf` files, in name order.
 fn tf_files(dir: &Path) -> Result<Vec<ModuleFile>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "tf") && p.is_file())
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("reading {}", dir.display()))?
+        .into_iter()
+        // Regular files only: a committed link could name any file of the user's.
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "tf")
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file())
+        })
         .collect();
     paths.sort();
     let mut files = Vec::new();

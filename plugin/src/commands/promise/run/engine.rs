@@ -131,6 +131,7 @@ pub fn run(
     let mut child = engine
         .spawn()
         .with_context(|| format!("starting {}", program.display()))?;
+    running.started(child.id());
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let closed = std::sync::atomic::AtomicBool::new(false);
@@ -147,6 +148,7 @@ pub fn run(
     let status = child
         .wait()
         .with_context(|| format!("waiting for {}", program.display()))?;
+    interrupt::yield_to_handler();
     drop(running);
     if closed.into_inner() {
         return Err(OutputClosed.into());

@@ -179,6 +179,15 @@ pub fn promise_scheduling(dir: &Path) -> PathBuf {
     dir.join("kratix-system").join("promise-scheduling")
 }
 
+/// The folders of the pipeline's volumes that hold Secret files.
+pub fn secret_folders(plan: &PipelinePlan) -> Vec<PathBuf> {
+    plan.volumes
+        .iter()
+        .filter(|v| v.holds_secrets)
+        .map(|v| v.dir.clone())
+        .collect()
+}
+
 /// Removes the pipeline's Secret files once it has ended: they are the user's
 /// credentials, and the run's folders are kept for inspection.
 pub fn drop_secrets(plan: &PipelinePlan) {
@@ -204,6 +213,14 @@ pub fn ready_mounts(container: &ContainerPlan) -> Result<ContainerPlan, String> 
         if let Some(volume) = &mount.sub_path_of {
             mount.host = resolve_sub_path(volume, &mount.host)
                 .map_err(|why| format!("volumeMounts at {}: {why}", mount.container))?;
+            // The engine's --volume separator, in a folder an earlier container named.
+            if mount.host.to_string_lossy().contains(':') {
+                return Err(format!(
+                    "volumeMounts at {}: the subPath resolves to {}, which holds ':': refused",
+                    mount.container,
+                    mount.host.display()
+                ));
+            }
         }
     }
     Ok(ready)

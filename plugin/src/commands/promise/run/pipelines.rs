@@ -20,7 +20,7 @@ use kratix_shared::render::names::STATUS_WRITER;
 
 use super::inputs::RunInputs;
 use super::outcome::{ContainerOutcome, GroupOutcome, PipelineOutcome, RunOutcome, RunResult, WorkOutcome};
-use super::{engine, folders};
+use super::{engine, folders, interrupt};
 use crate::display::log_lines::LogPrinter;
 
 /// The engine and how its output is shown.
@@ -134,10 +134,16 @@ fn run_one(
     record: &mut RunRecord,
     outcome: &mut PipelineOutcome,
 ) -> Result<RunResult> {
-    folders::prepare_pipeline(dir, dirs, plan, resources, &record.object(&inputs.object))?;
+    interrupt::secret_folders(folders::secret_folders(plan));
+    let prepared = folders::prepare_pipeline(dir, dirs, plan, resources, &record.object(&inputs.object));
+    if let Err(error) = prepared {
+        folders::drop_secrets(plan);
+        return Err(error);
+    }
     record.started(index, &outcome.job, Timestamp::now());
     let ran = run_containers(runner, index, plan, outcome);
     folders::drop_secrets(plan);
+    interrupt::secret_folders(Vec::new());
     let ended = match ran? {
         Some(failure) => Ended::Failed(failure),
         None => kratix_containers(inputs, (dirs, dir), resources, record, index, outcome)?,
