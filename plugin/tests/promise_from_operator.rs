@@ -76,7 +76,8 @@ fn bundle(dir: &Path) {
     std::fs::write(dir.join("bundle/README.md"), "not a manifest\n").expect("write");
 }
 
-fn init(dir: &Path, extra: &[&str]) -> std::process::Output {
+/// `promise init database` from the bundle, offering the CRD `crd`.
+fn init(dir: &Path, crd: &str, extra: &[&str]) -> std::process::Output {
     let base = [
         "promise",
         "init",
@@ -88,7 +89,7 @@ fn init(dir: &Path, extra: &[&str]) -> std::process::Output {
         "--operator-manifests",
         "bundle",
         "--api-schema-from",
-        "clusters.db.example.com",
+        crd,
     ];
     let args: Vec<&str> = base.iter().chain(extra).copied().collect();
     kratix_in(dir, &args)
@@ -98,7 +99,7 @@ fn init(dir: &Path, extra: &[&str]) -> std::process::Output {
 fn an_operator_bundle_becomes_a_promise_offering_its_stored_version() {
     let temp = tempfile::tempdir().expect("tempdir");
     bundle(temp.path());
-    let output = init(temp.path(), &[]);
+    let output = init(temp.path(), "clusters.db.example.com", &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     validates(temp.path(), "database");
     let promise = yaml(&temp.path().join("database/promise.yaml"));
@@ -151,7 +152,7 @@ fn an_operator_bundle_becomes_a_promise_offering_its_stored_version() {
 fn in_the_split_layout_the_manifests_are_dependencies_yaml() {
     let temp = tempfile::tempdir().expect("tempdir");
     bundle(temp.path());
-    let output = init(temp.path(), &["--split"]);
+    let output = init(temp.path(), "clusters.db.example.com", &["--split"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     validates(temp.path(), "database");
     let dependencies = yaml(&temp.path().join("database/dependencies.yaml"));
@@ -163,22 +164,7 @@ fn in_the_split_layout_the_manifests_are_dependencies_yaml() {
 fn a_crd_not_in_the_bundle_is_named_with_those_that_are() {
     let temp = tempfile::tempdir().expect("tempdir");
     bundle(temp.path());
-    let output = kratix_in(
-        temp.path(),
-        &[
-            "promise",
-            "init",
-            "database",
-            "--group",
-            "platform.example.org",
-            "--kind",
-            "Database",
-            "--operator-manifests",
-            "bundle",
-            "--api-schema-from",
-            "backups.db.example.com",
-        ],
-    );
+    let output = init(temp.path(), "backups.db.example.com", &[]);
     assert_eq!(output.status.code(), Some(1));
     let said = text(&output.stderr);
     assert!(

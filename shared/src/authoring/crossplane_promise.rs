@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::operator_promise::Manifest;
+use super::operator_promise::{Manifest, version_spec};
 use super::scaffold::{PromiseContent, stage_pipeline};
 use super::schema_translation::example_of_required;
 use crate::api::Workflow;
@@ -74,15 +74,7 @@ pub fn crossplane_promise(
         .get("name")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("spec.versions[{index}].name"), "is missing".to_owned()))?;
-    let spec = version
-        .pointer("/schema/openAPIV3Schema/properties/spec")
-        .cloned()
-        .ok_or_else(|| {
-            invalid(
-                &format!("spec.versions[{index}].schema.openAPIV3Schema.properties.spec"),
-                "is missing: the version has no spec schema to offer as the Promise's API".to_owned(),
-            )
-        })?;
+    let spec = version_spec(&xrd.source, version, index)?;
     let env = json!([
         {"name": "XRD_GROUP", "value": group},
         {"name": "XRD_VERSION", "value": version_name},

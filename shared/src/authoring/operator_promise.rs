@@ -118,16 +118,21 @@ fn stored_version(crd: &Manifest) -> Result<(String, String, String, Value)> {
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("spec.versions[{index}].name"), "is missing"))?
         .to_owned();
-    let spec = stored
+    let spec = version_spec(&crd.source, stored, index)?;
+    Ok((group, version, kind, spec))
+}
+
+/// The `spec` schema of `spec.versions[index]` of a CRD or an XRD (both
+/// describe a version so): what a generated Promise offers as its API.
+pub(super) fn version_spec(source: &str, version: &Value, index: usize) -> Result<Value> {
+    version
         .pointer("/schema/openAPIV3Schema/properties/spec")
         .cloned()
-        .ok_or_else(|| {
-            invalid(
-                &format!("spec.versions[{index}].schema.openAPIV3Schema.properties.spec"),
-                "is missing: the stored version has no spec schema to offer as the Promise's API",
-            )
-        })?;
-    Ok((group, version, kind, spec))
+        .ok_or_else(|| Error::Invalid {
+            source_name: source.to_owned(),
+            path: format!("spec.versions[{index}].schema.openAPIV3Schema.properties.spec"),
+            message: "is missing: the version has no spec schema to offer as the Promise's API".to_owned(),
+        })
 }
 
 #[cfg(test)]
