@@ -29,6 +29,10 @@ pub struct ExistingPlacement<'a> {
     pub name: &'a str,
     pub destination: &'a str,
     pub group_id: &'a str,
+    /// Has a deletion timestamp: its files are being removed. It neither keeps
+    /// its group's Destination nor may be applied again, which would create it
+    /// anew the moment its deletion completes.
+    pub deleting: bool,
 }
 
 /// One WorkPlacement as it should be.
@@ -51,6 +55,9 @@ pub struct Schedule {
     pub unscheduled: Vec<String>,
     /// Existing placements whose group is no longer in the Work: delete them.
     pub obsolete: Vec<String>,
+    /// Planned placements whose name an object being deleted still holds: apply
+    /// them once it is gone (its deletion wakes the Work).
+    pub awaiting_deletion: Vec<String>,
 }
 
 /// The group's selector: its selectors merged in source order.
@@ -125,8 +132,10 @@ pub fn schedule(
             .map(|d| d.name)
             .collect();
         candidates.sort_unstable();
-        let placed: Vec<&ExistingPlacement<'_>> =
-            existing.iter().filter(|p| p.group_id == group.id).collect();
+        let placed: Vec<&ExistingPlacement<'_>> = existing
+            .iter()
+            .filter(|p| p.group_id == group.id && !p.deleting)
+            .collect();
         let keep = |placement: &ExistingPlacement<'_>| Placement {
             name: placement.name.to_owned(),
             destination: placement.destination.to_owned(),
@@ -174,8 +183,14 @@ pub fn schedule(
     }
     out.obsolete = existing
         .iter()
-        .filter(|p| !live_groups.contains(p.group_id))
+        .filter(|p| !p.deleting && !live_groups.contains(p.group_id))
         .map(|p| p.name.to_owned())
+        .collect();
+    out.awaiting_deletion = out
+        .placements
+        .iter()
+        .filter(|planned| existing.iter().any(|p| p.deleting && p.name == planned.name))
+        .map(|planned| planned.name.clone())
         .collect();
     out
 }
@@ -508,6 +523,7 @@ mod tests {
             name: "w.a-g1",
             destination: "a",
             group_id: "g1",
+            deleting: false,
         }];
         let planned = schedule("w", &work, false, &fleet.views(), &existing);
         assert_eq!(
@@ -532,6 +548,44 @@ mod tests {
     }
 
     #[test]
+    fn a_placement_being_deleted_neither_keeps_its_group_nor_is_applied_again() {
+        let mut fleet = Fleet::new(&[("a", &[]), ("b", &[])]);
+        fleet.0[0].3 = true; // a is being deleted, its cleanup deleting the placement
+        let work = spec("cache", vec![group("g1", &[])]);
+        let existing = [ExistingPlacement {
+            name: "w.a-g1",
+            destination: "a",
+            group_id: "g1",
+            deleting: true,
+        }];
+        let planned = schedule("w", &work, false, &fleet.views(), &existing);
+        assert_eq!(
+            planned
+                .placements
+                .iter()
+                .map(|p| p.destination.as_str())
+                .collect::<Vec<_>>(),
+            ["b"],
+            "the group moves to a Destination that stays"
+        );
+        assert!(planned.awaiting_deletion.is_empty() && planned.obsolete.is_empty());
+
+        // The only candidate is the one the deleting placement was on: wait.
+        let fleet = Fleet::new(&[("a", &[])]);
+        let planned = schedule("w", &work, false, &fleet.views(), &existing);
+        assert_eq!(planned.placements[0].name, "w.a-g1");
+        assert_eq!(planned.awaiting_deletion, ["w.a-g1"]);
+
+        // Gone from the Work while being deleted: not deleted twice.
+        let other = spec("cache", vec![group("g2", &[])]);
+        assert!(
+            schedule("w", &other, false, &fleet.views(), &existing)
+                .obsolete
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn dependencies_go_everywhere_that_matches_and_groups_gone_from_the_work_are_obsolete() {
         let mut fleet = Fleet::new(&[("a", &[]), ("b", &[("env", "dev")]), ("c", &[("env", "dev")])]);
         fleet.0[2].3 = true; // c is being deleted
@@ -541,11 +595,13 @@ mod tests {
                 name: "w.a-g1",
                 destination: "a",
                 group_id: "g1",
+                deleting: false,
             },
             ExistingPlacement {
                 name: "w.b-old",
                 destination: "b",
                 group_id: "old",
+                deleting: false,
             },
         ];
         let planned = schedule("w", &work, false, &fleet.views(), &existing);

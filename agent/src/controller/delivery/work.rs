@@ -40,6 +40,9 @@ const DELETE_RECHECK: Duration = Duration::from_secs(1);
 /// `pipelineNamespace`, and neither wakes Works.
 const REFUSED_RECHECK: Duration = Duration::from_secs(30);
 
+/// A placement's deletion completing wakes the Work; this is the fallback.
+const AWAITING_DELETION_RECHECK: Duration = Duration::from_secs(5);
+
 struct Context {
     agent: Arc<Agent>,
     destinations: Store<Destination>,
@@ -125,6 +128,9 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
         .items;
     let plan = plan(&context, &work, &existing);
     for placement in &plan.placements {
+        if plan.awaiting_deletion.contains(&placement.name) {
+            continue;
+        }
         apply_placement(agent, &works, &placements, &work, &existing, placement).await?;
     }
     for obsolete in &plan.obsolete {
@@ -132,6 +138,9 @@ async fn reconcile(work: Arc<Work>, context: Arc<Context>) -> Result<Action, Rec
             .map_err(|e| ReconcileError::kube(format!("deleting WorkPlacement {namespace}/{obsolete}"), e))?;
     }
     write_status(agent, &works, &work, &plan, &existing).await?;
+    if !plan.awaiting_deletion.is_empty() {
+        return Ok(Action::requeue(AWAITING_DELETION_RECHECK));
+    }
     if !plan.unscheduled.is_empty() && !work.spec.resource_name.is_empty() {
         return Ok(Action::requeue(UNSCHEDULED_RECHECK));
     }
@@ -157,6 +166,7 @@ fn plan(context: &Context, work: &Work, existing: &[WorkPlacement]) -> schedulin
             name: p.metadata.name.as_deref().unwrap_or_default(),
             destination: &p.spec.target_destination_name,
             group_id: &p.spec.id,
+            deleting: p.metadata.deletion_timestamp.is_some(),
         })
         .collect();
     let dry_run = work.labels().get(labels::DRY_RUN).is_some_and(|v| v == "true");

@@ -173,6 +173,13 @@ async fn reconcile(placement: Arc<WorkPlacement>, context: Arc<Context>) -> Resu
         write_failure(agent, &api, &placement, &message).await?;
         return Ok(Action::requeue(MISSING_RECHECK));
     };
+    if destination.metadata.deletion_timestamp.is_some() {
+        // Its cleanup removes every placement's files before it goes; a file
+        // written now (a placement made again in the meantime) would outlive it.
+        tracing::info!(placement = %placement.name_any(), %namespace, destination = %destination_name,
+            "not written: the Destination is being deleted");
+        return Ok(Action::await_change());
+    }
     let (store, target) = match context.caches.store_and_target(&destination) {
         Ok(found) => found,
         Err(message) => {
