@@ -73,7 +73,7 @@ pub enum PromiseCommand {
     /// On a terminal, missing values are asked for; without one, NAME, --group
     /// and --kind are required. Existing files are never overwritten without --force.
     #[command(disable_version_flag = true)]
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Add a container to a pipeline of a Promise on disk (creating the pipeline
     /// when it does not exist), with a container scaffold, in either layout.
     AddContainer(AddContainerArgs),
@@ -132,8 +132,9 @@ pub struct InitArgs {
     /// A first pipeline, as LIFECYCLE/ACTION/NAME (e.g. resource/configure/instance).
     #[arg(long, value_name = "LIFECYCLE/ACTION/NAME", requires = "image")]
     pub pipeline: Option<PipelinePath>,
-    /// Image of the first pipeline's container (with --pipeline), or the image a
-    /// chart on disk is baked into (with --helm-chart DIR|TGZ).
+    /// Image of the first pipeline's container (with --pipeline), the image a
+    /// chart on disk is baked into (with --helm-chart DIR|TGZ), or the one a
+    /// Terraform module's provider files are (with --terraform-module).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// Language of the first pipeline's container script.
@@ -195,17 +196,37 @@ pub struct InitArgs {
     /// (they are installed on the Destinations some other way).
     #[arg(long, requires = "crossplane_xrd")]
     pub skip_dependencies: bool,
-    /// Start from a Terraform module: a directory, or a git:: source
-    /// (git::URL[//SUBDIR][?ref=REF]). Each variable is a field of the request's
-    /// spec; a resource configure pipeline writes the module call, for
-    /// Destinations labelled environment=terraform.
+    /// Start from a Terraform module: a directory, a git:: source
+    /// (git::URL[//SUBDIR][?ref=REF]), or a registry source
+    /// (NAMESPACE/NAME/PROVIDER[//SUBDIR], fetched with terraform or tofu init).
+    /// Each variable is a field of the request's spec; a resource configure
+    /// pipeline writes the module call, for Destinations labelled
+    /// environment=terraform.
     #[arg(
         long,
-        value_name = "DIR|git::URL",
+        value_name = "DIR|git::URL|REGISTRY_PATH",
         group = "source",
         conflicts_with = "pipeline"
     )]
     pub terraform_module: Option<String>,
+    /// The registry module's version or version constraint (registry sources only).
+    #[arg(
+        long,
+        value_name = "VERSION",
+        alias = "module-registry-version",
+        requires = "terraform_module"
+    )]
+    pub module_version: Option<String>,
+    /// The module's files with provider settings, delivered to every
+    /// Destination by a promise configure pipeline built into --image
+    /// (default: versions.tf and providers.tf, when the module has them).
+    #[arg(
+        long,
+        value_name = "FILE,...",
+        value_delimiter = ',',
+        requires = "terraform_module"
+    )]
+    pub module_providers: Option<Vec<String>>,
     /// Pass the module's outputs on (MODULE_OUTPUT_NAMES).
     #[arg(long, requires = "terraform_module")]
     pub generate_outputs: bool,

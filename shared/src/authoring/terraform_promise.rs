@@ -10,7 +10,7 @@ use hcl::Expression;
 use hcl::expr::FuncCall;
 use serde_json::{Map, Value, json};
 
-use super::scaffold::{PromiseContent, stage_pipeline};
+use super::scaffold::{PromiseContent, ScaffoldFile, stage_pipeline};
 use super::schema_translation::{Dropped, example_of_required};
 use crate::api::Workflow;
 use crate::error::{Error, Result};
@@ -37,7 +37,23 @@ pub struct ModuleInput {
     pub files: Vec<ModuleFile>,
     /// Pass the module's outputs on (`MODULE_OUTPUT_NAMES`).
     pub generate_outputs: bool,
+    /// The module's provider settings to deliver beside its calls.
+    pub providers: Option<ProviderFiles>,
 }
+
+/// Files of the module that configure its providers (`versions.tf`,
+/// `providers.tf`): a promise configure pipeline whose image they are baked
+/// into copies them to every Destination, as kratix-cli's generator does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderFiles {
+    pub files: Vec<ModuleFile>,
+    pub image: String,
+}
+
+/// The promise configure pipeline that delivers the provider files.
+pub const DEPENDENCIES_PIPELINE: &str = "dependencies";
+/// Its one container, named as kratix-cli names it.
+pub const DEPENDENCIES_CONTAINER: &str = "add-tf-dependencies";
 
 /// The Promise, and what the variables say that the API cannot check.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,11 +111,16 @@ pub fn terraform_promise(input: &ModuleInput) -> Result<TerraformPromise> {
     }
     let pipeline = stage_pipeline("terraform-generate", TERRAFORM_STAGE_IMAGE, Value::Array(env));
     let mut readme = format!(
-        "\n## From the Terraform module `{}`\n\n\
+        "\n## From the Terraform module `{}`{}\n\n\
          Each request's `spec` holds the module's variables, by their names. The\n\
          `instance-configure` pipeline writes a module call with them, for Destinations\n\
          labelled `environment: terraform` (where something applies it).\n",
-        input.source
+        input.source,
+        input
+            .registry_version
+            .as_ref()
+            .map(|v| format!(" (version `{v}`)"))
+            .unwrap_or_default()
     );
     if !dropped.is_empty() {
         readme.push_str("\nWhat the variables say that the API cannot check:\n\n");
@@ -107,18 +128,89 @@ pub fn terraform_promise(input: &ModuleInput) -> Result<TerraformPromise> {
             readme.push_str(&format!("- `{}`: {}\n", item.path, item.what));
         }
     }
-    Ok(TerraformPromise {
-        content: PromiseContent {
-            example_spec: Some(example_of_required(&spec)),
-            spec_schema: Some(spec),
-            pipelines: vec![(Workflow::RESOURCE_CONFIGURE, vec![pipeline])],
-            destination_selectors: Some(json!([{"matchLabels": {"environment": "terraform"}}])),
-            readme,
-            ..PromiseContent::default()
-        },
-        dropped,
-    })
+    let mut content = PromiseContent {
+        example_spec: Some(example_of_required(&spec)),
+        spec_schema: Some(spec),
+        pipelines: vec![(Workflow::RESOURCE_CONFIGURE, vec![pipeline])],
+        destination_selectors: Some(json!([{"matchLabels": {"environment": "terraform"}}])),
+        readme,
+        ..PromiseContent::default()
+    };
+    if let Some(providers) = &input.providers {
+        add_provider_delivery(&mut content, providers, &input.from)?;
+    }
+    Ok(TerraformPromise { content, dropped })
 }
+
+/// The `dependencies` promise configure pipeline and the scaffold its image is
+/// built from: the provider files in `resources/`, a script that copies them
+/// to the output.
+fn add_provider_delivery(content: &mut PromiseContent, providers: &ProviderFiles, from: &str) -> Result<()> {
+    let dir = provider_image_dir();
+    for file in &providers.files {
+        if file.name.is_empty() || file.name.contains('/') || file.name.starts_with('.') {
+            return Err(Error::Invalid {
+                source_name: from.to_owned(),
+                path: file.name.clone(),
+                message: "is not a file name in the module's folder".to_owned(),
+            });
+        }
+        content.files.push(ScaffoldFile {
+            path: format!("{dir}/resources/{}", file.name),
+            content: file.text.clone(),
+            executable: false,
+        });
+    }
+    content.files.push(ScaffoldFile {
+        path: format!("{dir}/Dockerfile"),
+        content: PROVIDERS_DOCKERFILE.to_owned(),
+        executable: false,
+    });
+    content.files.push(ScaffoldFile {
+        path: format!("{dir}/scripts/pipeline.sh"),
+        content: PROVIDERS_SCRIPT.to_owned(),
+        executable: true,
+    });
+    content.pipelines.insert(
+        0,
+        (
+            Workflow::PROMISE_CONFIGURE,
+            vec![json!({
+                "apiVersion": "platform.kratix.io/v1alpha1",
+                "kind": "Pipeline",
+                "metadata": {"name": DEPENDENCIES_PIPELINE},
+                "spec": {"containers": [{"name": DEPENDENCIES_CONTAINER, "image": providers.image}]},
+            })],
+        ),
+    );
+    let names: Vec<String> = providers.files.iter().map(|f| format!("`{}`", f.name)).collect();
+    content.readme.push_str(&format!(
+        "\nThe module's provider settings ({}) go to every Destination through the\n\
+         `{DEPENDENCIES_PIPELINE}` promise configure pipeline. Its image `{}` is built from\n\
+         `{dir}/` (the files are in its `resources/` folder). Build and push it:\n\n\
+         ```\nkubectl kratix promise build-images --push\n```\n",
+        names.join(", "),
+        providers.image,
+    ));
+    Ok(())
+}
+
+/// The scaffold of the image that delivers the provider files.
+pub fn provider_image_dir() -> String {
+    format!("workflows/promise/configure/{DEPENDENCIES_PIPELINE}/{DEPENDENCIES_CONTAINER}")
+}
+
+const PROVIDERS_DOCKERFILE: &str = "FROM alpine:3.20\n\
+COPY --chmod=0755 scripts/pipeline.sh /usr/bin/pipeline.sh\n\
+COPY resources /resources\n\
+# Kratix's default security context runs pipelines as a non-root user.\n\
+USER 65534\n\
+CMD [\"/usr/bin/pipeline.sh\"]\n";
+
+const PROVIDERS_SCRIPT: &str = "#!/usr/bin/env sh\n\
+# The Terraform module's provider settings go to every Destination.\n\
+set -eu\n\
+cp /resources/*.tf \"${KRATIX_OUTPUT:-/kratix/output}/\"\n";
 
 /// A `variable` block as a field, and whether a request must give it.
 fn variable(name: &str, body: &hcl::Body, dropped: &mut Vec<Dropped>) -> (Value, bool) {
@@ -343,6 +435,7 @@ variable "anything" {}
                 },
             ],
             generate_outputs: true,
+            providers: None,
         }
     }
 
@@ -411,5 +504,46 @@ variable "anything" {}
             error.contains("modules/bucket/variables.tf: is not HCL"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn provider_files_are_delivered_by_a_promise_configure_pipeline_built_from_a_scaffold() {
+        let mut input = module("variable \"name\" {\n  type = string\n}\n");
+        input.providers = Some(ProviderFiles {
+            files: vec![ModuleFile {
+                name: "versions.tf".to_owned(),
+                text: "terraform {}\n".to_owned(),
+            }],
+            image: "example.org/bucket-providers:v1".to_owned(),
+        });
+        let content = terraform_promise(&input).expect("generated").content;
+        let (workflow, pipelines) = &content.pipelines[0];
+        assert_eq!(*workflow, Workflow::PROMISE_CONFIGURE);
+        assert_eq!(pipelines[0]["metadata"]["name"], "dependencies");
+        assert_eq!(
+            pipelines[0]["spec"]["containers"][0],
+            json!({"name": "add-tf-dependencies", "image": "example.org/bucket-providers:v1"})
+        );
+        let paths: Vec<&str> = content.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "workflows/promise/configure/dependencies/add-tf-dependencies/resources/versions.tf",
+                "workflows/promise/configure/dependencies/add-tf-dependencies/Dockerfile",
+                "workflows/promise/configure/dependencies/add-tf-dependencies/scripts/pipeline.sh",
+            ]
+        );
+        assert!(content.files[2].executable && content.files[2].content.contains("KRATIX_OUTPUT"));
+        assert!(content.readme.contains("`versions.tf`"));
+
+        input.providers = Some(ProviderFiles {
+            files: vec![ModuleFile {
+                name: "../escape.tf".to_owned(),
+                text: String::new(),
+            }],
+            image: "x".to_owned(),
+        });
+        let error = terraform_promise(&input).expect_err("refused").to_string();
+        assert!(error.contains("../escape.tf"), "{error}");
     }
 }

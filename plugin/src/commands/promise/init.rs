@@ -102,10 +102,14 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     if args.split {
         problems.extend(split_dir_problem(&dir, &api.name));
     }
-    if args.image.is_some() && args.pipeline.is_none() && args.helm_chart.is_none() {
+    if args.image.is_some()
+        && args.pipeline.is_none()
+        && args.helm_chart.is_none()
+        && args.terraform_module.is_none()
+    {
         problems.push((
             "--image",
-            "names the first pipeline's image: give --pipeline too (or --helm-chart with a chart on disk)"
+            "names the first pipeline's image: give --pipeline too (or --helm-chart with a chart on disk, or --terraform-module with provider files)"
                 .to_owned(),
         ));
     }
@@ -144,7 +148,9 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         || args.crossplane_xrd.is_some()
         || args.terraform_module.is_some();
     let next = match (generated, args.image.is_some()) {
-        (true, true) => "kubectl kratix promise build-images {0} --push (the image the chart is baked into)",
+        (true, true) => {
+            "kubectl kratix promise build-images {0} --push (the image your files are baked into)"
+        }
         (true, false) => "kubectl kratix promise render {0} --workflow resource/configure",
         (false, _) => {
             "kubectl kratix promise add-container resource/configure/instance --image IMAGE --dir {0}"
@@ -177,7 +183,7 @@ fn promise_files(
     } else if let Some(xrd) = &args.crossplane_xrd {
         (from_crossplane_xrd(args, xrd)?, None)
     } else if let Some(module) = &args.terraform_module {
-        (from_terraform_module(module, args.generate_outputs)?, None)
+        (from_terraform_module(args, module)?, None)
     } else {
         return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None));
     };
@@ -217,15 +223,24 @@ fn from_crossplane_xrd(args: &InitArgs, xrd: &Path) -> Result<PromiseContent> {
 }
 
 /// The Promise a Terraform module gives.
-fn from_terraform_module(source: &str, generate_outputs: bool) -> Result<PromiseContent> {
-    let module = terraform_module::read(source, generate_outputs)?;
-    let made = terraform_promise::terraform_promise(&module)?;
+fn from_terraform_module(args: &InitArgs, source: &str) -> Result<PromiseContent> {
+    let read = terraform_module::read(&terraform_module::ModuleRequest {
+        source,
+        version: args.module_version.as_deref(),
+        providers: args.module_providers.as_deref(),
+        image: args.image.as_deref(),
+        generate_outputs: args.generate_outputs,
+    })?;
+    for warning in &read.warnings {
+        eprintln!("warning: {source}: {warning}");
+    }
+    let made = terraform_promise::terraform_promise(&read.input)?;
     for dropped in &made.dropped {
         eprintln!("warning: {source}: the API cannot check {dropped}");
     }
     if Path::new(source).is_dir() {
         eprintln!(
-            "warning: MODULE_SOURCE is the local path {source}: whatever applies the Destination's files must find the module there; a git:: source works anywhere"
+            "warning: MODULE_SOURCE is the local path {source}: whatever applies the Destination's files must find the module there; a git:: or registry source works anywhere"
         );
     }
     Ok(made.content)

@@ -1,56 +1,303 @@
 //! The Terraform module `promise init --terraform-module` starts from: a
-//! directory on disk, read offline, or a `git::` source cloned with git
-//! (`git::URL[//SUBDIR][?ref=REF]`, as Terraform writes it). The module's
-//! top-level `.tf` files are read (each at most 4 MiB); no `terraform` CLI is
-//! needed.
+//! directory on disk, read offline; a `git::` source cloned with git
+//! (`git::URL[//SUBDIR][?ref=REF]`, as Terraform writes it); or a registry
+//! source (`NAMESPACE/NAME/PROVIDER[//SUBDIR]`, a host before it optional),
+//! fetched by `terraform init` (or OpenTofu's `tofu init`), the one step that
+//! needs their CLI. The module's top-level `.tf` files are read (each at most
+//! 4 MiB), and its provider settings picked out to deliver beside its calls.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use kratix_shared::authoring::terraform_promise::{ModuleFile, ModuleInput};
+use kratix_shared::authoring::terraform_promise::{ModuleFile, ModuleInput, ProviderFiles};
 
 /// The most one `.tf` file may hold.
 const MAX_FILE_BYTES: u64 = 4 << 20;
 
+/// The files that configure a module's providers when none are named, as
+/// kratix-cli picks them.
+const DEFAULT_PROVIDER_FILES: [&str; 2] = ["versions.tf", "providers.tf"];
+
+/// The module call's name in the folder `terraform init` runs in.
+const MODULE_CALL: &str = "kratix_target";
+
+/// What `promise init --terraform-module` was asked for.
+pub struct ModuleRequest<'a> {
+    pub source: &'a str,
+    /// `--module-version`: a registry module's version (constraint).
+    pub version: Option<&'a str>,
+    /// `--module-providers`: the files with the module's provider settings
+    /// (default: those of `DEFAULT_PROVIDER_FILES` it has).
+    pub providers: Option<&'a [String]>,
+    /// `--image`: the image the provider files are baked into.
+    pub image: Option<&'a str>,
+    pub generate_outputs: bool,
+}
+
+/// The module read, and what the user should know about how.
+pub struct ReadModule {
+    pub input: ModuleInput,
+    pub warnings: Vec<String>,
+}
+
 /// `--terraform-module SOURCE` read, with how the pipeline names it.
-pub fn read(source: &str, generate_outputs: bool) -> Result<ModuleInput> {
-    let path = Path::new(source);
-    if path.is_dir() {
-        return Ok(ModuleInput {
-            from: source.to_owned(),
-            source: source.to_owned(),
-            registry_version: None,
-            files: tf_files(path)?,
-            generate_outputs,
-        });
+pub fn read(request: &ModuleRequest<'_>) -> Result<ReadModule> {
+    let source = request.source;
+    let registry = is_registry_source(source) && !Path::new(source).exists();
+    if request.version.is_some() && !registry {
+        bail!(
+            "--module-version: {source} is not a registry source (NAMESPACE/NAME/PROVIDER); for a git:: source put the version in it (?ref=v1.2.3), a directory has none"
+        );
     }
-    if let Some(git) = source.strip_prefix("git::") {
+    let mut warnings = Vec::new();
+    // The clone or download lives until the files are read.
+    let mut workspace = None;
+    let folder = if Path::new(source).is_dir() {
+        PathBuf::from(source)
+    } else if let Some(git) = source.strip_prefix("git::") {
         let clone = tempfile::tempdir().context("making a folder to clone the module into")?;
         let folder =
             clone_module(git, clone.path()).with_context(|| format!("--terraform-module {source}"))?;
-        return Ok(ModuleInput {
+        workspace = Some(clone);
+        folder
+    } else if registry {
+        let download = tempfile::tempdir().context("making a folder to fetch the module into")?;
+        let folder = fetch_from_registry(source, request.version, download.path(), &mut warnings)
+            .with_context(|| format!("--terraform-module {source}"))?;
+        workspace = Some(download);
+        folder
+    } else if Path::new(source).exists() {
+        bail!("--terraform-module {source}: is a file; give the module's directory");
+    } else {
+        bail!(
+            "--terraform-module {source}: no such directory, not a git:: source, and not a registry source (NAMESPACE/NAME/PROVIDER)"
+        );
+    };
+    let files = tf_files(&folder)?;
+    let providers = provider_files(&folder, request, &mut warnings)?;
+    drop(workspace);
+    Ok(ReadModule {
+        input: ModuleInput {
             from: source.to_owned(),
             source: source.to_owned(),
-            registry_version: None,
-            files: tf_files(&folder)?,
-            generate_outputs,
-        });
+            registry_version: request.version.map(str::to_owned),
+            files,
+            generate_outputs: request.generate_outputs,
+            providers,
+        },
+        warnings,
+    })
+}
+
+/// A registry address, as Terraform tells one from a path or URL: not a
+/// path, no scheme, `NAMESPACE/NAME/PROVIDER` with an optional host before
+/// it and `//SUBDIR` after it.
+pub fn is_registry_source(source: &str) -> bool {
+    if source.starts_with(['.', '/']) || source.contains("://") || source.contains("::") {
+        return false;
     }
-    if path.exists() {
-        bail!("--terraform-module {source}: is a file; give the module's directory");
+    let (address, subdir) = match source.split_once("//") {
+        Some((address, subdir)) => (address, Some(subdir)),
+        None => (source, None),
+    };
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !p.starts_with('.')
+    };
+    let parts: Vec<&str> = address.split('/').collect();
+    (parts.len() == 3 || parts.len() == 4)
+        && parts.iter().all(|p| part(p))
+        && subdir.is_none_or(|s| s.split('/').all(part))
+}
+
+/// A registry version constraint: versions and the operators Terraform
+/// reads (`1.2.3`, `~> 5.0`, `>= 1.0, < 2.0`), nothing that could end the
+/// string it is written into.
+fn is_version_constraint(version: &str) -> bool {
+    !version.trim().is_empty()
+        && version.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '.' | '-' | '+' | '~' | '>' | '<' | '=' | '!' | ',' | ' ')
+        })
+}
+
+/// Fetches a registry module with `terraform init` (or `tofu init`) in
+/// `into`; the module's folder there.
+fn fetch_from_registry(
+    source: &str,
+    version: Option<&str>,
+    into: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<PathBuf> {
+    let mut call = format!("module \"{MODULE_CALL}\" {{\n  source = \"{source}\"\n");
+    if let Some(version) = version {
+        if !is_version_constraint(version) {
+            bail!("--module-version {version:?} is not a version or version constraint (1.2.3, ~> 1.2)");
+        }
+        call.push_str(&format!("  version = \"{version}\"\n"));
     }
-    bail!(
-        "--terraform-module {source}: no such directory, and not a git:: source; a module from a Terraform registry is not fetched yet: clone or download it and pass its directory (or its git:: source)"
-    )
+    call.push_str("}\n");
+    std::fs::write(into.join("main.tf"), call).context("writing the module call terraform init reads")?;
+    let mut failure = None;
+    let mut ran = false;
+    for tool in ["terraform", "tofu"] {
+        let output = Command::new(tool)
+            .args(["init", "-backend=false", "-input=false", "-no-color"])
+            .env("TF_IN_AUTOMATION", "1")
+            .current_dir(into)
+            .output();
+        match output {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error).with_context(|| format!("running {tool} init")),
+            Ok(output) => {
+                ran = true;
+                if !output.status.success() {
+                    failure = Some(format!(
+                        "{tool} init failed: {}",
+                        last_lines(&String::from_utf8_lossy(&output.stderr), 12)
+                    ));
+                }
+                break;
+            }
+        }
+    }
+    if !ran {
+        bail!(
+            "a registry module is fetched with `terraform init` (or OpenTofu's `tofu init`), and neither is on PATH: install one, or download the module and pass its directory"
+        );
+    }
+    match (downloaded_folder(into), failure) {
+        (Ok(folder), None) => Ok(folder),
+        (Ok(folder), Some(failure)) => {
+            // A module whose own calls need values fails init after it is
+            // downloaded; its variables can still be read.
+            warnings.push(format!(
+                "{failure}\nthe module was downloaded all the same; its files were read from there"
+            ));
+            Ok(folder)
+        }
+        (Err(_), Some(failure)) => {
+            bail!("{failure}; check the source, the version, and that this machine can reach the registry")
+        }
+        (Err(error), None) => Err(error),
+    }
+}
+
+/// The module's folder, as `terraform init` recorded it in
+/// `.terraform/modules/modules.json`; kept inside `into`.
+fn downloaded_folder(into: &Path) -> Result<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        #[serde(rename = "Modules")]
+        modules: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "Key")]
+        key: String,
+        #[serde(rename = "Dir")]
+        dir: String,
+    }
+    let path = into.join(".terraform/modules/modules.json");
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text))
+        .context("terraform init left no module manifest (.terraform/modules/modules.json)")?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).context("reading the module manifest terraform init wrote")?;
+    let entry = manifest
+        .modules
+        .iter()
+        .find(|m| m.key.trim_start_matches("module.") == MODULE_CALL)
+        .context("the module manifest terraform init wrote does not list the module")?;
+    let folder = into.join(&entry.dir);
+    let (root, module) = (
+        std::fs::canonicalize(into)?,
+        std::fs::canonicalize(&folder).with_context(|| format!("the module's folder {}", entry.dir))?,
+    );
+    if !module.starts_with(&root) {
+        bail!("the module manifest puts the module outside the folder it was fetched into");
+    }
+    Ok(module)
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.trim().lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// The provider files to deliver: the ones `--module-providers` names (each
+/// must be in the module), else those of `versions.tf` and `providers.tf` the
+/// module has. Without `--image` there is no image to deliver them with.
+fn provider_files(
+    folder: &Path,
+    request: &ModuleRequest<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<ProviderFiles>> {
+    let names: Vec<String> = match request.providers {
+        Some(named) => {
+            for name in named {
+                if name.is_empty() || name.contains('/') || name.starts_with('.') {
+                    bail!("--module-providers {name:?}: give a file name in the module's folder");
+                }
+                if !std::fs::symlink_metadata(folder.join(name)).is_ok_and(|m| m.is_file()) {
+                    bail!(
+                        "--module-providers {name}: the module {} has no file {name}",
+                        request.source
+                    );
+                }
+            }
+            named.to_vec()
+        }
+        None => DEFAULT_PROVIDER_FILES
+            .iter()
+            .filter(|name| std::fs::symlink_metadata(folder.join(name)).is_ok_and(|m| m.is_file()))
+            .map(|name| (*name).to_owned())
+            .collect(),
+    };
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let Some(image) = request.image else {
+        if request.providers.is_some() {
+            bail!(
+                "--module-providers: the files are delivered by a promise configure pipeline whose image they are baked into; name that image with --image"
+            );
+        }
+        warnings.push(format!(
+            "the module's {} not delivered to the Destinations: pass --image IMAGE to deliver them through a promise configure pipeline built from a scaffold (kubectl kratix promise build-images)",
+            match names.as_slice() {
+                [one] => format!("{one} is"),
+                many => format!("{} are", many.join(" and ")),
+            }
+        ));
+        return Ok(None);
+    };
+    let files = names
+        .iter()
+        .map(|name| {
+            Ok(ModuleFile {
+                name: name.clone(),
+                text: read_capped(&folder.join(name))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(ProviderFiles {
+        files,
+        image: image.to_owned(),
+    }))
 }
 
 /// Clones `git::URL[//SUBDIR][?ref=REF]` (the part after `git::`) into `into`;
 /// the module's folder in the clone.
 fn clone_module(git: &str, into: &Path) -> Result<std::path::PathBuf> {
     let (location, reference) = match git.split_once("?ref=") {
-        Some((location, reference)) => (location, Some(reference)),
+        // Terraform's other query arguments (`&depth=1`) are not the ref.
+        Some((location, reference)) => (location, reference.split('&').next()),
         None => (git, None),
     };
     // `//` after the scheme's own separates the repository from a folder in it.
@@ -65,17 +312,43 @@ fn clone_module(git: &str, into: &Path) -> Result<std::path::PathBuf> {
     if url.starts_with('-') || reference.is_some_and(|r| r.starts_with('-')) {
         bail!("is not a git source (it starts with '-')");
     }
-    let mut command = Command::new("git");
-    command.args(["clone", "--quiet", "--depth", "1"]);
-    if let Some(reference) = reference {
-        command.args(["--branch", reference]);
-    }
-    command.arg("--").arg(url).arg(into);
-    let output = command.output().context("running git (is it installed?)")?;
-    if !output.status.success() {
+    // Fetched rather than cloned so a ref may be a branch, a tag or a commit.
+    let run_git = |args: &[&std::ffi::OsStr]| -> Result<std::process::Output> {
+        Command::new("git")
+            .args(args)
+            .current_dir(into)
+            .output()
+            .context("running git (is it installed?)")
+    };
+    let init = run_git(&["init".as_ref(), "--quiet".as_ref()])?;
+    if !init.status.success() {
         bail!(
-            "git clone {url} failed: {}; check the URL and that this machine can reach it",
-            String::from_utf8_lossy(&output.stderr).trim()
+            "git init failed: {}",
+            String::from_utf8_lossy(&init.stderr).trim()
+        );
+    }
+    let fetch = run_git(&[
+        "fetch".as_ref(),
+        "--quiet".as_ref(),
+        "--depth".as_ref(),
+        "1".as_ref(),
+        "--".as_ref(),
+        url.as_ref(),
+        reference.unwrap_or("HEAD").as_ref(),
+    ])?;
+    if !fetch.status.success() {
+        bail!(
+            "git fetch {url}{} failed: {}; check the URL{} and that this machine can reach it",
+            reference.map(|r| format!(" {r}")).unwrap_or_default(),
+            String::from_utf8_lossy(&fetch.stderr).trim(),
+            if reference.is_some() { " and the ref" } else { "" }
+        );
+    }
+    let checkout = run_git(&["checkout".as_ref(), "--quiet".as_ref(), "FETCH_HEAD".as_ref()])?;
+    if !checkout.status.success() {
+        bail!(
+            "git checkout of {url} failed: {}",
+            String::from_utf8_lossy(&checkout.stderr).trim()
         );
     }
     let folder = match subdir {
@@ -116,13 +389,7 @@ fn tf_files(dir: &Path) -> Result<Vec<ModuleFile>> {
     paths.sort();
     let mut files = Vec::new();
     for path in paths {
-        let mut text = String::new();
-        std::fs::File::open(&path)
-            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
-            .with_context(|| format!("reading {} (UTF-8 text)", path.display()))?;
-        if text.len() as u64 > MAX_FILE_BYTES {
-            bail!("{}: larger than 4 MiB; not a module's source", path.display());
-        }
+        let text = read_capped(&path)?;
         files.push(ModuleFile {
             name: path
                 .file_name()
@@ -138,4 +405,16 @@ fn tf_files(dir: &Path) -> Result<Vec<ModuleFile>> {
         );
     }
     Ok(files)
+}
+
+/// A file of the module as text, at most `MAX_FILE_BYTES`.
+fn read_capped(path: &Path) -> Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+        .with_context(|| format!("reading {} (UTF-8 text)", path.display()))?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        bail!("{}: larger than 4 MiB; not a module's source", path.display());
+    }
+    Ok(text)
 }

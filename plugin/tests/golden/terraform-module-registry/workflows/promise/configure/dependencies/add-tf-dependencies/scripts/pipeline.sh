@@ -1,0 +1,4 @@
+#!/usr/bin/env sh
+# The Terraform module's provider settings go to every Destination.
+set -eu
+cp /resources/*.tf "${KRATIX_OUTPUT:-/kratix/output}/"
