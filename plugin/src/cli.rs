@@ -133,8 +133,9 @@ pub struct InitArgs {
     #[arg(long, value_name = "LIFECYCLE/ACTION/NAME", requires = "image")]
     pub pipeline: Option<PipelinePath>,
     /// Image of the first pipeline's container (with --pipeline), the image a
-    /// chart on disk is baked into (with --helm-chart DIR|TGZ), or the one a
-    /// Terraform module's provider files are (with --terraform-module).
+    /// chart on disk is baked into (with --helm-chart DIR|TGZ), the one a
+    /// Terraform module's provider files are (with --terraform-module), or the
+    /// one a Pulumi schema file is (with --pulumi-schema FILE).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// Language of the first pipeline's container script.
@@ -227,6 +228,22 @@ pub struct InitArgs {
         requires = "terraform_module"
     )]
     pub module_providers: Option<Vec<String>>,
+    /// Start from a Pulumi component: its package schema (JSON or YAML), a file
+    /// or an http(s) URL. The component's inputs are the request's spec; a
+    /// resource configure pipeline writes a Pulumi Kubernetes Operator Program
+    /// and Stack for each request, for Destinations labelled environment=pulumi.
+    #[arg(long, value_name = "FILE|URL", group = "source", conflicts_with = "pipeline")]
+    pub pulumi_schema: Option<String>,
+    /// The component's token (pkg:index:Name), when the schema has several.
+    #[arg(long, value_name = "TOKEN", requires = "pulumi_schema")]
+    pub component: Option<String>,
+    /// The Secret and key holding the token the pipeline fetches a private
+    /// schema (https only) with, as PULUMI_ACCESS_TOKEN.
+    #[arg(long, value_name = "SECRET:KEY", requires = "pulumi_schema")]
+    pub schema_bearer_token_secret: Option<String>,
+    /// The Secret and key holding the Pulumi access token each Stack runs with.
+    #[arg(long, value_name = "SECRET:KEY", requires = "pulumi_schema")]
+    pub stack_access_token_secret: Option<String>,
     /// Pass the module's outputs on (MODULE_OUTPUT_NAMES).
     #[arg(long, requires = "terraform_module")]
     pub generate_outputs: bool,

@@ -48,6 +48,11 @@ const SAME: &[&str] = &[
 /// Keywords about the schema document, not the data: left out silently.
 const META: &[&str] = &["$schema", "$id", "id", "$comment", "definitions", "$defs"];
 
+/// A keyword a generator that rewrote its tool's schema first puts where it
+/// left something out; reported as dropped at the field path the node is
+/// reached by (through every `$ref` to it).
+pub const DROPPED_NOTE: &str = "x-kratix-dropped";
+
 /// Nesting beyond this is refused as unreadable (and a `$ref` loop guard).
 const MAX_DEPTH: usize = 64;
 
@@ -57,8 +62,13 @@ const MAX_NODES: usize = 100_000;
 /// `schema` (a JSON Schema document) as an OpenAPI v3 schema; `path` names
 /// its place in the CRD for the list of what was dropped.
 pub fn from_json_schema(schema: &Value, path: &str) -> Translated {
+    from_json_schema_in(schema, schema, path)
+}
+
+/// `schema`, a part of `document` whose `$ref`s point into `document`.
+pub fn from_json_schema_in(document: &Value, schema: &Value, path: &str) -> Translated {
     let mut translation = Translation {
-        root: schema,
+        root: document,
         dropped: Vec::new(),
         refs: Vec::new(),
         budget: MAX_NODES,
@@ -169,6 +179,11 @@ impl Translation<'_> {
                         format!("`pattern: {value}` (the API server's RE2 cannot compile it)"),
                     ),
                 },
+                DROPPED_NOTE => {
+                    if let Some(note) = value.as_str() {
+                        self.drop(path, note);
+                    }
+                }
                 key if META.contains(&key) || key.starts_with("x-") => {}
                 other => self.drop(path, format!("`{other}` (OpenAPI in a CRD has no such check)")),
             }

@@ -8,9 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use kratix_shared::authoring::scaffold::{self, ApiInput, PipelineInput, PromiseContent, ScaffoldFile};
-use kratix_shared::authoring::{crossplane_promise, helm_promise, operator_promise, terraform_promise};
+use kratix_shared::authoring::{
+    crossplane_promise, helm_promise, operator_promise, pulumi_promise, terraform_promise,
+};
 
-use super::{helm_chart, manifests, terraform_module};
+use super::{helm_chart, manifests, pulumi_schema, terraform_module};
 
 use crate::cli::InitArgs;
 
@@ -106,10 +108,11 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         && args.pipeline.is_none()
         && args.helm_chart.is_none()
         && args.terraform_module.is_none()
+        && args.pulumi_schema.is_none()
     {
         problems.push((
             "--image",
-            "names the first pipeline's image: give --pipeline too (or --helm-chart with a chart on disk, or --terraform-module with provider files)"
+            "names the first pipeline's image: give --pipeline too (or --helm-chart with a chart on disk, --terraform-module with provider files, --pulumi-schema with a file)"
                 .to_owned(),
         ));
     }
@@ -146,7 +149,8 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     let generated = args.helm_chart.is_some()
         || args.operator_manifests.is_some()
         || args.crossplane_xrd.is_some()
-        || args.terraform_module.is_some();
+        || args.terraform_module.is_some()
+        || args.pulumi_schema.is_some();
     let next = match (generated, args.image.is_some()) {
         (true, true) => {
             "kubectl kratix promise build-images {0} --push (the image your files are baked into)"
@@ -184,6 +188,8 @@ fn promise_files(
         (from_crossplane_xrd(args, xrd)?, None)
     } else if let Some(module) = &args.terraform_module {
         (from_terraform_module(args, module)?, None)
+    } else if let Some(schema) = &args.pulumi_schema {
+        (from_pulumi_schema(args, schema)?, None)
     } else {
         return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None));
     };
@@ -243,6 +249,36 @@ fn from_terraform_module(args: &InitArgs, source: &str) -> Result<PromiseContent
             "warning: MODULE_SOURCE is the local path {source}: whatever applies the Destination's files must find the module there; a git:: or registry source works anywhere"
         );
     }
+    Ok(made.content)
+}
+
+/// The Promise a Pulumi component gives.
+fn from_pulumi_schema(args: &InitArgs, source: &str) -> Result<PromiseContent> {
+    let secret = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| pulumi_promise::SecretKey::parse(flag, v))
+            .transpose()
+    };
+    let schema_token = secret("--schema-bearer-token-secret", &args.schema_bearer_token_secret)?;
+    let stack_token = secret("--stack-access-token-secret", &args.stack_access_token_secret)?;
+    let schema = pulumi_schema::read(source, args.image.as_deref(), schema_token.is_some())?;
+    for warning in &schema.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let made = pulumi_promise::pulumi_promise(&pulumi_promise::PulumiInput {
+        schema: &schema.value,
+        schema_text: &schema.text,
+        from: source,
+        location: schema.location.clone(),
+        component: args.component.as_deref(),
+        schema_token,
+        stack_token,
+    })?;
+    for dropped in &made.dropped {
+        eprintln!("warning: {source}: the API cannot check {dropped}");
+    }
+    eprintln!("component: {}", made.component);
     Ok(made.content)
 }
 

@@ -9,6 +9,7 @@ pub mod helm_chart;
 pub mod init;
 pub mod manifests;
 pub mod offline;
+pub mod pulumi_schema;
 pub mod render;
 pub mod run;
 pub mod terraform_module;
