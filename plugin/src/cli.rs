@@ -83,7 +83,8 @@ pub enum PromiseCommand {
     #[command(subcommand)]
     Update(UpdateCommand),
     /// Join a Promise in the split layout (api.yaml, dependencies.yaml,
-    /// workflows/) into one promise.yaml, as kratix-cli's `build promise` does.
+    /// destination-selectors.yaml, workflows/) into one promise.yaml, as
+    /// kratix-cli's `build promise` does.
     ///
     /// The result is validated first (errors stop it, exit 1) and is the same
     /// bytes for the same files. Written to stdout, or to --output (never
@@ -125,8 +126,9 @@ pub struct InitArgs {
     /// Directory to write to (default: ./NAME).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// The split layout: api.yaml, dependencies.yaml and
-    /// workflows/<lifecycle>/<action>/workflow.yaml (the Promise is named after the directory).
+    /// The split layout: api.yaml, dependencies.yaml, destination-selectors.yaml
+    /// (generators' selectors) and workflows/<lifecycle>/<action>/workflow.yaml
+    /// (the Promise is named after the directory).
     #[arg(long)]
     pub split: bool,
     /// A first pipeline, as LIFECYCLE/ACTION/NAME (e.g. resource/configure/instance).
@@ -358,8 +360,8 @@ pub enum UpdateCommand {
     /// pipeline `dependencies` that writes them instead (its image to build).
     Dependencies(UpdateDependenciesArgs),
     /// Set (KEY=VALUE) or remove (KEY-) a label the Promise's Destinations must
-    /// carry: spec.destinationSelectors[0].matchLabels in promise.yaml (the
-    /// split layout has no place for it, as in kratix-cli).
+    /// carry: spec.destinationSelectors[0].matchLabels in promise.yaml, or the
+    /// first entry of the split layout's destination-selectors.yaml.
     DestinationSelector(UpdateSelectorArgs),
 }
 

@@ -456,12 +456,42 @@ fn update_api_and_destination_selector_change_the_promise_and_keep_it_valid() {
     );
     assert!(split.status.success(), "{}", text(&split.stderr));
     let split_dir = temp.path().join("cache");
-    let refused = kratix_in(
+    // The split layout keeps its selectors in destination-selectors.yaml, which
+    // promise build joins in.
+    let set = kratix_in(
         &split_dir,
         &["promise", "update", "destination-selector", "env=prod"],
     );
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(text(&refused.stderr).contains("split layout, which has no place for destinationSelectors"));
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    assert!(
+        text(&set.stdout).contains("set env=prod in [0].matchLabels of ./destination-selectors.yaml"),
+        "{}",
+        text(&set.stdout)
+    );
+    assert_eq!(
+        yaml(&split_dir.join("destination-selectors.yaml")),
+        serde_json::json!([{"matchLabels": {"env": "prod"}}])
+    );
+    let built = kratix_in(&split_dir, &["promise", "build", "."]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let promise: serde_json::Value = serde_saphyr::from_str(&text(&built.stdout)).expect("yaml");
+    assert_eq!(
+        promise["spec"]["destinationSelectors"],
+        serde_json::json!([{"matchLabels": {"env": "prod"}}])
+    );
+    std::fs::write(
+        split_dir.join("destination-selectors.yaml"),
+        "- matchLabels: [1]\n",
+    )
+    .expect("write");
+    let invalid = kratix_in(&split_dir, &["promise", "validate", "."]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(
+        text(&invalid.stdout).contains("destination-selectors.yaml"),
+        "{}",
+        text(&invalid.stdout)
+    );
+    std::fs::remove_file(split_dir.join("destination-selectors.yaml")).expect("rm");
     let split_api = kratix_in(&split_dir, &["promise", "update", "api", "-p", "size:string"]);
     assert!(split_api.status.success(), "{}", text(&split_api.stderr));
     let api = yaml(&split_dir.join("api.yaml"));

@@ -287,6 +287,12 @@ pub fn generated_files(
             "dependencies.yaml",
             yaml(&Value::Array(content.dependencies.clone()), "dependencies.yaml")?,
         ));
+        if let Some(selectors) = &content.destination_selectors {
+            files.push(file(
+                super::source::DESTINATION_SELECTORS_FILE,
+                yaml(selectors, super::source::DESTINATION_SELECTORS_FILE)?,
+            ));
+        }
         for (workflow, pipelines) in &content.pipelines {
             let path = format!(
                 "workflows/{}/{}/workflow.yaml",

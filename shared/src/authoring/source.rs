@@ -14,6 +14,9 @@ use crate::{Error, Result};
 pub const PROMISE_FILE: &str = "promise.yaml";
 pub const API_FILE: &str = "api.yaml";
 pub const DEPENDENCIES_FILE: &str = "dependencies.yaml";
+/// The split layout's `spec.destinationSelectors` (a list, as in the Promise);
+/// ours: kratix-cli's split layout has no place for them.
+pub const DESTINATION_SELECTORS_FILE: &str = "destination-selectors.yaml";
 pub const WORKFLOWS_DIR: &str = "workflows";
 pub const WORKFLOW_FILE: &str = "workflow.yaml";
 
@@ -63,6 +66,9 @@ impl PromiseSource {
                 }
                 if field_path.starts_with("spec.dependencies") {
                     return dir.join(DEPENDENCIES_FILE);
+                }
+                if field_path.starts_with("spec.destinationSelectors") {
+                    return dir.join(DESTINATION_SELECTORS_FILE);
                 }
                 for workflow in Workflow::ALL {
                     if field_path.starts_with(&workflow.field_path()) {
@@ -215,6 +221,13 @@ fn load_split(dir: &Path) -> Result<PromiseSource> {
         let items = list_items(&dependencies_file)?;
         if !items.is_empty() {
             spec.insert("dependencies".to_owned(), Value::Array(items));
+        }
+    }
+    let selectors_file = dir.join(DESTINATION_SELECTORS_FILE);
+    if selectors_file.is_file() {
+        let items = list_items(&selectors_file)?;
+        if !items.is_empty() {
+            spec.insert("destinationSelectors".to_owned(), Value::Array(items));
         }
     }
     let mut workflows = Map::new();

@@ -193,12 +193,6 @@ fn promise_files(
     } else {
         return Ok((scaffold::promise_files(api, args.split, pipeline, command)?, None));
     };
-    if args.split && content.destination_selectors.is_some() {
-        eprintln!(
-            "warning: the split layout has no file for the Promise's destinationSelectors ({}); add them to the promise.yaml that promise build joins",
-            serde_json::to_string(&content.destination_selectors).unwrap_or_default()
-        );
-    }
     Ok((
         scaffold::generated_files(api, args.split, &content, command)?,
         chart_on_disk,

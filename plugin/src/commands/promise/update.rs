@@ -1,6 +1,7 @@
 //! `promise update api` and `promise update destination-selector`: a Promise
 //! on disk changed as kratix-cli's `update` commands change it, in
-//! `promise.yaml` or the split layout's `api.yaml`, validated afterwards and
+//! `promise.yaml` or the split layout's `api.yaml` and
+//! `destination-selectors.yaml`, validated afterwards and
 //! put back when the change would leave it invalid.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, anyhow, bail};
 use kratix_shared::authoring::api_update::{self, ApiRename, PropertyChange};
-use kratix_shared::authoring::source::{API_FILE, PROMISE_FILE};
+use kratix_shared::authoring::source::{API_FILE, DESTINATION_SELECTORS_FILE, PROMISE_FILE};
 use serde_json::{Value, json};
 
 use super::edit;
@@ -103,40 +104,50 @@ pub fn destination_selector(args: &UpdateSelectorArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let file = args.dir.join(PROMISE_FILE);
-    if !file.is_file() {
-        if args.dir.join(API_FILE).is_file() {
-            bail!(
-                "{} is in the split layout, which has no place for destinationSelectors (as in kratix-cli): build one {PROMISE_FILE} (kubectl kratix promise build) and edit its spec.destinationSelectors",
-                args.dir.display()
-            );
-        }
+    let promise_file = args.dir.join(PROMISE_FILE);
+    let (file, mut document, field) = if promise_file.is_file() {
+        let promise = edit::read_yaml(&promise_file)?;
+        (promise_file, promise, "spec.destinationSelectors")
+    } else if args.dir.join(API_FILE).is_file() {
+        // The split layout keeps them in their own file, the list alone.
+        let file = args.dir.join(DESTINATION_SELECTORS_FILE);
+        let list = if file.is_file() {
+            edit::read_yaml(&file)?
+        } else {
+            json!([])
+        };
+        (file, list, "")
+    } else {
         bail!("{}: no {PROMISE_FILE} here (pass --dir)", args.dir.display());
-    }
-    let mut promise = edit::read_yaml(&file)?;
-    let spec = promise
-        .as_object_mut()
-        .ok_or_else(|| anyhow!("{}: is not a Promise", file.display()))?
-        .entry("spec")
-        .or_insert_with(|| json!({}));
-    let selectors = spec
-        .as_object_mut()
-        .ok_or_else(|| anyhow!("{}: spec is not a map", file.display()))?
-        .entry("destinationSelectors")
-        .or_insert_with(|| json!([]));
+    };
+    let selectors = if field.is_empty() {
+        &mut document
+    } else {
+        let spec = document
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("{}: is not a Promise", file.display()))?
+            .entry("spec")
+            .or_insert_with(|| json!({}));
+        spec.as_object_mut()
+            .ok_or_else(|| anyhow!("{}: spec is not a map", file.display()))?
+            .entry("destinationSelectors")
+            .or_insert_with(|| json!([]))
+    };
     if !selectors.is_array() || selectors.as_array().is_some_and(Vec::is_empty) {
         *selectors = json!([{"matchLabels": {}}]);
     }
+    let at = if field.is_empty() {
+        "[0]".to_owned()
+    } else {
+        format!("{field}[0]")
+    };
     let labels = selectors[0]
         .as_object_mut()
-        .ok_or_else(|| anyhow!("{}: spec.destinationSelectors[0] is not a map", file.display()))?
+        .ok_or_else(|| anyhow!("{}: {at} is not a map", file.display()))?
         .entry("matchLabels")
         .or_insert_with(|| json!({}));
     let Value::Object(labels) = labels else {
-        bail!(
-            "{}: spec.destinationSelectors[0].matchLabels is not a map",
-            file.display()
-        );
+        bail!("{}: {at}.matchLabels is not a map", file.display());
     };
     let said = match change {
         Some((key, value)) => {
@@ -151,13 +162,10 @@ pub fn destination_selector(args: &UpdateSelectorArgs) -> Result<ExitCode> {
             format!("removed {key}")
         }
     };
-    let errors = edit::write_checked(&args.dir, &file, &promise)?;
+    let errors = edit::write_checked(&args.dir, &file, &document)?;
     if !errors.is_empty() {
         return Ok(edit::refused(&errors, &file));
     }
-    println!(
-        "{said} in spec.destinationSelectors[0].matchLabels of {}",
-        file.display()
-    );
+    println!("{said} in {at}.matchLabels of {}", file.display());
     Ok(ExitCode::SUCCESS)
 }
