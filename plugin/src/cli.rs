@@ -95,6 +95,16 @@ pub enum PromiseCommand {
     /// tagged with the image the Promise gives that container, as kratix-cli's
     /// `build container --all`.
     BuildImages(BuildImagesArgs),
+    /// Show a Promise's requests on the cluster and, under each, the requests
+    /// made for it (a compound Promise's components), as kratix-cli's
+    /// `platform get resources`.
+    ///
+    /// A component is found by labels its parent's pipeline sets on it:
+    /// kratix.io/component-of-promise-name, kratix.io/component-of-resource-name
+    /// and kratix.io/component-of-resource-namespace. That is kratix-cli's
+    /// convention, not something Kratix enforces: a component made without
+    /// them is not shown. Requests in every namespace, unless -n names one.
+    Tree(TreeArgs),
     /// Run a workflow's pipelines on this machine with podman or docker: the
     /// containers of the Job the agent would create, with what Kratix's own
     /// containers do between them (object.yaml in, status.yaml and the Work out).
@@ -655,6 +665,35 @@ pub struct StatusArgs {
     pub color: Option<ColorChoice>,
     #[command(flatten)]
     pub cluster: crate::cluster::ClusterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TreeArgs {
+    /// The Promise whose requests are the roots.
+    #[arg(value_name = "PROMISE")]
+    pub promise: String,
+    /// tree (default), json or yaml.
+    #[arg(
+        short = 'o',
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        ignore_case = true
+    )]
+    pub output: TreeFormat,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
+}
+
+/// What `promise tree -o` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TreeFormat {
+    /// One line a request, components indented under it.
+    #[default]
+    Tree,
+    Json,
+    Yaml,
 }
 
 #[derive(Args, Debug)]

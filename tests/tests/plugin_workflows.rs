@@ -3,7 +3,9 @@
 //! finds the plugin on PATH): a two-pipeline workflow's logs followed live,
 //! its status in every format, trigger --wait on success and on failure, and
 //! the service accounts of a pipeline granted rights in another namespace,
-//! with --check answers compared with what the platform enforces.
+//! with --check answers compared with what the platform enforces; and
+//! `promise tree`, a request with the component another Promise's request is
+//! labelled as.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Output, Stdio};
@@ -798,6 +800,85 @@ async fn a_promise_workflow_is_triggered_and_its_logs_read() {
     assert!(
         selected.contains("cache/gold") && !selected.contains("cache/plain"),
         "{selected}"
+    );
+}
+
+#[tokio::test]
+async fn promise_tree_shows_the_components_labelled_as_made_for_a_request() {
+    let Setup {
+        client,
+        namespace,
+        suffix,
+        image,
+    } = setup("wftree").await;
+    let (parent, parent_resource) =
+        install_promise(&client, &suffix, vec![pipeline("instance", &image, "true")]).await;
+    let (child, child_resource) = install_promise(
+        &client,
+        &format!("{suffix}c"),
+        vec![pipeline("instance", &image, "true")],
+    )
+    .await;
+    let parents: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &parent_resource);
+    request(&parents, &parent_resource, &namespace, "shop", json!({})).await;
+    status_until(&parents, "shop", "the parent request to be reconciled", |s| {
+        s["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Reconciled" && c["status"] == "True")
+    })
+    .await;
+    // What a compound Promise's pipeline writes: its component, labelled as
+    // kratix-cli's convention says; and one that is nobody's component.
+    let children: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &child_resource);
+    kratix_tests::suites::agent::create_request(
+        &children,
+        &child_resource,
+        json!({"name": "shop-db", "namespace": namespace, "labels": {
+            "kratix.io/component-of-promise-name": parent,
+            "kratix.io/component-of-resource-name": "shop",
+            "kratix.io/component-of-resource-namespace": namespace,
+        }}),
+        json!({}),
+    )
+    .await;
+    request(&children, &child_resource, &namespace, "loose", json!({})).await;
+
+    let tree = succeeded(&kubectl_kratix(&["promise", "tree", &parent]));
+    let lines: Vec<&str> = tree.lines().collect();
+    assert_eq!(lines.len(), 2, "{tree}");
+    assert_eq!(
+        lines[0],
+        format!("Cache {namespace}/shop ({parent}): Reconciled"),
+        "{tree}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("└── Cache {namespace}/shop-db ({child}): ")),
+        "{tree}"
+    );
+    let as_json: Value = serde_json::from_str(&succeeded(&kubectl_kratix(&[
+        "promise", "tree", &parent, "-o", "json",
+    ])))
+    .expect("json");
+    assert_eq!(as_json[0]["components"][0]["name"], "shop-db");
+    assert_eq!(as_json[0]["components"][0]["promise"], child.as_str());
+
+    let elsewhere = kubectl_kratix(&["promise", "tree", &parent, "-n", "kube-system"]);
+    assert!(elsewhere.status.success(), "{}", text(&elsewhere.stderr));
+    assert!(
+        text(&elsewhere.stderr).contains(&format!(
+            "No Cache requests of Promise {parent} in namespace kube-system"
+        )),
+        "{}",
+        text(&elsewhere.stderr)
+    );
+    let missing = kubectl_kratix(&["promise", "tree", "no-such-promise"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("Promise no-such-promise not found"),
+        "{}",
+        text(&missing.stderr)
     );
 }
 

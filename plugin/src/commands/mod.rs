@@ -28,6 +28,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Promise(PromiseCommand::Update(UpdateCommand::DestinationSelector(args))) => {
             promise::update::destination_selector(&args)
         }
+        Command::Promise(PromiseCommand::Tree(args)) => {
+            crate::cluster::runtime()?.block_on(promise::tree::run(&args))
+        }
         Command::Workflows(WorkflowsCommand::Status(args)) => {
             crate::cluster::runtime()?.block_on(workflows::status::run(&args))
         }

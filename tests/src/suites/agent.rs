@@ -207,7 +207,14 @@ pub async fn held_request(
     create_request(requests, resource, metadata, spec).await;
 }
 
-async fn create_request(requests: &Api<DynamicObject>, resource: &ApiResource, metadata: Value, spec: Value) {
+/// Creates a request with `metadata` as given (labels, finalizers), once the
+/// API accepts it.
+pub async fn create_request(
+    requests: &Api<DynamicObject>,
+    resource: &ApiResource,
+    metadata: Value,
+    spec: Value,
+) {
     let object: DynamicObject = serde_json::from_value(json!({
         "apiVersion": resource.api_version, "kind": resource.kind, "metadata": metadata, "spec": spec
     }))
