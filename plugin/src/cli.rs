@@ -505,6 +505,11 @@ pub struct RunArgs {
     /// Which Promise, when the file holds several.
     #[arg(long, value_name = "NAME")]
     pub promise: Option<String>,
+    /// Run containers whose securityContext asks for privileged mode, added
+    /// capabilities or user 0 as the kubelet would (under rootful docker,
+    /// root on this machine); without it such a container is refused.
+    #[arg(long)]
+    pub allow_privileged: bool,
 }
 
 /// The language of a container scaffold's script.

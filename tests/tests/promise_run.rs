@@ -208,6 +208,37 @@ fn a_missing_secret_is_named_before_anything_runs() {
 }
 
 #[test]
+fn a_privileged_container_runs_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    promise(
+        dir.path(),
+        vec![pipeline(
+            "first",
+            "id -u > /kratix/output/uid",
+            json!({"securityContext": {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}}),
+        )],
+    );
+    let output = run(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let said = text(&output.stderr);
+    for expected in [
+        "pipeline first, container main: securityContext.runAsUser: is 0 (root)",
+        "pipeline first, container main: securityContext.capabilities.add: is [NET_ADMIN]",
+        "pass --allow-privileged",
+    ] {
+        assert!(said.contains(expected), "{expected} in {said}");
+    }
+    assert!(!dir.path().join("out/1-first/output/uid").exists(), "nothing ran");
+
+    let output = run(dir.path(), &["--allow-privileged"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/1-first/output/uid")).expect("ran"),
+        "0\n"
+    );
+}
+
+#[test]
 fn secrets_and_config_maps_reach_the_container_as_the_kubelet_gives_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("db")).expect("mkdir");

@@ -48,6 +48,34 @@ pub struct Security {
     pub no_new_privileges: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `runAsGroup` without `runAsUser`: an engine sets a group only with a
+    /// user, so it is not applied.
+    pub group_without_user: Option<i64>,
+}
+
+impl Security {
+    /// What gives the container more than an unprivileged one on the machine
+    /// running it: `(field, value)` each.
+    pub fn elevated(&self) -> Vec<(&'static str, String)> {
+        let mut found = Vec::new();
+        if self.privileged {
+            found.push(("securityContext.privileged", "true".to_owned()));
+        }
+        if !self.cap_add.is_empty() {
+            found.push((
+                "securityContext.capabilities.add",
+                format!("[{}]", self.cap_add.join(", ")),
+            ));
+        }
+        if self
+            .user
+            .as_deref()
+            .is_some_and(|user| user.split(':').next() == Some("0"))
+        {
+            found.push(("securityContext.runAsUser", "0 (root)".to_owned()));
+        }
+        found
+    }
 }
 
 /// One user container, ready for the engine.
@@ -219,5 +247,6 @@ fn security(container: &Container) -> Security {
         no_new_privileges: context.allow_privilege_escalation == Some(false),
         cap_add: capabilities.and_then(|c| c.add.clone()).unwrap_or_default(),
         cap_drop: capabilities.and_then(|c| c.drop.clone()).unwrap_or_default(),
+        group_without_user: context.run_as_group.filter(|_| context.run_as_user.is_none()),
     }
 }

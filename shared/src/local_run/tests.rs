@@ -279,3 +279,40 @@ fn promise_with_env() -> Value {
         json!([]),
     )
 }
+
+#[test]
+fn privileged_capabilities_and_root_are_named_and_a_lone_group_is_kept_aside() {
+    let plan_of = |security: Value| {
+        let promise = promise(
+            json!([{"name": "main", "image": "example/main:v1", "securityContext": security}]),
+            json!([]),
+        );
+        plan_pipeline(&job(&promise), "uid", &sources(), &dirs())
+            .expect("planned")
+            .containers[0]
+            .security
+            .clone()
+    };
+    let elevated = plan_of(
+        json!({"privileged": true, "runAsUser": 0, "capabilities": {"add": ["NET_ADMIN", "SYS_TIME"]}}),
+    );
+    assert_eq!(
+        elevated.elevated(),
+        [
+            ("securityContext.privileged", "true".to_owned()),
+            (
+                "securityContext.capabilities.add",
+                "[NET_ADMIN, SYS_TIME]".to_owned()
+            ),
+            ("securityContext.runAsUser", "0 (root)".to_owned()),
+        ]
+    );
+    let plain = plan_of(json!({"runAsUser": 1000, "runAsGroup": 0, "capabilities": {"drop": ["ALL"]}}));
+    assert!(plain.elevated().is_empty(), "{:?}", plain.elevated());
+    assert_eq!(plain.user.as_deref(), Some("1000:0"));
+    let group_only = plan_of(json!({"runAsGroup": 2000}));
+    assert_eq!(
+        (group_only.user, group_only.group_without_user),
+        (None, Some(2000))
+    );
+}

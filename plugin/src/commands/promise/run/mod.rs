@@ -78,7 +78,7 @@ fn once(args: &RunArgs, printer: &LogPrinter, output_dir: &Path) -> ExitCode {
     if let Err(error) = folders::clear_run(output_dir, engine, &program) {
         return not_started(&error);
     }
-    let plans = match pipelines::plan_all(&inputs, output_dir) {
+    let plans = match pipelines::plan_all(&inputs, output_dir, args.allow_privileged) {
         Ok(plans) => plans,
         Err(problems) => {
             for problem in &problems {

@@ -44,16 +44,42 @@ fn dirs_of(root: &Path, index: usize, name: &str) -> (PathBuf, PipelineDirs) {
 
 /// Every pipeline's pod planned, before anything runs: every missing Secret,
 /// ConfigMap or key and every path that escapes is found at once.
+/// A container asking for more than an unprivileged one has is refused
+/// unless `allow_privileged`.
 pub fn plan_all(
     inputs: &RunInputs,
     root: &Path,
+    allow_privileged: bool,
 ) -> Result<Vec<(PipelinePlan, PipelineDirs)>, Vec<PlanProblem>> {
     let mut plans = Vec::new();
     let mut problems = Vec::new();
     for (index, resources) in inputs.pipelines.iter().enumerate() {
         let (_, dirs) = dirs_of(root, index, &resources.pipeline_name);
         match plan_pipeline(&resources.job, &inputs.uid, &inputs.sources, &dirs) {
-            Ok(plan) => plans.push((plan, dirs)),
+            Ok(plan) => {
+                for container in &plan.containers {
+                    if let Some(group) = container.security.group_without_user {
+                        eprintln!(
+                            "warning: pipeline {} container {}: securityContext.runAsGroup {group} is not applied here (an engine sets a group only with runAsUser); the image's own user and group run it",
+                            plan.pipeline, container.name
+                        );
+                    }
+                    if allow_privileged {
+                        continue;
+                    }
+                    problems.extend(container.security.elevated().into_iter().map(|(field, value)| {
+                        PlanProblem {
+                            pipeline: plan.pipeline.clone(),
+                            container: Some(container.name.clone()),
+                            field: field.to_owned(),
+                            message: format!(
+                                "is {value}: on this machine that is more than a pod on a node gets (under rootful docker, root here); pass --allow-privileged to run it so"
+                            ),
+                        }
+                    }));
+                }
+                plans.push((plan, dirs));
+            }
             Err(found) => problems.extend(found),
         }
     }
