@@ -2,6 +2,7 @@
 //! workload groups of a Work.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
@@ -136,14 +137,36 @@ fn squash<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, String>>) -> BTree
     out
 }
 
+/// One workload group's files being read: the walk stops as soon as they
+/// add up to more than a placement may hold, so a pipeline's output is never
+/// read whole into memory first.
+struct GroupWalk<'a> {
+    root: &'a Path,
+    canonical_root: &'a Path,
+    /// The group's directory, for the message when it is too large.
+    group: &'a str,
+    /// Directories other groups take (not walked into).
+    skip: &'a [PathBuf],
+    total: usize,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl<'a> GroupWalk<'a> {
+    fn new(root: &'a Path, canonical_root: &'a Path, group: &'a str, skip: &'a [PathBuf]) -> Self {
+        GroupWalk {
+            root,
+            canonical_root,
+            group,
+            skip,
+            total: 0,
+            files: Vec::new(),
+        }
+    }
+}
+
 /// Every file under `dir` (recursively, sorted), as (path relative to `root`, bytes).
 /// A symlink must stay inside `root`.
-fn collect_files(
-    root: &Path,
-    canonical_root: &Path,
-    dir: &Path,
-    out: &mut Vec<(String, Vec<u8>)>,
-) -> Result<()> {
+fn collect_files(walk: &mut GroupWalk<'_>, dir: &Path) -> Result<()> {
     let read_error = |path: &Path, source: std::io::Error| Error::Read {
         path: path.to_owned(),
         source,
@@ -154,10 +177,13 @@ fn collect_files(
         .collect();
     entries.sort();
     for path in entries {
+        if walk.skip.contains(&path) {
+            continue;
+        }
         let link = std::fs::symlink_metadata(&path).map_err(|e| read_error(&path, e))?;
         if link.file_type().is_symlink() {
             let target = std::fs::canonicalize(&path).map_err(|e| read_error(&path, e))?;
-            if !target.starts_with(canonical_root) {
+            if !target.starts_with(walk.canonical_root) {
                 return Err(Error::Invalid {
                     source_name: path.display().to_string(),
                     path: String::new(),
@@ -180,13 +206,13 @@ fn collect_files(
             });
         }
         if metadata.is_dir() {
-            collect_files(root, canonical_root, &path, out)?;
+            collect_files(walk, &path)?;
         } else if metadata.is_file() {
             if metadata.len() > MAX_PLACEMENT_BYTES as u64 {
                 return Err(too_large(&path, metadata.len()));
             }
             let relative = path
-                .strip_prefix(root)
+                .strip_prefix(walk.root)
                 .unwrap_or(&path)
                 .components()
                 .filter_map(|c| match c {
@@ -195,8 +221,18 @@ fn collect_files(
                 })
                 .collect::<Vec<_>>()
                 .join("/");
-            let bytes = std::fs::read(&path).map_err(|e| read_error(&path, e))?;
-            out.push((relative, bytes));
+            // At most one byte past what the group may still hold: a file
+            // that grew since its size was read cannot take more.
+            let room = MAX_PLACEMENT_BYTES.saturating_sub(walk.total);
+            let mut bytes = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|file| file.take(room as u64 + 1).read_to_end(&mut bytes))
+                .map_err(|e| read_error(&path, e))?;
+            walk.total += bytes.len();
+            if walk.total > MAX_PLACEMENT_BYTES {
+                return Err(group_too_large(walk.group));
+            }
+            walk.files.push((relative, bytes));
         }
     }
     Ok(())
@@ -214,21 +250,17 @@ fn too_large(path: &Path, bytes: u64) -> Error {
     }
 }
 
-/// Refuses a group whose files together are more than a placement may hold.
-fn check_group_size(directory: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
-    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
-    if total > MAX_PLACEMENT_BYTES {
-        return Err(Error::Invalid {
-            source_name: format!("/kratix/output/{directory}"),
-            path: String::new(),
-            message: format!(
-                "holds {} in all, more than one workload group may hold ({}); split it across directories (destination-selectors.yaml) or pipelines",
-                mebibytes(total),
-                mebibytes(MAX_PLACEMENT_BYTES)
-            ),
-        });
+/// A group whose files together are more than a placement may hold (the
+/// walk stops there, so how much more is not known).
+fn group_too_large(directory: &str) -> Error {
+    Error::Invalid {
+        source_name: format!("/kratix/output/{directory}"),
+        path: String::new(),
+        message: format!(
+            "holds more in all than one workload group may hold ({}); split it across directories (destination-selectors.yaml) or pipelines",
+            mebibytes(MAX_PLACEMENT_BYTES)
+        ),
     }
-    Ok(())
 }
 
 /// Refuses workload groups that would make a Work larger than the API server
@@ -317,32 +349,28 @@ pub fn workload_groups(
                 ),
             });
         }
-        let mut files = Vec::new();
-        collect_files(output_dir, &canonical_root, &dir, &mut files)?;
-        check_group_size(&selector.directory, &files)?;
+        let mut walk = GroupWalk::new(output_dir, &canonical_root, &selector.directory, &[]);
+        collect_files(&mut walk, &dir)?;
         groups.push(WorkloadGroup {
             id: md5_hex(selector.directory.as_bytes()),
             directory: selector.directory.clone(),
-            workloads: workloads(files),
+            workloads: workloads(walk.files),
             destination_selectors: vec![WorkloadGroupScheduling {
                 match_labels: selector.match_labels.clone(),
                 source: workflow_source.clone(),
             }],
         });
     }
-    let mut all = Vec::new();
-    collect_files(output_dir, &canonical_root, output_dir, &mut all)?;
-    let claimed: Vec<String> = selectors
+    // The default group: everything the selected directories do not take.
+    let claimed: Vec<PathBuf> = selectors
         .iter()
         .filter(|s| s.directory != ROOT)
-        .map(|s| format!("{}/", s.directory))
+        .map(|s| output_dir.join(&s.directory))
         .collect();
-    let rest: Vec<(String, Vec<u8>)> = all
-        .into_iter()
-        .filter(|(path, _)| !claimed.iter().any(|c| path.starts_with(c.as_str())))
-        .collect();
+    let mut walk = GroupWalk::new(output_dir, &canonical_root, ROOT, &claimed);
+    collect_files(&mut walk, output_dir)?;
+    let rest = walk.files;
     if !rest.is_empty() {
-        check_group_size(ROOT, &rest)?;
         let mut scheduling = Vec::new();
         if let Some(root) = selectors.iter().find(|s| s.directory == ROOT) {
             scheduling.push(WorkloadGroupScheduling {
@@ -419,6 +447,44 @@ mod tests {
             .expect_err("too large")
             .to_string();
         assert!(error.contains("huge.yaml") && error.contains("16 MiB"), "{error}");
+    }
+
+    #[test]
+    fn a_group_stops_being_read_once_its_files_outgrow_a_placement() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sparse = |relative: &str, mebibytes: u64| {
+            let path = dir.path().join(relative);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            // Sparse: reads as zeros without taking disk.
+            std::fs::File::create(&path)
+                .and_then(|f| f.set_len(mebibytes << 20))
+                .expect("sized");
+        };
+        sparse("big/a.yaml", 9);
+        sparse("big/b.yaml", 9);
+        sparse("top.yaml", 9);
+        let selected = vec![DirectorySelector {
+            directory: "big".into(),
+            match_labels: labels(&[("env", "dev")]),
+        }];
+        let error = workload_groups(dir.path(), &selected, &[], WorkflowType::Resource)
+            .expect_err("too large")
+            .to_string();
+        assert!(
+            error.starts_with(
+                "/kratix/output/big: holds more in all than one workload group may hold (16 MiB)"
+            ),
+            "{error}"
+        );
+        // Another group's directory does not count against the default one.
+        std::fs::remove_file(dir.path().join("big/b.yaml")).expect("rm");
+        let groups = workload_groups(dir.path(), &selected, &[], WorkflowType::Resource).expect("groups");
+        assert_eq!(groups.len(), 2);
+        sparse("more/c.yaml", 9);
+        let error = workload_groups(dir.path(), &selected, &[], WorkflowType::Resource)
+            .expect_err("too large")
+            .to_string();
+        assert!(error.starts_with("/kratix/output/.: holds more"), "{error}");
     }
 
     #[test]
