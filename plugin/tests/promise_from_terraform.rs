@@ -157,6 +157,7 @@ fn a_git_source_is_cloned_at_its_ref_and_folder() {
 #[test]
 fn a_module_without_variables_or_reachable_source_is_named() {
     let temp = tempfile::tempdir().expect("tempdir");
+    module(&temp.path().join("modules/bucket"));
     std::fs::create_dir_all(temp.path().join("empty")).expect("mkdir");
     std::fs::write(temp.path().join("empty/main.tf"), "# nothing\n").expect("write");
     let output = init(temp.path(), "empty", &[]);
@@ -176,6 +177,14 @@ fn a_module_without_variables_or_reachable_source_is_named() {
     let output = init(temp.path(), "modules/nowhere", &[]);
     assert!(
         text(&output.stderr).contains("no such directory, not a git:: source, and not a registry source"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = init(temp.path(), "modules/bucket", &["--image", "example.org/x:v1"]);
+    assert!(
+        text(&output.stderr).contains(
+            "--image: names the image the module's provider files are baked into, and modules/bucket has none"
+        ),
         "{}",
         text(&output.stderr)
     );

@@ -260,6 +260,13 @@ fn provider_files(
             .collect(),
     };
     if names.is_empty() {
+        if request.image.is_some() {
+            bail!(
+                "--image: names the image the module's provider files are baked into, and {} has none ({}); leave --image out",
+                request.source,
+                DEFAULT_PROVIDER_FILES.join(", ")
+            );
+        }
         return Ok(None);
     }
     let Some(image) = request.image else {
