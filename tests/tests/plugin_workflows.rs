@@ -850,7 +850,7 @@ async fn promise_tree_shows_the_components_labelled_as_made_for_a_request() {
     assert_eq!(lines.len(), 2, "{tree}");
     assert_eq!(
         lines[0],
-        format!("Cache {namespace}/shop ({parent}): Reconciled"),
+        format!("Cache {namespace}/shop ({parent}): Reconciled \"Resource requested\""),
         "{tree}"
     );
     assert!(
