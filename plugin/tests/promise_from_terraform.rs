@@ -176,7 +176,8 @@ fn a_module_without_variables_or_reachable_source_is_named() {
     );
     let output = init(temp.path(), "modules/nowhere", &[]);
     assert!(
-        text(&output.stderr).contains("no such directory, not a git:: source, and not a registry source"),
+        text(&output.stderr)
+            .contains("no such directory, not a git:: (or github.com/...) source, and not a registry source"),
         "{}",
         text(&output.stderr)
     );
@@ -185,6 +186,17 @@ fn a_module_without_variables_or_reachable_source_is_named() {
         text(&output.stderr).contains(
             "--image: names the image the module's provider files are baked into, and modules/bucket has none"
         ),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = init(
+        temp.path(),
+        "github.com/example/modules",
+        &["--module-version", "1.0.0"],
+    );
+    assert!(
+        text(&output.stderr)
+            .contains("--module-version: github.com/example/modules is not a registry source"),
         "{}",
         text(&output.stderr)
     );

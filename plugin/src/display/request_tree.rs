@@ -107,11 +107,21 @@ pub fn build(mut roots: Vec<RequestNode>, candidates: &[RequestNode]) -> Vec<Tre
         .collect()
 }
 
+/// Components deeper than this are not followed: labels anyone may set
+/// should not make the tree (and its indentation) grow without end.
+const MAX_DEPTH: usize = 16;
+
 fn grow(
     request: RequestNode,
     candidates: &[RequestNode],
     ancestors: &mut BTreeSet<(String, String, String)>,
 ) -> TreeNode {
+    if ancestors.len() >= MAX_DEPTH {
+        return TreeNode {
+            request,
+            components: Vec::new(),
+        };
+    }
     ancestors.insert(request.id());
     let mut children: Vec<&RequestNode> = candidates
         .iter()
@@ -270,6 +280,18 @@ mod tests {
             render(&trees),
             "X ns/a (x): Reconciled\n└── X ns/b (x): Reconciled\n"
         );
+    }
+
+    #[test]
+    fn a_chain_of_components_is_followed_no_deeper_than_the_cap() {
+        let chain: Vec<RequestNode> = (1..40)
+            .map(|i| {
+                let parent = format!("r{}", i - 1);
+                node("x", "X", "ns", &format!("r{i}"), Some(("x", &parent, Some("ns"))))
+            })
+            .collect();
+        let trees = build(vec![node("x", "X", "ns", "r0", None)], &chain);
+        assert_eq!(render(&trees).lines().count(), MAX_DEPTH + 1);
     }
 
     #[test]

@@ -355,6 +355,8 @@ fn type_spec(spec: &Value, depth: usize) -> Value {
                 .push("`secret` (a request's fields are not secret: pass secrets another way)".to_owned()),
             "defaultInfo" => notes
                 .push("`defaultInfo` (defaults read from the environment of whoever runs Pulumi)".to_owned()),
+            // Only this rewrite's notes are reported, not the schema's own.
+            DROPPED_NOTE => {}
             // Pulumi's own: code generation, replacement and overlay hints.
             "secret"
             | "language"

@@ -367,6 +367,7 @@ fn readme(api: &ApiInput, split: bool, container: &str, command: &str) -> String
     let layout = if split {
         "- `api.yaml`: the API your users request, as a CustomResourceDefinition.\n\
          - `dependencies.yaml`: what every Destination gets once the Promise is installed.\n\
+         - `destination-selectors.yaml` (when there are any): the labels of the Destinations it goes to.\n\
          - `workflows/<promise|resource>/<configure|delete>/workflow.yaml`: the pipelines.\n\
          \n\
          The Promise is named after this directory."

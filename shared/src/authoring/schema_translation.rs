@@ -62,16 +62,23 @@ const MAX_NODES: usize = 100_000;
 /// `schema` (a JSON Schema document) as an OpenAPI v3 schema; `path` names
 /// its place in the CRD for the list of what was dropped.
 pub fn from_json_schema(schema: &Value, path: &str) -> Translated {
-    from_json_schema_in(schema, schema, path)
+    translate(schema, schema, path, false)
 }
 
-/// `schema`, a part of `document` whose `$ref`s point into `document`.
+/// `schema`, a part of `document` whose `$ref`s point into `document`,
+/// rewritten from another tool's schema by a generator that left its notes
+/// (`DROPPED_NOTE`) where it dropped something.
 pub fn from_json_schema_in(document: &Value, schema: &Value, path: &str) -> Translated {
+    translate(document, schema, path, true)
+}
+
+fn translate(document: &Value, schema: &Value, path: &str, with_notes: bool) -> Translated {
     let mut translation = Translation {
         root: document,
         dropped: Vec::new(),
         refs: Vec::new(),
         budget: MAX_NODES,
+        with_notes,
     };
     let schema = translation.node(schema, path, 0);
     Translated {
@@ -88,6 +95,9 @@ struct Translation<'a> {
     /// Nodes still to translate: `$ref`s that each refer to the next twice
     /// would otherwise make a small document exponentially large.
     budget: usize,
+    /// Whether `DROPPED_NOTE`s are a generator's (else the input's own, and
+    /// ignored like any `x-` keyword).
+    with_notes: bool,
 }
 
 fn any_value() -> Value {
@@ -96,9 +106,12 @@ fn any_value() -> Value {
 
 impl Translation<'_> {
     fn drop(&mut self, path: &str, what: impl Into<String>) {
+        // Both may carry the input's text (property names, keywords), which is
+        // printed to a terminal: no control characters.
+        let printable = |text: &str| text.chars().filter(|c| !c.is_control()).collect::<String>();
         self.dropped.push(Dropped {
-            path: path.to_owned(),
-            what: what.into(),
+            path: printable(path),
+            what: printable(&what.into()),
         });
     }
 
@@ -180,7 +193,7 @@ impl Translation<'_> {
                     ),
                 },
                 DROPPED_NOTE => {
-                    if let Some(note) = value.as_str() {
+                    if let Some(note) = value.as_str().filter(|_| self.with_notes) {
                         self.drop(path, note);
                     }
                 }
@@ -714,6 +727,23 @@ mod tests {
                     "kind": {"type": "string", "enum": ["web"]}
                 }
             })
+        );
+    }
+
+    #[test]
+    fn an_inputs_own_notes_are_ignored_and_its_names_printed_without_control_characters() {
+        let schema = json!({
+            "type": "object",
+            "x-kratix-dropped": "fake note",
+            "properties": {"a\u{1b}[2Jb": {"type": "string", "not": {"const": "x"}}}
+        });
+        let translated = from_json_schema(&schema, "spec");
+        let dropped: Vec<String> = translated.dropped.iter().map(ToString::to_string).collect();
+        assert!(dropped.iter().all(|d| !d.contains("fake note")), "{dropped:?}");
+        assert!(dropped.iter().all(|d| !d.contains('\u{1b}')), "{dropped:?}");
+        assert!(
+            dropped.iter().any(|d| d.starts_with("spec.a[2Jb: `not`")),
+            "{dropped:?}"
         );
     }
 

@@ -210,7 +210,7 @@ CMD [\"/usr/bin/pipeline.sh\"]\n";
 const PROVIDERS_SCRIPT: &str = "#!/usr/bin/env sh\n\
 # The Terraform module's provider settings go to every Destination.\n\
 set -eu\n\
-cp /resources/*.tf \"${KRATIX_OUTPUT:-/kratix/output}/\"\n";
+cp /resources/* \"${KRATIX_OUTPUT:-/kratix/output}/\"\n";
 
 /// A `variable` block as a field, and whether a request must give it.
 fn variable(name: &str, body: &hcl::Body, dropped: &mut Vec<Dropped>) -> (Value, bool) {

@@ -360,6 +360,8 @@ pub fn workload_groups(
                 source: workflow_source.clone(),
             }],
         });
+        // Groups held so far, compressed, may already be more than a Work holds.
+        check_work_size(&groups)?;
     }
     // The default group: everything the selected directories do not take.
     let claimed: Vec<PathBuf> = selectors

@@ -424,7 +424,14 @@ async fn write_status(
     plan: &Schedule,
     existing: &[WorkPlacement],
 ) -> Result<(), ReconcileError> {
-    let written_as = |name: &str| written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)));
+    // A name an object being deleted still holds is not written yet, whatever
+    // that object says.
+    let written_as = |name: &str| {
+        if plan.awaiting_deletion.iter().any(|n| n == name) {
+            return written(None);
+        }
+        written(existing.iter().find(|p| p.metadata.name.as_deref() == Some(name)))
+    };
     let (scheduled, ready) = scheduling::work_conditions(plan, &work.spec, written_as);
     let (current, mut status) = status_with(work.status.as_ref(), [&scheduled, &ready]);
     status.insert(
@@ -439,9 +446,11 @@ async fn write_status(
     let current_placements: Vec<WorkPlacement> = existing
         .iter()
         .filter(|p| {
-            plan.placements
-                .iter()
-                .any(|planned| p.metadata.name.as_deref() == Some(&planned.name))
+            p.metadata.deletion_timestamp.is_none()
+                && plan
+                    .placements
+                    .iter()
+                    .any(|planned| p.metadata.name.as_deref() == Some(&planned.name))
         })
         .cloned()
         .collect();

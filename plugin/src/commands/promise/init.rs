@@ -126,7 +126,9 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     let command = std::env::args()
         .skip(1)
         .filter(|arg| arg != "--force")
-        .fold(String::from("kubectl kratix"), |line, arg| line + " " + &arg);
+        .fold(String::from("kubectl kratix"), |line, arg| {
+            line + " " + &shell_word(&arg)
+        });
     let (files, chart_on_disk) = promise_files(args, &api, pipeline.as_ref(), &command)?;
     if let Some(chart) = &chart_on_disk {
         helm_chart::refuse_inside(chart, &dir)?;
@@ -333,6 +335,20 @@ fn split_dir_problem(dir: &Path, name: &str) -> Option<(&'static str, String)> {
     })
 }
 
+/// `word` as a POSIX shell reads it back: as it is when it holds nothing a
+/// shell treats specially, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\"'\"'"))
+    }
+}
+
 /// Writes every file, or none when one exists and `force` is off.
 pub fn write_files(dir: &Path, files: &[ScaffoldFile], force: bool) -> Result<()> {
     if !force {
@@ -368,6 +384,14 @@ pub fn write_files(dir: &Path, files: &[ScaffoldFile], force: bool) -> Result<()
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn words_are_quoted_only_when_a_shell_would_read_them_otherwise() {
+        assert_eq!(super::shell_word("--module-version"), "--module-version");
+        assert_eq!(super::shell_word("~> 3.7"), "'~> 3.7'");
+        assert_eq!(super::shell_word("it's"), "'it'\"'\"'s'");
+        assert_eq!(super::shell_word(""), "''");
+    }
+
     #[test]
     fn names_become_kinds() {
         assert_eq!(super::camel_case("my-redis_db"), "MyRedisDb");

@@ -51,15 +51,20 @@ pub fn read(request: &ModuleRequest<'_>) -> Result<ReadModule> {
             "--module-version: {source} is not a registry source (NAMESPACE/NAME/PROVIDER); for a git:: source put the version in it (?ref=v1.2.3), a directory has none"
         );
     }
+    if request.providers.is_some() && request.image.is_none() {
+        bail!(
+            "--module-providers: the files are delivered by a promise configure pipeline whose image they are baked into; name that image with --image"
+        );
+    }
     let mut warnings = Vec::new();
     // The clone or download lives until the files are read.
     let mut workspace = None;
     let folder = if Path::new(source).is_dir() {
         PathBuf::from(source)
-    } else if let Some(git) = source.strip_prefix("git::") {
+    } else if let Some(git) = git_location(source) {
         let clone = tempfile::tempdir().context("making a folder to clone the module into")?;
         let folder =
-            clone_module(git, clone.path()).with_context(|| format!("--terraform-module {source}"))?;
+            clone_module(&git, clone.path()).with_context(|| format!("--terraform-module {source}"))?;
         workspace = Some(clone);
         folder
     } else if registry {
@@ -72,7 +77,7 @@ pub fn read(request: &ModuleRequest<'_>) -> Result<ReadModule> {
         bail!("--terraform-module {source}: is a file; give the module's directory");
     } else {
         bail!(
-            "--terraform-module {source}: no such directory, not a git:: source, and not a registry source (NAMESPACE/NAME/PROVIDER)"
+            "--terraform-module {source}: no such directory, not a git:: (or github.com/...) source, and not a registry source (NAMESPACE/NAME/PROVIDER); other Terraform sources (archives, s3::, hg::) are not read: download the module and pass its directory"
         );
     };
     let files = tf_files(&folder)?;
@@ -91,11 +96,27 @@ pub fn read(request: &ModuleRequest<'_>) -> Result<ReadModule> {
     })
 }
 
+/// What git fetches for a `git::` source, or for the GitHub and Bitbucket
+/// shorthands Terraform reads as git over HTTPS (`github.com/org/repo`).
+fn git_location(source: &str) -> Option<String> {
+    if let Some(git) = source.strip_prefix("git::") {
+        return Some(git.to_owned());
+    }
+    ["github.com/", "bitbucket.org/"]
+        .iter()
+        .any(|host| source.starts_with(host))
+        .then(|| format!("https://{source}"))
+}
+
 /// A registry address, as Terraform tells one from a path or URL: not a
 /// path, no scheme, `NAMESPACE/NAME/PROVIDER` with an optional host before
 /// it and `//SUBDIR` after it.
 pub fn is_registry_source(source: &str) -> bool {
-    if source.starts_with(['.', '/']) || source.contains("://") || source.contains("::") {
+    if source.starts_with(['.', '/'])
+        || source.contains("://")
+        || source.contains("::")
+        || git_location(source).is_some()
+    {
         return false;
     }
     let (address, subdir) = match source.split_once("//") {
@@ -145,11 +166,16 @@ fn fetch_from_registry(
     let mut failure = None;
     let mut ran = false;
     for tool in ["terraform", "tofu"] {
-        let output = Command::new(tool)
+        let mut command = Command::new(tool);
+        command
             .args(["init", "-backend=false", "-input=false", "-no-color"])
-            .env("TF_IN_AUTOMATION", "1")
-            .current_dir(into)
-            .output();
+            .env("TF_IN_AUTOMATION", "1");
+        // The user's settings for their own work may not steer this one (a data
+        // dir elsewhere, extra init arguments).
+        for setting in ["TF_DATA_DIR", "TF_CLI_ARGS", "TF_CLI_ARGS_init", "TF_WORKSPACE"] {
+            command.env_remove(setting);
+        }
+        let output = command.current_dir(into).output();
         match output {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
             Err(error) => return Err(error).with_context(|| format!("running {tool} init")),
@@ -269,12 +295,8 @@ fn provider_files(
         }
         return Ok(None);
     }
+    // Named files come with an image (checked before anything was fetched).
     let Some(image) = request.image else {
-        if request.providers.is_some() {
-            bail!(
-                "--module-providers: the files are delivered by a promise configure pipeline whose image they are baked into; name that image with --image"
-            );
-        }
         warnings.push(format!(
             "the module's {} not delivered to the Destinations: pass --image IMAGE to deliver them through a promise configure pipeline built from a scaffold (kubectl kratix promise build-images)",
             match names.as_slice() {
@@ -321,7 +343,21 @@ fn clone_module(git: &str, into: &Path) -> Result<std::path::PathBuf> {
     }
     // Fetched rather than cloned so a ref may be a branch, a tag or a commit.
     let run_git = |args: &[&std::ffi::OsStr]| -> Result<std::process::Output> {
-        Command::new("git")
+        let mut command = Command::new("git");
+        // A repository named by the environment (a git hook's GIT_DIR) would
+        // be the one fetched into and checked out.
+        for setting in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_OBJECT_DIRECTORY",
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            "GIT_COMMON_DIR",
+            "GIT_NAMESPACE",
+        ] {
+            command.env_remove(setting);
+        }
+        command
             .args(args)
             .current_dir(into)
             .output()

@@ -28,7 +28,7 @@ pub async fn run(args: &TreeArgs) -> Result<ExitCode> {
         .into_iter()
         .map(|r| RequestNode::new(&promise.name, &api.kind, &r.object, r.labels))
         .collect();
-    if roots.is_empty() {
+    if roots.is_empty() && args.output == TreeFormat::Tree {
         let place = match &namespaces {
             Namespaces::One(namespace) => format!(" in namespace {namespace}"),
             Namespaces::All => String::new(),
@@ -39,10 +39,25 @@ pub async fn run(args: &TreeArgs) -> Result<ExitCode> {
     // Components may be requests of any Promise, in any namespace: those
     // labelled as made for a request.
     let mut candidates = Vec::new();
+    let mut unreadable = Vec::new();
     for other in objects::promises(&cluster, None).await? {
         let Some(other_api) = &other.api else { continue };
-        let labelled =
-            objects::requests(&cluster, &other, &Namespaces::All, Some(COMPONENT_OF_PROMISE)).await?;
+        // Someone allowed one namespace only sees the components there.
+        let mut labelled =
+            objects::requests(&cluster, &other, &Namespaces::All, Some(COMPONENT_OF_PROMISE)).await;
+        if labelled.is_err()
+            && let Namespaces::One(_) = &namespaces
+        {
+            labelled = objects::requests(&cluster, &other, &namespaces, Some(COMPONENT_OF_PROMISE)).await;
+        }
+        let labelled = match labelled {
+            Ok(labelled) => labelled,
+            Err(error) => {
+                tracing::debug!(promise = %other.name, "{error:#}");
+                unreadable.push(other.name.clone());
+                continue;
+            }
+        };
         candidates.extend(
             labelled
                 .into_iter()
@@ -60,5 +75,11 @@ pub async fn run(args: &TreeArgs) -> Result<ExitCode> {
         TreeFormat::Yaml => serde_saphyr::to_string(&trees).context("encoding YAML")?,
     };
     print!("{text}");
+    if !unreadable.is_empty() {
+        eprintln!(
+            "warning: the requests of {} could not be read (no permission?): components among them are not shown",
+            unreadable.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

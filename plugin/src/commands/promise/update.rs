@@ -116,6 +116,12 @@ pub fn destination_selector(args: &UpdateSelectorArgs) -> Result<ExitCode> {
         } else {
             json!([])
         };
+        if !list.is_array() {
+            bail!(
+                "{}: is not a list of selectors ({{matchLabels: ...}} entries, as under a Promise's spec.destinationSelectors); fix it first, nothing was changed",
+                file.display()
+            );
+        }
         (file, list, "")
     } else {
         bail!("{}: no {PROMISE_FILE} here (pass --dir)", args.dir.display());

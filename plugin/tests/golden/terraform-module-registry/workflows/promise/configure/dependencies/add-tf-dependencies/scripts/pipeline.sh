@@ -1,4 +1,4 @@
 #!/usr/bin/env sh
 # The Terraform module's provider settings go to every Destination.
 set -eu
-cp /resources/*.tf "${KRATIX_OUTPUT:-/kratix/output}/"
+cp /resources/* "${KRATIX_OUTPUT:-/kratix/output}/"
